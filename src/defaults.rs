@@ -1,0 +1,147 @@
+//! Fills in every default of spec sections 1.1-1.3, producing the fully resolved
+//! configuration that validation checks and templates render.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{
+    ClusterLogging, ClusterPeerSpec, Consensus, PeerLogging, PeerSpec, Profile, Resources, Routing,
+};
+use crate::quantity;
+
+pub const PEER_IMAGE: &str = "kotalco/kubo:v0.28.0";
+pub const CLUSTER_PEER_IMAGE: &str = "kotalco/ipfs-cluster:v1.0.8";
+
+/// A resolved quantity: what the user wrote (or the default), and its exact value.
+#[derive(Clone, Debug)]
+pub struct Quantity {
+    /// As written, for messages.
+    pub written: String,
+    pub defaulted: bool,
+    /// `None` when the number does not fit; validation reports it.
+    pub value: Option<u128>,
+    /// The canonical spelling rendered into manifests.
+    pub canonical: String,
+}
+
+/// Templates see only the canonical spelling.
+impl Serialize for Quantity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.canonical)
+    }
+}
+
+impl Quantity {
+    fn cpu(given: Option<&String>, default: &str) -> Quantity {
+        let written = given.map_or(default, String::as_str).to_string();
+        let value = quantity::cpu_millis(&written).map(u128::from);
+        let canonical = value
+            .and_then(|v| u64::try_from(v).ok())
+            .map_or_else(|| written.clone(), quantity::canonical_cpu);
+        Quantity { defaulted: given.is_none(), value, canonical, written }
+    }
+
+    fn bytes(given: Option<&String>, default: &str) -> Quantity {
+        let written = given.map_or(default, String::as_str).to_string();
+        let value = quantity::bytes(&written);
+        let canonical = value.map_or_else(|| written.clone(), quantity::canonical_bytes);
+        Quantity { defaulted: given.is_none(), value, canonical, written }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Compute {
+    pub cpu: Quantity,
+    pub cpu_limit: Quantity,
+    pub memory: Quantity,
+    pub memory_limit: Quantity,
+    pub storage: Quantity,
+    pub storage_class: Option<String>,
+}
+
+pub fn compute(resources: Option<&Resources>) -> Compute {
+    let r = resources.cloned().unwrap_or_default();
+    Compute {
+        cpu: Quantity::cpu(r.cpu.as_ref(), "1"),
+        cpu_limit: Quantity::cpu(r.cpu_limit.as_ref(), "2"),
+        memory: Quantity::bytes(r.memory.as_ref(), "2Gi"),
+        memory_limit: Quantity::bytes(r.memory_limit.as_ref(), "4Gi"),
+        storage: Quantity::bytes(r.storage.as_ref(), "10Gi"),
+        storage_class: r.storage_class,
+    }
+}
+
+/// A Peer with every default applied.
+#[derive(Clone, Debug, Serialize)]
+pub struct PeerConfig {
+    pub image: String,
+    pub replicas: u8,
+    pub init_profiles: Vec<Profile>,
+    pub profiles: Vec<Profile>,
+    pub api: bool,
+    pub api_port: u16,
+    pub gateway: bool,
+    pub gateway_port: u16,
+    pub routing: Routing,
+    pub swarm_key_secret_name: Option<String>,
+    pub logging: PeerLogging,
+    pub extra_args: BTreeMap<String, String>,
+    pub resources: Compute,
+}
+
+pub fn peer(spec: &PeerSpec) -> PeerConfig {
+    PeerConfig {
+        image: spec.image.clone().unwrap_or_else(|| PEER_IMAGE.into()),
+        replicas: spec.replicas.unwrap_or(1),
+        init_profiles: spec
+            .init_profiles
+            .clone()
+            .unwrap_or_else(|| vec![Profile::DefaultDatastore]),
+        profiles: spec.profiles.clone().unwrap_or_default(),
+        api: spec.api.unwrap_or(false),
+        api_port: spec.api_port.unwrap_or(5001),
+        gateway: spec.gateway.unwrap_or(false),
+        gateway_port: spec.gateway_port.unwrap_or(8080),
+        routing: spec.routing.unwrap_or_default(),
+        swarm_key_secret_name: spec.swarm_key_secret_name.clone(),
+        logging: spec.logging.unwrap_or_default(),
+        extra_args: spec.extra_args.clone().unwrap_or_default(),
+        resources: compute(spec.resources.as_ref()),
+    }
+}
+
+/// A ClusterPeer with every default applied.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClusterPeerConfig {
+    pub image: String,
+    pub replicas: u8,
+    pub id: Option<String>,
+    pub private_key_secret_name: Option<String>,
+    pub trusted_peers: Vec<String>,
+    pub bootstrap_peers: Vec<String>,
+    pub consensus: Consensus,
+    pub cluster_secret_name: String,
+    pub peer_endpoint: String,
+    pub logging: ClusterLogging,
+    pub extra_args: BTreeMap<String, String>,
+    pub resources: Compute,
+}
+
+pub fn cluster_peer(spec: &ClusterPeerSpec) -> ClusterPeerConfig {
+    let trusted = spec.trusted_peers.clone().unwrap_or_default();
+    ClusterPeerConfig {
+        image: spec.image.clone().unwrap_or_else(|| CLUSTER_PEER_IMAGE.into()),
+        replicas: spec.replicas.unwrap_or(1),
+        id: spec.id.clone(),
+        private_key_secret_name: spec.private_key_secret_name.clone(),
+        trusted_peers: if trusted.is_empty() { vec!["*".into()] } else { trusted },
+        bootstrap_peers: spec.bootstrap_peers.clone().unwrap_or_default(),
+        consensus: spec.consensus.unwrap_or_default(),
+        cluster_secret_name: spec.cluster_secret_name.clone(),
+        peer_endpoint: spec.peer_endpoint.clone(),
+        logging: spec.logging.unwrap_or_default(),
+        extra_args: spec.extra_args.clone().unwrap_or_default(),
+        resources: compute(spec.resources.as_ref()),
+    }
+}

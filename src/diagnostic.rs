@@ -1,0 +1,260 @@
+//! One diagnostic type for every problem kotalc reports, and the renderers that print it.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::source::{Sources, Span};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $severity:ident, $summary:literal;)*) => {
+        /// Every diagnostic kotalc can report. The kebab-case codes are stable: CI
+        /// configurations and `kotalc.io/allow` annotations name them.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// The severity this code is reported with before `--deny-warnings`.
+            pub fn default_severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+
+            /// One line on what the code means, for documentation and `--help`.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    Io = "io-error", Error, "a file or directory could not be read or written";
+    InputLimit = "input-limit", Error, "an input exceeds a size or depth limit";
+    YamlSyntax = "yaml-syntax", Error, "the file is not valid YAML";
+    NotAnObject = "not-an-object", Error, "a YAML document is not a Kubernetes object";
+    UnknownKind = "unknown-kind", Error, "a document is not a Kotal IPFS resource (see --passthrough)";
+    UnknownField = "unknown-field", Error, "a field that the resource's schema does not have";
+    WrongType = "wrong-type", Error, "a value of the wrong type";
+    InvalidEnum = "invalid-enum", Error, "a value outside the field's allowed values";
+    PatternMismatch = "pattern-mismatch", Error, "a value that does not match the field's pattern";
+    OutOfRange = "out-of-range", Error, "a number outside the field's range";
+    RequiredField = "required-field", Error, "a required field is missing";
+    DuplicateItem = "duplicate-item", Error, "a list that is a set holds the same item twice";
+    InvalidName = "invalid-name", Error, "a name that Kubernetes would reject";
+    InvalidLabel = "invalid-label", Error, "a label or annotation that Kubernetes would reject";
+    ResourceLimit = "resource-limit", Error, "a resource limit below its request";
+    PortCollision = "port-collision", Error, "two ports of one Service collide";
+    DuplicateResource = "duplicate-resource", Error, "two resources with the same kind, namespace and name";
+    DuplicateObject = "duplicate-object", Error, "two resources render an object with the same kind, namespace and name";
+    Template = "template-error", Error, "a template failed to render or rendered an invalid object";
+    OutputDir = "output-dir", Error, "the output directory cannot be written safely";
+    EmptyOutput = "empty-output", Error, "the inputs hold no Kotal resource";
+}
+
+/// A problem found in the inputs, located as precisely as kotalc knows.
+#[derive(Clone, Debug)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: Code,
+    pub message: String,
+    /// Where in the inputs; `None` for problems of the run as a whole.
+    pub span: Option<Span>,
+    /// A file the problem concerns when there is no position in it (an unreadable file).
+    pub path: Option<String>,
+    /// The field path inside the resource, as `spec.resources.cpuLimit`.
+    pub field: Option<String>,
+    /// Short text printed beside the caret.
+    pub label: Option<String>,
+    pub help: Option<String>,
+    /// Other places involved, such as the first definition of a duplicate.
+    pub related: Vec<(Span, String)>,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: code.default_severity(),
+            code,
+            message: message.into(),
+            span: None,
+            path: None,
+            field: None,
+            label: None,
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    pub fn at(mut self, span: Span) -> Self {
+        self.span = Some(span);
+        self
+    }
+
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn related(mut self, span: Span, note: impl Into<String>) -> Self {
+        self.related.push((span, note.into()));
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    fn file<'a>(&'a self, sources: &'a Sources) -> Option<&'a str> {
+        match self.span {
+            Some(span) => Some(sources.get(span.file).display.as_str()),
+            None => self.path.as_deref(),
+        }
+    }
+
+    /// The order diagnostics are printed in: by file, then line, then column.
+    pub fn sort_key(&self, sources: &Sources) -> (String, u32, u32) {
+        let file = self.file(sources).unwrap_or_default().to_string();
+        let (line, col) = self.span.map_or((0, 0), |s| (s.line, s.col));
+        (file, line, col)
+    }
+}
+
+/// Sorts diagnostics by file and position; equal positions keep the order they were found in.
+pub fn sort(diagnostics: &mut [Diagnostic], sources: &Sources) {
+    diagnostics.sort_by_cached_key(|d| d.sort_key(sources));
+}
+
+/// How diagnostics are printed on stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Compiler-style messages with the source line and a caret.
+    #[default]
+    Human,
+    /// One JSON object per diagnostic per line.
+    Json,
+}
+
+pub fn render(diagnostic: &Diagnostic, sources: &Sources, format: Format) -> String {
+    match format {
+        Format::Human => render_human(diagnostic, sources),
+        Format::Json => render_json(diagnostic, sources),
+    }
+}
+
+fn headline(d: &Diagnostic) -> String {
+    let severity = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    match &d.field {
+        Some(field) => format!("{severity}[{}]: {field}: {}", d.code.as_str(), d.message),
+        None => format!("{severity}[{}]: {}", d.code.as_str(), d.message),
+    }
+}
+
+fn render_human(d: &Diagnostic, sources: &Sources) -> String {
+    let mut out = headline(d);
+    out.push('\n');
+    match d.span {
+        Some(span) => snippet(&mut out, sources, span, d.label.as_deref()),
+        None => {
+            if let Some(path) = &d.path {
+                let _ = writeln!(out, "  --> {path}");
+            }
+        }
+    }
+    for (span, note) in &d.related {
+        snippet(&mut out, sources, *span, Some(note));
+    }
+    if let Some(help) = &d.help {
+        for (i, line) in help.lines().enumerate() {
+            let lead = if i == 0 { "  = help: " } else { "          " };
+            let _ = writeln!(out, "{lead}{line}");
+        }
+    }
+    out
+}
+
+fn snippet(out: &mut String, sources: &Sources, span: Span, label: Option<&str>) {
+    let file = &sources.get(span.file).display;
+    let _ = writeln!(out, "  --> {file}:{}:{}", span.line, span.col);
+    let Some(text) = sources.line_text(span.file, span.line) else {
+        return;
+    };
+    let number = span.line.to_string();
+    let pad = " ".repeat(number.len());
+    // Tabs are drawn as one space so that the caret stays under the right character.
+    let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+    let _ = writeln!(out, " {pad} |");
+    let _ = writeln!(out, " {number} | {shown}");
+    let width = shown.chars().count();
+    let start = usize::try_from(span.col.saturating_sub(1)).unwrap_or(0);
+    let len = usize::try_from(span.len.max(1)).unwrap_or(1);
+    let len = len.min(width.saturating_sub(start).max(1));
+    let mut caret = format!(" {pad} | {}{}", " ".repeat(start), "^".repeat(len));
+    if let Some(label) = label {
+        caret.push(' ');
+        caret.push_str(label);
+    }
+    let _ = writeln!(out, "{caret}");
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    code: &'a str,
+    severity: Severity,
+    message: &'a str,
+    file: Option<&'a str>,
+    line: Option<u32>,
+    column: Option<u32>,
+    field: Option<&'a str>,
+    help: Option<&'a str>,
+}
+
+fn render_json(d: &Diagnostic, sources: &Sources) -> String {
+    let message = match &d.label {
+        Some(label) => format!("{} ({label})", d.message),
+        None => d.message.clone(),
+    };
+    let json = JsonDiagnostic {
+        code: d.code.as_str(),
+        severity: d.severity,
+        message: &message,
+        file: d.file(sources),
+        line: d.span.map(|s| s.line),
+        column: d.span.map(|s| s.col),
+        field: d.field.as_deref(),
+        help: d.help.as_deref(),
+    };
+    let mut line = serde_json::to_string(&json).unwrap_or_default();
+    line.push('\n');
+    line
+}

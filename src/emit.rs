@@ -1,0 +1,266 @@
+//! Ordering, canonical YAML, and the two outputs: a stream on stdout, or a directory tree
+//! that is swapped in whole so that nothing is ever half-written or lost.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::load::{display, io_reason};
+use crate::render::Object;
+
+/// The file that marks a directory as kotalc's and lists what kotalc wrote there, in
+/// `sha256sum` format so that `sha256sum -c .kotalc-files` checks it too.
+pub const MARKER: &str = ".kotalc-files";
+
+/// Secret-like objects first (nothing may start before its Secret exists), then the order of
+/// spec 2, then any passthrough kind by name.
+fn kind_rank(kind: &str) -> u8 {
+    match kind {
+        "Secret" | "SealedSecret" | "ExternalSecret" => 0,
+        "ConfigMap" => 1,
+        "PersistentVolumeClaim" => 2,
+        "Service" => 3,
+        "StatefulSet" => 4,
+        _ => 5,
+    }
+}
+
+pub fn sort(objects: &mut [Object]) {
+    objects.sort_by(|a, b| {
+        (kind_rank(&a.kind), &a.kind, &a.namespace, &a.name, &a.api_version).cmp(&(
+            kind_rank(&b.kind),
+            &b.kind,
+            &b.namespace,
+            &b.name,
+            &b.api_version,
+        ))
+    });
+}
+
+/// Canonical YAML of one object: keys sorted, block style, strings quoted where YAML 1.1
+/// readers would misread them.
+pub fn to_yaml(object: &Object) -> String {
+    serde_saphyr::to_string(&object.value).unwrap_or_default()
+}
+
+pub fn write_stream(objects: &[Object], out: &mut dyn Write) -> io::Result<()> {
+    for object in objects {
+        out.write_all(b"---\n")?;
+        out.write_all(to_yaml(object).as_bytes())?;
+    }
+    out.flush()
+}
+
+/// The path of an object inside an output directory.
+pub fn file_name(object: &Object) -> String {
+    let file = format!("{}-{}.yaml", object.kind.to_lowercase(), object.name);
+    match &object.namespace {
+        Some(ns) => format!("{ns}/{file}"),
+        None => file,
+    }
+}
+
+/// Every file of an output directory, by relative path, with its content.
+pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, String>, Diagnostic> {
+    let mut files = BTreeMap::new();
+    for object in objects {
+        let name = file_name(object);
+        if files.insert(name.clone(), to_yaml(object)).is_some() {
+            return Err(Diagnostic::new(
+                Code::DuplicateObject,
+                format!("two objects would be written to the same file `{name}`"),
+            )
+            .at(object.origin));
+        }
+    }
+    let mut kustomization = String::from(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
+    );
+    for name in files.keys() {
+        kustomization.push_str(&format!("- {name}\n"));
+    }
+    files.insert("kustomization.yaml".into(), kustomization);
+    Ok(files)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn marker_text(files: &BTreeMap<String, String>) -> String {
+    let mut text = String::from(
+        "# Written by kotalc. Every file listed here is replaced by the next `kotalc build -o`;\n\
+         # edit the inputs, not these files.\n",
+    );
+    for (name, content) in files {
+        text.push_str(&format!("{}  {name}\n", sha256_hex(content.as_bytes())));
+    }
+    text
+}
+
+/// What an existing output directory holds, as far as ownership goes.
+enum Existing {
+    Absent,
+    Empty,
+    Owned { listed: BTreeMap<String, String> },
+    Foreign,
+}
+
+fn inspect(dir: &Path) -> Result<Existing, Diagnostic> {
+    let shown = display(dir);
+    let meta = match fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Absent),
+        Err(e) => return Err(out_error(&shown, &format!("cannot read: {}", io_reason(&e)))),
+    };
+    if !meta.is_dir() {
+        return Err(out_error(&shown, "exists and is not a directory"));
+    }
+    let mut entries = fs::read_dir(dir).map_err(|e| out_error(&shown, &io_reason(&e)))?;
+    if entries.next().is_none() {
+        return Ok(Existing::Empty);
+    }
+    match fs::read_to_string(dir.join(MARKER)) {
+        Ok(text) => {
+            let listed = text
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| l.split_once("  "))
+                .map(|(hash, name)| (name.to_string(), hash.to_string()))
+                .collect();
+            Ok(Existing::Owned { listed })
+        }
+        Err(_) => Ok(Existing::Foreign),
+    }
+}
+
+/// Every file below `dir`, relative, except the marker.
+fn files_in(dir: &Path) -> Result<BTreeSet<String>, Diagnostic> {
+    let mut found = BTreeSet::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(false) {
+        let entry = entry.map_err(|e| out_error(&display(dir), &e.to_string()))?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let relative = display(entry.path().strip_prefix(dir).unwrap_or(entry.path()));
+        if relative != MARKER {
+            found.insert(relative);
+        }
+    }
+    Ok(found)
+}
+
+/// How `write_dir` went, for the summary line.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub files: usize,
+    pub removed: Vec<String>,
+}
+
+/// Writes `files` as the whole content of `dir`. `dir` must be absent, empty, or kotalc's
+/// (it holds the marker); files edited by hand since kotalc wrote them, or added by hand,
+/// are kept unless `force`. The new tree is built beside `dir` and renamed into place.
+pub fn write_dir(dir: &Path, files: &BTreeMap<String, String>, force: bool) -> Result<Written, Diagnostic> {
+    let shown = display(dir);
+    let existing = inspect(dir)?;
+    let mut removed = Vec::new();
+    match &existing {
+        Existing::Foreign => {
+            return Err(out_error(
+                &shown,
+                &format!("is not empty and was not written by kotalc (it has no {MARKER})"),
+            )
+            .help("name an empty or new directory; kotalc never replaces a directory it does not own"));
+        }
+        Existing::Owned { listed } => {
+            let present = files_in(dir)?;
+            let mut edited = Vec::new();
+            let mut foreign = Vec::new();
+            for name in &present {
+                match listed.get(name) {
+                    Some(hash) => {
+                        let bytes = fs::read(dir.join(name)).map_err(|e| out_error(&format!("{shown}/{name}"), &io_reason(&e)))?;
+                        if sha256_hex(&bytes) != *hash {
+                            edited.push(name.clone());
+                        }
+                    }
+                    None => foreign.push(name.clone()),
+                }
+                if !files.contains_key(name) {
+                    removed.push(name.clone());
+                }
+            }
+            if !force && (!edited.is_empty() || !foreign.is_empty()) {
+                let mut lines = Vec::new();
+                lines.extend(edited.iter().map(|f| format!("edited since kotalc wrote it: {f}")));
+                lines.extend(foreign.iter().map(|f| format!("not written by kotalc: {f}")));
+                return Err(out_error(&shown, "holds changes made by hand; refusing to overwrite them")
+                    .help(format!("{}\nmove them away, or pass --force to replace them", lines.join("\n"))));
+            }
+        }
+        Existing::Absent | Existing::Empty => {}
+    }
+
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = dir.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let staging = parent.join(format!(".{base}.kotalc-new-{}", std::process::id()));
+    let result = stage(&staging, files).and_then(|()| swap(dir, &staging, &parent, &base, &existing));
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result.map(|()| Written { files: files.len(), removed })
+}
+
+fn stage(staging: &Path, files: &BTreeMap<String, String>) -> Result<(), Diagnostic> {
+    let shown = display(staging);
+    let fail = |e: io::Error| out_error(&shown, &io_reason(&e));
+    let _ = fs::remove_dir_all(staging);
+    fs::create_dir_all(staging).map_err(fail)?;
+    for (name, content) in files {
+        let path = staging.join(name);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(fail)?;
+        }
+        write_synced(&path, content.as_bytes()).map_err(fail)?;
+    }
+    write_synced(&staging.join(MARKER), marker_text(files).as_bytes()).map_err(fail)?;
+    Ok(())
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+fn swap(dir: &Path, staging: &Path, parent: &Path, base: &str, existing: &Existing) -> Result<(), Diagnostic> {
+    let shown = display(dir);
+    let fail = |e: io::Error| out_error(&shown, &io_reason(&e));
+    match existing {
+        Existing::Absent => fs::rename(staging, dir).map_err(fail),
+        Existing::Empty => {
+            fs::remove_dir(dir).map_err(fail)?;
+            fs::rename(staging, dir).map_err(fail)
+        }
+        Existing::Owned { .. } | Existing::Foreign => {
+            let old = parent.join(format!(".{base}.kotalc-old-{}", std::process::id()));
+            fs::rename(dir, &old).map_err(fail)?;
+            if let Err(e) = fs::rename(staging, dir) {
+                let _ = fs::rename(&old, dir);
+                return Err(fail(e));
+            }
+            fs::remove_dir_all(&old).map_err(fail)
+        }
+    }
+}
+
+fn out_error(path: &str, message: &str) -> Diagnostic {
+    Diagnostic::new(Code::OutputDir, format!("output directory {message}")).path(path)
+}

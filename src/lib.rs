@@ -1,0 +1,21 @@
+//! kotalc compiles Kotal IPFS resources into plain Kubernetes manifests. The pipeline reads
+//! as its modules: `load` → `parse` → `defaults` → `validate` → `render` → `emit`, driven by
+//! `compile` and, from the command line, by `run`.
+
+pub mod cli;
+pub mod compile;
+pub mod defaults;
+pub mod diagnostic;
+pub mod emit;
+pub mod load;
+pub mod model;
+pub mod parse;
+pub mod quantity;
+pub mod render;
+pub mod run;
+pub mod schema;
+pub mod source;
+pub mod validate;
+pub mod yaml;
+
+pub use run::run;

@@ -1,0 +1,91 @@
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Standard Kubernetes object metadata, restricted to what a resource in git sets.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectMeta {
+    /// Name of the resource. Every rendered object (ConfigMap, Service, PersistentVolumeClaim,
+    /// StatefulSet) takes this name. A DNS-1123 label of at most 52 characters, so that the
+    /// StatefulSet's pod and revision labels stay valid.
+    #[serde(default)]
+    #[schemars(required)]
+    pub name: String,
+    /// Namespace of the resource. When absent the output carries no namespace (Argo CD, Flux
+    /// and kustomize set it) unless `--namespace` gives a default.
+    pub namespace: Option<String>,
+    /// Labels, copied onto every rendered object and the pod template. Kotal's own labels win
+    /// on conflict; the selector uses only Kotal's labels, so these can change freely.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations, copied onto every rendered object. `kotalc.io/*` annotations are
+    /// directives to kotalc and are not copied.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Compute and storage resources of a node.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Resources {
+    /// CPU cores requested, as whole cores or millicores (`2`, `500m`). Default `1`.
+    #[schemars(regex(pattern = r"^[1-9][0-9]*m?$"), extend("default" = "1"))]
+    pub cpu: Option<String>,
+    /// CPU cores the node is limited to; at least `cpu`. Default `2`.
+    #[schemars(regex(pattern = r"^[1-9][0-9]*m?$"), extend("default" = "2"))]
+    pub cpu_limit: Option<String>,
+    /// Memory requested, in binary units (`512Mi`, `2Gi`). Default `2Gi`.
+    #[schemars(regex(pattern = r"^[1-9][0-9]*[KMGTPE]i$"), extend("default" = "2Gi"))]
+    pub memory: Option<String>,
+    /// Memory the node is limited to; strictly more than `memory`. Default `4Gi`.
+    #[schemars(regex(pattern = r"^[1-9][0-9]*[KMGTPE]i$"), extend("default" = "4Gi"))]
+    pub memory_limit: Option<String>,
+    /// Size of the data volume (PersistentVolumeClaim). Default `10Gi`.
+    #[schemars(regex(pattern = r"^[1-9][0-9]*[KMGTPE]i$"), extend("default" = "10Gi"))]
+    pub storage: Option<String>,
+    /// StorageClass of the data volume. Default: the cluster's default StorageClass.
+    pub storage_class: Option<String>,
+}
+
+/// An IPFS configuration profile, as `ipfs config profile apply` knows them.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    Server,
+    Randomports,
+    DefaultDatastore,
+    LocalDiscovery,
+    Test,
+    DefaultNetworking,
+    Flatfs,
+    Badgerds,
+    Lowpower,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Server => "server",
+            Profile::Randomports => "randomports",
+            Profile::DefaultDatastore => "default-datastore",
+            Profile::LocalDiscovery => "local-discovery",
+            Profile::Test => "test",
+            Profile::DefaultNetworking => "default-networking",
+            Profile::Flatfs => "flatfs",
+            Profile::Badgerds => "badgerds",
+            Profile::Lowpower => "lowpower",
+        }
+    }
+
+    /// Datastore profiles only make sense when the repository is created.
+    pub fn is_datastore(self) -> bool {
+        matches!(
+            self,
+            Profile::Flatfs | Profile::Badgerds | Profile::DefaultDatastore
+        )
+    }
+}

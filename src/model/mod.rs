@@ -1,0 +1,43 @@
+//! The Kotal IPFS API types. The same types drive parsing (serde), the structural checks and
+//! `kotalc schema` (schemars), so what kotalc documents is what it accepts.
+
+mod cluster_peer;
+mod common;
+mod peer;
+
+pub use cluster_peer::{ClusterLogging, ClusterPeer, ClusterPeerSpec, Consensus};
+pub use common::{ObjectMeta, Profile, Resources};
+pub use peer::{Peer, PeerLogging, PeerSpec, Routing};
+
+pub const API_VERSION: &str = "ipfs.kotal.io/v1alpha1";
+pub const GROUP: &str = "ipfs.kotal.io";
+
+/// The Kotal kinds kotalc compiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Peer,
+    ClusterPeer,
+}
+
+impl Kind {
+    pub const ALL: &'static [Kind] = &[Kind::Peer, Kind::ClusterPeer];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Peer => "Peer",
+            Kind::ClusterPeer => "ClusterPeer",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.name() == name)
+    }
+
+    /// The JSON Schema of the kind's whole resource, as schemars derives it.
+    pub fn schema(self) -> schemars::Schema {
+        match self {
+            Kind::Peer => schemars::schema_for!(Peer),
+            Kind::ClusterPeer => schemars::schema_for!(ClusterPeer),
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! YAML documents to typed resources. The structure of each Kotal resource is checked against
+//! its schema first, reporting every problem at once; the fields that pass are then
+//! deserialized into the model, so one bad field never hides the others' problems.
+
+use serde_json::{Map, Value as J};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::{self, ClusterPeer, Kind, Peer};
+use crate::schema;
+use crate::source::{FileId, Sources, Span};
+use crate::yaml::{self, Node, Value};
+
+/// A Kotal resource as read, with the node tree kept for locating later diagnostics.
+#[derive(Debug)]
+pub struct Resource {
+    pub kind: Kind,
+    pub root: Node,
+    /// From the document itself, so that a resource with an invalid spec is still named.
+    pub name: String,
+    pub namespace: Option<String>,
+    /// `None` when the structure was invalid; its problems are already reported.
+    pub object: Option<Object>,
+}
+
+#[derive(Debug)]
+pub enum Object {
+    Peer(Peer),
+    ClusterPeer(ClusterPeer),
+}
+
+/// A document that is not a Kotal resource, copied through with `--passthrough`.
+#[derive(Debug)]
+pub struct Passthrough {
+    pub root: Node,
+    pub value: J,
+}
+
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub resources: Vec<Resource>,
+    pub passthrough: Vec<Passthrough>,
+}
+
+pub fn parse(sources: &Sources, passthrough: bool, diagnostics: &mut Vec<Diagnostic>) -> Parsed {
+    let mut parsed = Parsed::default();
+    for (file, source) in sources.iter() {
+        match yaml::parse_documents(file, &source.text) {
+            Ok(docs) => {
+                for doc in docs {
+                    parse_document(doc, passthrough, &mut parsed, diagnostics);
+                }
+            }
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    parsed
+}
+
+fn parse_document(doc: Node, passthrough: bool, parsed: &mut Parsed, diagnostics: &mut Vec<Diagnostic>) {
+    if !matches!(doc.value, Value::Map(_)) {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::NotAnObject,
+                format!("expected a Kubernetes object (a mapping), found {}", doc.describe()),
+            )
+            .at(doc.span),
+        );
+        return;
+    }
+    let api_version = header(&doc, "apiVersion", diagnostics);
+    let kind = header(&doc, "kind", diagnostics);
+    let (Some(api_version), Some(kind)) = (api_version, kind) else {
+        return;
+    };
+    if api_version == model::API_VERSION {
+        match Kind::from_name(&kind) {
+            Some(kind) => parsed.resources.push(parse_resource(kind, doc, diagnostics)),
+            None => {
+                let span = doc.get("kind").map_or(doc.span, |n| n.span);
+                let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+                let mut d = Diagnostic::new(
+                    Code::UnknownKind,
+                    format!("unknown kind `{kind}` in {}", model::API_VERSION),
+                )
+                .at(span)
+                .field("kind")
+                .help(format!("kotalc compiles {}", names.join(", ")));
+                if let Some(s) = suggest(&kind, names.iter().copied()) {
+                    d = d.label(format!("did you mean `{s}`?"));
+                }
+                diagnostics.push(d);
+            }
+        }
+    } else if passthrough && !api_version.starts_with(&format!("{}/", model::GROUP)) {
+        let value = doc.to_json();
+        parsed.passthrough.push(Passthrough { root: doc, value });
+    } else {
+        let span = doc.get("apiVersion").map_or(doc.span, |n| n.span);
+        let help = if api_version.starts_with(&format!("{}/", model::GROUP)) {
+            format!("kotalc reads {}", model::API_VERSION)
+        } else {
+            "kotalc compiles Kotal IPFS resources (Peer, ClusterPeer); pass --passthrough to copy \
+             other manifests to the output unchanged"
+                .to_string()
+        };
+        diagnostics.push(
+            Diagnostic::new(
+                Code::UnknownKind,
+                format!("`{api_version}` `{kind}` is not a Kotal IPFS resource"),
+            )
+            .at(span)
+            .help(help),
+        );
+    }
+}
+
+/// Reads `apiVersion` or `kind`, which must be present as strings before anything else can
+/// be said about a document.
+fn header(doc: &Node, field: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<String> {
+    match doc.get(field) {
+        Some(Node { value: Value::Str(s), .. }) if !s.is_empty() => Some(s.clone()),
+        Some(node) => {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::WrongType,
+                    format!("expected a non-empty string, found {}", node.describe()),
+                )
+                .at(node.span)
+                .field(field),
+            );
+            None
+        }
+        None => {
+            diagnostics.push(
+                Diagnostic::new(Code::RequiredField, format!("missing required field `{field}`"))
+                    .at(doc.span)
+                    .field(field)
+                    .help("every Kubernetes object names its apiVersion and kind"),
+            );
+            None
+        }
+    }
+}
+
+fn parse_resource(kind: Kind, root: Node, diagnostics: &mut Vec<Diagnostic>) -> Resource {
+    let before = diagnostics.iter().filter(|d| d.is_error()).count();
+    let schema = schema::of(kind);
+    let mut checker = Checker { root: schema, diagnostics };
+    let cleaned = checker.check(&root, schema, "", root.span);
+    let clean = diagnostics.iter().filter(|d| d.is_error()).count() == before;
+    let typed = cleaned.and_then(|value| {
+        let result = match kind {
+            Kind::Peer => serde_json::from_value(value).map(Object::Peer),
+            Kind::ClusterPeer => serde_json::from_value(value).map(Object::ClusterPeer),
+        };
+        match result {
+            Ok(object) => Some(object),
+            Err(e) => {
+                // The schema check accepted what serde refuses: a disagreement inside kotalc.
+                if clean {
+                    diagnostics.push(
+                        Diagnostic::new(Code::WrongType, format!("internal error: {e}"))
+                            .at(root.span)
+                            .help("this is a bug in kotalc; please report it with this file"),
+                    );
+                }
+                None
+            }
+        }
+    });
+    let name = root.at("metadata.name").and_then(Node::as_str).unwrap_or_default().to_string();
+    let namespace = root.at("metadata.namespace").and_then(Node::as_str).map(String::from);
+    Resource { kind, root, name, namespace, object: typed }
+}
+
+/// Walks a node against a JSON Schema, reporting every violation and returning the node as
+/// JSON with the offending parts removed.
+struct Checker<'a> {
+    root: &'a J,
+    diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn check(&mut self, node: &Node, schema: &J, path: &str, key_span: Span) -> Option<J> {
+        let types = schema::types(self.root, schema);
+        if !types.is_empty() && !types.iter().any(|t| matches_type(node, t)) {
+            self.wrong_type(node, &types, path);
+            return None;
+        }
+        if let Some(allowed) = schema::allowed_values(self.root, schema) {
+            let value = node.to_json();
+            if !allowed.contains(&value) {
+                self.invalid_enum(node, &allowed, path);
+                return None;
+            }
+        }
+        let resolved = schema::resolve(self.root, schema);
+        match &node.value {
+            Value::Map(entries) => Some(self.check_object(node, entries, resolved, path, key_span)),
+            Value::Seq(items) => Some(self.check_array(items, resolved, path)),
+            Value::Str(s) => self.check_string(node, s, resolved, path),
+            Value::Int(i) => self.check_integer(node, *i, resolved, path),
+            _ => Some(node.to_json()),
+        }
+    }
+
+    fn check_object(
+        &mut self,
+        node: &Node,
+        entries: &[(yaml::Key, Node)],
+        schema: &J,
+        path: &str,
+        key_span: Span,
+    ) -> J {
+        let properties = schema.get("properties").and_then(J::as_object);
+        let additional = schema.get("additionalProperties");
+        let mut out = Map::new();
+        for (key, value) in entries {
+            if let Some(property) = properties.and_then(|p| p.get(&key.name)) {
+                let child = join(path, &key.name);
+                if let Some(v) = self.check(value, property, &child, key.span) {
+                    out.insert(key.name.clone(), v);
+                }
+                continue;
+            }
+            match additional {
+                Some(J::Bool(false)) => self.unknown_field(key, properties, path),
+                Some(item @ J::Object(_)) => {
+                    let child = format!("{path}[{}]", key.name);
+                    if let Some(v) = self.check(value, item, &child, key.span) {
+                        out.insert(key.name.clone(), v);
+                    }
+                }
+                _ => {
+                    out.insert(key.name.clone(), value.to_json());
+                }
+            }
+        }
+        if let Some(J::Array(required)) = schema.get("required") {
+            for field in required.iter().filter_map(J::as_str) {
+                if !entries.iter().any(|(k, _)| k.name == field) {
+                    let span = if path.is_empty() { node.span } else { key_span };
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::RequiredField,
+                            format!("missing required field `{field}`"),
+                        )
+                        .at(span)
+                        .field(join(path, field)),
+                    );
+                }
+            }
+        }
+        J::Object(out)
+    }
+
+    fn check_array(&mut self, items: &[Node], schema: &J, path: &str) -> J {
+        let item_schema = schema.get("items");
+        let unique = schema.get("uniqueItems") == Some(&J::Bool(true));
+        let mut out: Vec<(J, Span)> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let child = format!("{path}[{i}]");
+            let value = match item_schema {
+                Some(s) => self.check(item, s, &child, item.span),
+                None => Some(item.to_json()),
+            };
+            let Some(value) = value else { continue };
+            if unique {
+                if let Some((_, first)) = out.iter().find(|(v, _)| *v == value) {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::DuplicateItem,
+                            format!("duplicate item {}: this list is a set", item.describe()),
+                        )
+                        .at(item.span)
+                        .field(child)
+                        .label("listed again here")
+                        .related(*first, "first listed here"),
+                    );
+                    continue;
+                }
+            }
+            out.push((value, item.span));
+        }
+        J::Array(out.into_iter().map(|(v, _)| v).collect())
+    }
+
+    fn check_string(&mut self, node: &Node, s: &str, schema: &J, path: &str) -> Option<J> {
+        if let Some(source) = schema.get("pattern").and_then(J::as_str) {
+            if let Some(re) = schema::pattern(source) {
+                if !re.is_match(s) {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::PatternMismatch,
+                            format!("Invalid value: {s:?}: must match the pattern `{source}`"),
+                        )
+                        .at(node.span)
+                        .field(path)
+                        .help(pattern_help(source)),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(J::String(s.to_string()))
+    }
+
+    fn check_integer(&mut self, node: &Node, i: i128, schema: &J, path: &str) -> Option<J> {
+        let min = schema.get("minimum").and_then(J::as_f64);
+        let max = schema.get("maximum").and_then(J::as_f64);
+        // Bounds are small whole numbers in kotalc's schemas, so the f64 comparison is exact.
+        #[allow(clippy::cast_precision_loss)]
+        let value = i as f64;
+        if min.is_some_and(|m| value < m) || max.is_some_and(|m| value > m) {
+            let range = match (min, max) {
+                (Some(lo), Some(hi)) => format!("must be between {lo} and {hi}"),
+                (Some(lo), None) => format!("must be at least {lo}"),
+                (None, Some(hi)) => format!("must be at most {hi}"),
+                (None, None) => String::new(),
+            };
+            self.diagnostics.push(
+                Diagnostic::new(Code::OutOfRange, format!("Invalid value: {i}: {range}"))
+                    .at(node.span)
+                    .field(path),
+            );
+            return None;
+        }
+        Some(node.to_json())
+    }
+
+    fn wrong_type(&mut self, node: &Node, types: &[String], path: &str) {
+        let expected: Vec<&str> = types.iter().map(|t| type_name(t)).collect();
+        let mut d = Diagnostic::new(
+            Code::WrongType,
+            format!("expected {}, found {}", expected.join(" or "), node.describe()),
+        )
+        .at(node.span)
+        .field(path);
+        let wants = |t: &str| types.iter().any(|x| x == t);
+        match &node.value {
+            Value::Str(s) if wants("boolean") => {
+                d = d.help(format!(
+                    "YAML 1.1 spellings such as `{s}` are strings in YAML 1.2: write `true` or `false`"
+                ));
+            }
+            Value::Str(s) if wants("integer") && s.trim().parse::<i64>().is_ok() => {
+                d = d.help(format!("write the number without quotes: {}", s.trim()));
+            }
+            Value::Int(_) | Value::Float(_) | Value::Bool(_) if wants("string") => {
+                let text = node.to_json().to_string();
+                d = d.help(format!("quote the value to make it a string: \"{text}\""));
+            }
+            Value::Null => d = d.help("remove the field to leave it unset"),
+            _ => {}
+        }
+        self.diagnostics.push(d);
+    }
+
+    fn invalid_enum(&mut self, node: &Node, allowed: &[J], path: &str) {
+        let shown: Vec<String> = allowed
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from))
+            .collect();
+        let found = match &node.value {
+            Value::Str(s) => format!("{s:?}"),
+            _ => node.to_json().to_string(),
+        };
+        let mut d = Diagnostic::new(
+            Code::InvalidEnum,
+            format!("Unsupported value: {found}: supported values: {}", shown.join(", ")),
+        )
+        .at(node.span)
+        .field(path);
+        if let Some(s) = node.as_str().and_then(|s| suggest(s, shown.iter().map(String::as_str))) {
+            d = d.label(format!("did you mean `{s}`?"));
+        }
+        self.diagnostics.push(d);
+    }
+
+    fn unknown_field(&mut self, key: &yaml::Key, properties: Option<&Map<String, J>>, path: &str) {
+        let known: Vec<&str> = properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+        let mut d = Diagnostic::new(Code::UnknownField, format!("unknown field `{}`", key.name))
+            .at(key.span)
+            .field(join(path, &key.name));
+        match suggest(&key.name, known.iter().copied()) {
+            Some(s) => d = d.label(format!("did you mean `{s}`?")),
+            None if !known.is_empty() => {
+                let place = if path.is_empty() { "the resource" } else { path };
+                d = d.help(format!("fields of {place}: {}", known.join(", ")));
+            }
+            None => {}
+        }
+        self.diagnostics.push(d);
+    }
+}
+
+fn matches_type(node: &Node, ty: &str) -> bool {
+    matches!(
+        (&node.value, ty),
+        (Value::Str(_), "string")
+            | (Value::Int(_), "integer" | "number")
+            | (Value::Float(_), "number")
+            | (Value::Bool(_), "boolean")
+            | (Value::Map(_), "object")
+            | (Value::Seq(_), "array")
+            | (Value::Null, "null")
+    )
+}
+
+fn type_name(ty: &str) -> &str {
+    match ty {
+        "object" => "a mapping",
+        "array" => "a list",
+        "boolean" => "a boolean",
+        "integer" => "an integer",
+        "string" => "a string",
+        "number" => "a number",
+        other => other,
+    }
+}
+
+/// What a pattern means, in words, for the patterns kotalc's schemas use.
+fn pattern_help(source: &str) -> String {
+    match source {
+        r"^[1-9][0-9]*m?$" => "CPU is whole cores or millicores, like `2` or `500m`".into(),
+        r"^[1-9][0-9]*[KMGTPE]i$" => {
+            "a whole number with a binary unit Ki, Mi, Gi, Ti, Pi or Ei, like `512Mi` or `10Gi`".into()
+        }
+        other => format!("the value must match `{other}`"),
+    }
+}
+
+pub fn join(path: &str, field: &str) -> String {
+    if path.is_empty() { field.to_string() } else { format!("{path}.{field}") }
+}
+
+/// The closest candidate to a misspelled name, if one is close enough to be the intent.
+pub fn suggest<'a>(wrong: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = wrong.to_lowercase();
+    let limit = (wrong.chars().count() + 2) / 4;
+    candidates
+        .map(|c| (strsim::levenshtein(&lower, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit.max(1))
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}
+
+/// The file a resource came from.
+pub fn file_of(resource: &Resource) -> FileId {
+    resource.root.span.file
+}

@@ -1,0 +1,165 @@
+//! What each template sees: the resolved spec plus everything derived from it (labels,
+//! selector, ports, paths, scripts and their hash), computed once in Rust.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Value as J, json};
+use sha2::{Digest, Sha256};
+
+use crate::model::Kind;
+use crate::parse::Resource;
+use crate::validate::Config;
+
+pub struct Plan {
+    pub templates: &'static [&'static str],
+    pub context: J,
+}
+
+#[derive(Serialize)]
+struct Port {
+    name: &'static str,
+    port: u16,
+    protocol: &'static str,
+}
+
+const fn tcp(name: &'static str, port: u16) -> Port {
+    Port { name, port, protocol: "TCP" }
+}
+
+/// Kotal's labels for a kind: on every object, and the whole selector.
+fn kotal_labels(kind: Kind, name: &str) -> BTreeMap<String, String> {
+    let (app, component, controller) = match kind {
+        Kind::Peer => ("kubo", "ipfs-peer", "ipfs-peer-controller"),
+        Kind::ClusterPeer => ("ipfs-cluster-service", "ipfs-clusterpeer", "ipfs-clusterpeer-controller"),
+    };
+    [
+        ("app.kubernetes.io/name", app),
+        ("app.kubernetes.io/instance", name),
+        ("app.kubernetes.io/component", component),
+        ("app.kubernetes.io/managed-by", "kotal-operator"),
+        ("app.kubernetes.io/created-by", controller),
+        ("kotal.io/protocol", "ipfs"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// The sha256 of a ConfigMap's data, over its canonical JSON (keys sorted).
+pub fn config_sha256(data: &BTreeMap<String, String>) -> String {
+    let canonical = serde_json::to_string(data).unwrap_or_default();
+    let digest = Sha256::digest(canonical.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn flatten_args(args: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len() * 2);
+    for (flag, value) in args {
+        out.push(flag.clone());
+        if !value.is_empty() {
+            out.push(value.clone());
+        }
+    }
+    out
+}
+
+pub fn plan(
+    resource: &Resource,
+    config: &Config,
+    default_namespace: Option<&str>,
+    scripts: &BTreeMap<&'static str, String>,
+) -> Plan {
+    let name = resource.name.as_str();
+    let namespace = resource.namespace.as_deref().or(default_namespace);
+    let selector = kotal_labels(resource.kind, name);
+    let user = resource.object.as_ref().map(|o| match o {
+        crate::parse::Object::Peer(p) => &p.metadata,
+        crate::parse::Object::ClusterPeer(c) => &c.metadata,
+    });
+    let mut labels = user.map(|m| m.labels.clone()).unwrap_or_default();
+    labels.extend(selector.clone());
+    let annotations: BTreeMap<String, String> = user
+        .map(|m| {
+            m.annotations
+                .iter()
+                .filter(|(k, _)| !k.starts_with("kotalc.io/"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut metadata = json!({ "name": name, "labels": labels });
+    if let Some(ns) = namespace {
+        metadata["namespace"] = json!(ns);
+    }
+    if !annotations.is_empty() {
+        metadata["annotations"] = json!(annotations);
+    }
+
+    let (home, script_names, templates, ports, spec, extra_args): (_, &[&str], _, Vec<Port>, J, _) =
+        match config {
+            Config::Peer(peer) => {
+                let mut ports = vec![tcp("swarm", 4001), Port { name: "swarm-udp", port: 4001, protocol: "UDP" }];
+                if peer.api {
+                    ports.push(tcp("api", peer.api_port));
+                }
+                if peer.gateway {
+                    ports.push(tcp("gateway", peer.gateway_port));
+                }
+                (
+                    "/home/ipfs",
+                    &["init_ipfs_config.sh", "copy_swarm_key.sh", "config_ipfs.sh"],
+                    &["configmap.yaml", "service.yaml", "pvc.yaml", "peer-statefulset.yaml"][..],
+                    ports,
+                    serde_json::to_value(peer).unwrap_or_default(),
+                    flatten_args(&peer.extra_args),
+                )
+            }
+            Config::ClusterPeer(cluster) => (
+                "/home/ipfs-cluster",
+                &["init_ipfs_cluster_config.sh"],
+                &["configmap.yaml", "service.yaml", "pvc.yaml", "clusterpeer-statefulset.yaml"][..],
+                vec![
+                    tcp("swarm", 9096),
+                    Port { name: "swarm-udp", port: 9096, protocol: "UDP" },
+                    tcp("api", 5001),
+                    tcp("proxy-api", 9095),
+                    tcp("rest", 9094),
+                    tcp("metrics", 8888),
+                    tcp("tracing", 6831),
+                ],
+                serde_json::to_value(cluster).unwrap_or_default(),
+                flatten_args(&cluster.extra_args),
+            ),
+        };
+    let data: BTreeMap<String, String> = script_names
+        .iter()
+        .map(|s| ((*s).to_string(), scripts.get(s).cloned().unwrap_or_default()))
+        .collect();
+    let context = json!({
+        "name": name,
+        "namespace": namespace,
+        "metadata": metadata,
+        "labels": labels,
+        "selector": selector,
+        "spec": spec,
+        "extra_args": extra_args,
+        "ports": ports,
+        "paths": {
+            "home": home,
+            "data": format!("{home}/kotal-data"),
+            "config": format!("{home}/kotal-config"),
+            "secrets": format!("{home}/.kotal-secrets"),
+        },
+        "pod_security_context": {
+            "runAsUser": 1000,
+            "runAsGroup": 3000,
+            "runAsNonRoot": true,
+            "fsGroup": 2000,
+            "fsGroupChangePolicy": "OnRootMismatch",
+        },
+        "config_sha256": config_sha256(&data),
+        "data": data,
+    });
+    Plan { templates, context }
+}

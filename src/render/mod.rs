@@ -1,0 +1,205 @@
+//! Resolved resources to Kubernetes objects. Each object comes from a minijinja template;
+//! the result is checked against its k8s-openapi type so that a template can never emit a
+//! field Kubernetes does not know, then kept as canonical JSON for emission.
+
+mod context;
+mod typed;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::Value as J;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::parse::Resource;
+use crate::source::Span;
+use crate::validate::Config;
+
+pub use context::config_sha256;
+
+/// The embedded object templates, by the name `--templates DIR` overrides them with.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("configmap.yaml", include_str!("../../templates/configmap.yaml")),
+    ("service.yaml", include_str!("../../templates/service.yaml")),
+    ("pvc.yaml", include_str!("../../templates/pvc.yaml")),
+    ("peer-statefulset.yaml", include_str!("../../templates/peer-statefulset.yaml")),
+    (
+        "clusterpeer-statefulset.yaml",
+        include_str!("../../templates/clusterpeer-statefulset.yaml"),
+    ),
+];
+
+/// The embedded container scripts, stored verbatim in each resource's ConfigMap.
+pub const SCRIPTS: &[(&str, &str)] = &[
+    ("scripts/init_ipfs_config.sh", include_str!("../../templates/scripts/init_ipfs_config.sh")),
+    ("scripts/copy_swarm_key.sh", include_str!("../../templates/scripts/copy_swarm_key.sh")),
+    ("scripts/config_ipfs.sh", include_str!("../../templates/scripts/config_ipfs.sh")),
+    (
+        "scripts/init_ipfs_cluster_config.sh",
+        include_str!("../../templates/scripts/init_ipfs_cluster_config.sh"),
+    ),
+];
+
+/// A rendered Kubernetes object in canonical form.
+#[derive(Clone, Debug)]
+pub struct Object {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub value: J,
+    /// The resource or document it came from.
+    pub origin: Span,
+}
+
+impl Object {
+    pub fn from_value(value: J, origin: Span) -> Object {
+        let text = |v: Option<&J>| v.and_then(J::as_str).unwrap_or_default().to_string();
+        let meta = value.get("metadata");
+        Object {
+            api_version: text(value.get("apiVersion")),
+            kind: text(value.get("kind")),
+            namespace: meta.and_then(|m| m.get("namespace")).and_then(J::as_str).map(String::from),
+            name: text(meta.and_then(|m| m.get("name"))),
+            value,
+            origin,
+        }
+    }
+}
+
+pub struct Renderer {
+    env: Environment<'static>,
+    scripts: BTreeMap<&'static str, String>,
+}
+
+impl Renderer {
+    /// The embedded templates, each replaced by the file of the same name in `overrides`.
+    pub fn new(overrides: Option<&Path>) -> Result<Renderer, Vec<Diagnostic>> {
+        let mut sources: BTreeMap<&'static str, String> = TEMPLATES
+            .iter()
+            .chain(SCRIPTS)
+            .map(|(name, text)| (*name, (*text).to_string()))
+            .collect();
+        let mut problems = Vec::new();
+        if let Some(dir) = overrides {
+            read_overrides(dir, &mut sources, &mut problems);
+        }
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(true);
+        env.add_filter("with_annotations", with_annotations);
+        let mut scripts = BTreeMap::new();
+        for (name, text) in sources {
+            if let Some(script) = name.strip_prefix("scripts/") {
+                scripts.insert(script, text);
+            } else if let Err(e) = env.add_template_owned(name, text) {
+                problems.push(template_error(name, &e));
+            }
+        }
+        if problems.is_empty() { Ok(Renderer { env, scripts }) } else { Err(problems) }
+    }
+
+    /// Renders one resource to its objects.
+    pub fn render(
+        &self,
+        resource: &Resource,
+        config: &Config,
+        default_namespace: Option<&str>,
+    ) -> Result<Vec<Object>, Diagnostic> {
+        let plan = context::plan(resource, config, default_namespace, &self.scripts);
+        let origin = resource.root.key_span("metadata.name").unwrap_or(resource.root.span);
+        let mut objects = Vec::with_capacity(plan.templates.len());
+        for name in plan.templates {
+            let text = self
+                .env
+                .get_template(name)
+                .and_then(|t| t.render(&plan.context))
+                .map_err(|e| template_error(name, &e).at(origin))?;
+            let value: J = serde_saphyr::from_str_with_options(&text, crate::yaml::options())
+                .map_err(|e| {
+                    Diagnostic::new(
+                        Code::Template,
+                        format!("template `{name}` rendered invalid YAML: {}", e.without_snippet()),
+                    )
+                    .at(origin)
+                })?;
+            let value = typed::check(value).map_err(|problem| {
+                Diagnostic::new(Code::Template, format!("template `{name}` {problem}")).at(origin)
+            })?;
+            objects.push(Object::from_value(value, origin));
+        }
+        Ok(objects)
+    }
+}
+
+fn read_overrides(dir: &Path, sources: &mut BTreeMap<&'static str, String>, problems: &mut Vec<Diagnostic>) {
+    let shown = crate::load::display(dir);
+    if !dir.is_dir() {
+        problems.push(Diagnostic::new(Code::Io, "--templates must name a directory").path(shown));
+        return;
+    }
+    for entry in walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name() {
+        let entry = match entry {
+            Ok(entry) if entry.file_type().is_file() => entry,
+            Ok(_) => continue,
+            Err(e) => {
+                problems.push(Diagnostic::new(Code::Io, format!("cannot read templates: {e}")).path(&shown));
+                continue;
+            }
+        };
+        let relative = crate::load::display(entry.path().strip_prefix(dir).unwrap_or(entry.path()));
+        let path = format!("{}/{relative}", shown.trim_end_matches('/'));
+        let Some(name) = sources.keys().copied().find(|n| *n == relative) else {
+            let known: Vec<&str> = sources.keys().copied().collect();
+            problems.push(
+                Diagnostic::new(Code::Template, format!("`{relative}` does not override any template"))
+                    .path(path)
+                    .help(format!("templates kotalc renders: {}", known.join(", "))),
+            );
+            continue;
+        };
+        match std::fs::read_to_string(entry.path()) {
+            Ok(text) => {
+                sources.insert(name, text);
+            }
+            Err(e) => problems.push(
+                Diagnostic::new(Code::Io, format!("cannot read template: {}", crate::load::io_reason(&e)))
+                    .path(path),
+            ),
+        }
+    }
+}
+
+fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {
+    let mut message = format!("template `{name}`: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    Diagnostic::new(Code::Template, message)
+}
+
+/// `metadata | with_annotations({...})`: the metadata with extra annotations merged in.
+fn with_annotations(
+    metadata: minijinja::Value,
+    extra: minijinja::Value,
+) -> Result<minijinja::Value, minijinja::Error> {
+    let invalid = |e: serde_json::Error| {
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+    };
+    let mut meta: serde_json::Map<String, J> =
+        serde_json::from_value(serde_json::to_value(&metadata).map_err(invalid)?).map_err(invalid)?;
+    let extra: BTreeMap<String, String> =
+        serde_json::from_value(serde_json::to_value(&extra).map_err(invalid)?).map_err(invalid)?;
+    let annotations = meta
+        .entry("annotations")
+        .or_insert_with(|| J::Object(serde_json::Map::new()));
+    if let J::Object(map) = annotations {
+        for (k, v) in extra {
+            map.insert(k, J::String(v));
+        }
+    }
+    Ok(minijinja::Value::from_serialize(&meta))
+}

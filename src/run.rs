@@ -1,0 +1,106 @@
+//! Runs one command line: interprets the flags, drives the pipeline, prints, and maps the
+//! outcome to an exit code (0 success, 1 problems in the inputs, 2 usage).
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+
+use clap::Parser;
+
+use crate::cli::{BuildArgs, CheckArgs, Cli, Command};
+use crate::compile::{self, Options, Outcome};
+use crate::diagnostic::{self, Format};
+use crate::emit;
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_PROBLEMS: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    match cli.command {
+        Command::Build(args) => build(&args),
+        Command::Validate(args) => validate(&args),
+    }
+}
+
+fn options(args: &CheckArgs, render: bool) -> Options {
+    Options {
+        paths: args.paths.clone(),
+        namespace: args.namespace.clone(),
+        passthrough: args.passthrough,
+        templates: None,
+        deny_warnings: args.deny_warnings,
+        allow_empty: args.allow_empty,
+        render,
+    }
+}
+
+fn report(outcome: &Outcome, format: Format) {
+    let mut stderr = io::stderr().lock();
+    for d in &outcome.diagnostics {
+        let _ = stderr.write_all(diagnostic::render(d, &outcome.sources, format).as_bytes());
+    }
+    if format == Format::Human {
+        let errors = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
+        let warnings = outcome.diagnostics.len() - errors;
+        if errors > 0 {
+            let _ = writeln!(stderr, "kotalc: {errors} error(s), {warnings} warning(s); nothing written");
+        }
+    }
+}
+
+fn build(args: &BuildArgs) -> u8 {
+    let mut options = options(&args.check, true);
+    options.templates = args.templates.clone();
+    let outcome = compile::compile(&options);
+    report(&outcome, args.check.format);
+    if outcome.has_errors() {
+        return EXIT_PROBLEMS;
+    }
+    match &args.output {
+        None => match emit::write_stream(&outcome.objects, &mut io::stdout().lock()) {
+            Ok(()) => EXIT_OK,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+            Err(e) => {
+                eprintln!("kotalc: cannot write to stdout: {}", crate::load::io_reason(&e));
+                EXIT_PROBLEMS
+            }
+        },
+        Some(dir) => {
+            let result = emit::tree(&outcome.objects).and_then(|files| emit::write_dir(dir, &files, args.force));
+            match result {
+                Ok(written) => {
+                    if args.check.format == Format::Human {
+                        eprintln!(
+                            "kotalc: wrote {} files to {}{}",
+                            written.files,
+                            crate::load::display(dir),
+                            if written.removed.is_empty() {
+                                String::new()
+                            } else {
+                                format!(", removed {}", written.removed.join(", "))
+                            }
+                        );
+                    }
+                    EXIT_OK
+                }
+                Err(d) => {
+                    let _ = io::stderr().write_all(diagnostic::render(&d, &outcome.sources, args.check.format).as_bytes());
+                    EXIT_PROBLEMS
+                }
+            }
+        }
+    }
+}
+
+fn validate(args: &CheckArgs) -> u8 {
+    let outcome = compile::compile(&options(args, false));
+    report(&outcome, args.format);
+    if outcome.has_errors() { EXIT_PROBLEMS } else { EXIT_OK }
+}

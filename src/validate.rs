@@ -1,0 +1,421 @@
+//! Every semantic rule of spec sections 1.1-1.5, on defaulted resources, plus the checks that
+//! need the whole input set. Every rule reports and moves on: one run shows every problem.
+
+use std::collections::BTreeMap;
+
+use crate::defaults::{ClusterPeerConfig, Compute, PeerConfig, Quantity};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::parse::Resource;
+use crate::source::Span;
+
+/// StatefulSet names over 52 characters break the `controller-revision-hash` label.
+pub const MAX_NAME: usize = 52;
+
+/// A resource's configuration after defaults.
+#[derive(Clone, Debug)]
+pub enum Config {
+    Peer(PeerConfig),
+    ClusterPeer(ClusterPeerConfig),
+}
+
+impl Config {
+    pub fn compute(&self) -> &Compute {
+        match self {
+            Config::Peer(p) => &p.resources,
+            Config::ClusterPeer(c) => &c.resources,
+        }
+    }
+}
+
+/// Where to point for a field: its value when written, else the nearest written ancestor.
+pub fn span_of(resource: &Resource, path: &str) -> Span {
+    let mut current = path;
+    loop {
+        if let Some(node) = resource.root.at(current) {
+            return node.span;
+        }
+        match current.rsplit_once('.') {
+            Some((parent, _)) => {
+                if let Some(span) = resource.root.key_span(parent) {
+                    return span;
+                }
+                current = parent;
+            }
+            None => return resource.root.span,
+        }
+    }
+}
+
+fn invalid(resource: &Resource, code: Code, path: &str, message: String) -> Diagnostic {
+    Diagnostic::new(code, message).at(span_of(resource, path)).field(path)
+}
+
+pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diagnostic>) {
+    metadata(resource, diagnostics);
+    compute(resource, config.compute(), diagnostics);
+    match config {
+        Config::Peer(peer) => peer_rules(resource, peer, diagnostics),
+        Config::ClusterPeer(cluster) => cluster_peer_rules(resource, cluster, diagnostics),
+    }
+}
+
+fn metadata(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
+    let named = resource.root.at("metadata.name").is_some();
+    if let Some(problem) = dns_label(&resource.name, MAX_NAME).filter(|_| named) {
+        diagnostics.push(
+            invalid(
+                resource,
+                Code::InvalidName,
+                "metadata.name",
+                format!("Invalid value: {:?}: {problem}", resource.name),
+            )
+            .help(format!(
+                "every rendered object takes this name; StatefulSet names over {MAX_NAME} \
+                 characters break the controller-revision-hash label"
+            )),
+        );
+    }
+    if let Some(ns) = &resource.namespace {
+        if let Some(problem) = dns_label(ns, 63) {
+            diagnostics.push(invalid(
+                resource,
+                Code::InvalidName,
+                "metadata.namespace",
+                format!("Invalid value: {ns:?}: {problem}"),
+            ));
+        }
+    }
+    for (section, values) in [("labels", true), ("annotations", false)] {
+        let Some(crate::yaml::Node { value: crate::yaml::Value::Map(entries), .. }) =
+            resource.root.at(&format!("metadata.{section}"))
+        else {
+            continue;
+        };
+        for (key, value) in entries {
+            let path = format!("metadata.{section}[{}]", key.name);
+            if let Some(problem) = qualified_name(&key.name) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidLabel,
+                        format!("Invalid key: {:?}: {problem}", key.name),
+                    )
+                    .at(key.span)
+                    .field(&path),
+                );
+            }
+            if let (true, Some(text)) = (values, value.as_str()) {
+                if let Some(problem) = label_value(text) {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::InvalidLabel,
+                            format!("Invalid value: {text:?}: {problem}"),
+                        )
+                        .at(value.span)
+                        .field(&path),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn compute(resource: &Resource, compute: &Compute, diagnostics: &mut Vec<Diagnostic>) {
+    let base = "spec.resources";
+    let fields = [
+        ("cpu", &compute.cpu),
+        ("cpuLimit", &compute.cpu_limit),
+        ("memory", &compute.memory),
+        ("memoryLimit", &compute.memory_limit),
+        ("storage", &compute.storage),
+    ];
+    for (field, quantity) in fields {
+        if quantity.value.is_none() && !quantity.defaulted {
+            let path = format!("{base}.{field}");
+            diagnostics.push(invalid(
+                resource,
+                Code::OutOfRange,
+                &path,
+                format!("Invalid value: {:?}: quantity is too large", quantity.written),
+            ));
+        }
+    }
+    // A field the schema check dropped is replaced by its default here; comparing with that
+    // default would report a second, confusing problem for the same mistake.
+    let dropped = |field: &str| {
+        let path = format!("{base}.{field}");
+        resource.root.at(&path).is_some()
+            && fields.iter().any(|(f, q)| *f == field && q.defaulted)
+    };
+    let pair = |limit: &str, request: &str| !dropped(limit) && !dropped(request);
+    if pair("cpuLimit", "cpu") && less(&compute.cpu_limit, &compute.cpu, false) {
+        diagnostics.push(limit_error(
+            resource,
+            "cpuLimit",
+            &compute.cpu_limit,
+            "cpu",
+            &compute.cpu,
+            "must be greater than or equal to",
+        ));
+    }
+    if pair("memoryLimit", "memory") && less(&compute.memory_limit, &compute.memory, true) {
+        diagnostics.push(limit_error(
+            resource,
+            "memoryLimit",
+            &compute.memory_limit,
+            "memory",
+            &compute.memory,
+            "must be greater than",
+        ));
+    }
+}
+
+/// `limit < request`, or `limit <= request` when the limit must be strictly greater.
+fn less(limit: &Quantity, request: &Quantity, or_equal: bool) -> bool {
+    match (limit.value, request.value) {
+        (Some(l), Some(r)) => l < r || (or_equal && l == r),
+        _ => false,
+    }
+}
+
+fn limit_error(
+    resource: &Resource,
+    limit_field: &str,
+    limit: &Quantity,
+    request_field: &str,
+    request: &Quantity,
+    relation: &str,
+) -> Diagnostic {
+    let limit_path = format!("spec.resources.{limit_field}");
+    let point_at = if limit.defaulted {
+        format!("spec.resources.{request_field}")
+    } else {
+        limit_path.clone()
+    };
+    let mut d = Diagnostic::new(
+        Code::ResourceLimit,
+        format!(
+            "Invalid value: {:?}: {relation} {request_field} {}",
+            limit.written, request.written
+        ),
+    )
+    .at(span_of(resource, &point_at))
+    .field(limit_path);
+    let defaulted: Vec<String> = [(limit_field, limit), (request_field, request)]
+        .iter()
+        .filter(|(_, q)| q.defaulted)
+        .map(|(f, q)| format!("{f} is not set and defaults to {}", q.written))
+        .collect();
+    if !defaulted.is_empty() {
+        d = d.label(defaulted.join("; ")).help(format!("set {limit_field} explicitly"));
+    }
+    d
+}
+
+fn peer_rules(resource: &Resource, peer: &PeerConfig, diagnostics: &mut Vec<Diagnostic>) {
+    const SWARM_PORT: u16 = 4001;
+    if peer.api_port == peer.gateway_port {
+        diagnostics.push(
+            invalid(
+                resource,
+                Code::PortCollision,
+                "spec.gatewayPort",
+                format!(
+                    "Invalid value: {}: must differ from apiPort {}",
+                    peer.gateway_port, peer.api_port
+                ),
+            )
+            .help("the RPC API and the gateway cannot listen on the same port"),
+        );
+    }
+    for (field, port) in [("apiPort", peer.api_port), ("gatewayPort", peer.gateway_port)] {
+        if port == SWARM_PORT {
+            diagnostics.push(
+                invalid(
+                    resource,
+                    Code::PortCollision,
+                    &format!("spec.{field}"),
+                    format!("Invalid value: {port}: must differ from the swarm port {SWARM_PORT}"),
+                )
+                .help("4001 is the swarm port of every peer"),
+            );
+        }
+    }
+    if let Some(secret) = &peer.swarm_key_secret_name {
+        secret_name(resource, "spec.swarmKeySecretName", secret, diagnostics);
+    }
+    extra_args(resource, &peer.extra_args, diagnostics);
+    non_empty(resource, "spec.image", &peer.image, diagnostics);
+}
+
+fn cluster_peer_rules(
+    resource: &Resource,
+    cluster: &ClusterPeerConfig,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    match (&cluster.id, &cluster.private_key_secret_name) {
+        (Some(_), None) => diagnostics.push(invalid(
+            resource,
+            Code::RequiredField,
+            "spec.privateKeySecretName",
+            "Invalid value: \"\": must provide privateKeySecretName if id is provided".into(),
+        )),
+        (None, Some(_)) => diagnostics.push(invalid(
+            resource,
+            Code::RequiredField,
+            "spec.id",
+            "Invalid value: \"\": must provide id if privateKeySecretName is provided".into(),
+        )),
+        _ => {}
+    }
+    secret_name(resource, "spec.clusterSecretName", &cluster.cluster_secret_name, diagnostics);
+    if let Some(secret) = &cluster.private_key_secret_name {
+        secret_name(resource, "spec.privateKeySecretName", secret, diagnostics);
+    }
+    extra_args(resource, &cluster.extra_args, diagnostics);
+    non_empty(resource, "spec.image", &cluster.image, diagnostics);
+}
+
+fn non_empty(resource: &Resource, path: &str, value: &str, diagnostics: &mut Vec<Diagnostic>) {
+    if value.trim().is_empty() {
+        diagnostics.push(invalid(
+            resource,
+            Code::InvalidName,
+            path,
+            "Invalid value: \"\": must not be empty".into(),
+        ));
+    }
+}
+
+fn secret_name(resource: &Resource, path: &str, name: &str, diagnostics: &mut Vec<Diagnostic>) {
+    // An absent required name is reported by the schema check already.
+    if resource.root.at(path).is_none() {
+        return;
+    }
+    if let Some(problem) = dns_subdomain(name) {
+        diagnostics.push(invalid(
+            resource,
+            Code::InvalidName,
+            path,
+            format!("Invalid value: {name:?}: {problem}"),
+        ));
+    }
+}
+
+fn extra_args(
+    resource: &Resource,
+    args: &BTreeMap<String, String>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if args.keys().any(|k| k.trim().is_empty()) {
+        diagnostics.push(invalid(
+            resource,
+            Code::InvalidName,
+            "spec.extraArgs",
+            "Invalid value: \"\": argument names must not be empty".into(),
+        ));
+    }
+}
+
+/// Two resources of one kind, namespace and name: the second would silently replace the first.
+pub fn duplicates(
+    resources: &[Resource],
+    default_namespace: Option<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut seen: BTreeMap<(String, String, String), Span> = BTreeMap::new();
+    for r in resources {
+        let ns = r.namespace.as_deref().or(default_namespace).unwrap_or_default();
+        let key = (r.kind.name().to_string(), ns.to_string(), r.name.clone());
+        let span = r.root.key_span("metadata.name").unwrap_or(r.root.span);
+        if let Some(first) = seen.get(&key) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::DuplicateResource,
+                    format!(
+                        "{} {:?} is defined twice in namespace {}",
+                        key.0,
+                        key.2,
+                        if ns.is_empty() { "(none)" } else { ns }
+                    ),
+                )
+                .at(span)
+                .field("metadata.name")
+                .label("defined again here")
+                .related(*first, "first defined here"),
+            );
+        } else {
+            seen.insert(key, span);
+        }
+    }
+}
+
+/// Why `name` is not a DNS-1123 label of at most `max` characters, if it is not.
+pub fn dns_label(name: &str, max: usize) -> Option<String> {
+    if name.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if name.len() > max {
+        return Some(format!("must be no more than {max} characters"));
+    }
+    let ok = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    (!ok).then(|| {
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', \
+         and must start and end with an alphanumeric character"
+            .into()
+    })
+}
+
+/// Why `name` is not a DNS-1123 subdomain (the rule for Secret names), if it is not.
+pub fn dns_subdomain(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if name.len() > 253 {
+        return Some("must be no more than 253 characters".into());
+    }
+    if name.split('.').any(|part| dns_label(part, 63).is_some()) {
+        return Some(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \
+             '-' or '.', and must start and end with an alphanumeric character"
+                .into(),
+        );
+    }
+    None
+}
+
+/// Why `key` is not a valid label or annotation key (`[prefix/]name`), if it is not.
+pub fn qualified_name(key: &str) -> Option<String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix {
+        if let Some(problem) = dns_subdomain(prefix) {
+            return Some(format!("prefix part {problem}"));
+        }
+    }
+    if name.is_empty() {
+        return Some("name part must not be empty".into());
+    }
+    label_value(name).map(|p| format!("name part {p}"))
+}
+
+/// Why `value` is not a valid label value, if it is not.
+pub fn label_value(value: &str) -> Option<String> {
+    if value.len() > 63 {
+        return Some("must be no more than 63 characters".into());
+    }
+    let inner_ok = value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let ends_ok = value.is_empty()
+        || (value.as_bytes()[0].is_ascii_alphanumeric()
+            && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric());
+    (!(inner_ok && ends_ok)).then(|| {
+        "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with \
+         an alphanumeric character"
+            .into()
+    })
+}
