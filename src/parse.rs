@@ -239,6 +239,14 @@ impl Checker<'_> {
         if let Some(J::Array(required)) = schema.get("required") {
             for field in required.iter().filter_map(J::as_str) {
                 if !entries.iter().any(|(k, _)| k.name == field) {
+                    // An empty stand-in lets the rest of the resource be checked; the
+                    // rules skip values that are absent from the document.
+                    if let Some(placeholder) = properties
+                        .and_then(|p| p.get(field))
+                        .and_then(|s| empty_of(&schema::types(self.root, s)))
+                    {
+                        out.insert(field.to_string(), placeholder);
+                    }
                     let span = if path.is_empty() { node.span } else { key_span };
                     self.diagnostics.push(
                         Diagnostic::new(
@@ -391,6 +399,15 @@ impl Checker<'_> {
             None => {}
         }
         self.diagnostics.push(d);
+    }
+}
+
+fn empty_of(types: &[String]) -> Option<J> {
+    match types.first().map(String::as_str) {
+        Some("string") => Some(J::String(String::new())),
+        Some("object") => Some(J::Object(Map::new())),
+        Some("array") => Some(J::Array(Vec::new())),
+        _ => None,
     }
 }
 

@@ -17,8 +17,6 @@ pub struct ClusterPeer {
     pub kind: String,
     pub metadata: ObjectMeta,
     /// Desired state of the cluster peer.
-    #[serde(default)]
-    #[schemars(required)]
     pub spec: ClusterPeerSpec,
 }
 
@@ -49,12 +47,8 @@ pub struct ClusterPeerSpec {
     pub consensus: Option<Consensus>,
     /// Name of a Secret holding the cluster secret (64 hex characters) under the data key
     /// `secret`. Every peer of a cluster shares it.
-    #[serde(default)]
-    #[schemars(required)]
     pub cluster_secret_name: String,
     /// Multiaddr of the kubo RPC API this cluster peer drives, as `/dns4/<peer>/tcp/5001`.
-    #[serde(default)]
-    #[schemars(required)]
     pub peer_endpoint: String,
     /// Log level of ipfs-cluster-service. Default `info`.
     pub logging: Option<ClusterLogging>,

@@ -10,8 +10,6 @@ pub struct ObjectMeta {
     /// Name of the resource. Every rendered object (ConfigMap, Service, PersistentVolumeClaim,
     /// StatefulSet) takes this name. A DNS-1123 label of at most 52 characters, so that the
     /// StatefulSet's pod and revision labels stay valid.
-    #[serde(default)]
-    #[schemars(required)]
     pub name: String,
     /// Namespace of the resource. When absent the output carries no namespace (Argo CD, Flux
     /// and kustomize set it) unless `--namespace` gives a default.
