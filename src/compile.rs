@@ -45,7 +45,11 @@ impl Outcome {
 pub fn compile(options: &Options) -> Outcome {
     let mut diagnostics = Vec::new();
     let mut sources = Sources::default();
-    let paths = if options.paths.is_empty() { vec![PathBuf::from(".")] } else { options.paths.clone() };
+    let paths = if options.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        options.paths.clone()
+    };
     load::load(&paths, &mut sources, &mut diagnostics);
     let parsed = parse::parse(&sources, options.passthrough, &mut diagnostics);
     let namespace = options.namespace.as_deref();
@@ -56,7 +60,9 @@ pub fn compile(options: &Options) -> Outcome {
         .map(|resource| {
             let config = match resource.object.as_ref()? {
                 Typed::Peer(peer) => Config::Peer(defaults::peer(&peer.spec)),
-                Typed::ClusterPeer(cluster) => Config::ClusterPeer(defaults::cluster_peer(&cluster.spec)),
+                Typed::ClusterPeer(cluster) => {
+                    Config::ClusterPeer(defaults::cluster_peer(&cluster.spec))
+                }
             };
             validate::resource(resource, &config, &mut diagnostics);
             Some(config)
@@ -65,7 +71,10 @@ pub fn compile(options: &Options) -> Outcome {
     validate::duplicates(&parsed.resources, namespace, &mut diagnostics);
     collisions(&parsed, namespace, &mut diagnostics);
 
-    if parsed.resources.is_empty() && !options.allow_empty && diagnostics.iter().all(|d| !d.is_error()) {
+    if parsed.resources.is_empty()
+        && !options.allow_empty
+        && diagnostics.iter().all(|d| !d.is_error())
+    {
         diagnostics.push(
             Diagnostic::new(Code::EmptyOutput, "the inputs hold no Kotal IPFS resource")
                 .help("an empty render makes Argo CD prune everything; pass --allow-empty if that is intended"),
@@ -100,18 +109,31 @@ pub fn compile(options: &Options) -> Outcome {
     }
     crate::emit::sort(&mut objects);
     diagnostic::sort(&mut diagnostics, &sources);
-    Outcome { sources, diagnostics, objects }
+    Outcome {
+        sources,
+        diagnostics,
+        objects,
+    }
 }
 
 /// Two resources (or a resource and a passthrough document) that would produce an object of
 /// the same kind, namespace and name: one would silently overwrite the other in the cluster.
 fn collisions(parsed: &parse::Parsed, namespace: Option<&str>, diagnostics: &mut Vec<Diagnostic>) {
-    const RENDERED: [&str; 4] = ["ConfigMap", "PersistentVolumeClaim", "Service", "StatefulSet"];
+    const RENDERED: [&str; 4] = [
+        "ConfigMap",
+        "PersistentVolumeClaim",
+        "Service",
+        "StatefulSet",
+    ];
     let mut owners: BTreeMap<(String, String, String), (Span, String)> = BTreeMap::new();
     let mut reported = std::collections::BTreeSet::new();
-    let mut claim = |key: (String, String, String), span: Span, who: String, diagnostics: &mut Vec<Diagnostic>| {
+    let mut claim = |key: (String, String, String),
+                     span: Span,
+                     who: String,
+                     diagnostics: &mut Vec<Diagnostic>| {
         match owners.get(&key) {
-            Some((first, first_who)) if *first != span => {
+            // The same kind and name twice is a duplicate resource, reported on its own.
+            Some((first, first_who)) if *first != span && *first_who != who => {
                 if reported.insert((*first, span)) {
                     diagnostics.push(
                         Diagnostic::new(
@@ -120,7 +142,11 @@ fn collisions(parsed: &parse::Parsed, namespace: Option<&str>, diagnostics: &mut
                                 "{who} and {first_who} both render {} {:?}{}",
                                 key.0,
                                 key.2,
-                                if key.1.is_empty() { String::new() } else { format!(" in namespace {}", key.1) }
+                                if key.1.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" in namespace {}", key.1)
+                                }
                             ),
                         )
                         .at(span)
@@ -140,11 +166,21 @@ fn collisions(parsed: &parse::Parsed, namespace: Option<&str>, diagnostics: &mut
         if r.name.is_empty() {
             continue;
         }
-        let ns = r.namespace.as_deref().or(namespace).unwrap_or_default().to_string();
+        let ns = r
+            .namespace
+            .as_deref()
+            .or(namespace)
+            .unwrap_or_default()
+            .to_string();
         let span = r.root.key_span("metadata.name").unwrap_or(r.root.span);
         for kind in RENDERED {
             let who = format!("{} {:?}", r.kind.name(), r.name);
-            claim((kind.into(), ns.clone(), r.name.clone()), span, who, diagnostics);
+            claim(
+                (kind.into(), ns.clone(), r.name.clone()),
+                span,
+                who,
+                diagnostics,
+            );
         }
     }
     for doc in &parsed.passthrough {

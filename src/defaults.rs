@@ -39,14 +39,24 @@ impl Quantity {
         let canonical = value
             .and_then(|v| u64::try_from(v).ok())
             .map_or_else(|| written.clone(), quantity::canonical_cpu);
-        Quantity { defaulted: given.is_none(), value, canonical, written }
+        Quantity {
+            defaulted: given.is_none(),
+            value,
+            canonical,
+            written,
+        }
     }
 
     fn bytes(given: Option<&String>, default: &str) -> Quantity {
         let written = given.map_or(default, String::as_str).to_string();
         let value = quantity::bytes(&written);
         let canonical = value.map_or_else(|| written.clone(), quantity::canonical_bytes);
-        Quantity { defaulted: given.is_none(), value, canonical, written }
+        Quantity {
+            defaulted: given.is_none(),
+            value,
+            canonical,
+            written,
+        }
     }
 }
 
@@ -131,11 +141,18 @@ pub struct ClusterPeerConfig {
 pub fn cluster_peer(spec: &ClusterPeerSpec) -> ClusterPeerConfig {
     let trusted = spec.trusted_peers.clone().unwrap_or_default();
     ClusterPeerConfig {
-        image: spec.image.clone().unwrap_or_else(|| CLUSTER_PEER_IMAGE.into()),
+        image: spec
+            .image
+            .clone()
+            .unwrap_or_else(|| CLUSTER_PEER_IMAGE.into()),
         replicas: spec.replicas.unwrap_or(1),
         id: spec.id.clone(),
         private_key_secret_name: spec.private_key_secret_name.clone(),
-        trusted_peers: if trusted.is_empty() { vec!["*".into()] } else { trusted },
+        trusted_peers: if trusted.is_empty() {
+            vec!["*".into()]
+        } else {
+            trusted
+        },
         bootstrap_peers: spec.bootstrap_peers.clone().unwrap_or_default(),
         consensus: spec.consensus.unwrap_or_default(),
         cluster_secret_name: spec.cluster_secret_name.clone(),

@@ -44,6 +44,7 @@ codes! {
     Io = "io-error", Error, "a file or directory could not be read or written";
     InputLimit = "input-limit", Error, "an input exceeds a size or depth limit";
     YamlSyntax = "yaml-syntax", Error, "the file is not valid YAML";
+    DuplicateKey = "duplicate-key", Error, "a mapping repeats a key, whose last value would silently win elsewhere";
     NotAnObject = "not-an-object", Error, "a YAML document is not a Kubernetes object";
     UnknownKind = "unknown-kind", Error, "a document is not a Kotal IPFS resource (see --passthrough)";
     UnknownField = "unknown-field", Error, "a field that the resource's schema does not have";
@@ -212,7 +213,10 @@ fn snippet(out: &mut String, sources: &Sources, span: Span, label: Option<&str>)
     let number = span.line.to_string();
     let pad = " ".repeat(number.len());
     // Tabs are drawn as one space so that the caret stays under the right character.
-    let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+    let shown: String = text
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
     let _ = writeln!(out, " {pad} |");
     let _ = writeln!(out, " {number} | {shown}");
     let width = shown.chars().count();

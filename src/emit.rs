@@ -31,13 +31,20 @@ fn kind_rank(kind: &str) -> u8 {
 
 pub fn sort(objects: &mut [Object]) {
     objects.sort_by(|a, b| {
-        (kind_rank(&a.kind), &a.kind, &a.namespace, &a.name, &a.api_version).cmp(&(
-            kind_rank(&b.kind),
-            &b.kind,
-            &b.namespace,
-            &b.name,
-            &b.api_version,
-        ))
+        (
+            kind_rank(&a.kind),
+            &a.kind,
+            &a.namespace,
+            &a.name,
+            &a.api_version,
+        )
+            .cmp(&(
+                kind_rank(&b.kind),
+                &b.kind,
+                &b.namespace,
+                &b.name,
+                &b.api_version,
+            ))
     });
 }
 
@@ -88,7 +95,10 @@ pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, String>, Diagnostic> 
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn marker_text(files: &BTreeMap<String, String>) -> String {
@@ -115,7 +125,12 @@ fn inspect(dir: &Path) -> Result<Existing, Diagnostic> {
     let meta = match fs::symlink_metadata(dir) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Absent),
-        Err(e) => return Err(out_error(&shown, &format!("cannot read: {}", io_reason(&e)))),
+        Err(e) => {
+            return Err(out_error(
+                &shown,
+                &format!("cannot read: {}", io_reason(&e)),
+            ));
+        }
     };
     if !meta.is_dir() {
         return Err(out_error(&shown, "exists and is not a directory"));
@@ -164,7 +179,11 @@ pub struct Written {
 /// Writes `files` as the whole content of `dir`. `dir` must be absent, empty, or kotalc's
 /// (it holds the marker); files edited by hand since kotalc wrote them, or added by hand,
 /// are kept unless `force`. The new tree is built beside `dir` and renamed into place.
-pub fn write_dir(dir: &Path, files: &BTreeMap<String, String>, force: bool) -> Result<Written, Diagnostic> {
+pub fn write_dir(
+    dir: &Path,
+    files: &BTreeMap<String, String>,
+    force: bool,
+) -> Result<Written, Diagnostic> {
     let shown = display(dir);
     let existing = inspect(dir)?;
     let mut removed = Vec::new();
@@ -174,7 +193,9 @@ pub fn write_dir(dir: &Path, files: &BTreeMap<String, String>, force: bool) -> R
                 &shown,
                 &format!("is not empty and was not written by kotalc (it has no {MARKER})"),
             )
-            .help("name an empty or new directory; kotalc never replaces a directory it does not own"));
+            .help(
+                "name an empty or new directory; kotalc never replaces a directory it does not own",
+            ));
         }
         Existing::Owned { listed } => {
             let present = files_in(dir)?;
@@ -183,7 +204,8 @@ pub fn write_dir(dir: &Path, files: &BTreeMap<String, String>, force: bool) -> R
             for name in &present {
                 match listed.get(name) {
                     Some(hash) => {
-                        let bytes = fs::read(dir.join(name)).map_err(|e| out_error(&format!("{shown}/{name}"), &io_reason(&e)))?;
+                        let bytes = fs::read(dir.join(name))
+                            .map_err(|e| out_error(&format!("{shown}/{name}"), &io_reason(&e)))?;
                         if sha256_hex(&bytes) != *hash {
                             edited.push(name.clone());
                         }
@@ -196,10 +218,24 @@ pub fn write_dir(dir: &Path, files: &BTreeMap<String, String>, force: bool) -> R
             }
             if !force && (!edited.is_empty() || !foreign.is_empty()) {
                 let mut lines = Vec::new();
-                lines.extend(edited.iter().map(|f| format!("edited since kotalc wrote it: {f}")));
-                lines.extend(foreign.iter().map(|f| format!("not written by kotalc: {f}")));
-                return Err(out_error(&shown, "holds changes made by hand; refusing to overwrite them")
-                    .help(format!("{}\nmove them away, or pass --force to replace them", lines.join("\n"))));
+                lines.extend(
+                    edited
+                        .iter()
+                        .map(|f| format!("edited since kotalc wrote it: {f}")),
+                );
+                lines.extend(
+                    foreign
+                        .iter()
+                        .map(|f| format!("not written by kotalc: {f}")),
+                );
+                return Err(out_error(
+                    &shown,
+                    "holds changes made by hand; refusing to overwrite them",
+                )
+                .help(format!(
+                    "{}\nmove them away, or pass --force to replace them",
+                    lines.join("\n")
+                )));
             }
         }
         Existing::Absent | Existing::Empty => {}
@@ -209,13 +245,19 @@ pub fn write_dir(dir: &Path, files: &BTreeMap<String, String>, force: bool) -> R
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let base = dir.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let base = dir
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let staging = parent.join(format!(".{base}.kotalc-new-{}", std::process::id()));
-    let result = stage(&staging, files).and_then(|()| swap(dir, &staging, &parent, &base, &existing));
+    let result =
+        stage(&staging, files).and_then(|()| swap(dir, &staging, &parent, &base, &existing));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
     }
-    result.map(|()| Written { files: files.len(), removed })
+    result.map(|()| Written {
+        files: files.len(),
+        removed,
+    })
 }
 
 fn stage(staging: &Path, files: &BTreeMap<String, String>) -> Result<(), Diagnostic> {
@@ -240,7 +282,13 @@ fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.sync_all()
 }
 
-fn swap(dir: &Path, staging: &Path, parent: &Path, base: &str, existing: &Existing) -> Result<(), Diagnostic> {
+fn swap(
+    dir: &Path,
+    staging: &Path,
+    parent: &Path,
+    base: &str,
+    existing: &Existing,
+) -> Result<(), Diagnostic> {
     let shown = display(dir);
     let fail = |e: io::Error| out_error(&shown, &io_reason(&e));
     match existing {

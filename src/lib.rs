@@ -2,6 +2,10 @@
 //! as its modules: `load` → `parse` → `defaults` → `validate` → `render` → `emit`, driven by
 //! `compile` and, from the command line, by `run`.
 
+// A `Diagnostic` carries its spans, help and related places; errors are rare and off the hot
+// path, so returning it by value is simpler than boxing it everywhere.
+#![allow(clippy::result_large_err)]
+
 pub mod cli;
 pub mod compile;
 pub mod defaults;

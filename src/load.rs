@@ -53,13 +53,18 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources, diagnostics: &mut Vec<Diag
 }
 
 /// The YAML files below `root`, sorted bytewise. Hidden entries are skipped, links are not
-/// followed, and `kustomization.yaml` files are not resources.
+/// followed, `kustomization.yaml` files are not resources, and a tree kotalc rendered (it
+/// holds the marker file) is output, never input.
 fn walk(root: &Path, shown_root: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_name().to_string_lossy().starts_with('.')
+                    || e.file_type().is_dir() && e.path().join(crate::emit::MARKER).exists())
+        });
     for entry in walker {
         match entry {
             Ok(entry) if entry.file_type().is_file() && is_resource_file(entry.path()) => {
@@ -76,13 +81,23 @@ fn walk(root: &Path, shown_root: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec
             }
         }
     }
-    found.sort_by(|a, b| a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes()));
+    found.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
     found
 }
 
 fn is_resource_file(path: &Path) -> bool {
-    let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     yaml && !matches!(
         name,
         "kustomization.yaml" | "kustomization.yml" | "Kustomization"
@@ -154,5 +169,9 @@ pub fn io_reason(e: &std::io::Error) -> String {
 pub fn display(path: &Path) -> String {
     let text = path.to_string_lossy().replace('\\', "/");
     let trimmed = text.strip_prefix("./").unwrap_or(&text);
-    if trimmed.is_empty() { ".".into() } else { trimmed.to_string() }
+    if trimmed.is_empty() {
+        ".".into()
+    } else {
+        trimmed.to_string()
+    }
 }

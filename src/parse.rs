@@ -56,12 +56,20 @@ pub fn parse(sources: &Sources, passthrough: bool, diagnostics: &mut Vec<Diagnos
     parsed
 }
 
-fn parse_document(doc: Node, passthrough: bool, parsed: &mut Parsed, diagnostics: &mut Vec<Diagnostic>) {
+fn parse_document(
+    doc: Node,
+    passthrough: bool,
+    parsed: &mut Parsed,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     if !matches!(doc.value, Value::Map(_)) {
         diagnostics.push(
             Diagnostic::new(
                 Code::NotAnObject,
-                format!("expected a Kubernetes object (a mapping), found {}", doc.describe()),
+                format!(
+                    "expected a Kubernetes object (a mapping), found {}",
+                    doc.describe()
+                ),
             )
             .at(doc.span),
         );
@@ -74,7 +82,9 @@ fn parse_document(doc: Node, passthrough: bool, parsed: &mut Parsed, diagnostics
     };
     if api_version == model::API_VERSION {
         match Kind::from_name(&kind) {
-            Some(kind) => parsed.resources.push(parse_resource(kind, doc, diagnostics)),
+            Some(kind) => parsed
+                .resources
+                .push(parse_resource(kind, doc, diagnostics)),
             None => {
                 let span = doc.get("kind").map_or(doc.span, |n| n.span);
                 let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
@@ -118,7 +128,10 @@ fn parse_document(doc: Node, passthrough: bool, parsed: &mut Parsed, diagnostics
 /// be said about a document.
 fn header(doc: &Node, field: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<String> {
     match doc.get(field) {
-        Some(Node { value: Value::Str(s), .. }) if !s.is_empty() => Some(s.clone()),
+        Some(Node {
+            value: Value::Str(s),
+            ..
+        }) if !s.is_empty() => Some(s.clone()),
         Some(node) => {
             diagnostics.push(
                 Diagnostic::new(
@@ -132,10 +145,13 @@ fn header(doc: &Node, field: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<
         }
         None => {
             diagnostics.push(
-                Diagnostic::new(Code::RequiredField, format!("missing required field `{field}`"))
-                    .at(doc.span)
-                    .field(field)
-                    .help("every Kubernetes object names its apiVersion and kind"),
+                Diagnostic::new(
+                    Code::RequiredField,
+                    format!("missing required field `{field}`"),
+                )
+                .at(doc.span)
+                .field(field)
+                .help("every Kubernetes object names its apiVersion and kind"),
             );
             None
         }
@@ -145,7 +161,10 @@ fn header(doc: &Node, field: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<
 fn parse_resource(kind: Kind, root: Node, diagnostics: &mut Vec<Diagnostic>) -> Resource {
     let before = diagnostics.iter().filter(|d| d.is_error()).count();
     let schema = schema::of(kind);
-    let mut checker = Checker { root: schema, diagnostics };
+    let mut checker = Checker {
+        root: schema,
+        diagnostics,
+    };
     let cleaned = checker.check(&root, schema, "", root.span);
     let clean = diagnostics.iter().filter(|d| d.is_error()).count() == before;
     let typed = cleaned.and_then(|value| {
@@ -168,9 +187,22 @@ fn parse_resource(kind: Kind, root: Node, diagnostics: &mut Vec<Diagnostic>) -> 
             }
         }
     });
-    let name = root.at("metadata.name").and_then(Node::as_str).unwrap_or_default().to_string();
-    let namespace = root.at("metadata.namespace").and_then(Node::as_str).map(String::from);
-    Resource { kind, root, name, namespace, object: typed }
+    let name = root
+        .at("metadata.name")
+        .and_then(Node::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let namespace = root
+        .at("metadata.namespace")
+        .and_then(Node::as_str)
+        .map(String::from);
+    Resource {
+        kind,
+        root,
+        name,
+        namespace,
+        object: typed,
+    }
 }
 
 /// Walks a node against a JSON Schema, reporting every violation and returning the node as
@@ -273,20 +305,18 @@ impl Checker<'_> {
                 None => Some(item.to_json()),
             };
             let Some(value) = value else { continue };
-            if unique {
-                if let Some((_, first)) = out.iter().find(|(v, _)| *v == value) {
-                    self.diagnostics.push(
-                        Diagnostic::new(
-                            Code::DuplicateItem,
-                            format!("duplicate item {}: this list is a set", item.describe()),
-                        )
-                        .at(item.span)
-                        .field(child)
-                        .label("listed again here")
-                        .related(*first, "first listed here"),
-                    );
-                    continue;
-                }
+            if unique && let Some((_, first)) = out.iter().find(|(v, _)| *v == value) {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::DuplicateItem,
+                        format!("duplicate item {}: this list is a set", item.describe()),
+                    )
+                    .at(item.span)
+                    .field(child)
+                    .label("listed again here")
+                    .related(*first, "first listed here"),
+                );
+                continue;
             }
             out.push((value, item.span));
         }
@@ -294,21 +324,20 @@ impl Checker<'_> {
     }
 
     fn check_string(&mut self, node: &Node, s: &str, schema: &J, path: &str) -> Option<J> {
-        if let Some(source) = schema.get("pattern").and_then(J::as_str) {
-            if let Some(re) = schema::pattern(source) {
-                if !re.is_match(s) {
-                    self.diagnostics.push(
-                        Diagnostic::new(
-                            Code::PatternMismatch,
-                            format!("Invalid value: {s:?}: must match the pattern `{source}`"),
-                        )
-                        .at(node.span)
-                        .field(path)
-                        .help(pattern_help(source)),
-                    );
-                    return None;
-                }
-            }
+        if let Some(source) = schema.get("pattern").and_then(J::as_str)
+            && let Some(re) = schema::pattern(source)
+            && !re.is_match(s)
+        {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::PatternMismatch,
+                    format!("Invalid value: {s:?}: must match the pattern `{source}`"),
+                )
+                .at(node.span)
+                .field(path)
+                .help(pattern_help(source)),
+            );
+            return None;
         }
         Some(J::String(s.to_string()))
     }
@@ -340,7 +369,11 @@ impl Checker<'_> {
         let expected: Vec<&str> = types.iter().map(|t| type_name(t)).collect();
         let mut d = Diagnostic::new(
             Code::WrongType,
-            format!("expected {}, found {}", expected.join(" or "), node.describe()),
+            format!(
+                "expected {}, found {}",
+                expected.join(" or "),
+                node.describe()
+            ),
         )
         .at(node.span)
         .field(path);
@@ -375,25 +408,37 @@ impl Checker<'_> {
         };
         let mut d = Diagnostic::new(
             Code::InvalidEnum,
-            format!("Unsupported value: {found}: supported values: {}", shown.join(", ")),
+            format!(
+                "Unsupported value: {found}: supported values: {}",
+                shown.join(", ")
+            ),
         )
         .at(node.span)
         .field(path);
-        if let Some(s) = node.as_str().and_then(|s| suggest(s, shown.iter().map(String::as_str))) {
+        if let Some(s) = node
+            .as_str()
+            .and_then(|s| suggest(s, shown.iter().map(String::as_str)))
+        {
             d = d.label(format!("did you mean `{s}`?"));
         }
         self.diagnostics.push(d);
     }
 
     fn unknown_field(&mut self, key: &yaml::Key, properties: Option<&Map<String, J>>, path: &str) {
-        let known: Vec<&str> = properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+        let known: Vec<&str> = properties
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
         let mut d = Diagnostic::new(Code::UnknownField, format!("unknown field `{}`", key.name))
             .at(key.span)
             .field(join(path, &key.name));
         match suggest(&key.name, known.iter().copied()) {
             Some(s) => d = d.label(format!("did you mean `{s}`?")),
             None if !known.is_empty() => {
-                let place = if path.is_empty() { "the resource" } else { path };
+                let place = if path.is_empty() {
+                    "the resource"
+                } else {
+                    path
+                };
                 d = d.help(format!("fields of {place}: {}", known.join(", ")));
             }
             None => {}
@@ -441,14 +486,19 @@ fn pattern_help(source: &str) -> String {
     match source {
         r"^[1-9][0-9]*m?$" => "CPU is whole cores or millicores, like `2` or `500m`".into(),
         r"^[1-9][0-9]*[KMGTPE]i$" => {
-            "a whole number with a binary unit Ki, Mi, Gi, Ti, Pi or Ei, like `512Mi` or `10Gi`".into()
+            "a whole number with a binary unit Ki, Mi, Gi, Ti, Pi or Ei, like `512Mi` or `10Gi`"
+                .into()
         }
         other => format!("the value must match `{other}`"),
     }
 }
 
 pub fn join(path: &str, field: &str) -> String {
-    if path.is_empty() { field.to_string() } else { format!("{path}.{field}") }
+    if path.is_empty() {
+        field.to_string()
+    } else {
+        format!("{path}.{field}")
+    }
 }
 
 /// The closest candidate to a misspelled name, if one is close enough to be the intent.

@@ -27,7 +27,7 @@ pub fn bytes(text: &str) -> Option<u128> {
 }
 
 pub fn canonical_cpu(millis: u64) -> String {
-    if millis % 1000 == 0 {
+    if millis.is_multiple_of(1000) {
         (millis / 1000).to_string()
     } else {
         format!("{millis}m")
@@ -37,7 +37,7 @@ pub fn canonical_cpu(millis: u64) -> String {
 pub fn canonical_bytes(bytes: u128) -> String {
     for (suffix, shift) in BINARY {
         let unit = 1u128 << shift;
-        if bytes % unit == 0 {
+        if bytes.is_multiple_of(unit) {
             return format!("{}{suffix}", bytes / unit);
         }
     }

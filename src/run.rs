@@ -50,7 +50,10 @@ fn report(outcome: &Outcome, format: Format) {
         let errors = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = outcome.diagnostics.len() - errors;
         if errors > 0 {
-            let _ = writeln!(stderr, "kotalc: {errors} error(s), {warnings} warning(s); nothing written");
+            let _ = writeln!(
+                stderr,
+                "kotalc: {errors} error(s), {warnings} warning(s); nothing written"
+            );
         }
     }
 }
@@ -68,12 +71,16 @@ fn build(args: &BuildArgs) -> u8 {
             Ok(()) => EXIT_OK,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
             Err(e) => {
-                eprintln!("kotalc: cannot write to stdout: {}", crate::load::io_reason(&e));
+                eprintln!(
+                    "kotalc: cannot write to stdout: {}",
+                    crate::load::io_reason(&e)
+                );
                 EXIT_PROBLEMS
             }
         },
         Some(dir) => {
-            let result = emit::tree(&outcome.objects).and_then(|files| emit::write_dir(dir, &files, args.force));
+            let result = emit::tree(&outcome.objects)
+                .and_then(|files| emit::write_dir(dir, &files, args.force));
             match result {
                 Ok(written) => {
                     if args.check.format == Format::Human {
@@ -91,7 +98,9 @@ fn build(args: &BuildArgs) -> u8 {
                     EXIT_OK
                 }
                 Err(d) => {
-                    let _ = io::stderr().write_all(diagnostic::render(&d, &outcome.sources, args.check.format).as_bytes());
+                    let _ = io::stderr().write_all(
+                        diagnostic::render(&d, &outcome.sources, args.check.format).as_bytes(),
+                    );
                     EXIT_PROBLEMS
                 }
             }
@@ -102,5 +111,9 @@ fn build(args: &BuildArgs) -> u8 {
 fn validate(args: &CheckArgs) -> u8 {
     let outcome = compile::compile(&options(args, false));
     report(&outcome, args.format);
-    if outcome.has_errors() { EXIT_PROBLEMS } else { EXIT_OK }
+    if outcome.has_errors() {
+        EXIT_PROBLEMS
+    } else {
+        EXIT_OK
+    }
 }

@@ -83,7 +83,10 @@ pub fn allowed_values(root: &J, schema: &J) -> Option<Vec<J>> {
     if !std::ptr::eq(target, schema) {
         return allowed_values(root, target);
     }
-    let alternatives = schema.get("oneOf").or_else(|| schema.get("anyOf"))?.as_array()?;
+    let alternatives = schema
+        .get("oneOf")
+        .or_else(|| schema.get("anyOf"))?
+        .as_array()?;
     let mut values = Vec::new();
     for alt in alternatives {
         match alt.get("const") {
@@ -129,10 +132,10 @@ pub fn pattern(source: &str) -> Option<&'static regex_lite::Regex> {
 fn collect_patterns(schema: &J, found: &mut std::collections::BTreeMap<String, regex_lite::Regex>) {
     match schema {
         J::Object(map) => {
-            if let Some(J::String(p)) = map.get("pattern") {
-                if let Ok(re) = regex_lite::Regex::new(p) {
-                    found.insert(p.clone(), re);
-                }
+            if let Some(J::String(p)) = map.get("pattern")
+                && let Ok(re) = regex_lite::Regex::new(p)
+            {
+                found.insert(p.clone(), re);
             }
             map.values().for_each(|v| collect_patterns(v, found));
         }

@@ -47,7 +47,9 @@ pub fn span_of(resource: &Resource, path: &str) -> Span {
 }
 
 fn invalid(resource: &Resource, code: Code, path: &str, message: String) -> Diagnostic {
-    Diagnostic::new(code, message).at(span_of(resource, path)).field(path)
+    Diagnostic::new(code, message)
+        .at(span_of(resource, path))
+        .field(path)
 }
 
 pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diagnostic>) {
@@ -75,19 +77,21 @@ fn metadata(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
             )),
         );
     }
-    if let Some(ns) = &resource.namespace {
-        if let Some(problem) = dns_label(ns, 63) {
-            diagnostics.push(invalid(
-                resource,
-                Code::InvalidName,
-                "metadata.namespace",
-                format!("Invalid value: {ns:?}: {problem}"),
-            ));
-        }
+    if let Some(ns) = &resource.namespace
+        && let Some(problem) = dns_label(ns, 63)
+    {
+        diagnostics.push(invalid(
+            resource,
+            Code::InvalidName,
+            "metadata.namespace",
+            format!("Invalid value: {ns:?}: {problem}"),
+        ));
     }
     for (section, values) in [("labels", true), ("annotations", false)] {
-        let Some(crate::yaml::Node { value: crate::yaml::Value::Map(entries), .. }) =
-            resource.root.at(&format!("metadata.{section}"))
+        let Some(crate::yaml::Node {
+            value: crate::yaml::Value::Map(entries),
+            ..
+        }) = resource.root.at(&format!("metadata.{section}"))
         else {
             continue;
         };
@@ -103,17 +107,17 @@ fn metadata(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
                     .field(&path),
                 );
             }
-            if let (true, Some(text)) = (values, value.as_str()) {
-                if let Some(problem) = label_value(text) {
-                    diagnostics.push(
-                        Diagnostic::new(
-                            Code::InvalidLabel,
-                            format!("Invalid value: {text:?}: {problem}"),
-                        )
-                        .at(value.span)
-                        .field(&path),
-                    );
-                }
+            if let (true, Some(text)) = (values, value.as_str())
+                && let Some(problem) = label_value(text)
+            {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidLabel,
+                        format!("Invalid value: {text:?}: {problem}"),
+                    )
+                    .at(value.span)
+                    .field(&path),
+                );
             }
         }
     }
@@ -135,7 +139,10 @@ fn compute(resource: &Resource, compute: &Compute, diagnostics: &mut Vec<Diagnos
                 resource,
                 Code::OutOfRange,
                 &path,
-                format!("Invalid value: {:?}: quantity is too large", quantity.written),
+                format!(
+                    "Invalid value: {:?}: quantity is too large",
+                    quantity.written
+                ),
             ));
         }
     }
@@ -143,8 +150,7 @@ fn compute(resource: &Resource, compute: &Compute, diagnostics: &mut Vec<Diagnos
     // default would report a second, confusing problem for the same mistake.
     let dropped = |field: &str| {
         let path = format!("{base}.{field}");
-        resource.root.at(&path).is_some()
-            && fields.iter().any(|(f, q)| *f == field && q.defaulted)
+        resource.root.at(&path).is_some() && fields.iter().any(|(f, q)| *f == field && q.defaulted)
     };
     let pair = |limit: &str, request: &str| !dropped(limit) && !dropped(request);
     if pair("cpuLimit", "cpu") && less(&compute.cpu_limit, &compute.cpu, false) {
@@ -206,7 +212,9 @@ fn limit_error(
         .map(|(f, q)| format!("{f} is not set and defaults to {}", q.written))
         .collect();
     if !defaulted.is_empty() {
-        d = d.label(defaulted.join("; ")).help(format!("set {limit_field} explicitly"));
+        d = d
+            .label(defaulted.join("; "))
+            .help(format!("set {limit_field} explicitly"));
     }
     d
 }
@@ -227,7 +235,10 @@ fn peer_rules(resource: &Resource, peer: &PeerConfig, diagnostics: &mut Vec<Diag
             .help("the RPC API and the gateway cannot listen on the same port"),
         );
     }
-    for (field, port) in [("apiPort", peer.api_port), ("gatewayPort", peer.gateway_port)] {
+    for (field, port) in [
+        ("apiPort", peer.api_port),
+        ("gatewayPort", peer.gateway_port),
+    ] {
         if port == SWARM_PORT {
             diagnostics.push(
                 invalid(
@@ -267,7 +278,12 @@ fn cluster_peer_rules(
         )),
         _ => {}
     }
-    secret_name(resource, "spec.clusterSecretName", &cluster.cluster_secret_name, diagnostics);
+    secret_name(
+        resource,
+        "spec.clusterSecretName",
+        &cluster.cluster_secret_name,
+        diagnostics,
+    );
     if let Some(secret) = &cluster.private_key_secret_name {
         secret_name(resource, "spec.privateKeySecretName", secret, diagnostics);
     }
@@ -324,7 +340,11 @@ pub fn duplicates(
 ) {
     let mut seen: BTreeMap<(String, String, String), Span> = BTreeMap::new();
     for r in resources {
-        let ns = r.namespace.as_deref().or(default_namespace).unwrap_or_default();
+        let ns = r
+            .namespace
+            .as_deref()
+            .or(default_namespace)
+            .unwrap_or_default();
         let key = (r.kind.name().to_string(), ns.to_string(), r.name.clone());
         let span = r.root.key_span("metadata.name").unwrap_or(r.root.span);
         if let Some(first) = seen.get(&key) {
@@ -332,10 +352,14 @@ pub fn duplicates(
                 Diagnostic::new(
                     Code::DuplicateResource,
                     format!(
-                        "{} {:?} is defined twice in namespace {}",
+                        "{} {:?} is defined twice {}",
                         key.0,
                         key.2,
-                        if ns.is_empty() { "(none)" } else { ns }
+                        if ns.is_empty() {
+                            "without a namespace".to_string()
+                        } else {
+                            format!("in namespace {ns}")
+                        }
                     ),
                 )
                 .at(span)
@@ -357,7 +381,9 @@ pub fn dns_label(name: &str, max: usize) -> Option<String> {
     if name.len() > max {
         return Some(format!("must be no more than {max} characters"));
     }
-    let ok = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    let ok = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     (!ok).then(|| {
@@ -391,10 +417,10 @@ pub fn qualified_name(key: &str) -> Option<String> {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
     };
-    if let Some(prefix) = prefix {
-        if let Some(problem) = dns_subdomain(prefix) {
-            return Some(format!("prefix part {problem}"));
-        }
+    if let Some(prefix) = prefix
+        && let Some(problem) = dns_subdomain(prefix)
+    {
+        return Some(format!("prefix part {problem}"));
     }
     if name.is_empty() {
         return Some("name part must not be empty".into());

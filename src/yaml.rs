@@ -45,7 +45,10 @@ impl Node {
 
     pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
         match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(k, v)| (k, v)),
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.name == key)
+                .map(|(k, v)| (k, v)),
             _ => None,
         }
     }
@@ -98,7 +101,10 @@ impl Node {
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(entries) => J::Object(
-                entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect(),
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
             ),
         }
     }
@@ -140,8 +146,16 @@ pub fn syntax_error(file: FileId, e: &serde_saphyr::Error) -> Diagnostic {
                 "kotalc limits nesting to {MAX_DEPTH} levels and bounds alias expansion"
             )),
         )
+    } else if message.contains("duplicate mapping key") {
+        (
+            Code::DuplicateKey,
+            Some("other YAML tools silently keep the last value; keep one".to_string()),
+        )
     } else if message.contains("tab") {
-        (Code::YamlSyntax, Some("indent YAML with spaces, not tabs".to_string()))
+        (
+            Code::YamlSyntax,
+            Some("indent YAML with spaces, not tabs".to_string()),
+        )
     } else {
         (Code::YamlSyntax, None)
     };
@@ -178,7 +192,10 @@ fn convert(file: FileId, raw: Spanned<RawNode>) -> Result<Node, Diagnostic> {
         RawNode::Float(f) => Value::Float(f),
         RawNode::Str(s) => Value::Str(s),
         RawNode::Seq(items) => Value::Seq(
-            items.into_iter().map(|i| convert(file, i)).collect::<Result<_, _>>()?,
+            items
+                .into_iter()
+                .map(|i| convert(file, i))
+                .collect::<Result<_, _>>()?,
         ),
         RawNode::Map(entries) => {
             let mut out = Vec::with_capacity(entries.len());
@@ -196,7 +213,13 @@ fn convert(file: FileId, raw: Spanned<RawNode>) -> Result<Node, Diagnostic> {
                         .at(key_span));
                     }
                 };
-                out.push((Key { name, span: key_span }, convert(file, v)?));
+                out.push((
+                    Key {
+                        name,
+                        span: key_span,
+                    },
+                    convert(file, v)?,
+                ));
             }
             Value::Map(out)
         }

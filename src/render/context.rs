@@ -24,14 +24,22 @@ struct Port {
 }
 
 const fn tcp(name: &'static str, port: u16) -> Port {
-    Port { name, port, protocol: "TCP" }
+    Port {
+        name,
+        port,
+        protocol: "TCP",
+    }
 }
 
 /// Kotal's labels for a kind: on every object, and the whole selector.
 fn kotal_labels(kind: Kind, name: &str) -> BTreeMap<String, String> {
     let (app, component, controller) = match kind {
         Kind::Peer => ("kubo", "ipfs-peer", "ipfs-peer-controller"),
-        Kind::ClusterPeer => ("ipfs-cluster-service", "ipfs-clusterpeer", "ipfs-clusterpeer-controller"),
+        Kind::ClusterPeer => (
+            "ipfs-cluster-service",
+            "ipfs-clusterpeer",
+            "ipfs-clusterpeer-controller",
+        ),
     };
     [
         ("app.kubernetes.io/name", app),
@@ -99,7 +107,14 @@ pub fn plan(
     let (home, script_names, templates, ports, spec, extra_args): (_, &[&str], _, Vec<Port>, J, _) =
         match config {
             Config::Peer(peer) => {
-                let mut ports = vec![tcp("swarm", 4001), Port { name: "swarm-udp", port: 4001, protocol: "UDP" }];
+                let mut ports = vec![
+                    tcp("swarm", 4001),
+                    Port {
+                        name: "swarm-udp",
+                        port: 4001,
+                        protocol: "UDP",
+                    },
+                ];
                 if peer.api {
                     ports.push(tcp("api", peer.api_port));
                 }
@@ -109,7 +124,12 @@ pub fn plan(
                 (
                     "/home/ipfs",
                     &["init_ipfs_config.sh", "copy_swarm_key.sh", "config_ipfs.sh"],
-                    &["configmap.yaml", "service.yaml", "pvc.yaml", "peer-statefulset.yaml"][..],
+                    &[
+                        "configmap.yaml",
+                        "service.yaml",
+                        "pvc.yaml",
+                        "peer-statefulset.yaml",
+                    ][..],
                     ports,
                     serde_json::to_value(peer).unwrap_or_default(),
                     flatten_args(&peer.extra_args),
@@ -118,10 +138,19 @@ pub fn plan(
             Config::ClusterPeer(cluster) => (
                 "/home/ipfs-cluster",
                 &["init_ipfs_cluster_config.sh"],
-                &["configmap.yaml", "service.yaml", "pvc.yaml", "clusterpeer-statefulset.yaml"][..],
+                &[
+                    "configmap.yaml",
+                    "service.yaml",
+                    "pvc.yaml",
+                    "clusterpeer-statefulset.yaml",
+                ][..],
                 vec![
                     tcp("swarm", 9096),
-                    Port { name: "swarm-udp", port: 9096, protocol: "UDP" },
+                    Port {
+                        name: "swarm-udp",
+                        port: 9096,
+                        protocol: "UDP",
+                    },
                     tcp("api", 5001),
                     tcp("proxy-api", 9095),
                     tcp("rest", 9094),
@@ -134,7 +163,12 @@ pub fn plan(
         };
     let data: BTreeMap<String, String> = script_names
         .iter()
-        .map(|s| ((*s).to_string(), scripts.get(s).cloned().unwrap_or_default()))
+        .map(|s| {
+            (
+                (*s).to_string(),
+                scripts.get(s).cloned().unwrap_or_default(),
+            )
+        })
         .collect();
     let context = json!({
         "name": name,

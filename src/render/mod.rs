@@ -20,10 +20,16 @@ pub use context::config_sha256;
 
 /// The embedded object templates, by the name `--templates DIR` overrides them with.
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("configmap.yaml", include_str!("../../templates/configmap.yaml")),
+    (
+        "configmap.yaml",
+        include_str!("../../templates/configmap.yaml"),
+    ),
     ("service.yaml", include_str!("../../templates/service.yaml")),
     ("pvc.yaml", include_str!("../../templates/pvc.yaml")),
-    ("peer-statefulset.yaml", include_str!("../../templates/peer-statefulset.yaml")),
+    (
+        "peer-statefulset.yaml",
+        include_str!("../../templates/peer-statefulset.yaml"),
+    ),
     (
         "clusterpeer-statefulset.yaml",
         include_str!("../../templates/clusterpeer-statefulset.yaml"),
@@ -32,9 +38,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 
 /// The embedded container scripts, stored verbatim in each resource's ConfigMap.
 pub const SCRIPTS: &[(&str, &str)] = &[
-    ("scripts/init_ipfs_config.sh", include_str!("../../templates/scripts/init_ipfs_config.sh")),
-    ("scripts/copy_swarm_key.sh", include_str!("../../templates/scripts/copy_swarm_key.sh")),
-    ("scripts/config_ipfs.sh", include_str!("../../templates/scripts/config_ipfs.sh")),
+    (
+        "scripts/init_ipfs_config.sh",
+        include_str!("../../templates/scripts/init_ipfs_config.sh"),
+    ),
+    (
+        "scripts/copy_swarm_key.sh",
+        include_str!("../../templates/scripts/copy_swarm_key.sh"),
+    ),
+    (
+        "scripts/config_ipfs.sh",
+        include_str!("../../templates/scripts/config_ipfs.sh"),
+    ),
     (
         "scripts/init_ipfs_cluster_config.sh",
         include_str!("../../templates/scripts/init_ipfs_cluster_config.sh"),
@@ -60,7 +75,10 @@ impl Object {
         Object {
             api_version: text(value.get("apiVersion")),
             kind: text(value.get("kind")),
-            namespace: meta.and_then(|m| m.get("namespace")).and_then(J::as_str).map(String::from),
+            namespace: meta
+                .and_then(|m| m.get("namespace"))
+                .and_then(J::as_str)
+                .map(String::from),
             name: text(meta.and_then(|m| m.get("name"))),
             value,
             origin,
@@ -97,7 +115,11 @@ impl Renderer {
                 problems.push(template_error(name, &e));
             }
         }
-        if problems.is_empty() { Ok(Renderer { env, scripts }) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(Renderer { env, scripts })
+        } else {
+            Err(problems)
+        }
     }
 
     /// Renders one resource to its objects.
@@ -108,7 +130,10 @@ impl Renderer {
         default_namespace: Option<&str>,
     ) -> Result<Vec<Object>, Diagnostic> {
         let plan = context::plan(resource, config, default_namespace, &self.scripts);
-        let origin = resource.root.key_span("metadata.name").unwrap_or(resource.root.span);
+        let origin = resource
+            .root
+            .key_span("metadata.name")
+            .unwrap_or(resource.root.span);
         let mut objects = Vec::with_capacity(plan.templates.len());
         for name in plan.templates {
             let text = self
@@ -120,7 +145,10 @@ impl Renderer {
                 .map_err(|e| {
                     Diagnostic::new(
                         Code::Template,
-                        format!("template `{name}` rendered invalid YAML: {}", e.without_snippet()),
+                        format!(
+                            "template `{name}` rendered invalid YAML: {}",
+                            e.without_snippet()
+                        ),
                     )
                     .at(origin)
                 })?;
@@ -133,18 +161,27 @@ impl Renderer {
     }
 }
 
-fn read_overrides(dir: &Path, sources: &mut BTreeMap<&'static str, String>, problems: &mut Vec<Diagnostic>) {
+fn read_overrides(
+    dir: &Path,
+    sources: &mut BTreeMap<&'static str, String>,
+    problems: &mut Vec<Diagnostic>,
+) {
     let shown = crate::load::display(dir);
     if !dir.is_dir() {
         problems.push(Diagnostic::new(Code::Io, "--templates must name a directory").path(shown));
         return;
     }
-    for entry in walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
         let entry = match entry {
             Ok(entry) if entry.file_type().is_file() => entry,
             Ok(_) => continue,
             Err(e) => {
-                problems.push(Diagnostic::new(Code::Io, format!("cannot read templates: {e}")).path(&shown));
+                problems.push(
+                    Diagnostic::new(Code::Io, format!("cannot read templates: {e}")).path(&shown),
+                );
                 continue;
             }
         };
@@ -153,9 +190,12 @@ fn read_overrides(dir: &Path, sources: &mut BTreeMap<&'static str, String>, prob
         let Some(name) = sources.keys().copied().find(|n| *n == relative) else {
             let known: Vec<&str> = sources.keys().copied().collect();
             problems.push(
-                Diagnostic::new(Code::Template, format!("`{relative}` does not override any template"))
-                    .path(path)
-                    .help(format!("templates kotalc renders: {}", known.join(", "))),
+                Diagnostic::new(
+                    Code::Template,
+                    format!("`{relative}` does not override any template"),
+                )
+                .path(path)
+                .help(format!("templates kotalc renders: {}", known.join(", "))),
             );
             continue;
         };
@@ -164,8 +204,11 @@ fn read_overrides(dir: &Path, sources: &mut BTreeMap<&'static str, String>, prob
                 sources.insert(name, text);
             }
             Err(e) => problems.push(
-                Diagnostic::new(Code::Io, format!("cannot read template: {}", crate::load::io_reason(&e)))
-                    .path(path),
+                Diagnostic::new(
+                    Code::Io,
+                    format!("cannot read template: {}", crate::load::io_reason(&e)),
+                )
+                .path(path),
             ),
         }
     }
@@ -190,7 +233,8 @@ fn with_annotations(
         minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
     };
     let mut meta: serde_json::Map<String, J> =
-        serde_json::from_value(serde_json::to_value(&metadata).map_err(invalid)?).map_err(invalid)?;
+        serde_json::from_value(serde_json::to_value(&metadata).map_err(invalid)?)
+            .map_err(invalid)?;
     let extra: BTreeMap<String, String> =
         serde_json::from_value(serde_json::to_value(&extra).map_err(invalid)?).map_err(invalid)?;
     let annotations = meta

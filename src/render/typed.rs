@@ -9,13 +9,19 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as J;
 
 pub fn check(value: J) -> Result<J, String> {
-    let kind = value.get("kind").and_then(J::as_str).unwrap_or_default().to_string();
+    let kind = value
+        .get("kind")
+        .and_then(J::as_str)
+        .unwrap_or_default()
+        .to_string();
     match kind.as_str() {
         "ConfigMap" => roundtrip::<ConfigMap>(value, &kind),
         "Service" => roundtrip::<Service>(value, &kind),
         "PersistentVolumeClaim" => roundtrip::<PersistentVolumeClaim>(value, &kind),
         "StatefulSet" => roundtrip::<StatefulSet>(value, &kind),
-        other => Err(format!("rendered kind `{other}`, which kotalc does not emit")),
+        other => Err(format!(
+            "rendered kind `{other}`, which kotalc does not emit"
+        )),
     }
 }
 
@@ -37,7 +43,11 @@ fn first_difference(rendered: &J, typed: &J, path: String) -> String {
     match (rendered, typed) {
         (J::Object(a), J::Object(b)) => {
             for (k, v) in a {
-                let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match b.get(k) {
                     Some(w) if w == v => {}
                     Some(w) => return first_difference(v, w, child),

@@ -1,0 +1,31 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn kotalc() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kotalc"))
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    kotalc()
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("kotalc runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A fresh directory under the target directory, removed first if a previous run left it.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = root().join("target").join("test-scratch").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}

@@ -1,0 +1,108 @@
+//! The same resources give the same bytes however they are named, split, ordered, and
+//! whatever the locale or time zone.
+
+use std::fs;
+use std::path::Path;
+
+use crate::common::{kotalc, root, scratch, text};
+
+/// Every document of the passing fixtures that take no arguments.
+fn documents() -> Vec<String> {
+    let mut docs = Vec::new();
+    let mut cases: Vec<_> = fs::read_dir(root().join("fixtures"))
+        .expect("fixtures")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    cases.sort();
+    for case in cases {
+        let name = case
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if name.starts_with("err-") || case.join("args").exists() {
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(case.join("input")).sort_by_file_name() {
+            let entry = entry.expect("walk");
+            let path = entry.path();
+            let hidden = path
+                .components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+            if !entry.file_type().is_file() || hidden || path.ends_with("kustomization.yaml") {
+                continue;
+            }
+            let content = fs::read_to_string(path).expect("read");
+            for doc in content.split("\n---\n").flat_map(|d| d.split("---\n")) {
+                if doc.lines().any(|l| l.starts_with("kind:")) {
+                    docs.push(format!("{}\n", doc.trim_end()));
+                }
+            }
+        }
+    }
+    docs
+}
+
+fn build(dir: &Path, envs: &[(&str, &str)]) -> String {
+    let mut command = kotalc();
+    command.args(["build"]).arg(dir);
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let out = command.output().expect("kotalc runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// A fixed shuffle: no randomness in tests either.
+fn shuffled<T: Clone>(items: &[T]) -> Vec<T> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|i| ((i * 7919) % 104_729) ^ 0x5a5a);
+    order.into_iter().map(|i| items[i].clone()).collect()
+}
+
+#[test]
+fn output_does_not_depend_on_files_order_or_environment() {
+    let docs = documents();
+    assert!(docs.len() >= 8, "too few documents: {}", docs.len());
+
+    let one_file = scratch("determinism-one-file");
+    fs::write(one_file.join("all.yaml"), docs.join("---\n")).expect("write");
+
+    let reversed = scratch("determinism-reversed");
+    let rev: Vec<String> = docs.iter().rev().cloned().collect();
+    fs::write(reversed.join("z.yml"), rev.join("---\n")).expect("write");
+
+    let split = scratch("determinism-split");
+    for (i, doc) in shuffled(&docs).iter().enumerate() {
+        let dir = split
+            .join(format!("d{}", i % 3))
+            .join(format!("n{}", i % 2));
+        fs::create_dir_all(&dir).expect("mkdir");
+        fs::write(dir.join(format!("{:02}-resource.yaml", 99 - i)), doc).expect("write");
+    }
+
+    let expected = build(&one_file, &[]);
+    assert!(expected.matches("kind: StatefulSet").count() >= 8);
+    assert_eq!(
+        build(&reversed, &[]),
+        expected,
+        "document order changed the output"
+    );
+    assert_eq!(
+        build(&split, &[]),
+        expected,
+        "file layout changed the output"
+    );
+    let foreign = [
+        ("LC_ALL", "tr_TR.UTF-8"),
+        ("LANG", "de_DE.UTF-8"),
+        ("TZ", "Pacific/Chatham"),
+    ];
+    assert_eq!(
+        build(&split, &foreign),
+        expected,
+        "locale or time zone changed the output"
+    );
+    assert_eq!(build(&one_file, &[]), expected, "two runs differ");
+}

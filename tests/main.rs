@@ -1,0 +1,9 @@
+//! kotalc's integration tests, in one binary so that two cores link once.
+
+mod common;
+mod determinism;
+mod golden;
+mod invariants;
+mod output_dir;
+mod scripts;
+mod spec_fields;

@@ -1,0 +1,172 @@
+//! `build -o DIR`: one file per object plus a kustomization, swapped in whole, never losing a
+//! file kotalc does not own.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use crate::common::{run, scratch, text};
+
+const PEER: &str =
+    "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: NAME\n  namespace: ipfs\n";
+
+fn write_peers(input: &Path, names: &[&str]) {
+    let _ = fs::remove_dir_all(input);
+    fs::create_dir_all(input).expect("mkdir");
+    for name in names {
+        fs::write(
+            input.join(format!("{name}.yaml")),
+            PEER.replace("NAME", name),
+        )
+        .expect("write");
+    }
+}
+
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path()
+                    .strip_prefix(dir)
+                    .expect("prefix")
+                    .display()
+                    .to_string(),
+                fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn writes_one_file_per_object_with_a_kustomization() {
+    let work = scratch("outdir-layout");
+    write_peers(&work.join("in"), &["alpha"]);
+    let out = run(&work, &["build", "in", "-o", "out"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let files: Vec<String> = snapshot(&work.join("out")).into_keys().collect();
+    assert_eq!(
+        files,
+        [
+            ".kotalc-files",
+            "ipfs/configmap-alpha.yaml",
+            "ipfs/persistentvolumeclaim-alpha.yaml",
+            "ipfs/service-alpha.yaml",
+            "ipfs/statefulset-alpha.yaml",
+            "kustomization.yaml"
+        ]
+    );
+    let kustomization = fs::read_to_string(work.join("out/kustomization.yaml")).expect("read");
+    assert!(
+        kustomization
+            .contains("- ipfs/configmap-alpha.yaml\n- ipfs/persistentvolumeclaim-alpha.yaml\n")
+    );
+    // The directory is what kustomize (and so Flux) consumes as it is.
+    if let Ok(k) = std::process::Command::new("kubectl")
+        .args(["kustomize"])
+        .arg(work.join("out"))
+        .output()
+    {
+        assert!(k.status.success(), "kubectl kustomize: {}", text(&k.stderr));
+        assert_eq!(text(&k.stdout).matches("kind: StatefulSet").count(), 1);
+    }
+    // The rendered tree is never read back as input.
+    let again = run(&work, &["build", ".", "-o", "out"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+}
+
+#[test]
+fn refuses_a_directory_it_does_not_own() {
+    let work = scratch("outdir-foreign");
+    write_peers(&work.join("in"), &["alpha"]);
+    fs::create_dir_all(work.join("out")).expect("mkdir");
+    fs::write(work.join("out/notes.txt"), "mine").expect("write");
+    let out = run(&work, &["build", "in", "-o", "out"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("was not written by kotalc"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(work.join("out/notes.txt")).expect("kept"),
+        "mine"
+    );
+    assert_eq!(snapshot(&work.join("out")).len(), 1);
+    let forced = run(&work, &["build", "in", "-o", "out", "--force"]);
+    assert_eq!(
+        forced.status.code(),
+        Some(1),
+        "--force never takes a foreign directory"
+    );
+}
+
+#[test]
+fn keeps_the_previous_output_when_rendering_fails() {
+    let work = scratch("outdir-failure");
+    write_peers(&work.join("in"), &["alpha"]);
+    assert!(run(&work, &["build", "in", "-o", "out"]).status.success());
+    let before = snapshot(&work.join("out"));
+    fs::write(
+        work.join("in/broken.yaml"),
+        PEER.replace("NAME", "Broken_Name"),
+    )
+    .expect("write");
+    let out = run(&work, &["build", "in", "-o", "out"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(snapshot(&work.join("out")), before);
+    let leftovers: Vec<_> = fs::read_dir(&work)
+        .expect("list")
+        .map(|e| e.expect("e").file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        2,
+        "staging directories left behind: {leftovers:?}"
+    );
+}
+
+#[test]
+fn removes_stale_files_it_owns() {
+    let work = scratch("outdir-stale");
+    write_peers(&work.join("in"), &["alpha", "beta"]);
+    assert!(run(&work, &["build", "in", "-o", "out"]).status.success());
+    assert!(work.join("out/ipfs/statefulset-beta.yaml").exists());
+    write_peers(&work.join("in"), &["alpha"]);
+    let out = run(&work, &["build", "in", "-o", "out"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!work.join("out/ipfs/statefulset-beta.yaml").exists());
+    assert!(work.join("out/ipfs/statefulset-alpha.yaml").exists());
+}
+
+#[test]
+fn refuses_to_overwrite_hand_edits_unless_forced() {
+    let work = scratch("outdir-edited");
+    write_peers(&work.join("in"), &["alpha"]);
+    assert!(run(&work, &["build", "in", "-o", "out"]).status.success());
+    let edited = work.join("out/ipfs/service-alpha.yaml");
+    fs::write(&edited, "# hand edit\n").expect("edit");
+    fs::write(work.join("out/extra.yaml"), "# added by hand\n").expect("add");
+    let out = run(&work, &["build", "in", "-o", "out"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("edited since kotalc wrote it: ipfs/service-alpha.yaml"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not written by kotalc: extra.yaml"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read_to_string(&edited).expect("kept"), "# hand edit\n");
+    let forced = run(&work, &["build", "in", "-o", "out", "--force"]);
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert!(
+        fs::read_to_string(&edited)
+            .expect("read")
+            .contains("kind: Service")
+    );
+    assert!(!work.join("out/extra.yaml").exists());
+}
