@@ -1,0 +1,90 @@
+//! Command-line behaviour outside the golden fixtures: validate, JSON diagnostics, standard
+//! input, missing paths and usage errors, each with its documented exit code.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use crate::common::{kotalc, root, run, text};
+
+#[test]
+fn validate_checks_without_rendering() {
+    let fixtures = root().join("fixtures");
+    let ok = run(&fixtures.join("sample-bare-peer"), &["validate", "input"]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(ok.stdout.is_empty() && ok.stderr.is_empty());
+    let case = fixtures.join("err-typo-and-limit");
+    let bad = run(&case, &["validate", "input"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let expected = std::fs::read_to_string(case.join("expected/stderr.txt")).expect("golden");
+    assert_eq!(
+        text(&bad.stderr),
+        expected,
+        "validate and build report alike"
+    );
+}
+
+#[test]
+fn json_diagnostics_are_one_object_per_line() {
+    let out = run(
+        &root().join("fixtures/err-typo-and-limit"),
+        &["build", "--format", "json", "input"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = text(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["code"], "unknown-field");
+    assert_eq!(lines[0]["file"], "peer.yaml");
+    assert_eq!(lines[0]["line"], 6);
+    assert_eq!(lines[0]["column"], 3);
+    assert_eq!(lines[0]["field"], "spec.apiPorts");
+    assert_eq!(lines[1]["code"], "resource-limit");
+    assert_eq!(lines[1]["severity"], "error");
+}
+
+#[test]
+fn reads_standard_input() {
+    let mut child = kotalc()
+        .args(["build", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: piped\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.matches("\nkind: ").count(), 4, "{stdout}");
+    assert!(stdout.contains("serviceName: piped"));
+}
+
+#[test]
+fn a_missing_path_is_an_input_problem() {
+    let out = run(&root(), &["build", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error[io-error]: cannot read input path: No such file or directory"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> no/such/dir"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = run(&root(), &["build", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&root(), &["build", "--force"]);
+    assert_eq!(out.status.code(), Some(2), "--force needs -o");
+    let help = run(&root(), &["build", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(text(&help.stdout).contains("Example:"));
+}
