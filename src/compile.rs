@@ -184,7 +184,7 @@ fn collisions(parsed: &parse::Parsed, namespace: Option<&str>, diagnostics: &mut
         }
     }
     for doc in &parsed.passthrough {
-        let object = Object::from_value(doc.value.clone(), doc.root.span);
+        let object = crate::render::Identity::of(&doc.value);
         let span = doc.root.key_span("metadata.name").unwrap_or(doc.root.span);
         let who = format!("{} {:?}", object.kind, object.name);
         let ns = object.namespace.clone().unwrap_or_default();

@@ -7,7 +7,7 @@ use serde_json::{Map, Value as J};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{self, ClusterPeer, Kind, Peer};
 use crate::schema;
-use crate::source::{FileId, Sources, Span};
+use crate::source::{Sources, Span};
 use crate::yaml::{self, Node, Value};
 
 /// A Kotal resource as read, with the node tree kept for locating later diagnostics.
@@ -510,9 +510,4 @@ pub fn suggest<'a>(wrong: &str, candidates: impl Iterator<Item = &'a str>) -> Op
         .filter(|(d, _)| *d <= limit.max(1))
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
-}
-
-/// The file a resource came from.
-pub fn file_of(resource: &Resource) -> FileId {
-    resource.root.span.file
 }

@@ -78,12 +78,4 @@ impl Profile {
             Profile::Lowpower => "lowpower",
         }
     }
-
-    /// Datastore profiles only make sense when the repository is created.
-    pub fn is_datastore(self) -> bool {
-        matches!(
-            self,
-            Profile::Flatfs | Profile::Badgerds | Profile::DefaultDatastore
-        )
-    }
 }

@@ -16,8 +16,6 @@ use crate::parse::Resource;
 use crate::source::Span;
 use crate::validate::Config;
 
-pub use context::config_sha256;
-
 /// The embedded object templates, by the name `--templates DIR` overrides them with.
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
@@ -68,11 +66,21 @@ pub struct Object {
     pub origin: Span,
 }
 
-impl Object {
-    pub fn from_value(value: J, origin: Span) -> Object {
+/// What identifies an object in a cluster: apiVersion, kind, namespace and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl Identity {
+    /// Read by reference, so checks over whole documents clone nothing.
+    pub fn of(value: &J) -> Identity {
         let text = |v: Option<&J>| v.and_then(J::as_str).unwrap_or_default().to_string();
         let meta = value.get("metadata");
-        Object {
+        Identity {
             api_version: text(value.get("apiVersion")),
             kind: text(value.get("kind")),
             namespace: meta
@@ -80,6 +88,23 @@ impl Object {
                 .and_then(J::as_str)
                 .map(String::from),
             name: text(meta.and_then(|m| m.get("name"))),
+        }
+    }
+}
+
+impl Object {
+    pub fn from_value(value: J, origin: Span) -> Object {
+        let Identity {
+            api_version,
+            kind,
+            namespace,
+            name,
+        } = Identity::of(&value);
+        Object {
+            api_version,
+            kind,
+            namespace,
+            name,
             value,
             origin,
         }
