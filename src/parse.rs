@@ -506,7 +506,7 @@ pub fn suggest<'a>(wrong: &str, candidates: impl Iterator<Item = &'a str>) -> Op
     let lower = wrong.to_lowercase();
     let limit = (wrong.chars().count() + 2) / 4;
     candidates
-        .map(|c| (strsim::levenshtein(&lower, &c.to_lowercase()), c))
+        .map(|c| (strsim::osa_distance(&lower, &c.to_lowercase()), c))
         .filter(|(d, _)| *d <= limit.max(1))
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
