@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::annotations;
 use crate::defaults;
 use crate::diagnostic::{self, Code, Diagnostic, Severity};
+use crate::lint;
 use crate::load;
 use crate::parse::{self, Object as Typed};
 use crate::render::{Object, Renderer};
@@ -54,21 +56,38 @@ pub fn compile(options: &Options) -> Outcome {
     let parsed = parse::parse(&sources, options.passthrough, &mut diagnostics);
     let namespace = options.namespace.as_deref();
 
+    let mut allowed = Vec::with_capacity(parsed.resources.len());
     let configs: Vec<Option<Config>> = parsed
         .resources
         .iter()
         .map(|resource| {
-            let config = match resource.object.as_ref()? {
+            let allow = annotations::allowed(resource, &mut diagnostics);
+            let config = resource.object.as_ref().map(|object| match object {
                 Typed::Peer(peer) => Config::Peer(defaults::peer(&peer.spec)),
                 Typed::ClusterPeer(cluster) => {
                     Config::ClusterPeer(defaults::cluster_peer(&cluster.spec))
                 }
-            };
-            validate::resource(resource, &config, &mut diagnostics);
-            Some(config)
+            });
+            if let Some(config) = &config {
+                validate::resource(resource, config, &mut diagnostics);
+                let mut lints = Vec::new();
+                lint::resource(resource, config, &mut lints);
+                diagnostics.extend(lints.into_iter().filter(|d| !allow.contains(&d.code)));
+            }
+            allowed.push(allow);
+            config
         })
         .collect();
     validate::duplicates(&parsed.resources, namespace, &mut diagnostics);
+    validate::set::check(
+        &validate::set::Set {
+            resources: &parsed.resources,
+            configs: &configs,
+            allowed: &allowed,
+            default_namespace: namespace,
+        },
+        &mut diagnostics,
+    );
     collisions(&parsed, namespace, &mut diagnostics);
 
     if parsed.resources.is_empty()
@@ -81,8 +100,13 @@ pub fn compile(options: &Options) -> Outcome {
         );
     }
     if options.deny_warnings {
-        for d in &mut diagnostics {
+        for d in diagnostics.iter_mut().filter(|d| !d.is_error()) {
             d.severity = Severity::Error;
+            let note = "a warning, made an error by --deny-warnings";
+            d.help = Some(match d.help.take() {
+                Some(help) => format!("{help}\n{note}"),
+                None => note.to_string(),
+            });
         }
     }
 

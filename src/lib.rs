@@ -6,11 +6,13 @@
 // path, so returning it by value is simpler than boxing it everywhere.
 #![allow(clippy::result_large_err)]
 
+pub mod annotations;
 pub mod cli;
 pub mod compile;
 pub mod defaults;
 pub mod diagnostic;
 pub mod emit;
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod multiaddr;

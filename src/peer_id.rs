@@ -73,6 +73,10 @@ pub enum Error {
     NotCidV1,
     WrongCodec(u64),
     NotMultihash(String),
+    DigestLength {
+        announced: u64,
+        found: usize,
+    },
     WrongHash(u64),
     WrongDigestLength(usize),
     KeyTooLarge(usize),
@@ -98,7 +102,11 @@ impl fmt::Display for Error {
                 "{character:?} at position {position} is not a base58 character (base58 has \
                  no 0, O, I or l)"
             ),
-            Error::NotMultibase(why) => write!(f, "not a multibase-encoded CID: {why}"),
+            Error::NotMultibase(why) => write!(
+                f,
+                "neither base58btc (which starts with 1 or Qm) nor a multibase CID ({})",
+                why.to_lowercase().trim_end_matches('.')
+            ),
             Error::NotCid(why) => write!(f, "not a CID: {why}"),
             Error::NotCidV1 => write!(f, "a peer ID in CID form must be a CIDv1"),
             Error::WrongCodec(codec) => write!(
@@ -106,6 +114,11 @@ impl fmt::Display for Error {
                 "a CID with codec 0x{codec:x} is not a peer ID (peer IDs use libp2p-key, 0x72)"
             ),
             Error::NotMultihash(why) => write!(f, "not a multihash: {why}"),
+            Error::DigestLength { announced, found } => write!(
+                f,
+                "the multihash announces {announced} bytes of digest but holds {found}: \
+                 characters are missing or extra"
+            ),
             Error::WrongHash(code) => write!(
                 f,
                 "multihash code 0x{code:x} is not used by peer IDs (identity 0x0 or sha2-256 0x12)"
@@ -222,6 +235,17 @@ fn from_cid(text: &str) -> Result<Vec<u8>, Error> {
 
 /// Checks the multihash and, when the key is inlined, the key; returns the key type if known.
 fn check_multihash(bytes: &[u8]) -> Result<Option<KeyType>, Error> {
+    // The header first, for a message that says what is wrong rather than the crate's.
+    let (_, rest) =
+        unsigned_varint::decode::u64(bytes).map_err(|e| Error::NotMultihash(e.to_string()))?;
+    let (announced, digest) =
+        unsigned_varint::decode::u64(rest).map_err(|e| Error::NotMultihash(e.to_string()))?;
+    if usize::try_from(announced).ok() != Some(digest.len()) {
+        return Err(Error::DigestLength {
+            announced,
+            found: digest.len(),
+        });
+    }
     let multihash =
         Multihash::<64>::from_bytes(bytes).map_err(|e| Error::NotMultihash(e.to_string()))?;
     let digest = multihash.digest();
@@ -348,11 +372,14 @@ mod tests {
                 position: 9
             }
         );
-        // Cut short: the identity multihash announces 36 bytes of key.
-        assert!(matches!(
+        // Cut short: base58 is one big number, so the header bytes change too.
+        assert_eq!(
             err("12D3KooWBcEtY8GH4mNkri9kM3haeWhEXtQV7mi81ErWrq"),
-            Error::NotMultihash(_)
-        ));
+            Error::DigestLength {
+                announced: 4,
+                found: 32
+            }
+        );
         // A CID of the raw codec, and a sha1 multihash, are not peer IDs.
         assert_eq!(
             err("k4ni5p7v7vp8e17obu7ezuhntj7che5hccplslk3ln4aqb34xwb2lbsnhdubg2"),
@@ -375,10 +402,17 @@ mod tests {
     fn one_character_typos() {
         // The header: `D` → `E` changes the announced length.
         assert!(PeerId::parse("12E3KooWBcEtY8GH4mNkri9kM3haeWhEXtQV7mi81ErWrqLYGuiq").is_err());
-        // The key bytes: every substitution at one position in the tail, counted.
+        // The key bytes, `Y` → `a`: no longer a point of the curve.
+        assert_eq!(
+            PeerId::parse("12D3KooWBcEtY8GH4mNkri9kM3haeWhEXtQV7mi81ErWrqLaGuiq"),
+            Err(Error::NotOnCurve)
+        );
+        // `Y` → `d`: still a point, so a valid ID of another key. Not catchable here.
+        assert!(PeerId::parse("12D3KooWBcEtY8GH4mNkri9kM3haeWhEXtQV7mi81ErWrqLdGuiq").is_ok());
+        // Every substitution at that position, counted: both outcomes occur.
         let alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
         let (mut caught, mut missed) = (0, 0);
-        for c in alphabet.chars().filter(|&c| c != 'q') {
+        for c in alphabet.chars().filter(|&c| c != 'Y') {
             let typo = format!("{}{c}{}", &ED25519[..47], &ED25519[48..]);
             match PeerId::parse(&typo) {
                 Err(Error::NotOnCurve) => caught += 1,

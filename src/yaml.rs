@@ -53,9 +53,20 @@ impl Node {
         }
     }
 
-    /// The node at a dotted path such as `spec.resources.cpu`.
+    /// The node at a dotted path such as `spec.resources.cpu` or `spec.profiles[1]`.
     pub fn at(&self, path: &str) -> Option<&Node> {
-        path.split('.').try_fold(self, |node, key| node.get(key))
+        path.split('.').try_fold(self, |node, segment| {
+            match segment.strip_suffix(']').and_then(|s| s.split_once('[')) {
+                Some((key, index)) => {
+                    let index: usize = index.parse().ok()?;
+                    match &node.get(key)?.value {
+                        Value::Seq(items) => items.get(index),
+                        _ => None,
+                    }
+                }
+                None => node.get(segment),
+            }
+        })
     }
 
     /// The span of the key that introduces the value at `path`, or of the value for the root.

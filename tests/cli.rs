@@ -88,3 +88,39 @@ fn usage_errors_exit_2() {
     assert_eq!(help.status.code(), Some(0));
     assert!(text(&help.stdout).contains("Example:"));
 }
+
+/// The check issue users hit first: a ClusterPeer whose Peer keeps its RPC API closed. One
+/// diagnostic, naming both resources and both files.
+#[test]
+fn validate_reports_a_closed_peer_api_once_naming_both_resources() {
+    let case = root().join("fixtures/err-endpoint-api-closed");
+    let out = run(&case, &["validate", "--format", "json", "input"]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = text(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let d = &lines[0];
+    assert_eq!(d["code"], "endpoint-api-closed");
+    assert_eq!(d["file"], "cluster.yaml");
+    assert_eq!(d["field"], "spec.peerEndpoint");
+    let message = d["message"].as_str().unwrap_or_default();
+    assert!(message.contains("ClusterPeer \"cluster\"") && message.contains("Peer \"kubo\""));
+    let human = text(&run(&case, &["validate", "input"]).stderr);
+    assert!(human.contains("--> cluster.yaml:8:17") && human.contains("--> peer.yaml:4:3"));
+}
+
+/// Warnings are printed and leave the exit status alone; `--deny-warnings` fails on them.
+#[test]
+fn warnings_fail_only_when_denied() {
+    let case = root().join("fixtures/warn-logging-notice");
+    let warned = run(&case, &["validate", "--format", "json", "input"]);
+    assert_eq!(warned.status.code(), Some(0));
+    let d: serde_json::Value = serde_json::from_str(text(&warned.stderr).trim()).expect("JSON");
+    assert_eq!(d["severity"], "warning");
+    assert_eq!(d["code"], "logging-notice");
+    let denied = run(&case, &["validate", "--deny-warnings", "input"]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(text(&denied.stderr).starts_with("error[logging-notice]"));
+}

@@ -19,6 +19,20 @@ fn diagnostic_codes_are_unique_kebab_case() {
     }
 }
 
+/// The README documents every code, so that a code seen in CI can be looked up.
+#[test]
+fn readme_lists_every_diagnostic_code() {
+    let readme = std::fs::read_to_string(crate::common::root().join("README.md")).expect("README");
+    for code in Code::ALL {
+        let row = format!("| `{}` |", code.as_str());
+        assert!(
+            readme.contains(&row),
+            "README lacks a row for {}",
+            code.as_str()
+        );
+    }
+}
+
 #[test]
 fn embedded_templates_compile_in_strict_mode() {
     assert!(kotalc::render::Renderer::new(None).is_ok());

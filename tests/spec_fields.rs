@@ -429,7 +429,7 @@ fn user_labels_do_not_reach_the_selector() {
     );
     assert!(
         sts["metadata"]["annotations"]
-            .get("kotalc.io/note")
+            .get("kotalc.io/allow")
             .is_none()
     );
 }

@@ -5,8 +5,13 @@ use std::collections::BTreeMap;
 
 use crate::defaults::{ClusterPeerConfig, Compute, PeerConfig, Quantity};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::multiaddr::{self, Shape};
 use crate::parse::Resource;
+use crate::peer_id::PeerId;
 use crate::source::Span;
+use crate::yaml::Node;
+
+pub mod set;
 
 /// StatefulSet names over 52 characters break the `controller-revision-hash` label.
 pub const MAX_NAME: usize = 52;
@@ -263,18 +268,27 @@ fn cluster_peer_rules(
     cluster: &ClusterPeerConfig,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    // Pointed at the field that is set: the one missing has no place of its own.
+    let pair = |missing: &str, given: &str, help: &str| {
+        Diagnostic::new(
+            Code::RequiredField,
+            format!("Invalid value: \"\": must provide {missing} if {given} is provided"),
+        )
+        .at(span_of(resource, &format!("spec.{given}")))
+        .field(format!("spec.{missing}"))
+        .label(format!("{given} is set here"))
+        .help(help.to_string())
+    };
     match (&cluster.id, &cluster.private_key_secret_name) {
-        (Some(_), None) => diagnostics.push(invalid(
-            resource,
-            Code::RequiredField,
-            "spec.privateKeySecretName",
-            "Invalid value: \"\": must provide privateKeySecretName if id is provided".into(),
+        (Some(_), None) => diagnostics.push(pair(
+            "privateKeySecretName",
+            "id",
+            "a fixed id needs the Secret holding its private key (data key `key`)",
         )),
-        (None, Some(_)) => diagnostics.push(invalid(
-            resource,
-            Code::RequiredField,
-            "spec.id",
-            "Invalid value: \"\": must provide id if privateKeySecretName is provided".into(),
+        (None, Some(_)) => diagnostics.push(pair(
+            "id",
+            "privateKeySecretName",
+            "give the peer ID that the private key belongs to",
         )),
         _ => {}
     }
@@ -289,6 +303,59 @@ fn cluster_peer_rules(
     }
     extra_args(resource, &cluster.extra_args, diagnostics);
     non_empty(resource, "spec.image", &cluster.image, diagnostics);
+    peer_ids(resource, diagnostics);
+    multiaddrs(resource, diagnostics);
+}
+
+const PEER_ID_HELP: &str =
+    "a peer ID as `ipfs-cluster-service id` prints it: 12D3KooW… (base58btc) or k51… (CIDv1)";
+
+fn peer_ids(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
+    let id = resource
+        .root
+        .at("spec.id")
+        .and_then(Node::as_str)
+        .map(|text| ("spec.id".to_string(), text));
+    let trusted = crate::lint::items(resource, "spec.trustedPeers")
+        .into_iter()
+        .filter(|(_, text)| *text != "*");
+    for (path, text) in id.into_iter().chain(trusted) {
+        if let Err(problem) = PeerId::parse(text) {
+            let mut d = invalid(
+                resource,
+                Code::InvalidPeerId,
+                &path,
+                format!("Invalid value: {text:?}: {problem}"),
+            );
+            d = d.help(if path.starts_with("spec.trustedPeers") {
+                format!("{PEER_ID_HELP}, or \"*\" to trust every peer")
+            } else {
+                PEER_ID_HELP.to_string()
+            });
+            diagnostics.push(d);
+        }
+    }
+}
+
+fn multiaddrs(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
+    let endpoint = resource
+        .root
+        .at("spec.peerEndpoint")
+        .and_then(Node::as_str)
+        .map(|text| ("spec.peerEndpoint".to_string(), text, Shape::Endpoint));
+    let bootstrap = crate::lint::items(resource, "spec.bootstrapPeers")
+        .into_iter()
+        .map(|(path, text)| (path, text, Shape::WithPeer));
+    for (path, text, shape) in endpoint.into_iter().chain(bootstrap) {
+        if let Err(problem) = multiaddr::parse(text, shape) {
+            let message = format!("Invalid value: {text:?}: {problem}");
+            let mut d = invalid(resource, Code::InvalidMultiaddr, &path, message);
+            if !d.message.contains(shape.example()) {
+                d = d.help(format!("expected a multiaddr as {}", shape.example()));
+            }
+            diagnostics.push(d);
+        }
+    }
 }
 
 fn non_empty(resource: &Resource, path: &str, value: &str, diagnostics: &mut Vec<Diagnostic>) {

@@ -1,0 +1,92 @@
+//! `kotalc.io/*` annotations: directives to kotalc on a resource, never copied to the output.
+//! An unknown one is an error, because a misspelt directive would otherwise do nothing.
+
+use std::collections::BTreeSet;
+
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::parse::Resource;
+use crate::yaml::Value;
+
+pub const PREFIX: &str = "kotalc.io/";
+/// `kotalc.io/allow: <code>[,<code>...]` silences the named warnings for the resource.
+pub const ALLOW: &str = "kotalc.io/allow";
+
+const KNOWN: &[&str] = &[ALLOW];
+
+/// The warning codes a resource allows, reporting every `kotalc.io/*` annotation that is
+/// unknown or malformed.
+pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeSet<Code> {
+    let mut allowed = BTreeSet::new();
+    let Some(Value::Map(entries)) = resource
+        .root
+        .at("metadata.annotations")
+        .map(|node| &node.value)
+    else {
+        return allowed;
+    };
+    for (key, value) in entries {
+        if !key.name.starts_with(PREFIX) {
+            continue;
+        }
+        let field = format!("metadata.annotations[{}]", key.name);
+        if !KNOWN.contains(&key.name.as_str()) {
+            let help = match crate::parse::suggest(&key.name, KNOWN.iter().copied()) {
+                Some(known) => format!("did you mean {known:?}?"),
+                None => format!("kotalc knows {}", KNOWN.join(", ")),
+            };
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidAnnotation,
+                    format!("unknown annotation {:?}", key.name),
+                )
+                .at(key.span)
+                .field(field)
+                .help(help),
+            );
+            continue;
+        }
+        // A value of the wrong type is reported by the schema check.
+        let Some(text) = value.as_str() else { continue };
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match Code::ALL.iter().find(|c| c.as_str() == name) {
+                Some(code) if code.default_severity() == Severity::Warning => {
+                    allowed.insert(*code);
+                }
+                Some(code) => diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidAnnotation,
+                        format!(
+                            "{:?} is an error, and only warnings can be allowed",
+                            code.as_str()
+                        ),
+                    )
+                    .at(value.span)
+                    .field(&field),
+                ),
+                None => {
+                    let warnings = Code::ALL
+                        .iter()
+                        .filter(|c| c.default_severity() == Severity::Warning)
+                        .map(|c| c.as_str());
+                    let help = match crate::parse::suggest(name, warnings.clone()) {
+                        Some(known) => format!("did you mean {known:?}?"),
+                        None => format!(
+                            "the warnings are {}",
+                            warnings.collect::<Vec<_>>().join(", ")
+                        ),
+                    };
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::InvalidAnnotation,
+                            format!("{name:?} is not a kotalc warning code"),
+                        )
+                        .at(value.span)
+                        .field(&field)
+                        .help(help),
+                    );
+                }
+            }
+        }
+    }
+    allowed
+}

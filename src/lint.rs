@@ -1,0 +1,114 @@
+//! Warnings for configurations the operator accepts but that misbehave at run time (spec
+//! section 3). Each has a stable code that `kotalc.io/allow` can name and `--deny-warnings`
+//! turns into an error.
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::parse::Resource;
+use crate::validate::{Config, span_of};
+use crate::yaml::{Node, Value};
+
+pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diagnostic>) {
+    if let Config::Peer(peer) = config {
+        let warn = |code: Code, path: &str, message: String| {
+            Diagnostic::new(code, message)
+                .at(span_of(resource, path))
+                .field(path)
+        };
+        if resource.root.at("spec.logging").is_some()
+            && peer.logging == crate::model::PeerLogging::Notice
+        {
+            diagnostics.push(
+                warn(
+                    Code::LoggingNotice,
+                    "spec.logging",
+                    "kubo has no log level \"notice\" and falls back to \"error\"".into(),
+                )
+                .help("use \"info\" for the same messages, or \"error\" to say what happens"),
+            );
+        }
+        for (list, once) in [("initProfiles", true), ("profiles", false)] {
+            for (path, profile) in items(resource, &format!("spec.{list}")) {
+                profile_lints(&path, profile, once, &warn, diagnostics);
+            }
+        }
+        if resource.root.at("spec.swarmKeySecretName").is_some() {
+            diagnostics.push(
+                warn(
+                    Code::PrivateSwarmIsolated,
+                    "spec.swarmKeySecretName",
+                    "a private swarm has no public bootstrap peers, and Kotal configures none of \
+                     its own: its peers never find each other"
+                        .into(),
+                )
+                .help(
+                    "connect the peers another way (for example `ipfs swarm connect` or kubo's \
+                     Peering.Peers), then silence this with `kotalc.io/allow: \
+                     private-swarm-isolated`",
+                ),
+            );
+        }
+    }
+}
+
+fn profile_lints(
+    path: &str,
+    profile: &str,
+    once: bool,
+    warn: &impl Fn(Code, &str, String) -> Diagnostic,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let datastore = matches!(profile, "flatfs" | "badgerds" | "default-datastore");
+    if datastore && !once {
+        diagnostics.push(
+            warn(
+                Code::InitOnlyProfile,
+                path,
+                format!(
+                    "the datastore profile {profile:?} is re-applied on every start, and the \
+                     daemon refuses to start once it differs from the repository's datastore"
+                ),
+            )
+            .help("move it to initProfiles, which apply once, when the repository is created"),
+        );
+    }
+    if profile == "randomports" {
+        let when = if once {
+            "a random port when the repository is created"
+        } else {
+            "a new random port on every start"
+        };
+        diagnostics.push(
+            warn(
+                Code::RandomportsProfile,
+                path,
+                format!("\"randomports\" gives the swarm {when}, but the Service exposes 4001"),
+            )
+            .help("remove it; other peers reach this one through the Service's port 4001"),
+        );
+    }
+    if profile == "badgerds" {
+        diagnostics.push(
+            warn(
+                Code::Badgerds,
+                path,
+                "the badger datastore is deprecated in kubo and slated for removal".into(),
+            )
+            .help("use the default flatfs datastore (\"default-datastore\" or \"flatfs\")"),
+        );
+    }
+}
+
+/// The string items of the list at `path`, each with its own field path.
+pub fn items<'a>(resource: &'a Resource, path: &str) -> Vec<(String, &'a str)> {
+    match resource.root.at(path) {
+        Some(Node {
+            value: Value::Seq(items),
+            ..
+        }) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, node)| Some((format!("{path}[{i}]"), node.as_str()?)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,368 @@
+//! Checks that need the whole input set: resources that refer to each other by name must fit
+//! together, because in the cluster nothing would say so until a pod fails to connect.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Config, span_of};
+use crate::defaults::{ClusterPeerConfig, PeerConfig};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::multiaddr::{self, Host, Shape};
+use crate::parse::Resource;
+use crate::peer_id::PeerId;
+use crate::source::Span;
+
+/// The port a ClusterPeer's Service exposes for other cluster peers.
+const CLUSTER_SWARM_PORT: u16 = 9096;
+
+/// The resources of the set, with their configurations and the warnings each allows.
+pub struct Set<'a> {
+    pub resources: &'a [Resource],
+    pub configs: &'a [Option<Config>],
+    pub allowed: &'a [BTreeSet<Code>],
+    pub default_namespace: Option<&'a str>,
+}
+
+impl<'a> Set<'a> {
+    fn namespace(&self, i: usize) -> &'a str {
+        self.resources[i]
+            .namespace
+            .as_deref()
+            .or(self.default_namespace)
+            .unwrap_or_default()
+    }
+
+    fn peers(&self) -> impl Iterator<Item = (usize, &'a PeerConfig)> + 'a {
+        self.configs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Some(Config::Peer(p)) => Some((i, p)),
+                _ => None,
+            })
+    }
+
+    fn cluster_peers(&self) -> impl Iterator<Item = (usize, &'a ClusterPeerConfig)> + 'a {
+        self.configs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Some(Config::ClusterPeer(p)) => Some((i, p)),
+                _ => None,
+            })
+    }
+
+    fn who(&self, i: usize) -> String {
+        let r = &self.resources[i];
+        format!("{} {:?}", r.kind.name(), r.name)
+    }
+
+    fn name_span(&self, i: usize) -> Span {
+        let r = &self.resources[i];
+        r.root.key_span("metadata.name").unwrap_or(r.root.span)
+    }
+}
+
+pub fn check(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    endpoints(set, diagnostics);
+    bootstraps(set, diagnostics);
+    peer_ids(set, diagnostics);
+    secrets(set, diagnostics);
+}
+
+/// The (namespace, name) of the Service a DNS host names: `peer` in the caller's namespace,
+/// or `peer.ns`, `peer.ns.svc` and `peer.ns.svc.<cluster domain>`.
+fn service(host: &Host, namespace: &str) -> Option<(String, String)> {
+    let Host::Dns(name) = host else { return None };
+    let parts: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+    match parts.as_slice() {
+        [service] => Some((namespace.to_string(), service.to_string())),
+        [service, ns] => Some((ns.to_string(), service.to_string())),
+        [service, ns, "svc", ..] => Some((ns.to_string(), service.to_string())),
+        _ => None,
+    }
+}
+
+fn index<'a, T>(
+    set: &Set<'a>,
+    items: impl Iterator<Item = (usize, T)>,
+) -> BTreeMap<(String, String), (usize, T)> {
+    items
+        .map(|(i, item)| {
+            let key = (set.namespace(i).to_string(), set.resources[i].name.clone());
+            (key, (i, item))
+        })
+        .collect()
+}
+
+/// A ClusterPeer's `peerEndpoint` that names a Peer of the set must reach its RPC API.
+fn endpoints(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let peers = index(set, set.peers());
+    for (c, cluster) in set.cluster_peers() {
+        let Ok(endpoint) = multiaddr::parse(&cluster.peer_endpoint, Shape::Endpoint) else {
+            continue;
+        };
+        let Some(&(p, peer)) =
+            service(&endpoint.host, set.namespace(c)).and_then(|key| peers.get(&key))
+        else {
+            continue;
+        };
+        let peer_resource = &set.resources[p];
+        let mut reasons = Vec::new();
+        let mut d = Diagnostic::new(Code::EndpointApiClosed, String::new())
+            .at(span_of(&set.resources[c], "spec.peerEndpoint"))
+            .field("spec.peerEndpoint")
+            .label(format!("{} is reached here", set.who(p)));
+        let mut help = Vec::new();
+        let mut notes: Vec<(Span, String)> = Vec::new();
+        if !peer.api {
+            reasons.push("its api is false, so the RPC API listens on 127.0.0.1 only".to_string());
+            notes.push(match peer_resource.root.at("spec.api") {
+                Some(node) => (node.span, "api is false here".to_string()),
+                None => (set.name_span(p), "api defaults to false".to_string()),
+            });
+            help.push(format!("set `api: true` on {}", set.who(p)));
+        }
+        if peer.api_port != endpoint.port {
+            reasons.push(format!(
+                "it serves the RPC API on port {}, not {}",
+                peer.api_port, endpoint.port
+            ));
+            notes.push(match peer_resource.root.at("spec.apiPort") {
+                Some(node) => (node.span, format!("apiPort is {} here", peer.api_port)),
+                None => (
+                    set.name_span(p),
+                    format!("apiPort defaults to {}", peer.api_port),
+                ),
+            });
+            help.push(format!(
+                "point peerEndpoint at port {}: {}",
+                peer.api_port,
+                cluster.peer_endpoint.replacen(
+                    &format!("/tcp/{}", endpoint.port),
+                    &format!("/tcp/{}", peer.api_port),
+                    1
+                )
+            ));
+        }
+        if reasons.is_empty() {
+            continue;
+        }
+        // Notes on the same place (two defaults, both at the Peer's name) are drawn once.
+        notes.sort_by_key(|(span, _)| (span.line, span.col));
+        let mut merged: Vec<(Span, String)> = Vec::new();
+        for (span, note) in notes {
+            match merged.last_mut() {
+                Some((last, text)) if *last == span => *text = format!("{text}; {note}"),
+                _ => merged.push((span, note)),
+            }
+        }
+        for (span, note) in merged {
+            d = d.related(span, format!("{}: {note}", set.who(p)));
+        }
+        d.message = format!(
+            "{} cannot reach the RPC API of {}: {}",
+            set.who(c),
+            set.who(p),
+            reasons.join("; ")
+        );
+        diagnostics.push(d.help(help.join(", and ")));
+    }
+}
+
+/// A bootstrap address that names a ClusterPeer of the set must carry its ID and port, and
+/// peers that bootstrap to each other should share a cluster secret.
+fn bootstraps(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let clusters = index(set, set.cluster_peers());
+    for (a, cluster) in set.cluster_peers() {
+        let resource = &set.resources[a];
+        for (path, text) in crate::lint::items(resource, "spec.bootstrapPeers") {
+            let Ok(address) = multiaddr::parse(text, Shape::WithPeer) else {
+                continue;
+            };
+            let Some(&(b, target)) =
+                service(&address.host, set.namespace(a)).and_then(|key| clusters.get(&key))
+            else {
+                continue;
+            };
+            if a == b {
+                continue;
+            }
+            let target_resource = &set.resources[b];
+            let span = span_of(resource, &path);
+            let mut d = Diagnostic::new(Code::BootstrapMismatch, String::new())
+                .at(span)
+                .field(&path);
+            let mut reasons = Vec::new();
+            let wanted = target.id.as_deref().and_then(|id| PeerId::parse(id).ok());
+            if let (Some(wanted), Some((written, given))) = (&wanted, &address.peer)
+                && wanted != given
+            {
+                reasons.push(format!(
+                    "its peer ID is {:?}, not {written:?}",
+                    target.id.as_deref().unwrap_or_default()
+                ));
+                d = d.related(span_of(target_resource, "spec.id"), "its id is set here");
+            }
+            if address.port != CLUSTER_SWARM_PORT {
+                reasons.push(format!(
+                    "it listens for cluster peers on port {CLUSTER_SWARM_PORT}, not {}",
+                    address.port
+                ));
+                d = d.related(set.name_span(b), format!("{} is defined here", set.who(b)));
+            }
+            if !reasons.is_empty() {
+                d.message = format!(
+                    "this bootstrap address names {}, but {}",
+                    set.who(b),
+                    reasons.join("; ")
+                );
+                diagnostics.push(d);
+            }
+            if target.cluster_secret_name != cluster.cluster_secret_name
+                && !set.allowed[a].contains(&Code::ClusterSecretMismatch)
+            {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::ClusterSecretMismatch,
+                        format!(
+                            "this bootstrap address names {}, whose cluster secret is {:?}, but \
+                             this ClusterPeer's is {:?}",
+                            set.who(b),
+                            target.cluster_secret_name,
+                            cluster.cluster_secret_name
+                        ),
+                    )
+                    .at(span)
+                    .field(&path)
+                    .related(
+                        span_of(target_resource, "spec.clusterSecretName"),
+                        "its cluster secret",
+                    )
+                    .help(
+                        "cluster peers connect only when their cluster secrets are equal; name \
+                         the same Secret unless both Secrets hold the same value",
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Two ClusterPeers with one ID would fight over the same identity in the cluster.
+fn peer_ids(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, cluster) in set.cluster_peers() {
+        let Some(id) = cluster.id.as_deref().and_then(|id| PeerId::parse(id).ok()) else {
+            continue;
+        };
+        // The base58 form, so that one ID written in two forms is still one ID.
+        let id = id.to_base58();
+        match seen.get(&id) {
+            Some(&first) => diagnostics.push(
+                Diagnostic::new(
+                    Code::DuplicatePeerId,
+                    format!(
+                        "{} and {} claim the same peer ID {:?}",
+                        set.who(i),
+                        set.who(first),
+                        id
+                    ),
+                )
+                .at(span_of(&set.resources[i], "spec.id"))
+                .field("spec.id")
+                .related(
+                    span_of(&set.resources[first], "spec.id"),
+                    "claimed here first",
+                )
+                .help("every peer needs an identity, a key pair, of its own"),
+            ),
+            None => {
+                seen.insert(id, i);
+            }
+        }
+    }
+}
+
+/// What a referenced Secret is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Purpose {
+    SwarmKey,
+    ClusterSecret,
+    PrivateKey,
+}
+
+impl Purpose {
+    fn describe(self) -> &'static str {
+        match self {
+            Purpose::SwarmKey => "swarm key",
+            Purpose::ClusterSecret => "cluster secret",
+            Purpose::PrivateKey => "private key",
+        }
+    }
+}
+
+/// One Secret serves one purpose in a namespace, and a private key belongs to one peer.
+fn secrets(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let mut uses: Vec<(usize, &str, Purpose, &str)> = Vec::new();
+    for (i, config) in set.configs.iter().enumerate() {
+        match config {
+            Some(Config::Peer(p)) => {
+                if let Some(name) = &p.swarm_key_secret_name {
+                    uses.push((i, "spec.swarmKeySecretName", Purpose::SwarmKey, name));
+                }
+            }
+            Some(Config::ClusterPeer(c)) => {
+                uses.push((
+                    i,
+                    "spec.clusterSecretName",
+                    Purpose::ClusterSecret,
+                    &c.cluster_secret_name,
+                ));
+                if let Some(name) = &c.private_key_secret_name {
+                    uses.push((i, "spec.privateKeySecretName", Purpose::PrivateKey, name));
+                }
+            }
+            None => {}
+        }
+    }
+    let mut first: BTreeMap<(&str, &str), (usize, &str, Purpose)> = BTreeMap::new();
+    for (i, path, purpose, name) in uses {
+        // An absent required name is reported by the schema check.
+        if set.resources[i].root.at(path).is_none() {
+            continue;
+        }
+        let key = (set.namespace(i), name);
+        let Some(&(j, first_path, first_purpose)) = first.get(&key) else {
+            first.insert(key, (i, path, purpose));
+            continue;
+        };
+        let message = if purpose != first_purpose {
+            format!(
+                "Secret {name:?} is the {} of {} and the {} of {}",
+                first_purpose.describe(),
+                set.who(j),
+                purpose.describe(),
+                set.who(i)
+            )
+        } else if purpose == Purpose::PrivateKey && i != j {
+            format!(
+                "Secret {name:?} holds the private key of both {} and {}: two peers cannot \
+                 share one identity",
+                set.who(j),
+                set.who(i)
+            )
+        } else {
+            continue;
+        };
+        diagnostics.push(
+            Diagnostic::new(Code::SecretConflict, message)
+                .at(span_of(&set.resources[i], path))
+                .field(path)
+                .related(
+                    span_of(&set.resources[j], first_path),
+                    format!("used as the {} here", first_purpose.describe()),
+                )
+                .help("give each purpose, and each peer's key, a Secret of its own"),
+        );
+    }
+}
