@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::diagnostic::Format;
+use crate::keys::Material;
+use crate::seal::Scope;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,6 +31,67 @@ pub enum Command {
     /// Check resources without rendering anything.
     #[command(after_help = "Example:\n  kotalc validate peers/")]
     Validate(CheckArgs),
+    /// Print fresh secret material from the operating system's randomness.
+    #[command(after_help = "Examples:\n  kotalc keygen cluster-secret\n  \
+                            kotalc keygen peer-identity --format json")]
+    Keygen(KeygenArgs),
+    /// Seal values into a SealedSecret offline, as `kubeseal --cert` does.
+    #[command(after_help = "Examples:\n  \
+        kotalc seal --cert controller.pem --namespace ipfs --name swarm-key --generate swarm-key\n  \
+        kotalc seal --cert controller.pem --namespace ipfs --name cluster-0-identity \\\n      \
+        --key key --from-file cluster-0.key --expect-id 12D3KooW...")]
+    Seal(SealArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// What to generate.
+    #[arg(value_enum)]
+    pub material: Material,
+    /// `human` prints the value alone (and a peer ID on stderr); `json` prints one object.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    /// The controller's certificate (`kubeseal --fetch-cert`), or a PEM RSA public key.
+    #[arg(long, value_name = "FILE")]
+    pub cert: PathBuf,
+    /// Name of the Secret the controller will create.
+    #[arg(long)]
+    pub name: String,
+    /// Namespace of the Secret; required unless the scope is cluster-wide.
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Where the sealed value may be unsealed.
+    #[arg(long, value_enum, default_value_t = Scope::Strict)]
+    pub scope: Scope,
+    /// Data key of a value; repeat it with --from-file for several keys. With --generate it
+    /// defaults to the key Kotal reads (`swarm.key`, `secret` or `key`).
+    #[arg(long = "key", value_name = "KEY")]
+    pub keys: Vec<String>,
+    /// File holding the value of the matching --key.
+    #[arg(long = "from-file", value_name = "FILE", conflicts_with_all = ["from_stdin", "generate"])]
+    pub from_files: Vec<PathBuf>,
+    /// Read the one value from standard input.
+    #[arg(long, conflicts_with = "generate")]
+    pub from_stdin: bool,
+    /// Generate the value; the plaintext never touches disk.
+    #[arg(long, value_enum, value_name = "MATERIAL")]
+    pub generate: Option<Material>,
+    /// Refuse a private key whose peer ID is not ID.
+    #[arg(long, value_name = "ID")]
+    pub expect_id: Option<String>,
+    /// Write the SealedSecret to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// How problems (and a generated peer ID) are printed on stderr.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -73,6 +73,9 @@ codes! {
     RandomportsProfile = "randomports-profile", Warning, "the `randomports` profile, which moves the swarm port away from the Service's 4001";
     Badgerds = "badgerds", Warning, "the `badgerds` profile, deprecated in kubo";
     PrivateSwarmIsolated = "private-swarm-isolated", Warning, "a private swarm whose peers have no bootstrap or peering list to find each other";
+    InvalidSecretValue = "invalid-secret-value", Error, "a value to seal that its consumer would refuse (spec 4.1-4.3)";
+    InvalidCertificate = "invalid-certificate", Error, "the sealing certificate cannot be used";
+    OutputFile = "output-file", Error, "an output file exists or cannot be written";
     Template = "template-error", Error, "a template failed to render or rendered an invalid object";
     OutputDir = "output-dir", Error, "the output directory cannot be written safely";
     EmptyOutput = "empty-output", Error, "the inputs hold no Kotal resource";

@@ -41,6 +41,15 @@ impl KeyType {
         }
     }
 
+    fn code(self) -> u8 {
+        match self {
+            KeyType::Rsa => 0,
+            KeyType::Ed25519 => 1,
+            KeyType::Secp256k1 => 2,
+            KeyType::Ecdsa => 3,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             KeyType::Rsa => "RSA",
@@ -258,8 +267,9 @@ fn check_multihash(bytes: &[u8]) -> Result<Option<KeyType>, Error> {
     }
 }
 
-/// Decodes the libp2p `PublicKey` protobuf: field 1 the key type (varint), field 2 the key.
-fn public_key(mut bytes: &[u8]) -> Result<KeyType, Error> {
+/// Decodes a libp2p `PublicKey` or `PrivateKey` protobuf: field 1 the key type (varint),
+/// field 2 the key bytes.
+pub fn decode_key(mut bytes: &[u8]) -> Result<(KeyType, &[u8]), Error> {
     let mut key_type = None;
     let mut data = None;
     while !bytes.is_empty() {
@@ -285,6 +295,21 @@ fn public_key(mut bytes: &[u8]) -> Result<KeyType, Error> {
     }
     let key_type = key_type.ok_or(Error::NotPublicKey("no key type"))?;
     let data = data.ok_or(Error::NotPublicKey("no key"))?;
+    Ok((key_type, data))
+}
+
+/// Encodes a libp2p key protobuf, as `decode_key` reads it.
+pub fn encode_key(key_type: KeyType, data: &[u8]) -> Vec<u8> {
+    let mut buffer = unsigned_varint::encode::u64_buffer();
+    let mut out = vec![0x08, key_type.code(), 0x12];
+    out.extend_from_slice(unsigned_varint::encode::u64(data.len() as u64, &mut buffer));
+    out.extend_from_slice(data);
+    out
+}
+
+/// Checks the public key inlined in an identity multihash.
+fn public_key(bytes: &[u8]) -> Result<KeyType, Error> {
+    let (key_type, data) = decode_key(bytes)?;
     let expected = match key_type {
         KeyType::Ed25519 => 32,
         KeyType::Secp256k1 => 33,

@@ -7,4 +7,5 @@ mod golden;
 mod invariants;
 mod output_dir;
 mod scripts;
+mod seal;
 mod spec_fields;

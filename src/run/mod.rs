@@ -11,6 +11,8 @@ use crate::compile::{self, Options, Outcome};
 use crate::diagnostic::{self, Format};
 use crate::emit;
 
+mod secrets;
+
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_PROBLEMS: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -26,6 +28,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     match cli.command {
         Command::Build(args) => build(&args),
         Command::Validate(args) => validate(&args),
+        Command::Keygen(args) => secrets::keygen(&args),
+        Command::Seal(args) => secrets::seal(&args),
     }
 }
 

@@ -1,0 +1,295 @@
+//! `kotalc keygen` and `kotalc seal`: the commands that handle plaintext secrets. Plaintext
+//! goes only to the encryption or, for `keygen`, to stdout as asked; never into a message.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::time::SystemTime;
+
+use super::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use crate::cli::{KeygenArgs, SealArgs};
+use crate::diagnostic::{self, Code, Diagnostic, Format};
+use crate::keys::{self, Material};
+use crate::peer_id::PeerId;
+use crate::seal::{self, Scope};
+use crate::source::Sources;
+use crate::validate::{dns_label, dns_subdomain};
+
+fn fail(d: &Diagnostic, format: Format) {
+    let _ = io::stderr().write_all(diagnostic::render(d, &Sources::default(), format).as_bytes());
+}
+
+pub fn keygen(args: &KeygenArgs) -> u8 {
+    let generated = match keys::generate(args.material) {
+        Ok(g) => g,
+        Err(e) => {
+            fail(&Diagnostic::new(Code::Io, e), args.format);
+            return EXIT_PROBLEMS;
+        }
+    };
+    let value = String::from_utf8_lossy(&generated.value).into_owned();
+    let mut stdout = io::stdout().lock();
+    let written = match args.format {
+        Format::Human => {
+            if let Some(id) = &generated.peer_id {
+                eprintln!("peer ID: {id}");
+            }
+            let newline = if value.ends_with('\n') { "" } else { "\n" };
+            write!(stdout, "{value}{newline}")
+        }
+        Format::Json => {
+            let mut object = serde_json::json!({ "kind": args.material.name(), "value": value });
+            if let Some(id) = &generated.peer_id {
+                object["peerId"] = serde_json::json!(id.to_base58());
+            }
+            writeln!(stdout, "{object}")
+        }
+    };
+    match written.and_then(|()| stdout.flush()) {
+        Ok(()) => EXIT_OK,
+        Err(_) => EXIT_PROBLEMS,
+    }
+}
+
+/// The values to seal, by data key.
+struct Values {
+    values: BTreeMap<String, Vec<u8>>,
+    peer_ids: Vec<PeerId>,
+}
+
+pub fn seal(args: &SealArgs) -> u8 {
+    let usage = |message: String| {
+        eprintln!("error: {message}");
+        EXIT_USAGE
+    };
+    let namespace = args.namespace.as_deref();
+    if namespace.is_none() && args.scope != Scope::ClusterWide {
+        return usage(format!(
+            "--namespace is required for the {} scope",
+            args.scope.name()
+        ));
+    }
+    if let Some(problem) = dns_subdomain(&args.name) {
+        return usage(format!("--name {:?}: {problem}", args.name));
+    }
+    if let Some(problem) = namespace.and_then(|ns| dns_label(ns, 63)) {
+        return usage(format!(
+            "--namespace {:?}: {problem}",
+            namespace.unwrap_or_default()
+        ));
+    }
+    let sources: usize = usize::from(args.from_stdin)
+        + usize::from(args.generate.is_some())
+        + usize::from(!args.from_files.is_empty());
+    if sources != 1 {
+        return usage("give the value with --from-file, --from-stdin or --generate".into());
+    }
+    if !args.from_files.is_empty() && args.keys.len() != args.from_files.len() {
+        return usage(format!(
+            "each --from-file needs its --key: {} key(s) for {} file(s)",
+            args.keys.len(),
+            args.from_files.len()
+        ));
+    }
+    if args.from_files.is_empty() && args.keys.len() > 1 {
+        return usage("--from-stdin and --generate give one value: pass one --key".into());
+    }
+    if args.from_stdin && args.keys.is_empty() {
+        return usage("--from-stdin needs --key".into());
+    }
+
+    let result = certificate(args)
+        .and_then(|key| values(args).map(|v| (key, v)))
+        .and_then(|(key, values)| {
+            let encrypted = seal::seal_all(
+                &key,
+                args.scope,
+                namespace.unwrap_or_default(),
+                &args.name,
+                &values.values,
+            )
+            .map_err(|e| Diagnostic::new(Code::InvalidCertificate, e))?;
+            Ok((encrypted, values.peer_ids))
+        });
+    let (encrypted, peer_ids) = match result {
+        Ok(r) => r,
+        Err(d) => {
+            fail(&d, args.format);
+            return EXIT_PROBLEMS;
+        }
+    };
+    let object = seal::sealed_secret(
+        &args.name,
+        namespace,
+        args.scope,
+        &BTreeMap::new(),
+        &encrypted,
+    );
+    let yaml = format!(
+        "---\n{}",
+        serde_saphyr::to_string(&object).unwrap_or_default()
+    );
+    let written = match &args.output {
+        None => {
+            let mut stdout = io::stdout().lock();
+            stdout
+                .write_all(yaml.as_bytes())
+                .and_then(|()| stdout.flush())
+                .map_err(|e| {
+                    Diagnostic::new(
+                        Code::OutputFile,
+                        format!("cannot write to stdout: {}", crate::load::io_reason(&e)),
+                    )
+                })
+        }
+        Some(path) => write_file(path, yaml.as_bytes(), args.force),
+    };
+    if let Err(d) = written {
+        fail(&d, args.format);
+        return EXIT_PROBLEMS;
+    }
+    for id in peer_ids {
+        match args.format {
+            Format::Human => eprintln!("peer ID: {id} (set it as spec.id)"),
+            Format::Json => eprintln!("{}", serde_json::json!({ "peerId": id.to_base58() })),
+        }
+    }
+    EXIT_OK
+}
+
+fn certificate(args: &SealArgs) -> Result<rsa::PublicKey, Diagnostic> {
+    let shown = crate::load::display(&args.cert);
+    let pem = std::fs::read_to_string(&args.cert).map_err(|e| {
+        Diagnostic::new(
+            Code::InvalidCertificate,
+            format!("cannot read {shown}: {}", crate::load::io_reason(&e)),
+        )
+        .path(&shown)
+    })?;
+    seal::public_key(&pem, SystemTime::now()).map_err(|e| {
+        Diagnostic::new(Code::InvalidCertificate, format!("{shown}: {e}")).path(&shown)
+    })
+}
+
+fn values(args: &SealArgs) -> Result<Values, Diagnostic> {
+    let mut values = BTreeMap::new();
+    let mut peer_ids = Vec::new();
+    let mut inputs: Vec<(String, Vec<u8>, String)> = Vec::new();
+    if let Some(material) = args.generate {
+        let generated = keys::generate(material).map_err(|e| Diagnostic::new(Code::Io, e))?;
+        let key = args
+            .keys
+            .first()
+            .cloned()
+            .unwrap_or_else(|| material.data_key().to_string());
+        inputs.push((key, generated.value, format!("generated {material}")));
+    } else if args.from_stdin {
+        let mut value = Vec::new();
+        io::stdin().read_to_end(&mut value).map_err(|e| {
+            Diagnostic::new(
+                Code::Io,
+                format!("cannot read stdin: {}", crate::load::io_reason(&e)),
+            )
+        })?;
+        inputs.push((args.keys[0].clone(), value, "<stdin>".into()));
+    } else {
+        for (key, path) in args.keys.iter().zip(&args.from_files) {
+            let shown = crate::load::display(path);
+            let value = std::fs::read(path).map_err(|e| {
+                Diagnostic::new(
+                    Code::Io,
+                    format!("cannot read {shown}: {}", crate::load::io_reason(&e)),
+                )
+                .path(&shown)
+            })?;
+            inputs.push((key.clone(), value, shown));
+        }
+    }
+    for (key, mut value, origin) in inputs {
+        if values.contains_key(&key) {
+            return Err(Diagnostic::new(
+                Code::InvalidSecretValue,
+                format!("the key {key:?} is given twice"),
+            ));
+        }
+        let material = Material::from_data_key(&key);
+        // Files end in a newline by convention, but ipfs-cluster reads the cluster secret and
+        // the private key from environment variables, where a newline breaks them.
+        if matches!(
+            material,
+            Some(Material::ClusterSecret | Material::PeerIdentity)
+        ) && value.ends_with(b"\n")
+        {
+            value.pop();
+            if value.ends_with(b"\r") {
+                value.pop();
+            }
+        }
+        if let Some(material) = material {
+            let id = keys::check(material, &value).map_err(|e| {
+                Diagnostic::new(
+                    Code::InvalidSecretValue,
+                    format!("{origin}: not a valid {material} for key {key:?}: {e}"),
+                )
+            })?;
+            if let Some(id) = id {
+                if let Some(expected) = &args.expect_id {
+                    let expected_id = PeerId::parse(expected).map_err(|e| {
+                        Diagnostic::new(
+                            Code::InvalidPeerId,
+                            format!("--expect-id {expected:?}: {e}"),
+                        )
+                    })?;
+                    if expected_id != id {
+                        return Err(Diagnostic::new(
+                            Code::InvalidSecretValue,
+                            format!(
+                                "{origin}: the private key belongs to peer ID {id}, not {expected}"
+                            ),
+                        ));
+                    }
+                }
+                peer_ids.push(id);
+            }
+        }
+        values.insert(key, value);
+    }
+    if args.expect_id.is_some() && peer_ids.is_empty() {
+        return Err(Diagnostic::new(
+            Code::InvalidSecretValue,
+            "--expect-id checks a private key, and no value is one (data key \"key\")",
+        ));
+    }
+    Ok(Values { values, peer_ids })
+}
+
+/// Writes a file beside its final path and renames it in, refusing to replace one unless
+/// `force`.
+fn write_file(path: &Path, content: &[u8], force: bool) -> Result<(), Diagnostic> {
+    let shown = crate::load::display(path);
+    let error = |what: String| Diagnostic::new(Code::OutputFile, what).path(&shown);
+    if !force && path.symlink_metadata().is_ok() {
+        return Err(error(format!("{shown} exists; pass --force to replace it")));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let staging = path.with_file_name(format!(".{name}.kotalc-new-{}", std::process::id()));
+    let written = std::fs::write(&staging, content).and_then(|()| {
+        if !force && path.symlink_metadata().is_ok() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "appeared meanwhile",
+            ));
+        }
+        std::fs::rename(&staging, path)
+    });
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&staging);
+        error(format!(
+            "cannot write {shown}: {}",
+            crate::load::io_reason(&e)
+        ))
+    })
+}

@@ -1,0 +1,287 @@
+//! `kotalc seal` and `kotalc keygen`: sealed values decrypt, step by step as the
+//! sealed-secrets controller does it, with the test controller's private key.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use aes_gcm::aead::{Aead, KeyInit};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::common::{kotalc, root, scratch, text};
+
+pub const TEST_CLUSTER_SECRET: &str =
+    "3c5b0e2a1f9d8c7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa99";
+pub const TEST_PRIVATE_KEY: &str =
+    "CAESQOH/DvUJmeJ9z6m3wAStpkrlBwJQxIyNSK0YGf0EI5ZRGpwsWxl4wmgReqmHl8LQjTC2iPM0QbYAjeY3Z63AFnI=";
+pub const TEST_PRIVATE_KEY_ID: &str = "12D3KooWBcEtY8GH4mNkri9kM3haeWhEXtQV7mi81ErWrqLYGuiq";
+
+fn data(file: &str) -> PathBuf {
+    root().join("tests/data").join(file)
+}
+
+/// Runs `kotalc seal` with `args`, feeding `stdin`; returns the parsed SealedSecret, stderr
+/// and the exit code.
+pub fn seal(args: &[&str], stdin: &[u8]) -> (serde_json::Value, String, i32) {
+    let mut child = kotalc()
+        .arg("seal")
+        .arg("--cert")
+        .arg(data("controller.crt"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kotalc runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("kotalc ends");
+    let object = if out.stdout.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_saphyr::from_str(&text(&out.stdout)).expect("the output is YAML")
+    };
+    (object, text(&out.stderr), out.status.code().unwrap_or(-1))
+}
+
+fn controller_key() -> rsa::PrivateKey {
+    use rsa::pkcs8::DecodePrivateKey;
+    let pem = std::fs::read_to_string(data("controller.key")).expect("test key");
+    rsa::PrivateKey::from_pkcs8_pem(&pem).expect("PKCS#8 key")
+}
+
+/// The controller's unsealing: split off the RSA-wrapped session key by its two-byte length,
+/// unwrap it with RSA-OAEP(SHA-256) under the scope's label, then open the rest with
+/// AES-256-GCM under a zero nonce.
+fn unseal(encrypted: &str, label: &str) -> Result<Vec<u8>, String> {
+    let bytes = STANDARD.decode(encrypted).map_err(|e| e.to_string())?;
+    let length = usize::from(u16::from_be_bytes([bytes[0], bytes[1]]));
+    let (wrapped, sealed) = bytes[2..].split_at(length);
+    let padding = rsa::Oaep::<sha2::Sha256>::new_with_label(label.as_bytes().to_vec());
+    let session = controller_key()
+        .decrypt(padding, wrapped)
+        .map_err(|e| e.to_string())?;
+    let cipher = aes_gcm::Aes256Gcm::new_from_slice(&session).map_err(|e| e.to_string())?;
+    cipher
+        .decrypt(&aes_gcm::Nonce::default(), sealed)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn sealed_values_decrypt_under_each_scope_and_only_with_its_label() {
+    let scopes = [
+        ("strict", "ipfs/cluster-secret", None),
+        (
+            "namespace-wide",
+            "ipfs",
+            Some("sealedsecrets.bitnami.com/namespace-wide"),
+        ),
+        (
+            "cluster-wide",
+            "",
+            Some("sealedsecrets.bitnami.com/cluster-wide"),
+        ),
+    ];
+    for (scope, label, annotation) in scopes {
+        let (object, stderr, code) = seal(
+            &[
+                "-n",
+                "ipfs",
+                "--name",
+                "cluster-secret",
+                "--scope",
+                scope,
+                "--key",
+                "secret",
+                "--from-stdin",
+            ],
+            format!("{TEST_CLUSTER_SECRET}\n").as_bytes(),
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(object["apiVersion"], "bitnami.com/v1alpha1");
+        assert_eq!(object["kind"], "SealedSecret");
+        assert_eq!(object["spec"]["template"]["type"], "Opaque");
+        assert_eq!(
+            object["spec"]["template"]["metadata"]["name"],
+            "cluster-secret"
+        );
+        if let Some(annotation) = annotation {
+            assert_eq!(object["metadata"]["annotations"][annotation], "true");
+        } else {
+            assert!(object["metadata"].get("annotations").is_none());
+        }
+        let encrypted = object["spec"]["encryptedData"]["secret"]
+            .as_str()
+            .expect("encryptedData.secret");
+        // The trailing newline of the input is not part of the secret.
+        assert_eq!(
+            unseal(encrypted, label).expect("decrypts"),
+            TEST_CLUSTER_SECRET.as_bytes(),
+            "{scope}"
+        );
+        assert!(
+            unseal(encrypted, "ipfs/other").is_err(),
+            "{scope}: wrong label"
+        );
+    }
+}
+
+#[test]
+fn generated_values_decrypt_to_valid_material() {
+    let (object, stderr, code) = seal(
+        &[
+            "-n",
+            "ipfs",
+            "--name",
+            "swarm-key",
+            "--generate",
+            "swarm-key",
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let encrypted = object["spec"]["encryptedData"]["swarm.key"]
+        .as_str()
+        .expect("swarm.key");
+    let plaintext = unseal(encrypted, "ipfs/swarm-key").expect("decrypts");
+    kotalc::keys::check_swarm_key(&plaintext).expect("a valid swarm key");
+
+    let (object, stderr, code) = seal(
+        &["-n", "ipfs", "--name", "id", "--generate", "peer-identity"],
+        b"",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let plaintext = unseal(
+        object["spec"]["encryptedData"]["key"]
+            .as_str()
+            .expect("key"),
+        "ipfs/id",
+    )
+    .expect("decrypts");
+    let id = kotalc::keys::check_private_key(&plaintext).expect("a valid key");
+    assert!(
+        stderr.contains(&id.to_base58()),
+        "the peer ID is printed: {stderr}"
+    );
+}
+
+#[test]
+fn keygen_output_passes_the_format_checks() {
+    for (material, check) in [
+        (
+            "swarm-key",
+            kotalc::keys::check_swarm_key as fn(&[u8]) -> Result<(), String>,
+        ),
+        ("cluster-secret", kotalc::keys::check_cluster_secret),
+    ] {
+        let out = kotalc().args(["keygen", material]).output().expect("runs");
+        assert!(out.status.success());
+        let mut value = out.stdout.clone();
+        if material == "cluster-secret" {
+            assert_eq!(value.pop(), Some(b'\n'));
+        }
+        check(&value).unwrap_or_else(|e| panic!("{material}: {e}"));
+    }
+    let out = kotalc()
+        .args(["keygen", "peer-identity", "--format", "json"])
+        .output()
+        .expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let id = kotalc::keys::check_private_key(json["value"].as_str().unwrap_or_default().as_bytes())
+        .expect("a valid key");
+    assert_eq!(json["peerId"], id.to_base58());
+}
+
+#[test]
+fn bad_values_and_certificates_are_refused() {
+    let args = [
+        "-n",
+        "ipfs",
+        "--name",
+        "s",
+        "--key",
+        "secret",
+        "--from-stdin",
+    ];
+    let (_, stderr, code) = seal(&args, b"not hex");
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("invalid-secret-value") && !stderr.contains("not hex"),
+        "{stderr}"
+    );
+
+    let key_args = ["-n", "ipfs", "--name", "k", "--key", "key", "--from-stdin"];
+    let (_, stderr, code) = seal(
+        &[
+            &key_args[..],
+            &[
+                "--expect-id",
+                "12D3KooWN16bUqeedKUQHXtHJjUT1oEyFBr6YnKQ7B4LSTAnbTye",
+            ],
+        ]
+        .concat(),
+        TEST_PRIVATE_KEY.as_bytes(),
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains(TEST_PRIVATE_KEY_ID), "{stderr}");
+    let (_, stderr, code) = seal(
+        &[&key_args[..], &["--expect-id", TEST_PRIVATE_KEY_ID]].concat(),
+        TEST_PRIVATE_KEY.as_bytes(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+
+    let expired = kotalc()
+        .args([
+            "seal",
+            "-n",
+            "ipfs",
+            "--name",
+            "s",
+            "--generate",
+            "cluster-secret",
+            "--cert",
+        ])
+        .arg(data("expired.crt"))
+        .output()
+        .expect("runs");
+    assert_eq!(expired.status.code(), Some(1));
+    assert!(text(&expired.stderr).contains("expired on 2021-01-01"));
+
+    // Usage: strict scope without a namespace.
+    let (_, stderr, code) = seal(&["--name", "s", "--generate", "cluster-secret"], b"");
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn output_file_is_never_overwritten_without_force() {
+    let dir = scratch("seal-output");
+    let file = dir.join("sealed.yaml");
+    std::fs::write(&file, "mine\n").expect("write");
+    let file_arg = file.to_string_lossy().into_owned();
+    let args = [
+        "-n",
+        "ipfs",
+        "--name",
+        "s",
+        "--generate",
+        "cluster-secret",
+        "-o",
+        &file_arg,
+    ];
+    let (_, stderr, code) = seal(&args, b"");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), "mine\n");
+    let (_, stderr, code) = seal(&[&args[..], &["--force"]].concat(), b"");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        std::fs::read_to_string(&file)
+            .expect("read")
+            .contains("kind: SealedSecret")
+    );
+}
