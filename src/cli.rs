@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::diagnostic::Format;
 use crate::keys::Material;
 use crate::seal::Scope;
+use crate::secrets::{SecretMode, StoreKind};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -115,6 +116,27 @@ pub struct CheckArgs {
     /// How diagnostics are printed on stderr.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+}
+
+/// How the Secrets that resources reference are rendered.
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    /// `sealed`: SealedSecrets, from the inputs or as placeholders; `external`:
+    /// ExternalSecrets; `none`: no Secret objects, only the checks.
+    #[arg(long, value_enum, default_value_t = SecretMode::Sealed)]
+    pub secret_mode: SecretMode,
+    /// With `--secret-mode external`: the store the ExternalSecrets read from.
+    #[arg(long, value_name = "NAME")]
+    pub secret_store: Option<String>,
+    /// The kind of that store.
+    #[arg(long, value_enum, default_value_t = StoreKind::SecretStore)]
+    pub secret_store_kind: StoreKind,
+    /// The remote key of each Secret; `{namespace}`, `{name}` and `{key}` are replaced. Without
+    /// `{key}`, each data key is read as a property of the remote secret.
+    #[arg(long, value_name = "TEMPLATE", default_value = "{namespace}/{name}")]
+    pub remote_key_template: String,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ use crate::lint;
 use crate::load;
 use crate::parse::{self, Object as Typed};
 use crate::render::{Object, Renderer};
+use crate::secrets::{self, SecretOptions};
 use crate::source::{Sources, Span};
 use crate::validate::{self, Config};
 
@@ -27,6 +28,7 @@ pub struct Options {
     pub allow_empty: bool,
     /// `false` for `validate`: every check, no objects.
     pub render: bool,
+    pub secrets: SecretOptions,
 }
 
 #[derive(Debug, Default)]
@@ -88,6 +90,17 @@ pub fn compile(options: &Options) -> Outcome {
         },
         &mut diagnostics,
     );
+    let secret_objects = secrets::plan(
+        &secrets::Input {
+            resources: &parsed.resources,
+            configs: &configs,
+            allowed: &allowed,
+            sealed: &parsed.sealed,
+            default_namespace: namespace,
+        },
+        &options.secrets,
+        &mut diagnostics,
+    );
     collisions(&parsed, namespace, &mut diagnostics);
 
     if parsed.resources.is_empty()
@@ -124,6 +137,7 @@ pub fn compile(options: &Options) -> Outcome {
             }
             Err(problems) => diagnostics.extend(problems),
         }
+        objects.extend(secret_objects);
         for doc in parsed.passthrough {
             objects.push(Object::from_value(doc.value, doc.root.span));
         }

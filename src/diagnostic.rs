@@ -73,6 +73,10 @@ codes! {
     RandomportsProfile = "randomports-profile", Warning, "the `randomports` profile, which moves the swarm port away from the Service's 4001";
     Badgerds = "badgerds", Warning, "the `badgerds` profile, deprecated in kubo";
     PrivateSwarmIsolated = "private-swarm-isolated", Warning, "a private swarm whose peers have no bootstrap or peering list to find each other";
+    PlaintextSecret = "plaintext-secret", Error, "a Secret with values in the inputs: plaintext in git";
+    SealedSecretMissingKey = "sealed-secret-missing-key", Error, "a SealedSecret of the inputs lacks a data key that a resource reads";
+    SealedSecretInvalid = "sealed-secret-invalid", Error, "a SealedSecret of the inputs is malformed, or its scope does not fit its namespace";
+    SealedSecretPlaceholder = "sealed-secret-placeholder", Warning, "a referenced Secret has no SealedSecret in the inputs, so a placeholder is rendered";
     InvalidSecretValue = "invalid-secret-value", Error, "a value to seal that its consumer would refuse (spec 4.1-4.3)";
     InvalidCertificate = "invalid-certificate", Error, "the sealing certificate cannot be used";
     OutputFile = "output-file", Error, "an output file exists or cannot be written";

@@ -24,6 +24,7 @@ pub mod render;
 pub mod run;
 pub mod schema;
 pub mod seal;
+pub mod secrets;
 pub mod source;
 pub mod validate;
 pub mod yaml;

@@ -39,6 +39,25 @@ pub struct Passthrough {
 pub struct Parsed {
     pub resources: Vec<Resource>,
     pub passthrough: Vec<Passthrough>,
+    /// SealedSecrets of the inputs: the sources of the Secrets the resources reference.
+    pub sealed: Vec<Passthrough>,
+}
+
+/// A Secret with values: `data` or `stringData` that is not empty.
+fn has_data(doc: &Node) -> bool {
+    ["data", "stringData"]
+        .iter()
+        .any(|field| match doc.get(field) {
+            Some(Node {
+                value: Value::Map(entries),
+                ..
+            }) => !entries.is_empty(),
+            Some(Node {
+                value: Value::Null, ..
+            })
+            | None => false,
+            Some(_) => true,
+        })
 }
 
 pub fn parse(sources: &Sources, passthrough: bool, diagnostics: &mut Vec<Diagnostic>) -> Parsed {
@@ -101,6 +120,36 @@ fn parse_document(
                 diagnostics.push(d);
             }
         }
+    } else if api_version == crate::seal::API_VERSION && kind == crate::seal::KIND {
+        let value = doc.to_json();
+        parsed.sealed.push(Passthrough { root: doc, value });
+    } else if api_version == "v1" && kind == "Secret" && has_data(&doc) {
+        // The span of `kind`, never of a value: the snippet must not show the plaintext.
+        let span = doc.get("kind").map_or(doc.span, |n| n.span);
+        let name = doc
+            .at("metadata.name")
+            .and_then(Node::as_str)
+            .unwrap_or("<name>");
+        let namespace = doc
+            .at("metadata.namespace")
+            .and_then(Node::as_str)
+            .unwrap_or("<namespace>");
+        diagnostics.push(
+            Diagnostic::new(
+                Code::PlaintextSecret,
+                format!(
+                    "Secret {name:?} holds its values in plain text; a Secret in git is readable \
+                     by everyone who can read the repository"
+                ),
+            )
+            .at(span)
+            .help(format!(
+                "seal each value and commit the SealedSecret instead:\n\
+                 kotalc seal --cert <controller.pem> --namespace {namespace} --name {name} \
+                 --key <key> --from-file <file> -o sealedsecret-{name}.yaml\n\
+                 then delete this file, and rotate the values: they are in the git history"
+            )),
+        );
     } else if passthrough && !api_version.starts_with(&format!("{}/", model::GROUP)) {
         let value = doc.to_json();
         parsed.passthrough.push(Passthrough { root: doc, value });

@@ -124,3 +124,13 @@ fn warnings_fail_only_when_denied() {
     assert_eq!(denied.status.code(), Some(1));
     assert!(text(&denied.stderr).starts_with("error[logging-notice]"));
 }
+
+#[test]
+fn external_secrets_need_a_store() {
+    let case = root().join("fixtures/secrets-external");
+    let out = run(&case, &["build", "--secret-mode", "external", "input"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--secret-store"));
+    let bad = run(&case, &["build", "--remote-key-template", "{nme}", "input"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -77,5 +77,9 @@ fn every_kotal_sample_compiles() {
         .filter(|d| d.is_error())
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(outcome.objects.len(), 12);
+    // Four objects per resource, and a placeholder per referenced Secret: my-swarm-key,
+    // cluster-secret and my-cluster-privatekey.
+    assert_eq!(outcome.objects.len(), 15);
+    let sealed = outcome.objects.iter().filter(|o| o.kind == "SealedSecret");
+    assert_eq!(sealed.count(), 3);
 }

@@ -6,6 +6,7 @@ mod determinism;
 mod golden;
 mod invariants;
 mod output_dir;
+mod plaintext;
 mod scripts;
 mod seal;
 mod spec_fields;

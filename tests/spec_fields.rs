@@ -5,15 +5,21 @@ use serde_json::{Value as J, json};
 
 use kotalc::compile::{Options, compile};
 use kotalc::render::Object;
+use kotalc::secrets::{SecretMode, SecretOptions};
 
 fn build(case: &str) -> Vec<Object> {
     let input = crate::common::root()
         .join("fixtures")
         .join(case)
         .join("input");
+    // Only what the operator renders: the Secret objects are tested on their own.
     let outcome = compile(&Options {
         paths: vec![input],
         render: true,
+        secrets: SecretOptions {
+            mode: SecretMode::None,
+            ..SecretOptions::default()
+        },
         ..Options::default()
     });
     assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);

@@ -10,6 +10,7 @@ use crate::cli::{BuildArgs, CheckArgs, Cli, Command};
 use crate::compile::{self, Options, Outcome};
 use crate::diagnostic::{self, Format};
 use crate::emit;
+use crate::secrets::{SecretMode, SecretOptions};
 
 mod secrets;
 
@@ -42,7 +43,23 @@ fn options(args: &CheckArgs, render: bool) -> Options {
         deny_warnings: args.deny_warnings,
         allow_empty: args.allow_empty,
         render,
+        secrets: SecretOptions {
+            mode: args.secrets.secret_mode,
+            store: args.secrets.secret_store.clone(),
+            store_kind: args.secrets.secret_store_kind,
+            remote_key_template: args.secrets.remote_key_template.clone(),
+        },
     }
+}
+
+/// Secret options that cannot work together, as a usage error.
+fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
+    let s = &args.secrets;
+    if render && s.secret_mode == SecretMode::External && s.secret_store.is_none() {
+        return Some("--secret-mode external needs --secret-store NAME".into());
+    }
+    crate::secrets::check_remote_key_template(&s.remote_key_template)
+        .map(|problem| format!("--remote-key-template {problem}"))
 }
 
 fn report(outcome: &Outcome, format: Format) {
@@ -63,6 +80,10 @@ fn report(outcome: &Outcome, format: Format) {
 }
 
 fn build(args: &BuildArgs) -> u8 {
+    if let Some(problem) = secret_usage(&args.check, true) {
+        eprintln!("error: {problem}");
+        return EXIT_USAGE;
+    }
     let mut options = options(&args.check, true);
     options.templates = args.templates.clone();
     let outcome = compile::compile(&options);
@@ -113,6 +134,10 @@ fn build(args: &BuildArgs) -> u8 {
 }
 
 fn validate(args: &CheckArgs) -> u8 {
+    if let Some(problem) = secret_usage(args, false) {
+        eprintln!("error: {problem}");
+        return EXIT_USAGE;
+    }
     let outcome = compile::compile(&options(args, false));
     report(&outcome, args.format);
     if outcome.has_errors() {

@@ -1,0 +1,485 @@
+//! Every Secret the resources reference gets exactly one object in the output, and none holds
+//! a plaintext value: a SealedSecret committed beside the resources, a placeholder that says
+//! how to make one, or an ExternalSecret. Sealing is random, so sealed values are inputs:
+//! rendering never seals, and the same inputs give the same bytes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value as J, json};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::parse::{Passthrough, Resource};
+use crate::render::Object;
+use crate::seal::{self, Scope};
+use crate::validate::{Config, span_of};
+use crate::yaml::{Node, Value};
+
+/// The form referenced Secrets take in the output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecretMode {
+    /// SealedSecrets: those of the inputs, or placeholders.
+    #[default]
+    Sealed,
+    /// ExternalSecrets (external-secrets.io/v1) reading from a secret store.
+    External,
+    /// No Secret objects; the Secrets are managed elsewhere.
+    None,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreKind {
+    #[default]
+    #[value(name = "SecretStore")]
+    SecretStore,
+    #[value(name = "ClusterSecretStore")]
+    ClusterSecretStore,
+}
+
+impl StoreKind {
+    fn name(self) -> &'static str {
+        match self {
+            StoreKind::SecretStore => "SecretStore",
+            StoreKind::ClusterSecretStore => "ClusterSecretStore",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SecretOptions {
+    pub mode: SecretMode,
+    /// Required for `External` when rendering.
+    pub store: Option<String>,
+    pub store_kind: StoreKind,
+    pub remote_key_template: String,
+}
+
+impl Default for SecretOptions {
+    fn default() -> Self {
+        SecretOptions {
+            mode: SecretMode::Sealed,
+            store: None,
+            store_kind: StoreKind::SecretStore,
+            remote_key_template: DEFAULT_REMOTE_KEY.to_string(),
+        }
+    }
+}
+
+pub const DEFAULT_REMOTE_KEY: &str = "{namespace}/{name}";
+
+/// Why a remote key template is unusable, if it is.
+pub fn check_remote_key_template(template: &str) -> Option<String> {
+    let rest = template
+        .replace("{namespace}", "")
+        .replace("{name}", "")
+        .replace("{key}", "");
+    (rest.contains('{') || rest.contains('}'))
+        .then(|| format!("{template:?}: only {{namespace}}, {{name}} and {{key}} can be replaced"))
+}
+
+/// One field of one resource that names a Secret.
+struct Use<'a> {
+    resource: usize,
+    path: &'static str,
+    key: &'static str,
+    /// The peer ID that a private key must belong to.
+    id: Option<&'a str>,
+}
+
+/// A Secret by namespace (unknown when neither the resource nor `--namespace` sets one) and
+/// name.
+type SecretId = (Option<String>, String);
+
+pub struct Input<'a> {
+    pub resources: &'a [Resource],
+    pub configs: &'a [Option<Config>],
+    pub allowed: &'a [BTreeSet<Code>],
+    pub sealed: &'a [Passthrough],
+    pub default_namespace: Option<&'a str>,
+}
+
+impl Input<'_> {
+    fn who(&self, i: usize) -> String {
+        let r = &self.resources[i];
+        format!("{} {:?}", r.kind.name(), r.name)
+    }
+}
+
+/// A SealedSecret of the inputs that passed its checks.
+struct Provided<'a> {
+    doc: &'a Passthrough,
+    keys: BTreeSet<String>,
+}
+
+/// Checks every reference and returns the Secret objects to render.
+pub fn plan(
+    input: &Input<'_>,
+    options: &SecretOptions,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Object> {
+    let uses = uses(input);
+    let provided = provided(input, diagnostics);
+    let mut objects = Vec::new();
+    for ((namespace, name), uses) in &uses {
+        let id = (namespace.clone(), name.clone());
+        if let Some(p) = provided.get(&id) {
+            missing_keys(input, p, uses, diagnostics);
+            continue;
+        }
+        match options.mode {
+            SecretMode::Sealed => {
+                let first = &uses[0];
+                if !input.allowed[first.resource].contains(&Code::SealedSecretPlaceholder) {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::SealedSecretPlaceholder,
+                            format!(
+                                "no SealedSecret {name:?} in the inputs: rendering a placeholder \
+                                 that the controller cannot unseal"
+                            ),
+                        )
+                        .at(span_of(&input.resources[first.resource], first.path))
+                        .field(first.path)
+                        .help(format!(
+                            "seal the value and commit the file beside the resources:\n{}",
+                            commands(namespace.as_deref(), name, uses)
+                        )),
+                    );
+                }
+                objects.push(placeholder(input, namespace.as_deref(), name, uses));
+            }
+            SecretMode::External => {
+                match external_secret(input, options, namespace.as_deref(), name, uses) {
+                    Ok(object) => objects.push(object),
+                    Err(d) => diagnostics.push(d),
+                }
+            }
+            SecretMode::None => {}
+        }
+    }
+    if options.mode != SecretMode::None {
+        for p in provided.values() {
+            objects.push(Object::from_value(p.doc.value.clone(), p.doc.root.span));
+        }
+    }
+    objects
+}
+
+/// Every Secret reference, grouped by Secret.
+fn uses<'a>(input: &Input<'a>) -> BTreeMap<SecretId, Vec<Use<'a>>> {
+    let mut uses: BTreeMap<SecretId, Vec<Use<'a>>> = BTreeMap::new();
+    for (i, config) in input.configs.iter().enumerate() {
+        let mut found: Vec<(&'static str, &'static str, Option<&str>, &str)> = Vec::new();
+        match config {
+            Some(Config::Peer(p)) => {
+                if let Some(name) = &p.swarm_key_secret_name {
+                    found.push(("spec.swarmKeySecretName", "swarm.key", None, name));
+                }
+            }
+            Some(Config::ClusterPeer(c)) => {
+                found.push((
+                    "spec.clusterSecretName",
+                    "secret",
+                    None,
+                    &c.cluster_secret_name,
+                ));
+                if let Some(name) = &c.private_key_secret_name {
+                    found.push(("spec.privateKeySecretName", "key", c.id.as_deref(), name));
+                }
+            }
+            None => {}
+        }
+        let resource = &input.resources[i];
+        let namespace = resource
+            .namespace
+            .as_deref()
+            .or(input.default_namespace)
+            .map(String::from);
+        for (path, key, id, name) in found {
+            // An absent required name is reported by the schema check.
+            if resource.root.at(path).is_none() {
+                continue;
+            }
+            uses.entry((namespace.clone(), name.to_string()))
+                .or_default()
+                .push(Use {
+                    resource: i,
+                    path,
+                    key,
+                    id,
+                });
+        }
+    }
+    uses
+}
+
+/// The SealedSecrets of the inputs, checked, by Secret.
+fn provided<'a>(
+    input: &Input<'a>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> BTreeMap<SecretId, Provided<'a>> {
+    let mut provided: BTreeMap<SecretId, Provided<'a>> = BTreeMap::new();
+    for doc in input.sealed {
+        let root = &doc.root;
+        let invalid = |field: &str, message: String| {
+            // A mapping is pointed at by its key; a scalar by its value.
+            let span = match root.at(field) {
+                Some(n) if matches!(n.value, Value::Map(_)) => {
+                    root.key_span(field).unwrap_or(n.span)
+                }
+                Some(n) => n.span,
+                None => root.span,
+            };
+            Diagnostic::new(Code::SealedSecretInvalid, message)
+                .at(span)
+                .field(field)
+        };
+        let Some(name) = root.at("metadata.name").and_then(Node::as_str) else {
+            diagnostics.push(invalid(
+                "metadata.name",
+                "a SealedSecret needs metadata.name".into(),
+            ));
+            continue;
+        };
+        let namespace = root
+            .at("metadata.namespace")
+            .and_then(Node::as_str)
+            .or(input.default_namespace);
+        let before = diagnostics.len();
+        let mut keys = BTreeSet::new();
+        match root.at("spec.encryptedData") {
+            Some(Node {
+                value: Value::Map(entries),
+                ..
+            }) => {
+                for (key, value) in entries {
+                    let sealed = value.as_str().map(|v| STANDARD.decode(v));
+                    if !matches!(sealed, Some(Ok(ref bytes)) if bytes.len() > 2) {
+                        diagnostics.push(
+                            Diagnostic::new(
+                                Code::SealedSecretInvalid,
+                                format!("encryptedData {:?} is not a sealed value (base64 of the controller's format)", key.name),
+                            )
+                            .at(value.span)
+                            .field(format!("spec.encryptedData.{}", key.name)),
+                        );
+                    }
+                    keys.insert(key.name.clone());
+                }
+            }
+            _ => diagnostics.push(invalid(
+                "spec.encryptedData",
+                "a SealedSecret needs spec.encryptedData, a mapping of data keys to sealed values"
+                    .into(),
+            )),
+        }
+        let flag = |annotation: &str| {
+            root.at("metadata.annotations")
+                .and_then(|a| a.get(annotation))
+                .and_then(Node::as_str)
+                == Some("true")
+        };
+        let scope = match (flag(seal::NAMESPACE_WIDE), flag(seal::CLUSTER_WIDE)) {
+            (true, true) => {
+                diagnostics.push(invalid(
+                    "metadata.annotations",
+                    "a SealedSecret is either namespace-wide or cluster-wide, not both".into(),
+                ));
+                Scope::ClusterWide
+            }
+            (true, false) => Scope::NamespaceWide,
+            (false, true) => Scope::ClusterWide,
+            (false, false) => Scope::Strict,
+        };
+        if scope != Scope::ClusterWide && namespace.is_none() {
+            diagnostics.push(
+                invalid(
+                    "metadata",
+                    format!(
+                        "SealedSecret {name:?} is sealed for one namespace ({} scope) but names none",
+                        scope.name()
+                    ),
+                )
+                .help("set metadata.namespace to the namespace it was sealed for, or pass --namespace"),
+            );
+        }
+        for (field, expected) in [("name", Some(name)), ("namespace", namespace)] {
+            let path = format!("spec.template.metadata.{field}");
+            if let (Some(given), Some(expected)) = (root.at(&path).and_then(Node::as_str), expected)
+                && given != expected
+            {
+                diagnostics.push(invalid(
+                    &path,
+                    format!(
+                        "the template's {field} {given:?} differs from the SealedSecret's {expected:?}; \
+                         the controller would refuse to unseal it"
+                    ),
+                ));
+            }
+        }
+        let id = (namespace.map(String::from), name.to_string());
+        if let Some(first) = provided.get(&id) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::DuplicateObject,
+                    format!("SealedSecret {name:?} is defined twice"),
+                )
+                .at(root.key_span("metadata.name").unwrap_or(root.span))
+                .related(first.doc.root.span, "first defined here"),
+            );
+            continue;
+        }
+        if diagnostics.len() == before {
+            provided.insert(id, Provided { doc, keys });
+        }
+    }
+    provided
+}
+
+fn missing_keys(
+    input: &Input<'_>,
+    p: &Provided<'_>,
+    uses: &[Use<'_>],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let root = &p.doc.root;
+    let name = root
+        .at("metadata.name")
+        .and_then(Node::as_str)
+        .unwrap_or_default();
+    let namespace = root
+        .at("metadata.namespace")
+        .and_then(Node::as_str)
+        .or(input.default_namespace);
+    let mut reported = BTreeSet::new();
+    for u in uses {
+        if p.keys.contains(u.key) || !reported.insert(u.key) {
+            continue;
+        }
+        let span = root.key_span("spec.encryptedData").unwrap_or(root.span);
+        diagnostics.push(
+            Diagnostic::new(
+                Code::SealedSecretMissingKey,
+                format!(
+                    "SealedSecret {name:?} has no data key {:?}, which {} reads",
+                    u.key,
+                    input.who(u.resource)
+                ),
+            )
+            .at(span)
+            .field("spec.encryptedData")
+            .related(
+                span_of(&input.resources[u.resource], u.path),
+                "the Secret is referenced here",
+            )
+            .help(format!(
+                "seal the value and add it under spec.encryptedData:\n{}",
+                command(namespace, name, u, false)
+            )),
+        );
+    }
+}
+
+/// The `kotalc seal` command that produces the value of one use.
+fn command(namespace: Option<&str>, name: &str, u: &Use<'_>, to_file: bool) -> String {
+    let mut command = format!(
+        "kotalc seal --cert <controller.pem> --namespace {} --name {name}",
+        namespace.unwrap_or("<namespace>")
+    );
+    match u.key {
+        "swarm.key" => command.push_str(" --generate swarm-key"),
+        "secret" => command.push_str(" --generate cluster-secret"),
+        _ => {
+            command.push_str(" --key key --from-file <private key file>");
+            if let Some(id) = u.id {
+                command.push_str(&format!(" --expect-id {id}"));
+            }
+        }
+    }
+    if to_file {
+        command.push_str(&format!(" -o sealedsecret-{name}.yaml"));
+    }
+    command
+}
+
+fn commands(namespace: Option<&str>, name: &str, uses: &[Use<'_>]) -> String {
+    let mut seen = BTreeSet::new();
+    uses.iter()
+        .filter(|u| seen.insert(u.key))
+        .map(|u| command(namespace, name, u, true))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn placeholder(input: &Input<'_>, namespace: Option<&str>, name: &str, uses: &[Use<'_>]) -> Object {
+    let keys: BTreeMap<String, String> = uses
+        .iter()
+        .map(|u| (u.key.to_string(), String::new()))
+        .collect();
+    let annotations = BTreeMap::from([(
+        "kotalc.io/placeholder".to_string(),
+        commands(namespace, name, uses),
+    )]);
+    let value = seal::sealed_secret(name, namespace, Scope::Strict, &annotations, &keys);
+    let first = &uses[0];
+    Object::from_value(value, span_of(&input.resources[first.resource], first.path))
+}
+
+fn external_secret(
+    input: &Input<'_>,
+    options: &SecretOptions,
+    namespace: Option<&str>,
+    name: &str,
+    uses: &[Use<'_>],
+) -> Result<Object, Diagnostic> {
+    let first = &uses[0];
+    let span = span_of(&input.resources[first.resource], first.path);
+    let template = &options.remote_key_template;
+    if namespace.is_none() && template.contains("{namespace}") {
+        return Err(Diagnostic::new(
+            Code::RequiredField,
+            format!(
+                "the remote key template {template:?} needs the namespace of Secret {name:?}, \
+                 and {} names none",
+                input.who(first.resource)
+            ),
+        )
+        .at(span)
+        .field(first.path)
+        .help("set metadata.namespace, pass --namespace, or change --remote-key-template"));
+    }
+    let keys: BTreeSet<&str> = uses.iter().map(|u| u.key).collect();
+    let data: Vec<J> = keys
+        .iter()
+        .map(|key| {
+            let remote = template
+                .replace("{namespace}", namespace.unwrap_or_default())
+                .replace("{name}", name)
+                .replace("{key}", key);
+            let mut reference = json!({ "key": remote });
+            if !template.contains("{key}") {
+                reference["property"] = json!(key);
+            }
+            json!({ "secretKey": key, "remoteRef": reference })
+        })
+        .collect();
+    let mut metadata = json!({ "name": name });
+    if let Some(ns) = namespace {
+        metadata["namespace"] = json!(ns);
+    }
+    let value = json!({
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": metadata,
+        "spec": {
+            "secretStoreRef": {
+                "name": options.store.as_deref().unwrap_or_default(),
+                "kind": options.store_kind.name(),
+            },
+            "target": { "name": name, "creationPolicy": "Owner" },
+            "data": data,
+        },
+    });
+    Ok(Object::from_value(value, span))
+}

@@ -1,0 +1,112 @@
+//! No plaintext secret ever reaches an output: every fixture is built in every secret mode and
+//! diagnostic format, to stdout and to a directory, the sealing commands run on the test
+//! secrets, and every byte they write is searched for those secrets.
+
+use std::fs;
+
+use crate::common::{root, run, scratch, text};
+use crate::seal::{TEST_CLUSTER_SECRET, TEST_PRIVATE_KEY, seal};
+
+/// The plaintext of the suite's test secrets: the sealing tests' values and the value of the
+/// plain Secret in `fixtures/err-plaintext-secret`.
+fn plaintexts() -> Vec<String> {
+    let fixture =
+        fs::read_to_string(root().join("fixtures/err-plaintext-secret/input/secret.yaml"))
+            .expect("fixture");
+    let value = fixture
+        .split("secret: ")
+        .nth(1)
+        .and_then(|rest| rest.split('}').next())
+        .expect("the fixture's value")
+        .to_string();
+    assert_eq!(value.len(), 64);
+    vec![TEST_CLUSTER_SECRET.into(), TEST_PRIVATE_KEY.into(), value]
+}
+
+fn assert_clean(what: &str, output: &str, secrets: &[String]) {
+    for secret in secrets {
+        // Also a fragment, in case a line was folded.
+        assert!(
+            !output.contains(secret.as_str()) && !output.contains(&secret[..24]),
+            "{what} leaks a test secret"
+        );
+    }
+}
+
+#[test]
+fn no_output_contains_a_test_secret() {
+    let secrets = plaintexts();
+    let mut scanned = 0;
+    let modes: [&[&str]; 4] = [
+        &[],
+        &["--secret-mode", "none"],
+        &["--secret-mode", "external", "--secret-store", "vault"],
+        &["--format", "json"],
+    ];
+    let fixtures = root().join("fixtures");
+    let mut cases: Vec<_> = fs::read_dir(&fixtures)
+        .expect("fixtures")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.join("input").is_dir())
+        .collect();
+    cases.sort();
+    for case in &cases {
+        let name = case
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for entry in walkdir::WalkDir::new(case.join("expected")) {
+            let entry = entry.expect("walk");
+            if entry.file_type().is_file() {
+                let content = fs::read_to_string(entry.path()).unwrap_or_default();
+                assert_clean(&entry.path().display().to_string(), &content, &secrets);
+                scanned += 1;
+            }
+        }
+        for mode in modes {
+            let out_dir = scratch(&format!("plaintext-{name}"));
+            let dir_arg = out_dir.join("out").to_string_lossy().into_owned();
+            for extra in [&[][..], &["-o", &dir_arg][..]] {
+                let mut args = vec!["build"];
+                args.extend_from_slice(mode);
+                args.extend_from_slice(extra);
+                args.push("input");
+                let out = run(case, &args);
+                let both = format!("{}{}", text(&out.stdout), text(&out.stderr));
+                assert_clean(&format!("{name} {args:?}"), &both, &secrets);
+                scanned += 1;
+            }
+            for entry in walkdir::WalkDir::new(&out_dir) {
+                let entry = entry.expect("walk");
+                if entry.file_type().is_file() {
+                    let content = fs::read_to_string(entry.path()).unwrap_or_default();
+                    assert_clean(&entry.path().display().to_string(), &content, &secrets);
+                }
+            }
+        }
+    }
+    // The sealing commands, with every value source, in both formats.
+    for format in ["human", "json"] {
+        for (key, value) in [("secret", TEST_CLUSTER_SECRET), ("key", TEST_PRIVATE_KEY)] {
+            let args = [
+                "-n",
+                "ipfs",
+                "--name",
+                "s",
+                "--key",
+                key,
+                "--from-stdin",
+                "--format",
+                format,
+            ];
+            let (object, stderr, code) = seal(&args, value.as_bytes());
+            assert_eq!(code, 0, "{stderr}");
+            assert_clean("seal", &format!("{object}{stderr}"), &secrets);
+            // A refused value is not echoed either.
+            let (_, stderr, _) = seal(&args, format!("{value}x").as_bytes());
+            assert_clean("seal refusal", &stderr, &secrets);
+            scanned += 2;
+        }
+    }
+    assert!(scanned > 100, "scanned only {scanned} outputs");
+}
