@@ -59,13 +59,15 @@ fn controller_key() -> rsa::PrivateKey {
 /// unwrap it with RSA-OAEP(SHA-256) under the scope's label, then open the rest with
 /// AES-256-GCM under a zero nonce.
 fn unseal(encrypted: &str, label: &str) -> Result<Vec<u8>, String> {
+    unseal_with(&controller_key(), encrypted, label)
+}
+
+fn unseal_with(key: &rsa::PrivateKey, encrypted: &str, label: &str) -> Result<Vec<u8>, String> {
     let bytes = STANDARD.decode(encrypted).map_err(|e| e.to_string())?;
     let length = usize::from(u16::from_be_bytes([bytes[0], bytes[1]]));
     let (wrapped, sealed) = bytes[2..].split_at(length);
     let padding = rsa::Oaep::<sha2::Sha256>::new_with_label(label.as_bytes().to_vec());
-    let session = controller_key()
-        .decrypt(padding, wrapped)
-        .map_err(|e| e.to_string())?;
+    let session = key.decrypt(padding, wrapped).map_err(|e| e.to_string())?;
     let cipher = aes_gcm::Aes256Gcm::new_from_slice(&session).map_err(|e| e.to_string())?;
     cipher
         .decrypt(&aes_gcm::Nonce::default(), sealed)
@@ -284,4 +286,39 @@ fn output_file_is_never_overwritten_without_force() {
             .expect("read")
             .contains("kind: SealedSecret")
     );
+}
+
+/// With a key pair made here rather than the committed one: nothing about the test material
+/// is special.
+#[test]
+fn a_freshly_generated_key_pair_round_trips() {
+    use rsa::pkcs8::{EncodePublicKey, LineEnding};
+    let private = rsa::PrivateKey::new(&mut rand::rngs::SysRng, 2048).expect("key pair");
+    let pem = rsa::PublicKey::from(&private)
+        .to_public_key_pem(LineEnding::LF)
+        .expect("PEM");
+    let dir = scratch("seal-fresh-key");
+    let cert = dir.join("public.pem");
+    std::fs::write(&cert, pem).expect("write");
+    let out = kotalc()
+        .args([
+            "seal",
+            "-n",
+            "ipfs",
+            "--name",
+            "swarm-key",
+            "--generate",
+            "swarm-key",
+            "--cert",
+        ])
+        .arg(&cert)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let object: serde_json::Value = serde_saphyr::from_str(&text(&out.stdout)).expect("YAML");
+    let encrypted = object["spec"]["encryptedData"]["swarm.key"]
+        .as_str()
+        .expect("value");
+    let plaintext = unseal_with(&private, encrypted, "ipfs/swarm-key").expect("decrypts");
+    kotalc::keys::check_swarm_key(&plaintext).expect("a valid swarm key");
 }
