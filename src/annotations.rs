@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::model::Kind;
 use crate::parse::Resource;
 use crate::yaml::Value;
 
@@ -11,7 +12,15 @@ pub const PREFIX: &str = "kotalc.io/";
 /// `kotalc.io/allow: <code>[,<code>...]` silences the named warnings for the resource.
 pub const ALLOW: &str = "kotalc.io/allow";
 
-const KNOWN: &[&str] = &[ALLOW];
+/// A Peer's fixed libp2p identity: its peer ID, and the Secret holding its private key.
+pub const PEER_ID: &str = "kotalc.io/peer-id";
+pub const IDENTITY_SECRET: &str = "kotalc.io/identity-secret";
+/// A Peer's `Peering.Peers`: multiaddrs ending in `/p2p/<peer ID>`, comma-separated.
+pub const PEERING: &str = "kotalc.io/peering";
+
+const KNOWN: &[&str] = &[ALLOW, IDENTITY_SECRET, PEERING, PEER_ID];
+/// The annotations that extend a Peer; other kinds refuse them.
+const PEER_ONLY: &[&str] = &[IDENTITY_SECRET, PEERING, PEER_ID];
 
 /// The warning codes a resource allows, reporting every `kotalc.io/*` annotation that is
 /// unknown or malformed.
@@ -43,6 +52,23 @@ pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeS
                 .field(field)
                 .help(help),
             );
+            continue;
+        }
+        if PEER_ONLY.contains(&key.name.as_str()) {
+            if resource.kind != Kind::Peer {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidAnnotation,
+                        format!(
+                            "{:?} extends a Peer, not a {}",
+                            key.name,
+                            resource.kind.name()
+                        ),
+                    )
+                    .at(key.span)
+                    .field(field),
+                );
+            }
             continue;
         }
         // A value of the wrong type is reported by the schema check.

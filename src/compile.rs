@@ -13,6 +13,7 @@ use crate::parse::{self, Object as Typed};
 use crate::render::{Object, Renderer};
 use crate::secrets::{self, SecretOptions};
 use crate::source::{Sources, Span};
+use crate::swarm;
 use crate::validate::{self, Config};
 
 #[derive(Clone, Debug, Default)]
@@ -55,7 +56,8 @@ pub fn compile(options: &Options) -> Outcome {
         options.paths.clone()
     };
     load::load(&paths, &mut sources, &mut diagnostics);
-    let parsed = parse::parse(&sources, options.passthrough, &mut diagnostics);
+    let mut parsed = parse::parse(&sources, options.passthrough, &mut diagnostics);
+    swarm::lower(&mut parsed, &mut sources, &mut diagnostics);
     let namespace = options.namespace.as_deref();
 
     let mut allowed = Vec::with_capacity(parsed.resources.len());
@@ -64,11 +66,16 @@ pub fn compile(options: &Options) -> Outcome {
         .iter()
         .map(|resource| {
             let allow = annotations::allowed(resource, &mut diagnostics);
-            let config = resource.object.as_ref().map(|object| match object {
-                Typed::Peer(peer) => Config::Peer(defaults::peer(&peer.spec)),
+            let config = resource.object.as_ref().and_then(|object| match object {
+                Typed::Peer(peer) => Some(Config::Peer(defaults::peer(
+                    &peer.spec,
+                    &peer.metadata.annotations,
+                ))),
                 Typed::ClusterPeer(cluster) => {
-                    Config::ClusterPeer(defaults::cluster_peer(&cluster.spec))
+                    Some(Config::ClusterPeer(defaults::cluster_peer(&cluster.spec)))
                 }
+                // Swarms are checked and lowered to Peers by `swarm::lower`.
+                Typed::Swarm(_) => None,
             });
             if let Some(config) = &config {
                 validate::resource(resource, config, &mut diagnostics);
@@ -113,7 +120,10 @@ pub fn compile(options: &Options) -> Outcome {
         );
     }
     if options.deny_warnings {
-        for d in diagnostics.iter_mut().filter(|d| !d.is_error()) {
+        for d in diagnostics
+            .iter_mut()
+            .filter(|d| d.severity == Severity::Warning)
+        {
             d.severity = Severity::Error;
             let note = "a warning, made an error by --deny-warnings";
             d.help = Some(match d.help.take() {
@@ -201,7 +211,8 @@ fn collisions(parsed: &parse::Parsed, namespace: Option<&str>, diagnostics: &mut
         }
     };
     for r in &parsed.resources {
-        if r.name.is_empty() {
+        // A Swarm renders nothing itself; its lowered Peers claim their objects.
+        if r.name.is_empty() || r.kind == crate::model::Kind::Swarm {
             continue;
         }
         let ns = r

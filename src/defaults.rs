@@ -9,6 +9,7 @@ use crate::model::{
     ClusterLogging, ClusterPeerSpec, Consensus, PeerLogging, PeerSpec, Profile, Resources, Routing,
 };
 use crate::quantity;
+use crate::{annotations, multiaddr};
 
 pub const PEER_IMAGE: &str = "kotalco/kubo:v0.28.0";
 pub const CLUSTER_PEER_IMAGE: &str = "kotalco/ipfs-cluster:v1.0.8";
@@ -98,9 +99,67 @@ pub struct PeerConfig {
     pub logging: PeerLogging,
     pub extra_args: BTreeMap<String, String>,
     pub resources: Compute,
+    /// From `kotalc.io/peer-id` and `kotalc.io/identity-secret`, when both are set.
+    pub identity: Option<Identity>,
+    /// `Peering.Peers` as kubo's JSON, from `kotalc.io/peering`; `[]` clears the list.
+    pub peering: Option<String>,
 }
 
-pub fn peer(spec: &PeerSpec) -> PeerConfig {
+/// A fixed peer identity: the ID, and the Secret whose data key `key` holds its private key.
+#[derive(Clone, Debug, Serialize)]
+pub struct Identity {
+    pub peer_id: String,
+    pub secret: String,
+}
+
+/// One entry of kubo's `Peering.Peers`.
+#[derive(Serialize)]
+struct PeeringPeer {
+    #[serde(rename = "ID")]
+    id: String,
+    #[serde(rename = "Addrs")]
+    addrs: Vec<String>,
+}
+
+/// The `kotalc.io/peering` list as kubo's `Peering.Peers`: addresses grouped by peer ID, in
+/// the order the IDs first appear. Entries that do not parse are reported by validation.
+fn peering(list: &str) -> String {
+    let mut peers: Vec<PeeringPeer> = Vec::new();
+    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let Ok(address) = multiaddr::parse(entry, multiaddr::Shape::WithPeer) else {
+            continue;
+        };
+        let Some((written, id)) = address.peer else {
+            continue;
+        };
+        let addr = entry
+            .strip_suffix(&format!("/p2p/{written}"))
+            .unwrap_or(entry)
+            .to_string();
+        let id = id.to_base58();
+        match peers.iter_mut().find(|p| p.id == id) {
+            Some(peer) if !peer.addrs.contains(&addr) => peer.addrs.push(addr),
+            Some(_) => {}
+            None => peers.push(PeeringPeer {
+                id,
+                addrs: vec![addr],
+            }),
+        }
+    }
+    serde_json::to_string(&peers).unwrap_or_else(|_| "[]".into())
+}
+
+pub fn peer(spec: &PeerSpec, annotations: &BTreeMap<String, String>) -> PeerConfig {
+    let identity = match (
+        annotations.get(annotations::PEER_ID),
+        annotations.get(annotations::IDENTITY_SECRET),
+    ) {
+        (Some(peer_id), Some(secret)) => Some(Identity {
+            peer_id: peer_id.clone(),
+            secret: secret.clone(),
+        }),
+        _ => None,
+    };
     PeerConfig {
         image: spec.image.clone().unwrap_or_else(|| PEER_IMAGE.into()),
         replicas: spec.replicas.unwrap_or(1),
@@ -118,6 +177,10 @@ pub fn peer(spec: &PeerSpec) -> PeerConfig {
         logging: spec.logging.unwrap_or_default(),
         extra_args: spec.extra_args.clone().unwrap_or_default(),
         resources: compute(spec.resources.as_ref()),
+        identity,
+        peering: annotations
+            .get(annotations::PEERING)
+            .map(|list| peering(list)),
     }
 }
 

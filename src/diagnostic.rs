@@ -11,6 +11,8 @@ use crate::source::{Sources, Span};
 pub enum Severity {
     Error,
     Warning,
+    /// Information on what kotalc changed or dropped; never fails a build.
+    Note,
 }
 
 macro_rules! codes {
@@ -80,6 +82,12 @@ codes! {
     InvalidSecretValue = "invalid-secret-value", Error, "a value to seal that its consumer would refuse (spec 4.1-4.3)";
     InvalidCertificate = "invalid-certificate", Error, "the sealing certificate cannot be used";
     OutputFile = "output-file", Error, "an output file exists or cannot be written";
+    SwarmDeprecated = "swarm-deprecated", Warning, "a Swarm, deprecated by Kotal: `kotalc migrate` rewrites it as Peers";
+    PlaintextPrivateKey = "plaintext-private-key", Warning, "a Swarm holds its nodes' private keys in plain text, so they are in git";
+    IdentityMismatch = "identity-mismatch", Error, "a private key that does not belong to the peer ID given with it";
+    UnsupportedProfile = "unsupported-profile", Error, "a Swarm node profile that a migrated Peer cannot keep (badgerds)";
+    ProfileDropped = "profile-dropped", Note, "a Swarm node's datastore profile, dropped by migration (flatfs is kubo's default)";
+    MemoryLimitRaised = "memory-limit-raised", Note, "a Swarm node's memoryLimit equal to memory, raised to the smallest value a Peer accepts";
     Template = "template-error", Error, "a template failed to render or rendered an invalid object";
     OutputDir = "output-dir", Error, "the output directory cannot be written safely";
     EmptyOutput = "empty-output", Error, "the inputs hold no Kotal resource";
@@ -194,6 +202,7 @@ fn headline(d: &Diagnostic) -> String {
     let severity = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
+        Severity::Note => "note",
     };
     match &d.field {
         Some(field) => format!("{severity}[{}]: {field}: {}", d.code.as_str(), d.message),
@@ -233,7 +242,7 @@ fn snippet(out: &mut String, sources: &Sources, span: Span, label: Option<&str>)
     let number = span.line.to_string();
     let pad = " ".repeat(number.len());
     // Tabs are drawn as one space so that the caret stays under the right character.
-    let shown: String = text
+    let shown: String = redact(text)
         .chars()
         .map(|c| if c == '\t' { ' ' } else { c })
         .collect();
@@ -281,4 +290,23 @@ fn render_json(d: &Diagnostic, sources: &Sources) -> String {
     let mut line = serde_json::to_string(&json).unwrap_or_default();
     line.push('\n');
     line
+}
+
+/// A Swarm keeps private keys in plain text; a snippet of such a line would copy the key into
+/// CI logs. A `privateKey:` value is replaced, whatever the diagnostic.
+fn redact(line: &str) -> std::borrow::Cow<'_, str> {
+    let key_start = line.len() - line.trim_start_matches([' ', '-', '"', '\'']).len();
+    let rest = &line[key_start..];
+    let is_key = rest.len() >= 10 && rest[..10].eq_ignore_ascii_case("privatekey");
+    let after = rest
+        .get(10..)
+        .unwrap_or_default()
+        .trim_start_matches(['"', '\'', ' ']);
+    match after.strip_prefix(':') {
+        Some(value) if is_key && !value.trim().is_empty() => {
+            let colon = line.len() - value.len();
+            format!("{} <redacted>", &line[..colon]).into()
+        }
+        _ => line.into(),
+    }
 }

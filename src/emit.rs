@@ -15,6 +15,8 @@ use crate::render::Object;
 /// The file that marks a directory as kotalc's and lists what kotalc wrote there, in
 /// `sha256sum` format so that `sha256sum -c .kotalc-files` checks it too.
 pub const MARKER: &str = ".kotalc-files";
+/// The marker of a tree `kotalc migrate` wrote: inputs, so the loader reads it.
+pub const MIGRATE_MARKER: &str = ".kotalc-migrated";
 
 /// Secret-like objects first (nothing may start before its Secret exists), then the order of
 /// spec 2, then any passthrough kind by name.
@@ -101,11 +103,18 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn marker_text(files: &BTreeMap<String, String>) -> String {
-    let mut text = String::from(
-        "# Written by kotalc. Every file listed here is replaced by the next `kotalc build -o`;\n\
-         # edit the inputs, not these files.\n",
-    );
+fn marker_text(files: &BTreeMap<String, String>, marker: &str) -> String {
+    let mut text = if marker == MARKER {
+        String::from(
+            "# Written by kotalc. Every file listed here is replaced by the next `kotalc build -o`;\n\
+             # edit the inputs, not these files.\n",
+        )
+    } else {
+        String::from(
+            "# Written by kotalc migrate. A file that still matches its sum here is replaced by the\n\
+             # next `kotalc migrate -o`; edited files are kept unless --force.\n",
+        )
+    };
     for (name, content) in files {
         text.push_str(&format!("{}  {name}\n", sha256_hex(content.as_bytes())));
     }
@@ -120,7 +129,7 @@ enum Existing {
     Foreign,
 }
 
-fn inspect(dir: &Path) -> Result<Existing, Diagnostic> {
+fn inspect(dir: &Path, marker: &str) -> Result<Existing, Diagnostic> {
     let shown = display(dir);
     let meta = match fs::symlink_metadata(dir) {
         Ok(meta) => meta,
@@ -139,7 +148,7 @@ fn inspect(dir: &Path) -> Result<Existing, Diagnostic> {
     if entries.next().is_none() {
         return Ok(Existing::Empty);
     }
-    match fs::read_to_string(dir.join(MARKER)) {
+    match fs::read_to_string(dir.join(marker)) {
         Ok(text) => {
             let listed = text
                 .lines()
@@ -154,7 +163,7 @@ fn inspect(dir: &Path) -> Result<Existing, Diagnostic> {
 }
 
 /// Every file below `dir`, relative, except the marker.
-fn files_in(dir: &Path) -> Result<BTreeSet<String>, Diagnostic> {
+fn files_in(dir: &Path, marker: &str) -> Result<BTreeSet<String>, Diagnostic> {
     let mut found = BTreeSet::new();
     for entry in walkdir::WalkDir::new(dir).follow_links(false) {
         let entry = entry.map_err(|e| out_error(&display(dir), &e.to_string()))?;
@@ -162,7 +171,7 @@ fn files_in(dir: &Path) -> Result<BTreeSet<String>, Diagnostic> {
             continue;
         }
         let relative = display(entry.path().strip_prefix(dir).unwrap_or(entry.path()));
-        if relative != MARKER {
+        if relative != marker {
             found.insert(relative);
         }
     }
@@ -183,22 +192,23 @@ pub fn write_dir(
     dir: &Path,
     files: &BTreeMap<String, String>,
     force: bool,
+    marker: &str,
 ) -> Result<Written, Diagnostic> {
     let shown = display(dir);
-    let existing = inspect(dir)?;
+    let existing = inspect(dir, marker)?;
     let mut removed = Vec::new();
     match &existing {
         Existing::Foreign => {
             return Err(out_error(
                 &shown,
-                &format!("is not empty and was not written by kotalc (it has no {MARKER})"),
+                &format!("is not empty and was not written by kotalc (it has no {marker})"),
             )
             .help(
                 "name an empty or new directory; kotalc never replaces a directory it does not own",
             ));
         }
         Existing::Owned { listed } => {
-            let present = files_in(dir)?;
+            let present = files_in(dir, marker)?;
             let mut edited = Vec::new();
             let mut foreign = Vec::new();
             for name in &present {
@@ -249,8 +259,8 @@ pub fn write_dir(
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
     let staging = parent.join(format!(".{base}.kotalc-new-{}", std::process::id()));
-    let result =
-        stage(&staging, files).and_then(|()| swap(dir, &staging, &parent, &base, &existing));
+    let result = stage(&staging, files, marker)
+        .and_then(|()| swap(dir, &staging, &parent, &base, &existing));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
     }
@@ -260,7 +270,7 @@ pub fn write_dir(
     })
 }
 
-fn stage(staging: &Path, files: &BTreeMap<String, String>) -> Result<(), Diagnostic> {
+fn stage(staging: &Path, files: &BTreeMap<String, String>, marker: &str) -> Result<(), Diagnostic> {
     let shown = display(staging);
     let fail = |e: io::Error| out_error(&shown, &io_reason(&e));
     let _ = fs::remove_dir_all(staging);
@@ -272,7 +282,7 @@ fn stage(staging: &Path, files: &BTreeMap<String, String>) -> Result<(), Diagnos
         }
         write_synced(&path, content.as_bytes()).map_err(fail)?;
     }
-    write_synced(&staging.join(MARKER), marker_text(files).as_bytes()).map_err(fail)?;
+    write_synced(&staging.join(marker), marker_text(files, marker).as_bytes()).map_err(fail)?;
     Ok(())
 }
 

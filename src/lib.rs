@@ -26,6 +26,7 @@ pub mod schema;
 pub mod seal;
 pub mod secrets;
 pub mod source;
+pub mod swarm;
 pub mod validate;
 pub mod yaml;
 

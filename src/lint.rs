@@ -31,7 +31,7 @@ pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diag
                 profile_lints(&path, profile, once, &warn, diagnostics);
             }
         }
-        if resource.root.at("spec.swarmKeySecretName").is_some() {
+        if resource.root.at("spec.swarmKeySecretName").is_some() && peer.peering.is_none() {
             diagnostics.push(
                 warn(
                     Code::PrivateSwarmIsolated,
@@ -41,9 +41,9 @@ pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diag
                         .into(),
                 )
                 .help(
-                    "connect the peers another way (for example `ipfs swarm connect` or kubo's \
-                     Peering.Peers), then silence this with `kotalc.io/allow: \
-                     private-swarm-isolated`",
+                    "list the peers to connect to in the annotation `kotalc.io/peering`, as \
+                     /dns4/<peer>/tcp/4001/p2p/<peer ID>, or silence this with \
+                     `kotalc.io/allow: private-swarm-isolated` if they are connected another way",
                 ),
             );
         }

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value as J};
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{self, ClusterPeer, Kind, Peer};
+use crate::model::{self, ClusterPeer, Kind, Peer, Swarm};
 use crate::schema;
 use crate::source::{Sources, Span};
 use crate::yaml::{self, Node, Value};
@@ -26,6 +26,7 @@ pub struct Resource {
 pub enum Object {
     Peer(Peer),
     ClusterPeer(ClusterPeer),
+    Swarm(Swarm),
 }
 
 /// A document that is not a Kotal resource, copied through with `--passthrough`.
@@ -75,7 +76,7 @@ pub fn parse(sources: &Sources, passthrough: bool, diagnostics: &mut Vec<Diagnos
     parsed
 }
 
-fn parse_document(
+pub fn parse_document(
     doc: Node,
     passthrough: bool,
     parsed: &mut Parsed,
@@ -220,6 +221,7 @@ fn parse_resource(kind: Kind, root: Node, diagnostics: &mut Vec<Diagnostic>) -> 
         let result = match kind {
             Kind::Peer => serde_json::from_value(value).map(Object::Peer),
             Kind::ClusterPeer => serde_json::from_value(value).map(Object::ClusterPeer),
+            Kind::Swarm => serde_json::from_value(value).map(Object::Swarm),
         };
         match result {
             Ok(object) => Some(object),

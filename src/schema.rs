@@ -11,9 +11,11 @@ use crate::model::Kind;
 pub fn of(kind: Kind) -> &'static J {
     static PEER: OnceLock<J> = OnceLock::new();
     static CLUSTER_PEER: OnceLock<J> = OnceLock::new();
+    static SWARM: OnceLock<J> = OnceLock::new();
     let cell = match kind {
         Kind::Peer => &PEER,
         Kind::ClusterPeer => &CLUSTER_PEER,
+        Kind::Swarm => &SWARM,
     };
     cell.get_or_init(|| {
         let mut schema = kind.schema().to_value();

@@ -13,7 +13,8 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::parse::{Passthrough, Resource};
 use crate::render::Object;
 use crate::seal::{self, Scope};
-use crate::validate::{Config, span_of};
+use crate::source::Span;
+use crate::validate::Config;
 use crate::yaml::{Node, Value};
 
 /// The form referenced Secrets take in the output.
@@ -79,12 +80,73 @@ pub fn check_remote_key_template(template: &str) -> Option<String> {
 }
 
 /// One field of one resource that names a Secret.
-struct Use<'a> {
-    resource: usize,
-    path: &'static str,
-    key: &'static str,
+pub struct Reference {
+    pub resource: usize,
+    /// The field path, for messages.
+    pub field: String,
+    pub span: Span,
+    /// The data key the resource reads.
+    pub key: &'static str,
+    pub name: String,
     /// The peer ID that a private key must belong to.
-    id: Option<&'a str>,
+    pub id: Option<String>,
+}
+
+/// Every Secret reference of the set, in resource order. A required name that is absent is
+/// reported by the schema check and has no reference.
+pub fn references(resources: &[Resource], configs: &[Option<Config>]) -> Vec<Reference> {
+    let mut out = Vec::new();
+    for (i, config) in configs.iter().enumerate() {
+        let resource = &resources[i];
+        let mut at = |path: &str, key: &'static str, name: &str, id: Option<&String>| {
+            if let Some(node) = resource.root.at(path) {
+                out.push(Reference {
+                    resource: i,
+                    field: path.to_string(),
+                    span: node.span,
+                    key,
+                    name: name.to_string(),
+                    id: id.cloned(),
+                });
+            }
+        };
+        match config {
+            Some(Config::Peer(p)) => {
+                if let Some(name) = &p.swarm_key_secret_name {
+                    at("spec.swarmKeySecretName", "swarm.key", name, None);
+                }
+                if let Some(identity) = &p.identity
+                    && let Some((_, node)) =
+                        crate::validate::annotation(resource, crate::annotations::IDENTITY_SECRET)
+                {
+                    out.push(Reference {
+                        resource: i,
+                        field: format!(
+                            "metadata.annotations[{}]",
+                            crate::annotations::IDENTITY_SECRET
+                        ),
+                        span: node.span,
+                        key: "key",
+                        name: identity.secret.clone(),
+                        id: Some(identity.peer_id.clone()),
+                    });
+                }
+            }
+            Some(Config::ClusterPeer(c)) => {
+                at(
+                    "spec.clusterSecretName",
+                    "secret",
+                    &c.cluster_secret_name,
+                    None,
+                );
+                if let Some(name) = &c.private_key_secret_name {
+                    at("spec.privateKeySecretName", "key", name, c.id.as_ref());
+                }
+            }
+            None => {}
+        }
+    }
+    out
 }
 
 /// A Secret by namespace (unknown when neither the resource nor `--namespace` sets one) and
@@ -139,15 +201,15 @@ pub fn plan(
                                  that the controller cannot unseal"
                             ),
                         )
-                        .at(span_of(&input.resources[first.resource], first.path))
-                        .field(first.path)
+                        .at(first.span)
+                        .field(&first.field)
                         .help(format!(
                             "seal the value and commit the file beside the resources:\n{}",
                             commands(namespace.as_deref(), name, uses)
                         )),
                     );
                 }
-                objects.push(placeholder(input, namespace.as_deref(), name, uses));
+                objects.push(placeholder(namespace.as_deref(), name, uses));
             }
             SecretMode::External => {
                 match external_secret(input, options, namespace.as_deref(), name, uses) {
@@ -167,49 +229,17 @@ pub fn plan(
 }
 
 /// Every Secret reference, grouped by Secret.
-fn uses<'a>(input: &Input<'a>) -> BTreeMap<SecretId, Vec<Use<'a>>> {
-    let mut uses: BTreeMap<SecretId, Vec<Use<'a>>> = BTreeMap::new();
-    for (i, config) in input.configs.iter().enumerate() {
-        let mut found: Vec<(&'static str, &'static str, Option<&str>, &str)> = Vec::new();
-        match config {
-            Some(Config::Peer(p)) => {
-                if let Some(name) = &p.swarm_key_secret_name {
-                    found.push(("spec.swarmKeySecretName", "swarm.key", None, name));
-                }
-            }
-            Some(Config::ClusterPeer(c)) => {
-                found.push((
-                    "spec.clusterSecretName",
-                    "secret",
-                    None,
-                    &c.cluster_secret_name,
-                ));
-                if let Some(name) = &c.private_key_secret_name {
-                    found.push(("spec.privateKeySecretName", "key", c.id.as_deref(), name));
-                }
-            }
-            None => {}
-        }
-        let resource = &input.resources[i];
-        let namespace = resource
+fn uses(input: &Input<'_>) -> BTreeMap<SecretId, Vec<Reference>> {
+    let mut uses: BTreeMap<SecretId, Vec<Reference>> = BTreeMap::new();
+    for reference in references(input.resources, input.configs) {
+        let namespace = input.resources[reference.resource]
             .namespace
             .as_deref()
             .or(input.default_namespace)
             .map(String::from);
-        for (path, key, id, name) in found {
-            // An absent required name is reported by the schema check.
-            if resource.root.at(path).is_none() {
-                continue;
-            }
-            uses.entry((namespace.clone(), name.to_string()))
-                .or_default()
-                .push(Use {
-                    resource: i,
-                    path,
-                    key,
-                    id,
-                });
-        }
+        uses.entry((namespace, reference.name.clone()))
+            .or_default()
+            .push(reference);
     }
     uses
 }
@@ -340,7 +370,7 @@ fn provided<'a>(
 fn missing_keys(
     input: &Input<'_>,
     p: &Provided<'_>,
-    uses: &[Use<'_>],
+    uses: &[Reference],
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let root = &p.doc.root;
@@ -369,10 +399,7 @@ fn missing_keys(
             )
             .at(span)
             .field("spec.encryptedData")
-            .related(
-                span_of(&input.resources[u.resource], u.path),
-                "the Secret is referenced here",
-            )
+            .related(u.span, "the Secret is referenced here")
             .help(format!(
                 "seal the value and add it under spec.encryptedData:\n{}",
                 command(namespace, name, u, false)
@@ -382,7 +409,7 @@ fn missing_keys(
 }
 
 /// The `kotalc seal` command that produces the value of one use.
-fn command(namespace: Option<&str>, name: &str, u: &Use<'_>, to_file: bool) -> String {
+fn command(namespace: Option<&str>, name: &str, u: &Reference, to_file: bool) -> String {
     let mut command = format!(
         "kotalc seal --cert <controller.pem> --namespace {} --name {name}",
         namespace.unwrap_or("<namespace>")
@@ -392,7 +419,7 @@ fn command(namespace: Option<&str>, name: &str, u: &Use<'_>, to_file: bool) -> S
         "secret" => command.push_str(" --generate cluster-secret"),
         _ => {
             command.push_str(" --key key --from-file <private key file>");
-            if let Some(id) = u.id {
+            if let Some(id) = &u.id {
                 command.push_str(&format!(" --expect-id {id}"));
             }
         }
@@ -403,7 +430,7 @@ fn command(namespace: Option<&str>, name: &str, u: &Use<'_>, to_file: bool) -> S
     command
 }
 
-fn commands(namespace: Option<&str>, name: &str, uses: &[Use<'_>]) -> String {
+fn commands(namespace: Option<&str>, name: &str, uses: &[Reference]) -> String {
     let mut seen = BTreeSet::new();
     uses.iter()
         .filter(|u| seen.insert(u.key))
@@ -412,7 +439,7 @@ fn commands(namespace: Option<&str>, name: &str, uses: &[Use<'_>]) -> String {
         .join("\n")
 }
 
-fn placeholder(input: &Input<'_>, namespace: Option<&str>, name: &str, uses: &[Use<'_>]) -> Object {
+fn placeholder(namespace: Option<&str>, name: &str, uses: &[Reference]) -> Object {
     let keys: BTreeMap<String, String> = uses
         .iter()
         .map(|u| (u.key.to_string(), String::new()))
@@ -423,7 +450,7 @@ fn placeholder(input: &Input<'_>, namespace: Option<&str>, name: &str, uses: &[U
     )]);
     let value = seal::sealed_secret(name, namespace, Scope::Strict, &annotations, &keys);
     let first = &uses[0];
-    Object::from_value(value, span_of(&input.resources[first.resource], first.path))
+    Object::from_value(value, first.span)
 }
 
 fn external_secret(
@@ -431,10 +458,10 @@ fn external_secret(
     options: &SecretOptions,
     namespace: Option<&str>,
     name: &str,
-    uses: &[Use<'_>],
+    uses: &[Reference],
 ) -> Result<Object, Diagnostic> {
     let first = &uses[0];
-    let span = span_of(&input.resources[first.resource], first.path);
+    let span = first.span;
     let template = &options.remote_key_template;
     if namespace.is_none() && template.contains("{namespace}") {
         return Err(Diagnostic::new(
@@ -446,7 +473,7 @@ fn external_secret(
             ),
         )
         .at(span)
-        .field(first.path)
+        .field(&first.field)
         .help("set metadata.namespace, pass --namespace, or change --remote-key-template"));
     }
     let keys: BTreeSet<&str> = uses.iter().map(|u| u.key).collect();

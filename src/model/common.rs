@@ -25,25 +25,31 @@ pub struct ObjectMeta {
 }
 
 /// Compute and storage resources of a node.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Resources {
     /// CPU cores requested, as whole cores or millicores (`2`, `500m`). Default `1`.
     #[schemars(regex(pattern = r"^[1-9][0-9]*m?$"), extend("default" = "1"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu: Option<String>,
     /// CPU cores the node is limited to; at least `cpu`. Default `2`.
     #[schemars(regex(pattern = r"^[1-9][0-9]*m?$"), extend("default" = "2"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_limit: Option<String>,
     /// Memory requested, in binary units (`512Mi`, `2Gi`). Default `2Gi`.
     #[schemars(regex(pattern = r"^[1-9][0-9]*[KMGTPE]i$"), extend("default" = "2Gi"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
     /// Memory the node is limited to; strictly more than `memory`. Default `4Gi`.
     #[schemars(regex(pattern = r"^[1-9][0-9]*[KMGTPE]i$"), extend("default" = "4Gi"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<String>,
     /// Size of the data volume (PersistentVolumeClaim). Default `10Gi`.
     #[schemars(regex(pattern = r"^[1-9][0-9]*[KMGTPE]i$"), extend("default" = "10Gi"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub storage: Option<String>,
     /// StorageClass of the data volume. Default: the cluster's default StorageClass.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
 }
 

@@ -4,10 +4,12 @@
 mod cluster_peer;
 mod common;
 mod peer;
+mod swarm;
 
 pub use cluster_peer::{ClusterLogging, ClusterPeer, ClusterPeerSpec, Consensus};
 pub use common::{ObjectMeta, Profile, Resources};
 pub use peer::{Peer, PeerLogging, PeerSpec, Routing};
+pub use swarm::{Swarm, SwarmNode, SwarmSpec};
 
 pub const API_VERSION: &str = "ipfs.kotal.io/v1alpha1";
 pub const GROUP: &str = "ipfs.kotal.io";
@@ -17,15 +19,18 @@ pub const GROUP: &str = "ipfs.kotal.io";
 pub enum Kind {
     Peer,
     ClusterPeer,
+    /// Deprecated; lowered to Peers before validation.
+    Swarm,
 }
 
 impl Kind {
-    pub const ALL: &'static [Kind] = &[Kind::Peer, Kind::ClusterPeer];
+    pub const ALL: &'static [Kind] = &[Kind::Peer, Kind::ClusterPeer, Kind::Swarm];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::Peer => "Peer",
             Kind::ClusterPeer => "ClusterPeer",
+            Kind::Swarm => "Swarm",
         }
     }
 
@@ -38,6 +43,7 @@ impl Kind {
         match self {
             Kind::Peer => schemars::schema_for!(Peer),
             Kind::ClusterPeer => schemars::schema_for!(ClusterPeer),
+            Kind::Swarm => schemars::schema_for!(Swarm),
         }
     }
 }

@@ -34,7 +34,8 @@ const fn tcp(name: &'static str, port: u16) -> Port {
 /// Kotal's labels for a kind: on every object, and the whole selector.
 fn kotal_labels(kind: Kind, name: &str) -> BTreeMap<String, String> {
     let (app, component, controller) = match kind {
-        Kind::Peer => ("kubo", "ipfs-peer", "ipfs-peer-controller"),
+        // Swarms are lowered to Peers before rendering.
+        Kind::Peer | Kind::Swarm => ("kubo", "ipfs-peer", "ipfs-peer-controller"),
         Kind::ClusterPeer => (
             "ipfs-cluster-service",
             "ipfs-clusterpeer",
@@ -84,6 +85,7 @@ pub fn plan(
     let user = resource.object.as_ref().map(|o| match o {
         crate::parse::Object::Peer(p) => &p.metadata,
         crate::parse::Object::ClusterPeer(c) => &c.metadata,
+        crate::parse::Object::Swarm(s) => &s.metadata,
     });
     let mut labels = user.map(|m| m.labels.clone()).unwrap_or_default();
     labels.extend(selector.clone());
@@ -104,63 +106,78 @@ pub fn plan(
         metadata["annotations"] = json!(annotations);
     }
 
-    let (home, script_names, templates, ports, spec, extra_args): (_, &[&str], _, Vec<Port>, J, _) =
-        match config {
-            Config::Peer(peer) => {
-                let mut ports = vec![
-                    tcp("swarm", 4001),
-                    Port {
-                        name: "swarm-udp",
-                        port: 4001,
-                        protocol: "UDP",
-                    },
-                ];
-                if peer.api {
-                    ports.push(tcp("api", peer.api_port));
-                }
-                if peer.gateway {
-                    ports.push(tcp("gateway", peer.gateway_port));
-                }
-                (
-                    "/home/ipfs",
-                    &["init_ipfs_config.sh", "copy_swarm_key.sh", "config_ipfs.sh"],
-                    &[
-                        "configmap.yaml",
-                        "service.yaml",
-                        "pvc.yaml",
-                        "peer-statefulset.yaml",
-                    ][..],
-                    ports,
-                    serde_json::to_value(peer).unwrap_or_default(),
-                    flatten_args(&peer.extra_args),
-                )
+    let (home, script_names, templates, ports, spec, extra_args): (
+        _,
+        Vec<&str>,
+        _,
+        Vec<Port>,
+        J,
+        _,
+    ) = match config {
+        Config::Peer(peer) => {
+            let mut ports = vec![
+                tcp("swarm", 4001),
+                Port {
+                    name: "swarm-udp",
+                    port: 4001,
+                    protocol: "UDP",
+                },
+            ];
+            if peer.api {
+                ports.push(tcp("api", peer.api_port));
             }
-            Config::ClusterPeer(cluster) => (
-                "/home/ipfs-cluster",
-                &["init_ipfs_cluster_config.sh"],
+            if peer.gateway {
+                ports.push(tcp("gateway", peer.gateway_port));
+            }
+            let mut scripts = vec!["init_ipfs_config.sh", "copy_swarm_key.sh", "config_ipfs.sh"];
+            // Only Peers that use the extensions carry their scripts, so that every other
+            // Peer renders as the operator's.
+            if peer.identity.is_some() {
+                scripts.push("init_ipfs_identity.sh");
+            }
+            if peer.peering.is_some() {
+                scripts.push("config_peering.sh");
+            }
+            (
+                "/home/ipfs",
+                scripts,
                 &[
                     "configmap.yaml",
                     "service.yaml",
                     "pvc.yaml",
-                    "clusterpeer-statefulset.yaml",
+                    "peer-statefulset.yaml",
                 ][..],
-                vec![
-                    tcp("swarm", 9096),
-                    Port {
-                        name: "swarm-udp",
-                        port: 9096,
-                        protocol: "UDP",
-                    },
-                    tcp("api", 5001),
-                    tcp("proxy-api", 9095),
-                    tcp("rest", 9094),
-                    tcp("metrics", 8888),
-                    tcp("tracing", 6831),
-                ],
-                serde_json::to_value(cluster).unwrap_or_default(),
-                flatten_args(&cluster.extra_args),
-            ),
-        };
+                ports,
+                serde_json::to_value(peer).unwrap_or_default(),
+                flatten_args(&peer.extra_args),
+            )
+        }
+        Config::ClusterPeer(cluster) => (
+            "/home/ipfs-cluster",
+            vec!["init_ipfs_cluster_config.sh"],
+            &[
+                "configmap.yaml",
+                "service.yaml",
+                "pvc.yaml",
+                "clusterpeer-statefulset.yaml",
+            ][..],
+            vec![
+                tcp("swarm", 9096),
+                Port {
+                    name: "swarm-udp",
+                    port: 9096,
+                    protocol: "UDP",
+                },
+                tcp("api", 5001),
+                tcp("proxy-api", 9095),
+                tcp("rest", 9094),
+                tcp("metrics", 8888),
+                tcp("tracing", 6831),
+            ],
+            serde_json::to_value(cluster).unwrap_or_default(),
+            flatten_args(&cluster.extra_args),
+        ),
+    };
     let data: BTreeMap<String, String> = script_names
         .iter()
         .map(|s| {
@@ -184,6 +201,7 @@ pub fn plan(
             "data": format!("{home}/kotal-data"),
             "config": format!("{home}/kotal-config"),
             "secrets": format!("{home}/.kotal-secrets"),
+            "identity": format!("{home}/.kotal-identity"),
         },
         "pod_security_context": {
             "runAsUser": 1000,

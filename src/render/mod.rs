@@ -49,6 +49,14 @@ pub const SCRIPTS: &[(&str, &str)] = &[
         include_str!("../../templates/scripts/config_ipfs.sh"),
     ),
     (
+        "scripts/init_ipfs_identity.sh",
+        include_str!("../../templates/scripts/init_ipfs_identity.sh"),
+    ),
+    (
+        "scripts/config_peering.sh",
+        include_str!("../../templates/scripts/config_peering.sh"),
+    ),
+    (
         "scripts/init_ipfs_cluster_config.sh",
         include_str!("../../templates/scripts/init_ipfs_cluster_config.sh"),
     ),

@@ -69,7 +69,11 @@ fn report(outcome: &Outcome, format: Format) {
     }
     if format == Format::Human {
         let errors = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
-        let warnings = outcome.diagnostics.len() - errors;
+        let warnings = outcome
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == diagnostic::Severity::Warning)
+            .count();
         if errors > 0 {
             let _ = writeln!(
                 stderr,
@@ -105,7 +109,7 @@ fn build(args: &BuildArgs) -> u8 {
         },
         Some(dir) => {
             let result = emit::tree(&outcome.objects)
-                .and_then(|files| emit::write_dir(dir, &files, args.force));
+                .and_then(|files| emit::write_dir(dir, &files, args.force, emit::MARKER));
             match result {
                 Ok(written) => {
                     if args.check.format == Format::Human {

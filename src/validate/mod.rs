@@ -59,7 +59,13 @@ fn invalid(resource: &Resource, code: Code, path: &str, message: String) -> Diag
 
 pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diagnostic>) {
     metadata(resource, diagnostics);
-    compute(resource, config.compute(), diagnostics);
+    compute(
+        resource,
+        "spec.resources",
+        config.compute(),
+        false,
+        diagnostics,
+    );
     match config {
         Config::Peer(peer) => peer_rules(resource, peer, diagnostics),
         Config::ClusterPeer(cluster) => cluster_peer_rules(resource, cluster, diagnostics),
@@ -128,8 +134,15 @@ fn metadata(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-fn compute(resource: &Resource, compute: &Compute, diagnostics: &mut Vec<Diagnostic>) {
-    let base = "spec.resources";
+/// The resource rules of spec 1.1 on the compute resources at `base`. A Swarm node's
+/// memoryLimit may equal its memory (spec 1.4).
+pub fn compute(
+    resource: &Resource,
+    base: &str,
+    compute: &Compute,
+    memory_may_equal: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let fields = [
         ("cpu", &compute.cpu),
         ("cpuLimit", &compute.cpu_limit),
@@ -161,6 +174,7 @@ fn compute(resource: &Resource, compute: &Compute, diagnostics: &mut Vec<Diagnos
     if pair("cpuLimit", "cpu") && less(&compute.cpu_limit, &compute.cpu, false) {
         diagnostics.push(limit_error(
             resource,
+            base,
             "cpuLimit",
             &compute.cpu_limit,
             "cpu",
@@ -168,9 +182,12 @@ fn compute(resource: &Resource, compute: &Compute, diagnostics: &mut Vec<Diagnos
             "must be greater than or equal to",
         ));
     }
-    if pair("memoryLimit", "memory") && less(&compute.memory_limit, &compute.memory, true) {
+    if pair("memoryLimit", "memory")
+        && less(&compute.memory_limit, &compute.memory, !memory_may_equal)
+    {
         diagnostics.push(limit_error(
             resource,
+            base,
             "memoryLimit",
             &compute.memory_limit,
             "memory",
@@ -188,17 +205,19 @@ fn less(limit: &Quantity, request: &Quantity, or_equal: bool) -> bool {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn limit_error(
     resource: &Resource,
+    base: &str,
     limit_field: &str,
     limit: &Quantity,
     request_field: &str,
     request: &Quantity,
     relation: &str,
 ) -> Diagnostic {
-    let limit_path = format!("spec.resources.{limit_field}");
+    let limit_path = format!("{base}.{limit_field}");
     let point_at = if limit.defaulted {
-        format!("spec.resources.{request_field}")
+        format!("{base}.{request_field}")
     } else {
         limit_path.clone()
     };
@@ -261,6 +280,97 @@ fn peer_rules(resource: &Resource, peer: &PeerConfig, diagnostics: &mut Vec<Diag
     }
     extra_args(resource, &peer.extra_args, diagnostics);
     non_empty(resource, "spec.image", &peer.image, diagnostics);
+    peer_extensions(resource, diagnostics);
+}
+
+/// The annotation at `key` (whose name has dots, so no dotted path reaches it).
+pub fn annotation<'a>(resource: &'a Resource, key: &str) -> Option<(Span, &'a Node)> {
+    let (key, value) = resource.root.at("metadata.annotations")?.entry(key)?;
+    Some((key.span, value))
+}
+
+/// `kotalc.io/peer-id` with `kotalc.io/identity-secret`, and `kotalc.io/peering`.
+fn peer_extensions(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
+    use crate::annotations::{IDENTITY_SECRET, PEER_ID, PEERING};
+    let field = |key: &str| format!("metadata.annotations[{key}]");
+    let id = annotation(resource, PEER_ID);
+    let secret = annotation(resource, IDENTITY_SECRET);
+    match (id, secret) {
+        (Some((span, _)), None) | (None, Some((span, _))) => {
+            let (given, missing) = if id.is_some() {
+                (PEER_ID, IDENTITY_SECRET)
+            } else {
+                (IDENTITY_SECRET, PEER_ID)
+            };
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidAnnotation,
+                    format!("{given:?} needs {missing:?} beside it"),
+                )
+                .at(span)
+                .field(field(given))
+                .help(
+                    "a fixed identity is a peer ID and the Secret (data key `key`) holding its \
+                     private key; give both or neither",
+                ),
+            );
+        }
+        _ => {}
+    }
+    if let Some((_, node)) = id
+        && let Some(text) = node.as_str()
+        && let Err(problem) = PeerId::parse(text)
+    {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidPeerId,
+                format!("Invalid value: {text:?}: {problem}"),
+            )
+            .at(node.span)
+            .field(field(PEER_ID))
+            .help(PEER_ID_HELP),
+        );
+    }
+    if let Some((_, node)) = secret
+        && let Some(text) = node.as_str()
+        && let Some(problem) = dns_subdomain(text)
+    {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidName,
+                format!("Invalid value: {text:?}: {problem}"),
+            )
+            .at(node.span)
+            .field(field(IDENTITY_SECRET)),
+        );
+    }
+    if let Some((_, node)) = annotation(resource, PEERING)
+        && let Some(list) = node.as_str()
+    {
+        let mut seen = std::collections::BTreeSet::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            if let Err(problem) = multiaddr::parse(entry, Shape::WithPeer) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidMultiaddr,
+                        format!("Invalid value: {entry:?}: {problem}"),
+                    )
+                    .at(node.span)
+                    .field(field(PEERING))
+                    .help(format!(
+                        "a comma-separated list of {}",
+                        Shape::WithPeer.example()
+                    )),
+                );
+            } else if !seen.insert(entry) {
+                diagnostics.push(
+                    Diagnostic::new(Code::DuplicateItem, format!("{entry:?} is listed twice"))
+                        .at(node.span)
+                        .field(field(PEERING)),
+                );
+            }
+        }
+    }
 }
 
 fn cluster_peer_rules(

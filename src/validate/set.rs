@@ -9,6 +9,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::multiaddr::{self, Host, Shape};
 use crate::parse::Resource;
 use crate::peer_id::PeerId;
+use crate::secrets::Reference;
 use crate::source::Span;
 
 /// The port a ClusterPeer's Service exposes for other cluster peers.
@@ -248,120 +249,93 @@ fn bootstraps(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Two ClusterPeers with one ID would fight over the same identity in the cluster.
+/// Two peers with one ID would fight over the same identity in the cluster.
 fn peer_ids(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, cluster) in set.cluster_peers() {
-        let Some(id) = cluster.id.as_deref().and_then(|id| PeerId::parse(id).ok()) else {
+    let mut seen: BTreeMap<String, (usize, Span)> = BTreeMap::new();
+    for r in crate::secrets::references(set.resources, set.configs) {
+        let Some(id) = r.id.as_deref().and_then(|id| PeerId::parse(id).ok()) else {
             continue;
         };
         // The base58 form, so that one ID written in two forms is still one ID.
         let id = id.to_base58();
+        let (span, field) = id_span(&set.resources[r.resource]);
         match seen.get(&id) {
-            Some(&first) => diagnostics.push(
+            Some(&(first, first_span)) => diagnostics.push(
                 Diagnostic::new(
                     Code::DuplicatePeerId,
                     format!(
                         "{} and {} claim the same peer ID {:?}",
-                        set.who(i),
+                        set.who(r.resource),
                         set.who(first),
                         id
                     ),
                 )
-                .at(span_of(&set.resources[i], "spec.id"))
-                .field("spec.id")
-                .related(
-                    span_of(&set.resources[first], "spec.id"),
-                    "claimed here first",
-                )
+                .at(span)
+                .field(field)
+                .related(first_span, "claimed here first")
                 .help("every peer needs an identity, a key pair, of its own"),
             ),
             None => {
-                seen.insert(id, i);
+                seen.insert(id, (r.resource, span));
             }
         }
     }
 }
 
-/// What a referenced Secret is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Purpose {
-    SwarmKey,
-    ClusterSecret,
-    PrivateKey,
+/// Where a resource states its peer ID: `spec.id`, or a Peer's `kotalc.io/peer-id`.
+fn id_span(resource: &Resource) -> (Span, String) {
+    match super::annotation(resource, crate::annotations::PEER_ID) {
+        Some((_, node)) => (
+            node.span,
+            format!("metadata.annotations[{}]", crate::annotations::PEER_ID),
+        ),
+        None => (span_of(resource, "spec.id"), "spec.id".to_string()),
+    }
 }
 
-impl Purpose {
-    fn describe(self) -> &'static str {
-        match self {
-            Purpose::SwarmKey => "swarm key",
-            Purpose::ClusterSecret => "cluster secret",
-            Purpose::PrivateKey => "private key",
-        }
+/// What a referenced Secret is for, by the data key its users read.
+fn purpose(key: &str) -> &'static str {
+    match key {
+        "swarm.key" => "swarm key",
+        "secret" => "cluster secret",
+        _ => "private key",
     }
 }
 
 /// One Secret serves one purpose in a namespace, and a private key belongs to one peer.
 fn secrets(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
-    let mut uses: Vec<(usize, &str, Purpose, &str)> = Vec::new();
-    for (i, config) in set.configs.iter().enumerate() {
-        match config {
-            Some(Config::Peer(p)) => {
-                if let Some(name) = &p.swarm_key_secret_name {
-                    uses.push((i, "spec.swarmKeySecretName", Purpose::SwarmKey, name));
-                }
-            }
-            Some(Config::ClusterPeer(c)) => {
-                uses.push((
-                    i,
-                    "spec.clusterSecretName",
-                    Purpose::ClusterSecret,
-                    &c.cluster_secret_name,
-                ));
-                if let Some(name) = &c.private_key_secret_name {
-                    uses.push((i, "spec.privateKeySecretName", Purpose::PrivateKey, name));
-                }
-            }
-            None => {}
-        }
-    }
-    let mut first: BTreeMap<(&str, &str), (usize, &str, Purpose)> = BTreeMap::new();
-    for (i, path, purpose, name) in uses {
-        // An absent required name is reported by the schema check.
-        if set.resources[i].root.at(path).is_none() {
-            continue;
-        }
-        let key = (set.namespace(i), name);
-        let Some(&(j, first_path, first_purpose)) = first.get(&key) else {
-            first.insert(key, (i, path, purpose));
+    let references = crate::secrets::references(set.resources, set.configs);
+    let mut first: BTreeMap<(&str, &str), &Reference> = BTreeMap::new();
+    for r in &references {
+        let key = (set.namespace(r.resource), r.name.as_str());
+        let Some(&f) = first.get(&key) else {
+            first.insert(key, r);
             continue;
         };
-        let message = if purpose != first_purpose {
+        let name = &r.name;
+        let message = if r.key != f.key {
             format!(
                 "Secret {name:?} is the {} of {} and the {} of {}",
-                first_purpose.describe(),
-                set.who(j),
-                purpose.describe(),
-                set.who(i)
+                purpose(f.key),
+                set.who(f.resource),
+                purpose(r.key),
+                set.who(r.resource)
             )
-        } else if purpose == Purpose::PrivateKey && i != j {
+        } else if r.key == "key" && r.resource != f.resource {
             format!(
                 "Secret {name:?} holds the private key of both {} and {}: two peers cannot \
                  share one identity",
-                set.who(j),
-                set.who(i)
+                set.who(f.resource),
+                set.who(r.resource)
             )
         } else {
             continue;
         };
         diagnostics.push(
             Diagnostic::new(Code::SecretConflict, message)
-                .at(span_of(&set.resources[i], path))
-                .field(path)
-                .related(
-                    span_of(&set.resources[j], first_path),
-                    format!("used as the {} here", first_purpose.describe()),
-                )
+                .at(r.span)
+                .field(&r.field)
+                .related(f.span, format!("used as the {} here", purpose(f.key)))
                 .help("give each purpose, and each peer's key, a Secret of its own"),
         );
     }
