@@ -42,6 +42,33 @@ pub enum Command {
         kotalc seal --cert controller.pem --namespace ipfs --name cluster-0-identity \\\n      \
         --key key --from-file cluster-0.key --expect-id 12D3KooW...")]
     Seal(SealArgs),
+    /// Rewrite deprecated Swarms as Peers, with each node's private key sealed.
+    #[command(after_help = "Example:\n  kotalc migrate swarms/ --cert controller.pem -o migrated/")]
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Files or directories to read (`-` for standard input); the current directory when
+    /// none is given. They are never modified.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Namespace of Swarms that set none, for sealing their keys.
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// The sealed-secrets controller's certificate: seal each node's private key from the
+    /// Swarm. Without it the identities are placeholder SealedSecrets.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Write the migrated files into DIR, at their relative paths, instead of stdout.
+    #[arg(short = 'o', long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Replace files in DIR even if they were edited by hand.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// How diagnostics are printed on stderr.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

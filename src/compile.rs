@@ -57,7 +57,12 @@ pub fn compile(options: &Options) -> Outcome {
     };
     load::load(&paths, &mut sources, &mut diagnostics);
     let mut parsed = parse::parse(&sources, options.passthrough, &mut diagnostics);
-    swarm::lower(&mut parsed, &mut sources, &mut diagnostics);
+    swarm::lower(
+        &mut parsed,
+        &mut sources,
+        options.namespace.as_deref(),
+        &mut diagnostics,
+    );
     let namespace = options.namespace.as_deref();
 
     let mut allowed = Vec::with_capacity(parsed.resources.len());

@@ -13,7 +13,6 @@ use crate::keys;
 use crate::model::{Profile, Swarm, SwarmNode};
 use crate::parse::{self, Object, Parsed, Resource};
 use crate::peer_id::PeerId;
-use crate::quantity;
 use crate::source::Sources;
 use crate::validate::{self, MAX_NAME, span_of};
 
@@ -29,13 +28,18 @@ pub struct LoweredNode {
 
 /// Checks every Swarm and appends its nodes' Peers to the resources. The Swarm itself stays,
 /// without configuration, so that its metadata is still checked.
-pub fn lower(parsed: &mut Parsed, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) {
+pub fn lower(
+    parsed: &mut Parsed,
+    sources: &mut Sources,
+    default_namespace: Option<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let mut added = Vec::new();
     for resource in &parsed.resources {
         let Some(Object::Swarm(swarm)) = &resource.object else {
             continue;
         };
-        let Some(nodes) = check(resource, swarm, diagnostics) else {
+        let Some(nodes) = check(resource, swarm, default_namespace, diagnostics) else {
             continue;
         };
         let display = sources.get(resource.root.span.file).display.clone();
@@ -63,8 +67,10 @@ pub fn lower(parsed: &mut Parsed, sources: &mut Sources, diagnostics: &mut Vec<D
 pub fn check(
     resource: &Resource,
     swarm: &Swarm,
+    default_namespace: Option<&str>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Vec<LoweredNode>> {
+    let namespace = swarm.metadata.namespace.as_deref().or(default_namespace);
     let errors_before = diagnostics.iter().filter(|d| d.is_error()).count();
     let mut scratch = Vec::new();
     let allowed = crate::annotations::allowed(resource, &mut scratch);
@@ -213,7 +219,7 @@ pub fn check(
             annotations.insert(PEERING.into(), others.join(","));
         }
         let mut metadata = json!({ "name": peer_name, "annotations": annotations });
-        if let Some(ns) = &swarm.metadata.namespace {
+        if let Some(ns) = namespace {
             metadata["namespace"] = json!(ns);
         }
         if !swarm.metadata.labels.is_empty() {
@@ -242,7 +248,7 @@ pub fn check(
         lowered.push(LoweredNode {
             yaml: serde_saphyr::to_string(&peer).unwrap_or_default(),
             peer_name,
-            namespace: swarm.metadata.namespace.clone(),
+            namespace: namespace.map(String::from),
             identity_secret,
             peer_id: node.id.clone(),
             private_key: node.private_key.clone(),
@@ -330,9 +336,9 @@ fn resources(
             Diagnostic::new(
                 Code::MemoryLimitRaised,
                 format!(
-                    "memoryLimit {} equals memory, which a Peer refuses; the Peer gets {raised} ({})",
-                    compute.memory_limit.written,
-                    quantity::canonical_bytes(bytes / 1024 * 1024 + 1024)
+                    "memoryLimit {} equals memory, which a Peer refuses; the Peer gets {raised}, \
+                     the smallest limit above it",
+                    compute.memory_limit.written
                 ),
             )
             .at(span_of(resource, &path))

@@ -10,3 +10,4 @@ mod plaintext;
 mod scripts;
 mod seal;
 mod spec_fields;
+mod swarm;

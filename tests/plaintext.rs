@@ -20,7 +20,23 @@ fn plaintexts() -> Vec<String> {
         .expect("the fixture's value")
         .to_string();
     assert_eq!(value.len(), 64);
-    vec![TEST_CLUSTER_SECRET.into(), TEST_PRIVATE_KEY.into(), value]
+    let mut secrets = vec![TEST_CLUSTER_SECRET.into(), TEST_PRIVATE_KEY.into(), value];
+    // Every Swarm node key of the fixtures.
+    for entry in walkdir::WalkDir::new(root().join("fixtures")) {
+        let entry = entry.expect("walk");
+        if entry.file_type().is_file()
+            && entry.path().components().any(|c| c.as_os_str() == "input")
+        {
+            let text = fs::read_to_string(entry.path()).unwrap_or_default();
+            for line in text.lines() {
+                if let Some(key) = line.trim().strip_prefix("privateKey: ") {
+                    secrets.push(key.trim_matches('"').to_string());
+                }
+            }
+        }
+    }
+    assert!(secrets.len() > 6, "the Swarm fixtures' keys were not found");
+    secrets
 }
 
 fn assert_clean(what: &str, output: &str, secrets: &[String]) {
@@ -82,6 +98,45 @@ fn no_output_contains_a_test_secret() {
                     let content = fs::read_to_string(entry.path()).unwrap_or_default();
                     assert_clean(&entry.path().display().to_string(), &content, &secrets);
                 }
+            }
+        }
+    }
+    // Migrating the Swarms, sealed and with placeholders, to stdout and to a directory.
+    for case in cases.iter().filter(|c| {
+        fs::read_to_string(
+            c.join("input")
+                .read_dir()
+                .ok()
+                .and_then(|mut d| d.next())
+                .map(|e| e.expect("entry").path())
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default()
+        .contains("kind: Swarm")
+    }) {
+        let cert = root()
+            .join("tests/data/controller.crt")
+            .to_string_lossy()
+            .into_owned();
+        let out_dir = scratch("plaintext-migrate").join("out");
+        let out_arg = out_dir.to_string_lossy().into_owned();
+        for args in [
+            vec!["migrate", "-n", "ipfs", "--cert", &cert, "input"],
+            vec!["migrate", "input"],
+            vec![
+                "migrate", "-n", "ipfs", "--cert", &cert, "-o", &out_arg, "input",
+            ],
+        ] {
+            let out = run(case, &args);
+            let both = format!("{}{}", text(&out.stdout), text(&out.stderr));
+            assert_clean(&format!("{case:?} {args:?}"), &both, &secrets);
+            scanned += 1;
+        }
+        // An error case writes no directory.
+        for entry in walkdir::WalkDir::new(&out_dir).into_iter().flatten() {
+            if entry.file_type().is_file() {
+                let content = fs::read_to_string(entry.path()).unwrap_or_default();
+                assert_clean(&entry.path().display().to_string(), &content, &secrets);
             }
         }
     }

@@ -12,6 +12,7 @@ use crate::diagnostic::{self, Format};
 use crate::emit;
 use crate::secrets::{SecretMode, SecretOptions};
 
+mod migrate;
 mod secrets;
 
 pub const EXIT_OK: u8 = 0;
@@ -31,6 +32,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Validate(args) => validate(&args),
         Command::Keygen(args) => secrets::keygen(&args),
         Command::Seal(args) => secrets::seal(&args),
+        Command::Migrate(args) => migrate::migrate(&args),
     }
 }
 
@@ -62,7 +64,7 @@ fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
         .map(|problem| format!("--remote-key-template {problem}"))
 }
 
-fn report(outcome: &Outcome, format: Format) {
+fn report_diagnostics(outcome: &Outcome, format: Format) {
     let mut stderr = io::stderr().lock();
     for d in &outcome.diagnostics {
         let _ = stderr.write_all(diagnostic::render(d, &outcome.sources, format).as_bytes());
@@ -91,7 +93,7 @@ fn build(args: &BuildArgs) -> u8 {
     let mut options = options(&args.check, true);
     options.templates = args.templates.clone();
     let outcome = compile::compile(&options);
-    report(&outcome, args.check.format);
+    report_diagnostics(&outcome, args.check.format);
     if outcome.has_errors() {
         return EXIT_PROBLEMS;
     }
@@ -143,7 +145,7 @@ fn validate(args: &CheckArgs) -> u8 {
         return EXIT_USAGE;
     }
     let outcome = compile::compile(&options(args, false));
-    report(&outcome, args.format);
+    report_diagnostics(&outcome, args.format);
     if outcome.has_errors() {
         EXIT_PROBLEMS
     } else {

@@ -1,0 +1,242 @@
+//! `kotalc migrate`: rewrites each Swarm as the Peers kotalc renders it as, with one
+//! SealedSecret per node identity, and copies every other document unchanged. Input files are
+//! never modified; the output goes to stdout or to a directory kotalc owns.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::time::SystemTime;
+
+use super::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics};
+use crate::cli::MigrateArgs;
+use crate::diagnostic::{Code, Diagnostic, Format};
+use crate::load;
+use crate::parse::{self, Object};
+use crate::seal::{self, Scope};
+use crate::source::Sources;
+use crate::swarm::{self, LoweredNode};
+
+pub fn migrate(args: &MigrateArgs) -> u8 {
+    let mut sources = Sources::default();
+    let mut diagnostics = Vec::new();
+    let paths = if args.paths.is_empty() {
+        vec![std::path::PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    load::load(&paths, &mut sources, &mut diagnostics);
+    // Every document is read, Kotal or not: only Swarms are rewritten.
+    let parsed = parse::parse(&sources, true, &mut diagnostics);
+    let key = match &args.cert {
+        Some(path) => {
+            let shown = load::display(path);
+            let key = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {shown}: {}", load::io_reason(&e)))
+                .and_then(|pem| {
+                    seal::public_key(&pem, SystemTime::now()).map_err(|e| format!("{shown}: {e}"))
+                });
+            match key {
+                Ok(key) => Some(key),
+                Err(e) => {
+                    diagnostics.push(Diagnostic::new(Code::InvalidCertificate, e).path(shown));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+
+    // The replacement text of each Swarm, by file and first line.
+    let mut replaced: BTreeMap<(usize, u32), String> = BTreeMap::new();
+    let mut unsealed = Vec::new();
+    for resource in &parsed.resources {
+        let Some(Object::Swarm(swarm)) = &resource.object else {
+            continue;
+        };
+        let Some(nodes) =
+            swarm::check(resource, swarm, args.namespace.as_deref(), &mut diagnostics)
+        else {
+            continue;
+        };
+        let namespace = swarm
+            .metadata
+            .namespace
+            .as_deref()
+            .or(args.namespace.as_deref());
+        let mut text = format!(
+            "# Migrated by kotalc from Swarm {:?}: one Peer per node, each with its fixed identity\n\
+             # and full-mesh peering, and the node's private key in a SealedSecret.\n",
+            swarm.metadata.name
+        );
+        for (i, node) in nodes.iter().enumerate() {
+            if i > 0 {
+                text.push_str("---\n");
+            }
+            text.push_str(&node.yaml);
+            text.push_str("---\n");
+            match sealed_identity(node, namespace, key.as_ref()) {
+                Ok((yaml, sealed)) => {
+                    text.push_str(&yaml);
+                    if !sealed {
+                        unsealed.push(node.identity_secret.clone());
+                    }
+                }
+                Err(message) => diagnostics.push(
+                    Diagnostic::new(Code::InvalidCertificate, message).at(resource
+                        .root
+                        .key_span("metadata.name")
+                        .unwrap_or(resource.root.span)),
+                ),
+            }
+        }
+        replaced.insert((resource.root.span.file, resource.root.span.line), text);
+    }
+    // This command is the migration the warning points at.
+    diagnostics.retain(|d| d.code != Code::SwarmDeprecated);
+    let mut outcome = crate::compile::Outcome {
+        sources,
+        diagnostics,
+        objects: Vec::new(),
+    };
+    crate::diagnostic::sort(&mut outcome.diagnostics, &outcome.sources);
+    report_diagnostics(&outcome, args.format);
+    if outcome.has_errors() {
+        return EXIT_PROBLEMS;
+    }
+
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    for (file, source) in outcome.sources.iter() {
+        let name = if source.display == "<stdin>" {
+            "stdin.yaml".to_string()
+        } else {
+            source.display.clone()
+        };
+        files.insert(name, rewrite(file, &source.text, &replaced));
+    }
+    let written = match &args.output {
+        None => {
+            let mut stdout = io::stdout().lock();
+            let mut result = Ok(());
+            for (name, text) in &files {
+                result = result
+                    .and_then(|()| writeln!(stdout, "---\n# Source: {name}"))
+                    .and_then(|()| stdout.write_all(text.trim_start_matches("---\n").as_bytes()));
+            }
+            result.and_then(|()| stdout.flush()).map_err(|e| {
+                Diagnostic::new(
+                    Code::OutputFile,
+                    format!("cannot write to stdout: {}", load::io_reason(&e)),
+                )
+            })
+        }
+        Some(dir) => crate::emit::write_dir(dir, &files, args.force, crate::emit::MIGRATE_MARKER)
+            .map(|written| {
+                if args.format == Format::Human {
+                    eprintln!(
+                        "kotalc: wrote {} files to {}",
+                        written.files,
+                        load::display(dir)
+                    );
+                }
+            }),
+    };
+    if let Err(d) = written {
+        let _ = io::stderr()
+            .write_all(crate::diagnostic::render(&d, &outcome.sources, args.format).as_bytes());
+        return EXIT_PROBLEMS;
+    }
+    if !unsealed.is_empty() && args.format == Format::Human {
+        eprintln!(
+            "kotalc: {} identit{} rendered as placeholder SealedSecrets ({}); run `kotalc migrate \
+             --cert <controller.pem>` (from `kubeseal --fetch-cert`) to seal the Swarm's keys",
+            unsealed.len(),
+            if unsealed.len() == 1 { "y" } else { "ies" },
+            unsealed.join(", ")
+        );
+    }
+    EXIT_OK
+}
+
+/// The node's identity Secret as a SealedSecret: sealed from the Swarm's key with `key`, or a
+/// placeholder. Returns the YAML and whether it is sealed.
+fn sealed_identity(
+    node: &LoweredNode,
+    namespace: Option<&str>,
+    key: Option<&rsa::PublicKey>,
+) -> Result<(String, bool), String> {
+    let name = &node.identity_secret;
+    let Some(key) = key else {
+        let command = format!(
+            "kotalc migrate --cert <controller.pem> (or kotalc seal --cert <controller.pem> \
+             --namespace {} --name {name} --key key --from-file <private key file> --expect-id {})",
+            namespace.unwrap_or("<namespace>"),
+            node.peer_id
+        );
+        let annotations = BTreeMap::from([("kotalc.io/placeholder".to_string(), command)]);
+        let keys = BTreeMap::from([("key".to_string(), String::new())]);
+        let object = seal::sealed_secret(name, namespace, Scope::Strict, &annotations, &keys);
+        return Ok((serde_saphyr::to_string(&object).unwrap_or_default(), false));
+    };
+    let namespace = namespace.ok_or_else(|| {
+        format!(
+            "sealing {name} needs its namespace: set metadata.namespace on the Swarm or pass \
+             --namespace"
+        )
+    })?;
+    let values = BTreeMap::from([(
+        "key".to_string(),
+        node.private_key.trim().as_bytes().to_vec(),
+    )]);
+    let encrypted = seal::seal_all(key, Scope::Strict, namespace, name, &values)?;
+    let object = seal::sealed_secret(
+        name,
+        Some(namespace),
+        Scope::Strict,
+        &BTreeMap::new(),
+        &encrypted,
+    );
+    Ok((serde_saphyr::to_string(&object).unwrap_or_default(), true))
+}
+
+/// The file's text with each Swarm document replaced: documents are split at `---` lines,
+/// and a document is replaced when a Swarm starts inside it.
+fn rewrite(file: usize, text: &str, replaced: &BTreeMap<(usize, u32), String>) -> String {
+    let mut out = String::new();
+    let mut chunk = String::new();
+    let mut first_line = 1u32;
+    let flush = |chunk: &mut String, first: u32, last: u32, out: &mut String| {
+        let swarm = replaced
+            .range((file, first)..=(file, last))
+            .next()
+            .map(|(_, text)| text);
+        match swarm {
+            Some(text) => out.push_str(text),
+            None => out.push_str(chunk),
+        }
+        chunk.clear();
+    };
+    let mut line_number = 0u32;
+    for line in text.split_inclusive('\n') {
+        line_number += 1;
+        let separator =
+            line.starts_with("---") && line[3..].chars().next().is_none_or(char::is_whitespace);
+        if separator {
+            flush(
+                &mut chunk,
+                first_line,
+                line_number.saturating_sub(1),
+                &mut out,
+            );
+            out.push_str(line);
+            first_line = line_number + 1;
+        } else {
+            chunk.push_str(line);
+        }
+    }
+    flush(
+        &mut chunk,
+        first_line,
+        line_number.max(first_line),
+        &mut out,
+    );
+    out
+}
