@@ -12,7 +12,7 @@ use crate::secrets::{SecretMode, StoreKind};
 #[derive(Debug, Parser)]
 #[command(
     name = "kotalc",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (renders for Kubernetes API v1.33)"),
     about = "Compile Kotal IPFS resources (Peer, ClusterPeer) into plain Kubernetes manifests",
     long_about = "kotalc reads Kotal IPFS resources (ipfs.kotal.io/v1alpha1) and writes the \
                   StatefulSets, Services, ConfigMaps and PersistentVolumeClaims the Kotal \
@@ -45,6 +45,44 @@ pub enum Command {
     /// Rewrite deprecated Swarms as Peers, with each node's private key sealed.
     #[command(after_help = "Example:\n  kotalc migrate swarms/ --cert controller.pem -o migrated/")]
     Migrate(MigrateArgs),
+    /// Describe a resource or field, as `kubectl explain` does, without a cluster.
+    #[command(
+        after_help = "Examples:\n  kotalc explain peers.spec.routing\n  kotalc explain swarm --recursive"
+    )]
+    Explain(ExplainArgs),
+    /// Print the JSON Schema of a kind, or of all kinds, for editors and CI.
+    #[command(after_help = "Example:\n  kotalc schema > kotal-ipfs.schema.json")]
+    Schema(SchemaArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  kotalc completions bash > /etc/bash_completion.d/kotalc")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  kotalc man > /usr/local/share/man/man1/kotalc.1")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// `peers`, `clusterpeers` or `swarms` (singular too, any case), then a field path:
+    /// `peers.spec.resources.cpu`.
+    #[arg(value_name = "RESOURCE[.FIELD...]")]
+    pub target: String,
+    /// Print every field below, as a tree.
+    #[arg(long)]
+    pub recursive: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// `peer`, `clusterpeer` or `swarm`; all kinds, dispatching on `kind`, when absent.
+    #[arg(value_name = "KIND")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

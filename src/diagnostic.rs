@@ -58,6 +58,7 @@ codes! {
     DuplicateItem = "duplicate-item", Error, "a list that is a set holds the same item twice";
     InvalidName = "invalid-name", Error, "a name that Kubernetes would reject";
     InvalidLabel = "invalid-label", Error, "a label or annotation that Kubernetes would reject";
+    QuantityTooLarge = "quantity-too-large", Error, "a quantity too large for Kubernetes to represent";
     ResourceLimit = "resource-limit", Error, "a resource limit below its request";
     PortCollision = "port-collision", Error, "two ports of one Service collide";
     DuplicateResource = "duplicate-resource", Error, "two resources with the same kind, namespace and name";
@@ -189,12 +190,15 @@ pub enum Format {
     Human,
     /// One JSON object per diagnostic per line.
     Json,
+    /// GitHub Actions workflow commands, so that pull requests show problems inline.
+    Github,
 }
 
 pub fn render(diagnostic: &Diagnostic, sources: &Sources, format: Format) -> String {
     match format {
         Format::Human => render_human(diagnostic, sources),
         Format::Json => render_json(diagnostic, sources),
+        Format::Github => render_github(diagnostic, sources),
     }
 }
 
@@ -308,5 +312,59 @@ fn redact(line: &str) -> std::borrow::Cow<'_, str> {
             format!("{} <redacted>", &line[..colon]).into()
         }
         _ => line.into(),
+    }
+}
+
+/// `::error file=F,line=L,col=C,title=CODE::MESSAGE`, escaped as the workflow command syntax
+/// requires; the help follows the message on its own lines.
+fn render_github(d: &Diagnostic, sources: &Sources) -> String {
+    fn data(text: &str) -> String {
+        text.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn property(text: &str) -> String {
+        data(text).replace(':', "%3A").replace(',', "%2C")
+    }
+    let command = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "notice",
+    };
+    let mut properties = Vec::new();
+    // The path from the working directory, which is the repository root in a workflow.
+    let file = match d.span {
+        Some(span) => Some(sources.get(span.file).path.as_str()),
+        None => d.path.as_deref(),
+    };
+    if let Some(file) = file {
+        properties.push(format!("file={}", property(file)));
+    }
+    if let Some(span) = d.span {
+        properties.push(format!("line={}", span.line));
+        properties.push(format!("col={}", span.col));
+    }
+    properties.push(format!("title={}", property(d.code.as_str())));
+    let mut message = match &d.field {
+        Some(field) => format!("{field}: {}", d.message),
+        None => d.message.clone(),
+    };
+    if let Some(help) = &d.help {
+        message.push_str("\nhelp: ");
+        message.push_str(help);
+    }
+    format!("::{command} {}::{}\n", properties.join(","), data(&message))
+}
+
+/// Colours the severity of a human diagnostic's headline for a terminal.
+pub fn colour(rendered: &str, severity: Severity) -> String {
+    let (word, code) = match severity {
+        Severity::Error => ("error", "1;31"),
+        Severity::Warning => ("warning", "1;33"),
+        Severity::Note => ("note", "1;36"),
+    };
+    match rendered.strip_prefix(word) {
+        Some(rest) => format!("\x1b[{code}m{word}\x1b[0m{rest}"),
+        None => rendered.to_string(),
     }
 }

@@ -12,6 +12,7 @@ pub mod compile;
 pub mod defaults;
 pub mod diagnostic;
 pub mod emit;
+pub mod explain;
 pub mod keys;
 pub mod lint;
 pub mod load;

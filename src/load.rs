@@ -23,7 +23,13 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources, diagnostics: &mut Vec<Diag
                 .take(MAX_FILE_BYTES + 1)
                 .read_to_end(&mut bytes);
             match read {
-                Ok(_) => add(sources, diagnostics, "<stdin>".into(), bytes),
+                Ok(_) => add(
+                    sources,
+                    diagnostics,
+                    "<stdin>".into(),
+                    "<stdin>".into(),
+                    bytes,
+                ),
                 Err(e) => diagnostics.push(io_error("<stdin>", "cannot read standard input", &e)),
             }
             continue;
@@ -105,18 +111,25 @@ fn is_resource_file(path: &Path) -> bool {
 }
 
 fn read_file(path: &Path, shown: String, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) {
+    let full = display(path).trim_start_matches("./").to_string();
     let file = match fs::File::open(path) {
         Ok(file) => file,
         Err(e) => return diagnostics.push(io_error(&shown, "cannot open file", &e)),
     };
     let mut bytes = Vec::new();
     match file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
-        Ok(_) => add(sources, diagnostics, shown, bytes),
+        Ok(_) => add(sources, diagnostics, shown, full, bytes),
         Err(e) => diagnostics.push(io_error(&shown, "cannot read file", &e)),
     }
 }
 
-fn add(sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>, shown: String, bytes: Vec<u8>) {
+fn add(
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+    shown: String,
+    full: String,
+    bytes: Vec<u8>,
+) {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         diagnostics.push(
             Diagnostic::new(
@@ -136,7 +149,7 @@ fn add(sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>, shown: String, 
             if text.starts_with('\u{feff}') {
                 text.drain(..'\u{feff}'.len_utf8());
             }
-            sources.add(shown, text);
+            sources.add_at(shown, full, text);
         }
         Err(e) => {
             let at = e.utf8_error().valid_up_to();

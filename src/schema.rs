@@ -145,3 +145,47 @@ fn collect_patterns(schema: &J, found: &mut std::collections::BTreeMap<String, r
         _ => {}
     }
 }
+
+/// The JSON Schema `kotalc schema` prints: one kind's, or all kinds' dispatching on `kind`,
+/// for editors (the YAML language server) and CI. The same schema the parser checks against.
+pub fn document(kind: Option<Kind>) -> J {
+    if let Some(kind) = kind {
+        let mut one = of(kind).clone();
+        one["$id"] = J::String(format!(
+            "https://kotalc.dev/schema/{}.json",
+            kind.name().to_lowercase()
+        ));
+        return one;
+    }
+    let mut defs = serde_json::Map::new();
+    let mut branches = Vec::new();
+    for kind in Kind::ALL {
+        let mut one = of(*kind).clone();
+        if let Some(J::Object(own)) = one.as_object_mut().and_then(|o| o.remove("$defs")) {
+            for (name, def) in own {
+                defs.entry(name).or_insert(def);
+            }
+        }
+        if let Some(map) = one.as_object_mut() {
+            map.remove("$schema");
+        }
+        branches.push(serde_json::json!({
+            "if": { "properties": { "kind": { "const": kind.name() } }, "required": ["kind"] },
+            "then": one,
+        }));
+    }
+    let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://kotalc.dev/schema/kotal-ipfs.json",
+        "title": "Kotal IPFS resources, as kotalc accepts them",
+        "type": "object",
+        "required": ["apiVersion", "kind"],
+        "properties": {
+            "apiVersion": { "const": crate::model::API_VERSION },
+            "kind": { "enum": kinds },
+        },
+        "allOf": branches,
+        "$defs": defs,
+    })
+}

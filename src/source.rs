@@ -18,6 +18,9 @@ pub struct Span {
 pub struct SourceFile {
     /// The path shown to users: relative to the input root it was found under.
     pub display: String,
+    /// The path from the working directory, for tools that open the file (GitHub
+    /// annotations).
+    pub path: String,
     pub text: String,
 }
 
@@ -29,7 +32,16 @@ pub struct Sources {
 
 impl Sources {
     pub fn add(&mut self, display: String, text: String) -> FileId {
-        self.files.push(SourceFile { display, text });
+        let path = display.clone();
+        self.add_at(display, path, text)
+    }
+
+    pub fn add_at(&mut self, display: String, path: String, text: String) -> FileId {
+        self.files.push(SourceFile {
+            display,
+            path,
+            text,
+        });
         self.files.len() - 1
     }
 

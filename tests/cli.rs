@@ -134,3 +134,54 @@ fn external_secrets_need_a_store() {
     let bad = run(&case, &["build", "--remote-key-template", "{nme}", "input"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn shell_integration() {
+    let dir = root();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = run(&dir, &["completions", shell]);
+        assert!(
+            out.status.success() && text(&out.stdout).contains("kotalc"),
+            "{shell}"
+        );
+    }
+    let man = run(&dir, &["man"]);
+    assert!(text(&man.stdout).starts_with(".ie") || text(&man.stdout).contains(".TH kotalc"));
+    let version = run(&dir, &["--version"]);
+    assert!(text(&version.stdout).contains("Kubernetes API v1.33"));
+    // Every subcommand's help carries a worked example.
+    for command in [
+        "build",
+        "validate",
+        "keygen",
+        "seal",
+        "migrate",
+        "explain",
+        "schema",
+        "completions",
+        "man",
+    ] {
+        let help = run(&dir, &[command, "--help"]);
+        assert!(
+            text(&help.stdout).contains("Example"),
+            "{command} --help has no example"
+        );
+    }
+}
+
+#[test]
+fn schema_command_prints_json_schema() {
+    let out = run(&root(), &["schema"]);
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    let peer = run(&root(), &["schema", "Peer"]);
+    let peer: serde_json::Value = serde_json::from_slice(&peer.stdout).expect("JSON");
+    assert!(peer["properties"]["spec"].is_object());
+    assert_eq!(
+        run(&root(), &["schema", "deployment"]).status.code(),
+        Some(2)
+    );
+}

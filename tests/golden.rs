@@ -1,6 +1,7 @@
 //! Golden fixtures: `fixtures/<case>/input` is built (with the arguments in
-//! `fixtures/<case>/args`, one per line) and stdout, stderr and the exit code are compared with
-//! `fixtures/<case>/expected/`. `KOTALC_BLESS=1 cargo test --test integration golden` rewrites
+//! `fixtures/<case>/args`, one per line), or, for commands other than `build`, the whole
+//! command line is read from `fixtures/<case>/command`; stdout, stderr and the exit code are
+//! compared with `fixtures/<case>/expected/`. `KOTALC_BLESS=1 cargo test --test integration golden` rewrites
 //! the expected files after an intended change.
 
 use std::fs;
@@ -12,13 +13,20 @@ fn cases() -> Vec<std::path::PathBuf> {
     let mut cases: Vec<_> = fs::read_dir(root().join("fixtures"))
         .expect("fixtures directory")
         .map(|e| e.expect("entry").path())
-        .filter(|p| p.join("input").is_dir())
+        .filter(|p| p.join("input").is_dir() || p.join("command").is_file())
         .collect();
     cases.sort();
     cases
 }
 
 fn args_of(case: &Path) -> Vec<String> {
+    if let Ok(text) = fs::read_to_string(case.join("command")) {
+        return text
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect();
+    }
     let mut args = vec!["build".to_string()];
     if let Ok(text) = fs::read_to_string(case.join("args")) {
         args.extend(text.lines().filter(|l| !l.is_empty()).map(String::from));

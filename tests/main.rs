@@ -7,6 +7,7 @@ mod golden;
 mod invariants;
 mod output_dir;
 mod plaintext;
+mod schema;
 mod scripts;
 mod seal;
 mod spec_fields;

@@ -15,6 +15,7 @@ pub struct ClusterPeer {
     /// Always `ClusterPeer`.
     #[schemars(extend("enum" = ["ClusterPeer"]))]
     pub kind: String,
+    /// The resource's name, namespace, labels and annotations.
     pub metadata: ObjectMeta,
     /// Desired state of the cluster peer.
     pub spec: ClusterPeerSpec,
@@ -23,6 +24,7 @@ pub struct ClusterPeer {
 /// Desired state of an IPFS Cluster peer.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(extend("dependentRequired" = {"id": ["privateKeySecretName"], "privateKeySecretName": ["id"]}))]
 pub struct ClusterPeerSpec {
     /// Container image of ipfs-cluster-service. Default `kotalco/ipfs-cluster:v1.0.8`.
     #[schemars(extend("default" = "kotalco/ipfs-cluster:v1.0.8"))]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectMeta {
+    #[schemars(extend("x-kotalc-immutable" = "renaming renders new objects and a new, empty data volume"))]
     /// Name of the resource. Every rendered object (ConfigMap, Service, PersistentVolumeClaim,
     /// StatefulSet) takes this name. A DNS-1123 label of at most 52 characters, so that the
     /// StatefulSet's pod and revision labels stay valid.
@@ -49,6 +50,7 @@ pub struct Resources {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage: Option<String>,
     /// StorageClass of the data volume. Default: the cluster's default StorageClass.
+    #[schemars(extend("x-kotalc-immutable" = "a PersistentVolumeClaim's storageClass cannot change; the claim must be recreated, and its data moved"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
 }

@@ -15,6 +15,7 @@ pub struct Peer {
     /// Always `Peer`.
     #[schemars(extend("enum" = ["Peer"]))]
     pub kind: String,
+    /// The resource's name, namespace, labels and annotations.
     pub metadata: ObjectMeta,
     /// Desired state of the peer. May be `{}`: every field has a default.
     #[serde(default)]

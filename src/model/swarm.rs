@@ -7,6 +7,7 @@ use super::common::{ObjectMeta, Profile, Resources};
 /// kotalc renders each node as the Peer that `kotalc migrate` writes.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(extend("x-kotalc-deprecated" = "Kotal deprecated Swarm; `kotalc migrate` rewrites it as Peers"))]
 pub struct Swarm {
     /// Always `ipfs.kotal.io/v1alpha1`.
     #[schemars(extend("enum" = ["ipfs.kotal.io/v1alpha1"]))]
@@ -14,6 +15,7 @@ pub struct Swarm {
     /// Always `Swarm`.
     #[schemars(extend("enum" = ["Swarm"]))]
     pub kind: String,
+    /// The resource's name, namespace, labels and annotations.
     pub metadata: ObjectMeta,
     /// Desired state of the swarm.
     pub spec: SwarmSpec,

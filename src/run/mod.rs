@@ -33,6 +33,60 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Keygen(args) => secrets::keygen(&args),
         Command::Seal(args) => secrets::seal(&args),
         Command::Migrate(args) => migrate::migrate(&args),
+        Command::Explain(args) => match crate::explain::explain(&args.target, args.recursive) {
+            Ok(text) => print(&text),
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_PROBLEMS
+            }
+        },
+        Command::Schema(args) => {
+            let kind = match args.kind.as_deref() {
+                None => None,
+                Some(name) => match crate::explain::kind_of(name) {
+                    Some(kind) => Some(kind),
+                    None => {
+                        eprintln!(
+                            "error: unknown kind {name:?}: expected peer, clusterpeer or swarm"
+                        );
+                        return EXIT_USAGE;
+                    }
+                },
+            };
+            let schema = crate::schema::document(kind);
+            print(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            ))
+        }
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "kotalc", &mut out);
+            print(&String::from_utf8_lossy(&out))
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => print(&String::from_utf8_lossy(&out)),
+                Err(_) => EXIT_PROBLEMS,
+            }
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn print(text: &str) -> u8 {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(_) => EXIT_PROBLEMS,
     }
 }
 
@@ -66,8 +120,17 @@ fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
 
 fn report_diagnostics(outcome: &Outcome, format: Format) {
     let mut stderr = io::stderr().lock();
+    // Colour only for a person at a terminal, and never against NO_COLOR.
+    use std::io::IsTerminal;
+    let coloured = format == Format::Human
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && io::stderr().is_terminal();
     for d in &outcome.diagnostics {
-        let _ = stderr.write_all(diagnostic::render(d, &outcome.sources, format).as_bytes());
+        let mut text = diagnostic::render(d, &outcome.sources, format);
+        if coloured {
+            text = diagnostic::colour(&text, d.severity);
+        }
+        let _ = stderr.write_all(text.as_bytes());
     }
     if format == Format::Human {
         let errors = outcome.diagnostics.iter().filter(|d| d.is_error()).count();

@@ -30,7 +30,7 @@ pub fn keygen(args: &KeygenArgs) -> u8 {
     let value = String::from_utf8_lossy(&generated.value).into_owned();
     let mut stdout = io::stdout().lock();
     let written = match args.format {
-        Format::Human => {
+        Format::Human | Format::Github => {
             if let Some(id) = &generated.peer_id {
                 eprintln!("peer ID: {id}");
             }
@@ -150,7 +150,7 @@ pub fn seal(args: &SealArgs) -> u8 {
     }
     for id in peer_ids {
         match args.format {
-            Format::Human => eprintln!("peer ID: {id} (set it as spec.id)"),
+            Format::Human | Format::Github => eprintln!("peer ID: {id} (set it as spec.id)"),
             Format::Json => eprintln!("{}", serde_json::json!({ "peerId": id.to_base58() })),
         }
     }

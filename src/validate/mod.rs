@@ -155,7 +155,7 @@ pub fn compute(
             let path = format!("{base}.{field}");
             diagnostics.push(invalid(
                 resource,
-                Code::OutOfRange,
+                Code::QuantityTooLarge,
                 &path,
                 format!(
                     "Invalid value: {:?}: quantity is too large",
