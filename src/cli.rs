@@ -29,6 +29,11 @@ pub enum Command {
     /// Render resources to Kubernetes manifests.
     #[command(after_help = "Example:\n  kotalc build peers/ -o rendered/")]
     Build(BuildArgs),
+    /// Show what a change does, object by object, against a rendered tree or a git revision.
+    #[command(
+        after_help = "Examples:\n  kotalc diff ipfs/ --against rendered/\n  kotalc diff ipfs/ --against-ref origin/main --exit-code"
+    )]
+    Diff(DiffArgs),
     /// Check resources without rendering anything.
     #[command(after_help = "Example:\n  kotalc validate peers/")]
     Validate(CheckArgs),
@@ -217,4 +222,42 @@ pub struct BuildArgs {
     /// Directory of templates that override the embedded ones by file name.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// With -o: write nothing; exit 1, showing the difference, unless DIR is exactly what
+    /// would be written.
+    #[arg(long = "check", requires = "output", conflicts_with = "force")]
+    pub check_only: bool,
+    /// Run as an Argo CD config management plugin: options from ARGOCD_ENV_KOTALC_*
+    /// variables, the default namespace from ARGOCD_APP_NAMESPACE.
+    #[arg(long)]
+    pub argocd: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// Compare with the objects of a rendered directory.
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "against_ref",
+        conflicts_with = "against_ref"
+    )]
+    pub against: Option<PathBuf>,
+    /// Compare with what the same inputs rendered at a git revision of their repository.
+    #[arg(long, value_name = "GITREF")]
+    pub against_ref: Option<String>,
+    /// Colour the diff: `auto` on a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Exit 1 when there is a difference.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }

@@ -56,6 +56,15 @@ pub fn compile(options: &Options) -> Outcome {
         options.paths.clone()
     };
     load::load(&paths, &mut sources, &mut diagnostics);
+    compile_sources(options, sources, diagnostics)
+}
+
+/// Compiles inputs already read: from a git revision, or from a KRM function's items.
+pub fn compile_sources(
+    options: &Options,
+    mut sources: Sources,
+    mut diagnostics: Vec<Diagnostic>,
+) -> Outcome {
     let mut parsed = parse::parse(&sources, options.passthrough, &mut diagnostics);
     swarm::lower(
         &mut parsed,

@@ -103,7 +103,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn marker_text(files: &BTreeMap<String, String>, marker: &str) -> String {
+pub fn marker_text(files: &BTreeMap<String, String>, marker: &str) -> String {
     let mut text = if marker == MARKER {
         String::from(
             "# Written by kotalc. Every file listed here is replaced by the next `kotalc build -o`;\n\
@@ -163,7 +163,7 @@ fn inspect(dir: &Path, marker: &str) -> Result<Existing, Diagnostic> {
 }
 
 /// Every file below `dir`, relative, except the marker.
-fn files_in(dir: &Path, marker: &str) -> Result<BTreeSet<String>, Diagnostic> {
+pub fn files_in(dir: &Path, marker: &str) -> Result<BTreeSet<String>, Diagnostic> {
     let mut found = BTreeSet::new();
     for entry in walkdir::WalkDir::new(dir).follow_links(false) {
         let entry = entry.map_err(|e| out_error(&display(dir), &e.to_string()))?;

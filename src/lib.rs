@@ -11,6 +11,7 @@ pub mod cli;
 pub mod compile;
 pub mod defaults;
 pub mod diagnostic;
+pub mod diff;
 pub mod emit;
 pub mod explain;
 pub mod keys;

@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod determinism;
+mod gitops;
 mod golden;
 mod invariants;
 mod output_dir;

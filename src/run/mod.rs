@@ -12,6 +12,7 @@ use crate::diagnostic::{self, Format};
 use crate::emit;
 use crate::secrets::{SecretMode, SecretOptions};
 
+mod diff;
 mod migrate;
 mod secrets;
 
@@ -33,6 +34,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Keygen(args) => secrets::keygen(&args),
         Command::Seal(args) => secrets::seal(&args),
         Command::Migrate(args) => migrate::migrate(&args),
+        Command::Diff(args) => diff::diff(&args),
         Command::Explain(args) => match crate::explain::explain(&args.target, args.recursive) {
             Ok(text) => print(&text),
             Err(e) => {
@@ -90,7 +92,7 @@ fn print(text: &str) -> u8 {
     }
 }
 
-fn options(args: &CheckArgs, render: bool) -> Options {
+pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
     Options {
         paths: args.paths.clone(),
         namespace: args.namespace.clone(),
@@ -109,7 +111,7 @@ fn options(args: &CheckArgs, render: bool) -> Options {
 }
 
 /// Secret options that cannot work together, as a usage error.
-fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
+pub(super) fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
     let s = &args.secrets;
     if render && s.secret_mode == SecretMode::External && s.secret_store.is_none() {
         return Some("--secret-mode external needs --secret-store NAME".into());
@@ -118,7 +120,7 @@ fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
         .map(|problem| format!("--remote-key-template {problem}"))
 }
 
-fn report_diagnostics(outcome: &Outcome, format: Format) {
+pub(super) fn report_diagnostics(outcome: &Outcome, format: Format) {
     let mut stderr = io::stderr().lock();
     // Colour only for a person at a terminal, and never against NO_COLOR.
     use std::io::IsTerminal;
@@ -161,6 +163,15 @@ fn build(args: &BuildArgs) -> u8 {
         return EXIT_PROBLEMS;
     }
     match &args.output {
+        Some(dir) if args.check_only => match emit::tree(&outcome.objects) {
+            Ok(files) => diff::check_tree(dir, &files, args.check.format),
+            Err(d) => {
+                let _ = io::stderr().write_all(
+                    diagnostic::render(&d, &outcome.sources, args.check.format).as_bytes(),
+                );
+                EXIT_PROBLEMS
+            }
+        },
         None => match emit::write_stream(&outcome.objects, &mut io::stdout().lock()) {
             Ok(()) => EXIT_OK,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
