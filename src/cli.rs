@@ -34,6 +34,15 @@ pub enum Command {
         after_help = "Examples:\n  kotalc diff ipfs/ --against rendered/\n  kotalc diff ipfs/ --against-ref origin/main --exit-code"
     )]
     Diff(DiffArgs),
+    /// Run as a KRM function: a ResourceList on stdin, the rendered one on stdout.
+    #[command(
+        after_help = "Example (kustomize, with --enable-alpha-plugins --enable-exec):\n  \
+        annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: kotalc-krm"
+    )]
+    Krm,
+    /// Run as a kustomize legacy exec plugin: CONFIG names the inputs, output on stdout.
+    #[command(after_help = "Example: see examples/kustomize/legacy-plugin")]
+    KustomizePlugin(PluginArgs),
     /// Check resources without rendering anything.
     #[command(after_help = "Example:\n  kotalc validate peers/")]
     Validate(CheckArgs),
@@ -230,6 +239,16 @@ pub struct BuildArgs {
     /// variables, the default namespace from ARGOCD_APP_NAMESPACE.
     #[arg(long)]
     pub argocd: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginArgs {
+    /// The plugin's configuration file, which kustomize passes.
+    #[arg(value_name = "CONFIG")]
+    pub config: PathBuf,
+    /// Any further arguments kustomize passes are ignored.
+    #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ pub mod diff;
 pub mod emit;
 pub mod explain;
 pub mod keys;
+pub mod krm;
 pub mod lint;
 pub mod load;
 pub mod model;

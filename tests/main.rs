@@ -6,6 +6,7 @@ mod determinism;
 mod gitops;
 mod golden;
 mod invariants;
+mod kustomize;
 mod output_dir;
 mod plaintext;
 mod schema;

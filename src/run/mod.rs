@@ -14,6 +14,7 @@ use crate::secrets::{SecretMode, SecretOptions};
 
 mod diff;
 mod migrate;
+mod plugin;
 mod secrets;
 
 pub const EXIT_OK: u8 = 0;
@@ -35,6 +36,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Seal(args) => secrets::seal(&args),
         Command::Migrate(args) => migrate::migrate(&args),
         Command::Diff(args) => diff::diff(&args),
+        Command::Krm => krm(),
+        Command::KustomizePlugin(args) => plugin::run(&args),
         Command::Explain(args) => match crate::explain::explain(&args.target, args.recursive) {
             Ok(text) => print(&text),
             Err(e) => {
@@ -79,6 +82,21 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     }
 }
 
+fn krm() -> u8 {
+    use std::io::Read;
+    let mut input = String::new();
+    if let Err(e) = io::stdin().read_to_string(&mut input) {
+        eprintln!(
+            "kotalc: cannot read the ResourceList: {}",
+            crate::load::io_reason(&e)
+        );
+        return EXIT_PROBLEMS;
+    }
+    let (output, failed) = crate::krm::run(&input);
+    let code = print(&serde_saphyr::to_string(&output).unwrap_or_default());
+    if failed { EXIT_PROBLEMS } else { code }
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn print(text: &str) -> u8 {
     let mut stdout = io::stdout().lock();
@@ -107,6 +125,61 @@ pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
             store_kind: args.secrets.secret_store_kind,
             remote_key_template: args.secrets.remote_key_template.clone(),
         },
+    }
+}
+
+/// Argo CD's config management plugin environment: `ARGOCD_ENV_KOTALC_*` (the Application's
+/// plugin env, which Argo CD prefixes) set options, and `ARGOCD_APP_NAMESPACE` is the default
+/// namespace when neither `--namespace` nor `ARGOCD_ENV_KOTALC_NAMESPACE` gives one.
+fn argocd(options: &mut Options) -> Result<(), String> {
+    let var = |name: &str| std::env::var(format!("ARGOCD_ENV_KOTALC_{name}")).ok();
+    let flag = |name: &str| -> Result<Option<bool>, String> {
+        match var(name).as_deref() {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(other) => Err(format!(
+                "ARGOCD_ENV_KOTALC_{name}: expected true or false, found {other:?}"
+            )),
+        }
+    };
+    if let Some(ns) = var("NAMESPACE") {
+        options.namespace = Some(ns);
+    }
+    if options.namespace.is_none() {
+        options.namespace = std::env::var("ARGOCD_APP_NAMESPACE")
+            .ok()
+            .filter(|n| !n.is_empty());
+    }
+    if let Some(mode) = var("SECRET_MODE") {
+        use clap::ValueEnum;
+        options.secrets.mode = SecretMode::from_str(&mode, false).map_err(|_| {
+            format!("ARGOCD_ENV_KOTALC_SECRET_MODE: {mode:?} is not sealed, external or none")
+        })?;
+    }
+    if let Some(store) = var("SECRET_STORE") {
+        options.secrets.store = Some(store);
+    }
+    if let Some(kind) = var("SECRET_STORE_KIND") {
+        use clap::ValueEnum;
+        options.secrets.store_kind = crate::secrets::StoreKind::from_str(&kind, false)
+            .map_err(|_| format!("ARGOCD_ENV_KOTALC_SECRET_STORE_KIND: {kind:?} is not SecretStore or ClusterSecretStore"))?;
+    }
+    if let Some(template) = var("REMOTE_KEY_TEMPLATE") {
+        options.secrets.remote_key_template = template;
+    }
+    if let Some(deny) = flag("DENY_WARNINGS")? {
+        options.deny_warnings = deny;
+    }
+    if let Some(allow) = flag("ALLOW_EMPTY")? {
+        options.allow_empty = allow;
+    }
+    if options.secrets.mode == SecretMode::External && options.secrets.store.is_none() {
+        return Err("secret mode external needs ARGOCD_ENV_KOTALC_SECRET_STORE".into());
+    }
+    match crate::secrets::check_remote_key_template(&options.secrets.remote_key_template) {
+        Some(problem) => Err(format!("remote key template {problem}")),
+        None => Ok(()),
     }
 }
 
@@ -157,6 +230,12 @@ fn build(args: &BuildArgs) -> u8 {
     }
     let mut options = options(&args.check, true);
     options.templates = args.templates.clone();
+    if args.argocd
+        && let Err(problem) = argocd(&mut options)
+    {
+        eprintln!("error: {problem}");
+        return EXIT_USAGE;
+    }
     let outcome = compile::compile(&options);
     report_diagnostics(&outcome, args.check.format);
     if outcome.has_errors() {

@@ -1,0 +1,250 @@
+//! kotalc as a KRM function (`kotalc krm`): a `ResourceList` on stdin, one on stdout. Kotal
+//! resources, and the SealedSecrets among the items, are replaced by what `build` renders from
+//! them; every other item passes through untouched. Problems become `results`.
+
+use serde_json::{Map, Value as J, json};
+
+use crate::compile::{self, Options};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::model::{API_VERSION, Kind};
+use crate::secrets::{SecretMode, SecretOptions, StoreKind};
+use crate::source::Sources;
+
+pub const RESOURCE_LIST: &str = "config.kubernetes.io/v1";
+
+/// The annotations kustomize and kpt add to items; they describe the item's origin, not the
+/// resource, so they are not copied to rendered objects.
+const ORIGIN: &[&str] = &["config.kubernetes.io/", "internal.config.kubernetes.io/"];
+
+/// Runs the function. Returns the output list and whether an error was reported.
+pub fn run(input: &str) -> (J, bool) {
+    let list: J = match serde_saphyr::from_str(input) {
+        Ok(list) => list,
+        Err(e) => return failure(J::Array(Vec::new()), &format!("the input is not YAML: {e}")),
+    };
+    if list["kind"] != "ResourceList" {
+        return failure(
+            J::Array(Vec::new()),
+            "the input is not a ResourceList (config.kubernetes.io/v1)",
+        );
+    }
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    let config = &list["functionConfig"];
+    let options = match options(config) {
+        Ok(options) => options,
+        Err(message) => return failure(J::Array(items), &message),
+    };
+
+    let mut sources = Sources::default();
+    let mut origins = Vec::new();
+    let mut untouched = Vec::new();
+    for item in &items {
+        if !consumed(item) {
+            untouched.push(item.clone());
+            continue;
+        }
+        let annotations = &item["metadata"]["annotations"];
+        let path = annotations["config.kubernetes.io/path"]
+            .as_str()
+            .or_else(|| annotations["internal.config.kubernetes.io/path"].as_str())
+            .map(String::from);
+        let index = annotations["config.kubernetes.io/index"]
+            .as_str()
+            .or_else(|| annotations["internal.config.kubernetes.io/index"].as_str())
+            .and_then(|i| i.parse::<u64>().ok());
+        let mut resource = item.clone();
+        strip_origin(&mut resource);
+        let display = match &path {
+            Some(p) => p.clone(),
+            None => format!("items[{}]", origins.len()),
+        };
+        sources.add(
+            display,
+            serde_saphyr::to_string(&resource).unwrap_or_default(),
+        );
+        origins.push((identity(item), path, index));
+    }
+    let mut diagnostics = Vec::new();
+    for path in &options.paths {
+        crate::load::load(std::slice::from_ref(path), &mut sources, &mut diagnostics);
+    }
+    let outcome = compile::compile_sources(&options, sources, diagnostics);
+    let results: Vec<J> = outcome
+        .diagnostics
+        .iter()
+        .map(|d| result(d, &outcome.sources, &origins))
+        .collect();
+    let failed = outcome.has_errors();
+    let mut out_items = untouched;
+    if failed {
+        out_items = items;
+    } else {
+        out_items.extend(outcome.objects.into_iter().map(|o| o.value));
+    }
+    let mut output = json!({
+        "apiVersion": RESOURCE_LIST,
+        "kind": "ResourceList",
+        "items": out_items,
+    });
+    if !results.is_empty() {
+        output["results"] = J::Array(results);
+    }
+    (output, failed)
+}
+
+/// Kotal resources and SealedSecrets are the function's input; everything else passes.
+fn consumed(item: &J) -> bool {
+    let kind = item["kind"].as_str().unwrap_or_default();
+    (item["apiVersion"] == API_VERSION && Kind::from_name(kind).is_some())
+        || (item["apiVersion"] == crate::seal::API_VERSION && kind == crate::seal::KIND)
+}
+
+fn strip_origin(item: &mut J) {
+    if let Some(annotations) = item["metadata"]["annotations"].as_object_mut() {
+        annotations.retain(|k, _| !ORIGIN.iter().any(|p| k.starts_with(p)));
+        if annotations.is_empty()
+            && let Some(metadata) = item["metadata"].as_object_mut()
+        {
+            metadata.remove("annotations");
+        }
+    }
+}
+
+fn identity(item: &J) -> J {
+    let mut reference = Map::new();
+    for (key, value) in [
+        ("apiVersion", &item["apiVersion"]),
+        ("kind", &item["kind"]),
+        ("name", &item["metadata"]["name"]),
+        ("namespace", &item["metadata"]["namespace"]),
+    ] {
+        if let Some(text) = value.as_str() {
+            reference.insert(key.to_string(), json!(text));
+        }
+    }
+    J::Object(reference)
+}
+
+/// The CLI options from a functionConfig's or plugin config's `spec` (or, as kpt passes
+/// them, a ConfigMap's `data`).
+pub fn options(config: &J) -> Result<Options, String> {
+    let spec = if config["spec"].is_object() {
+        &config["spec"]
+    } else {
+        &config["data"]
+    };
+    let text = |key: &str| spec[key].as_str().map(String::from);
+    let flag = |key: &str| match &spec[key] {
+        J::Bool(b) => Ok(*b),
+        J::String(s) if s == "true" || s == "false" => Ok(s == "true"),
+        J::Null => Ok(false),
+        other => Err(format!(
+            "config {key}: expected true or false, found {other}"
+        )),
+    };
+    let mode = match text("secretMode").as_deref() {
+        None | Some("sealed") => SecretMode::Sealed,
+        Some("external") => SecretMode::External,
+        Some("none") => SecretMode::None,
+        Some(other) => {
+            return Err(format!(
+                "config secretMode: {other:?} is not sealed, external or none"
+            ));
+        }
+    };
+    let store_kind = match text("secretStoreKind").as_deref() {
+        None | Some("SecretStore") => StoreKind::SecretStore,
+        Some("ClusterSecretStore") => StoreKind::ClusterSecretStore,
+        Some(other) => {
+            return Err(format!(
+                "config secretStoreKind: {other:?} is not SecretStore or ClusterSecretStore"
+            ));
+        }
+    };
+    let secrets = SecretOptions {
+        mode,
+        store: text("secretStore"),
+        store_kind,
+        remote_key_template: text("remoteKeyTemplate")
+            .unwrap_or_else(|| crate::secrets::DEFAULT_REMOTE_KEY.to_string()),
+    };
+    if mode == SecretMode::External && secrets.store.is_none() {
+        return Err("config secretMode external needs secretStore".into());
+    }
+    if let Some(problem) = crate::secrets::check_remote_key_template(&secrets.remote_key_template) {
+        return Err(format!("config remoteKeyTemplate {problem}"));
+    }
+    let paths = match &spec["paths"] {
+        J::Array(paths) => paths
+            .iter()
+            .map(|p| p.as_str().map(std::path::PathBuf::from))
+            .collect::<Option<Vec<_>>>()
+            .ok_or("config paths: expected a list of strings")?,
+        J::Null => Vec::new(),
+        _ => return Err("config paths: expected a list of strings".into()),
+    };
+    Ok(Options {
+        paths,
+        namespace: text("namespace"),
+        passthrough: false,
+        templates: None,
+        deny_warnings: flag("denyWarnings")?,
+        allow_empty: flag("allowEmpty")?,
+        render: true,
+        secrets,
+    })
+}
+
+/// A diagnostic as a KRM `results` entry.
+fn result(d: &Diagnostic, sources: &Sources, origins: &[(J, Option<String>, Option<u64>)]) -> J {
+    let severity = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "info",
+    };
+    let mut message = format!("[{}] {}", d.code.as_str(), d.message);
+    if let Some(label) = &d.label {
+        message.push_str(&format!(" ({label})"));
+    }
+    if let Some(help) = &d.help {
+        message.push_str(&format!(" ({})", help.replace('\n', " ")));
+    }
+    let mut entry = json!({ "severity": severity, "message": message });
+    if let Some(field) = &d.field {
+        entry["field"] = json!({ "path": field });
+    }
+    if let Some(span) = d.span {
+        // Items were added first, in order; files loaded from `paths` follow them.
+        match origins.get(span.file) {
+            Some((reference, path, index)) => {
+                entry["resourceRef"] = reference.clone();
+                let mut file = Map::new();
+                if let Some(path) = path {
+                    file.insert("path".into(), json!(path));
+                }
+                if let Some(index) = index {
+                    file.insert("index".into(), json!(index));
+                }
+                if !file.is_empty() {
+                    entry["file"] = J::Object(file);
+                }
+            }
+            None => {
+                entry["file"] = json!({ "path": sources.get(span.file).display });
+            }
+        }
+    }
+    entry
+}
+
+fn failure(items: J, message: &str) -> (J, bool) {
+    (
+        json!({
+            "apiVersion": RESOURCE_LIST,
+            "kind": "ResourceList",
+            "items": items,
+            "results": [{ "severity": "error", "message": message }],
+        }),
+        true,
+    )
+}

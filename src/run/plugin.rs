@@ -1,0 +1,60 @@
+//! kotalc as a kustomize legacy exec plugin, the kind `kubectl kustomize --enable-alpha-plugins`
+//! runs (it cannot run KRM exec functions). kustomize runs the executable at
+//! `$KUSTOMIZE_PLUGIN_HOME/kotalc.io/v1alpha1/kotalcbuild/KotalcBuild` in the kustomization
+//! directory, with the path of the plugin's configuration as its first argument; the
+//! configuration's `spec.paths` name the inputs, relative to that directory.
+
+use std::io::{self, Write};
+
+use serde_json::Value as J;
+
+use super::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics};
+use crate::cli::PluginArgs;
+use crate::compile;
+use crate::diagnostic::Format;
+use crate::emit;
+use crate::load;
+
+pub const KIND: &str = "KotalcBuild";
+
+pub fn run(args: &PluginArgs) -> u8 {
+    let shown = load::display(&args.config);
+    let config: J = match std::fs::read_to_string(&args.config)
+        .map_err(|e| load::io_reason(&e))
+        .and_then(|text| serde_saphyr::from_str(&text).map_err(|e| e.to_string()))
+    {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: cannot read the plugin configuration {shown}: {e}");
+            return EXIT_PROBLEMS;
+        }
+    };
+    if config["kind"] != KIND {
+        eprintln!(
+            "error: {shown}: expected kind {KIND}, found {}",
+            config["kind"]
+        );
+        return EXIT_PROBLEMS;
+    }
+    let options = match crate::krm::options(&config) {
+        Ok(options) if !options.paths.is_empty() => options,
+        Ok(_) => {
+            eprintln!("error: {shown}: spec.paths must name the input files or directories");
+            return EXIT_PROBLEMS;
+        }
+        Err(e) => {
+            eprintln!("error: {shown}: {e}");
+            return EXIT_PROBLEMS;
+        }
+    };
+    let outcome = compile::compile(&options);
+    report_diagnostics(&outcome, Format::Human);
+    if outcome.has_errors() {
+        return EXIT_PROBLEMS;
+    }
+    let mut stdout = io::stdout().lock();
+    match emit::write_stream(&outcome.objects, &mut stdout).and_then(|()| stdout.flush()) {
+        Ok(()) => EXIT_OK,
+        Err(_) => EXIT_PROBLEMS,
+    }
+}

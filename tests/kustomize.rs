@@ -1,0 +1,154 @@
+//! kotalc inside kustomize: the legacy exec plugin under the real `kubectl kustomize`, using
+//! the files of `examples/kustomize/legacy-plugin` as a user would copy them.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value as J;
+
+use crate::common::{root, run, scratch, text};
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.expect("walk");
+        let target = to.join(entry.path().strip_prefix(from).expect("prefix"));
+        if entry.file_type().is_dir() {
+            fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn objects(yaml: &str) -> Vec<J> {
+    let mut docs: Vec<J> = serde_saphyr::from_multiple(yaml).expect("YAML stream");
+    docs.retain(|d| !d.is_null());
+    docs.sort_by_key(kotalc::diff::key);
+    docs
+}
+
+fn kubectl_available() -> bool {
+    let found = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "kubectl is on every machine, CI's too"
+    );
+    found
+}
+
+#[test]
+fn kubectl_kustomize_runs_the_legacy_plugin() {
+    if !kubectl_available() {
+        eprintln!("kubectl not installed; skipped outside CI");
+        return;
+    }
+    let dir = scratch("kustomize-legacy");
+    copy_tree(&root().join("examples/kustomize/legacy-plugin"), &dir);
+    let bin: PathBuf = PathBuf::from(env!("CARGO_BIN_EXE_kotalc"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().expect("bin dir").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("kubectl")
+        .args(["kustomize", "--enable-alpha-plugins", "."])
+        .current_dir(&dir)
+        .env("PATH", path)
+        .env("KUSTOMIZE_PLUGIN_HOME", dir.join("plugins"))
+        .output()
+        .expect("kubectl runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let built = run(&dir, &["build", "--namespace", "ipfs", "ipfs"]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let through_kustomize = objects(&text(&out.stdout));
+    assert_eq!(through_kustomize.len(), 4);
+    assert_eq!(through_kustomize, objects(&text(&built.stdout)));
+}
+
+/// An empty input is an error for the plugin too: printing nothing would make Argo CD prune.
+#[test]
+fn the_legacy_plugin_refuses_empty_input() {
+    let dir = scratch("kustomize-legacy-empty");
+    fs::create_dir_all(dir.join("ipfs")).expect("mkdir");
+    fs::write(
+        dir.join("kotalc.yaml"),
+        "apiVersion: kotalc.io/v1alpha1\nkind: KotalcBuild\nmetadata:\n  name: x\nspec:\n  paths: [ipfs]\n",
+    )
+    .expect("write");
+    let out = run(&dir, &["kustomize-plugin", "kotalc.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("empty-output"));
+}
+
+/// The generate command of `examples/argocd/plugin.yaml`, run as Argo CD's repo server runs
+/// it: in the application's directory, with its environment, no terminal and no stdin.
+#[test]
+fn argocd_generate_command() {
+    let plugin: J = serde_saphyr::from_str(
+        &fs::read_to_string(root().join("examples/argocd/plugin.yaml")).expect("plugin.yaml"),
+    )
+    .expect("YAML");
+    let command: Vec<String> = plugin["spec"]["generate"]["command"]
+        .as_array()
+        .expect("command")
+        .iter()
+        .map(|a| a.as_str().expect("string").to_string())
+        .collect();
+    assert_eq!(command[0], "kotalc");
+    let generate = |dir: &Path, env: &[(&str, &str)]| {
+        Command::new(env!("CARGO_BIN_EXE_kotalc"))
+            .args(&command[1..])
+            .current_dir(dir)
+            .env_clear()
+            .env("ARGOCD_APP_NAME", "ipfs")
+            .env("ARGOCD_APP_NAMESPACE", "team-a")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("kotalc runs")
+    };
+    let dir = scratch("argocd-generate");
+    fs::write(
+        dir.join("peer.kotal.yaml"),
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: gateway\nspec:\n  swarmKeySecretName: swarm-key\n",
+    )
+    .expect("write");
+    let out = generate(&dir, &[("ARGOCD_ENV_KOTALC_SECRET_MODE", "none")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let manifests = objects(&text(&out.stdout));
+    assert_eq!(
+        manifests.len(),
+        4,
+        "only manifests on stdout, no Secret objects in mode none"
+    );
+    for object in &manifests {
+        assert_eq!(object["metadata"]["namespace"], "team-a");
+    }
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("warning[private-swarm-isolated]") && !stderr.contains('\u{1b}'));
+
+    // The Application's options win, and warnings can fail the sync.
+    let denied = generate(&dir, &[("ARGOCD_ENV_KOTALC_DENY_WARNINGS", "true")]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(denied.stdout.is_empty());
+    let namespaced = generate(
+        &dir,
+        &[
+            ("ARGOCD_ENV_KOTALC_NAMESPACE", "other"),
+            ("ARGOCD_ENV_KOTALC_SECRET_MODE", "none"),
+        ],
+    );
+    assert!(text(&namespaced.stdout).contains("namespace: other"));
+
+    // Nothing to render is an error, not an empty (pruning) sync.
+    let empty = scratch("argocd-generate-empty");
+    let out = generate(&empty, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("empty-output"));
+}
