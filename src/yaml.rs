@@ -123,12 +123,22 @@ impl Node {
 
 /// The options every kotalc YAML read uses: YAML 1.2 booleans only (`yes` stays a string, and
 /// the schema then rejects it), duplicate keys refused, bounded nesting and alias expansion.
+/// Documents in one file.
+pub const MAX_DOCUMENTS: usize = 100_000;
+
 pub fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         strict_booleans: true,
         duplicate_keys: DuplicateKeyPolicy::Error,
         leading_zero_numbers_as_strings: true,
-        budget: serde_saphyr::budget! { max_depth: MAX_DEPTH },
+        // Sized for the largest file the loader reads (32 MiB): no real repository reaches
+        // these, and alias expansion keeps serde-saphyr's own bounds.
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_DEPTH,
+            max_documents: MAX_DOCUMENTS,
+            max_nodes: 16_000_000,
+            max_events: 64_000_000,
+        },
     }
 }
 

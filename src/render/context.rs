@@ -196,6 +196,13 @@ pub fn plan(
         "spec": spec,
         "extra_args": extra_args,
         "ports": ports,
+        // The same ports as a Service and a container spell them.
+        "service_ports": ports.iter().map(|p| json!({
+            "name": p.name, "port": p.port, "targetPort": p.name, "protocol": p.protocol,
+        })).collect::<Vec<_>>(),
+        "container_ports": ports.iter().map(|p| json!({
+            "name": p.name, "containerPort": p.port, "protocol": p.protocol,
+        })).collect::<Vec<_>>(),
         "paths": {
             "home": home,
             "data": format!("{home}/kotal-data"),

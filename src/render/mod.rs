@@ -174,23 +174,41 @@ impl Renderer {
                 .get_template(name)
                 .and_then(|t| t.render(&plan.context))
                 .map_err(|e| template_error(name, &e).at(origin))?;
-            let value: J = serde_saphyr::from_str_with_options(&text, crate::yaml::options())
-                .map_err(|e| {
-                    Diagnostic::new(
-                        Code::Template,
-                        format!(
-                            "template `{name}` rendered invalid YAML: {}",
-                            e.without_snippet()
-                        ),
-                    )
-                    .at(origin)
-                })?;
+            // The embedded templates print JSON, which parses many times faster than YAML;
+            // an override may print either.
+            let parsed = if text.trim_start().starts_with('{') {
+                serde_json::from_str::<J>(&text).map_err(|e| e.to_string())
+            } else {
+                serde_saphyr::from_str_with_options(&text, crate::yaml::options())
+                    .map_err(|e| e.without_snippet().to_string())
+            };
+            let mut value = parsed.map_err(|e| {
+                Diagnostic::new(
+                    Code::Template,
+                    format!("template `{name}` rendered invalid YAML: {e}"),
+                )
+                .at(origin)
+            })?;
+            drop_nulls(&mut value);
             let value = typed::check(value).map_err(|problem| {
                 Diagnostic::new(Code::Template, format!("template `{name}` {problem}")).at(origin)
             })?;
             objects.push(Object::from_value(value, origin));
         }
         Ok(objects)
+    }
+}
+
+/// A template states an optional field as `null` when it has no value (a map literal cannot
+/// leave a key out); such fields are omitted, as Kubernetes omits them.
+fn drop_nulls(value: &mut J) {
+    match value {
+        J::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        J::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 
