@@ -30,6 +30,9 @@ pub struct Options {
     /// `false` for `validate`: every check, no objects.
     pub render: bool,
     pub secrets: SecretOptions,
+    /// Keep only each object's YAML, not its data: a build that writes the output needs no
+    /// more, and at scale the data would be several times the output's size.
+    pub lean: bool,
 }
 
 #[derive(Debug, Default)]
@@ -147,13 +150,56 @@ pub fn compile_sources(
         }
     }
 
+    if options.lean {
+        // Every check is done: the documents' node trees are not needed to render, and at
+        // scale they are the largest part of the inputs.
+        for resource in &mut parsed.resources {
+            resource.root = crate::yaml::Node::null(resource.root.span);
+        }
+    }
+    // Rendering with the embedded templates cannot fail (the tests render every fixture);
+    // with overrides it can, and its diagnostics show the resource's lines.
+    if options.lean && options.templates.is_none() {
+        let referenced = diagnostics
+            .iter()
+            .flat_map(|d| d.span.iter().chain(d.related.iter().map(|(s, _)| s)))
+            .map(|s| s.file)
+            .collect();
+        sources.release_unreferenced(&referenced);
+    }
     let mut objects = Vec::new();
     if options.render && !diagnostics.iter().any(Diagnostic::is_error) {
         match Renderer::new(options.templates.as_deref()) {
             Ok(renderer) => {
-                for (resource, config) in parsed.resources.iter().zip(&configs) {
-                    let Some(config) = config else { continue };
-                    match renderer.render(resource, config, namespace) {
+                use rayon::prelude::*;
+                // In parallel, collected in resource order. Each resource is dropped once it
+                // is rendered, so the inputs' memory is reused for the output's.
+                let resources = std::mem::take(&mut parsed.resources);
+                let rendered: Vec<Result<Vec<Object>, Diagnostic>> =
+                    resources
+                        .into_par_iter()
+                        .zip(configs.into_par_iter())
+                        .filter_map(|(resource, config)| {
+                            let config = config?;
+                            Some(renderer.render(&resource, &config, namespace).map(
+                                |mut objects| {
+                                    if options.lean {
+                                        objects
+                                            .iter_mut()
+                                            .for_each(|o| o.value = serde_json::Value::Null);
+                                    }
+                                    objects
+                                },
+                            ))
+                        })
+                        .collect();
+                let count: usize = rendered
+                    .iter()
+                    .map(|r| r.as_ref().map_or(0, Vec::len))
+                    .sum();
+                objects.reserve_exact(count + parsed.passthrough.len() + secret_objects.len());
+                for result in rendered {
+                    match result {
                         Ok(rendered) => objects.extend(rendered),
                         Err(d) => diagnostics.push(d),
                     }

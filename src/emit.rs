@@ -52,8 +52,8 @@ pub fn sort(objects: &mut [Object]) {
 
 /// Canonical YAML of one object: keys sorted, block style, strings quoted where YAML 1.1
 /// readers would misread them.
-pub fn to_yaml(object: &Object) -> String {
-    serde_saphyr::to_string(&object.value).unwrap_or_default()
+pub fn to_yaml(object: &Object) -> &str {
+    &object.yaml
 }
 
 pub fn write_stream(objects: &[Object], out: &mut dyn Write) -> io::Result<()> {
@@ -78,7 +78,10 @@ pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, String>, Diagnostic> 
     let mut files = BTreeMap::new();
     for object in objects {
         let name = file_name(object);
-        if files.insert(name.clone(), to_yaml(object)).is_some() {
+        if files
+            .insert(name.clone(), to_yaml(object).to_string())
+            .is_some()
+        {
             return Err(Diagnostic::new(
                 Code::DuplicateObject,
                 format!("two objects would be written to the same file `{name}`"),
@@ -258,6 +261,7 @@ pub fn write_dir(
     let base = dir
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    remove_leftovers(&parent, &base);
     let staging = parent.join(format!(".{base}.kotalc-new-{}", std::process::id()));
     let result = stage(&staging, files, marker)
         .and_then(|()| swap(dir, &staging, &parent, &base, &existing));
@@ -280,18 +284,33 @@ fn stage(staging: &Path, files: &BTreeMap<String, String>, marker: &str) -> Resu
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(fail)?;
         }
-        write_synced(&path, content.as_bytes()).map_err(fail)?;
+        fs::write(&path, content.as_bytes()).map_err(fail)?;
     }
-    write_synced(&staging.join(marker), marker_text(files, marker).as_bytes()).map_err(fail)?;
+    fs::write(staging.join(marker), marker_text(files, marker).as_bytes()).map_err(fail)?;
+    durable(staging).map_err(fail)
+}
+
+/// Everything staged reaches the disk before the tree is swapped in: one `syncfs` for the
+/// whole tree, where fsync per file would cost a disk flush for each of thousands of files.
+#[cfg(target_os = "linux")]
+fn durable(staging: &Path) -> io::Result<()> {
+    let dir = fs::File::open(staging)?;
+    rustix::fs::syncfs(&dir).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn durable(staging: &Path) -> io::Result<()> {
+    for entry in walkdir::WalkDir::new(staging) {
+        let entry = entry.map_err(io::Error::other)?;
+        fs::File::open(entry.path())?.sync_all()?;
+    }
     Ok(())
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = fs::File::create(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
+/// Puts the staged tree at `dir`. An existing tree is exchanged with it in one atomic
+/// `renameat2(RENAME_EXCHANGE)`, so that a kill at any moment leaves either the old tree or
+/// the new one at `dir`, never neither and never a mix. Where the filesystem cannot exchange,
+/// two renames are the fallback.
 fn swap(
     dir: &Path,
     staging: &Path,
@@ -301,20 +320,59 @@ fn swap(
 ) -> Result<(), Diagnostic> {
     let shown = display(dir);
     let fail = |e: io::Error| out_error(&shown, &io_reason(&e));
-    match existing {
-        Existing::Absent => fs::rename(staging, dir).map_err(fail),
-        Existing::Empty => {
-            fs::remove_dir(dir).map_err(fail)?;
-            fs::rename(staging, dir).map_err(fail)
-        }
-        Existing::Owned { .. } | Existing::Foreign => {
-            let old = parent.join(format!(".{base}.kotalc-old-{}", std::process::id()));
-            fs::rename(dir, &old).map_err(fail)?;
-            if let Err(e) = fs::rename(staging, dir) {
-                let _ = fs::rename(&old, dir);
-                return Err(fail(e));
-            }
-            fs::remove_dir_all(&old).map_err(fail)
+    if matches!(existing, Existing::Absent) {
+        return fs::rename(staging, dir).map_err(fail);
+    }
+    if exchange(staging, dir).is_ok() {
+        // `staging` now holds the old tree.
+        return fs::remove_dir_all(staging).map_err(fail);
+    }
+    if matches!(existing, Existing::Empty) {
+        fs::remove_dir(dir).map_err(fail)?;
+        return fs::rename(staging, dir).map_err(fail);
+    }
+    let old = parent.join(format!(".{base}.kotalc-old-{}", std::process::id()));
+    fs::rename(dir, &old).map_err(fail)?;
+    if let Err(e) = fs::rename(staging, dir) {
+        let _ = fs::rename(&old, dir);
+        return Err(fail(e));
+    }
+    fs::remove_dir_all(&old).map_err(fail)
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// Staging trees that an interrupted run left beside `dir`: they are kotalc's by name, never
+/// the output, and would otherwise pile up.
+fn remove_leftovers(parent: &Path, base: &str) {
+    let prefixes = [
+        format!(".{base}.kotalc-new-"),
+        format!(".{base}.kotalc-old-"),
+    ];
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = prefixes
+            .iter()
+            .find_map(|p| name.strip_prefix(p.as_str()))
+            .and_then(|pid| pid.parse::<u32>().ok());
+        // A run that is still going keeps its staging tree.
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = fs::remove_dir_all(entry.path());
         }
     }
 }

@@ -192,6 +192,7 @@ pub fn options(config: &J) -> Result<Options, String> {
         allow_empty: flag("allowEmpty")?,
         render: true,
         secrets,
+        lean: false,
     })
 }
 

@@ -14,7 +14,10 @@ use crate::yaml::{self, Node, Value};
 #[derive(Debug)]
 pub struct Resource {
     pub kind: Kind,
+    /// The document, for locating diagnostics; a lean build releases it before rendering.
     pub root: Node,
+    /// Where rendered objects point back to: the resource's name.
+    pub origin: Span,
     /// From the document itself, so that a resource with an invalid spec is still named.
     pub name: String,
     pub namespace: Option<String>,
@@ -61,17 +64,36 @@ fn has_data(doc: &Node) -> bool {
         })
 }
 
+/// Parses every file, files in parallel; the result is in file order whatever the thread
+/// count, so the output never depends on it.
 pub fn parse(sources: &Sources, passthrough: bool, diagnostics: &mut Vec<Diagnostic>) -> Parsed {
-    let mut parsed = Parsed::default();
-    for (file, source) in sources.iter() {
-        match yaml::parse_documents(file, &source.text) {
-            Ok(docs) => {
-                for doc in docs {
-                    parse_document(doc, passthrough, &mut parsed, diagnostics);
+    use rayon::prelude::*;
+    let files: Vec<(usize, &str)> = sources
+        .iter()
+        .map(|(file, source)| (file, source.text.as_str()))
+        .collect();
+    let per_file: Vec<(Parsed, Vec<Diagnostic>)> = files
+        .par_iter()
+        .map(|&(file, text)| {
+            let mut parsed = Parsed::default();
+            let mut found = Vec::new();
+            match yaml::parse_documents(file, text) {
+                Ok(docs) => {
+                    for doc in docs {
+                        parse_document(doc, passthrough, &mut parsed, &mut found);
+                    }
                 }
+                Err(d) => found.push(d),
             }
-            Err(d) => diagnostics.push(d),
-        }
+            (parsed, found)
+        })
+        .collect();
+    let mut parsed = Parsed::default();
+    for (one, found) in per_file {
+        parsed.resources.extend(one.resources);
+        parsed.passthrough.extend(one.passthrough);
+        parsed.sealed.extend(one.sealed);
+        diagnostics.extend(found);
     }
     parsed
 }
@@ -247,9 +269,11 @@ fn parse_resource(kind: Kind, root: Node, diagnostics: &mut Vec<Diagnostic>) -> 
         .at("metadata.namespace")
         .and_then(Node::as_str)
         .map(String::from);
+    let origin = root.key_span("metadata.name").unwrap_or(root.span);
     Resource {
         kind,
         root,
+        origin,
         name,
         namespace,
         object: typed,

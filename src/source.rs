@@ -53,6 +53,16 @@ impl Sources {
         self.files.iter().enumerate()
     }
 
+    /// Frees the text of every file that no diagnostic points into; a lean build needs the
+    /// memory for its output. Positions stay valid; only snippets of those files are gone.
+    pub fn release_unreferenced(&mut self, referenced: &std::collections::BTreeSet<FileId>) {
+        for (id, file) in self.files.iter_mut().enumerate() {
+            if !referenced.contains(&id) {
+                file.text = String::new();
+            }
+        }
+    }
+
     /// The text of a 1-based line, without its line ending.
     pub fn line_text(&self, file: FileId, line: u32) -> Option<&str> {
         let text = &self.files.get(file)?.text;

@@ -39,6 +39,14 @@ pub struct Key {
 }
 
 impl Node {
+    /// An empty node at `span`.
+    pub fn null(span: Span) -> Node {
+        Node {
+            span,
+            value: Value::Null,
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&Node> {
         self.entry(key).map(|(_, v)| v)
     }

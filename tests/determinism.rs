@@ -105,4 +105,11 @@ fn output_does_not_depend_on_files_order_or_environment() {
         "locale or time zone changed the output"
     );
     assert_eq!(build(&one_file, &[]), expected, "two runs differ");
+    // Parsing and rendering run in parallel; one thread gives the same bytes as several.
+    assert_eq!(
+        build(&split, &[("RAYON_NUM_THREADS", "1")]),
+        expected,
+        "the thread count changed the output"
+    );
+    assert_eq!(build(&split, &[("RAYON_NUM_THREADS", "4")]), expected);
 }

@@ -69,7 +69,10 @@ pub struct Object {
     pub kind: String,
     pub namespace: Option<String>,
     pub name: String,
+    /// The object as data; `Null` once dropped by a lean compile, which keeps only `yaml`.
     pub value: J,
+    /// The canonical YAML written to the output, made where the object is made (in parallel).
+    pub yaml: String,
     /// The resource or document it came from.
     pub origin: Span,
 }
@@ -108,11 +111,15 @@ impl Object {
             namespace,
             name,
         } = Identity::of(&value);
+        let mut yaml = serde_saphyr::to_string(&value).unwrap_or_default();
+        // Held until the whole output is sorted: no spare capacity.
+        yaml.shrink_to_fit();
         Object {
             api_version,
             kind,
             namespace,
             name,
+            yaml,
             value,
             origin,
         }
@@ -163,10 +170,7 @@ impl Renderer {
         default_namespace: Option<&str>,
     ) -> Result<Vec<Object>, Diagnostic> {
         let plan = context::plan(resource, config, default_namespace, &self.scripts);
-        let origin = resource
-            .root
-            .key_span("metadata.name")
-            .unwrap_or(resource.root.span);
+        let origin = resource.origin;
         let mut objects = Vec::with_capacity(plan.templates.len());
         for name in plan.templates {
             let text = self

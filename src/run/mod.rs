@@ -125,6 +125,7 @@ pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
             store_kind: args.secrets.secret_store_kind,
             remote_key_template: args.secrets.remote_key_template.clone(),
         },
+        lean: false,
     }
 }
 
@@ -230,6 +231,8 @@ fn build(args: &BuildArgs) -> u8 {
     }
     let mut options = options(&args.check, true);
     options.templates = args.templates.clone();
+    // The objects only go to the output: keep their YAML, not their data.
+    options.lean = true;
     if args.argocd
         && let Err(problem) = argocd(&mut options)
     {

@@ -1,0 +1,81 @@
+#!/bin/sh
+# kotalc's benchmark: generates N Peers and N/4 ClusterPeers (fixed seed) for N = 1,000 and
+# 10,000, and times, in one run on this machine:
+#   - kotalc build to stdout and to -o DIR, and kotalc validate;
+#   - the floor: a bare serde YAML load and dump of kotalc's own rendered output;
+#   - kubectl kustomize re-emitting the already-rendered tree (N = 1,000 only: it grows
+#     faster than linearly).
+# Each time is the median of 3 runs (kustomize: 1); peak memory is the largest resident set.
+#
+#   benches/run.sh            print the table
+#   benches/run.sh --readme   also replace the table in README.md
+set -eu
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+cargo build --release --quiet --bench floor --bench generate
+floor=$(find target/release/deps -maxdepth 1 -type f -name 'floor-*' ! -name '*.d' | head -n 1)
+generate=$(find target/release/deps -maxdepth 1 -type f -name 'generate-*' ! -name '*.d' | head -n 1)
+kotalc=target/release/kotalc
+work=target/bench
+rm -rf "$work"
+mkdir -p "$work"
+
+# median SECONDS of COMMAND run 3 times; the last run's peak RSS (KiB) goes to $work/rss
+median() {
+  for _ in 1 2 3; do
+    /usr/bin/time -f '%e %M' -o "$work/time" sh -c "$1" >/dev/null 2>&1
+    cat "$work/time"
+  done | sort -n | awk 'NR == 2 { print $1 } { if ($2 > max) max = $2 } END { print max > "'"$work/rss"'" }'
+}
+
+once() {
+  /usr/bin/time -f '%e %M' -o "$work/time" sh -c "$1" >/dev/null 2>&1
+  awk '{ print $1 }' "$work/time"
+}
+
+rows=""
+for n in 1000 10000; do
+  "$generate" "$n" "$work/in-$n" 2>/dev/null
+  "$kotalc" build "$work/in-$n" > "$work/out-$n.yaml" 2>/dev/null
+  bytes=$(wc -c < "$work/out-$n.yaml")
+  objects=$(grep -c '^kind:' "$work/out-$n.yaml")
+  build=$(median "$kotalc build $work/in-$n > /dev/null")
+  rss=$(cat "$work/rss")
+  dir=$(median "rm -rf $work/dir-$n; $kotalc build $work/in-$n -o $work/dir-$n")
+  validate=$(median "$kotalc validate $work/in-$n")
+  floor_time=$(median "$floor < $work/out-$n.yaml > /dev/null")
+  "$kotalc" build "$work/in-$n" -o "$work/dir-$n" 2>/dev/null
+  if [ "$n" = 1000 ] && command -v kubectl >/dev/null; then
+    kustomize=$(once "kubectl kustomize $work/dir-$n")
+  else
+    kustomize="-"
+  fi
+  rows="$rows$n $objects $bytes $build $dir $validate $floor_time $kustomize $rss
+"
+done
+
+machine="$(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(free -g | awk '/Mem:/ { print $2 }') GiB"
+table=$(printf '%s' "$rows" | awk -v machine="$machine" '
+  BEGIN {
+    print "Measured on " machine " with `benches/run.sh` (medians of 3 runs; kustomize 1 run)."
+    print ""
+    print "| N | objects | output | build (stdout) | build -o | validate | floor | kubectl kustomize | build / floor | kustomize / build | validate / build | peak memory / output |"
+    print "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  }
+  NF {
+    k = ($8 == "-") ? "-" : sprintf("%.0fx", $8 / $4)
+    printf "| %d | %d | %.1f MB | %.2f s | %.2f s | %.2f s | %.2f s | %s | %.2f | %s | %.2f | %.2f (%.0f MB) |\n", \
+      $1, $2, $3 / 1e6, $4, $5, $6, $7, ($8 == "-") ? "-" : $8 " s", $4 / $7, k, $6 / $4, $9 * 1024 / $3, $9 / 1024
+    t[$1] = $4
+  }
+  END { printf "\nTime for N = 10,000 over N = 1,000: %.1fx.\n", t[10000] / t[1000] }')
+printf '%s\n' "$table"
+
+if [ "${1:-}" = "--readme" ]; then
+  printf '%s\n' "$table" > "$work/table.md"
+  awk -v table="$work/table.md" '
+    /<!-- bench:start -->/ { print; while ((getline line < table) > 0) print line; skip = 1; next }
+    /<!-- bench:end -->/ { skip = 0 }
+    !skip' README.md > "$work/README.md"
+  mv "$work/README.md" README.md
+fi
