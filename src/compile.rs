@@ -50,6 +50,17 @@ impl Outcome {
     }
 }
 
+/// Worker threads get the main thread's stack: deeply nested (but still legal) YAML recurses
+/// in the parser, and rayon's default 2 MiB is less than a main thread has.
+fn thread_pool() {
+    static POOL: std::sync::Once = std::sync::Once::new();
+    POOL.call_once(|| {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .stack_size(16 << 20)
+            .build_global();
+    });
+}
+
 pub fn compile(options: &Options) -> Outcome {
     let mut diagnostics = Vec::new();
     let mut sources = Sources::default();
@@ -68,6 +79,7 @@ pub fn compile_sources(
     mut sources: Sources,
     mut diagnostics: Vec<Diagnostic>,
 ) -> Outcome {
+    thread_pool();
     let mut parsed = parse::parse(&sources, options.passthrough, &mut diagnostics);
     swarm::lower(
         &mut parsed,

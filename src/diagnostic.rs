@@ -250,10 +250,25 @@ fn snippet(out: &mut String, sources: &Sources, span: Span, label: Option<&str>)
         .chars()
         .map(|c| if c == '\t' { ' ' } else { c })
         .collect();
+    let start = usize::try_from(span.col.saturating_sub(1)).unwrap_or(0);
+    // A very long line (minified or generated YAML) is shown as a window around the caret.
+    const LONGEST: usize = 240;
+    let count = shown.chars().count();
+    let (shown, start) = if count > LONGEST {
+        let from = start.saturating_sub(LONGEST / 2).min(count - LONGEST);
+        let window: String = shown.chars().skip(from).take(LONGEST).collect();
+        let before = if from > 0 { "…" } else { "" };
+        let after = if from + LONGEST < count { "…" } else { "" };
+        (
+            format!("{before}{window}{after}"),
+            start - from + before.len().min(1),
+        )
+    } else {
+        (shown, start)
+    };
     let _ = writeln!(out, " {pad} |");
     let _ = writeln!(out, " {number} | {shown}");
     let width = shown.chars().count();
-    let start = usize::try_from(span.col.saturating_sub(1)).unwrap_or(0);
     let len = usize::try_from(span.len.max(1)).unwrap_or(1);
     let len = len.min(width.saturating_sub(start).max(1));
     let mut caret = format!(" {pad} | {}{}", " ".repeat(start), "^".repeat(len));

@@ -52,8 +52,13 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources, diagnostics: &mut Vec<Diag
                 };
                 read_file(&path, shown, sources, diagnostics);
             }
-        } else {
+        } else if meta.is_file() {
             read_file(root, shown_root, sources, diagnostics);
+        } else {
+            // A FIFO or a device would block or never end.
+            diagnostics.push(
+                Diagnostic::new(Code::Io, "not a regular file or a directory").path(shown_root),
+            );
         }
     }
 }

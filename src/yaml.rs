@@ -168,26 +168,28 @@ pub fn syntax_error(file: FileId, e: &serde_saphyr::Error) -> Diagnostic {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>();
-    let (code, help) = if message.contains("budget") || message.contains("depth") {
-        (
-            Code::InputLimit,
-            Some(format!(
-                "kotalc limits nesting to {MAX_DEPTH} levels and bounds alias expansion"
-            )),
-        )
-    } else if message.contains("duplicate mapping key") {
-        (
-            Code::DuplicateKey,
-            Some("other YAML tools silently keep the last value; keep one".to_string()),
-        )
-    } else if message.contains("tab") {
-        (
-            Code::YamlSyntax,
-            Some("indent YAML with spaces, not tabs".to_string()),
-        )
-    } else {
-        (Code::YamlSyntax, None)
-    };
+    let (code, help) =
+        if message.contains("budget") || message.contains("depth") || message.contains("recursion")
+        {
+            (
+                Code::InputLimit,
+                Some(format!(
+                    "kotalc limits nesting to {MAX_DEPTH} levels and bounds alias expansion"
+                )),
+            )
+        } else if message.contains("duplicate mapping key") {
+            (
+                Code::DuplicateKey,
+                Some("other YAML tools silently keep the last value; keep one".to_string()),
+            )
+        } else if message.contains("tab") {
+            (
+                Code::YamlSyntax,
+                Some("indent YAML with spaces, not tabs".to_string()),
+            )
+        } else {
+            (Code::YamlSyntax, None)
+        };
     let mut d = Diagnostic::new(code, message);
     if let Some(loc) = e.location() {
         d = d.at(Span {

@@ -5,6 +5,7 @@ mod common;
 mod determinism;
 mod gitops;
 mod golden;
+mod hostile;
 mod invariants;
 mod kustomize;
 mod output_dir;
