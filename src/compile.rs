@@ -73,6 +73,19 @@ pub fn compile(options: &Options) -> Outcome {
     compile_sources(options, sources, diagnostics)
 }
 
+/// Compiles one file's bytes: the entry point of the fuzz target and its smoke test.
+pub fn compile_bytes(bytes: &[u8]) -> Outcome {
+    let mut sources = Sources::default();
+    let mut diagnostics = Vec::new();
+    load::add_bytes(&mut sources, &mut diagnostics, "input.yaml", bytes.to_vec());
+    let options = Options {
+        render: true,
+        allow_empty: true,
+        ..Options::default()
+    };
+    compile_sources(&options, sources, diagnostics)
+}
+
 /// Compiles inputs already read: from a git revision, or from a KRM function's items.
 pub fn compile_sources(
     options: &Options,

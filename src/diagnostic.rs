@@ -316,7 +316,10 @@ fn render_json(d: &Diagnostic, sources: &Sources) -> String {
 fn redact(line: &str) -> std::borrow::Cow<'_, str> {
     let key_start = line.len() - line.trim_start_matches([' ', '-', '"', '\'']).len();
     let rest = &line[key_start..];
-    let is_key = rest.len() >= 10 && rest[..10].eq_ignore_ascii_case("privatekey");
+    // `get` rather than indexing: byte 10 may fall inside a multi-byte character.
+    let is_key = rest
+        .get(..10)
+        .is_some_and(|k| k.eq_ignore_ascii_case("privatekey"));
     let after = rest
         .get(10..)
         .unwrap_or_default()

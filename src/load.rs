@@ -128,6 +128,23 @@ fn read_file(path: &Path, shown: String, sources: &mut Sources, diagnostics: &mu
     }
 }
 
+/// Adds bytes from elsewhere than a path (a fuzzer, a test) under the loader's rules: size
+/// limit, UTF-8, byte-order mark.
+pub fn add_bytes(
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+    display: &str,
+    bytes: Vec<u8>,
+) {
+    add(
+        sources,
+        diagnostics,
+        display.to_string(),
+        display.to_string(),
+        bytes,
+    );
+}
+
 fn add(
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,

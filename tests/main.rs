@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod determinism;
+mod fuzz_smoke;
 mod gitops;
 mod golden;
 mod hostile;

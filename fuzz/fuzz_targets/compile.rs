@@ -1,0 +1,13 @@
+//! Bytes in, diagnostics or objects out: the loader, parser, checks and renderer must never
+//! panic, hang or grow without bound, whatever the input.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let outcome = kotalc::compile::compile_bytes(data);
+    // Rendering the diagnostics is part of the contract too: snippets, carets, windows.
+    for d in &outcome.diagnostics {
+        let _ = kotalc::diagnostic::render(d, &outcome.sources, kotalc::diagnostic::Format::Human);
+    }
+});
