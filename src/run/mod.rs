@@ -254,7 +254,11 @@ fn build(args: &BuildArgs) -> u8 {
                 EXIT_PROBLEMS
             }
         },
-        None => match emit::write_stream(&outcome.objects, &mut io::stdout().lock()) {
+        None => match emit::write_stream(
+            &outcome.objects,
+            // Large writes, not a syscall per line as stdout's line buffering would make.
+            &mut io::BufWriter::with_capacity(1 << 20, io::stdout().lock()),
+        ) {
             Ok(()) => EXIT_OK,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
             Err(e) => {
