@@ -5,7 +5,7 @@
 #   - the floor: a bare serde YAML load and dump of kotalc's own rendered output;
 #   - kubectl kustomize re-emitting the already-rendered tree (N = 1,000 only: it grows
 #     faster than linearly).
-# Each time is the median of 3 runs (kustomize: 1); peak memory is the largest resident set.
+# Each time is the median of 5 runs (kustomize: 1); peak memory is the largest resident set.
 #
 #   benches/run.sh            print the table
 #   benches/run.sh --readme   also replace the table in README.md
@@ -20,12 +20,12 @@ work=target/bench
 rm -rf "$work"
 mkdir -p "$work"
 
-# median SECONDS of COMMAND run 3 times; the last run's peak RSS (KiB) goes to $work/rss
+# median SECONDS of COMMAND run 5 times; the largest peak RSS (KiB) goes to $work/rss
 median() {
-  for _ in 1 2 3; do
+  for _ in 1 2 3 4 5; do
     /usr/bin/time -f '%e %M' -o "$work/time" sh -c "$1" >/dev/null 2>&1
     cat "$work/time"
-  done | sort -n | awk 'NR == 2 { print $1 } { if ($2 > max) max = $2 } END { print max > "'"$work/rss"'" }'
+  done | sort -n | awk 'NR == 3 { print $1 } { if ($2 > max) max = $2 } END { print max > "'"$work/rss"'" }'
 }
 
 once() {
@@ -57,7 +57,7 @@ done
 machine="$(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(free -g | awk '/Mem:/ { print $2 }') GiB"
 table=$(printf '%s' "$rows" | awk -v machine="$machine" '
   BEGIN {
-    print "Measured on " machine " with `benches/run.sh` (medians of 3 runs; kustomize 1 run)."
+    print "Measured on " machine " with `benches/run.sh` (medians of 5 runs; kustomize 1 run)."
     print ""
     print "| N | objects | output | build (stdout) | build -o | validate | floor | kubectl kustomize | build / floor | kustomize / build | validate / build | peak memory / output |"
     print "|---|---|---|---|---|---|---|---|---|---|---|---|"
