@@ -19,7 +19,6 @@ use crate::validate::{self, MAX_NAME, span_of};
 /// A node lowered to a Peer: the Peer's YAML, and what `migrate` needs to seal its key.
 pub struct LoweredNode {
     pub peer_name: String,
-    pub namespace: Option<String>,
     pub yaml: String,
     pub identity_secret: String,
     pub peer_id: String,
@@ -248,7 +247,6 @@ pub fn check(
         lowered.push(LoweredNode {
             yaml: serde_saphyr::to_string(&peer).unwrap_or_default(),
             peer_name,
-            namespace: namespace.map(String::from),
             identity_secret,
             peer_id: node.id.clone(),
             private_key: node.private_key.clone(),
