@@ -130,11 +130,13 @@ pub fn compile_sources(
         })
         .collect();
     validate::duplicates(&parsed.resources, namespace, &mut diagnostics);
+    let references = secrets::references(&parsed.resources, &configs);
     validate::set::check(
         &validate::set::Set {
             resources: &parsed.resources,
             configs: &configs,
             allowed: &allowed,
+            references: &references,
             default_namespace: namespace,
         },
         &mut diagnostics,
@@ -145,6 +147,7 @@ pub fn compile_sources(
             configs: &configs,
             allowed: &allowed,
             sealed: &parsed.sealed,
+            references: &references,
             default_namespace: namespace,
         },
         &options.secrets,

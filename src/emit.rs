@@ -100,10 +100,7 @@ pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, String>, Diagnostic> 
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::keys::hex(&Sha256::digest(bytes))
 }
 
 pub fn marker_text(files: &BTreeMap<String, String>, marker: &str) -> String {

@@ -73,7 +73,8 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
     Ok(bytes)
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex, as swarm keys, cluster secrets and sha256 sums are written.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

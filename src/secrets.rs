@@ -158,6 +158,7 @@ pub struct Input<'a> {
     pub configs: &'a [Option<Config>],
     pub allowed: &'a [BTreeSet<Code>],
     pub sealed: &'a [Passthrough],
+    pub references: &'a [Reference],
     pub default_namespace: Option<&'a str>,
 }
 
@@ -229,9 +230,9 @@ pub fn plan(
 }
 
 /// Every Secret reference, grouped by Secret.
-fn uses(input: &Input<'_>) -> BTreeMap<SecretId, Vec<Reference>> {
-    let mut uses: BTreeMap<SecretId, Vec<Reference>> = BTreeMap::new();
-    for reference in references(input.resources, input.configs) {
+fn uses<'a>(input: &Input<'a>) -> BTreeMap<SecretId, Vec<&'a Reference>> {
+    let mut uses: BTreeMap<SecretId, Vec<&'a Reference>> = BTreeMap::new();
+    for reference in input.references {
         let namespace = input.resources[reference.resource]
             .namespace
             .as_deref()
@@ -370,7 +371,7 @@ fn provided<'a>(
 fn missing_keys(
     input: &Input<'_>,
     p: &Provided<'_>,
-    uses: &[Reference],
+    uses: &[&Reference],
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let root = &p.doc.root;
@@ -430,7 +431,7 @@ fn command(namespace: Option<&str>, name: &str, u: &Reference, to_file: bool) ->
     command
 }
 
-fn commands(namespace: Option<&str>, name: &str, uses: &[Reference]) -> String {
+fn commands(namespace: Option<&str>, name: &str, uses: &[&Reference]) -> String {
     let mut seen = BTreeSet::new();
     uses.iter()
         .filter(|u| seen.insert(u.key))
@@ -439,7 +440,7 @@ fn commands(namespace: Option<&str>, name: &str, uses: &[Reference]) -> String {
         .join("\n")
 }
 
-fn placeholder(namespace: Option<&str>, name: &str, uses: &[Reference]) -> Object {
+fn placeholder(namespace: Option<&str>, name: &str, uses: &[&Reference]) -> Object {
     let keys: BTreeMap<String, String> = uses
         .iter()
         .map(|u| (u.key.to_string(), String::new()))
@@ -458,7 +459,7 @@ fn external_secret(
     options: &SecretOptions,
     namespace: Option<&str>,
     name: &str,
-    uses: &[Reference],
+    uses: &[&Reference],
 ) -> Result<Object, Diagnostic> {
     let first = &uses[0];
     let span = first.span;

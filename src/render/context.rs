@@ -58,8 +58,7 @@ fn kotal_labels(kind: Kind, name: &str) -> BTreeMap<String, String> {
 /// The sha256 of a ConfigMap's data, over its canonical JSON (keys sorted).
 pub fn config_sha256(data: &BTreeMap<String, String>) -> String {
     let canonical = serde_json::to_string(data).unwrap_or_default();
-    let digest = Sha256::digest(canonical.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::keys::hex(&Sha256::digest(canonical.as_bytes()))
 }
 
 fn flatten_args(args: &BTreeMap<String, String>) -> Vec<String> {

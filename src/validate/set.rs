@@ -20,6 +20,8 @@ pub struct Set<'a> {
     pub resources: &'a [Resource],
     pub configs: &'a [Option<Config>],
     pub allowed: &'a [BTreeSet<Code>],
+    /// Every Secret reference of the set, computed once for every check that needs it.
+    pub references: &'a [Reference],
     pub default_namespace: Option<&'a str>,
 }
 
@@ -252,7 +254,7 @@ fn bootstraps(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
 /// Two peers with one ID would fight over the same identity in the cluster.
 fn peer_ids(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let mut seen: BTreeMap<String, (usize, Span)> = BTreeMap::new();
-    for r in crate::secrets::references(set.resources, set.configs) {
+    for r in set.references {
         let Some(id) = r.id.as_deref().and_then(|id| PeerId::parse(id).ok()) else {
             continue;
         };
@@ -304,9 +306,8 @@ fn purpose(key: &str) -> &'static str {
 
 /// One Secret serves one purpose in a namespace, and a private key belongs to one peer.
 fn secrets(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
-    let references = crate::secrets::references(set.resources, set.configs);
     let mut first: BTreeMap<(&str, &str), &Reference> = BTreeMap::new();
-    for r in &references {
+    for r in set.references {
         let key = (set.namespace(r.resource), r.name.as_str());
         let Some(&f) = first.get(&key) else {
             first.insert(key, r);
