@@ -63,7 +63,9 @@ fn reads_standard_input() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert_eq!(stdout.matches("\nkind: ").count(), 4, "{stdout}");
-    assert!(stdout.contains("serviceName: piped"));
+    assert!(stdout.contains("claimName: piped"));
+    // The operator sets no serviceName, and the field is immutable: none, to adopt in place.
+    assert!(!stdout.contains("serviceName"));
 }
 
 #[test]
