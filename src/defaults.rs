@@ -163,9 +163,11 @@ pub fn peer(spec: &PeerSpec, annotations: &BTreeMap<String, String>) -> PeerConf
     PeerConfig {
         image: spec.image.clone().unwrap_or_else(|| PEER_IMAGE.into()),
         replicas: spec.replicas.unwrap_or(1),
+        // The operator's defaulting replaces an empty list too.
         init_profiles: spec
             .init_profiles
             .clone()
+            .filter(|profiles| !profiles.is_empty())
             .unwrap_or_else(|| vec![Profile::DefaultDatastore]),
         profiles: spec.profiles.clone().unwrap_or_default(),
         api: spec.api.unwrap_or(false),

@@ -140,7 +140,7 @@ pub fn check(
             names.insert(&node.name, i);
         }
         let peer_name = format!("{swarm_name}-{}", node.name);
-        if let Some(problem) = validate::dns_label(&peer_name, MAX_NAME) {
+        if let Some(problem) = validate::dns1035_label(&peer_name, MAX_NAME) {
             diagnostics.push(
                 Diagnostic::new(
                     Code::InvalidName,

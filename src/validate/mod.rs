@@ -74,7 +74,7 @@ pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diag
 
 fn metadata(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
     let named = resource.root.at("metadata.name").is_some();
-    if let Some(problem) = dns_label(&resource.name, MAX_NAME).filter(|_| named) {
+    if let Some(problem) = dns1035_label(&resource.name, MAX_NAME).filter(|_| named) {
         diagnostics.push(
             invalid(
                 resource,
@@ -566,6 +566,20 @@ pub fn dns_label(name: &str, max: usize) -> Option<String> {
     (!ok).then(|| {
         "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', \
          and must start and end with an alphanumeric character"
+            .into()
+    })
+}
+
+/// Why `name` is not a DNS-1035 label (a DNS-1123 label that starts with a letter) of at
+/// most `max` characters: the rule for Service names, and every resource names a Service.
+pub fn dns1035_label(name: &str, max: usize) -> Option<String> {
+    if let Some(problem) = dns_label(name, max) {
+        return Some(problem);
+    }
+    (!name.starts_with(|c: char| c.is_ascii_lowercase())).then(|| {
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start \
+         with an alphabetic character, and end with an alphanumeric character (it names a \
+         Service, which the API server refuses otherwise)"
             .into()
     })
 }
