@@ -54,7 +54,9 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         kotalc seal --cert controller.pem --namespace ipfs --name swarm-key --generate swarm-key\n  \
         kotalc seal --cert controller.pem --namespace ipfs --name cluster-0-identity \\\n      \
-        --key key --from-file cluster-0.key --expect-id 12D3KooW...")]
+        --key key --from-file cluster-0.key --expect-id 12D3KooW...\n  \
+        kubectl get secret swarm-key -n ipfs -o yaml | kotalc seal --cert controller.pem \\\n      \
+        --from-secret --key swarm.key -o sealedsecret-swarm-key.yaml")]
     Seal(SealArgs),
     /// Rewrite deprecated Swarms as Peers, with each node's private key sealed.
     #[command(after_help = "Example:\n  kotalc migrate swarms/ --cert controller.pem -o migrated/")]
@@ -138,10 +140,12 @@ pub struct SealArgs {
     /// The controller's certificate (`kubeseal --fetch-cert`), or a PEM RSA public key.
     #[arg(long, value_name = "FILE")]
     pub cert: PathBuf,
-    /// Name of the Secret the controller will create.
-    #[arg(long)]
-    pub name: String,
-    /// Namespace of the Secret; required unless the scope is cluster-wide.
+    /// Name of the Secret the controller will create; with --from-secret, the Secret's own
+    /// name when absent.
+    #[arg(long, required_unless_present = "from_secret")]
+    pub name: Option<String>,
+    /// Namespace of the Secret; required unless the scope is cluster-wide (with
+    /// --from-secret, the Secret's own namespace when absent).
     #[arg(short = 'n', long, value_name = "NS")]
     pub namespace: Option<String>,
     /// Where the sealed value may be unsealed.
@@ -157,6 +161,11 @@ pub struct SealArgs {
     /// Read the one value from standard input.
     #[arg(long, conflicts_with = "generate")]
     pub from_stdin: bool,
+    /// Read a Secret manifest (YAML or JSON, as `kubectl get secret NAME -o yaml` prints it)
+    /// on standard input and seal its values: every data key, or only those given with --key.
+    /// The values are never printed.
+    #[arg(long, conflicts_with_all = ["from_files", "from_stdin", "generate"])]
+    pub from_secret: bool,
     /// Generate the value; the plaintext never touches disk.
     #[arg(long, value_enum, value_name = "MATERIAL")]
     pub generate: Option<Material>,

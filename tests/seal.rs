@@ -322,3 +322,90 @@ fn a_freshly_generated_key_pair_round_trips() {
     let plaintext = unseal_with(&private, encrypted, "ipfs/swarm-key").expect("decrypts");
     kotalc::keys::check_swarm_key(&plaintext).expect("a valid swarm key");
 }
+
+/// `kubectl get secret NAME -o yaml | kotalc seal --from-secret`: the Secret's own name and
+/// namespace, its base64 data decoded and sealed, and no value ever printed.
+#[test]
+fn a_secret_manifest_on_stdin_is_sealed_under_its_own_identity() {
+    let key = kotalc()
+        .args(["keygen", "swarm-key"])
+        .output()
+        .expect("keygen runs")
+        .stdout;
+    let encoded = STANDARD.encode(&key);
+    let manifest = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: my-swarm-key\n  namespace: ipfs\n  \
+         uid: 0b0e4d56-1111-2222-3333-444455556666\n  resourceVersion: \"12\"\n\
+         data:\n  swarm.key: {encoded}\n  other: aGVsbG8=\ntype: Opaque\n"
+    );
+    let (object, stderr, code) = seal(
+        &["--from-secret", "--key", "swarm.key"],
+        manifest.as_bytes(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(object["metadata"]["name"], "my-swarm-key");
+    assert_eq!(object["metadata"]["namespace"], "ipfs");
+    let encrypted = object["spec"]["encryptedData"]["swarm.key"]
+        .as_str()
+        .expect("swarm.key sealed");
+    assert_eq!(
+        unseal(encrypted, "ipfs/my-swarm-key").expect("decrypts"),
+        key
+    );
+    assert!(
+        object["spec"]["encryptedData"].get("other").is_none(),
+        "only --key is sealed"
+    );
+
+    // Without --key every value is sealed; JSON (kubectl -o json) is read the same way.
+    let json = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "my-swarm-key", "namespace": "ipfs"},
+        "data": {"swarm.key": encoded, "other": "aGVsbG8="}
+    });
+    let (object, stderr, code) = seal(&["--from-secret"], json.to_string().as_bytes());
+    assert_eq!(code, 0, "{stderr}");
+    let other = object["spec"]["encryptedData"]["other"]
+        .as_str()
+        .expect("other");
+    assert_eq!(
+        unseal(other, "ipfs/my-swarm-key").expect("decrypts"),
+        b"hello"
+    );
+
+    // A missing key, a bad value or another kind is refused, and the message never holds a
+    // value of the Secret.
+    let secret_text = String::from_utf8_lossy(&key).into_owned();
+    let hex_line = secret_text.lines().last().unwrap_or_default().to_string();
+    for (args, input, expected) in [
+        (
+            vec!["--from-secret", "--key", "nope"],
+            manifest.clone(),
+            "has no data key \"nope\"",
+        ),
+        (
+            vec!["--from-secret", "--key", "other"],
+            manifest.replace("other: aGVsbG8=", "other: '!!not base64'"),
+            "is not base64",
+        ),
+        (
+            vec!["--from-secret", "--key", "swarm.key"],
+            manifest.replace("kind: Secret", "kind: ConfigMap"),
+            "reads a v1 Secret",
+        ),
+        (
+            vec!["--from-secret", "--key", "swarm.key"],
+            manifest.replace(&encoded, &STANDARD.encode(b"not a swarm key")),
+            "not a valid swarm-key",
+        ),
+    ] {
+        let (object, stderr, code) = seal(&args, input.as_bytes());
+        assert_eq!(code, 1, "{stderr}");
+        assert!(object.is_null());
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(
+            !stderr.contains(&hex_line) && !stderr.contains(&encoded),
+            "{stderr}"
+        );
+    }
+}

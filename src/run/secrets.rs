@@ -62,15 +62,37 @@ pub fn seal(args: &SealArgs) -> u8 {
         eprintln!("error: {message}");
         EXIT_USAGE
     };
-    let namespace = args.namespace.as_deref();
+    let secret = if args.from_secret {
+        match read_secret() {
+            Ok(secret) => Some(secret),
+            Err(d) => {
+                fail(&d, args.format);
+                return EXIT_PROBLEMS;
+            }
+        }
+    } else {
+        None
+    };
+    let Some(name) = args
+        .name
+        .clone()
+        .or_else(|| secret.as_ref().map(|s| s.name.clone()))
+    else {
+        return usage("--name is required".into());
+    };
+    let namespace = args
+        .namespace
+        .clone()
+        .or_else(|| secret.as_ref().and_then(|s| s.namespace.clone()));
+    let namespace = namespace.as_deref();
     if namespace.is_none() && args.scope != Scope::ClusterWide {
         return usage(format!(
             "--namespace is required for the {} scope",
             args.scope.name()
         ));
     }
-    if let Some(problem) = dns_subdomain(&args.name) {
-        return usage(format!("--name {:?}: {problem}", args.name));
+    if let Some(problem) = dns_subdomain(&name) {
+        return usage(format!("--name {name:?}: {problem}"));
     }
     if let Some(problem) = namespace.and_then(|ns| dns_label(ns, 63)) {
         return usage(format!(
@@ -79,10 +101,13 @@ pub fn seal(args: &SealArgs) -> u8 {
         ));
     }
     let sources: usize = usize::from(args.from_stdin)
+        + usize::from(args.from_secret)
         + usize::from(args.generate.is_some())
         + usize::from(!args.from_files.is_empty());
     if sources != 1 {
-        return usage("give the value with --from-file, --from-stdin or --generate".into());
+        return usage(
+            "give the value with --from-file, --from-stdin, --from-secret or --generate".into(),
+        );
     }
     if !args.from_files.is_empty() && args.keys.len() != args.from_files.len() {
         return usage(format!(
@@ -91,7 +116,7 @@ pub fn seal(args: &SealArgs) -> u8 {
             args.from_files.len()
         ));
     }
-    if args.from_files.is_empty() && args.keys.len() > 1 {
+    if args.from_files.is_empty() && !args.from_secret && args.keys.len() > 1 {
         return usage("--from-stdin and --generate give one value: pass one --key".into());
     }
     if args.from_stdin && args.keys.is_empty() {
@@ -99,13 +124,13 @@ pub fn seal(args: &SealArgs) -> u8 {
     }
 
     let result = certificate(args)
-        .and_then(|key| values(args).map(|v| (key, v)))
+        .and_then(|key| values(args, secret).map(|v| (key, v)))
         .and_then(|(key, values)| {
             let encrypted = seal::seal_all(
                 &key,
                 args.scope,
                 namespace.unwrap_or_default(),
-                &args.name,
+                &name,
                 &values.values,
             )
             .map_err(|e| Diagnostic::new(Code::InvalidCertificate, e))?;
@@ -118,13 +143,7 @@ pub fn seal(args: &SealArgs) -> u8 {
             return EXIT_PROBLEMS;
         }
     };
-    let object = seal::sealed_secret(
-        &args.name,
-        namespace,
-        args.scope,
-        &BTreeMap::new(),
-        &encrypted,
-    );
+    let object = seal::sealed_secret(&name, namespace, args.scope, &BTreeMap::new(), &encrypted);
     let yaml = format!(
         "---\n{}",
         serde_saphyr::to_string(&object).unwrap_or_default()
@@ -171,11 +190,112 @@ fn certificate(args: &SealArgs) -> Result<rsa::PublicKey, Diagnostic> {
     })
 }
 
-fn values(args: &SealArgs) -> Result<Values, Diagnostic> {
+/// A Secret manifest read by `--from-secret`: its identity and decoded values.
+struct SecretManifest {
+    name: String,
+    namespace: Option<String>,
+    values: BTreeMap<String, Vec<u8>>,
+}
+
+/// Reads one Secret manifest from stdin, bounded like every input. Messages name keys and
+/// fields, never a value.
+fn read_secret() -> Result<SecretManifest, Diagnostic> {
+    use base64::Engine as _;
+    let problem = |message: String| Diagnostic::new(Code::InvalidSecretValue, message);
+    let mut bytes = Vec::new();
+    io::stdin()
+        .lock()
+        .take(crate::load::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            Diagnostic::new(
+                Code::Io,
+                format!("cannot read stdin: {}", crate::load::io_reason(&e)),
+            )
+        })?;
+    if bytes.len() as u64 > crate::load::MAX_FILE_BYTES {
+        return Err(Diagnostic::new(
+            Code::InputLimit,
+            "the Secret on stdin is larger than the input limit",
+        ));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| problem("the Secret on stdin is not UTF-8 text".into()))?;
+    // A parse error could quote the input: report the position only.
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple_with_options(&text, crate::yaml::options())
+            .map_err(|_| problem("the Secret on stdin is not valid YAML or JSON".into()))?;
+    let docs: Vec<serde_json::Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
+    let [secret] = docs.as_slice() else {
+        return Err(problem(format!(
+            "--from-secret reads one Secret on stdin, found {} documents",
+            docs.len()
+        )));
+    };
+    if secret["apiVersion"] != "v1" || secret["kind"] != "Secret" {
+        return Err(problem(
+            "--from-secret reads a v1 Secret (kubectl get secret NAME -o yaml)".into(),
+        ));
+    }
+    let name = secret["metadata"]["name"]
+        .as_str()
+        .ok_or_else(|| problem("the Secret on stdin has no metadata.name".into()))?
+        .to_string();
+    let namespace = secret["metadata"]["namespace"].as_str().map(String::from);
+    let mut values = BTreeMap::new();
+    if let Some(data) = secret["data"].as_object() {
+        for (key, value) in data {
+            let decoded = value
+                .as_str()
+                .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+                .ok_or_else(|| problem(format!("data[{key}] of Secret {name:?} is not base64")))?;
+            values.insert(key.clone(), decoded);
+        }
+    }
+    if let Some(data) = secret["stringData"].as_object() {
+        for (key, value) in data {
+            let text = value.as_str().ok_or_else(|| {
+                problem(format!(
+                    "stringData[{key}] of Secret {name:?} is not a string"
+                ))
+            })?;
+            values.insert(key.clone(), text.as_bytes().to_vec());
+        }
+    }
+    Ok(SecretManifest {
+        name,
+        namespace,
+        values,
+    })
+}
+
+fn values(args: &SealArgs, secret: Option<SecretManifest>) -> Result<Values, Diagnostic> {
     let mut values = BTreeMap::new();
     let mut peer_ids = Vec::new();
     let mut inputs: Vec<(String, Vec<u8>, String)> = Vec::new();
-    if let Some(material) = args.generate {
+    if let Some(mut secret) = secret {
+        let keys: Vec<String> = if args.keys.is_empty() {
+            secret.values.keys().cloned().collect()
+        } else {
+            args.keys.clone()
+        };
+        if keys.is_empty() {
+            return Err(Diagnostic::new(
+                Code::InvalidSecretValue,
+                format!("Secret {:?} holds no value to seal", secret.name),
+            ));
+        }
+        for key in keys {
+            let value = secret.values.remove(&key).ok_or_else(|| {
+                Diagnostic::new(
+                    Code::InvalidSecretValue,
+                    format!("Secret {:?} has no data key {key:?}", secret.name),
+                )
+            })?;
+            let origin = format!("Secret {:?}", secret.name);
+            inputs.push((key, value, origin));
+        }
+    } else if let Some(material) = args.generate {
         let generated = keys::generate(material).map_err(|e| Diagnostic::new(Code::Io, e))?;
         let key = args
             .keys
