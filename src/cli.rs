@@ -61,6 +61,11 @@ pub enum Command {
     /// Rewrite deprecated Swarms as Peers, with each node's private key sealed.
     #[command(after_help = "Example:\n  kotalc migrate swarms/ --cert controller.pem -o migrated/")]
     Migrate(MigrateArgs),
+    /// Turn Peers and ClusterPeers exported from a cluster into kotalc inputs.
+    #[command(after_help = "Examples:\n  \
+        kubectl get peers,clusterpeers -n ipfs -o yaml | kotalc import -o ipfs/\n  \
+        kotalc import export.json > ipfs/peers.yaml")]
+    Import(ImportArgs),
     /// Describe a resource or field, as `kubectl explain` does, without a cluster.
     #[command(
         after_help = "Examples:\n  kotalc explain peers.spec.routing\n  kotalc explain swarm --recursive"
@@ -120,6 +125,27 @@ pub struct MigrateArgs {
     /// Replace files in DIR even if they were edited by hand.
     #[arg(long, requires = "output")]
     pub force: bool,
+    /// How diagnostics are printed on stderr.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Exports to read: YAML or JSON files, `kind: List` or several documents, directories
+    /// (their `*.yaml`, `*.yml` and `*.json` files) or `-`; standard input when none is given.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Write one file per resource into DIR (`<namespace>/<kind>-<name>.yaml`) instead of one
+    /// YAML stream on stdout.
+    #[arg(short = 'o', long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Replace files in DIR even if they were edited by hand.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// Keep fields whose value is the operator's default.
+    #[arg(long)]
+    pub keep_defaults: bool,
     /// How diagnostics are printed on stderr.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

@@ -17,6 +17,8 @@ use crate::render::Object;
 pub const MARKER: &str = ".kotalc-files";
 /// The marker of a tree `kotalc migrate` wrote: inputs, so the loader reads it.
 pub const MIGRATE_MARKER: &str = ".kotalc-migrated";
+/// The marker of a tree `kotalc import` wrote: inputs too.
+pub const IMPORT_MARKER: &str = ".kotalc-imported";
 
 /// Secret-like objects first (nothing may start before its Secret exists), then the order of
 /// spec 2, then any passthrough kind by name.
@@ -108,6 +110,11 @@ pub fn marker_text(files: &BTreeMap<String, String>, marker: &str) -> String {
         String::from(
             "# Written by kotalc. Every file listed here is replaced by the next `kotalc build -o`;\n\
              # edit the inputs, not these files.\n",
+        )
+    } else if marker == IMPORT_MARKER {
+        String::from(
+            "# Written by kotalc import. A file that still matches its sum here is replaced by the\n\
+             # next `kotalc import -o`; edited files are kept unless --force.\n",
         )
     } else {
         String::from(

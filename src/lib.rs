@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod emit;
 pub mod explain;
+pub mod import;
 pub mod keys;
 pub mod krm;
 pub mod lint;

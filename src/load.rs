@@ -14,6 +14,16 @@ pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 /// Reads every input named by `paths` into `sources`, in a stable order: the paths as given,
 /// and inside each directory every `*.yaml`/`*.yml` file sorted bytewise by path.
 pub fn load(paths: &[PathBuf], sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) {
+    load_files(paths, false, sources, diagnostics);
+}
+
+/// As `load`; with `json`, directories give their `*.json` files too (cluster exports).
+pub fn load_files(
+    paths: &[PathBuf],
+    json: bool,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     let several = paths.len() > 1;
     for root in paths {
         if root.as_os_str() == "-" {
@@ -43,7 +53,7 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources, diagnostics: &mut Vec<Diag
             }
         };
         if meta.is_dir() {
-            for path in walk(root, &shown_root, diagnostics) {
+            for path in walk(root, &shown_root, json, diagnostics) {
                 let relative = path.strip_prefix(root).unwrap_or(&path);
                 let shown = if several {
                     format!("{}/{}", shown_root.trim_end_matches('/'), display(relative))
@@ -66,7 +76,12 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources, diagnostics: &mut Vec<Diag
 /// The YAML files below `root`, sorted bytewise. Hidden entries are skipped, links are not
 /// followed, `kustomization.yaml` files are not resources, and a tree kotalc rendered (it
 /// holds the marker file) is output, never input.
-fn walk(root: &Path, shown_root: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+fn walk(
+    root: &Path,
+    shown_root: &str,
+    json: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
@@ -78,7 +93,11 @@ fn walk(root: &Path, shown_root: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec
         });
     for entry in walker {
         match entry {
-            Ok(entry) if entry.file_type().is_file() && is_resource_file(entry.path()) => {
+            Ok(entry)
+                if entry.file_type().is_file()
+                    && (is_resource_file(entry.path())
+                        || json && entry.path().extension().is_some_and(|e| e == "json")) =>
+            {
                 found.push(entry.into_path());
             }
             Ok(_) => {}

@@ -48,7 +48,7 @@ pub struct Parsed {
 }
 
 /// A Secret with values: `data` or `stringData` that is not empty.
-fn has_data(doc: &Node) -> bool {
+pub fn has_data(doc: &Node) -> bool {
     ["data", "stringData"]
         .iter()
         .any(|field| match doc.get(field) {

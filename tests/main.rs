@@ -7,6 +7,7 @@ mod fuzz_smoke;
 mod gitops;
 mod golden;
 mod hostile;
+mod import;
 mod invariants;
 mod kustomize;
 mod output_dir;

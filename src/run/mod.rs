@@ -13,6 +13,7 @@ use crate::emit;
 use crate::secrets::{SecretMode, SecretOptions};
 
 mod diff;
+mod import;
 mod migrate;
 mod plugin;
 mod secrets;
@@ -35,6 +36,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Keygen(args) => secrets::keygen(&args),
         Command::Seal(args) => secrets::seal(&args),
         Command::Migrate(args) => migrate::migrate(&args),
+        Command::Import(args) => import::import(&args),
         Command::Diff(args) => diff::diff(&args),
         Command::Krm => krm(),
         Command::KustomizePlugin(args) => plugin::run(&args),
