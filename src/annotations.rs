@@ -12,13 +12,22 @@ pub const PREFIX: &str = "kotalc.io/";
 /// `kotalc.io/allow: <code>[,<code>...]` silences the named warnings for the resource.
 pub const ALLOW: &str = "kotalc.io/allow";
 
+/// `kotalc.io/allow-change: <field>[,<field>...]`: a change `kotalc diff` reports as refused or
+/// destructive is intended (a deliberate recreation), so `--fail-on destructive` passes it.
+pub const ALLOW_CHANGE: &str = "kotalc.io/allow-change";
+
 /// A Peer's fixed libp2p identity: its peer ID, and the Secret holding its private key.
 pub const PEER_ID: &str = "kotalc.io/peer-id";
 pub const IDENTITY_SECRET: &str = "kotalc.io/identity-secret";
 /// A Peer's `Peering.Peers`: multiaddrs ending in `/p2p/<peer ID>`, comma-separated.
 pub const PEERING: &str = "kotalc.io/peering";
 
-const KNOWN: &[&str] = &[ALLOW, IDENTITY_SECRET, PEERING, PEER_ID];
+const KNOWN: &[&str] = &[ALLOW, ALLOW_CHANGE, IDENTITY_SECRET, PEERING, PEER_ID];
+
+/// The entries of a comma-separated annotation value.
+pub fn list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(str::trim).filter(|n| !n.is_empty())
+}
 /// The annotations that extend a Peer; other kinds refuse them.
 const PEER_ONLY: &[&str] = &[IDENTITY_SECRET, PEERING, PEER_ID];
 
@@ -73,7 +82,26 @@ pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeS
         }
         // A value of the wrong type is reported by the schema check.
         let Some(text) = value.as_str() else { continue };
-        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if key.name == ALLOW_CHANGE {
+            let fields = crate::diff::CHANGE_FIELDS;
+            for name in list(text).filter(|n| !fields.contains(n)) {
+                let help = match crate::parse::suggest(name, fields.iter().copied()) {
+                    Some(known) => format!("did you mean {known:?}?"),
+                    None => format!("the fields are {}", fields.join(", ")),
+                };
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidAnnotation,
+                        format!("{name:?} is not a field whose change kotalc diff refuses"),
+                    )
+                    .at(value.span)
+                    .field(&field)
+                    .help(help),
+                );
+            }
+            continue;
+        }
+        for name in list(text) {
             match Code::ALL.iter().find(|c| c.as_str() == name) {
                 Some(code) if code.default_severity() == Severity::Warning => {
                     allowed.insert(*code);

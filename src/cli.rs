@@ -290,10 +290,12 @@ pub struct PluginArgs {
 pub struct DiffArgs {
     #[command(flatten)]
     pub check: CheckArgs,
-    /// Compare with the objects of a rendered directory.
+    /// Compare with the objects of a rendered directory, or with what a cluster exports
+    /// (`kubectl get sts,svc,cm,pvc -o yaml`, a file or a directory of YAML or JSON); exported
+    /// Peers and ClusterPeers there are checked against the operator's immutable fields.
     #[arg(
         long,
-        value_name = "DIR",
+        value_name = "FILE|DIR",
         required_unless_present = "against_ref",
         conflicts_with = "against_ref"
     )]
@@ -307,6 +309,16 @@ pub struct DiffArgs {
     /// Exit 1 when there is a difference.
     #[arg(long)]
     pub exit_code: bool,
+    /// Exit 1 on changes the API server or the operator refuses, or that lose data, unless
+    /// the resource's `kotalc.io/allow-change` names the field.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub fail_on: Option<FailOn>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Refused or destructive changes.
+    Destructive,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

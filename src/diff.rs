@@ -40,15 +40,82 @@ pub fn side(value: J) -> Side {
 pub enum Change {
     Added,
     Removed,
-    Changed { unified: String },
+    Changed {
+        unified: String,
+    },
+    /// A resource whose spec changes in a way the operator's update webhook refuses; its
+    /// objects are listed on their own.
+    Resource,
 }
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gravity {
+    /// The API server (or the operator's webhook) refuses the change.
+    Refused,
+    /// Applying it loses data, or needs the object recreated with its data moved.
+    Destructive,
+    /// Applying it restarts the pod; nothing is refused or lost.
+    RollsPods,
+}
+
+impl Gravity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Gravity::Refused => "refused",
+            Gravity::Destructive => "destructive",
+            Gravity::RollsPods => "rolls pods",
+        }
+    }
+}
+
+/// One thing a change does that a reviewer must see, naming the field and why.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub gravity: Gravity,
+    /// What `kotalc.io/allow-change` names to accept it: `spec.consensus`,
+    /// `StatefulSet.spec.selector`.
+    pub field: &'static str,
+    pub why: String,
+    /// Accepted by the resource's `kotalc.io/allow-change`.
+    pub allowed: bool,
+}
+
+fn finding(gravity: Gravity, field: &'static str, why: impl Into<String>) -> Finding {
+    Finding {
+        gravity,
+        field,
+        why: why.into(),
+        allowed: false,
+    }
+}
+
+/// The fields `kotalc.io/allow-change` can name: every finding that is refused or
+/// destructive.
+pub const CHANGE_FIELDS: &[&str] = &[
+    "spec.swarmKeySecretName",
+    "spec.initProfiles",
+    "spec.consensus",
+    "spec.id",
+    "spec.privateKeySecretName",
+    "StatefulSet.spec.selector",
+    "StatefulSet.spec.serviceName",
+    "StatefulSet.spec.volumeClaimTemplates",
+    "StatefulSet.spec.podManagementPolicy",
+    "PersistentVolumeClaim.spec.resources.requests.storage",
+    "PersistentVolumeClaim.spec.storageClassName",
+    "PersistentVolumeClaim.spec.accessModes",
+    "PersistentVolumeClaim.spec",
+    "PersistentVolumeClaim",
+    "Service.spec.clusterIP",
+    "Service.spec.type",
+];
 
 #[derive(Debug)]
 pub struct Entry {
     pub key: String,
     pub change: Change,
-    /// Why the cluster would refuse the change, or data would be lost.
-    pub warnings: Vec<String>,
+    pub findings: Vec<Finding>,
 }
 
 #[derive(Debug, Default)]
@@ -59,39 +126,75 @@ pub struct Report {
 
 impl Report {
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries
+            .iter()
+            .all(|e| matches!(e.change, Change::Resource))
+    }
+
+    /// Findings that are refused or destructive and not allowed: what `--fail-on
+    /// destructive` fails on.
+    pub fn blocking(&self) -> usize {
+        self.entries
+            .iter()
+            .flat_map(|e| &e.findings)
+            .filter(|f| f.gravity != Gravity::RollsPods && !f.allowed)
+            .count()
+    }
+
+    /// Marks the findings each resource allows: `allowed` maps `namespace/name` (the
+    /// resource's, and so its objects') to the fields its `kotalc.io/allow-change` names.
+    pub fn allow(&mut self, allowed: &BTreeMap<String, Vec<String>>) {
+        for entry in &mut self.entries {
+            let Some(fields) = entry
+                .key
+                .split_once(' ')
+                .and_then(|(_, name)| allowed.get(name))
+            else {
+                continue;
+            };
+            for f in &mut entry.findings {
+                f.allowed = fields.iter().any(|a| a == f.field);
+            }
+        }
     }
 }
 
-/// Compares two sets of objects by identity; the entries are sorted by key.
+/// Compares two sets of objects by identity; the entries are sorted by key. The old side
+/// may be what a cluster exports: server-set fields and the API server's defaults are
+/// ignored (see `normalize`).
 pub fn compare(old: BTreeMap<String, Side>, mut new: BTreeMap<String, Side>) -> Report {
     let mut report = Report::default();
     for (key, before) in old {
         match new.remove(&key) {
             None => {
-                let mut warnings = Vec::new();
+                let mut findings = Vec::new();
                 if before.kind == "PersistentVolumeClaim" {
-                    warnings.push(
+                    findings.push(finding(
+                        Gravity::Destructive,
+                        "PersistentVolumeClaim",
                         "the PersistentVolumeClaim is no longer rendered: its data is lost once \
                          it is pruned or deleted (kotalc marks claims Prune=false, so a GitOps \
-                         prune keeps it until it is deleted by hand)"
-                            .to_string(),
-                    );
+                         prune keeps it until it is deleted by hand)",
+                    ));
                 }
                 report.entries.push(Entry {
                     key,
                     change: Change::Removed,
-                    warnings,
+                    findings,
                 });
             }
-            Some(after) if after.yaml == before.yaml => report.unchanged += 1,
             Some(after) => {
-                let warnings = destructive(&before, &after);
+                let before = adopt(before, &after);
+                if after.yaml == before.yaml {
+                    report.unchanged += 1;
+                    continue;
+                }
+                let findings = destructive(&before, &after);
                 let unified = unified(&before.yaml, &after.yaml, &key);
                 report.entries.push(Entry {
                     key,
                     change: Change::Changed { unified },
-                    warnings,
+                    findings,
                 });
             }
         }
@@ -100,11 +203,105 @@ pub fn compare(old: BTreeMap<String, Side>, mut new: BTreeMap<String, Side>) -> 
         report.entries.push(Entry {
             key,
             change: Change::Added,
-            warnings: Vec::new(),
+            findings: Vec::new(),
         });
     }
     report.entries.sort_by(|a, b| a.key.cmp(&b.key));
     report
+}
+
+/// Adds the webhook findings of resources whose spec changed: `old` and `new` map
+/// `Kind namespace/name` to the resource's JSON.
+pub fn resource_changes(report: &mut Report, old: &BTreeMap<String, J>, new: &BTreeMap<String, J>) {
+    for (key, after) in new {
+        let Some(before) = old.get(key) else { continue };
+        let findings = refused_spec_changes(before, after);
+        if !findings.is_empty() {
+            report.entries.push(Entry {
+                key: key.clone(),
+                change: Change::Resource,
+                findings,
+            });
+        }
+    }
+    report.entries.sort_by(|a, b| a.key.cmp(&b.key));
+}
+
+/// Changes the Kotal operator's update webhook refuses (apis/ipfs/v1alpha1, v0.3.0), on the
+/// specs as its defaulting leaves them. They are immutable for a reason kotalc keeps: each
+/// is read once, when the repository or cluster state is created.
+fn refused_spec_changes(old: &J, new: &J) -> Vec<Finding> {
+    let text = |v: &J, f: &str| v["spec"][f].as_str().unwrap_or_default().to_string();
+    let mut out = Vec::new();
+    let mut check = |field: &'static str, before: String, after: String, why: &str| {
+        if before != after {
+            out.push(finding(
+                Gravity::Refused,
+                field,
+                format!(
+                    "{field} changes from {before:?} to {after:?}: the operator's webhook refuses \
+                     it (field is immutable), because {why}"
+                ),
+            ));
+        }
+    };
+    match new["kind"].as_str() {
+        Some("Peer") => {
+            let profiles = |v: &J| {
+                let list: Vec<&str> = v["spec"]["initProfiles"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(J::as_str).collect())
+                    .unwrap_or_default();
+                if list.is_empty() {
+                    "default-datastore".to_string()
+                } else {
+                    list.join(",")
+                }
+            };
+            check(
+                "spec.swarmKeySecretName",
+                text(old, "swarmKeySecretName"),
+                text(new, "swarmKeySecretName"),
+                "a peer's swarm (public or private) is fixed for its repository's life",
+            );
+            check(
+                "spec.initProfiles",
+                profiles(old),
+                profiles(new),
+                "init profiles apply once, when the repository is created: the change would \
+                 do nothing on the existing volume",
+            );
+        }
+        Some("ClusterPeer") => {
+            let consensus = |v: &J| {
+                v["spec"]["consensus"]
+                    .as_str()
+                    .unwrap_or("crdt")
+                    .to_string()
+            };
+            check(
+                "spec.consensus",
+                consensus(old),
+                consensus(new),
+                "the consensus is chosen by `ipfs-cluster-service init` and its state is on \
+                 the volume",
+            );
+            check(
+                "spec.id",
+                text(old, "id"),
+                text(new, "id"),
+                "a new identity is a new cluster peer: the others still trust the old one",
+            );
+            check(
+                "spec.privateKeySecretName",
+                text(old, "privateKeySecretName"),
+                text(new, "privateKeySecretName"),
+                "the private key is the peer's identity, paired with spec.id",
+            );
+        }
+        _ => {}
+    }
+    out
 }
 
 pub fn unified(before: &str, after: &str, name: &str) -> String {
@@ -115,24 +312,203 @@ pub fn unified(before: &str, after: &str, name: &str) -> String {
         .to_string()
 }
 
-/// Changes that the API server refuses or that destroy data.
-fn destructive(before: &Side, after: &Side) -> Vec<String> {
+/// An object as its manifest would set it: without what the API server adds (identity,
+/// bookkeeping, status, ownerReferences, and the defaults of every field kotalc leaves out),
+/// so that a cluster export compares with a render. Defaults are removed only where they
+/// hold their default value.
+pub fn normalize(mut value: J) -> J {
+    let Some(object) = value.as_object_mut() else {
+        return value;
+    };
+    object.remove("status");
+    if let Some(J::Object(meta)) = object.get_mut("metadata") {
+        for field in [
+            "uid",
+            "resourceVersion",
+            "generation",
+            "creationTimestamp",
+            "managedFields",
+            "selfLink",
+            "ownerReferences",
+            "finalizers",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
+            meta.remove(field);
+        }
+        if let Some(J::Object(annotations)) = meta.get_mut("annotations") {
+            annotations.retain(|k, _| {
+                k != "kubectl.kubernetes.io/last-applied-configuration"
+                    && !k.starts_with("pv.kubernetes.io/")
+                    && !k.starts_with("volume.kubernetes.io/")
+                    && !k.starts_with("volume.beta.kubernetes.io/")
+            });
+            if annotations.is_empty() {
+                meta.remove("annotations");
+            }
+        }
+    }
+    let kind = object
+        .get("kind")
+        .and_then(J::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let Some(J::Object(spec)) = object.get_mut("spec") else {
+        return value;
+    };
+    let drop_if = |spec: &mut serde_json::Map<String, J>, field: &str, default: J| {
+        if spec.get(field) == Some(&default) {
+            spec.remove(field);
+        }
+    };
+    use serde_json::json;
+    match kind.as_str() {
+        "StatefulSet" => {
+            drop_if(spec, "podManagementPolicy", json!("OrderedReady"));
+            drop_if(spec, "revisionHistoryLimit", json!(10));
+            drop_if(
+                spec,
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+            );
+            drop_if(spec, "updateStrategy", json!({"type": "RollingUpdate"}));
+            drop_if(
+                spec,
+                "persistentVolumeClaimRetentionPolicy",
+                json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+            );
+            if let Some(J::Object(template)) = spec.get_mut("template") {
+                if let Some(J::Object(meta)) = template.get_mut("metadata") {
+                    drop_if(meta, "creationTimestamp", J::Null);
+                }
+                if let Some(J::Object(pod)) = template.get_mut("spec") {
+                    normalize_pod(pod);
+                }
+            }
+        }
+        "Service" => {
+            for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
+                spec.remove(field);
+            }
+            drop_if(spec, "sessionAffinity", json!("None"));
+            drop_if(spec, "internalTrafficPolicy", json!("Cluster"));
+        }
+        "PersistentVolumeClaim" => {
+            spec.remove("volumeName");
+            drop_if(spec, "volumeMode", json!("Filesystem"));
+        }
+        _ => {}
+    }
+    value
+}
+
+fn normalize_pod(pod: &mut serde_json::Map<String, J>) {
+    use serde_json::json;
+    let drop_if = |map: &mut serde_json::Map<String, J>, field: &str, default: J| {
+        if map.get(field) == Some(&default) {
+            map.remove(field);
+        }
+    };
+    drop_if(pod, "dnsPolicy", json!("ClusterFirst"));
+    drop_if(pod, "restartPolicy", json!("Always"));
+    drop_if(pod, "schedulerName", json!("default-scheduler"));
+    drop_if(pod, "terminationGracePeriodSeconds", json!(30));
+    drop_if(pod, "securityContext", json!({}));
+    for list in ["initContainers", "containers"] {
+        let Some(J::Array(containers)) = pod.get_mut(list) else {
+            continue;
+        };
+        for container in containers.iter_mut().filter_map(J::as_object_mut) {
+            drop_if(
+                container,
+                "terminationMessagePath",
+                json!("/dev/termination-log"),
+            );
+            drop_if(container, "terminationMessagePolicy", json!("File"));
+            drop_if(container, "resources", json!({}));
+            // The API server's default: Always for `:latest` or no tag, else IfNotPresent.
+            let image = container
+                .get("image")
+                .and_then(J::as_str)
+                .unwrap_or_default();
+            let tag = image
+                .rsplit('/')
+                .next()
+                .and_then(|last| last.split_once(':'));
+            let default = match tag {
+                Some((_, "latest")) | None if !image.contains('@') => "Always",
+                _ => "IfNotPresent",
+            };
+            drop_if(container, "imagePullPolicy", json!(default));
+        }
+    }
+    if let Some(J::Array(volumes)) = pod.get_mut("volumes") {
+        for volume in volumes.iter_mut().filter_map(J::as_object_mut) {
+            for source in ["configMap", "secret"] {
+                if let Some(J::Object(s)) = volume.get_mut(source) {
+                    drop_if(s, "defaultMode", json!(420));
+                }
+            }
+        }
+    }
+}
+
+/// The old side as applying the new one leaves what the new one does not set: a claim's
+/// class chosen by the cluster's default class stays, as the API server keeps it.
+fn adopt(mut before: Side, after: &Side) -> Side {
+    if before.kind == "PersistentVolumeClaim"
+        && after.value["spec"].get("storageClassName").is_none()
+        && let Some(J::Object(spec)) = before.value.get_mut("spec")
+        && spec.remove("storageClassName").is_some()
+    {
+        return side(before.value);
+    }
+    before
+}
+
+/// Changes that the API server refuses, that destroy data, or that roll the pods.
+fn destructive(before: &Side, after: &Side) -> Vec<Finding> {
     let (old, new) = (&before.value, &after.value);
-    let mut warnings = Vec::new();
+    let mut out = Vec::new();
+    let changed = |field: &str| old["spec"][field] != new["spec"][field];
     match before.kind.as_str() {
         "StatefulSet" => {
-            if old["spec"]["selector"] != new["spec"]["selector"] {
-                warnings.push(
+            if changed("selector") {
+                out.push(finding(
+                    Gravity::Refused,
+                    "StatefulSet.spec.selector",
                     "the StatefulSet's selector changes, and a selector is immutable: the \
                      StatefulSet must be deleted and recreated (with --cascade=orphan to keep \
-                     its pod running until then)"
-                        .to_string(),
-                );
+                     its pod running until then)",
+                ));
             }
-            if old["spec"]["serviceName"] != new["spec"]["serviceName"] {
-                warnings.push(
-                    "serviceName is immutable: the StatefulSet must be recreated".to_string(),
-                );
+            if changed("serviceName") {
+                out.push(finding(
+                    Gravity::Refused,
+                    "StatefulSet.spec.serviceName",
+                    "serviceName is immutable: the StatefulSet must be recreated",
+                ));
+            }
+            if changed("volumeClaimTemplates") {
+                out.push(finding(
+                    Gravity::Refused,
+                    "StatefulSet.spec.volumeClaimTemplates",
+                    "volumeClaimTemplates are immutable: the StatefulSet must be recreated",
+                ));
+            }
+            if changed("podManagementPolicy") {
+                out.push(finding(
+                    Gravity::Refused,
+                    "StatefulSet.spec.podManagementPolicy",
+                    "podManagementPolicy is immutable: the StatefulSet must be recreated",
+                ));
+            }
+            if changed("template") {
+                out.push(finding(
+                    Gravity::RollsPods,
+                    "StatefulSet.spec.template",
+                    "the pod template changes: applying this restarts the pod",
+                ));
             }
         }
         "PersistentVolumeClaim" => {
@@ -144,30 +520,86 @@ fn destructive(before: &Side, after: &Side) -> Vec<String> {
             if let (Some(o), Some(n)) = (storage(old), storage(new))
                 && n < o
             {
-                warnings.push(format!(
-                    "storage shrinks from {} to {}: a claim can only grow, the API server \
-                     refuses this",
-                    quantity::canonical_bytes(o),
-                    quantity::canonical_bytes(n)
+                out.push(finding(
+                    Gravity::Refused,
+                    "PersistentVolumeClaim.spec.resources.requests.storage",
+                    format!(
+                        "storage shrinks from {} to {}: a claim can only grow, the API server \
+                         refuses this",
+                        quantity::canonical_bytes(o),
+                        quantity::canonical_bytes(n)
+                    ),
                 ));
             }
-            if old["spec"]["storageClassName"] != new["spec"]["storageClassName"] {
-                warnings.push(
+            if changed("storageClassName") {
+                out.push(finding(
+                    Gravity::Destructive,
+                    "PersistentVolumeClaim.spec.storageClassName",
                     "storageClassName is immutable: the claim must be recreated, and its data \
-                     moved"
-                        .to_string(),
-                );
+                     moved",
+                ));
             }
-            if old["spec"]["accessModes"] != new["spec"]["accessModes"] {
-                warnings.push(
-                    "accessModes are immutable: the claim must be recreated, and its data moved"
-                        .to_string(),
-                );
+            if changed("accessModes") {
+                out.push(finding(
+                    Gravity::Destructive,
+                    "PersistentVolumeClaim.spec.accessModes",
+                    "accessModes are immutable: the claim must be recreated, and its data moved",
+                ));
+            }
+            // Every other field of a bound claim's spec is immutable too.
+            let rest = |v: &J| {
+                let mut spec = v["spec"].clone();
+                if let Some(spec) = spec.as_object_mut() {
+                    for field in ["resources", "storageClassName", "accessModes"] {
+                        spec.remove(field);
+                    }
+                }
+                spec
+            };
+            let limits = |v: &J| v["spec"]["resources"]["limits"].clone();
+            if rest(old) != rest(new) || limits(old) != limits(new) {
+                out.push(finding(
+                    Gravity::Refused,
+                    "PersistentVolumeClaim.spec",
+                    "a claim's spec is immutable once bound, except to grow \
+                     resources.requests.storage",
+                ));
+            }
+        }
+        "Service" => {
+            if let (Some(o), Some(n)) = (
+                old["spec"]["clusterIP"].as_str(),
+                new["spec"]["clusterIP"].as_str(),
+            ) && o != n
+            {
+                out.push(finding(
+                    Gravity::Refused,
+                    "Service.spec.clusterIP",
+                    "clusterIP is immutable: the Service must be recreated",
+                ));
+            }
+            let kind = |v: &J| {
+                v["spec"]["type"]
+                    .as_str()
+                    .unwrap_or("ClusterIP")
+                    .to_string()
+            };
+            if kind(old) != kind(new) {
+                out.push(finding(
+                    Gravity::Destructive,
+                    "Service.spec.type",
+                    format!(
+                        "the Service's type changes from {} to {}: its address and ports \
+                         change under every client",
+                        kind(old),
+                        kind(new)
+                    ),
+                ));
             }
         }
         _ => {}
     }
-    warnings
+    out
 }
 
 /// Colours for a terminal, or none.
@@ -200,6 +632,9 @@ pub fn render(report: &Report, style: Style) -> String {
                 removed += 1;
                 let _ = writeln!(out, "{}", style.paint("31", &format!("- {}", entry.key)));
             }
+            Change::Resource => {
+                let _ = writeln!(out, "{}", style.paint("33", &format!("! {}", entry.key)));
+            }
             Change::Changed { unified } => {
                 changed += 1;
                 let _ = writeln!(out, "{}", style.paint("33", &format!("~ {}", entry.key)));
@@ -214,8 +649,25 @@ pub fn render(report: &Report, style: Style) -> String {
                 }
             }
         }
-        for warning in &entry.warnings {
-            let _ = writeln!(out, "  {} {warning}", style.paint("1;33", "warning:"));
+        for f in &entry.findings {
+            let label = format!("{}:", f.gravity.name());
+            let colour = if f.gravity == Gravity::RollsPods {
+                "36"
+            } else {
+                "1;31"
+            };
+            let allowed = if f.allowed {
+                " (allowed by kotalc.io/allow-change)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  {} {}: {}{allowed}",
+                style.paint(colour, &label),
+                f.field,
+                f.why
+            );
         }
     }
     let _ = writeln!(
@@ -223,5 +675,13 @@ pub fn render(report: &Report, style: Style) -> String {
         "{added} added, {removed} removed, {changed} changed, {} unchanged",
         report.unchanged
     );
+    let blocking = report.blocking();
+    if blocking > 0 {
+        let _ = writeln!(
+            out,
+            "{blocking} change(s) refused or destructive: recreate deliberately and name the \
+             field in the resource's kotalc.io/allow-change annotation"
+        );
+    }
     out
 }

@@ -171,3 +171,287 @@ fn secrets_swarms_and_bad_values_are_refused_where_they_are() {
         text(&objects.stderr)
     );
 }
+
+/// The takeover, end to end: import the operator's resources, build, and diff against the
+/// objects the operator made, as the cluster exports them. Only kotalc's deliberate
+/// differences show (its scripts, the scripts' hash on the pod template, prune protection on
+/// the claims, the SealedSecrets), and nothing is refused or destructive.
+#[test]
+fn diff_against_the_operators_exported_objects_shows_only_deliberate_differences() {
+    let dir = scratch("import-takeover");
+    let inputs = dir.join("ipfs");
+    let out = run(
+        &root(),
+        &["import", EXPORT, "-o", inputs.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let against = root().join("tests/data/operator");
+    let out = run(
+        &dir,
+        &[
+            "diff",
+            "ipfs",
+            "--against",
+            against.to_str().expect("utf-8"),
+            "--color",
+            "never",
+            "--fail-on",
+            "destructive",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.ends_with("3 added, 0 removed, 9 changed, 3 unchanged\n"),
+        "{stdout}"
+    );
+    for service in ["bare-peer", "peer-sample", "cluster-peer"] {
+        assert!(
+            !stdout.contains(&format!("Service ipfs/{service}")),
+            "{stdout}"
+        );
+    }
+    assert!(
+        !stdout.contains("refused") && !stdout.contains("destructive"),
+        "{stdout}"
+    );
+    // Each changed object, and every changed line of it, is one of the deliberate ones.
+    let mut entry = String::new();
+    for line in stdout.lines() {
+        if let Some(key) = line.strip_prefix("~ ").or_else(|| line.strip_prefix("+ ")) {
+            entry = key.to_string();
+            assert!(
+                [
+                    "ConfigMap ",
+                    "PersistentVolumeClaim ",
+                    "StatefulSet ",
+                    "SealedSecret "
+                ]
+                .iter()
+                .any(|k| key.starts_with(k)),
+                "{key}"
+            );
+            continue;
+        }
+        let Some(changed) = line
+            .strip_prefix("    +")
+            .or_else(|| line.strip_prefix("    -"))
+            .filter(|l| !l.starts_with("++") && !l.starts_with("--"))
+        else {
+            continue;
+        };
+        let deliberate = if entry.starts_with("ConfigMap") {
+            // The scripts: kotalc's own, whole.
+            true
+        } else if entry.starts_with("PersistentVolumeClaim") {
+            [
+                "  annotations:",
+                "argocd.argoproj.io/sync-options",
+                "kustomize.toolkit.fluxcd.io/prune",
+            ]
+            .iter()
+            .any(|d| changed.contains(d))
+        } else {
+            ["      annotations:", "kotalc.io/config-sha256"]
+                .iter()
+                .any(|d| changed.contains(d))
+        };
+        assert!(deliberate, "{entry}: {changed}");
+    }
+    assert_eq!(
+        stdout
+            .matches("rolls pods: StatefulSet.spec.template")
+            .count(),
+        3
+    );
+}
+
+/// Changes the operator's webhook or the API server refuse: reported with their field and
+/// why, failing `--fail-on destructive` unless the resource names them in
+/// `kotalc.io/allow-change`.
+#[test]
+fn refused_changes_fail_ci_unless_the_resource_allows_them() {
+    let dir = scratch("import-refused");
+    let inputs = dir.join("ipfs");
+    let out = run(
+        &root(),
+        &["import", EXPORT, "-o", inputs.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let cluster = inputs.join("ipfs/clusterpeer-cluster-peer.yaml");
+    let peer = inputs.join("ipfs/peer-peer-sample.yaml");
+    let original = fs::read_to_string(&cluster).expect("read");
+    fs::write(
+        &cluster,
+        original.replace("  peerEndpoint:", "  consensus: raft\n  peerEndpoint:"),
+    )
+    .expect("write");
+    let peer_text = fs::read_to_string(&peer).expect("read");
+    fs::write(
+        &peer,
+        peer_text
+            .replace(
+                "swarmKeySecretName: my-swarm-key",
+                "swarmKeySecretName: other-key",
+            )
+            .replace(
+                "memory: 1Gi",
+                "memory: 1Gi\n    storage: 5Gi\n    storageClass: fast",
+            )
+            .replace("spec:\n", "spec:\n  initProfiles: [server]\n"),
+    )
+    .expect("write");
+    let against = root().join("tests/data/operator");
+    let diff = |args: &[&str]| {
+        let mut all = vec![
+            "diff",
+            "ipfs",
+            "--against",
+            against.to_str().expect("utf-8"),
+            "--color",
+            "never",
+        ];
+        all.extend_from_slice(args);
+        run(&dir, &all)
+    };
+    let out = diff(&["--fail-on", "destructive"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for expected in [
+        "! ClusterPeer ipfs/cluster-peer",
+        "refused: spec.consensus: spec.consensus changes from \"crdt\" to \"raft\": the \
+         operator's webhook refuses it",
+        "! Peer ipfs/peer-sample",
+        "refused: spec.swarmKeySecretName:",
+        "refused: spec.initProfiles: spec.initProfiles changes from \"default-datastore\" to \
+         \"server\"",
+        "refused: PersistentVolumeClaim.spec.resources.requests.storage: storage shrinks from \
+         10Gi to 5Gi",
+        "destructive: PersistentVolumeClaim.spec.storageClassName:",
+        "5 change(s) refused or destructive",
+    ] {
+        assert!(stdout.contains(expected), "{expected} not in\n{stdout}");
+    }
+    // Without --fail-on (or --exit-code) a diff is a report, not a failure.
+    assert_eq!(diff(&[]).status.code(), Some(0));
+
+    // Allowing some: still failing on the rest; allowing all: passing.
+    let annotate = |fields: &str| {
+        let text = fs::read_to_string(&peer).expect("read");
+        let start = text.find("spec:").expect("spec");
+        let head = text[..start]
+            .split("  annotations:")
+            .next()
+            .expect("head")
+            .to_string();
+        fs::write(
+            &peer,
+            format!(
+                "{head}  annotations:\n    kotalc.io/allow-change: {fields}\n{}",
+                &text[start..]
+            ),
+        )
+        .expect("write");
+    };
+    annotate("spec.swarmKeySecretName, spec.initProfiles");
+    fs::write(&cluster, &original).expect("write");
+    let out = diff(&["--fail-on", "destructive"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("(allowed by kotalc.io/allow-change)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 change(s) refused or destructive"),
+        "{stdout}"
+    );
+    annotate(
+        "spec.swarmKeySecretName,spec.initProfiles,\
+         PersistentVolumeClaim.spec.resources.requests.storage,\
+         PersistentVolumeClaim.spec.storageClassName",
+    );
+    let out = diff(&["--fail-on", "destructive"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    // --exit-code still fails on any difference.
+    assert_eq!(diff(&["--exit-code"]).status.code(), Some(1));
+
+    // A misspelt field is refused where it is written, like every kotalc.io annotation.
+    annotate("spec.swarmKeySecretNam");
+    let out = diff(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error[invalid-annotation]")
+            && stderr.contains("did you mean \"spec.swarmKeySecretName\"?"),
+        "{stderr}"
+    );
+}
+
+/// `--against-ref` compares the resources at the revision with the working tree's, so a
+/// refused spec change shows before it is merged.
+#[test]
+fn a_refused_change_since_a_git_revision_is_reported() {
+    use std::process::Command;
+    let dir = scratch("import-refused-ref");
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=kotalc",
+                "-c",
+                "user.email=kotalc@example.invalid",
+            ])
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+    };
+    git(&["init", "-q", "-b", "main"]);
+    let out = run(
+        &root(),
+        &[
+            "import",
+            EXPORT,
+            "-o",
+            dir.join("ipfs").to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "imported"]);
+    let cluster = dir.join("ipfs/ipfs/clusterpeer-cluster-peer.yaml");
+    let original = fs::read_to_string(&cluster).expect("read");
+    fs::write(
+        &cluster,
+        original.replace(
+            "privateKeySecretName: my-cluster-privatekey",
+            "privateKeySecretName: new-key",
+        ),
+    )
+    .expect("write");
+    let out = run(
+        &dir,
+        &[
+            "diff",
+            "ipfs",
+            "--against-ref",
+            "HEAD",
+            "--color",
+            "never",
+            "--fail-on",
+            "destructive",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(
+            "refused: spec.privateKeySecretName: spec.privateKeySecretName changes \
+                         from \"my-cluster-privatekey\" to \"new-key\""
+        ),
+        "{stdout}"
+    );
+}

@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::Value as J;
 
 use super::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, options, report_diagnostics, secret_usage};
-use crate::cli::{ColorChoice, DiffArgs};
+use crate::cli::{ColorChoice, DiffArgs, FailOn};
 use crate::compile::{self, Outcome};
 use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::diff::{self, Side, Style};
@@ -100,11 +100,11 @@ pub fn diff(args: &DiffArgs) -> u8 {
         return EXIT_PROBLEMS;
     }
     let before = match (&args.against, &args.against_ref) {
-        (Some(dir), _) => read_dir(dir),
+        (Some(dir), _) => read_against(dir),
         (None, Some(reference)) => at_revision(&options, reference, args.check.format),
         (None, None) => return EXIT_USAGE,
     };
-    let before = match before {
+    let (before, old_resources) = match before {
         Ok(before) => before,
         Err(d) => {
             let _ = io::stderr().write_all(
@@ -114,13 +114,52 @@ pub fn diff(args: &DiffArgs) -> u8 {
         }
     };
     let after = sides(&now);
-    let report = diff::compare(before, after);
+    let mut report = diff::compare(before, after);
+    let (new_resources, allowed) = resources(&now.sources, options.namespace.as_deref());
+    diff::resource_changes(&mut report, &old_resources, &new_resources);
+    report.allow(&allowed);
     print(&diff::render(&report, style(args.color)));
-    if args.exit_code && !report.is_empty() {
-        EXIT_PROBLEMS
-    } else {
-        EXIT_OK
+    let fail = args.exit_code && !report.is_empty()
+        || args.fail_on == Some(FailOn::Destructive) && report.blocking() > 0;
+    if fail { EXIT_PROBLEMS } else { EXIT_OK }
+}
+
+/// Where a resource's objects are: `namespace/name`, or `name` without a namespace.
+fn place(value: &J, default_namespace: Option<&str>) -> String {
+    let name = value["metadata"]["name"].as_str().unwrap_or_default();
+    match value["metadata"]["namespace"]
+        .as_str()
+        .or(default_namespace)
+    {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
     }
+}
+
+/// The Peers and ClusterPeers of `sources` as JSON by `Kind namespace/name`, and the fields
+/// each one's `kotalc.io/allow-change` names, by `namespace/name`.
+fn resources(
+    sources: &Sources,
+    default_namespace: Option<&str>,
+) -> (BTreeMap<String, J>, BTreeMap<String, Vec<String>>) {
+    // Problems were reported when the inputs were compiled.
+    let parsed = crate::parse::parse(sources, true, &mut Vec::new());
+    let mut out = BTreeMap::new();
+    let mut allowed = BTreeMap::new();
+    for resource in &parsed.resources {
+        let value = resource.root.to_json();
+        let place = place(&value, default_namespace);
+        if let Some(fields) =
+            value["metadata"]["annotations"][crate::annotations::ALLOW_CHANGE].as_str()
+        {
+            allowed.insert(
+                place.clone(),
+                crate::annotations::list(fields).map(String::from).collect(),
+            );
+        }
+        out.insert(format!("{} {place}", resource.kind.name()), value);
+    }
+    (out, allowed)
 }
 
 fn sides(outcome: &Outcome) -> BTreeMap<String, Side> {
@@ -131,42 +170,72 @@ fn sides(outcome: &Outcome) -> BTreeMap<String, Side> {
         .collect()
 }
 
-/// Every object of every YAML file below `dir`, as a cluster would hold them.
-fn read_dir(dir: &Path) -> Result<BTreeMap<String, Side>, Diagnostic> {
-    let shown = load::display(dir);
-    if !dir.is_dir() {
-        return Err(Diagnostic::new(Code::Io, format!("{shown} is not a directory")).path(shown));
-    }
-    let mut objects = BTreeMap::new();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        let entry = entry.map_err(|e| Diagnostic::new(Code::Io, e.to_string()).path(&shown))?;
-        let path = entry.path();
-        let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-        if !entry.file_type().is_file() || !yaml {
-            continue;
+type Against = (BTreeMap<String, Side>, BTreeMap<String, J>);
+
+/// Every object of a file, or of every YAML or JSON file below a directory: a rendered tree,
+/// or what a cluster exports (`kind: List` opened, server-set fields and defaults ignored).
+/// Exported Peers and ClusterPeers are returned apart, to compare their specs.
+fn read_against(path: &Path) -> Result<Against, Diagnostic> {
+    let shown = load::display(path);
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+            let entry = entry.map_err(|e| Diagnostic::new(Code::Io, e.to_string()).path(&shown))?;
+            let wanted = entry
+                .path()
+                .extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json");
+            if entry.file_type().is_file() && wanted {
+                files.push(entry.into_path());
+            }
         }
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        files
+    } else if path.is_file() {
+        vec![path.to_path_buf()]
+    } else {
+        return Err(
+            Diagnostic::new(Code::Io, format!("{shown} is not a file or a directory")).path(shown),
+        );
+    };
+    let mut objects = BTreeMap::new();
+    let mut resources = BTreeMap::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).map_err(|e| {
             Diagnostic::new(
                 Code::Io,
                 format!(
                     "cannot read {}: {}",
-                    load::display(path),
+                    load::display(&path),
                     load::io_reason(&e)
                 ),
             )
         })?;
         let docs: Vec<J> = serde_saphyr::from_multiple_with_options(&text, crate::yaml::options())
             .map_err(|e| {
-                Diagnostic::new(Code::YamlSyntax, format!("{}: {e}", load::display(path)))
+                Diagnostic::new(Code::YamlSyntax, format!("{}: {e}", load::display(&path)))
             })?;
-        for doc in docs {
-            if doc.is_null() || doc["kind"] == "Kustomization" {
+        let mut queue: Vec<J> = docs;
+        while let Some(doc) = queue.pop() {
+            let kind = doc["kind"].as_str().unwrap_or_default();
+            if doc.is_null() || kind == "Kustomization" {
                 continue;
             }
+            if kind == "List" || kind.ends_with("List") && doc["apiVersion"] == "v1" {
+                if let Some(items) = doc["items"].as_array() {
+                    queue.extend(items.iter().cloned());
+                }
+                continue;
+            }
+            if doc["apiVersion"] == crate::model::API_VERSION {
+                let key = format!("{kind} {}", place(&doc, None));
+                resources.insert(key, doc);
+                continue;
+            }
+            let doc = diff::normalize(doc);
             objects.insert(diff::key(&doc), diff::side(doc));
         }
     }
-    Ok(objects)
+    Ok((objects, resources))
 }
 
 /// What the same inputs rendered at a git revision. The files are read with `git show`;
@@ -175,7 +244,7 @@ fn at_revision(
     options: &compile::Options,
     reference: &str,
     format: Format,
-) -> Result<BTreeMap<String, Side>, Diagnostic> {
+) -> Result<Against, Diagnostic> {
     let paths = if options.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -259,6 +328,7 @@ fn at_revision(
             sources.add(format!("{shown}@{reference}"), text);
         }
     }
+    let (resources, _) = resources(&sources, options.namespace.as_deref());
     let before = compile::compile_sources(options, sources, Vec::new());
     if before.has_errors() {
         report_diagnostics(&before, format);
@@ -267,7 +337,7 @@ fn at_revision(
             format!("the inputs at {reference} do not build, so there is nothing to compare with"),
         ));
     }
-    Ok(sides(&before))
+    Ok((sides(&before), resources))
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String, Diagnostic> {
