@@ -8,6 +8,9 @@ use crate::validate::{Config, span_of};
 use crate::yaml::{Node, Value};
 
 pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diagnostic>) {
+    if let Config::ClusterPeer(cluster) = config {
+        raft_trusted_peers(resource, cluster, diagnostics);
+    }
     if let Config::Peer(peer) = config {
         let warn = |code: Code, path: &str, message: String| {
             Diagnostic::new(code, message)
@@ -48,6 +51,30 @@ pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diag
             );
         }
     }
+}
+
+/// Under raft every peer is trusted (consensus/raft/consensus.go:233 `IsTrustedPeer` returns
+/// true at v1.0.8 and v1.1.6), and `CLUSTER_CRDT_*` configures a component a raft peer does
+/// not load: a trust list there restricts nothing.
+fn raft_trusted_peers(
+    resource: &Resource,
+    cluster: &crate::defaults::ClusterPeerConfig,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let path = "spec.trustedPeers";
+    if cluster.consensus != crate::model::Consensus::Raft || items(resource, path).is_empty() {
+        return;
+    }
+    diagnostics.push(
+        Diagnostic::new(
+            Code::RaftTrustedPeers,
+            "trustedPeers only apply to crdt consensus: under raft every peer of the peerset \
+             is trusted, and this list restricts nothing",
+        )
+        .at(span_of(resource, path))
+        .field(path)
+        .help("remove trustedPeers, or use `consensus: crdt` to limit who may modify the pinset"),
+    );
 }
 
 fn profile_lints(

@@ -213,6 +213,7 @@ fn shell_metacharacters_cannot_inject_commands() {
         ("config_ipfs.sh", "IPFS_PROFILES"),
         ("config_peering.sh", "IPFS_PEERING"),
         ("init_ipfs_cluster_config.sh", "IPFS_CLUSTER_CONSENSUS"),
+        ("start_ipfs_cluster.sh", "KOTAL_BOOTSTRAP_PEERS"),
     ] {
         let source = kotalc::render::SCRIPTS
             .iter()

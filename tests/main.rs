@@ -1,6 +1,7 @@
 //! kotalc's integration tests, in one binary so that two cores link once.
 
 mod cli;
+mod cluster_runtime;
 mod common;
 mod determinism;
 mod fuzz_smoke;

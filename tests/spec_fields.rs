@@ -333,13 +333,12 @@ fn cluster_peer_sample_matches_spec() {
     assert_eq!(
         ports,
         [
+            // Spec 5.3: only the ports something listens on (swarm-udp, api and tracing
+            // of 2.4 are gone); the runtime tests prove each reaches a listener.
             ("swarm", 9096, "TCP"),
-            ("swarm-udp", 9096, "UDP"),
-            ("api", 5001, "TCP"),
             ("proxy-api", 9095, "TCP"),
             ("rest", 9094, "TCP"),
             ("metrics", 8888, "TCP"),
-            ("tracing", 6831, "TCP")
         ]
     );
     let pod = &get(&objects, "StatefulSet")["spec"]["template"]["spec"];
@@ -352,39 +351,57 @@ fn cluster_peer_sample_matches_spec() {
     );
     let id = "12D3KooWBcEtY8GH4mNkri9kM3haeWhEXtQV7mi81ErWrqLYGuiq";
     let trusted = format!("{id},12D3KooWQ9yZnqowEDme3gSgS45KY9ZoEmAiGYRxusdEaqtFa9pr");
-    assert_eq!(
-        env(init),
-        pairs(&[
-            ("IPFS_CLUSTER_PATH", "/home/ipfs-cluster/kotal-data"),
-            ("IPFS_CLUSTER_CONSENSUS", "crdt"),
-            (
-                "CLUSTER_IPFSHTTP_NODEMULTIADDRESS",
-                "/dns4/bare-peer/tcp/5001"
-            ),
-            (
-                "CLUSTER_SECRET",
-                r#"{"secretKeyRef":{"key":"secret","name":"cluster-secret"}}"#
-            ),
-            ("CLUSTER_CRDT_TRUSTEDPEERS", &trusted),
-            ("CLUSTER_ID", id),
-            (
-                "CLUSTER_PRIVATEKEY",
-                r#"{"secretKeyRef":{"key":"key","name":"my-cluster-privatekey"}}"#
-            ),
-        ])
-    );
+    // Spec 5.3: the settings ipfs-cluster applies at every start are on both containers.
+    let settings = [
+        (
+            "CLUSTER_IPFSHTTP_NODEMULTIADDRESS",
+            "/dns4/bare-peer/tcp/5001",
+        ),
+        (
+            "CLUSTER_SECRET",
+            r#"{"secretKeyRef":{"key":"secret","name":"cluster-secret"}}"#,
+        ),
+        ("CLUSTER_CRDT_TRUSTEDPEERS", trusted.as_str()),
+        ("CLUSTER_PEERNAME", "cluster-peer"),
+        (
+            "CLUSTER_RESTAPI_HTTPLISTENMULTIADDRESS",
+            "/ip4/0.0.0.0/tcp/9094",
+        ),
+        (
+            "CLUSTER_IPFSPROXY_LISTENMULTIADDRESS",
+            "/ip4/0.0.0.0/tcp/9095",
+        ),
+        (
+            "CLUSTER_IPFSPROXY_NODEMULTIADDRESS",
+            "/dns4/bare-peer/tcp/5001",
+        ),
+        ("CLUSTER_METRICS_ENABLESTATS", "true"),
+        (
+            "CLUSTER_METRICS_PROMETHEUSENDPOINT",
+            "/ip4/0.0.0.0/tcp/8888",
+        ),
+    ];
+    let mut init_env = vec![
+        ("IPFS_CLUSTER_PATH", "/home/ipfs-cluster/kotal-data"),
+        ("IPFS_CLUSTER_CONSENSUS", "crdt"),
+    ];
+    init_env.extend(settings);
+    init_env.extend([
+        ("CLUSTER_ID", id),
+        (
+            "CLUSTER_PRIVATEKEY",
+            r#"{"secretKeyRef":{"key":"key","name":"my-cluster-privatekey"}}"#,
+        ),
+    ]);
+    assert_eq!(env(init), pairs(&init_env));
     let main = &pod["containers"][0];
     assert_eq!(main["name"], "cluster-peer");
     assert_eq!(main["command"], json!(["ipfs-cluster-service"]));
     assert_eq!(main["args"], json!(["daemon"]));
-    assert_eq!(
-        env(main),
-        pairs(&[
-            ("IPFS_CLUSTER_PATH", "/home/ipfs-cluster/kotal-data"),
-            ("CLUSTER_PEERNAME", "cluster-peer"),
-            ("IPFS_LOGGING", "info")
-        ])
-    );
+    let mut main_env = vec![("IPFS_CLUSTER_PATH", "/home/ipfs-cluster/kotal-data")];
+    main_env.extend(settings);
+    main_env.push(("IPFS_CLUSTER_LOG_LEVEL", "info"));
+    assert_eq!(env(main), pairs(&main_env));
     assert_eq!(
         main["volumeMounts"],
         json!([{"name": "data", "mountPath": "/home/ipfs-cluster/kotal-data"}])

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Value as J, json};
 use sha2::{Digest, Sha256};
 
-use crate::model::Kind;
+use crate::model::{Consensus, Kind};
 use crate::parse::Resource;
 use crate::validate::Config;
 
@@ -151,31 +151,37 @@ pub fn plan(
                 flatten_args(&peer.extra_args),
             )
         }
-        Config::ClusterPeer(cluster) => (
-            "/home/ipfs-cluster",
-            vec!["init_ipfs_cluster_config.sh"],
-            &[
-                "configmap.yaml",
-                "service.yaml",
-                "pvc.yaml",
-                "clusterpeer-statefulset.yaml",
-            ][..],
-            vec![
-                tcp("swarm", 9096),
-                Port {
-                    name: "swarm-udp",
-                    port: 9096,
-                    protocol: "UDP",
-                },
-                tcp("api", 5001),
-                tcp("proxy-api", 9095),
-                tcp("rest", 9094),
-                tcp("metrics", 8888),
-                tcp("tracing", 6831),
-            ],
-            serde_json::to_value(cluster).unwrap_or_default(),
-            flatten_args(&cluster.extra_args),
-        ),
+        Config::ClusterPeer(cluster) => {
+            let mut scripts = vec!["init_ipfs_cluster_config.sh"];
+            // Only a Raft peer that bootstraps needs the daemon wrapper (spec 5.3).
+            if cluster.consensus == Consensus::Raft && !cluster.bootstrap_peers.is_empty() {
+                scripts.push("start_ipfs_cluster.sh");
+            }
+            (
+                "/home/ipfs-cluster",
+                scripts,
+                &[
+                    "configmap.yaml",
+                    "service.yaml",
+                    "pvc.yaml",
+                    "clusterpeer-statefulset.yaml",
+                ][..],
+                // Only ports something listens on, all on 0.0.0.0 (the StatefulSet template
+                // sets the listeners). The swarm is TCP only: ipfs-cluster builds its host
+                // with libp2p.NoTransports plus TCP and websocket (clusterhost.go:161 at
+                // v1.0.8, :189 at v1.1.6), so its default QUIC address on UDP 9096 never
+                // listens; 6831 is where tracing sends (to a Jaeger agent), and no cluster
+                // component serves 5001.
+                vec![
+                    tcp("swarm", 9096),
+                    tcp("proxy-api", 9095),
+                    tcp("rest", 9094),
+                    tcp("metrics", 8888),
+                ],
+                serde_json::to_value(cluster).unwrap_or_default(),
+                flatten_args(&cluster.extra_args),
+            )
+        }
     };
     let data: BTreeMap<String, String> = script_names
         .iter()

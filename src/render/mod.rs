@@ -60,6 +60,10 @@ pub const SCRIPTS: &[(&str, &str)] = &[
         "scripts/init_ipfs_cluster_config.sh",
         include_str!("../../templates/scripts/init_ipfs_cluster_config.sh"),
     ),
+    (
+        "scripts/start_ipfs_cluster.sh",
+        include_str!("../../templates/scripts/start_ipfs_cluster.sh"),
+    ),
 ];
 
 /// A rendered Kubernetes object in canonical form.

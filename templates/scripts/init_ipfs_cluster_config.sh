@@ -1,7 +1,7 @@
 #!/bin/sh
 # Creates the IPFS Cluster configuration on the first start only.
 # Input (environment): IPFS_CLUSTER_PATH, IPFS_CLUSTER_CONSENSUS; ipfs-cluster-service reads
-# the CLUSTER_* variables itself.
+# the CLUSTER_* variables itself, here and again at every daemon start.
 set -e
 
 if [ -f "$IPFS_CLUSTER_PATH/service.json" ]; then
