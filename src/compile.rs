@@ -26,6 +26,8 @@ pub struct Options {
     /// Directory of template overrides.
     pub templates: Option<PathBuf>,
     pub deny_warnings: bool,
+    /// Warning and note codes silenced for the whole run (`--allow`).
+    pub allow: Vec<Code>,
     pub allow_empty: bool,
     /// `false` for `validate`: every check, no objects.
     pub render: bool,
@@ -42,6 +44,8 @@ pub struct Outcome {
     pub diagnostics: Vec<Diagnostic>,
     /// Sorted in output order; empty when there is any error.
     pub objects: Vec<Object>,
+    /// How many Kotal resources the inputs hold, for the summary line.
+    pub resources: usize,
 }
 
 impl Outcome {
@@ -94,6 +98,8 @@ pub fn compile_sources(
 ) -> Outcome {
     thread_pool();
     let mut parsed = parse::parse(&sources, options.passthrough, &mut diagnostics);
+    // Counted before Swarms are lowered to the Peers they render as.
+    let resource_count = parsed.resources.len();
     swarm::lower(
         &mut parsed,
         &mut sources,
@@ -163,6 +169,9 @@ pub fn compile_sources(
             Diagnostic::new(Code::EmptyOutput, "the inputs hold no Kotal IPFS resource")
                 .help("an empty render makes Argo CD prune everything; pass --allow-empty if that is intended"),
         );
+    }
+    if !options.allow.is_empty() {
+        diagnostics.retain(|d| d.is_error() || !options.allow.contains(&d.code));
     }
     if options.deny_warnings {
         for d in diagnostics
@@ -249,6 +258,7 @@ pub fn compile_sources(
         sources,
         diagnostics,
         objects,
+        resources: resource_count,
     }
 }
 
