@@ -210,3 +210,40 @@ pub fn display(path: &Path) -> String {
         trimmed.to_string()
     }
 }
+
+/// The files below `paths` that the loader skips (not `*.yaml`/`*.yml`, hidden, a
+/// kustomization, a link, or in a tree kotalc rendered), for the error of an input with no
+/// resource. At most `limit` are named; the count is of all of them.
+pub fn skipped(paths: &[PathBuf], limit: usize) -> (Vec<String>, usize) {
+    let mut named = Vec::new();
+    let mut count = 0;
+    for root in paths.iter().filter(|p| p.is_dir()) {
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name();
+        for entry in walker.into_iter().flatten() {
+            let file = entry.file_type().is_file() || entry.file_type().is_symlink();
+            if entry.depth() == 0 || !file {
+                continue;
+            }
+            let path = entry.path();
+            let hidden = path
+                .strip_prefix(root)
+                .unwrap_or(path)
+                .components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+            let rendered = path
+                .ancestors()
+                .skip(1)
+                .take_while(|a| a.starts_with(root))
+                .any(|a| a.join(crate::emit::MARKER).exists());
+            if hidden || rendered || entry.file_type().is_symlink() || !is_resource_file(path) {
+                count += 1;
+                if named.len() < limit {
+                    named.push(display(path));
+                }
+            }
+        }
+    }
+    (named, count)
+}

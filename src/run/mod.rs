@@ -105,7 +105,12 @@ fn print(text: &str) -> u8 {
 
 pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
     Options {
-        paths: args.paths.clone(),
+        // The current directory when none is given, named so that messages can name it.
+        paths: if args.paths.is_empty() {
+            vec![".".into()]
+        } else {
+            args.paths.clone()
+        },
         namespace: args.namespace.clone(),
         passthrough: args.passthrough,
         templates: None,
