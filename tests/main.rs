@@ -11,6 +11,7 @@ mod invariants;
 mod kustomize;
 mod output_dir;
 mod plaintext;
+mod reporting;
 mod schema;
 mod scripts;
 mod seal;
