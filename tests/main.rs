@@ -9,6 +9,7 @@ mod gitops;
 mod golden;
 mod hostile;
 mod invariants;
+mod kpt;
 mod kustomize;
 mod output_dir;
 mod plaintext;
