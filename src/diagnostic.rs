@@ -191,9 +191,10 @@ pub enum Format {
     /// Compiler-style messages with the source line and a caret.
     #[default]
     Human,
-    /// One JSON object per diagnostic per line.
+    /// One JSON object per diagnostic per line, then a `{"summary": ...}` object.
     Json,
-    /// GitHub Actions workflow commands, so that pull requests show problems inline.
+    /// GitHub Actions workflow commands, so that pull requests show problems inline, then a
+    /// notice of the summary.
     Github,
 }
 
