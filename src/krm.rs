@@ -269,7 +269,7 @@ fn result(d: &Diagnostic, sources: &Sources, origins: &[(J, Option<String>, Opti
                 }
             }
             None => {
-                entry["file"] = json!({ "path": sources.get(span.file).display });
+                entry["file"] = json!({ "path": sources.get(span.file).path });
             }
         }
     }

@@ -117,14 +117,15 @@ fn is_resource_file(path: &Path) -> bool {
 
 fn read_file(path: &Path, shown: String, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) {
     let full = display(path).trim_start_matches("./").to_string();
+    // Diagnostics name the file as given from the working directory, as every format does.
     let file = match fs::File::open(path) {
         Ok(file) => file,
-        Err(e) => return diagnostics.push(io_error(&shown, "cannot open file", &e)),
+        Err(e) => return diagnostics.push(io_error(&full, "cannot open file", &e)),
     };
     let mut bytes = Vec::new();
     match file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
         Ok(_) => add(sources, diagnostics, shown, full, bytes),
-        Err(e) => diagnostics.push(io_error(&shown, "cannot read file", &e)),
+        Err(e) => diagnostics.push(io_error(&full, "cannot read file", &e)),
     }
 }
 
@@ -161,7 +162,7 @@ fn add(
                     MAX_FILE_BYTES / 1024 / 1024
                 ),
             )
-            .path(shown)
+            .path(full)
             .help("split the resources over several files"),
         );
         return;
@@ -180,7 +181,7 @@ fn add(
                     Code::Io,
                     format!("file is not valid UTF-8 (invalid byte at offset {at})"),
                 )
-                .path(shown)
+                .path(full)
                 .help("YAML files must be UTF-8 encoded"),
             );
         }
