@@ -121,9 +121,8 @@ fn stale_files(dir: &str, report: &diff::Report) -> Vec<Diagnostic> {
                 diff::Change::Added => "is missing: `kotalc build -o` would write it",
                 diff::Change::Removed => "should not be there: `kotalc build -o` would remove it",
             };
-            Diagnostic::new(Code::StaleOutput, message)
-                .path(path)
-                .help("render the tree again with `kotalc build -o` and commit the result")
+            // The summary says what to do, once.
+            Diagnostic::new(Code::StaleOutput, message).path(path)
         })
         .collect()
 }
