@@ -144,3 +144,41 @@ pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeS
     }
     allowed
 }
+
+/// A warning code allowed for a whole run (`--allow`, `allow` in a plugin or function
+/// configuration, `KOTALC_ALLOW`): the same codes the annotation takes; anything else is a
+/// usage error that names the codes.
+pub fn run_allow(name: &str) -> Result<Code, String> {
+    let name = name.trim();
+    let warnings = || {
+        Code::ALL
+            .iter()
+            .filter(|c| c.default_severity() == Severity::Warning)
+            .map(|c| c.as_str())
+    };
+    match Code::ALL.iter().find(|c| c.as_str() == name) {
+        Some(code) if code.default_severity() == Severity::Warning => Ok(*code),
+        Some(code) => Err(format!(
+            "{:?} is an error, and only warnings can be allowed",
+            code.as_str()
+        )),
+        None => Err(match crate::parse::suggest(name, warnings()) {
+            Some(known) => {
+                format!("{name:?} is not a kotalc warning code; did you mean {known:?}?")
+            }
+            None => format!(
+                "{name:?} is not a kotalc warning code; the warnings are {}",
+                warnings().collect::<Vec<_>>().join(", ")
+            ),
+        }),
+    }
+}
+
+/// A comma-separated list of run-wide allowed codes.
+pub fn run_allow_list(list: &str) -> Result<Vec<Code>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(run_allow)
+        .collect()
+}

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::diagnostic::Format;
+use crate::diagnostic::{Code, Format};
 use crate::keys::Material;
 use crate::seal::Scope;
 use crate::secrets::{SecretMode, StoreKind};
@@ -77,9 +77,23 @@ pub enum Command {
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  kotalc completions bash > /etc/bash_completion.d/kotalc")]
     Completions(CompletionsArgs),
-    /// Print the man page (roff).
-    #[command(after_help = "Example:\n  kotalc man > /usr/local/share/man/man1/kotalc.1")]
-    Man,
+    /// Print a man page (roff), or write every page into a directory.
+    #[command(
+        after_help = "Examples:\n  kotalc man > /usr/local/share/man/man1/kotalc.1\n  \
+                            kotalc man build > /usr/local/share/man/man1/kotalc-build.1\n  \
+                            kotalc man --dir /usr/local/share/man/man1"
+    )]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print, `kotalc-SUBCOMMAND(1)`; kotalc(1) when absent.
+    #[arg(value_name = "SUBCOMMAND", conflicts_with = "dir")]
+    pub subcommand: Option<String>,
+    /// Write kotalc.1 and a kotalc-SUBCOMMAND.1 per subcommand into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -156,8 +170,9 @@ pub struct KeygenArgs {
     /// What to generate.
     #[arg(value_enum)]
     pub material: Material,
-    /// `human` prints the value alone (and a peer ID on stderr); `json` prints one object.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    /// `human` or `github`: the value alone on stdout, and a peer identity's peer ID on
+    /// stderr; `json`: one object on stdout, `{"kind", "value", "peerId"}`.
+    #[arg(long, value_enum, default_value_t = Format::Human, hide_possible_values = true)]
     pub format: Format,
 }
 
@@ -204,8 +219,10 @@ pub struct SealArgs {
     /// Replace FILE if it exists.
     #[arg(long, requires = "output")]
     pub force: bool,
-    /// How problems (and a generated peer ID) are printed on stderr.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    /// How a problem and a sealed identity's peer ID are printed on stderr: `human` as
+    /// text, `json` as one object per line, `github` as a workflow command. The
+    /// SealedSecret itself is YAML whatever the format.
+    #[arg(long, value_enum, default_value_t = Format::Human, hide_possible_values = true)]
     pub format: Format,
 }
 
@@ -224,6 +241,9 @@ pub struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Silence a warning code for the whole run; repeat it or separate codes with commas.
+    #[arg(long = "allow", value_name = "CODE", value_delimiter = ',', value_parser = allow_code)]
+    pub allow: Vec<Code>,
     /// Succeed even when the inputs hold no Kotal resource.
     #[arg(long)]
     pub allow_empty: bool,
@@ -326,4 +346,8 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+fn allow_code(name: &str) -> Result<Code, String> {
+    crate::annotations::run_allow(name)
 }

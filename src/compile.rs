@@ -26,6 +26,8 @@ pub struct Options {
     /// Directory of template overrides.
     pub templates: Option<PathBuf>,
     pub deny_warnings: bool,
+    /// Warning and note codes silenced for the whole run (`--allow`).
+    pub allow: Vec<Code>,
     pub allow_empty: bool,
     /// `false` for `validate`: every check, no objects.
     pub render: bool,
@@ -42,6 +44,8 @@ pub struct Outcome {
     pub diagnostics: Vec<Diagnostic>,
     /// Sorted in output order; empty when there is any error.
     pub objects: Vec<Object>,
+    /// How many Kotal resources the inputs hold, for the summary line.
+    pub resources: usize,
 }
 
 impl Outcome {
@@ -94,6 +98,8 @@ pub fn compile_sources(
 ) -> Outcome {
     thread_pool();
     let mut parsed = parse::parse(&sources, options.passthrough, &mut diagnostics);
+    // Counted before Swarms are lowered to the Peers they render as.
+    let resource_count = parsed.resources.len();
     swarm::lower(
         &mut parsed,
         &mut sources,
@@ -141,6 +147,13 @@ pub fn compile_sources(
         },
         &mut diagnostics,
     );
+    let dirs: Vec<String> = sources
+        .iter()
+        .map(|(_, file)| match file.path.rfind('/') {
+            Some(at) => file.path[..at].to_string(),
+            None => String::new(),
+        })
+        .collect();
     let secret_objects = secrets::plan(
         &secrets::Input {
             resources: &parsed.resources,
@@ -149,6 +162,7 @@ pub fn compile_sources(
             sealed: &parsed.sealed,
             references: &references,
             default_namespace: namespace,
+            dirs: &dirs,
         },
         &options.secrets,
         &mut diagnostics,
@@ -159,10 +173,16 @@ pub fn compile_sources(
         && !options.allow_empty
         && diagnostics.iter().all(|d| !d.is_error())
     {
-        diagnostics.push(
-            Diagnostic::new(Code::EmptyOutput, "the inputs hold no Kotal IPFS resource")
-                .help("an empty render makes Argo CD prune everything; pass --allow-empty if that is intended"),
+        let mut help = String::from(
+            "an empty render makes Argo CD prune everything; pass --allow-empty if that is intended",
         );
+        help.push_str(&empty_inputs(&options.paths, &sources));
+        diagnostics.push(
+            Diagnostic::new(Code::EmptyOutput, "the inputs hold no Kotal IPFS resource").help(help),
+        );
+    }
+    if !options.allow.is_empty() {
+        diagnostics.retain(|d| d.is_error() || !options.allow.contains(&d.code));
     }
     if options.deny_warnings {
         for d in diagnostics
@@ -249,7 +269,48 @@ pub fn compile_sources(
         sources,
         diagnostics,
         objects,
+        resources: resource_count,
     }
+}
+
+/// What an input without a resource held: the files read, and those skipped, so that a
+/// wrong directory or extension shows at once.
+fn empty_inputs(paths: &[PathBuf], sources: &Sources) -> String {
+    const NAMED: usize = 5;
+    let read: Vec<&str> = sources.iter().map(|(_, f)| f.path.as_str()).collect();
+    let mut text = String::new();
+    let (skipped, count) = load::skipped(paths, NAMED);
+    if read.is_empty() && count == 0 && !paths.is_empty() {
+        let named: Vec<String> = paths.iter().map(|p| load::display(p)).collect();
+        text.push_str(&format!("\n{} holds no file", named.join(", ")));
+    } else if read.is_empty() {
+        text.push_str("\nno *.yaml or *.yml file was read");
+    } else {
+        let shown: Vec<&str> = read.iter().take(NAMED).copied().collect();
+        text.push_str(&format!(
+            "\nread {}{}: no Peer, ClusterPeer or Swarm in {}",
+            shown.join(", "),
+            if read.len() > NAMED {
+                format!(" and {} more", read.len() - NAMED)
+            } else {
+                String::new()
+            },
+            if read.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    if count > 0 {
+        text.push_str(&format!(
+            "\nskipped {}{} (only *.yaml and *.yml files are read; hidden ones, \
+             kustomization files and links are not)",
+            skipped.join(", "),
+            if count > skipped.len() {
+                format!(" and {} more", count - skipped.len())
+            } else {
+                String::new()
+            }
+        ));
+    }
+    text
 }
 
 /// Two resources (or a resource and a passthrough document) that would produce an object of

@@ -93,6 +93,7 @@ codes! {
     Template = "template-error", Error, "a template failed to render or rendered an invalid object";
     OutputDir = "output-dir", Error, "the output directory cannot be written safely";
     EmptyOutput = "empty-output", Error, "the inputs hold no Kotal resource";
+    StaleOutput = "stale-output", Error, "with --check: a file of the output directory that is not what `build -o` would write";
 }
 
 /// A problem found in the inputs, located as precisely as kotalc knows.
@@ -163,9 +164,11 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
+    /// The file as every format prints it: its path from the working directory, so that a
+    /// terminal, an editor or a CI annotation opens it.
     fn file<'a>(&'a self, sources: &'a Sources) -> Option<&'a str> {
         match self.span {
-            Some(span) => Some(sources.get(span.file).display.as_str()),
+            Some(span) => Some(shown_path(sources, span)),
             None => self.path.as_deref(),
         }
     }
@@ -189,9 +192,10 @@ pub enum Format {
     /// Compiler-style messages with the source line and a caret.
     #[default]
     Human,
-    /// One JSON object per diagnostic per line.
+    /// One JSON object per diagnostic per line, then a `{"summary": ...}` object.
     Json,
-    /// GitHub Actions workflow commands, so that pull requests show problems inline.
+    /// GitHub Actions workflow commands, so that pull requests show problems inline, then a
+    /// notice of the summary.
     Github,
 }
 
@@ -238,8 +242,13 @@ fn render_human(d: &Diagnostic, sources: &Sources) -> String {
     out
 }
 
+/// The path of a span's file from the working directory.
+fn shown_path(sources: &Sources, span: Span) -> &str {
+    sources.get(span.file).path.as_str()
+}
+
 fn snippet(out: &mut String, sources: &Sources, span: Span, label: Option<&str>) {
-    let file = &sources.get(span.file).display;
+    let file = shown_path(sources, span);
     let _ = writeln!(out, "  --> {file}:{}:{}", span.line, span.col);
     let Some(text) = sources.line_text(span.file, span.line) else {
         return;
@@ -352,11 +361,7 @@ fn render_github(d: &Diagnostic, sources: &Sources) -> String {
     };
     let mut properties = Vec::new();
     // The path from the working directory, which is the repository root in a workflow.
-    let file = match d.span {
-        Some(span) => Some(sources.get(span.file).path.as_str()),
-        None => d.path.as_deref(),
-    };
-    if let Some(file) = file {
+    if let Some(file) = d.file(sources) {
         properties.push(format!("file={}", property(file)));
     }
     if let Some(span) = d.span {
@@ -385,5 +390,198 @@ pub fn colour(rendered: &str, severity: Severity) -> String {
     match rendered.strip_prefix(word) {
         Some(rest) => format!("\x1b[{code}m{word}\x1b[0m{rest}"),
         None => rendered.to_string(),
+    }
+}
+
+/// How many warnings (or notes) of one code are printed in full; the rest are counted.
+pub const SHOWN_PER_CODE: usize = 3;
+/// How many files a group names before it counts the others.
+const FILES_NAMED: usize = 10;
+
+/// The warnings or notes of one code beyond the first few: counted, with their files.
+#[derive(Debug)]
+pub struct Group {
+    pub code: Code,
+    pub severity: Severity,
+    pub count: usize,
+    /// Each file once, in the diagnostics' order.
+    pub files: Vec<String>,
+}
+
+/// Splits sorted diagnostics into those printed in full and, per code, the repeated warnings
+/// and notes past the first [`SHOWN_PER_CODE`]. Errors are always printed in full: each one
+/// has to be fixed.
+pub fn group<'a>(
+    diagnostics: &'a [Diagnostic],
+    sources: &Sources,
+) -> (Vec<&'a Diagnostic>, Vec<Group>) {
+    let mut shown = Vec::new();
+    let mut total: std::collections::BTreeMap<(Code, Severity), usize> = Default::default();
+    for d in diagnostics {
+        *total.entry((d.code, d.severity)).or_default() += 1;
+    }
+    let mut seen: std::collections::BTreeMap<(Code, Severity), usize> = Default::default();
+    let mut groups: Vec<Group> = Vec::new();
+    for d in diagnostics {
+        let n = seen.entry((d.code, d.severity)).or_default();
+        *n += 1;
+        // A group of one would take the line its diagnostic takes.
+        let few = total[&(d.code, d.severity)] <= SHOWN_PER_CODE + 1;
+        if d.is_error() || few || *n <= SHOWN_PER_CODE {
+            shown.push(d);
+            continue;
+        }
+        let file = d.file(sources).unwrap_or_default();
+        let index = match groups
+            .iter()
+            .position(|g| g.code == d.code && g.severity == d.severity)
+        {
+            Some(index) => index,
+            None => {
+                groups.push(Group {
+                    code: d.code,
+                    severity: d.severity,
+                    count: 0,
+                    files: Vec::new(),
+                });
+                groups.len() - 1
+            }
+        };
+        let group = &mut groups[index];
+        group.count += 1;
+        // Sorted by file, so a file's diagnostics are adjacent.
+        if !file.is_empty() && group.files.last().map(String::as_str) != Some(file) {
+            group.files.push(file.to_string());
+        }
+    }
+    (shown, groups)
+}
+
+fn severity_word(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+fn counted(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// One line for a group: `warning[code]: 12 more like this, in a.yaml, b.yaml and 3 other files`.
+pub fn render_group(group: &Group, format: Format) -> String {
+    let mut text = format!("{} more like this", group.count);
+    if !group.files.is_empty() {
+        let named: Vec<&str> = group
+            .files
+            .iter()
+            .take(FILES_NAMED)
+            .map(String::as_str)
+            .collect();
+        text.push_str(", in ");
+        text.push_str(&named.join(", "));
+        let others = group.files.len() - named.len();
+        if others > 0 {
+            text.push_str(&format!(" and {}", counted(others, "other file")));
+        }
+    }
+    match format {
+        Format::Human => format!(
+            "{}[{}]: {text}\n",
+            severity_word(group.severity),
+            group.code.as_str()
+        ),
+        Format::Github => {
+            let command = match group.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Note => "notice",
+            };
+            format!(
+                "::{command} title={}::{}\n",
+                group.code.as_str(),
+                text.replace('%', "%25")
+            )
+        }
+        // Machines get every diagnostic: nothing is grouped in JSON.
+        Format::Json => String::new(),
+    }
+}
+
+/// The counts of one run, printed as its last line whatever the outcome.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub resources: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub notes: usize,
+    /// What the run did with the output: `wrote 12 files to rendered`, `nothing written`.
+    pub outcome: Option<String>,
+}
+
+impl Summary {
+    pub fn of(diagnostics: &[Diagnostic], resources: usize) -> Self {
+        let count = |severity| {
+            diagnostics
+                .iter()
+                .filter(|d| d.severity == severity)
+                .count()
+        };
+        Summary {
+            resources,
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            notes: count(Severity::Note),
+            outcome: None,
+        }
+    }
+
+    /// `20 resources, 0 errors, 3 warnings; wrote 12 files to rendered`.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{}, {}, {}",
+            counted(self.resources, "resource"),
+            counted(self.errors, "error"),
+            counted(self.warnings, "warning")
+        );
+        if self.notes > 0 {
+            line.push_str(&format!(", {}", counted(self.notes, "note")));
+        }
+        if let Some(outcome) = &self.outcome {
+            line.push_str("; ");
+            line.push_str(outcome);
+        }
+        line
+    }
+}
+
+/// The summary as the format's last line: `kotalc: ...`, a `{"summary": ...}` object, or a
+/// GitHub notice.
+pub fn render_summary(summary: &Summary, format: Format) -> String {
+    match format {
+        Format::Human => format!("kotalc: {}\n", summary.line()),
+        Format::Json => {
+            let mut line = serde_json::json!({
+                "summary": {
+                    "resources": summary.resources,
+                    "errors": summary.errors,
+                    "warnings": summary.warnings,
+                    "notes": summary.notes,
+                    "message": summary.line(),
+                }
+            })
+            .to_string();
+            line.push('\n');
+            line
+        }
+        Format::Github => format!(
+            "::notice title=kotalc::{}\n",
+            summary.line().replace('%', "%25")
+        ),
     }
 }

@@ -32,7 +32,8 @@ pub fn explain(target: &str, recursive: bool) -> Result<String, String> {
     let kind = kind_of(resource).ok_or_else(|| {
         let names: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
         format!(
-            "the server doesn't have a resource type {resource:?}; kotalc explains {}",
+            "{resource:?} is not a Kotal IPFS kind: kotalc explains its own kinds offline ({}), \
+             with no cluster to ask; `kubectl explain {resource}` asks a cluster",
             names.join(", ")
         )
     })?;
@@ -105,6 +106,7 @@ fn facts(out: &mut String, root: &J, node: &J, required: bool) {
     let target = schema::resolve(root, node);
     let get = |key: &str| node.get(key).or_else(|| target.get(key));
     let mut any = false;
+    let mut enum_values: Vec<String> = Vec::new();
     let mut line = |label: &str, value: String| {
         let _ = writeln!(out, "{label:<16}{value}");
         any = true;
@@ -119,8 +121,7 @@ fn facts(out: &mut String, root: &J, node: &J, required: bool) {
         let items = object_items(root, node)?;
         schema::allowed_values(root, items)
     }) {
-        let values: Vec<String> = values.iter().map(plain).collect();
-        line("ALLOWED VALUES:", values.join(", "));
+        enum_values = values.iter().map(plain).collect();
     }
     if let Some(J::String(pattern)) = get("pattern") {
         line("PATTERN:", pattern.clone());
@@ -139,6 +140,14 @@ fn facts(out: &mut String, root: &J, node: &J, required: bool) {
     }
     if let Some(J::String(why)) = get("x-kotalc-deprecated") {
         line("DEPRECATED:", why.clone());
+    }
+    // One value a line, as `kubectl explain` prints an enum.
+    if !enum_values.is_empty() {
+        out.push_str("ENUM:\n");
+        for value in &enum_values {
+            let _ = writeln!(out, "    {value}");
+        }
+        any = true;
     }
     if any {
         out.push('\n');

@@ -89,6 +89,7 @@ pub fn run(input: &str) -> (J, bool) {
     if !results.is_empty() {
         output["results"] = J::Array(results);
     }
+    add_summary(&mut output, outcome.resources);
     (output, failed)
 }
 
@@ -189,11 +190,48 @@ pub fn options(config: &J) -> Result<Options, String> {
         passthrough: false,
         templates: None,
         deny_warnings: flag("denyWarnings")?,
+        allow: allow(&spec["allow"])?,
         allow_empty: flag("allowEmpty")?,
         render: true,
         secrets,
         lean: false,
     })
+}
+
+/// `allow`: warning codes silenced for the whole run, as a list or (in a ConfigMap's `data`)
+/// a comma-separated string.
+fn allow(value: &J) -> Result<Vec<crate::diagnostic::Code>, String> {
+    let names: Vec<&str> = match value {
+        J::Null => Vec::new(),
+        J::String(list) => list.split(',').collect(),
+        J::Array(items) => items
+            .iter()
+            .map(J::as_str)
+            .collect::<Option<Vec<_>>>()
+            .ok_or("config allow: expected a list of warning codes")?,
+        _ => return Err("config allow: expected a list of warning codes".into()),
+    };
+    names
+        .into_iter()
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| crate::annotations::run_allow(n).map_err(|e| format!("config allow: {e}")))
+        .collect()
+}
+
+/// Ends the `results` with the run's summary as an `info` result, as a compiler's last line.
+fn add_summary(output: &mut J, resources: usize) {
+    let results = output["results"].as_array().cloned().unwrap_or_default();
+    let count = |severity: &str| results.iter().filter(|r| r["severity"] == severity).count();
+    let summary = crate::diagnostic::Summary {
+        resources,
+        errors: count("error"),
+        warnings: count("warning"),
+        notes: count("info"),
+        outcome: None,
+    };
+    let mut results = results;
+    results.push(json!({ "severity": "info", "message": format!("kotalc: {}", summary.line()) }));
+    output["results"] = J::Array(results);
 }
 
 /// A diagnostic as a KRM `results` entry.
@@ -231,7 +269,7 @@ fn result(d: &Diagnostic, sources: &Sources, origins: &[(J, Option<String>, Opti
                 }
             }
             None => {
-                entry["file"] = json!({ "path": sources.get(span.file).display });
+                entry["file"] = json!({ "path": sources.get(span.file).path });
             }
         }
     }

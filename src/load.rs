@@ -136,14 +136,15 @@ fn is_resource_file(path: &Path) -> bool {
 
 fn read_file(path: &Path, shown: String, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) {
     let full = display(path).trim_start_matches("./").to_string();
+    // Diagnostics name the file as given from the working directory, as every format does.
     let file = match fs::File::open(path) {
         Ok(file) => file,
-        Err(e) => return diagnostics.push(io_error(&shown, "cannot open file", &e)),
+        Err(e) => return diagnostics.push(io_error(&full, "cannot open file", &e)),
     };
     let mut bytes = Vec::new();
     match file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
         Ok(_) => add(sources, diagnostics, shown, full, bytes),
-        Err(e) => diagnostics.push(io_error(&shown, "cannot read file", &e)),
+        Err(e) => diagnostics.push(io_error(&full, "cannot read file", &e)),
     }
 }
 
@@ -180,7 +181,7 @@ fn add(
                     MAX_FILE_BYTES / 1024 / 1024
                 ),
             )
-            .path(shown)
+            .path(full)
             .help("split the resources over several files"),
         );
         return;
@@ -199,7 +200,7 @@ fn add(
                     Code::Io,
                     format!("file is not valid UTF-8 (invalid byte at offset {at})"),
                 )
-                .path(shown)
+                .path(full)
                 .help("YAML files must be UTF-8 encoded"),
             );
         }
@@ -228,4 +229,41 @@ pub fn display(path: &Path) -> String {
     } else {
         trimmed.to_string()
     }
+}
+
+/// The files below `paths` that the loader skips (not `*.yaml`/`*.yml`, hidden, a
+/// kustomization, a link, or in a tree kotalc rendered), for the error of an input with no
+/// resource. At most `limit` are named; the count is of all of them.
+pub fn skipped(paths: &[PathBuf], limit: usize) -> (Vec<String>, usize) {
+    let mut named = Vec::new();
+    let mut count = 0;
+    for root in paths.iter().filter(|p| p.is_dir()) {
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name();
+        for entry in walker.into_iter().flatten() {
+            let file = entry.file_type().is_file() || entry.file_type().is_symlink();
+            if entry.depth() == 0 || !file {
+                continue;
+            }
+            let path = entry.path();
+            let hidden = path
+                .strip_prefix(root)
+                .unwrap_or(path)
+                .components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+            let rendered = path
+                .ancestors()
+                .skip(1)
+                .take_while(|a| a.starts_with(root))
+                .any(|a| a.join(crate::emit::MARKER).exists());
+            if hidden || rendered || entry.file_type().is_symlink() || !is_resource_file(path) {
+                count += 1;
+                if named.len() < limit {
+                    named.push(display(path));
+                }
+            }
+        }
+    }
+    (named, count)
 }

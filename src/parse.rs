@@ -462,6 +462,17 @@ impl Checker<'_> {
             Value::Str(s) if wants("integer") && s.trim().parse::<i64>().is_ok() => {
                 d = d.help(format!("write the number without quotes: {}", s.trim()));
             }
+            // A fraction of a core is millicores: `0.5` quoted would fail the pattern.
+            Value::Float(f)
+                if wants("string")
+                    && (path.ends_with(".cpu") || path.ends_with(".cpuLimit"))
+                    && millicores(*f).is_some() =>
+            {
+                let m = millicores(*f).unwrap_or_default();
+                d = d.help(format!(
+                    "CPU is whole cores or millicores: write {m}m for {f} of a core"
+                ));
+            }
             Value::Int(_) | Value::Float(_) | Value::Bool(_) if wants("string") => {
                 let text = node.to_json().to_string();
                 d = d.help(format!("quote the value to make it a string: \"{text}\""));
@@ -585,4 +596,10 @@ pub fn suggest<'a>(wrong: &str, candidates: impl Iterator<Item = &'a str>) -> Op
         .filter(|(d, _)| *d <= limit.max(1))
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
+}
+
+/// `0.5` cores as `500` millicores, when it is a whole, positive number of them.
+fn millicores(cores: f64) -> Option<u64> {
+    let m = (cores * 1000.0).round();
+    ((cores * 1000.0 - m).abs() < 1e-6 && (1.0..1e15).contains(&m)).then_some(m as u64)
 }

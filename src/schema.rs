@@ -175,16 +175,27 @@ pub fn document(kind: Option<Kind>) -> J {
         }));
     }
     let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+    // Documents of other API groups (the SealedSecrets committed beside the resources, any
+    // passthrough object) are not this schema's to judge: an editor mapping it over a whole
+    // tree flags only the Kotal documents. One that claims the group is held to its kinds.
+    branches.push(serde_json::json!({
+        "if": {
+            "properties": { "apiVersion": { "type": "string", "pattern": "^ipfs\\.kotal\\.io/" } },
+            "required": ["apiVersion"],
+        },
+        "then": {
+            "properties": {
+                "apiVersion": { "const": crate::model::API_VERSION },
+                "kind": { "enum": kinds },
+            },
+        },
+    }));
     serde_json::json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://kotalc.dev/schema/kotal-ipfs.json",
-        "title": "Kotal IPFS resources, as kotalc accepts them",
+        "title": "Kotal IPFS resources, as kotalc accepts them; other kinds are left alone",
         "type": "object",
         "required": ["apiVersion", "kind"],
-        "properties": {
-            "apiVersion": { "const": crate::model::API_VERSION },
-            "kind": { "enum": kinds },
-        },
         "allOf": branches,
         "$defs": defs,
     })

@@ -160,6 +160,9 @@ pub struct Input<'a> {
     pub sealed: &'a [Passthrough],
     pub references: &'a [Reference],
     pub default_namespace: Option<&'a str>,
+    /// Each input file's directory from the working directory, by file id, so that a hint
+    /// writes the sealed file beside the resource.
+    pub dirs: &'a [String],
 }
 
 impl Input<'_> {
@@ -206,7 +209,10 @@ pub fn plan(
                         .field(&first.field)
                         .help(format!(
                             "seal the value and commit the file beside the resources:\n{}",
-                            commands(namespace.as_deref(), name, uses)
+                            beside(
+                                &commands(namespace.as_deref(), name, uses),
+                                input.dirs.get(first.span.file).map(String::as_str)
+                            )
                         )),
                     );
                 }
@@ -438,6 +444,16 @@ fn commands(namespace: Option<&str>, name: &str, uses: &[&Reference]) -> String 
         .map(|u| command(namespace, name, u, true))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The commands with their `-o FILE` in `dir`, the directory of the referencing resource.
+fn beside(commands: &str, dir: Option<&str>) -> String {
+    match dir {
+        Some(dir) if !dir.is_empty() && dir != "." => {
+            commands.replace(" -o sealedsecret-", &format!(" -o {dir}/sealedsecret-"))
+        }
+        _ => commands.to_string(),
+    }
 }
 
 fn placeholder(namespace: Option<&str>, name: &str, uses: &[&Reference]) -> Object {

@@ -41,7 +41,7 @@ pub fn lower(
         let Some(nodes) = check(resource, swarm, default_namespace, diagnostics) else {
             continue;
         };
-        let display = sources.get(resource.root.span.file).display.clone();
+        let display = sources.get(resource.root.span.file).path.clone();
         for node in nodes {
             let file = sources.add(
                 format!(

@@ -187,6 +187,17 @@ pub fn syntax_error(file: FileId, e: &serde_saphyr::Error) -> Diagnostic {
                 Code::YamlSyntax,
                 Some("indent YAML with spaces, not tabs".to_string()),
             )
+        } else if message.contains("mapping values are not allowed") {
+            (
+                Code::YamlSyntax,
+                Some(
+                    "check the indentation of this line against the key above it: keys of one \
+                     mapping start in the same column, and a nested mapping is indented under \
+                     a key that ends in `:` with no value; also check for a `: ` inside an \
+                     unquoted value (quote it)"
+                        .to_string(),
+                ),
+            )
         } else {
             (Code::YamlSyntax, None)
         };

@@ -11,16 +11,24 @@ fn validate_checks_without_rendering() {
     let fixtures = root().join("fixtures");
     let ok = run(&fixtures.join("sample-bare-peer"), &["validate", "input"]);
     assert_eq!(ok.status.code(), Some(0));
-    assert!(ok.stdout.is_empty() && ok.stderr.is_empty());
+    assert!(ok.stdout.is_empty());
+    // Success ends with the summary too, and says nothing of writing.
+    assert_eq!(
+        text(&ok.stderr),
+        "kotalc: 1 resource, 0 errors, 0 warnings\n"
+    );
     let case = fixtures.join("err-typo-and-limit");
     let bad = run(&case, &["validate", "input"]);
     assert_eq!(bad.status.code(), Some(1));
     let expected = std::fs::read_to_string(case.join("expected/stderr.txt")).expect("golden");
+    // Alike but for the summary: validate writes nothing, so it does not say so.
+    let stderr = text(&bad.stderr);
     assert_eq!(
-        text(&bad.stderr),
-        expected,
+        stderr,
+        expected.replace("; nothing written\n", "\n"),
         "validate and build report alike"
     );
+    assert!(!stderr.contains("nothing written"));
 }
 
 #[test]
@@ -34,14 +42,22 @@ fn json_diagnostics_are_one_object_per_line() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect();
-    assert_eq!(lines.len(), 2);
+    assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["code"], "unknown-field");
-    assert_eq!(lines[0]["file"], "peer.yaml");
+    // The path from the working directory, as in every format.
+    assert_eq!(lines[0]["file"], "input/peer.yaml");
     assert_eq!(lines[0]["line"], 6);
     assert_eq!(lines[0]["column"], 3);
     assert_eq!(lines[0]["field"], "spec.apiPorts");
     assert_eq!(lines[1]["code"], "resource-limit");
     assert_eq!(lines[1]["severity"], "error");
+    // The last line is the run's summary.
+    assert_eq!(lines[2]["summary"]["errors"], 2);
+    assert_eq!(lines[2]["summary"]["resources"], 1);
+    assert_eq!(
+        lines[2]["summary"]["message"],
+        "1 resource, 2 errors, 0 warnings; nothing written"
+    );
 }
 
 #[test]
@@ -102,15 +118,17 @@ fn validate_reports_a_closed_peer_api_once_naming_both_resources() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect();
-    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
     let d = &lines[0];
     assert_eq!(d["code"], "endpoint-api-closed");
-    assert_eq!(d["file"], "cluster.yaml");
+    assert_eq!(d["file"], "input/cluster.yaml");
     assert_eq!(d["field"], "spec.peerEndpoint");
     let message = d["message"].as_str().unwrap_or_default();
     assert!(message.contains("ClusterPeer \"cluster\"") && message.contains("Peer \"kubo\""));
     let human = text(&run(&case, &["validate", "input"]).stderr);
-    assert!(human.contains("--> cluster.yaml:8:17") && human.contains("--> peer.yaml:4:3"));
+    assert!(
+        human.contains("--> input/cluster.yaml:8:17") && human.contains("--> input/peer.yaml:4:3")
+    );
 }
 
 /// Warnings are printed and leave the exit status alone; `--deny-warnings` fails on them.
@@ -119,7 +137,9 @@ fn warnings_fail_only_when_denied() {
     let case = root().join("fixtures/warn-logging-notice");
     let warned = run(&case, &["validate", "--format", "json", "input"]);
     assert_eq!(warned.status.code(), Some(0));
-    let d: serde_json::Value = serde_json::from_str(text(&warned.stderr).trim()).expect("JSON");
+    let stderr = text(&warned.stderr);
+    let d: serde_json::Value =
+        serde_json::from_str(stderr.lines().next().unwrap_or_default()).expect("JSON");
     assert_eq!(d["severity"], "warning");
     assert_eq!(d["code"], "logging-notice");
     let denied = run(&case, &["validate", "--deny-warnings", "input"]);

@@ -212,6 +212,16 @@ fn diff_against_a_git_revision_reads_it_without_checking_out() {
             .expect("read")
             .contains("100Gi")
     );
+    // An unknown revision is a usage error, said before any warning and in kotalc's words.
     let unknown = run(&dir, &["diff", "ipfs", "--against-ref", "no-such-ref"]);
-    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = text(&unknown.stderr);
+    assert!(
+        stderr.starts_with("error: --against-ref \"no-such-ref\": no such revision"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("fatal:") && !stderr.contains("warning"),
+        "{stderr}"
+    );
 }

@@ -138,3 +138,33 @@ fn schema_agrees_with_build_on_field_level_rules() {
         "checked {checked}, rejected {rejected}"
     );
 }
+
+/// The README maps the all-kinds schema over a whole tree, where `kotalc seal` writes
+/// SealedSecrets: other kinds pass, Kotal documents are still judged.
+#[test]
+fn the_all_kinds_schema_leaves_other_kinds_alone() {
+    let mut compiler = boon::Compiler::new();
+    let mut schemas = boon::Schemas::new();
+    compiler
+        .add_resource("kotalc.json", kotalc::schema::document(None))
+        .expect("the schema loads");
+    let index = compiler
+        .compile("kotalc.json", &mut schemas)
+        .expect("the schema compiles");
+    let sealed: J = serde_saphyr::from_str(
+        &fs::read_to_string(root().join("examples/ipfs/peers/sealedsecret-private-swarm-key.yaml"))
+            .expect("a committed SealedSecret"),
+    )
+    .expect("YAML");
+    assert!(schemas.validate(&sealed, index).is_ok());
+    let config_map = serde_json::json!({ "apiVersion": "v1", "kind": "ConfigMap" });
+    assert!(schemas.validate(&config_map, index).is_ok());
+    for wrong in [
+        serde_json::json!({ "apiVersion": "ipfs.kotal.io/v1alpha1", "kind": "Pear" }),
+        serde_json::json!({ "apiVersion": "ipfs.kotal.io/v1", "kind": "Peer" }),
+        serde_json::json!({ "apiVersion": "ipfs.kotal.io/v1alpha1", "kind": "Peer",
+            "metadata": { "name": "a" }, "spec": { "apiPorts": 1 } }),
+    ] {
+        assert!(schemas.validate(&wrong, index).is_err(), "{wrong}");
+    }
+}

@@ -7,7 +7,10 @@ use std::process::Command;
 
 use serde_json::Value as J;
 
-use super::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, options, report_diagnostics, secret_usage};
+use super::{
+    EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, options, report_diagnostics, secret_usage, summary,
+    summary_of,
+};
 use crate::cli::{ColorChoice, DiffArgs, FailOn};
 use crate::compile::{self, Outcome};
 use crate::diagnostic::{Code, Diagnostic, Format};
@@ -45,8 +48,15 @@ fn file_side(content: String) -> Side {
 }
 
 /// Compares what `build -o dir` would write with what `dir` holds, file by file, the
-/// ownership marker included. Returns the exit code.
-pub fn check_tree(dir: &Path, files: &BTreeMap<String, String>, format: Format) -> u8 {
+/// ownership marker included. Prints the difference on stdout and a `stale-output` error per
+/// file that differs, is missing or should not be there, in the format asked. Returns the exit
+/// code, the summary's result, and those errors.
+pub fn check_tree(
+    dir: &Path,
+    files: &BTreeMap<String, String>,
+    format: Format,
+) -> (u8, String, Vec<Diagnostic>) {
+    let shown = load::display(dir);
     let mut expected: BTreeMap<String, Side> = files
         .iter()
         .map(|(name, content)| (name.clone(), file_side(content.clone())))
@@ -63,7 +73,7 @@ pub fn check_tree(dir: &Path, files: &BTreeMap<String, String>, format: Format) 
                 let _ = io::stderr().write_all(
                     crate::diagnostic::render(&d, &Sources::default(), format).as_bytes(),
                 );
-                return EXIT_PROBLEMS;
+                return (EXIT_PROBLEMS, "nothing checked".into(), vec![d]);
             }
         };
         for name in names {
@@ -73,19 +83,65 @@ pub fn check_tree(dir: &Path, files: &BTreeMap<String, String>, format: Format) 
     }
     let report = diff::compare(present, expected);
     if report.is_empty() {
-        if format == Format::Human {
-            eprintln!("kotalc: {} is up to date", load::display(dir));
-        }
-        return EXIT_OK;
+        return (EXIT_OK, format!("{shown} is up to date"), Vec::new());
     }
     print(&diff::render(&report, style(ColorChoice::Auto)));
-    if format == Format::Human {
-        eprintln!(
-            "kotalc: {} is not what `kotalc build -o` would write; run it and commit the result",
-            load::display(dir)
-        );
+    let stale = stale_files(&shown, &report);
+    let mut text = String::new();
+    for d in &stale {
+        text.push_str(&crate::diagnostic::render(d, &Sources::default(), format));
     }
-    EXIT_PROBLEMS
+    let _ = io::stderr().write_all(text.as_bytes());
+    let result = format!(
+        "{shown}: {} not what `kotalc build -o` would write; run it and commit the result",
+        if stale.len() == 1 {
+            "1 file is".to_string()
+        } else {
+            format!("{} files are", stale.len())
+        }
+    );
+    (EXIT_PROBLEMS, result, stale)
+}
+
+/// One error per file of the output directory that `--check` finds wrong, at the file's path
+/// from the working directory.
+fn stale_files(dir: &str, report: &diff::Report) -> Vec<Diagnostic> {
+    let dir = dir.trim_end_matches('/');
+    report
+        .entries
+        .iter()
+        .map(|entry| {
+            let path = if dir == "." {
+                entry.key.clone()
+            } else {
+                format!("{dir}/{}", entry.key)
+            };
+            let message = match entry.change {
+                diff::Change::Changed { .. } | diff::Change::Resource => {
+                    "differs from what `kotalc build -o` would write"
+                }
+                diff::Change::Added => "is missing: `kotalc build -o` would write it",
+                diff::Change::Removed => "should not be there: `kotalc build -o` would remove it",
+            };
+            // The summary says what to do, once.
+            Diagnostic::new(Code::StaleOutput, message).path(path)
+        })
+        .collect()
+}
+
+/// Whether `dir` already holds exactly `files` and their marker, so that writing them changes
+/// nothing.
+pub fn tree_is(dir: &Path, files: &BTreeMap<String, String>) -> bool {
+    let Ok(present) = emit::files_in(dir, emit::MARKER) else {
+        return false;
+    };
+    let marker = std::fs::read_to_string(dir.join(emit::MARKER)).ok();
+    marker.as_deref() == Some(emit::marker_text(files, emit::MARKER).as_str())
+        && present.len() == files.len()
+        && files.iter().all(|(name, content)| {
+            present.contains(name)
+                && std::fs::read(dir.join(name)).is_ok_and(|bytes| bytes == content.as_bytes())
+        })
 }
 
 pub fn diff(args: &DiffArgs) -> u8 {
@@ -94,22 +150,34 @@ pub fn diff(args: &DiffArgs) -> u8 {
         return EXIT_USAGE;
     }
     let options = options(&args.check, true);
+    let format = args.check.format;
+    // A revision that does not exist is a mistake in the command line: said before any
+    // rendering, and in kotalc's words rather than git's.
+    if let Some(reference) = &args.against_ref
+        && let Err(problem) = known_revision(&options, reference)
+    {
+        eprintln!("error: {problem}");
+        return EXIT_USAGE;
+    }
     let now = compile::compile(&options);
-    report_diagnostics(&now, args.check.format);
+    report_diagnostics(&now, format);
     if now.has_errors() {
+        summary(&now, format, Some("nothing compared".into()));
         return EXIT_PROBLEMS;
     }
     let before = match (&args.against, &args.against_ref) {
         (Some(dir), _) => read_against(dir),
-        (None, Some(reference)) => at_revision(&options, reference, args.check.format),
+        (None, Some(reference)) => at_revision(&options, reference, format),
         (None, None) => return EXIT_USAGE,
     };
     let (before, old_resources) = match before {
         Ok(before) => before,
         Err(d) => {
-            let _ = io::stderr().write_all(
-                crate::diagnostic::render(&d, &Sources::default(), args.check.format).as_bytes(),
-            );
+            let _ = io::stderr()
+                .write_all(crate::diagnostic::render(&d, &Sources::default(), format).as_bytes());
+            let mut all = now.diagnostics.clone();
+            all.push(d);
+            summary_of(&all, now.resources, format, Some("nothing compared".into()));
             return EXIT_PROBLEMS;
         }
     };
@@ -119,6 +187,18 @@ pub fn diff(args: &DiffArgs) -> u8 {
     diff::resource_changes(&mut report, &old_resources, &new_resources);
     report.allow(&allowed);
     print(&diff::render(&report, style(args.color)));
+    let changed = report.entries.len();
+    summary(
+        &now,
+        format,
+        Some(if changed == 0 {
+            "no object changes".into()
+        } else if changed == 1 {
+            "1 object changes".into()
+        } else {
+            format!("{changed} objects change")
+        }),
+    );
     let fail = args.exit_code && !report.is_empty()
         || args.fail_on == Some(FailOn::Destructive) && report.blocking() > 0;
     if fail { EXIT_PROBLEMS } else { EXIT_OK }
@@ -160,6 +240,53 @@ fn resources(
         out.insert(format!("{} {place}", resource.kind.name()), value);
     }
     (out, allowed)
+}
+
+/// The directory git runs in for the inputs: the first path's, or the current one.
+fn git_dir(options: &compile::Options) -> PathBuf {
+    let root = options.paths.first().cloned().unwrap_or_else(|| ".".into());
+    let dir = if root.is_dir() {
+        root
+    } else {
+        root.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    }
+}
+
+/// Checks that `reference` names a commit of the inputs' repository.
+fn known_revision(options: &compile::Options, reference: &str) -> Result<(), String> {
+    let dir = git_dir(options);
+    let shown = load::display(&dir);
+    let inside = Command::new("git")
+        .arg("-C")
+        .arg(&dir)
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .output()
+        .map_err(|e| format!("cannot run git: {}", load::io_reason(&e)))?;
+    if !inside.status.success() {
+        return Err(format!(
+            "--against-ref {reference:?}: {shown} is not inside a git repository"
+        ));
+    }
+    let found = Command::new("git")
+        .arg("-C")
+        .arg(&dir)
+        .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+        .arg(format!("{reference}^{{commit}}"))
+        .output()
+        .map_err(|e| format!("cannot run git: {}", load::io_reason(&e)))?;
+    if found.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "--against-ref {reference:?}: no such revision in the repository of {shown} \
+             (a branch, tag or commit; `git fetch` a remote one first)"
+        ))
+    }
 }
 
 fn sides(outcome: &Outcome) -> BTreeMap<String, Side> {
@@ -250,7 +377,6 @@ fn at_revision(
     } else {
         options.paths.clone()
     };
-    let several = paths.len() > 1;
     let mut sources = Sources::default();
     for root in &paths {
         let dir = if root.is_dir() {
@@ -317,10 +443,10 @@ fn at_revision(
                     .strip_prefix(&target)
                     .unwrap_or(file)
                     .trim_start_matches('/');
-                if several {
-                    format!("{}/{relative}", load::display(root).trim_end_matches('/'))
-                } else {
-                    relative.to_string()
+                // From the working directory, as every diagnostic path is.
+                match load::display(root).trim_end_matches('/') {
+                    "." => relative.to_string(),
+                    root => format!("{root}/{relative}"),
                 }
             } else {
                 load::display(root)

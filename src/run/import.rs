@@ -30,6 +30,7 @@ pub fn import(args: &ImportArgs) -> u8 {
         sources,
         diagnostics,
         objects: Vec::new(),
+        resources: imported.resources.len(),
     };
     crate::diagnostic::sort(&mut outcome.diagnostics, &outcome.sources);
     report_diagnostics(&outcome, args.format);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::SystemTime;
 
-use super::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics};
+use super::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary};
 use crate::cli::MigrateArgs;
 use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::load;
@@ -96,10 +96,12 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
         sources,
         diagnostics,
         objects: Vec::new(),
+        resources: parsed.resources.len(),
     };
     crate::diagnostic::sort(&mut outcome.diagnostics, &outcome.sources);
     report_diagnostics(&outcome, args.format);
     if outcome.has_errors() {
+        summary(&outcome, args.format, Some("nothing written".into()));
         return EXIT_PROBLEMS;
     }
 
@@ -112,6 +114,7 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
         };
         files.insert(name, rewrite(file, &source.text, &replaced));
     }
+    let mut result = None;
     let written = match &args.output {
         None => {
             let mut stdout = io::stdout().lock();
@@ -130,18 +133,18 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
         }
         Some(dir) => crate::emit::write_dir(dir, &files, args.force, crate::emit::MIGRATE_MARKER)
             .map(|written| {
-                if args.format == Format::Human {
-                    eprintln!(
-                        "kotalc: wrote {} files to {}",
-                        written.files,
-                        load::display(dir)
-                    );
-                }
+                result = Some(format!(
+                    "wrote {} to {}",
+                    super::files(written.files),
+                    load::display(dir)
+                ));
             }),
     };
     if let Err(d) = written {
         let _ = io::stderr()
             .write_all(crate::diagnostic::render(&d, &outcome.sources, args.format).as_bytes());
+        outcome.diagnostics.push(d);
+        summary(&outcome, args.format, Some("nothing written".into()));
         return EXIT_PROBLEMS;
     }
     if !unsealed.is_empty() && args.format == Format::Human {
@@ -153,6 +156,7 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
             unsealed.join(", ")
         );
     }
+    summary(&outcome, args.format, result);
     EXIT_OK
 }
 

@@ -73,14 +73,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             clap_complete::generate(args.shell, &mut command, "kotalc", &mut out);
             print(&String::from_utf8_lossy(&out))
         }
-        Command::Man => {
-            use clap::CommandFactory;
-            let mut out = Vec::new();
-            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
-                Ok(()) => print(&String::from_utf8_lossy(&out)),
-                Err(_) => EXIT_PROBLEMS,
-            }
-        }
+        Command::Man(args) => man(&args),
     }
 }
 
@@ -114,11 +107,17 @@ fn print(text: &str) -> u8 {
 
 pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
     Options {
-        paths: args.paths.clone(),
+        // The current directory when none is given, named so that messages can name it.
+        paths: if args.paths.is_empty() {
+            vec![".".into()]
+        } else {
+            args.paths.clone()
+        },
         namespace: args.namespace.clone(),
         passthrough: args.passthrough,
         templates: None,
         deny_warnings: args.deny_warnings,
+        allow: args.allow.clone(),
         allow_empty: args.allow_empty,
         render,
         secrets: SecretOptions {
@@ -135,6 +134,7 @@ pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
 /// plugin env, which Argo CD prefixes) set options, and `ARGOCD_APP_NAMESPACE` is the default
 /// namespace when neither `--namespace` nor `ARGOCD_ENV_KOTALC_NAMESPACE` gives one.
 fn argocd(options: &mut Options) -> Result<(), String> {
+    argocd_unknown_variables()?;
     let var = |name: &str| std::env::var(format!("ARGOCD_ENV_KOTALC_{name}")).ok();
     let flag = |name: &str| -> Result<Option<bool>, String> {
         match var(name).as_deref() {
@@ -177,6 +177,11 @@ fn argocd(options: &mut Options) -> Result<(), String> {
     if let Some(allow) = flag("ALLOW_EMPTY")? {
         options.allow_empty = allow;
     }
+    if let Some(list) = var("ALLOW") {
+        let codes = crate::annotations::run_allow_list(&list)
+            .map_err(|e| format!("ARGOCD_ENV_KOTALC_ALLOW: {e}"))?;
+        options.allow.extend(codes);
+    }
     if options.secrets.mode == SecretMode::External && options.secrets.store.is_none() {
         return Err("secret mode external needs ARGOCD_ENV_KOTALC_SECRET_STORE".into());
     }
@@ -184,6 +189,51 @@ fn argocd(options: &mut Options) -> Result<(), String> {
         Some(problem) => Err(format!("remote key template {problem}")),
         None => Ok(()),
     }
+}
+
+/// The options an Application's plugin env may set, as `KOTALC_<NAME>`.
+const ARGOCD_OPTIONS: &[&str] = &[
+    "ALLOW",
+    "ALLOW_EMPTY",
+    "DENY_WARNINGS",
+    "NAMESPACE",
+    "REMOTE_KEY_TEMPLATE",
+    "SECRET_MODE",
+    "SECRET_STORE",
+    "SECRET_STORE_KIND",
+];
+
+/// A misspelt option in an Application would otherwise be ignored and the sync would go on
+/// with the default, so every `ARGOCD_ENV_KOTALC_*` variable must be one kotalc knows.
+fn argocd_unknown_variables() -> Result<(), String> {
+    const PREFIX: &str = "ARGOCD_ENV_KOTALC_";
+    let mut unknown: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter_map(|name| name.strip_prefix(PREFIX).map(String::from))
+        .filter(|name| !ARGOCD_OPTIONS.contains(&name.as_str()))
+        .collect();
+    unknown.sort();
+    let Some(first) = unknown.first() else {
+        return Ok(());
+    };
+    let known: Vec<String> = ARGOCD_OPTIONS
+        .iter()
+        .map(|o| format!("KOTALC_{o}"))
+        .collect();
+    let hint = match crate::parse::suggest(first, ARGOCD_OPTIONS.iter().copied()) {
+        Some(option) => format!("did you mean KOTALC_{option}? "),
+        None => String::new(),
+    };
+    Err(format!(
+        "unknown plugin env {} (Argo CD passes the Application's KOTALC_{first} as \
+         {PREFIX}{first}): {hint}kotalc knows {}",
+        unknown
+            .iter()
+            .map(|u| format!("{PREFIX}{u}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        known.join(", ")
+    ))
 }
 
 /// Secret options that cannot work together, as a usage error.
@@ -196,6 +246,8 @@ pub(super) fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
         .map(|problem| format!("--remote-key-template {problem}"))
 }
 
+/// Prints the diagnostics on stderr. Repeated warnings and notes of one code are grouped
+/// after the first few, except in JSON, where every one is an object.
 pub(super) fn report_diagnostics(outcome: &Outcome, format: Format) {
     let mut stderr = io::stderr().lock();
     // Colour only for a person at a terminal, and never against NO_COLOR.
@@ -203,26 +255,68 @@ pub(super) fn report_diagnostics(outcome: &Outcome, format: Format) {
     let coloured = format == Format::Human
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && io::stderr().is_terminal();
-    for d in &outcome.diagnostics {
-        let mut text = diagnostic::render(d, &outcome.sources, format);
+    let (shown, groups) = if format == Format::Json {
+        (outcome.diagnostics.iter().collect(), Vec::new())
+    } else {
+        diagnostic::group(&outcome.diagnostics, &outcome.sources)
+    };
+    let mut text = String::new();
+    for d in shown {
+        let rendered = diagnostic::render(d, &outcome.sources, format);
         if coloured {
-            text = diagnostic::colour(&text, d.severity);
+            text.push_str(&diagnostic::colour(&rendered, d.severity));
+        } else {
+            text.push_str(&rendered);
         }
-        let _ = stderr.write_all(text.as_bytes());
     }
-    if format == Format::Human {
-        let errors = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
-        let warnings = outcome
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == diagnostic::Severity::Warning)
-            .count();
-        if errors > 0 {
-            let _ = writeln!(
-                stderr,
-                "kotalc: {errors} error(s), {warnings} warning(s); nothing written"
-            );
+    for group in &groups {
+        let rendered = diagnostic::render_group(group, format);
+        if coloured {
+            text.push_str(&diagnostic::colour(&rendered, group.severity));
+        } else {
+            text.push_str(&rendered);
         }
+    }
+    let _ = stderr.write_all(text.as_bytes());
+}
+
+/// Prints the run's last line: its counts and, when given, what it did with the output.
+pub(super) fn summary(outcome: &Outcome, format: Format, result: Option<String>) {
+    summary_of(&outcome.diagnostics, outcome.resources, format, result);
+}
+
+pub(super) fn summary_of(
+    diagnostics: &[diagnostic::Diagnostic],
+    resources: usize,
+    format: Format,
+    result: Option<String>,
+) {
+    let mut summary = diagnostic::Summary::of(diagnostics, resources);
+    summary.outcome = result;
+    let _ = io::stderr().write_all(diagnostic::render_summary(&summary, format).as_bytes());
+}
+
+/// Prints a diagnostic of the run as a whole (one about the output), then the summary with it
+/// counted.
+fn fail_output(outcome: &Outcome, d: &diagnostic::Diagnostic, format: Format) -> u8 {
+    let _ = io::stderr().write_all(diagnostic::render(d, &outcome.sources, format).as_bytes());
+    let mut all = outcome.diagnostics.clone();
+    all.push(d.clone());
+    summary_of(
+        &all,
+        outcome.resources,
+        format,
+        Some("nothing written".into()),
+    );
+    EXIT_PROBLEMS
+}
+
+/// `N files`, singular when one.
+pub(super) fn files(n: usize) -> String {
+    if n == 1 {
+        "1 file".into()
+    } else {
+        format!("{n} files")
     }
 }
 
@@ -241,27 +335,38 @@ fn build(args: &BuildArgs) -> u8 {
         eprintln!("error: {problem}");
         return EXIT_USAGE;
     }
+    let format = args.check.format;
     let outcome = compile::compile(&options);
-    report_diagnostics(&outcome, args.check.format);
+    report_diagnostics(&outcome, format);
     if outcome.has_errors() {
+        let result = if args.check_only {
+            "nothing checked"
+        } else {
+            "nothing written"
+        };
+        summary(&outcome, format, Some(result.into()));
         return EXIT_PROBLEMS;
     }
     match &args.output {
         Some(dir) if args.check_only => match emit::tree(&outcome.objects) {
-            Ok(files) => diff::check_tree(dir, &files, args.check.format),
-            Err(d) => {
-                let _ = io::stderr().write_all(
-                    diagnostic::render(&d, &outcome.sources, args.check.format).as_bytes(),
-                );
-                EXIT_PROBLEMS
+            Ok(files) => {
+                let (code, result, stale) = diff::check_tree(dir, &files, format);
+                let mut all = outcome.diagnostics.clone();
+                all.extend(stale);
+                summary_of(&all, outcome.resources, format, Some(result));
+                code
             }
+            Err(d) => fail_output(&outcome, &d, format),
         },
         None => match emit::write_stream(
             &outcome.objects,
             // Large writes, not a syscall per line as stdout's line buffering would make.
             &mut io::BufWriter::with_capacity(1 << 20, io::stdout().lock()),
         ) {
-            Ok(()) => EXIT_OK,
+            Ok(()) => {
+                summary(&outcome, format, None);
+                EXIT_OK
+            }
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
             Err(e) => {
                 eprintln!(
@@ -272,30 +377,31 @@ fn build(args: &BuildArgs) -> u8 {
             }
         },
         Some(dir) => {
-            let result = emit::tree(&outcome.objects)
-                .and_then(|files| emit::write_dir(dir, &files, args.force, emit::MARKER));
+            let shown = crate::load::display(dir);
+            let result = emit::tree(&outcome.objects).and_then(|files| {
+                let unchanged = diff::tree_is(dir, &files);
+                emit::write_dir(dir, &files, args.force, emit::MARKER)
+                    .map(|written| (written, unchanged))
+            });
             match result {
-                Ok(written) => {
-                    if args.check.format == Format::Human {
-                        eprintln!(
-                            "kotalc: wrote {} files to {}{}",
-                            written.files,
-                            crate::load::display(dir),
+                Ok((written, unchanged)) => {
+                    let result = if unchanged {
+                        format!("{shown} is unchanged ({})", files(written.files))
+                    } else {
+                        format!(
+                            "wrote {} to {shown}{}",
+                            files(written.files),
                             if written.removed.is_empty() {
                                 String::new()
                             } else {
                                 format!(", removed {}", written.removed.join(", "))
                             }
-                        );
-                    }
+                        )
+                    };
+                    summary(&outcome, format, Some(result));
                     EXIT_OK
                 }
-                Err(d) => {
-                    let _ = io::stderr().write_all(
-                        diagnostic::render(&d, &outcome.sources, args.check.format).as_bytes(),
-                    );
-                    EXIT_PROBLEMS
-                }
+                Err(d) => fail_output(&outcome, &d, format),
             }
         }
     }
@@ -308,9 +414,76 @@ fn validate(args: &CheckArgs) -> u8 {
     }
     let outcome = compile::compile(&options(args, false));
     report_diagnostics(&outcome, args.format);
+    summary(&outcome, args.format, None);
     if outcome.has_errors() {
         EXIT_PROBLEMS
     } else {
         EXIT_OK
+    }
+}
+
+/// Man pages: kotalc(1) and a kotalc-SUBCOMMAND(1) per subcommand, each with the exit
+/// status.
+fn man(args: &crate::cli::ManArgs) -> u8 {
+    use clap::CommandFactory;
+    let mut top = Cli::command().disable_help_subcommand(true);
+    top.build();
+    let pages: Vec<clap::Command> = std::iter::once(top.clone())
+        .chain(top.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
+        .collect();
+    let page = |command: &clap::Command| -> Result<Vec<u8>, io::Error> {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(command.clone()).render(&mut out)?;
+        let roff = String::from_utf8_lossy(&out).into_owned();
+        let status = ".SH \"EXIT STATUS\"\n\
+            .TP\n0\nSuccess.\n\
+            .TP\n1\nProblems in the inputs, or in what was to be written; nothing is written.\n\
+            .TP\n2\nA usage error: an unknown option, value or combination.\n";
+        Ok(match roff.find(".SH VERSION") {
+            Some(at) => format!("{}{status}{}", &roff[..at], &roff[at..]),
+            None => format!("{roff}{status}"),
+        }
+        .into_bytes())
+    };
+    if let Some(dir) = &args.dir {
+        for command in &pages {
+            let name = command
+                .get_display_name()
+                .unwrap_or_else(|| command.get_name())
+                .to_string();
+            let path = dir.join(format!("{name}.1"));
+            if let Err(e) = page(command).and_then(|roff| std::fs::write(&path, roff)) {
+                eprintln!(
+                    "error: cannot write {}: {}",
+                    crate::load::display(&path),
+                    crate::load::io_reason(&e)
+                );
+                return EXIT_PROBLEMS;
+            }
+        }
+        eprintln!(
+            "kotalc: wrote {} to {}",
+            files(pages.len()),
+            crate::load::display(dir)
+        );
+        return EXIT_OK;
+    }
+    let command = match &args.subcommand {
+        None => &pages[0],
+        Some(name) => match pages[1..].iter().find(|c| c.get_name() == name) {
+            Some(command) => command,
+            None => {
+                let names: Vec<&str> = pages[1..].iter().map(|c| c.get_name()).collect();
+                eprintln!(
+                    "error: no subcommand {name:?}: the pages are kotalc and kotalc-{}",
+                    names.join(", kotalc-")
+                );
+                return EXIT_USAGE;
+            }
+        },
+    };
+    match page(command) {
+        Ok(roff) => print(&String::from_utf8_lossy(&roff)),
+        Err(_) => EXIT_PROBLEMS,
     }
 }

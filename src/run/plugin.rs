@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use serde_json::Value as J;
 
-use super::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics};
+use super::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary};
 use crate::cli::PluginArgs;
 use crate::compile;
 use crate::diagnostic::Format;
@@ -49,6 +49,7 @@ pub fn run(args: &PluginArgs) -> u8 {
     };
     let outcome = compile::compile(&options);
     report_diagnostics(&outcome, Format::Human);
+    summary(&outcome, Format::Human, None);
     if outcome.has_errors() {
         return EXIT_PROBLEMS;
     }

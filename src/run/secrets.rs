@@ -169,7 +169,10 @@ pub fn seal(args: &SealArgs) -> u8 {
     }
     for id in peer_ids {
         match args.format {
-            Format::Human | Format::Github => eprintln!("peer ID: {id} (set it as spec.id)"),
+            // A Secret name does not say whether a Peer or a ClusterPeer reads it.
+            Format::Human | Format::Github => eprintln!(
+                "peer ID: {id} (a Peer's kotalc.io/peer-id annotation, or a ClusterPeer's spec.id)"
+            ),
             Format::Json => eprintln!("{}", serde_json::json!({ "peerId": id.to_base58() })),
         }
     }
