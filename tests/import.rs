@@ -455,3 +455,55 @@ fn a_refused_change_since_a_git_revision_is_reported() {
         "{stdout}"
     );
 }
+
+/// Every field whose change is refused (by the operator's webhook) or recreates objects
+/// (because of what is rendered from it) is marked immutable, with its reason.
+#[test]
+fn explain_marks_every_immutable_field() {
+    for (target, why) in [
+        (
+            "peers.spec.swarmKeySecretName",
+            "update webhook refuses a change",
+        ),
+        ("peers.spec.initProfiles", "update webhook refuses a change"),
+        (
+            "clusterpeers.spec.consensus",
+            "update webhook refuses a change",
+        ),
+        ("clusterpeers.spec.id", "update webhook refuses a change"),
+        (
+            "clusterpeers.spec.privateKeySecretName",
+            "update webhook refuses a change",
+        ),
+        (
+            "peers.spec.resources.storageClass",
+            "the claim must be recreated",
+        ),
+        ("peers.metadata.name", "new, empty data volume"),
+        ("peers.metadata.namespace", "new, empty data volume"),
+    ] {
+        let out = run(&root(), &["explain", target]);
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains("IMMUTABLE:") && stdout.contains(why),
+            "{target}:\n{stdout}"
+        );
+    }
+    let tree = text(&run(&root(), &["explain", "clusterpeers", "--recursive"]).stdout);
+    for line in ["consensus\t<string> -immutable-", "image\t<string>\n"] {
+        assert!(tree.contains(line), "{line:?} in\n{tree}");
+    }
+    // Every field kotalc.io/allow-change names for a resource is one explain marks.
+    for field in kotalc::diff::CHANGE_FIELDS
+        .iter()
+        .filter(|f| f.starts_with("spec."))
+    {
+        let kind = if ["spec.swarmKeySecretName", "spec.initProfiles"].contains(field) {
+            "peers"
+        } else {
+            "clusterpeers"
+        };
+        let out = text(&run(&root(), &["explain", &format!("{kind}.{field}")]).stdout);
+        assert!(out.contains("IMMUTABLE:"), "{field}");
+    }
+}
