@@ -220,7 +220,7 @@ fn read_against(path: &Path) -> Result<Against, Diagnostic> {
             if doc.is_null() || kind == "Kustomization" {
                 continue;
             }
-            if kind == "List" || kind.ends_with("List") && doc["apiVersion"] == "v1" {
+            if kind.ends_with("List") && doc["items"].is_array() {
                 if let Some(items) = doc["items"].as_array() {
                     queue.extend(items.iter().cloned());
                 }
