@@ -454,6 +454,56 @@ fn a_refused_change_since_a_git_revision_is_reported() {
         ),
         "{stdout}"
     );
+
+    // A removed resource loses its claim: destructive, unless the revision it is removed
+    // from allowed it.
+    fs::write(&cluster, &original).expect("write");
+    let bare = dir.join("ipfs/ipfs/peer-bare-peer.yaml");
+    let bare_text = fs::read_to_string(&bare).expect("read");
+    fs::remove_file(&bare).expect("rm");
+    let removed = || {
+        run(
+            &dir,
+            &[
+                "diff",
+                "ipfs",
+                "--against-ref",
+                "HEAD",
+                "--color",
+                "never",
+                "--fail-on",
+                "destructive",
+            ],
+        )
+    };
+    let out = removed();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "destructive: PersistentVolumeClaim: the PersistentVolumeClaim is no longer rendered"
+        ),
+        "{stdout}"
+    );
+    fs::write(
+        &bare,
+        bare_text.replace(
+            "  namespace: ipfs\n",
+            "  namespace: ipfs\n  annotations:\n    kotalc.io/allow-change: PersistentVolumeClaim\n",
+        ),
+    )
+    .expect("write");
+    git(&["commit", "-q", "-am", "allow removing bare-peer"]);
+    fs::remove_file(&bare).expect("rm");
+    let out = removed();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("(allowed by kotalc.io/allow-change)"));
 }
 
 /// Every field whose change is refused (by the operator's webhook) or recreates objects

@@ -117,6 +117,20 @@ pub fn diff(args: &DiffArgs) -> u8 {
     let mut report = diff::compare(before, after);
     let (new_resources, allowed) = resources(&now.sources, options.namespace.as_deref());
     diff::resource_changes(&mut report, &old_resources, &new_resources);
+    // A resource that is gone can only have allowed its removal before it went.
+    let mut allowed = allowed;
+    for (key, value) in &old_resources {
+        let place = key.split_once(' ').map(|(_, p)| p).unwrap_or_default();
+        if !new_resources.contains_key(key)
+            && let Some(fields) =
+                value["metadata"]["annotations"][crate::annotations::ALLOW_CHANGE].as_str()
+        {
+            allowed.insert(
+                place.to_string(),
+                crate::annotations::list(fields).map(String::from).collect(),
+            );
+        }
+    }
     report.allow(&allowed);
     print(&diff::render(&report, style(args.color)));
     let fail = args.exit_code && !report.is_empty()
