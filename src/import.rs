@@ -94,6 +94,7 @@ pub fn import(sources: &Sources, keep_defaults: bool, diagnostics: &mut Vec<Diag
             Err(d) => diagnostics.push(d),
         }
     }
+    parse::hide_values(diagnostics, sources);
     let configs: Vec<Option<Config>> = parsed
         .resources
         .iter()
