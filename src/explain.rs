@@ -165,11 +165,18 @@ fn fields(out: &mut String, root: &J, object: &J, depth: usize, recursive: bool)
         .unwrap_or_default();
     let indent = "  ".repeat(depth);
     for (name, field) in properties {
-        let marker = if required.contains(&name.as_str()) {
+        let mut marker = if required.contains(&name.as_str()) {
             " -required-"
         } else {
             ""
-        };
+        }
+        .to_string();
+        let immutable = field
+            .get("x-kotalc-immutable")
+            .or_else(|| schema::resolve(root, field).get("x-kotalc-immutable"));
+        if immutable.is_some() {
+            marker.push_str(" -immutable-");
+        }
         let _ = writeln!(out, "{indent}{name}\t<{}>{marker}", type_name(root, field));
         if recursive {
             let child = object_of(root, field);

@@ -94,6 +94,7 @@ pub fn import(sources: &Sources, keep_defaults: bool, diagnostics: &mut Vec<Diag
             Err(d) => diagnostics.push(d),
         }
     }
+    parse::hide_values(diagnostics, sources);
     let configs: Vec<Option<Config>> = parsed
         .resources
         .iter()
@@ -165,7 +166,8 @@ fn document(
 ) {
     let text = |field: &str| doc.get(field).and_then(Node::as_str).unwrap_or_default();
     let (api_version, kind) = (text("apiVersion").to_string(), text("kind").to_string());
-    if kind == "List" || kind.ends_with("List") && api_version == "v1" {
+    // `kubectl get` prints `kind: List`; the API itself answers `PeerList` and the like.
+    if kind.ends_with("List") && doc.get("items").is_some() {
         if let Some(Node {
             value: Value::Seq(items),
             ..

@@ -454,4 +454,171 @@ fn a_refused_change_since_a_git_revision_is_reported() {
         ),
         "{stdout}"
     );
+
+    // A removed resource loses its claim: destructive, unless the revision it is removed
+    // from allowed it.
+    fs::write(&cluster, &original).expect("write");
+    let bare = dir.join("ipfs/ipfs/peer-bare-peer.yaml");
+    let bare_text = fs::read_to_string(&bare).expect("read");
+    fs::remove_file(&bare).expect("rm");
+    let removed = || {
+        run(
+            &dir,
+            &[
+                "diff",
+                "ipfs",
+                "--against-ref",
+                "HEAD",
+                "--color",
+                "never",
+                "--fail-on",
+                "destructive",
+            ],
+        )
+    };
+    let out = removed();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "destructive: PersistentVolumeClaim: the PersistentVolumeClaim is no longer rendered"
+        ),
+        "{stdout}"
+    );
+    fs::write(
+        &bare,
+        bare_text.replace(
+            "  namespace: ipfs\n",
+            "  namespace: ipfs\n  annotations:\n    kotalc.io/allow-change: PersistentVolumeClaim\n",
+        ),
+    )
+    .expect("write");
+    git(&["commit", "-q", "-am", "allow removing bare-peer"]);
+    fs::remove_file(&bare).expect("rm");
+    let out = removed();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("(allowed by kotalc.io/allow-change)"));
+}
+
+/// Every field whose change is refused (by the operator's webhook) or recreates objects
+/// (because of what is rendered from it) is marked immutable, with its reason.
+#[test]
+fn explain_marks_every_immutable_field() {
+    for (target, why) in [
+        (
+            "peers.spec.swarmKeySecretName",
+            "update webhook refuses a change",
+        ),
+        ("peers.spec.initProfiles", "update webhook refuses a change"),
+        (
+            "clusterpeers.spec.consensus",
+            "update webhook refuses a change",
+        ),
+        ("clusterpeers.spec.id", "update webhook refuses a change"),
+        (
+            "clusterpeers.spec.privateKeySecretName",
+            "update webhook refuses a change",
+        ),
+        (
+            "peers.spec.resources.storageClass",
+            "the claim must be recreated",
+        ),
+        ("peers.metadata.name", "new, empty data volume"),
+        ("peers.metadata.namespace", "new, empty data volume"),
+    ] {
+        let out = run(&root(), &["explain", target]);
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains("IMMUTABLE:") && stdout.contains(why),
+            "{target}:\n{stdout}"
+        );
+    }
+    let tree = text(&run(&root(), &["explain", "clusterpeers", "--recursive"]).stdout);
+    for line in ["consensus\t<string> -immutable-", "image\t<string>\n"] {
+        assert!(tree.contains(line), "{line:?} in\n{tree}");
+    }
+    // Every field kotalc.io/allow-change names for a resource is one explain marks.
+    for field in kotalc::diff::CHANGE_FIELDS
+        .iter()
+        .filter(|f| f.starts_with("spec."))
+    {
+        let kind = if ["spec.swarmKeySecretName", "spec.initProfiles"].contains(field) {
+            "peers"
+        } else {
+            "clusterpeers"
+        };
+        let out = text(&run(&root(), &["explain", &format!("{kind}.{field}")]).stdout);
+        assert!(out.contains("IMMUTABLE:"), "{field}");
+    }
+}
+
+/// An export is input like any other: deep nesting, links out of the tree and plaintext in
+/// JSON are handled as the attack they may be.
+#[test]
+fn hostile_exports_are_refused_without_harm() {
+    // Lists nested past the depth limit: an error, not a stack overflow.
+    let mut deep = String::from("{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[");
+    for _ in 0..500 {
+        deep.push_str("{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[");
+    }
+    for _ in 0..501 {
+        deep.push_str("]}");
+    }
+    let out = run_with_stdin(&root(), &["import"], deep.as_bytes());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("error[input-limit]"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A link in the export directory is not followed out of it.
+    let dir = scratch("import-hostile");
+    fs::write(
+        dir.join("peer.json"),
+        r#"{"apiVersion":"ipfs.kotal.io/v1alpha1","kind":"Peer","metadata":{"name":"a","namespace":"ipfs"}}"#,
+    )
+    .expect("write");
+    let secret_file = dir.join("../import-hostile-secret.json");
+    fs::write(
+        &secret_file,
+        r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"stringData":{"k":"hunter2-never-shown"}}"#,
+    )
+    .expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&secret_file, dir.join("linked.json")).expect("symlink");
+    let out = run(&root(), &["import", dir.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("name: a"));
+    // Named directly, the plaintext Secret is refused and its value never printed.
+    let out = run(&root(), &["import", secret_file.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains("error[plaintext-secret]"), "{all}");
+    assert!(
+        all.contains("import-hostile-secret.json:1:27 (the line holds the values"),
+        "{all}"
+    );
+    assert!(!all.contains("hunter2"), "{all}");
+    // The same in a build, in every format: a one-line Secret's line is never shown.
+    let flow = dir.join("../import-hostile-flow");
+    fs::create_dir_all(&flow).expect("mkdir");
+    fs::write(
+        flow.join("secret.yaml"),
+        "{apiVersion: v1, kind: Secret, metadata: {name: s}, data: {k: aHVudGVyMi1uZXZlcg==}}\n",
+    )
+    .expect("write");
+    for format in ["human", "json", "github"] {
+        let out = run(&flow, &["build", ".", "--format", format]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("plaintext-secret"), "{stderr}");
+        assert!(!stderr.contains("aHVudGVyMi1uZXZlcg"), "{format}: {stderr}");
+    }
 }

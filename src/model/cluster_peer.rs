@@ -34,9 +34,11 @@ pub struct ClusterPeerSpec {
     pub replicas: Option<u8>,
     /// Fixed libp2p peer ID of this cluster peer (`12D3KooW…`). Requires
     /// `privateKeySecretName`, whose key it must match.
+    #[schemars(extend("x-kotalc-immutable" = "the Kotal operator's update webhook refuses a change (`kotalc diff` reports it as refused): a new identity is a new cluster peer"))]
     pub id: Option<String>,
     /// Name of a Secret holding this peer's base64 libp2p private key under the data key
     /// `key`. Requires `id`.
+    #[schemars(extend("x-kotalc-immutable" = "the Kotal operator's update webhook refuses a change (`kotalc diff` reports it as refused): the private key is the peer's identity, paired with id"))]
     pub private_key_secret_name: Option<String>,
     /// Peers trusted to modify the pinset in CRDT mode: peer IDs, or `*` for every peer.
     /// Default `["*"]`.
@@ -46,6 +48,7 @@ pub struct ClusterPeerSpec {
     #[schemars(extend("uniqueItems" = true))]
     pub bootstrap_peers: Option<Vec<String>>,
     /// Consensus component: `crdt` or `raft`. Default `crdt`.
+    #[schemars(extend("x-kotalc-immutable" = "the Kotal operator's update webhook refuses a change (`kotalc diff` reports it as refused): the consensus is chosen when the cluster state is created, on the volume"))]
     pub consensus: Option<Consensus>,
     /// Name of a Secret holding the cluster secret (64 hex characters) under the data key
     /// `secret`. Every peer of a cluster shares it.

@@ -14,13 +14,17 @@ pub struct ObjectMeta {
     pub name: String,
     /// Namespace of the resource. When absent the output carries no namespace (Argo CD, Flux
     /// and kustomize set it) unless `--namespace` gives a default.
+    #[schemars(extend("x-kotalc-immutable" = "moving renders new objects and a new, empty data volume"))]
     pub namespace: Option<String>,
     /// Labels, copied onto every rendered object and the pod template. Kotal's own labels win
     /// on conflict; the selector uses only Kotal's labels, so these can change freely.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     /// Annotations, copied onto every rendered object. `kotalc.io/*` annotations are
-    /// directives to kotalc and are not copied.
+    /// directives to kotalc and are not copied: `kotalc.io/allow` silences warnings;
+    /// `kotalc.io/allow-change` names the fields whose refused or destructive change is
+    /// intended (`spec.consensus`, `PersistentVolumeClaim.spec.storageClassName`, ...), so that
+    /// `kotalc diff --fail-on destructive` passes a deliberate recreation.
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
 }
@@ -45,7 +49,8 @@ pub struct Resources {
     #[schemars(regex(pattern = r"^[1-9][0-9]*[KMGTPE]i$"), extend("default" = "4Gi"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<String>,
-    /// Size of the data volume (PersistentVolumeClaim). Default `10Gi`.
+    /// Size of the data volume (PersistentVolumeClaim). Default `10Gi`. It can only grow: the
+    /// API server refuses to shrink a claim.
     #[schemars(regex(pattern = r"^[1-9][0-9]*[KMGTPE]i$"), extend("default" = "10Gi"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage: Option<String>,

@@ -35,6 +35,7 @@ pub struct PeerSpec {
     pub replicas: Option<u8>,
     /// Profiles applied once, when the repository is created (`ipfs init --profile`).
     /// Default `[default-datastore]`.
+    #[schemars(extend("x-kotalc-immutable" = "the Kotal operator's update webhook refuses a change (`kotalc diff` reports it as refused): init profiles apply once, when the repository is created"))]
     #[schemars(extend("uniqueItems" = true, "default" = ["default-datastore"]))]
     pub init_profiles: Option<Vec<Profile>>,
     /// Profiles applied at every start, after initialisation. Datastore profiles do not
@@ -57,6 +58,7 @@ pub struct PeerSpec {
     pub routing: Option<Routing>,
     /// Name of a Secret holding the private swarm key under the data key `swarm.key`. Set
     /// it to join a private swarm.
+    #[schemars(extend("x-kotalc-immutable" = "the Kotal operator's update webhook refuses a change (`kotalc diff` reports it as refused): a peer's swarm is fixed for its repository's life"))]
     pub swarm_key_secret_name: Option<String>,
     /// Log level of kubo. Default `info`.
     pub logging: Option<PeerLogging>,

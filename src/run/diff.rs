@@ -185,6 +185,20 @@ pub fn diff(args: &DiffArgs) -> u8 {
     let mut report = diff::compare(before, after);
     let (new_resources, allowed) = resources(&now.sources, options.namespace.as_deref());
     diff::resource_changes(&mut report, &old_resources, &new_resources);
+    // A resource that is gone can only have allowed its removal before it went.
+    let mut allowed = allowed;
+    for (key, value) in &old_resources {
+        let place = key.split_once(' ').map(|(_, p)| p).unwrap_or_default();
+        if !new_resources.contains_key(key)
+            && let Some(fields) =
+                value["metadata"]["annotations"][crate::annotations::ALLOW_CHANGE].as_str()
+        {
+            allowed.insert(
+                place.to_string(),
+                crate::annotations::list(fields).map(String::from).collect(),
+            );
+        }
+    }
     report.allow(&allowed);
     print(&diff::render(&report, style(args.color)));
     let changed = report.entries.len();
@@ -347,7 +361,7 @@ fn read_against(path: &Path) -> Result<Against, Diagnostic> {
             if doc.is_null() || kind == "Kustomization" {
                 continue;
             }
-            if kind == "List" || kind.ends_with("List") && doc["apiVersion"] == "v1" {
+            if kind.ends_with("List") && doc["items"].is_array() {
                 if let Some(items) = doc["items"].as_array() {
                     queue.extend(items.iter().cloned());
                 }
