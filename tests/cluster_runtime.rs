@@ -449,3 +449,24 @@ fn every_service_port_reaches_a_listener() {
         }
     }
 }
+
+/// Under crdt, `--bootstrap` only trusts and joins: it is passed on every start, and the
+/// bootstrap peer is trusted beside the listed ones.
+#[test]
+fn crdt_peer_bootstraps_on_every_start() {
+    let peers = format!("/dns4/crdt-0/tcp/9096/p2p/{OTHER}");
+    let spec = format!(
+        "  peerEndpoint: /dns4/kubo/tcp/5001\n  trustedPeers: [{ID}]\n  bootstrapPeers: [{peers}]\n"
+    );
+    let node = Node::new("crdt-bootstrap", "1.0.8");
+    let pod = render(&node.dir, &cluster_peer("crdt-1", &spec));
+    for start in 1..=2 {
+        let started = node.start(&pod, &[("cluster-secret", "secret", SECRET_1)], &[]);
+        assert_eq!(started["bootstrap"], json!([peers]), "start {start}");
+        assert_eq!(
+            started["config"]["consensus"]["crdt"]["trusted_peers"],
+            json!([ID, OTHER])
+        );
+        assert!(!node.claim.join("raft").exists());
+    }
+}
