@@ -53,7 +53,7 @@ pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diag
     }
 }
 
-/// Under raft every peer is trusted (consensus/raft/consensus.go:233 `IsTrustedPeer` returns
+/// Under raft every peer is trusted (consensus/raft/consensus.go:234 `IsTrustedPeer` returns
 /// true at v1.0.8 and v1.1.6), and `CLUSTER_CRDT_*` configures a component a raft peer does
 /// not load: a trust list there restricts nothing.
 fn raft_trusted_peers(

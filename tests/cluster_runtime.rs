@@ -11,9 +11,6 @@ use std::process::Command;
 
 use serde_json::{Value as J, json};
 
-use kotalc::compile::{Options, compile};
-use kotalc::secrets::{SecretMode, SecretOptions};
-
 use crate::common::{root, scratch, text};
 
 const VERSIONS: [&str; 2] = ["1.0.8", "1.1.6"];
@@ -35,19 +32,9 @@ fn render(dir: &Path, yaml: &str) -> Rendered {
     let _ = fs::remove_dir_all(&input);
     fs::create_dir_all(&input).expect("mkdir");
     fs::write(input.join("cluster.yaml"), yaml).expect("input");
-    let outcome = compile(&Options {
-        paths: vec![input],
-        render: true,
-        secrets: SecretOptions {
-            mode: SecretMode::None,
-            ..SecretOptions::default()
-        },
-        ..Options::default()
-    });
-    assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
+    let objects = crate::spec_fields::operator_objects(input);
     let get = |kind: &str| {
-        outcome
-            .objects
+        objects
             .iter()
             .find(|o| o.kind == kind)
             .map(|o| o.value.clone())
@@ -221,6 +208,22 @@ fn cluster_peer(name: &str, spec: &str) -> String {
     )
 }
 
+/// The settings kotalc renders, as the daemon would run with them: secret, peer name, IPFS
+/// node of the connector and of the proxy, REST and proxy listeners, metrics on and where.
+fn settings(config: &J) -> J {
+    json!([
+        config["cluster"]["secret"],
+        config["cluster"]["peername"],
+        config["ipfs_connector"]["ipfshttp"]["node_multiaddress"],
+        config["api"]["ipfsproxy"]["node_multiaddress"],
+        config["api"]["restapi"]["http_listen_multiaddress"],
+        config["api"]["ipfsproxy"]["listen_multiaddress"],
+        config["observations"]["metrics"]["enable_stats"],
+        config["observations"]["metrics"]["prometheus_endpoint"],
+        config["consensus"]["crdt"]["trusted_peers"],
+    ])
+}
+
 /// Every setting but the identity reaches a peer that already has its service.json: a rotated
 /// secret, a new peerEndpoint and a new trust list take effect on the next start.
 #[test]
@@ -257,33 +260,23 @@ fn cluster_settings_reach_the_running_peer() {
         };
 
         let started = node.start(&first, &secrets(SECRET_1), &[]);
-        let config = &started["config"];
         assert_eq!(started["loglevel"], "debug", "{version}");
         assert_eq!(started["bootstrap"], json!([]));
-        assert_eq!(config["cluster"]["secret"], SECRET_1);
-        assert_eq!(config["cluster"]["peername"], "pinning");
         assert_eq!(
-            config["ipfs_connector"]["ipfshttp"]["node_multiaddress"],
-            "/dns4/kubo-a/tcp/5001"
+            settings(&started["config"]),
+            json!([
+                SECRET_1,
+                "pinning",
+                "/dns4/kubo-a/tcp/5001",
+                "/dns4/kubo-a/tcp/5001",
+                "/ip4/0.0.0.0/tcp/9094",
+                "/ip4/0.0.0.0/tcp/9095",
+                true,
+                "/ip4/0.0.0.0/tcp/8888",
+                [ID]
+            ]),
+            "{version}"
         );
-        assert_eq!(
-            config["api"]["ipfsproxy"]["node_multiaddress"],
-            "/dns4/kubo-a/tcp/5001"
-        );
-        assert_eq!(
-            config["api"]["restapi"]["http_listen_multiaddress"],
-            "/ip4/0.0.0.0/tcp/9094"
-        );
-        assert_eq!(
-            config["api"]["ipfsproxy"]["listen_multiaddress"],
-            "/ip4/0.0.0.0/tcp/9095"
-        );
-        assert_eq!(config["observations"]["metrics"]["enable_stats"], true);
-        assert_eq!(
-            config["observations"]["metrics"]["prometheus_endpoint"],
-            "/ip4/0.0.0.0/tcp/8888"
-        );
-        assert_eq!(config["consensus"]["crdt"]["trusted_peers"], json!([ID]));
         assert_eq!(started["identity"], json!({"id": ID, "private_key": KEY}));
 
         // The secret is rotated, the Peer moves and the trust list grows.
@@ -296,19 +289,20 @@ fn cluster_settings_reach_the_running_peer() {
             ),
         );
         let restarted = node.start(&second, &secrets(SECRET_2), &[]);
-        let config = &restarted["config"];
-        assert_eq!(config["cluster"]["secret"], SECRET_2, "{version}");
         assert_eq!(
-            config["ipfs_connector"]["ipfshttp"]["node_multiaddress"],
-            "/dns4/kubo-b/tcp/5001"
-        );
-        assert_eq!(
-            config["api"]["ipfsproxy"]["node_multiaddress"],
-            "/dns4/kubo-b/tcp/5001"
-        );
-        assert_eq!(
-            config["consensus"]["crdt"]["trusted_peers"],
-            json!([ID, OTHER])
+            settings(&restarted["config"]),
+            json!([
+                SECRET_2,
+                "pinning",
+                "/dns4/kubo-b/tcp/5001",
+                "/dns4/kubo-b/tcp/5001",
+                "/ip4/0.0.0.0/tcp/9094",
+                "/ip4/0.0.0.0/tcp/9095",
+                true,
+                "/ip4/0.0.0.0/tcp/8888",
+                [ID, OTHER]
+            ]),
+            "{version}"
         );
         assert_eq!(restarted["identity"]["id"], ID);
         // service.json was made once and still holds the first values: only the daemon's
@@ -447,5 +441,26 @@ fn every_service_port_reaches_a_listener() {
                 );
             }
         }
+    }
+}
+
+/// Under crdt, `--bootstrap` only trusts and joins: it is passed on every start, and the
+/// bootstrap peer is trusted beside the listed ones.
+#[test]
+fn crdt_peer_bootstraps_on_every_start() {
+    let peers = format!("/dns4/crdt-0/tcp/9096/p2p/{OTHER}");
+    let spec = format!(
+        "  peerEndpoint: /dns4/kubo/tcp/5001\n  trustedPeers: [{ID}]\n  bootstrapPeers: [{peers}]\n"
+    );
+    let node = Node::new("crdt-bootstrap", "1.0.8");
+    let pod = render(&node.dir, &cluster_peer("crdt-1", &spec));
+    for start in 1..=2 {
+        let started = node.start(&pod, &[("cluster-secret", "secret", SECRET_1)], &[]);
+        assert_eq!(started["bootstrap"], json!([peers]), "start {start}");
+        assert_eq!(
+            started["config"]["consensus"]["crdt"]["trusted_peers"],
+            json!([ID, OTHER])
+        );
+        assert!(!node.claim.join("raft").exists());
     }
 }

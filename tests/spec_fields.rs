@@ -8,11 +8,17 @@ use kotalc::render::Object;
 use kotalc::secrets::{SecretMode, SecretOptions};
 
 fn build(case: &str) -> Vec<Object> {
-    let input = crate::common::root()
-        .join("fixtures")
-        .join(case)
-        .join("input");
-    // Only what the operator renders: the Secret objects are tested on their own.
+    operator_objects(
+        crate::common::root()
+            .join("fixtures")
+            .join(case)
+            .join("input"),
+    )
+}
+
+/// The objects built from `input`, which must compile without errors. Only what the operator
+/// renders: the Secret objects are tested on their own.
+pub fn operator_objects(input: std::path::PathBuf) -> Vec<Object> {
     let outcome = compile(&Options {
         paths: vec![input],
         render: true,
