@@ -47,3 +47,29 @@ pub fn run_with_stdin(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     }
     child.wait_with_output().expect("kotalc ends")
 }
+
+/// Copies a tree, as a user copies an example.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.expect("walk");
+        let target = to.join(entry.path().strip_prefix(from).expect("prefix"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Whether kubectl is installed; on CI it must be.
+pub fn kubectl_available() -> bool {
+    let found = std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "kubectl is on every machine, CI's too"
+    );
+    found
+}

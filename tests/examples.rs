@@ -8,19 +8,7 @@ use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::common::{kotalc, root, run, scratch, text};
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.expect("walk");
-        let target = to.join(entry.path().strip_prefix(from).expect("prefix"));
-        if entry.file_type().is_dir() {
-            fs::create_dir_all(&target).expect("mkdir");
-        } else {
-            fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
+use crate::common::{copy_tree, kotalc, kubectl_available, root, run, scratch, text};
 
 fn yaml(path: &str) -> J {
     serde_saphyr::from_str(&fs::read_to_string(root().join(path)).expect(path)).expect("YAML")
@@ -231,18 +219,6 @@ fn the_flux_workflow_is_least_privilege_and_fails_on_placeholders() {
 
 fn args(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
-}
-
-fn kubectl_available() -> bool {
-    let found = Command::new("kubectl")
-        .args(["version", "--client"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found || std::env::var_os("CI").is_none(),
-        "kubectl is on every machine, CI's too"
-    );
-    found
 }
 
 /// kubectl kustomize shows a legacy plugin's stderr only when it fails: the shipped example

@@ -7,37 +7,13 @@ use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::common::{root, run, scratch, text};
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.expect("walk");
-        let target = to.join(entry.path().strip_prefix(from).expect("prefix"));
-        if entry.file_type().is_dir() {
-            fs::create_dir_all(&target).expect("mkdir");
-        } else {
-            fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
+use crate::common::{copy_tree, kubectl_available, root, run, scratch, text};
 
 fn objects(yaml: &str) -> Vec<J> {
     let mut docs: Vec<J> = serde_saphyr::from_multiple(yaml).expect("YAML stream");
     docs.retain(|d| !d.is_null());
     docs.sort_by_key(kotalc::diff::key);
     docs
-}
-
-fn kubectl_available() -> bool {
-    let found = Command::new("kubectl")
-        .args(["version", "--client"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found || std::env::var_os("CI").is_none(),
-        "kubectl is on every machine, CI's too"
-    );
-    found
 }
 
 #[test]
