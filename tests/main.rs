@@ -10,6 +10,7 @@ mod hostile;
 mod invariants;
 mod kustomize;
 mod output_dir;
+mod peer_runtime;
 mod plaintext;
 mod schema;
 mod scripts;
