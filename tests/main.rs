@@ -12,6 +12,7 @@ mod kustomize;
 mod output_dir;
 mod peer_runtime;
 mod plaintext;
+mod real_kubo;
 mod schema;
 mod scripts;
 mod seal;
