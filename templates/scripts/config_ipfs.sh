@@ -6,6 +6,20 @@
 # ("true" for a Peer with a swarm key).
 set -e
 
+# AutoConf exists from repository version 17 (kubo v0.37, version.go:17 at v0.37.0); an older
+# kubo keeps no such key. `version --repo` needs no repository (core/commands/version.go:63 at
+# v0.28.0, :72 at v0.42.0).
+knows_autoconf() {
+  repo_version=$(ipfs version --repo)
+  case "$repo_version" in
+    "" | *[!0-9]*)
+      echo "kotalc: \`ipfs version --repo\` printed \"$repo_version\", not a number" >&2
+      exit 1
+      ;;
+  esac
+  [ "$repo_version" -ge 17 ]
+}
+
 # A repository made by an older kubo must be migrated before `ipfs config` opens it: fsrepo
 # refuses an outdated repository with ErrNeedMigration (repo/fsrepo/fsrepo.go:172 at v0.28.0,
 # :188 at v0.42.0), and the daemon's --migrate would never get to run. `repo migrate` does
@@ -35,11 +49,7 @@ if [ "$KOTAL_PRIVATE_SWARM" = true ]; then
   # swarm key the daemon refuses to start while AutoConf is on with the mainnet URL, or off with
   # only "auto" in Bootstrap (config/autoconf_client.go:64-125 at v0.42.0).
   ipfs config --json Bootstrap '[]'
-  # AutoConf exists from repository version 17 (kubo v0.37, version.go:17 at v0.37.0); an
-  # older kubo keeps no such key. `version --repo` needs no repository
-  # (core/commands/version.go:63 at v0.28.0, :72 at v0.42.0).
-  repo_version=$(ipfs version --repo)
-  if [ "$repo_version" -ge 17 ]; then
+    if knows_autoconf; then
     ipfs config --json AutoConf.Enabled false
   fi
   echo "kotalc: private swarm: Bootstrap emptied, AutoConf off where kubo has it"
@@ -48,8 +58,7 @@ elif [ -f "$IPFS_PATH/swarm.key" ]; then
   # public bootstrap settings come back first, so that an interrupted start is finished on
   # the next one: from v0.37 the "auto" list with AutoConf, before it the default peers
   # (`bootstrap add default`, core/commands/bootstrap.go:64 at v0.28.0).
-  repo_version=$(ipfs version --repo)
-  if [ "$repo_version" -ge 17 ]; then
+  if knows_autoconf; then
     ipfs config --json AutoConf.Enabled true
     ipfs config --json Bootstrap '["auto"]'
   else
