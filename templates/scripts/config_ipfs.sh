@@ -49,7 +49,7 @@ if [ "$KOTAL_PRIVATE_SWARM" = true ]; then
   # swarm key the daemon refuses to start while AutoConf is on with the mainnet URL, or off with
   # only "auto" in Bootstrap (config/autoconf_client.go:64-125 at v0.42.0).
   ipfs config --json Bootstrap '[]'
-    if knows_autoconf; then
+  if knows_autoconf; then
     ipfs config --json AutoConf.Enabled false
   fi
   echo "kotalc: private swarm: Bootstrap emptied, AutoConf off where kubo has it"
