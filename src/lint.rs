@@ -34,6 +34,32 @@ pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diag
                 profile_lints(&path, profile, once, &warn, diagnostics);
             }
         }
+        let peers_in_cluster = peer.swarm_key_secret_name.is_some()
+            || peer.peering.as_deref().is_some_and(|p| p != "[]");
+        if peers_in_cluster {
+            for list in ["initProfiles", "profiles"] {
+                for (path, _) in items(resource, &format!("spec.{list}"))
+                    .into_iter()
+                    .filter(|(_, profile)| *profile == "server")
+                {
+                    diagnostics.push(
+                        warn(
+                            Code::ServerProfileFiltersCluster,
+                            &path,
+                            "the \"server\" profile filters 10.0.0.0/8, 100.64.0.0/10, \
+                             172.16.0.0/12 and 192.168.0.0/16 out of the swarm, where pod and \
+                             Service addresses live: this peer never connects to the peers it is \
+                             meant to find inside the cluster"
+                                .into(),
+                        )
+                        .help(
+                            "remove \"server\" (kubo's Swarm.AddrFilters blocks dialling and \
+                             accepting alike); a private swarm's key already keeps outsiders out",
+                        ),
+                    );
+                }
+            }
+        }
         if resource.root.at("spec.swarmKeySecretName").is_some() && peer.peering.is_none() {
             diagnostics.push(
                 warn(

@@ -45,6 +45,9 @@ echo "$*" >> "$CALLS"
 if [ "$1" = init ]; then
   printf '{"Identity":{}}\n' > "$IPFS_PATH/config"
 fi
+if [ "$1 $2" = "version --repo" ]; then
+  echo 18
+fi
 "#;
 
 fn script(name: &str) -> &'static str {
@@ -119,6 +122,7 @@ fn peer_scripts_initialise_once_and_configure_every_start() {
                 ("IPFS_GATEWAY_HOST", "127.0.0.1"),
                 ("IPFS_GATEWAY_PORT", "8080"),
                 ("IPFS_PROFILES", "lowpower;local-discovery"),
+                ("KOTAL_PRIVATE_SWARM", "true"),
             ],
         );
     };
@@ -127,10 +131,14 @@ fn peer_scripts_initialise_once_and_configure_every_start() {
     assert_eq!(
         first,
         "init --empty-repo --profile server,flatfs\n\
+         repo migrate\n\
+         config profile apply lowpower\n\
+         config profile apply local-discovery\n\
          config Addresses.API /ip4/0.0.0.0/tcp/5001\n\
          config Addresses.Gateway /ip4/127.0.0.1/tcp/8080\n\
-         config profile apply lowpower\n\
-         config profile apply local-discovery\n"
+         config --json Bootstrap []\n\
+         version --repo\n\
+         config --json AutoConf.Enabled false\n"
     );
     assert_eq!(
         fs::read_to_string(data.join("swarm.key")).expect("copied"),

@@ -237,19 +237,31 @@ fn peer(objects: &[Object], e: &PeerExpect<'_>) {
         ])[..]
     );
     assert_eq!(config_env[5].0, "IPFS_PROFILES");
+    // Spec 5.3: the private-swarm settings follow the swarm key.
+    let private = if e.swarm_key.is_some() {
+        "true"
+    } else {
+        "false"
+    };
+    assert_eq!(
+        config_env[6..],
+        pairs(&[("KOTAL_PRIVATE_SWARM", private)])[..]
+    );
 
     let main = &pod["containers"][0];
     assert_eq!(names(&pod["containers"]), ["peer"]);
     assert_eq!(main["image"], "kotalco/kubo:v0.28.0");
     assert_eq!(main["command"], json!(["ipfs"]));
     assert_eq!(main["args"], json!(["daemon", "--routing", e.routing]));
-    assert_eq!(
-        env(main),
-        pairs(&[
-            ("IPFS_PATH", "/home/ipfs/kotal-data"),
-            ("IPFS_LOGGING", "info")
-        ])
-    );
+    // Spec 5.3: a private peer whose key went missing refuses to start.
+    let mut main_env = vec![
+        ("IPFS_PATH", "/home/ipfs/kotal-data"),
+        ("IPFS_LOGGING", "info"),
+    ];
+    if e.swarm_key.is_some() {
+        main_env.push(("LIBP2P_FORCE_PNET", "1"));
+    }
+    assert_eq!(env(main), pairs(&main_env));
     let container_ports: Vec<J> = ports
         .iter()
         .map(|p| json!({"name": p["name"], "containerPort": p["port"], "protocol": p["protocol"]}))
@@ -429,13 +441,11 @@ fn extra_args_are_sorted() {
             "daemon",
             "--routing",
             "dht",
-            "--agent-version-suffix",
-            "kotalc",
+            "--agent-version-suffix=kotalc",
             "--enable-gc",
             "--enable-pubsub-experiment",
             "--migrate",
-            "--writable",
-            "true"
+            "--writable=true"
         ])
     );
 }

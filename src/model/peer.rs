@@ -62,8 +62,9 @@ pub struct PeerSpec {
     pub swarm_key_secret_name: Option<String>,
     /// Log level of kubo. Default `info`.
     pub logging: Option<PeerLogging>,
-    /// Extra command-line arguments for `ipfs daemon`, flag to value; `""` passes the flag
-    /// alone. Emitted sorted by flag.
+    /// Extra command-line arguments for `ipfs daemon`, flag to value, each passed as one
+    /// argument `--flag=value` (kubo's boolean flags take no separate value); `""` passes the
+    /// flag alone. Emitted sorted by flag.
     pub extra_args: Option<BTreeMap<String, String>>,
     /// Compute and storage resources.
     pub resources: Option<Resources>,

@@ -61,6 +61,22 @@ pub fn config_sha256(data: &BTreeMap<String, String>) -> String {
     crate::keys::hex(&Sha256::digest(canonical.as_bytes()))
 }
 
+/// One argv element per flag: `--flag=value`, or `--flag` alone for `""`. Kubo's boolean flags
+/// take no separate value (`--migrate true` is refused as an extra argument), and the `=` form
+/// is read the same way for string flags.
+fn kubo_args(args: &BTreeMap<String, String>) -> Vec<String> {
+    args.iter()
+        .map(|(flag, value)| {
+            if value.is_empty() {
+                flag.clone()
+            } else {
+                format!("{flag}={value}")
+            }
+        })
+        .collect()
+}
+
+/// The operator's form, flag and value as two arguments, for ipfs-cluster-service.
 fn flatten_args(args: &BTreeMap<String, String>) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len() * 2);
     for (flag, value) in args {
@@ -148,7 +164,7 @@ pub fn plan(
                 ][..],
                 ports,
                 serde_json::to_value(peer).unwrap_or_default(),
-                flatten_args(&peer.extra_args),
+                kubo_args(&peer.extra_args),
             )
         }
         Config::ClusterPeer(cluster) => {

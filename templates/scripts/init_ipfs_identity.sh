@@ -31,6 +31,9 @@ if [ ! -f "$IPFS_PATH/config" ]; then
   sh "$(dirname "$0")/init_ipfs_config.sh"
 fi
 
+# `ipfs config` refuses Identity.PrivKey (core/commands/config.go:83 at v0.28.0, :92 at v0.42.0), so the file is
+# edited; kubo writes it with json.MarshalIndent, one `"Key": "value"` per line
+# (config/serialize/serialize.go:54 at v0.28.0 and v0.42.0).
 echo "kotalc: setting the repository's identity to $IPFS_PEER_ID"
 sed -e "s|\"PeerID\": *\"[^\"]*\"|\"PeerID\": \"$IPFS_PEER_ID\"|" \
   -e "s|\"PrivKey\": *\"[^\"]*\"|\"PrivKey\": \"$key\"|" \
