@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod determinism;
+mod escape;
 mod fuzz_smoke;
 mod gitops;
 mod golden;

@@ -270,7 +270,8 @@ fn build(args: &BuildArgs) -> u8 {
             }
         },
         Some(dir) => {
-            let result = emit::tree(&outcome.objects)
+            let result = emit::check_overlap(dir, &options.paths)
+                .and_then(|()| emit::tree(&outcome.objects))
                 .and_then(|files| emit::write_dir(dir, &files, args.force, emit::MARKER));
             match result {
                 Ok(written) => {
@@ -285,6 +286,12 @@ fn build(args: &BuildArgs) -> u8 {
                                 format!(", removed {}", written.removed.join(", "))
                             }
                         );
+                        if !written.kept.is_empty() {
+                            eprintln!(
+                                "kotalc: kept files it did not write: {}",
+                                written.kept.join(", ")
+                            );
+                        }
                     }
                     EXIT_OK
                 }
