@@ -104,7 +104,7 @@ pub fn compile_sources(
             .help("the namespace given with --namespace, ARGOCD_APP_NAMESPACE or the function's config names a directory of the output and a namespace of the cluster"),
         );
     }
-    let mut parsed = parse::parse(&sources, options.passthrough, &mut diagnostics);
+    let mut parsed = parse::parse(&mut sources, options.passthrough, &mut diagnostics);
     for doc in parsed.passthrough.iter().chain(&parsed.sealed) {
         crate::names::check_document(&doc.root, &mut diagnostics);
     }

@@ -69,11 +69,21 @@ pub fn run(input: &str) -> (J, bool) {
         crate::load::load(std::slice::from_ref(path), &mut sources, &mut diagnostics);
     }
     let outcome = compile::compile_sources(&options, sources, diagnostics);
-    let results: Vec<J> = outcome
+    let mut results: Vec<J> = outcome
         .diagnostics
         .iter()
+        .take(crate::diagnostic::SHOWN)
         .map(|d| result(d, &outcome.sources, &origins))
         .collect();
+    if outcome.diagnostics.len() > crate::diagnostic::SHOWN {
+        results.push(json!({
+            "severity": "info",
+            "message": format!(
+                "{} more diagnostics not shown",
+                outcome.diagnostics.len() - crate::diagnostic::SHOWN
+            ),
+        }));
+    }
     let failed = outcome.has_errors();
     let mut out_items = untouched;
     if failed {
@@ -183,6 +193,14 @@ pub fn options(config: &J) -> Result<Options, String> {
         J::Null => Vec::new(),
         _ => return Err("config paths: expected a list of strings".into()),
     };
+    for path in &paths {
+        confined(path)?;
+    }
+    if let Some(ns) = text("namespace")
+        && let Some(problem) = crate::names::namespace(&ns)
+    {
+        return Err(format!("[invalid-name] config namespace {ns:?}: {problem}"));
+    }
     Ok(Options {
         paths,
         namespace: text("namespace"),
@@ -196,8 +214,33 @@ pub fn options(config: &J) -> Result<Options, String> {
     })
 }
 
+/// Refuses a configured path outside the working directory (the kustomization root), as
+/// kustomize's load restrictor does: a configuration from a pull request must not make
+/// kotalc read, and echo, the machine's files.
+fn confined(path: &std::path::Path) -> Result<(), String> {
+    use std::path::Component;
+    let shown = crate::load::display(path);
+    let lexical = path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let outside = || format!("config paths: {shown:?} is outside the kustomization root");
+    if !lexical {
+        return Err(outside());
+    }
+    // A link below the root may still point out of it.
+    if let (Ok(real), Ok(root)) = (
+        std::fs::canonicalize(path),
+        std::env::current_dir().and_then(std::fs::canonicalize),
+    ) && !real.starts_with(root)
+    {
+        return Err(outside());
+    }
+    Ok(())
+}
+
 /// A diagnostic as a KRM `results` entry.
 fn result(d: &Diagnostic, sources: &Sources, origins: &[(J, Option<String>, Option<u64>)]) -> J {
+    let d = &crate::diagnostic::shown(d, sources);
     let severity = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",

@@ -64,38 +64,155 @@ fn has_data(doc: &Node) -> bool {
         })
 }
 
+fn is_empty(node: &Node) -> bool {
+    match &node.value {
+        Value::Map(entries) => entries.is_empty(),
+        Value::Seq(items) => items.is_empty(),
+        Value::Null => true,
+        _ => false,
+    }
+}
+
+/// In a list object (`kind: List`, `SecretList`, any `items` list), the `kind` of the first
+/// item, at any depth, that is a Secret with values.
+fn listed_plaintext(doc: &Node) -> Option<Span> {
+    let Some(Node {
+        value: Value::Seq(items),
+        ..
+    }) = doc.get("items")
+    else {
+        return None;
+    };
+    let list_kind = doc.get("kind").and_then(Node::as_str).unwrap_or_default();
+    items.iter().find_map(|item| {
+        let kind = item.get("kind").and_then(Node::as_str);
+        let secret = kind == Some("Secret") || (kind.is_none() && list_kind == "SecretList");
+        if secret && has_data(item) {
+            Some(item.get("kind").map_or(item.span, |n| n.span))
+        } else {
+            listed_plaintext(item)
+        }
+    })
+}
+
 /// Parses every file, files in parallel; the result is in file order whatever the thread
 /// count, so the output never depends on it.
-pub fn parse(sources: &Sources, passthrough: bool, diagnostics: &mut Vec<Diagnostic>) -> Parsed {
+/// The secret values of each file are marked in `sources` (see [`secrets_of`]), and a file
+/// that does not parse is marked opaque, so that no diagnostic ever shows a secret.
+pub fn parse(
+    sources: &mut Sources,
+    passthrough: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Parsed {
     use rayon::prelude::*;
+    type Secrets = Option<Vec<(Span, String)>>;
     let files: Vec<(usize, &str)> = sources
         .iter()
         .map(|(file, source)| (file, source.text.as_str()))
         .collect();
-    let per_file: Vec<(Parsed, Vec<Diagnostic>)> = files
+    let per_file: Vec<(usize, Parsed, Vec<Diagnostic>, Secrets)> = files
         .par_iter()
         .map(|&(file, text)| {
             let mut parsed = Parsed::default();
             let mut found = Vec::new();
-            match yaml::parse_documents(file, text) {
+            let mut secrets = Vec::new();
+            let parsed_ok = match yaml::parse_documents(file, text) {
                 Ok(docs) => {
                     for doc in docs {
+                        secrets_of(&doc, &mut secrets);
                         parse_document(doc, passthrough, &mut parsed, &mut found);
                     }
+                    true
                 }
-                Err(d) => found.push(d),
-            }
-            (parsed, found)
+                Err(d) => {
+                    found.push(d);
+                    false
+                }
+            };
+            (file, parsed, found, parsed_ok.then_some(secrets))
         })
         .collect();
     let mut parsed = Parsed::default();
-    for (one, found) in per_file {
+    for (file, one, found, secrets) in per_file {
         parsed.resources.extend(one.resources);
         parsed.passthrough.extend(one.passthrough);
         parsed.sealed.extend(one.sealed);
         diagnostics.extend(found);
+        match secrets {
+            Some(secrets) if !secrets.is_empty() => sources.mark_secrets(file, secrets),
+            Some(_) => {}
+            None => sources.mark_opaque(file),
+        }
     }
     parsed
+}
+
+/// The secret values of a document, by meaning: every scalar under a Swarm node's
+/// `privateKey` (and its `id` when that is no peer ID, as when the two are swapped), a
+/// Secret's `data` and `stringData`, a SealedSecret's `spec.template.data`, and the same in
+/// the items of a list.
+pub fn secrets_of(doc: &Node, out: &mut Vec<(Span, String)>) {
+    fn scalars(node: &Node, out: &mut Vec<(Span, String)>) {
+        match &node.value {
+            Value::Map(entries) => entries.iter().for_each(|(_, v)| scalars(v, out)),
+            Value::Seq(items) => items.iter().for_each(|v| scalars(v, out)),
+            Value::Null => {}
+            Value::Str(s) => out.push((node.span, s.clone())),
+            _ => out.push((node.span, node.to_json().to_string())),
+        }
+    }
+    let kind = doc.get("kind").and_then(Node::as_str).unwrap_or_default();
+    match kind {
+        "Swarm" => {
+            if let Some(Node {
+                value: Value::Seq(nodes),
+                ..
+            }) = doc.at("spec.nodes")
+            {
+                for node in nodes {
+                    if let Some(key) = node.get("privateKey") {
+                        scalars(key, out);
+                    }
+                    if let Some(id) = node.get("id")
+                        && id
+                            .as_str()
+                            .is_none_or(|s| crate::peer_id::PeerId::parse(s).is_err())
+                    {
+                        scalars(id, out);
+                    }
+                }
+            }
+        }
+        "Secret" => {
+            for field in ["data", "stringData"] {
+                if let Some(values) = doc.get(field) {
+                    scalars(values, out);
+                }
+            }
+        }
+        "SealedSecret" => {
+            if let Some(values) = doc.at("spec.template.data") {
+                scalars(values, out);
+            }
+        }
+        _ => {}
+    }
+    if let Some(Node {
+        value: Value::Seq(items),
+        ..
+    }) = doc.get("items")
+    {
+        for item in items {
+            if kind == "SecretList" && item.get("kind").is_none() {
+                for field in ["data", "stringData"] {
+                    if let Some(values) = item.get(field) {
+                        scalars(values, out);
+                    }
+                }
+            }
+            secrets_of(item, out);
+        }
+    }
 }
 
 pub fn parse_document(
@@ -144,8 +261,35 @@ pub fn parse_document(
             }
         }
     } else if api_version == crate::seal::API_VERSION && kind == crate::seal::KIND {
+        if let Some(span) = doc
+            .key_span("spec.template.data")
+            .filter(|_| doc.at("spec.template.data").is_some_and(|d| !is_empty(d)))
+        {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::PlaintextSecret,
+                    "the SealedSecret's spec.template.data holds values in plain text: the \
+                     controller copies them into the Secret unencrypted, and they are in git",
+                )
+                .at(span)
+                .field("spec.template.data")
+                .help("seal each value into spec.encryptedData (kotalc seal), then remove spec.template.data and rotate the values"),
+            );
+        }
         let value = doc.to_json();
         parsed.sealed.push(Passthrough { root: doc, value });
+    } else if let Some(span) = listed_plaintext(&doc) {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::PlaintextSecret,
+                format!(
+                    "this {kind} holds a Secret with its values in plain text; a Secret in git is \
+                     readable by everyone who can read the repository"
+                ),
+            )
+            .at(span)
+            .help("seal each value and commit a SealedSecret instead (kotalc seal), then rotate the values: they are in the git history"),
+        );
     } else if api_version == "v1" && kind == "Secret" && has_data(&doc) {
         // The span of `kind`, never of a value: the snippet must not show the plaintext.
         let span = doc.get("kind").map_or(doc.span, |n| n.span);

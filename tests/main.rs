@@ -10,6 +10,7 @@ mod golden;
 mod hostile;
 mod invariants;
 mod kustomize;
+mod leaks;
 mod output_dir;
 mod plaintext;
 mod schema;

@@ -56,6 +56,16 @@ pub fn check_tree(dir: &Path, files: &BTreeMap<String, String>, format: Format) 
         file_side(emit::marker_text(files, emit::MARKER)),
     );
     let mut present = BTreeMap::new();
+    if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        let d = Diagnostic::new(Code::OutputDir, "output directory is a symbolic link")
+            .path(load::display(dir))
+            .help(
+                "kotalc never follows links in or to the output: name the directory it points to",
+            );
+        let _ = io::stderr()
+            .write_all(crate::diagnostic::render(&d, &Sources::default(), format).as_bytes());
+        return EXIT_PROBLEMS;
+    }
     if dir.is_dir() {
         let names = match emit::files_in(dir, "") {
             Ok(names) => names,
@@ -67,8 +77,16 @@ pub fn check_tree(dir: &Path, files: &BTreeMap<String, String>, format: Format) 
             }
         };
         for name in names {
-            let content = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
-            present.insert(name, file_side(content));
+            // A link or a special file is reported by name only: never followed, never read.
+            let side = match emit::read_owned(&dir.join(&name)) {
+                Ok(bytes) => file_side(String::from_utf8_lossy(&bytes).into_owned()),
+                Err(e) => Side {
+                    kind: String::new(),
+                    value: J::Null,
+                    yaml: format!("# {name}: {}, not read\n", load::io_reason(&e)),
+                },
+            };
+            present.insert(name, side);
         }
     }
     let report = diff::compare(present, expected);
@@ -142,19 +160,29 @@ fn read_dir(dir: &Path) -> Result<BTreeMap<String, Side>, Diagnostic> {
         let entry = entry.map_err(|e| Diagnostic::new(Code::Io, e.to_string()).path(&shown))?;
         let path = entry.path();
         let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
-        if !entry.file_type().is_file() || !yaml {
+        if entry.file_type().is_dir() || !yaml {
             continue;
         }
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Diagnostic::new(
-                Code::Io,
-                format!(
-                    "cannot read {}: {}",
-                    load::display(path),
-                    load::io_reason(&e)
-                ),
-            )
-        })?;
+        if !entry.file_type().is_file() {
+            // Named, never followed or read.
+            eprintln!(
+                "kotalc: {} is not a regular file (a link?); not read",
+                load::display(path)
+            );
+            continue;
+        }
+        let text = emit::read_owned(path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| {
+                Diagnostic::new(
+                    Code::Io,
+                    format!(
+                        "cannot read {}: {}",
+                        load::display(path),
+                        load::io_reason(&e)
+                    ),
+                )
+            })?;
         let docs: Vec<J> = serde_saphyr::from_multiple_with_options(&text, crate::yaml::options())
             .map_err(|e| {
                 Diagnostic::new(Code::YamlSyntax, format!("{}: {e}", load::display(path)))

@@ -31,7 +31,7 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     };
     let rooted = load::load_rooted(&paths, &mut sources, &mut diagnostics);
     // Every document is read, Kotal or not: only Swarms are rewritten.
-    let parsed = parse::parse(&sources, true, &mut diagnostics);
+    let parsed = parse::parse(&mut sources, true, &mut diagnostics);
     let key = match &args.cert {
         Some(path) => {
             let shown = load::display(path);

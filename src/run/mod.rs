@@ -201,12 +201,30 @@ pub(super) fn report_diagnostics(outcome: &Outcome, format: Format) {
     let coloured = format == Format::Human
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && io::stderr().is_terminal();
-    for d in &outcome.diagnostics {
+    for d in outcome.diagnostics.iter().take(diagnostic::SHOWN) {
         let mut text = diagnostic::render(d, &outcome.sources, format);
         if coloured {
             text = diagnostic::colour(&text, d.severity);
         }
         let _ = stderr.write_all(text.as_bytes());
+    }
+    let hidden = outcome.diagnostics.len().saturating_sub(diagnostic::SHOWN);
+    if hidden > 0 {
+        let line = match format {
+            Format::Json => format!(
+                "{}\n",
+                serde_json::json!({ "code": "diagnostics-capped", "severity": "note",
+                    "message": format!("{hidden} more diagnostics not shown") })
+            ),
+            Format::Github => {
+                format!("::notice title=kotalc::{hidden} more diagnostics not shown\n")
+            }
+            Format::Human => format!(
+                "note: {hidden} more diagnostics not shown (kotalc shows the first {})\n",
+                diagnostic::SHOWN
+            ),
+        };
+        let _ = stderr.write_all(line.as_bytes());
     }
     if format == Format::Human {
         let errors = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
