@@ -1,5 +1,6 @@
 //! kotalc's integration tests, in one binary so that two cores link once.
 
+mod bounded;
 mod cli;
 mod common;
 mod determinism;

@@ -35,8 +35,8 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     let key = match &args.cert {
         Some(path) => {
             let shown = load::display(path);
-            let key = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {shown}: {}", load::io_reason(&e)))
+            let key = super::secrets::read_certificate(path)
+                .map_err(|e| format!("cannot read {shown}: {e}"))
                 .and_then(|pem| {
                     seal::public_key(&pem, SystemTime::now()).map_err(|e| format!("{shown}: {e}"))
                 });

@@ -83,15 +83,23 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
 }
 
 fn krm() -> u8 {
-    use std::io::Read;
-    let mut input = String::new();
-    if let Err(e) = io::stdin().read_to_string(&mut input) {
-        eprintln!(
-            "kotalc: cannot read the ResourceList: {}",
-            crate::load::io_reason(&e)
-        );
-        return EXIT_PROBLEMS;
-    }
+    // A ResourceList is bounded like any input file, so that memory is too.
+    let input = crate::load::read_stream(io::stdin().lock(), crate::load::MAX_FILE_BYTES).and_then(
+        |bytes| {
+            String::from_utf8(bytes)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+        },
+    );
+    let input = match input {
+        Ok(input) => input,
+        Err(e) => {
+            eprintln!(
+                "kotalc: cannot read the ResourceList: {}",
+                crate::load::io_reason(&e)
+            );
+            return EXIT_PROBLEMS;
+        }
+    };
     let (output, failed) = crate::krm::run(&input);
     let code = print(&serde_saphyr::to_string(&output).unwrap_or_default());
     if failed { EXIT_PROBLEMS } else { code }

@@ -2,7 +2,7 @@
 //! goes only to the encryption or, for `keygen`, to stdout as asked; never into a message.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -159,16 +159,26 @@ pub fn seal(args: &SealArgs) -> u8 {
 
 fn certificate(args: &SealArgs) -> Result<rsa::PublicKey, Diagnostic> {
     let shown = crate::load::display(&args.cert);
-    let pem = std::fs::read_to_string(&args.cert).map_err(|e| {
+    let pem = read_certificate(&args.cert).map_err(|e| {
         Diagnostic::new(
             Code::InvalidCertificate,
-            format!("cannot read {shown}: {}", crate::load::io_reason(&e)),
+            format!("cannot read {shown}: {e}"),
         )
         .path(&shown)
     })?;
     seal::public_key(&pem, SystemTime::now()).map_err(|e| {
         Diagnostic::new(Code::InvalidCertificate, format!("{shown}: {e}")).path(&shown)
     })
+}
+
+/// A Secret holds at most 1 MiB; a larger value could never be unsealed.
+const MAX_VALUE: u64 = 1 << 20;
+
+/// A PEM certificate or public key: a regular file of at most 1 MiB, as text.
+pub fn read_certificate(path: &Path) -> Result<String, String> {
+    let bytes =
+        crate::load::read_regular(path, 1 << 20, true).map_err(|e| crate::load::io_reason(&e))?;
+    String::from_utf8(bytes).map_err(|_| "not a PEM file: not text".to_string())
 }
 
 fn values(args: &SealArgs) -> Result<Values, Diagnostic> {
@@ -184,8 +194,7 @@ fn values(args: &SealArgs) -> Result<Values, Diagnostic> {
             .unwrap_or_else(|| material.data_key().to_string());
         inputs.push((key, generated.value, format!("generated {material}")));
     } else if args.from_stdin {
-        let mut value = Vec::new();
-        io::stdin().read_to_end(&mut value).map_err(|e| {
+        let value = crate::load::read_stream(io::stdin().lock(), MAX_VALUE).map_err(|e| {
             Diagnostic::new(
                 Code::Io,
                 format!("cannot read stdin: {}", crate::load::io_reason(&e)),
@@ -195,7 +204,7 @@ fn values(args: &SealArgs) -> Result<Values, Diagnostic> {
     } else {
         for (key, path) in args.keys.iter().zip(&args.from_files) {
             let shown = crate::load::display(path);
-            let value = std::fs::read(path).map_err(|e| {
+            let value = crate::load::read_regular(path, MAX_VALUE, true).map_err(|e| {
                 Diagnostic::new(
                     Code::Io,
                     format!("cannot read {shown}: {}", crate::load::io_reason(&e)),
