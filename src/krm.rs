@@ -18,9 +18,27 @@ const ORIGIN: &[&str] = &["config.kubernetes.io/", "internal.config.kubernetes.i
 
 /// Runs the function. Returns the output list and whether an error was reported.
 pub fn run(input: &str) -> (J, bool) {
-    let list: J = match serde_saphyr::from_str(input) {
+    // Read as `build` reads its inputs: YAML 1.2 (`n` and `yes` are strings), duplicate keys
+    // refused, and the same limits, so that a list as large as `build` accepts works.
+    let list: J = match serde_saphyr::from_str_with_options(input, crate::yaml::options()) {
         Ok(list) => list,
-        Err(e) => return failure(J::Array(Vec::new()), &format!("the input is not YAML: {e}")),
+        // The parser's message without its snippet: the snippet would quote the input's
+        // lines, Secret values included.
+        Err(e) => {
+            let d = crate::yaml::syntax_error(0, &e);
+            let at = d
+                .span
+                .map(|s| format!(" (line {}, column {})", s.line, s.col))
+                .unwrap_or_default();
+            return failure(
+                J::Array(Vec::new()),
+                &format!(
+                    "[{}] the input is not valid YAML{at}: {}",
+                    d.code.as_str(),
+                    d.message
+                ),
+            );
+        }
     };
     if list["kind"] != "ResourceList" {
         return failure(
@@ -109,12 +127,15 @@ fn consumed(item: &J) -> bool {
         || (item["apiVersion"] == crate::seal::API_VERSION && kind == crate::seal::KIND)
 }
 
+/// Removes the orchestrator's annotations, adding nothing: an item without annotations (or
+/// without metadata) stays as it is.
 fn strip_origin(item: &mut J) {
-    if let Some(annotations) = item["metadata"]["annotations"].as_object_mut() {
+    let Some(metadata) = item.get_mut("metadata").and_then(J::as_object_mut) else {
+        return;
+    };
+    if let Some(annotations) = metadata.get_mut("annotations").and_then(J::as_object_mut) {
         annotations.retain(|k, _| !ORIGIN.iter().any(|p| k.starts_with(p)));
-        if annotations.is_empty()
-            && let Some(metadata) = item["metadata"].as_object_mut()
-        {
+        if annotations.is_empty() {
             metadata.remove("annotations");
         }
     }

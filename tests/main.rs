@@ -10,6 +10,7 @@ mod gitops;
 mod golden;
 mod hostile;
 mod invariants;
+mod krm_items;
 mod kustomize;
 mod leaks;
 mod output_dir;
