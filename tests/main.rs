@@ -1,6 +1,7 @@
 //! kotalc's integration tests, in one binary so that two cores link once.
 
 mod bounded;
+mod clear_errors;
 mod cli;
 mod common;
 mod determinism;

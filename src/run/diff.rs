@@ -204,6 +204,13 @@ fn at_revision(
     reference: &str,
     format: Format,
 ) -> Result<BTreeMap<String, Side>, Diagnostic> {
+    // A revision, never an option: `--output=...` would make git write a file.
+    if reference.is_empty() || reference.starts_with('-') || reference.contains(['\0', '\n']) {
+        return Err(Diagnostic::new(
+            Code::Io,
+            format!("--against-ref {reference:?} is not a git revision"),
+        ));
+    }
     let paths = if options.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -246,6 +253,7 @@ fn at_revision(
                 "-r",
                 "--name-only",
                 "--full-tree",
+                "--end-of-options",
                 reference,
                 "--",
                 &spec,
@@ -270,7 +278,10 @@ fn at_revision(
             if hidden || !yaml || kustomization || rendered {
                 continue;
             }
-            let text = git(&dir, &["show", &format!("{reference}:{file}")])?;
+            let text = git(
+                &dir,
+                &["show", "--end-of-options", &format!("{reference}:{file}")],
+            )?;
             let shown = if root.is_dir() {
                 let relative = file
                     .strip_prefix(&target)
