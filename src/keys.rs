@@ -120,6 +120,19 @@ pub fn check(material: Material, value: &[u8]) -> Result<Option<PeerId>, String>
     }
 }
 
+/// The error of every check `value` fails, for the fuzz target and its smoke test: none may
+/// panic or quote the value.
+pub fn check_every(value: &[u8]) -> Vec<String> {
+    [
+        Material::SwarmKey,
+        Material::ClusterSecret,
+        Material::PeerIdentity,
+    ]
+    .into_iter()
+    .filter_map(|m| check(m, value).err())
+    .collect()
+}
+
 /// Spec 4.1: the PSK header, an encoding line, and 32 bytes in that encoding.
 pub fn check_swarm_key(value: &[u8]) -> Result<(), String> {
     let text = std::str::from_utf8(value).map_err(|_| "a swarm key file is text".to_string())?;
