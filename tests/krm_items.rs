@@ -87,3 +87,25 @@ fn results_never_quote_the_inputs_secret_values() {
     assert_eq!(code, 1);
     assert!(!stdout.contains(value), "{stdout}");
 }
+
+#[test]
+fn items_kotalc_does_not_consume_pass_through_as_written() {
+    let untouched = "- apiVersion: v1\n  kind: ConfigMap   # kept\n  metadata:\n    name: c\n  data:\n    big: 123456789012345678901234567890\n    octal: 010\n    bin: !!binary aGVsbG8=\n    n: n\n    script: |\n      line one\n        indented\n";
+    // Indented under `items:` as some orchestrators write it: the same item, re-indented.
+    let indented: String = untouched.lines().map(|l| format!("  {l}\n")).collect();
+    let peer = "- apiVersion: ipfs.kotal.io/v1alpha1\n  kind: Peer\n  metadata:\n    name: p\n";
+    let peer_indented: String = peer.lines().map(|l| format!("  {l}\n")).collect();
+    for (body, peer) in [
+        (untouched.to_string(), peer.to_string()),
+        (indented, peer_indented),
+    ] {
+        let list = format!("{HEAD}{body}{peer}");
+        let (code, value, stdout) = krm(&list);
+        assert_eq!(code, 0, "{stdout}");
+        assert!(
+            stdout.contains(untouched),
+            "the item is copied as written:\n{stdout}"
+        );
+        assert!(value["items"].as_array().expect("items").len() > 1);
+    }
+}

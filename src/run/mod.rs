@@ -100,8 +100,8 @@ fn krm() -> u8 {
             return EXIT_PROBLEMS;
         }
     };
-    let (output, failed) = crate::krm::run(&input);
-    let code = print(&serde_saphyr::to_string(&output).unwrap_or_default());
+    let (output, failed) = crate::krm::run_text(&input);
+    let code = print(&output);
     if failed { EXIT_PROBLEMS } else { code }
 }
 
