@@ -97,6 +97,10 @@ fn listed_plaintext(doc: &Node) -> Option<Span> {
 
 /// Parses every file, files in parallel; the result is in file order whatever the thread
 /// count, so the output never depends on it.
+/// Problems reported for one file: each holds a few hundred bytes, and a hostile file could
+/// otherwise make millions of them.
+pub const MAX_DIAGNOSTICS: usize = 10_000;
+
 /// The secret values of each file are marked in `sources` (see [`secrets_of`]), and a file
 /// that does not parse is marked opaque, so that no diagnostic ever shows a secret.
 pub fn parse(
@@ -106,13 +110,13 @@ pub fn parse(
 ) -> Parsed {
     use rayon::prelude::*;
     type Secrets = Option<Vec<(Span, String)>>;
-    let files: Vec<(usize, &str)> = sources
+    let files: Vec<(usize, &str, &str)> = sources
         .iter()
-        .map(|(file, source)| (file, source.text.as_str()))
+        .map(|(file, source)| (file, source.text.as_str(), source.display.as_str()))
         .collect();
     let per_file: Vec<(usize, Parsed, Vec<Diagnostic>, Secrets)> = files
         .par_iter()
-        .map(|&(file, text)| {
+        .map(|&(file, text, display)| {
             let mut parsed = Parsed::default();
             let mut found = Vec::new();
             let mut secrets = Vec::new();
@@ -120,7 +124,22 @@ pub fn parse(
                 Ok(docs) => {
                     for doc in docs {
                         secrets_of(&doc, &mut secrets);
-                        parse_document(doc, passthrough, &mut parsed, &mut found);
+                        if found.len() < MAX_DIAGNOSTICS {
+                            parse_document(doc, passthrough, &mut parsed, &mut found);
+                        }
+                    }
+                    if found.len() >= MAX_DIAGNOSTICS {
+                        found.truncate(MAX_DIAGNOSTICS);
+                        found.push(
+                            Diagnostic::new(
+                                Code::InputLimit,
+                                format!(
+                                    "more than {MAX_DIAGNOSTICS} problems in this file; the rest \
+                                     are not reported"
+                                ),
+                            )
+                            .path(display),
+                        );
                     }
                     true
                 }
@@ -467,6 +486,9 @@ impl Checker<'_> {
         let additional = schema.get("additionalProperties");
         let mut out = Map::new();
         for (key, value) in entries {
+            if self.diagnostics.len() >= MAX_DIAGNOSTICS {
+                break;
+            }
             if let Some(property) = properties.and_then(|p| p.get(&key.name)) {
                 let child = join(path, &key.name);
                 if let Some(v) = self.check(value, property, &child, key.span) {

@@ -98,6 +98,11 @@ fn diagnostics_for_100k_documents_are_rendered_and_capped() {
                 _ => stderr.matches("::error ").count(),
             };
             assert_eq!(shown, 1000, "{file} {format}: the first 1,000 are shown");
+            // Memory: a file's problems are collected up to a limit, then counted as one.
+            assert!(
+                stderr.contains("more than 10000 problems in this file"),
+                "{file} {format}"
+            );
         }
     }
 }

@@ -185,7 +185,9 @@ fn read_dir(dir: &Path) -> Result<BTreeMap<String, Side>, Diagnostic> {
             })?;
         let docs: Vec<J> = serde_saphyr::from_multiple_with_options(&text, crate::yaml::options())
             .map_err(|e| {
-                Diagnostic::new(Code::YamlSyntax, format!("{}: {e}", load::display(path)))
+                // The parser's message without its snippet, which would quote the file.
+                let d = crate::yaml::syntax_error(0, &e);
+                Diagnostic::new(d.code, format!("{}: {}", load::display(path), d.message))
             })?;
         for doc in docs {
             if doc.is_null() || doc["kind"] == "Kustomization" {
