@@ -180,6 +180,15 @@ pub fn secrets_of(doc: &Node, out: &mut Vec<(Span, String)>) {
             _ => out.push((node.span, node.to_json().to_string())),
         }
     }
+    // A document that is no object may be any file's text: none of it is shown.
+    if !matches!(doc.value, Value::Map(_)) {
+        // Masked in snippets; no message quotes such a document, so its words are not
+        // searched for in messages.
+        let from = out.len();
+        scalars(doc, out);
+        out[from..].iter_mut().for_each(|(_, value)| value.clear());
+        return;
+    }
     let kind = doc.get("kind").and_then(Node::as_str).unwrap_or_default();
     match kind {
         "Swarm" => {
@@ -244,9 +253,15 @@ pub fn parse_document(
         diagnostics.push(
             Diagnostic::new(
                 Code::NotAnObject,
+                // The kind of value only: a document that is not an object may be any file's
+                // text, which is never quoted.
                 format!(
                     "expected a Kubernetes object (a mapping), found {}",
-                    doc.describe()
+                    match &doc.value {
+                        Value::Str(_) => "a string".to_string(),
+                        Value::Int(_) | Value::Float(_) => "a number".to_string(),
+                        _ => doc.describe(),
+                    }
                 ),
             )
             .at(doc.span),

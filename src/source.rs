@@ -202,7 +202,7 @@ impl Sources {
 }
 
 /// Values shorter than this are not searched for in messages: they would mask ordinary words.
-const MIN_SECRET: usize = 4;
+const MIN_SECRET: usize = 6;
 
 /// A line with its scalars masked: indentation, YAML punctuation and the keys that open a
 /// mapping entry (first on the line, or after `{` or `,`) stay.

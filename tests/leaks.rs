@@ -160,6 +160,21 @@ fn configured_paths_stay_inside_the_kustomization_root() {
     let out = run(&root_dir, &["build", "notes.yaml", "--format", "human"]);
     assert_eq!(out.status.code(), Some(1));
     assert_clean("a file that does not parse", &out, TOKEN);
+    fs::write(
+        root_dir.join("plain.yaml"),
+        format!("GITHUB_TOKEN={TOKEN} HOME=/root\n"),
+    )
+    .expect("write");
+    for format in ["human", "json", "github"] {
+        let out = run(&root_dir, &["build", "plain.yaml", "--format", format]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("not-an-object"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert_clean("a text file", &out, TOKEN);
+    }
 }
 
 #[test]
