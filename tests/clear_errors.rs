@@ -159,3 +159,36 @@ fn against_ref_is_never_read_as_an_option() {
         text(&out.stderr)
     );
 }
+
+/// A mount point cannot be swapped out; kotalc says so instead of "Device or resource busy".
+/// Needs a private mount namespace (root, `unshare`); skipped where there is none.
+#[test]
+fn a_mount_point_as_dir_is_named_clearly() {
+    let work = scratch("clear-mount");
+    fs::write(work.join("peer.yaml"), PEER).expect("write");
+    fs::create_dir_all(work.join("mnt")).expect("mkdir");
+    let script = format!(
+        "mount -t tmpfs none mnt || exit 99; {} build peer.yaml -o mnt; echo \"exit=$?\"",
+        env!("CARGO_BIN_EXE_kotalc")
+    );
+    let Ok(out) = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .current_dir(&work)
+        .output()
+    else {
+        return;
+    };
+    if out.status.code() == Some(99) || !text(&out.stdout).contains("exit=") {
+        return;
+    }
+    assert!(
+        text(&out.stdout).contains("exit=1"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("is a mount point"),
+        "{}",
+        text(&out.stderr)
+    );
+}
