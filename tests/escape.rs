@@ -229,13 +229,19 @@ fn migrate_writes_only_inside_dir_and_never_touches_an_input() {
     assert!(after.contains_key("b/out/in/s.yaml") && after.contains_key("b/out/other/s.yaml"));
 
     // An output directory that holds an input is refused.
-    let out = run(&work, &["migrate", "out", "-o", "out", "--force"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("holds the input"),
-        "{}",
-        text(&out.stderr)
-    );
+    // An output directory that holds an input, or sits inside one (it would be read back
+    // and copied into itself), is refused.
+    for input in ["out", "."] {
+        let before = snapshot(&work);
+        let out = run(&work, &["migrate", input, "-o", "out", "--force"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("inside the input"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert_eq!(snapshot(&work), before);
+    }
 }
 
 #[test]

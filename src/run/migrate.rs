@@ -29,6 +29,23 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     } else {
         args.paths.clone()
     };
+    // migrate's output is input (it holds Peers), so an output directory inside an input
+    // would be read back and copied into itself, one level deeper each run.
+    if let Some(dir) = &args.output
+        && let Ok(out) = std::fs::canonicalize(dir)
+        && let Some(root) = paths
+            .iter()
+            .filter_map(|p| std::fs::canonicalize(p).ok())
+            .find(|root| root.is_dir() && out.starts_with(root))
+    {
+        eprintln!(
+            "error[output-dir]: the output directory {} is inside the input {}; migrate would \
+             read its own output: name a directory outside the inputs",
+            load::display(dir),
+            load::display(&root)
+        );
+        return EXIT_PROBLEMS;
+    }
     let rooted = load::load_rooted(&paths, &mut sources, &mut diagnostics);
     // Every document is read, Kotal or not: only Swarms are rewritten.
     let parsed = parse::parse(&mut sources, true, &mut diagnostics);
