@@ -348,8 +348,16 @@ pub fn write_dir(
                             removed.push(name.clone());
                         }
                     }
-                    // A link or a special file where kotalc wrote a file is not kotalc's.
-                    _ if files.contains_key(name) => taken.push(name.clone()),
+                    // A link or a special file where kotalc writes a file, or a directory
+                    // it writes into, is not kotalc's.
+                    _ if files.contains_key(name)
+                        || files
+                            .range(format!("{name}/")..)
+                            .next()
+                            .is_some_and(|(f, _)| f.starts_with(&format!("{name}/"))) =>
+                    {
+                        taken.push(name.clone());
+                    }
                     _ => foreign.push(name.clone()),
                 }
             }

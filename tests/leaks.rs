@@ -85,6 +85,31 @@ fn links_and_fifos_in_dir_are_never_followed_or_read() {
             .is_symlink()
     );
 
+    // A link where kotalc writes a directory: refused, and never written through.
+    let elsewhere = scratch("leak-links-elsewhere");
+    fs::rename(work.join("out/ipfs"), work.join("ipfs-moved")).expect("mv");
+    std::os::unix::fs::symlink(&elsewhere, work.join("out/ipfs")).expect("link");
+    for force in [false, true] {
+        let mut args = vec!["build", "in", "-o", "out"];
+        if force {
+            args.push("--force");
+        }
+        let out = run(&work, &args);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("kotalc would write it: ipfs"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert_eq!(
+            fs::read_dir(&elsewhere).expect("ls").count(),
+            0,
+            "written through a link"
+        );
+    }
+    fs::remove_file(work.join("out/ipfs")).expect("rm");
+    fs::rename(work.join("ipfs-moved"), work.join("out/ipfs")).expect("mv");
+
     // A FIFO in DIR would block a reader forever; a link as DIR is refused.
     fs::remove_file(&service).expect("rm");
     let made = std::process::Command::new("mkfifo").arg(&service).status();
