@@ -69,6 +69,24 @@ table=$(printf '%s' "$rows" | awk -v machine="$machine" '
     t[$1] = $4
   }
   END { printf "\nTime for N = 10,000 over N = 1,000: %.1fx.\n", t[10000] / t[1000] }')
+# Diagnostics at scale: 100,000 documents that are not objects, and a Peer with 100,000
+# unknown fields, in the human and JSON formats. Rendering is linear in the input and shown
+# diagnostics are capped, so the two formats take about the same time.
+printf -- '--- 1\n%.0s' $(seq 100000) > "$work/documents.yaml"
+{ printf 'apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p\nspec:\n'
+  seq 100000 | awk '{ print "  unknown" $1 ": x" }'; } > "$work/fields.yaml"
+diagnostics=""
+for input in documents fields; do
+  human=$(median "$kotalc build $work/$input.yaml --format human")
+  json=$(median "$kotalc build $work/$input.yaml --format json")
+  diagnostics="$diagnostics| $input.yaml | $human s | $json s | $(awk -v h="$human" -v j="$json" 'BEGIN { printf "%.1f", (j > 0) ? h / j : 0 }') |
+"
+done
+table="$table
+
+| 100,000 diagnostics | human | JSON | human / JSON |
+|---|---|---|---|
+$diagnostics"
 printf '%s\n' "$table"
 
 if [ "${1:-}" = "--readme" ]; then

@@ -97,9 +97,23 @@ pub fn compile_sources(
     mut diagnostics: Vec<Diagnostic>,
 ) -> Outcome {
     thread_pool();
-    let mut parsed = parse::parse(&sources, options.passthrough, &mut diagnostics);
+    if let Some(ns) = &options.namespace
+        && let Some(problem) = crate::names::namespace(ns)
+    {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidName,
+                format!("the default namespace {ns:?} is invalid: {problem}"),
+            )
+            .help("the namespace given with --namespace, ARGOCD_APP_NAMESPACE or the function's config names a directory of the output and a namespace of the cluster"),
+        );
+    }
+    let mut parsed = parse::parse(&mut sources, options.passthrough, &mut diagnostics);
     // Counted before Swarms are lowered to the Peers they render as.
     let resource_count = parsed.resources.len();
+    for doc in parsed.passthrough.iter().chain(&parsed.sealed) {
+        crate::names::check_document(&doc.root, &mut diagnostics);
+    }
     swarm::lower(
         &mut parsed,
         &mut sources,

@@ -201,12 +201,52 @@ pub enum Format {
 }
 
 pub fn render(diagnostic: &Diagnostic, sources: &Sources, format: Format) -> String {
+    let diagnostic = &shown(diagnostic, sources);
     match format {
         Format::Human => render_human(diagnostic, sources),
         Format::Json => render_json(diagnostic, sources),
         Format::Github => render_github(diagnostic, sources),
     }
 }
+
+/// The diagnostic as it may be shown, in any format: every secret value of the inputs
+/// replaced by `<redacted>` (snippets are masked where they are drawn, by the same marks),
+/// and control characters escaped, so that an input cannot send escape sequences to a
+/// terminal. Every renderer, the KRM function's results included, starts from this.
+pub fn shown(d: &Diagnostic, sources: &Sources) -> Diagnostic {
+    fn clean(text: &str, sources: &Sources, newlines: bool) -> String {
+        let text = sources.redact(text);
+        if !text
+            .chars()
+            .any(|c| c.is_control() && !(newlines && c == '\n'))
+        {
+            return text.into_owned();
+        }
+        text.chars()
+            .map(|c| {
+                if c.is_control() && !(newlines && c == '\n') {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    }
+    let mut d = d.clone();
+    d.message = clean(&d.message, sources, false);
+    d.field = d.field.map(|f| clean(&f, sources, false));
+    d.label = d.label.map(|l| clean(&l, sources, false));
+    d.help = d.help.map(|h| clean(&h, sources, true));
+    d.path = d.path.map(|p| clean(&p, sources, false));
+    for (_, note) in &mut d.related {
+        *note = clean(note, sources, false);
+    }
+    d
+}
+
+/// Caps how many diagnostics are shown: the first `limit`, then one line counting the rest.
+/// Collecting them is cheap; printing 100,000 buries the first one.
+pub const SHOWN: usize = 1000;
 
 fn headline(d: &Diagnostic) -> String {
     let severity = match d.severity {
@@ -251,15 +291,20 @@ fn shown_path(sources: &Sources, span: Span) -> &str {
 fn snippet(out: &mut String, sources: &Sources, span: Span, label: Option<&str>) {
     let file = shown_path(sources, span);
     let _ = writeln!(out, "  --> {file}:{}:{}", span.line, span.col);
-    let Some(text) = sources.line_text(span.file, span.line) else {
+    let Some(text) = sources.shown_line(span.file, span.line) else {
         return;
     };
     let number = span.line.to_string();
     let pad = " ".repeat(number.len());
-    // Tabs are drawn as one space so that the caret stays under the right character.
-    let shown: String = redact(text)
+    // Tabs are drawn as one space so that the caret stays under the right character, and
+    // other control characters as one replacement character: nothing reaches a terminal raw.
+    let shown: String = text
         .chars()
-        .map(|c| if c == '\t' { ' ' } else { c })
+        .map(|c| match c {
+            '\t' => ' ',
+            c if c.is_control() => '\u{fffd}',
+            c => c,
+        })
         .collect();
     let start = usize::try_from(span.col.saturating_sub(1)).unwrap_or(0);
     // A very long line (minified or generated YAML) is shown as a window around the caret.
@@ -320,28 +365,6 @@ fn render_json(d: &Diagnostic, sources: &Sources) -> String {
     let mut line = serde_json::to_string(&json).unwrap_or_default();
     line.push('\n');
     line
-}
-
-/// A Swarm keeps private keys in plain text; a snippet of such a line would copy the key into
-/// CI logs. A `privateKey:` value is replaced, whatever the diagnostic.
-fn redact(line: &str) -> std::borrow::Cow<'_, str> {
-    let key_start = line.len() - line.trim_start_matches([' ', '-', '"', '\'']).len();
-    let rest = &line[key_start..];
-    // `get` rather than indexing: byte 10 may fall inside a multi-byte character.
-    let is_key = rest
-        .get(..10)
-        .is_some_and(|k| k.eq_ignore_ascii_case("privatekey"));
-    let after = rest
-        .get(10..)
-        .unwrap_or_default()
-        .trim_start_matches(['"', '\'', ' ']);
-    match after.strip_prefix(':') {
-        Some(value) if is_key && !value.trim().is_empty() => {
-            let colon = line.len() - value.len();
-            format!("{} <redacted>", &line[..colon]).into()
-        }
-        _ => line.into(),
-    }
 }
 
 /// `::error file=F,line=L,col=C,title=CODE::MESSAGE`, escaped as the workflow command syntax

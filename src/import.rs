@@ -81,20 +81,34 @@ pub struct Import {
 }
 
 /// Imports every document of `sources`, reporting problems located in the export.
-pub fn import(sources: &Sources, keep_defaults: bool, diagnostics: &mut Vec<Diagnostic>) -> Import {
+/// Secret values are marked in `sources` as `parse` marks them, so that no diagnostic shows one.
+pub fn import(
+    sources: &mut Sources,
+    keep_defaults: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Import {
     let mut out = Import::default();
     let mut parsed = Parsed::default();
+    let mut marks = Vec::new();
     for (file, source) in sources.iter() {
         match yaml::parse_documents(file, &source.text) {
             Ok(docs) => {
+                let mut secrets = Vec::new();
                 for doc in docs {
+                    parse::secrets_of(&doc, &mut secrets);
                     document(doc, &mut parsed, &mut out.skipped, diagnostics);
                 }
+                marks.push((file, Some(secrets)));
             }
-            Err(d) => diagnostics.push(d),
+            Err(d) => {
+                diagnostics.push(d);
+                marks.push((file, None));
+            }
         }
     }
-    parse::hide_values(diagnostics, sources);
+    for (file, secrets) in marks {
+        sources.mark_parsed(file, secrets);
+    }
     let configs: Vec<Option<Config>> = parsed
         .resources
         .iter()

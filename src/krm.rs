@@ -18,9 +18,155 @@ const ORIGIN: &[&str] = &["config.kubernetes.io/", "internal.config.kubernetes.i
 
 /// Runs the function. Returns the output list and whether an error was reported.
 pub fn run(input: &str) -> (J, bool) {
-    let list: J = match serde_saphyr::from_str(input) {
+    let (output, _, failed) = process(input);
+    (output, failed)
+}
+
+/// Runs the function and writes the output list as YAML. Items that pass through are copied
+/// as their original text, comments, tags and number spellings included, so that kotalc
+/// never changes a value it does not own; rendered objects and results are serialised.
+pub fn run_text(input: &str) -> (String, bool) {
+    let (output, passed, failed) = process(input);
+    let texts = item_texts(input);
+    let items = output["items"].as_array().cloned().unwrap_or_default();
+    let mut text = format!("apiVersion: {RESOURCE_LIST}\nkind: ResourceList\n");
+    if items.is_empty() {
+        text.push_str("items: []\n");
+    } else {
+        text.push_str("items:\n");
+    }
+    for (i, item) in items.iter().enumerate() {
+        match passed
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|n| texts.as_ref()?.get(n))
+        {
+            Some(original) => text.push_str(original),
+            None => text.push_str(&entry(item)),
+        }
+    }
+    if let Some(results) = output.get("results") {
+        text.push_str("results:\n");
+        for result in results.as_array().into_iter().flatten() {
+            text.push_str(&entry(result));
+        }
+    }
+    (text, failed)
+}
+
+/// One sequence entry: `- ` and the value's YAML, indented under it.
+fn entry(value: &J) -> String {
+    let yaml = serde_saphyr::to_string(value).unwrap_or_default();
+    let mut out = String::with_capacity(yaml.len() + 64);
+    for (i, line) in yaml.lines().enumerate() {
+        out.push_str(if i == 0 {
+            "- "
+        } else if line.is_empty() {
+            ""
+        } else {
+            "  "
+        });
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The original text of each item of a block-style `items` list, each as a `- ` entry at
+/// column 1; `None` when the list is not block style (JSON or flow), which is then
+/// serialised.
+fn item_texts(input: &str) -> Option<Vec<String>> {
+    let docs = crate::yaml::parse_documents(0, input).ok()?;
+    let root = docs.first()?;
+    let crate::yaml::Value::Seq(items) = &root.get("items")?.value else {
+        return None;
+    };
+    let lines: Vec<&str> = input.split_inclusive('\n').collect();
+    let line_of = |n: u32| usize::try_from(n).ok().and_then(|n| n.checked_sub(1));
+    let mut starts = Vec::with_capacity(items.len());
+    for item in items {
+        let line = line_of(item.span.line)?;
+        let col = usize::try_from(item.span.col).ok()?.checked_sub(1)?;
+        let text = lines.get(line)?;
+        // The entry's `- ` must open the item's first line, with only spaces before it.
+        let indent = col.checked_sub(2)?;
+        let head = text.get(..col)?;
+        if !head.ends_with("- ") || !head[..indent].bytes().all(|b| b == b' ') {
+            return None;
+        }
+        starts.push((line, indent));
+    }
+    // The list ends where the next key of the ResourceList starts, or with the document.
+    let last = starts.last().map_or(0, |(l, _)| *l);
+    let end = match &root.value {
+        crate::yaml::Value::Map(entries) => entries
+            .iter()
+            .filter_map(|(k, _)| line_of(k.span.line))
+            .filter(|&l| l > last)
+            .min()
+            .unwrap_or(lines.len()),
+        _ => lines.len(),
+    };
+    let mut texts = Vec::with_capacity(starts.len());
+    for (i, &(line, indent)) in starts.iter().enumerate() {
+        let until = starts.get(i + 1).map_or(end, |(next, _)| *next);
+        let mut text = String::new();
+        for l in lines.get(line..until)? {
+            let strip = l.len() - l.trim_start_matches(' ').len();
+            text.push_str(&l[strip.min(indent)..]);
+        }
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        texts.push(text);
+    }
+    Some(texts)
+}
+
+/// The function's output list; for each output item, the index of the input item it is
+/// (an item passed through), or `None` (an object kotalc rendered); whether it failed.
+fn process(input: &str) -> (J, Vec<Option<usize>>, bool) {
+    let (output, failed) = process_list(input);
+    let count = output["items"].as_array().map_or(0, Vec::len);
+    let passed = match output.get("kotalcPassed") {
+        Some(J::Array(indices)) => indices
+            .iter()
+            .map(|i| i.as_u64().and_then(|i| usize::try_from(i).ok()))
+            .chain(std::iter::repeat(None))
+            .take(count)
+            .collect(),
+        _ => vec![None; count],
+    };
+    let mut output = output;
+    if let Some(map) = output.as_object_mut() {
+        map.remove("kotalcPassed");
+    }
+    (output, passed, failed)
+}
+
+fn process_list(input: &str) -> (J, bool) {
+    // Read as `build` reads its inputs: YAML 1.2 (`n` and `yes` are strings), duplicate keys
+    // refused, and the same limits, so that a list as large as `build` accepts works.
+    let list: J = match serde_saphyr::from_str_with_options(input, crate::yaml::options()) {
         Ok(list) => list,
-        Err(e) => return failure(J::Array(Vec::new()), &format!("the input is not YAML: {e}")),
+        // The parser's message without its snippet: the snippet would quote the input's
+        // lines, Secret values included.
+        Err(e) => {
+            let d = crate::yaml::syntax_error(0, &e);
+            let at = d
+                .span
+                .map(|s| format!(" (line {}, column {})", s.line, s.col))
+                .unwrap_or_default();
+            return failure(
+                J::Array(Vec::new()),
+                &format!(
+                    "[{}] the input is not valid YAML{at}: {}",
+                    d.code.as_str(),
+                    d.message
+                ),
+            );
+        }
     };
     if list["kind"] != "ResourceList" {
         return failure(
@@ -38,9 +184,11 @@ pub fn run(input: &str) -> (J, bool) {
     let mut sources = Sources::default();
     let mut origins = Vec::new();
     let mut untouched = Vec::new();
-    for item in &items {
+    let mut passed = Vec::new();
+    for (index, item) in items.iter().enumerate() {
         if !consumed(item) {
             untouched.push(item.clone());
+            passed.push(index);
             continue;
         }
         let annotations = &item["metadata"]["annotations"];
@@ -69,14 +217,25 @@ pub fn run(input: &str) -> (J, bool) {
         crate::load::load(std::slice::from_ref(path), &mut sources, &mut diagnostics);
     }
     let outcome = compile::compile_sources(&options, sources, diagnostics);
-    let results: Vec<J> = outcome
+    let mut results: Vec<J> = outcome
         .diagnostics
         .iter()
+        .take(crate::diagnostic::SHOWN)
         .map(|d| result(d, &outcome.sources, &origins))
         .collect();
+    if outcome.diagnostics.len() > crate::diagnostic::SHOWN {
+        results.push(json!({
+            "severity": "info",
+            "message": format!(
+                "{} more diagnostics not shown",
+                outcome.diagnostics.len() - crate::diagnostic::SHOWN
+            ),
+        }));
+    }
     let failed = outcome.has_errors();
     let mut out_items = untouched;
     if failed {
+        passed = (0..items.len()).collect();
         out_items = items;
     } else {
         out_items.extend(outcome.objects.into_iter().map(|o| o.value));
@@ -90,6 +249,7 @@ pub fn run(input: &str) -> (J, bool) {
         output["results"] = J::Array(results);
     }
     add_summary(&mut output, outcome.resources);
+    output["kotalcPassed"] = json!(passed);
     (output, failed)
 }
 
@@ -100,12 +260,15 @@ fn consumed(item: &J) -> bool {
         || (item["apiVersion"] == crate::seal::API_VERSION && kind == crate::seal::KIND)
 }
 
+/// Removes the orchestrator's annotations, adding nothing: an item without annotations (or
+/// without metadata) stays as it is.
 fn strip_origin(item: &mut J) {
-    if let Some(annotations) = item["metadata"]["annotations"].as_object_mut() {
+    let Some(metadata) = item.get_mut("metadata").and_then(J::as_object_mut) else {
+        return;
+    };
+    if let Some(annotations) = metadata.get_mut("annotations").and_then(J::as_object_mut) {
         annotations.retain(|k, _| !ORIGIN.iter().any(|p| k.starts_with(p)));
-        if annotations.is_empty()
-            && let Some(metadata) = item["metadata"].as_object_mut()
-        {
+        if annotations.is_empty() {
             metadata.remove("annotations");
         }
     }
@@ -184,6 +347,14 @@ pub fn options(config: &J) -> Result<Options, String> {
         J::Null => Vec::new(),
         _ => return Err("config paths: expected a list of strings".into()),
     };
+    for path in &paths {
+        confined(path)?;
+    }
+    if let Some(ns) = text("namespace")
+        && let Some(problem) = crate::names::namespace(&ns)
+    {
+        return Err(format!("[invalid-name] config namespace {ns:?}: {problem}"));
+    }
     Ok(Options {
         paths,
         namespace: text("namespace"),
@@ -234,8 +405,33 @@ fn add_summary(output: &mut J, resources: usize) {
     output["results"] = J::Array(results);
 }
 
+/// Refuses a configured path outside the working directory (the kustomization root), as
+/// kustomize's load restrictor does: a configuration from a pull request must not make
+/// kotalc read, and echo, the machine's files.
+fn confined(path: &std::path::Path) -> Result<(), String> {
+    use std::path::Component;
+    let shown = crate::load::display(path);
+    let lexical = path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let outside = || format!("config paths: {shown:?} is outside the kustomization root");
+    if !lexical {
+        return Err(outside());
+    }
+    // A link below the root may still point out of it.
+    if let (Ok(real), Ok(root)) = (
+        std::fs::canonicalize(path),
+        std::env::current_dir().and_then(std::fs::canonicalize),
+    ) && !real.starts_with(root)
+    {
+        return Err(outside());
+    }
+    Ok(())
+}
+
 /// A diagnostic as a KRM `results` entry.
 fn result(d: &Diagnostic, sources: &Sources, origins: &[(J, Option<String>, Option<u64>)]) -> J {
+    let d = &crate::diagnostic::shown(d, sources);
     let severity = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -277,12 +473,14 @@ fn result(d: &Diagnostic, sources: &Sources, origins: &[(J, Option<String>, Opti
 }
 
 fn failure(items: J, message: &str) -> (J, bool) {
+    let passed: Vec<usize> = (0..items.as_array().map_or(0, Vec::len)).collect();
     (
         json!({
             "apiVersion": RESOURCE_LIST,
             "kind": "ResourceList",
             "items": items,
             "results": [{ "severity": "error", "message": message }],
+            "kotalcPassed": passed,
         }),
         true,
     )

@@ -21,6 +21,7 @@ pub mod lint;
 pub mod load;
 pub mod model;
 pub mod multiaddr;
+pub mod names;
 pub mod parse;
 pub mod peer_id;
 pub mod quantity;

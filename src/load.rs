@@ -26,50 +26,98 @@ pub fn load_files(
 ) {
     let several = paths.len() > 1;
     for root in paths {
-        if root.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            let read = std::io::stdin()
-                .lock()
-                .take(MAX_FILE_BYTES + 1)
-                .read_to_end(&mut bytes);
-            match read {
-                Ok(_) => add(
-                    sources,
-                    diagnostics,
-                    "<stdin>".into(),
-                    "<stdin>".into(),
-                    bytes,
-                ),
-                Err(e) => diagnostics.push(io_error("<stdin>", "cannot read standard input", &e)),
-            }
-            continue;
-        }
-        let shown_root = display(root);
-        let meta = match fs::metadata(root) {
-            Ok(meta) => meta,
-            Err(e) => {
-                diagnostics.push(io_error(&shown_root, "cannot read input path", &e));
-                continue;
-            }
-        };
-        if meta.is_dir() {
-            for path in walk(root, &shown_root, json, diagnostics) {
-                let relative = path.strip_prefix(root).unwrap_or(&path);
-                let shown = if several {
-                    format!("{}/{}", shown_root.trim_end_matches('/'), display(relative))
+        load_root(root, several, json, sources, diagnostics);
+    }
+}
+
+/// [`load`], returning for each file read the index of its input root and its path relative
+/// to that root (a file given by path: its name; standard input: `stdin.yaml`), by file id.
+/// `kotalc migrate` writes its output at these paths, inside its output directory.
+pub fn load_rooted(
+    paths: &[PathBuf],
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> std::collections::BTreeMap<crate::source::FileId, (usize, PathBuf)> {
+    let mut rooted = std::collections::BTreeMap::new();
+    let several = paths.len() > 1;
+    for (index, root) in paths.iter().enumerate() {
+        let first = sources.iter().count();
+        load_root(root, several, false, sources, diagnostics);
+        let added: Vec<(crate::source::FileId, String)> = sources
+            .iter()
+            .skip(first)
+            .map(|(id, f)| (id, f.path.clone()))
+            .collect();
+        for (id, path) in added {
+            let path = Path::new(&path);
+            let relative = if root.as_os_str() == "-" {
+                PathBuf::from("stdin.yaml")
+            } else if root.is_dir() {
+                let root_shown = display(root);
+                let root_shown = root_shown.trim_start_matches("./");
+                if root_shown == "." {
+                    path.to_path_buf()
                 } else {
-                    display(relative)
-                };
-                read_file(&path, shown, sources, diagnostics);
-            }
-        } else if meta.is_file() {
-            read_file(root, shown_root, sources, diagnostics);
-        } else {
-            // A FIFO or a device would block or never end.
-            diagnostics.push(
-                Diagnostic::new(Code::Io, "not a regular file or a directory").path(shown_root),
-            );
+                    path.strip_prefix(root_shown).unwrap_or(path).to_path_buf()
+                }
+            } else {
+                PathBuf::from(path.file_name().unwrap_or_default())
+            };
+            rooted.insert(id, (index, relative));
         }
+    }
+    rooted
+}
+
+fn load_root(
+    root: &Path,
+    several: bool,
+    json: bool,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if root.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        let read = std::io::stdin()
+            .lock()
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes);
+        match read {
+            Ok(_) => add(
+                sources,
+                diagnostics,
+                "<stdin>".into(),
+                "<stdin>".into(),
+                bytes,
+            ),
+            Err(e) => diagnostics.push(io_error("<stdin>", "cannot read standard input", &e)),
+        }
+        return;
+    }
+    let shown_root = display(root);
+    let meta = match fs::metadata(root) {
+        Ok(meta) => meta,
+        Err(e) => {
+            diagnostics.push(io_error(&shown_root, "cannot read input path", &e));
+            return;
+        }
+    };
+    if meta.is_dir() {
+        for path in walk(root, &shown_root, json, diagnostics) {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            let shown = if several {
+                format!("{}/{}", shown_root.trim_end_matches('/'), display(relative))
+            } else {
+                display(relative)
+            };
+            read_file(&path, shown, sources, diagnostics);
+        }
+    } else if meta.is_file() {
+        read_file(root, shown_root, sources, diagnostics);
+    } else {
+        // A FIFO or a device would block or never end.
+        diagnostics
+            .push(Diagnostic::new(Code::Io, "not a regular file or a directory").path(shown_root));
     }
 }
 
@@ -137,14 +185,72 @@ fn is_resource_file(path: &Path) -> bool {
 fn read_file(path: &Path, shown: String, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) {
     let full = display(path).trim_start_matches("./").to_string();
     // Diagnostics name the file as given from the working directory, as every format does.
-    let file = match fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) => return diagnostics.push(io_error(&full, "cannot open file", &e)),
-    };
-    let mut bytes = Vec::new();
-    match file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
-        Ok(_) => add(sources, diagnostics, shown, full, bytes),
+    match read_regular(path, MAX_FILE_BYTES, true) {
+        Ok(bytes) => add(sources, diagnostics, shown, full, bytes),
+        Err(e) if e.to_string().starts_with("larger than") => {
+            diagnostics.push(too_large(full));
+        }
         Err(e) => diagnostics.push(io_error(&full, "cannot read file", &e)),
+    }
+}
+
+/// Reads a regular file of at most `limit` bytes. Anything else is refused before a byte is
+/// read: a FIFO or a device (which would block or never end), a file over the limit, and,
+/// unless `follow`, a symbolic link (which could point anywhere on the machine). The file
+/// is opened non-blocking, so that a FIFO swapped in after the check cannot hang the open.
+pub fn read_regular(path: &Path, limit: u64, follow: bool) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::OpenOptionsExt;
+    let refuse = |what: &str| Error::new(ErrorKind::InvalidInput, what.to_string());
+    if !follow && fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Err(refuse("a symbolic link, not followed"));
+    }
+    let mut flags = rustix::fs::OFlags::NONBLOCK;
+    if !follow {
+        flags |= rustix::fs::OFlags::NOFOLLOW;
+    }
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(i32::try_from(flags.bits()).unwrap_or(0))
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(refuse(if meta.is_dir() {
+            "a directory, not a file"
+        } else {
+            "not a regular file"
+        }));
+    }
+    if meta.len() > limit {
+        return Err(refuse(&format!("larger than the limit of {}", size(limit))));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(refuse(&format!("larger than the limit of {}", size(limit))));
+    }
+    Ok(bytes)
+}
+
+/// Reads at most `limit` bytes from a stream (standard input); more is an error, not a
+/// truncation.
+pub fn read_stream(stream: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    stream.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("larger than the limit of {}", size(limit)),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn size(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{} KiB", bytes >> 10)
     }
 }
 
@@ -173,17 +279,7 @@ fn add(
     bytes: Vec<u8>,
 ) {
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        diagnostics.push(
-            Diagnostic::new(
-                Code::InputLimit,
-                format!(
-                    "file is larger than the input limit of {} MiB",
-                    MAX_FILE_BYTES / 1024 / 1024
-                ),
-            )
-            .path(full)
-            .help("split the resources over several files"),
-        );
+        diagnostics.push(too_large(full));
         return;
     }
     match String::from_utf8(bytes) {
@@ -205,6 +301,18 @@ fn add(
             );
         }
     }
+}
+
+fn too_large(path: String) -> Diagnostic {
+    Diagnostic::new(
+        Code::InputLimit,
+        format!(
+            "file is larger than the input limit of {} MiB",
+            MAX_FILE_BYTES / 1024 / 1024
+        ),
+    )
+    .path(path)
+    .help("split the resources over several files")
 }
 
 fn io_error(path: &str, what: &str, e: &std::io::Error) -> Diagnostic {

@@ -57,7 +57,16 @@ fn error(message: impl Into<String>) -> Error {
     Error(message.into())
 }
 
+/// The longest multiaddr kotalc reads: a DNS name (253), a port and a peer ID fit in it.
+pub const MAX_TEXT: usize = 512;
+
 pub fn parse(text: &str, shape: Shape) -> Result<Multiaddr, Error> {
+    if text.len() > MAX_TEXT {
+        return Err(error(format!(
+            "a multiaddr is at most {MAX_TEXT} characters, found {}",
+            text.len()
+        )));
+    }
     let Some(rest) = text.strip_prefix('/') else {
         return Err(error(format!(
             "a multiaddr starts with '/', as {}",

@@ -64,58 +64,177 @@ pub fn has_data(doc: &Node) -> bool {
         })
 }
 
+fn is_empty(node: &Node) -> bool {
+    match &node.value {
+        Value::Map(entries) => entries.is_empty(),
+        Value::Seq(items) => items.is_empty(),
+        Value::Null => true,
+        _ => false,
+    }
+}
+
+/// In a list object (`kind: List`, `SecretList`, any `items` list), the `kind` of the first
+/// item, at any depth, that is a Secret with values.
+fn listed_plaintext(doc: &Node) -> Option<Span> {
+    let Some(Node {
+        value: Value::Seq(items),
+        ..
+    }) = doc.get("items")
+    else {
+        return None;
+    };
+    let list_kind = doc.get("kind").and_then(Node::as_str).unwrap_or_default();
+    items.iter().find_map(|item| {
+        let kind = item.get("kind").and_then(Node::as_str);
+        let secret = kind == Some("Secret") || (kind.is_none() && list_kind == "SecretList");
+        if secret && has_data(item) {
+            Some(item.get("kind").map_or(item.span, |n| n.span))
+        } else {
+            listed_plaintext(item)
+        }
+    })
+}
+
 /// Parses every file, files in parallel; the result is in file order whatever the thread
 /// count, so the output never depends on it.
-pub fn parse(sources: &Sources, passthrough: bool, diagnostics: &mut Vec<Diagnostic>) -> Parsed {
+/// Problems reported for one file: each holds a few hundred bytes, and a hostile file could
+/// otherwise make millions of them.
+pub const MAX_DIAGNOSTICS: usize = 10_000;
+
+/// The secret values of each file are marked in `sources` (see [`secrets_of`]), and a file
+/// that does not parse is marked opaque, so that no diagnostic ever shows a secret.
+pub fn parse(
+    sources: &mut Sources,
+    passthrough: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Parsed {
     use rayon::prelude::*;
-    let files: Vec<(usize, &str)> = sources
+    type Secrets = Option<Vec<(Span, String)>>;
+    let files: Vec<(usize, &str, &str)> = sources
         .iter()
-        .map(|(file, source)| (file, source.text.as_str()))
+        .map(|(file, source)| (file, source.text.as_str(), source.display.as_str()))
         .collect();
-    let per_file: Vec<(Parsed, Vec<Diagnostic>)> = files
+    let per_file: Vec<(usize, Parsed, Vec<Diagnostic>, Secrets)> = files
         .par_iter()
-        .map(|&(file, text)| {
+        .map(|&(file, text, display)| {
             let mut parsed = Parsed::default();
             let mut found = Vec::new();
-            match yaml::parse_documents(file, text) {
+            let mut secrets = Vec::new();
+            let parsed_ok = match yaml::parse_documents(file, text) {
                 Ok(docs) => {
                     for doc in docs {
-                        parse_document(doc, passthrough, &mut parsed, &mut found);
+                        secrets_of(&doc, &mut secrets);
+                        if found.len() < MAX_DIAGNOSTICS {
+                            parse_document(doc, passthrough, &mut parsed, &mut found);
+                        }
                     }
+                    if found.len() >= MAX_DIAGNOSTICS {
+                        found.truncate(MAX_DIAGNOSTICS);
+                        found.push(
+                            Diagnostic::new(
+                                Code::InputLimit,
+                                format!(
+                                    "more than {MAX_DIAGNOSTICS} problems in this file; the rest \
+                                     are not reported"
+                                ),
+                            )
+                            .path(display),
+                        );
+                    }
+                    true
                 }
-                Err(d) => found.push(d),
-            }
-            (parsed, found)
+                Err(d) => {
+                    found.push(d);
+                    false
+                }
+            };
+            (file, parsed, found, parsed_ok.then_some(secrets))
         })
         .collect();
     let mut parsed = Parsed::default();
-    for (one, found) in per_file {
+    for (file, one, found, secrets) in per_file {
         parsed.resources.extend(one.resources);
         parsed.passthrough.extend(one.passthrough);
         parsed.sealed.extend(one.sealed);
         diagnostics.extend(found);
+        sources.mark_parsed(file, secrets);
     }
-    hide_values(diagnostics, sources);
     parsed
 }
 
-/// A plaintext Secret written on one line (JSON, flow style) holds its values on the line a
-/// snippet would show: such a diagnostic names the position only, never the line.
-pub fn hide_values(diagnostics: &mut [Diagnostic], sources: &Sources) {
-    for d in diagnostics
-        .iter_mut()
-        .filter(|d| d.code == Code::PlaintextSecret)
+/// The secret values of a document, by meaning: every scalar under a Swarm node's
+/// `privateKey` (and its `id` when that is no peer ID, as when the two are swapped), a
+/// Secret's `data` and `stringData`, a SealedSecret's `spec.template.data`, and the same in
+/// the items of a list.
+pub fn secrets_of(doc: &Node, out: &mut Vec<(Span, String)>) {
+    fn scalars(node: &Node, out: &mut Vec<(Span, String)>) {
+        match &node.value {
+            Value::Map(entries) => entries.iter().for_each(|(_, v)| scalars(v, out)),
+            Value::Seq(items) => items.iter().for_each(|v| scalars(v, out)),
+            Value::Null => {}
+            Value::Str(s) => out.push((node.span, s.clone())),
+            _ => out.push((node.span, node.to_json().to_string())),
+        }
+    }
+    // A document that is no object may be any file's text: none of it is shown.
+    if !matches!(doc.value, Value::Map(_)) {
+        // Masked in snippets; no message quotes such a document, so its words are not
+        // searched for in messages.
+        let from = out.len();
+        scalars(doc, out);
+        out[from..].iter_mut().for_each(|(_, value)| value.clear());
+        return;
+    }
+    let kind = doc.get("kind").and_then(Node::as_str).unwrap_or_default();
+    match kind {
+        "Swarm" => {
+            if let Some(Node {
+                value: Value::Seq(nodes),
+                ..
+            }) = doc.at("spec.nodes")
+            {
+                for node in nodes {
+                    if let Some(key) = node.get("privateKey") {
+                        scalars(key, out);
+                    }
+                    if let Some(id) = node.get("id")
+                        && id
+                            .as_str()
+                            .is_none_or(|s| crate::peer_id::PeerId::parse(s).is_err())
+                    {
+                        scalars(id, out);
+                    }
+                }
+            }
+        }
+        "Secret" => {
+            for field in ["data", "stringData"] {
+                if let Some(values) = doc.get(field) {
+                    scalars(values, out);
+                }
+            }
+        }
+        "SealedSecret" => {
+            if let Some(values) = doc.at("spec.template.data") {
+                scalars(values, out);
+            }
+        }
+        _ => {}
+    }
+    if let Some(Node {
+        value: Value::Seq(items),
+        ..
+    }) = doc.get("items")
     {
-        let Some(span) = d.span else { continue };
-        let line = sources.line_text(span.file, span.line).unwrap_or_default();
-        if line.contains("data") || line.contains("Data") {
-            d.span = None;
-            d.path = Some(format!(
-                "{}:{}:{} (the line holds the values, so it is not shown)",
-                sources.get(span.file).display,
-                span.line,
-                span.col
-            ));
+        for item in items {
+            if kind == "SecretList" && item.get("kind").is_none() {
+                for field in ["data", "stringData"] {
+                    if let Some(values) = item.get(field) {
+                        scalars(values, out);
+                    }
+                }
+            }
+            secrets_of(item, out);
         }
     }
 }
@@ -130,9 +249,15 @@ pub fn parse_document(
         diagnostics.push(
             Diagnostic::new(
                 Code::NotAnObject,
+                // The kind of value only: a document that is not an object may be any file's
+                // text, which is never quoted.
                 format!(
                     "expected a Kubernetes object (a mapping), found {}",
-                    doc.describe()
+                    match &doc.value {
+                        Value::Str(_) => "a string".to_string(),
+                        Value::Int(_) | Value::Float(_) => "a number".to_string(),
+                        _ => doc.describe(),
+                    }
                 ),
             )
             .at(doc.span),
@@ -166,8 +291,35 @@ pub fn parse_document(
             }
         }
     } else if api_version == crate::seal::API_VERSION && kind == crate::seal::KIND {
+        if let Some(span) = doc
+            .key_span("spec.template.data")
+            .filter(|_| doc.at("spec.template.data").is_some_and(|d| !is_empty(d)))
+        {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::PlaintextSecret,
+                    "the SealedSecret's spec.template.data holds values in plain text: the \
+                     controller copies them into the Secret unencrypted, and they are in git",
+                )
+                .at(span)
+                .field("spec.template.data")
+                .help("seal each value into spec.encryptedData (kotalc seal), then remove spec.template.data and rotate the values"),
+            );
+        }
         let value = doc.to_json();
         parsed.sealed.push(Passthrough { root: doc, value });
+    } else if let Some(span) = listed_plaintext(&doc) {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::PlaintextSecret,
+                format!(
+                    "this {kind} holds a Secret with its values in plain text; a Secret in git is \
+                     readable by everyone who can read the repository"
+                ),
+            )
+            .at(span)
+            .help("seal each value and commit a SealedSecret instead (kotalc seal), then rotate the values: they are in the git history"),
+        );
     } else if api_version == "v1" && kind == "Secret" && has_data(&doc) {
         // The span of `kind`, never of a value: the snippet must not show the plaintext.
         let span = doc.get("kind").map_or(doc.span, |n| n.span);
@@ -345,6 +497,9 @@ impl Checker<'_> {
         let additional = schema.get("additionalProperties");
         let mut out = Map::new();
         for (key, value) in entries {
+            if self.diagnostics.len() >= MAX_DIAGNOSTICS {
+                break;
+            }
             if let Some(property) = properties.and_then(|p| p.get(&key.name)) {
                 let child = join(path, &key.name);
                 if let Some(v) = self.check(value, property, &child, key.span) {

@@ -20,6 +20,9 @@ const LIBP2P_KEY: u64 = 0x72;
 /// Public keys up to this many bytes are inlined with the identity multihash; larger keys are
 /// hashed with sha2-256.
 const MAX_INLINE_KEY: usize = 42;
+/// The longest text form of a peer ID: an RSA key's sha2-256 ID or an inlined key's, in any
+/// multibase, is well under this.
+pub const MAX_TEXT: usize = 128;
 
 /// The key algorithm of a libp2p public key (the protobuf's `KeyType`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +76,7 @@ pub struct PeerId {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     Empty,
+    TooLong(usize),
     NotBase58 {
         character: char,
         position: usize,
@@ -103,6 +107,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Empty => write!(f, "a peer ID must not be empty"),
+            Error::TooLong(found) => write!(
+                f,
+                "a peer ID is at most {MAX_TEXT} characters, found {found}"
+            ),
             Error::NotBase58 {
                 character,
                 position,
@@ -166,6 +174,10 @@ impl PeerId {
     pub fn parse(text: &str) -> Result<PeerId, Error> {
         if text.is_empty() {
             return Err(Error::Empty);
+        }
+        // Decoding base58 is quadratic in the length: refuse what no peer ID can be first.
+        if text.len() > MAX_TEXT {
+            return Err(Error::TooLong(text.len()));
         }
         let multihash = if text.starts_with('1') || text.starts_with("Qm") {
             base58(text)?

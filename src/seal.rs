@@ -63,18 +63,20 @@ impl Scope {
     }
 }
 
+/// The smallest RSA key kotalc seals for: the sealed-secrets controller makes 4096-bit keys,
+/// and anything under 2048 bits is breakable or not the controller's.
+pub const MIN_RSA_BITS: usize = 2048;
+
 /// The controller's public key from what `kubeseal --fetch-cert` prints (a PEM certificate,
-/// whose validity is checked against `now`), or from a PEM RSA public key.
+/// whose validity is checked against `now`), or from a PEM RSA public key. The first PEM
+/// block is the one read: a private key appended to the file (as some tools write them) is
+/// ignored, never parsed.
 pub fn public_key(pem: &str, now: SystemTime) -> Result<rsa::PublicKey, String> {
-    use rsa::pkcs1::DecodeRsaPublicKey;
     use rsa::pkcs8::DecodePublicKey;
-    let label = pem
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("-----BEGIN ")?.strip_suffix("-----"))
-        .ok_or("not a PEM file: no -----BEGIN line")?;
-    match label {
+    let (label, block) = first_block(pem).ok_or("not a PEM file: no -----BEGIN line")?;
+    let der: Vec<u8> = match label {
         "CERTIFICATE" => {
-            let chain = x509_cert::Certificate::load_pem_chain(pem.as_bytes())
+            let chain = x509_cert::Certificate::load_pem_chain(block.as_bytes())
                 .map_err(|e| format!("not a valid certificate: {e}"))?;
             let cert = chain.first().ok_or("no certificate in the file")?;
             let validity = cert.tbs_certificate().validity();
@@ -91,19 +93,72 @@ pub fn public_key(pem: &str, now: SystemTime) -> Result<rsa::PublicKey, String> 
                     validity.not_before
                 ));
             }
-            let spki = cert.tbs_certificate().subject_public_key_info();
-            let der = der_of(spki)?;
-            rsa::PublicKey::from_public_key_der(&der)
-                .map_err(|e| format!("the certificate's key is not an RSA key: {e}"))
+            der_of(cert.tbs_certificate().subject_public_key_info())?
         }
-        "PUBLIC KEY" => rsa::PublicKey::from_public_key_pem(pem.trim())
-            .map_err(|e| format!("not an RSA public key: {e}")),
-        "RSA PUBLIC KEY" => rsa::PublicKey::from_pkcs1_pem(pem.trim())
-            .map_err(|e| format!("not an RSA public key: {e}")),
-        other => Err(format!(
-            "expected a CERTIFICATE or an RSA PUBLIC KEY, found a PEM {other}"
-        )),
+        "PUBLIC KEY" => {
+            use x509_cert::der::DecodePem;
+            let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::from_pem(block.as_bytes())
+                .map_err(|e| format!("not a public key: {e}"))?;
+            der_of(&spki)?
+        }
+        "RSA PUBLIC KEY" => {
+            use rsa::pkcs1::DecodeRsaPublicKey;
+            use rsa::pkcs8::EncodePublicKey;
+            let (_, der) = x509_cert::der::pem::decode_vec(block.as_bytes())
+                .map_err(|e| format!("not an RSA public key: {e}"))?;
+            check_bits(&der)?;
+            let key = rsa::PublicKey::from_pkcs1_der(&der)
+                .map_err(|e| format!("not an RSA public key: {e}"))?;
+            key.to_public_key_der()
+                .map_err(|e| format!("cannot read the RSA public key: {e}"))?
+                .as_bytes()
+                .to_vec()
+        }
+        other => {
+            return Err(format!(
+                "expected a CERTIFICATE or an RSA PUBLIC KEY, found a PEM {other}"
+            ));
+        }
+    };
+    let spki = x509_cert::spki::SubjectPublicKeyInfoRef::try_from(der.as_slice())
+        .map_err(|e| format!("cannot read the key: {e}"))?;
+    const RSA: &str = "1.2.840.113549.1.1.1";
+    if spki.algorithm.oid.to_string() != RSA {
+        return Err(format!(
+            "the key is not an RSA key (algorithm {}); the sealed-secrets controller's is",
+            spki.algorithm.oid
+        ));
     }
+    check_bits(spki.subject_public_key.raw_bytes())?;
+    rsa::PublicKey::from_public_key_der(&der).map_err(|e| format!("not a usable RSA key: {e}"))
+}
+
+/// The first PEM block of a file: its label and its text, BEGIN to END line.
+fn first_block(pem: &str) -> Option<(&str, &str)> {
+    let begin = pem.find("-----BEGIN ")?;
+    let rest = &pem[begin..];
+    let label = rest["-----BEGIN ".len()..].split("-----").next()?;
+    let end_line = format!("-----END {label}-----");
+    let end = rest.find(&end_line)? + end_line.len();
+    Some((label, &rest[..end]))
+}
+
+/// Refuses an RSA key (PKCS#1 DER) whose modulus is shorter than [`MIN_RSA_BITS`], read
+/// before the key is decoded, so that a small key gets this message and not a decoder's.
+fn check_bits(pkcs1: &[u8]) -> Result<(), String> {
+    use x509_cert::der::Decode;
+    let key = rsa::pkcs1::RsaPublicKey::<rsa::pkcs1::UintRef<'_>>::from_der(pkcs1)
+        .map_err(|e| format!("not an RSA public key: {e}"))?;
+    let bytes = key.modulus.as_bytes();
+    let bits = bytes.len() * 8 - bytes.first().map_or(8, |b| b.leading_zeros() as usize);
+    if bits < MIN_RSA_BITS {
+        return Err(format!(
+            "the RSA key has {bits} bits; kotalc seals only for keys of at least {MIN_RSA_BITS} \
+             bits (the sealed-secrets controller makes 4096-bit keys): fetch the controller's \
+             certificate with `kubeseal --fetch-cert`"
+        ));
+    }
+    Ok(())
 }
 
 fn der_of(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> Result<Vec<u8>, String> {

@@ -22,12 +22,21 @@ pub struct SourceFile {
     /// annotations).
     pub path: String,
     pub text: String,
+    /// Byte offsets of each line's start, computed once, when a snippet first needs one.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
+    /// Byte ranges of secret values, one line each, sorted: never shown in a snippet.
+    secret_ranges: Vec<(usize, usize)>,
+    /// The file could not be parsed, so what its values mean is unknown: snippets show
+    /// their structure only.
+    pub opaque: bool,
 }
 
 /// Every input file of one run, in discovery order.
 #[derive(Debug, Default)]
 pub struct Sources {
     files: Vec<SourceFile>,
+    /// The text of every secret value of the inputs, never printed in any message.
+    secret_values: std::collections::BTreeSet<String>,
 }
 
 impl Sources {
@@ -41,6 +50,9 @@ impl Sources {
             display,
             path,
             text,
+            line_starts: std::sync::OnceLock::new(),
+            secret_ranges: Vec::new(),
+            opaque: false,
         });
         self.files.len() - 1
     }
@@ -59,16 +71,195 @@ impl Sources {
         for (id, file) in self.files.iter_mut().enumerate() {
             if !referenced.contains(&id) {
                 file.text = String::new();
+                file.line_starts = std::sync::OnceLock::new();
+                file.secret_ranges = Vec::new();
             }
         }
     }
 
-    /// The text of a 1-based line, without its line ending.
+    /// The text of a 1-based line, without its line ending. The file's line starts are
+    /// computed once, so that showing many diagnostics stays linear in the file's size.
     pub fn line_text(&self, file: FileId, line: u32) -> Option<&str> {
-        let text = &self.files.get(file)?.text;
-        let idx = usize::try_from(line).ok()?.checked_sub(1)?;
-        text.split('\n')
-            .nth(idx)
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        let (start, end) = self.line_range(file, line)?;
+        let text = self.files.get(file)?.text.get(start..end)?;
+        Some(text.strip_suffix('\r').unwrap_or(text))
     }
+
+    /// The byte range of a 1-based line, without its newline.
+    fn line_range(&self, file: FileId, line: u32) -> Option<(usize, usize)> {
+        let source = self.files.get(file)?;
+        let starts = source.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(source.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let idx = usize::try_from(line).ok()?.checked_sub(1)?;
+        let start = *starts.get(idx)?;
+        let end = starts
+            .get(idx + 1)
+            .map_or(source.text.len(), |next| next - 1);
+        Some((start, end))
+    }
+
+    /// Marks secret values: each span (a scalar's position and length in characters,
+    /// possibly over several lines) is masked in snippets, and each value's text is masked
+    /// in messages.
+    pub fn mark_secrets(&mut self, file: FileId, secrets: Vec<(Span, String)>) {
+        if file >= self.files.len() {
+            return;
+        }
+        let mut ranges = Vec::new();
+        for (span, value) in secrets {
+            if let Some((start, _)) = self.line_range(file, span.line) {
+                let text = &self.files[file].text;
+                let from = text[start..]
+                    .char_indices()
+                    .nth(usize::try_from(span.col.saturating_sub(1)).unwrap_or(0))
+                    .map_or(text.len(), |(i, _)| start + i);
+                let len = usize::try_from(span.len.max(1)).unwrap_or(1);
+                let to = text[from..]
+                    .char_indices()
+                    .nth(len)
+                    .map_or(text.len(), |(i, _)| from + i);
+                // One range per line, so that a line's ranges are found by position.
+                let mut at = from;
+                for piece in text[from..to].split_inclusive('\n') {
+                    ranges.push((at, at + piece.trim_end_matches('\n').len()));
+                    at += piece.len();
+                }
+            }
+            for form in [
+                value.clone(),
+                format!("{value:?}").trim_matches('"').to_string(),
+            ] {
+                if form.chars().count() >= MIN_SECRET {
+                    self.secret_values.insert(form);
+                }
+            }
+        }
+        let file = &mut self.files[file];
+        file.secret_ranges.extend(ranges);
+        file.secret_ranges.sort_unstable();
+    }
+
+    /// Marks what parsing a file found: its secret values, or `None` when it did not parse
+    /// (then nothing of it is known to be safe to show).
+    pub fn mark_parsed(&mut self, file: FileId, secrets: Option<Vec<(Span, String)>>) {
+        match secrets {
+            Some(secrets) if !secrets.is_empty() => self.mark_secrets(file, secrets),
+            Some(_) => {}
+            None => self.mark_opaque(file),
+        }
+    }
+
+    /// Marks a file whose values' meaning is unknown: it did not parse.
+    pub fn mark_opaque(&mut self, file: FileId) {
+        if let Some(source) = self.files.get_mut(file) {
+            source.opaque = true;
+        }
+    }
+
+    /// A line as a snippet may show it: secret values masked, and, in a file whose meaning
+    /// is unknown (it did not parse), every scalar masked but the keys.
+    pub fn shown_line(&self, file: FileId, line: u32) -> Option<String> {
+        let (start, end) = self.line_range(file, line)?;
+        let source = self.files.get(file)?;
+        let text = source.text.get(start..end)?;
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        if source.opaque {
+            return Some(structure_only(text));
+        }
+        let ranges = &source.secret_ranges;
+        let first = ranges.partition_point(|&(s, _)| s < start);
+        let mut masked: Vec<(usize, usize)> = ranges[first..]
+            .iter()
+            .take_while(|&&(s, _)| s < end)
+            .map(|&(s, e)| (s - start, e.min(end) - start))
+            .collect();
+        if masked.is_empty() {
+            return Some(text.to_string());
+        }
+        masked.sort_unstable();
+        let mut out = String::with_capacity(text.len());
+        for (i, c) in text.char_indices() {
+            if masked.iter().any(|&(s, e)| i >= s && i < e) {
+                out.push('*');
+            } else {
+                out.push(c);
+            }
+        }
+        Some(out)
+    }
+
+    /// `text` with every secret value of the inputs replaced by `<redacted>`.
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        if self.secret_values.is_empty()
+            || !self.secret_values.iter().any(|v| text.contains(v.as_str()))
+        {
+            return text.into();
+        }
+        let mut out = text.to_string();
+        // Longest first, so that a value's escaped form and its fragments go together.
+        let mut values: Vec<&String> = self.secret_values.iter().collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        for value in values {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), "<redacted>");
+            }
+        }
+        out.into()
+    }
+}
+
+/// Values shorter than this are not searched for in messages: they would mask ordinary words.
+const MIN_SECRET: usize = 6;
+
+/// A line with its scalars masked: indentation, YAML punctuation and the keys that open a
+/// mapping entry (first on the line, or after `{` or `,`) stay.
+fn structure_only(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut token = String::new();
+    let mut key_place = true;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        let ends_key = c == ':' && chars.peek().is_none_or(|n| n.is_whitespace());
+        let indicator = matches!(
+            c,
+            '{' | '}' | '[' | ']' | ',' | '#' | '&' | '*' | '!' | '|' | '>'
+        ) || c.is_whitespace()
+            || (c == '-' && token.is_empty() && chars.peek().is_none_or(|n| n.is_whitespace()))
+            || ends_key;
+        if !indicator {
+            token.push(c);
+            continue;
+        }
+        // YAML's own words say nothing of a value.
+        let keep = (ends_key && key_place)
+            || matches!(
+                token.as_str(),
+                "true" | "false" | "null" | "~" | "---" | "..."
+            );
+        if keep {
+            out.push_str(&token);
+        } else {
+            out.extend(token.chars().map(|_| '*'));
+        }
+        if !token.is_empty() || ends_key {
+            key_place = false;
+        }
+        if matches!(c, '{' | ',' | '[' | '-') {
+            key_place = true;
+        }
+        token.clear();
+        out.push(c);
+    }
+    if matches!(
+        token.as_str(),
+        "true" | "false" | "null" | "~" | "---" | "..."
+    ) {
+        out.push_str(&token);
+    } else {
+        out.extend(token.chars().map(|_| '*'));
+    }
+    out
 }

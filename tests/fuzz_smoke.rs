@@ -100,3 +100,75 @@ fn regressions() {
     check("\"\\u0000\"}\u{feff}}!!binary x".as_bytes());
     check("privateKe\u{feff}: x\n".as_bytes());
 }
+
+/// Documents where a secret value sits in every position that once leaked: flow and block
+/// Swarm nodes, tabs, swapped fields, Secrets beside syntax and duplicate-key errors, lists.
+const SECRET_SHAPES: &[&str] = &[
+    "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Swarm\nmetadata:\n  name: s\nspec:\n  nodes:\n    - {name: n, id: 12D3KooWBcEtY8GH4mNkri9kM3haeWhEXtQV7mi81ErWrqLYGuiq, privateKey: \"KEY\", profiles: [x]}\n",
+    "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Swarm\nmetadata:\n  name: s\nspec:\n  nodes:\n    - name: n\n      id: KEY\n      privateKey: 12D3KooWBcEtY8GH4mNkri9kM3haeWhEXtQV7mi81ErWrqLYGuiq\n",
+    "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Swarm\nmetadata:\n  name: s\nspec:\n  nodes:\n    - name: n\n      privateKey:\tKEY\n      bogus: 1\n",
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  k: KEY: x\n",
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  k: KEY\n  k: KEY\n",
+    "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: \"KEY\", j: [}\n",
+    "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: s\n  stringData:\n    k: KEY\n",
+    "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: s\nspec:\n  template:\n    data:\n      k: |\n        KEY\n",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Random key material, in any of the shapes and with random damage after it, never
+    /// appears in any diagnostic of any format, nor in the KRM function's output.
+    #[test]
+    fn key_material_never_reaches_an_output_stream(
+        key in "[A-Za-z0-9+/]{40}",
+        shape in 0..SECRET_SHAPES.len(),
+        damage in proptest::collection::vec(0..FRAGMENTS.len(), 0..4),
+    ) {
+        let mut text = SECRET_SHAPES[shape].replace("KEY", &key);
+        text.extend(damage.iter().map(|&i| FRAGMENTS[i]));
+        let outcome = kotalc::compile::compile_bytes(text.as_bytes());
+        for d in &outcome.diagnostics {
+            for format in [
+                kotalc::diagnostic::Format::Human,
+                kotalc::diagnostic::Format::Json,
+                kotalc::diagnostic::Format::Github,
+            ] {
+                let shown = kotalc::diagnostic::render(d, &outcome.sources, format);
+                prop_assert!(!shown.contains(&key), "{shown}");
+            }
+        }
+        for object in &outcome.objects {
+            prop_assert!(!object.yaml.contains(&key));
+        }
+        let indented: String = text.lines().map(|l| format!("  {l}\n")).collect();
+        let list = format!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: ipfs.kotal.io/v1alpha1\n  kind: Peer\n  metadata: {{name: p}}\nfunctionConfig:\n  apiVersion: kotalc.io/v1alpha1\n  kind: KotalcBuild\n  spec:\n    paths: []\n  extra:\n{indented}"
+        );
+        let (output, _) = kotalc::krm::run(&list);
+        let results = output["results"].to_string();
+        prop_assert!(!results.contains(&key), "{results}");
+    }
+
+    /// The KRM function and the sealing checks on arbitrary input: no panic, and no refused
+    /// value quoted in its error.
+    #[test]
+    fn krm_and_seal_inputs(parts in proptest::collection::vec(0..FRAGMENTS.len(), 0..40),
+                           bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let body: String = parts.iter().map(|&i| FRAGMENTS[i]).collect();
+        let _ = kotalc::krm::run(&format!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{body}"
+        ));
+        let _ = kotalc::krm::run(&body);
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = kotalc::seal::public_key(&text, std::time::SystemTime::UNIX_EPOCH);
+        let _ = kotalc::seal::public_key(
+            &format!("-----BEGIN CERTIFICATE-----\n{text}\n-----END CERTIFICATE-----\n"),
+            std::time::SystemTime::UNIX_EPOCH,
+        );
+        let value = String::from_utf8_lossy(&bytes);
+        for message in kotalc::keys::check_every(&bytes) {
+            prop_assert!(value.trim().len() < 16 || !message.contains(value.trim()));
+        }
+    }
+}

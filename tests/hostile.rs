@@ -48,7 +48,7 @@ fn alias_bomb() {
         bomb.push_str(&format!("{name}: &{name} [*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous},*{previous}]\n"));
     }
     fs::write(dir.join("bomb.yaml"), bomb).expect("write");
-    expect_error(&dir, &["."], "bomb.yaml", "error[");
+    expect_error(&dir, &["."], "bomb.yaml", "error[input-limit]");
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! kotalc's integration tests, in one binary so that two cores link once.
 
+mod bounded;
+mod clear_errors;
 mod cli;
 mod cluster_runtime;
 mod common;
 mod determinism;
 mod examples;
+mod escape;
 mod fuzz_smoke;
 mod gitops;
 mod golden;
@@ -12,7 +15,9 @@ mod hostile;
 mod import;
 mod invariants;
 mod kpt;
+mod krm_items;
 mod kustomize;
+mod leaks;
 mod output_dir;
 mod peer_runtime;
 mod plaintext;

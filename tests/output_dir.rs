@@ -168,7 +168,11 @@ fn refuses_to_overwrite_hand_edits_unless_forced() {
             .expect("read")
             .contains("kind: Service")
     );
-    assert!(!work.join("out/extra.yaml").exists());
+    // --force replaces kotalc's files only: a file added by hand is kept.
+    assert_eq!(
+        fs::read_to_string(work.join("out/extra.yaml")).expect("kept"),
+        "# added by hand\n"
+    );
 }
 
 /// A `build -o DIR` killed at any moment leaves DIR holding either the old tree or the new

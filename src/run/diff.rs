@@ -66,6 +66,16 @@ pub fn check_tree(
         file_side(emit::marker_text(files, emit::MARKER)),
     );
     let mut present = BTreeMap::new();
+    if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        let d = Diagnostic::new(Code::OutputDir, "output directory is a symbolic link")
+            .path(load::display(dir))
+            .help(
+                "kotalc never follows links in or to the output: name the directory it points to",
+            );
+        let _ = io::stderr()
+            .write_all(crate::diagnostic::render(&d, &Sources::default(), format).as_bytes());
+        return (EXIT_PROBLEMS, "nothing checked".into(), vec![d]);
+    }
     if dir.is_dir() {
         let names = match emit::files_in(dir, "") {
             Ok(names) => names,
@@ -77,8 +87,16 @@ pub fn check_tree(
             }
         };
         for name in names {
-            let content = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
-            present.insert(name, file_side(content));
+            // A link or a special file is reported by name only: never followed, never read.
+            let side = match emit::read_owned(&dir.join(&name)) {
+                Ok(bytes) => file_side(String::from_utf8_lossy(&bytes).into_owned()),
+                Err(e) => Side {
+                    kind: String::new(),
+                    value: J::Null,
+                    yaml: format!("# {name}: {}, not read\n", load::io_reason(&e)),
+                },
+            };
+            present.insert(name, side);
         }
     }
     let report = diff::compare(present, expected);
@@ -159,7 +177,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
         eprintln!("error: {problem}");
         return EXIT_USAGE;
     }
-    let now = compile::compile(&options);
+    let mut now = compile::compile(&options);
     report_diagnostics(&now, format);
     if now.has_errors() {
         summary(&now, format, Some("nothing compared".into()));
@@ -183,7 +201,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
     };
     let after = sides(&now);
     let mut report = diff::compare(before, after);
-    let (new_resources, allowed) = resources(&now.sources, options.namespace.as_deref());
+    let (new_resources, allowed) = resources(&mut now.sources, options.namespace.as_deref());
     diff::resource_changes(&mut report, &old_resources, &new_resources);
     // A resource that is gone can only have allowed its removal before it went.
     let mut allowed = allowed;
@@ -233,7 +251,7 @@ fn place(value: &J, default_namespace: Option<&str>) -> String {
 /// The Peers and ClusterPeers of `sources` as JSON by `Kind namespace/name`, and the fields
 /// each one's `kotalc.io/allow-change` names, by `namespace/name`.
 fn resources(
-    sources: &Sources,
+    sources: &mut Sources,
     default_namespace: Option<&str>,
 ) -> (BTreeMap<String, J>, BTreeMap<String, Vec<String>>) {
     // Problems were reported when the inputs were compiled.
@@ -315,7 +333,8 @@ type Against = (BTreeMap<String, Side>, BTreeMap<String, J>);
 
 /// Every object of a file, or of every YAML or JSON file below a directory: a rendered tree,
 /// or what a cluster exports (`kind: List` opened, server-set fields and defaults ignored).
-/// Exported Peers and ClusterPeers are returned apart, to compare their specs.
+/// Exported Peers and ClusterPeers are returned apart, to compare their specs. Links below a
+/// directory are named, never followed or read; every read is bounded.
 fn read_against(path: &Path) -> Result<Against, Diagnostic> {
     let shown = load::display(path);
     let files: Vec<PathBuf> = if path.is_dir() {
@@ -326,9 +345,17 @@ fn read_against(path: &Path) -> Result<Against, Diagnostic> {
                 .path()
                 .extension()
                 .is_some_and(|e| e == "yaml" || e == "yml" || e == "json");
-            if entry.file_type().is_file() && wanted {
-                files.push(entry.into_path());
+            if entry.file_type().is_dir() || !wanted {
+                continue;
             }
+            if !entry.file_type().is_file() {
+                eprintln!(
+                    "kotalc: {} is not a regular file (a link?); not read",
+                    load::display(entry.path())
+                );
+                continue;
+            }
+            files.push(entry.into_path());
         }
         files
     } else if path.is_file() {
@@ -341,19 +368,23 @@ fn read_against(path: &Path) -> Result<Against, Diagnostic> {
     let mut objects = BTreeMap::new();
     let mut resources = BTreeMap::new();
     for path in files {
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Diagnostic::new(
-                Code::Io,
-                format!(
-                    "cannot read {}: {}",
-                    load::display(&path),
-                    load::io_reason(&e)
-                ),
-            )
-        })?;
+        let text = emit::read_owned(&path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| {
+                Diagnostic::new(
+                    Code::Io,
+                    format!(
+                        "cannot read {}: {}",
+                        load::display(&path),
+                        load::io_reason(&e)
+                    ),
+                )
+            })?;
         let docs: Vec<J> = serde_saphyr::from_multiple_with_options(&text, crate::yaml::options())
             .map_err(|e| {
-                Diagnostic::new(Code::YamlSyntax, format!("{}: {e}", load::display(&path)))
+                // The parser's message without its snippet, which would quote the file.
+                let d = crate::yaml::syntax_error(0, &e);
+                Diagnostic::new(d.code, format!("{}: {}", load::display(&path), d.message))
             })?;
         let mut queue: Vec<J> = docs;
         while let Some(doc) = queue.pop() {
@@ -386,6 +417,13 @@ fn at_revision(
     reference: &str,
     format: Format,
 ) -> Result<Against, Diagnostic> {
+    // A revision, never an option: `--output=...` would make git write a file.
+    if reference.is_empty() || reference.starts_with('-') || reference.contains(['\0', '\n']) {
+        return Err(Diagnostic::new(
+            Code::Io,
+            format!("--against-ref {reference:?} is not a git revision"),
+        ));
+    }
     let paths = if options.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -427,6 +465,7 @@ fn at_revision(
                 "-r",
                 "--name-only",
                 "--full-tree",
+                "--end-of-options",
                 reference,
                 "--",
                 &spec,
@@ -451,7 +490,10 @@ fn at_revision(
             if hidden || !yaml || kustomization || rendered {
                 continue;
             }
-            let text = git(&dir, &["show", &format!("{reference}:{file}")])?;
+            let text = git(
+                &dir,
+                &["show", "--end-of-options", &format!("{reference}:{file}")],
+            )?;
             let shown = if root.is_dir() {
                 let relative = file
                     .strip_prefix(&target)
@@ -468,7 +510,7 @@ fn at_revision(
             sources.add(format!("{shown}@{reference}"), text);
         }
     }
-    let (resources, _) = resources(&sources, options.namespace.as_deref());
+    let (resources, _) = resources(&mut sources, options.namespace.as_deref());
     let before = compile::compile_sources(options, sources, Vec::new());
     if before.has_errors() {
         report_diagnostics(&before, format);

@@ -19,7 +19,7 @@ pub fn import(args: &ImportArgs) -> u8 {
         args.paths.clone()
     };
     load::load_files(&paths, true, &mut sources, &mut diagnostics);
-    let imported = crate::import::import(&sources, args.keep_defaults, &mut diagnostics);
+    let imported = crate::import::import(&mut sources, args.keep_defaults, &mut diagnostics);
     if imported.resources.is_empty() && diagnostics.iter().all(|d| !d.is_error()) {
         diagnostics.push(
             Diagnostic::new(Code::EmptyOutput, "the export holds no Peer or ClusterPeer")

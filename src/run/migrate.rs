@@ -16,6 +16,12 @@ use crate::source::Sources;
 use crate::swarm::{self, LoweredNode};
 
 pub fn migrate(args: &MigrateArgs) -> u8 {
+    if let Some(ns) = &args.namespace
+        && let Some(problem) = crate::names::namespace(ns)
+    {
+        eprintln!("error[invalid-name]: --namespace {ns:?}: {problem}");
+        return super::EXIT_USAGE;
+    }
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let paths = if args.paths.is_empty() {
@@ -23,14 +29,31 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     } else {
         args.paths.clone()
     };
-    load::load(&paths, &mut sources, &mut diagnostics);
+    // migrate's output is input (it holds Peers), so an output directory inside an input
+    // would be read back and copied into itself, one level deeper each run.
+    if let Some(dir) = &args.output
+        && let Ok(out) = std::fs::canonicalize(dir)
+        && let Some(root) = paths
+            .iter()
+            .filter_map(|p| std::fs::canonicalize(p).ok())
+            .find(|root| root.is_dir() && out.starts_with(root))
+    {
+        eprintln!(
+            "error[output-dir]: the output directory {} is inside the input {}; migrate would \
+             read its own output: name a directory outside the inputs",
+            load::display(dir),
+            load::display(&root)
+        );
+        return EXIT_PROBLEMS;
+    }
+    let rooted = load::load_rooted(&paths, &mut sources, &mut diagnostics);
     // Every document is read, Kotal or not: only Swarms are rewritten.
-    let parsed = parse::parse(&sources, true, &mut diagnostics);
+    let parsed = parse::parse(&mut sources, true, &mut diagnostics);
     let key = match &args.cert {
         Some(path) => {
             let shown = load::display(path);
-            let key = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {shown}: {}", load::io_reason(&e)))
+            let key = super::secrets::read_certificate(path)
+                .map_err(|e| format!("cannot read {shown}: {e}"))
                 .and_then(|pem| {
                     seal::public_key(&pem, SystemTime::now()).map_err(|e| format!("{shown}: {e}"))
                 });
@@ -105,15 +128,16 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
         return EXIT_PROBLEMS;
     }
 
-    let mut files: BTreeMap<String, String> = BTreeMap::new();
-    for (file, source) in outcome.sources.iter() {
-        let name = if source.display == "<stdin>" {
-            "stdin.yaml".to_string()
-        } else {
-            source.display.clone()
-        };
-        files.insert(name, rewrite(file, &source.text, &replaced));
-    }
+    let files = match output_files(&paths, &rooted, &outcome.sources, &replaced) {
+        Ok(files) => files,
+        Err(d) => {
+            let _ = io::stderr()
+                .write_all(crate::diagnostic::render(&d, &outcome.sources, args.format).as_bytes());
+            outcome.diagnostics.push(d);
+            summary(&outcome, args.format, Some("nothing written".into()));
+            return EXIT_PROBLEMS;
+        }
+    };
     let mut result = None;
     let written = match &args.output {
         None => {
@@ -131,7 +155,10 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
                 )
             })
         }
-        Some(dir) => crate::emit::write_dir(dir, &files, args.force, crate::emit::MIGRATE_MARKER)
+        Some(dir) => crate::emit::check_overlap(dir, &paths)
+            .and_then(|()| {
+                crate::emit::write_dir(dir, &files, args.force, crate::emit::MIGRATE_MARKER)
+            })
             .map(|written| {
                 result = Some(format!(
                     "wrote {} to {}",
@@ -158,6 +185,53 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     }
     summary(&outcome, args.format, result);
     EXIT_OK
+}
+
+/// Each input file's migrated text, at its path relative to its input root; with several
+/// roots, below the root's own name. No path can leave the output directory.
+fn output_files(
+    paths: &[std::path::PathBuf],
+    rooted: &BTreeMap<usize, (usize, std::path::PathBuf)>,
+    sources: &Sources,
+    replaced: &BTreeMap<(usize, u32), String>,
+) -> Result<BTreeMap<String, String>, Diagnostic> {
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    for (file, source) in sources.iter() {
+        let Some((root, relative)) = rooted.get(&file) else {
+            continue;
+        };
+        let mut name = load::display(relative);
+        if paths.len() > 1 {
+            let root_name = std::fs::canonicalize(&paths[*root])
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| format!("input-{root}"));
+            name = format!("{root_name}/{name}");
+        }
+        let safe = name.split('/').all(crate::names::path_component);
+        if !safe {
+            return Err(Diagnostic::new(
+                Code::OutputFile,
+                format!(
+                    "{} cannot be written inside the output directory",
+                    source.display
+                ),
+            )
+            .path(&source.display));
+        }
+        if files
+            .insert(name.clone(), rewrite(file, &source.text, replaced))
+            .is_some()
+        {
+            return Err(Diagnostic::new(
+                Code::OutputFile,
+                format!("two inputs would be written to the same file {name}"),
+            )
+            .path(&source.display)
+            .help("give input directories with different names"));
+        }
+    }
+    Ok(files)
 }
 
 /// The node's identity Secret as a SealedSecret: sealed from the Swarm's key with `key`, or a

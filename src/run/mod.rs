@@ -78,17 +78,25 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
 }
 
 fn krm() -> u8 {
-    use std::io::Read;
-    let mut input = String::new();
-    if let Err(e) = io::stdin().read_to_string(&mut input) {
-        eprintln!(
-            "kotalc: cannot read the ResourceList: {}",
-            crate::load::io_reason(&e)
-        );
-        return EXIT_PROBLEMS;
-    }
-    let (output, failed) = crate::krm::run(&input);
-    let code = print(&serde_saphyr::to_string(&output).unwrap_or_default());
+    // A ResourceList is bounded like any input file, so that memory is too.
+    let input = crate::load::read_stream(io::stdin().lock(), crate::load::MAX_FILE_BYTES).and_then(
+        |bytes| {
+            String::from_utf8(bytes)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+        },
+    );
+    let input = match input {
+        Ok(input) => input,
+        Err(e) => {
+            eprintln!(
+                "kotalc: cannot read the ResourceList: {}",
+                crate::load::io_reason(&e)
+            );
+            return EXIT_PROBLEMS;
+        }
+    };
+    let (output, failed) = crate::krm::run_text(&input);
+    let code = print(&output);
     if failed { EXIT_PROBLEMS } else { code }
 }
 
@@ -260,8 +268,10 @@ pub(super) fn report_diagnostics(outcome: &Outcome, format: Format) {
     } else {
         diagnostic::group(&outcome.diagnostics, &outcome.sources)
     };
+    // Bounded output whatever the input: the first diagnostics, then a count of the rest.
+    let hidden = shown.len().saturating_sub(diagnostic::SHOWN);
     let mut text = String::new();
-    for d in shown {
+    for d in shown.into_iter().take(diagnostic::SHOWN) {
         let rendered = diagnostic::render(d, &outcome.sources, format);
         if coloured {
             text.push_str(&diagnostic::colour(&rendered, d.severity));
@@ -276,6 +286,22 @@ pub(super) fn report_diagnostics(outcome: &Outcome, format: Format) {
         } else {
             text.push_str(&rendered);
         }
+    }
+    if hidden > 0 {
+        text.push_str(&match format {
+            Format::Json => format!(
+                "{}\n",
+                serde_json::json!({ "code": "diagnostics-capped", "severity": "note",
+                    "message": format!("{hidden} more diagnostics not shown") })
+            ),
+            Format::Github => {
+                format!("::notice title=kotalc::{hidden} more diagnostics not shown\n")
+            }
+            Format::Human => format!(
+                "note: {hidden} more diagnostics not shown (kotalc shows the first {})\n",
+                diagnostic::SHOWN
+            ),
+        });
     }
     let _ = stderr.write_all(text.as_bytes());
 }
@@ -378,11 +404,13 @@ fn build(args: &BuildArgs) -> u8 {
         },
         Some(dir) => {
             let shown = crate::load::display(dir);
-            let result = emit::tree(&outcome.objects).and_then(|files| {
-                let unchanged = diff::tree_is(dir, &files);
-                emit::write_dir(dir, &files, args.force, emit::MARKER)
-                    .map(|written| (written, unchanged))
-            });
+            let result = emit::check_overlap(dir, &options.paths)
+                .and_then(|()| emit::tree(&outcome.objects))
+                .and_then(|files| {
+                    let unchanged = diff::tree_is(dir, &files);
+                    emit::write_dir(dir, &files, args.force, emit::MARKER)
+                        .map(|written| (written, unchanged))
+                });
             match result {
                 Ok((written, unchanged)) => {
                     let result = if unchanged {
@@ -396,6 +424,14 @@ fn build(args: &BuildArgs) -> u8 {
                             } else {
                                 format!(", removed {}", written.removed.join(", "))
                             }
+                        )
+                    };
+                    let result = if written.kept.is_empty() {
+                        result
+                    } else {
+                        format!(
+                            "{result}; kept files it did not write: {}",
+                            written.kept.join(", ")
                         )
                     };
                     summary(&outcome, format, Some(result));

@@ -19,10 +19,12 @@ pub const KIND: &str = "KotalcBuild";
 
 pub fn run(args: &PluginArgs) -> u8 {
     let shown = load::display(&args.config);
-    let config: J = match std::fs::read_to_string(&args.config)
+    let config: J = match load::read_regular(&args.config, 1 << 20, true)
         .map_err(|e| load::io_reason(&e))
-        .and_then(|text| serde_saphyr::from_str(&text).map_err(|e| e.to_string()))
-    {
+        .and_then(|bytes| {
+            serde_saphyr::from_slice_with_options(&bytes, crate::yaml::options())
+                .map_err(|_| "not a YAML mapping".to_string())
+        }) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: cannot read the plugin configuration {shown}: {e}");

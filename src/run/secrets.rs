@@ -2,7 +2,7 @@
 //! goes only to the encryption or, for `keygen`, to stdout as asked; never into a message.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -181,10 +181,10 @@ pub fn seal(args: &SealArgs) -> u8 {
 
 fn certificate(args: &SealArgs) -> Result<rsa::PublicKey, Diagnostic> {
     let shown = crate::load::display(&args.cert);
-    let pem = std::fs::read_to_string(&args.cert).map_err(|e| {
+    let pem = read_certificate(&args.cert).map_err(|e| {
         Diagnostic::new(
             Code::InvalidCertificate,
-            format!("cannot read {shown}: {}", crate::load::io_reason(&e)),
+            format!("cannot read {shown}: {e}"),
         )
         .path(&shown)
     })?;
@@ -205,23 +205,13 @@ struct SecretManifest {
 fn read_secret() -> Result<SecretManifest, Diagnostic> {
     use base64::Engine as _;
     let problem = |message: String| Diagnostic::new(Code::InvalidSecretValue, message);
-    let mut bytes = Vec::new();
-    io::stdin()
-        .lock()
-        .take(crate::load::MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
+    let bytes = crate::load::read_stream(io::stdin().lock(), crate::load::MAX_FILE_BYTES)
         .map_err(|e| {
             Diagnostic::new(
                 Code::Io,
                 format!("cannot read stdin: {}", crate::load::io_reason(&e)),
             )
         })?;
-    if bytes.len() as u64 > crate::load::MAX_FILE_BYTES {
-        return Err(Diagnostic::new(
-            Code::InputLimit,
-            "the Secret on stdin is larger than the input limit",
-        ));
-    }
     let text = String::from_utf8(bytes)
         .map_err(|_| problem("the Secret on stdin is not UTF-8 text".into()))?;
     // A parse error could quote the input: report the position only.
@@ -272,6 +262,16 @@ fn read_secret() -> Result<SecretManifest, Diagnostic> {
     })
 }
 
+/// A Secret holds at most 1 MiB; a larger value could never be unsealed.
+const MAX_VALUE: u64 = 1 << 20;
+
+/// A PEM certificate or public key: a regular file of at most 1 MiB, as text.
+pub fn read_certificate(path: &Path) -> Result<String, String> {
+    let bytes =
+        crate::load::read_regular(path, 1 << 20, true).map_err(|e| crate::load::io_reason(&e))?;
+    String::from_utf8(bytes).map_err(|_| "not a PEM file: not text".to_string())
+}
+
 fn values(args: &SealArgs, secret: Option<SecretManifest>) -> Result<Values, Diagnostic> {
     let mut values = BTreeMap::new();
     let mut peer_ids = Vec::new();
@@ -307,8 +307,7 @@ fn values(args: &SealArgs, secret: Option<SecretManifest>) -> Result<Values, Dia
             .unwrap_or_else(|| material.data_key().to_string());
         inputs.push((key, generated.value, format!("generated {material}")));
     } else if args.from_stdin {
-        let mut value = Vec::new();
-        io::stdin().read_to_end(&mut value).map_err(|e| {
+        let value = crate::load::read_stream(io::stdin().lock(), MAX_VALUE).map_err(|e| {
             Diagnostic::new(
                 Code::Io,
                 format!("cannot read stdin: {}", crate::load::io_reason(&e)),
@@ -318,7 +317,7 @@ fn values(args: &SealArgs, secret: Option<SecretManifest>) -> Result<Values, Dia
     } else {
         for (key, path) in args.keys.iter().zip(&args.from_files) {
             let shown = crate::load::display(path);
-            let value = std::fs::read(path).map_err(|e| {
+            let value = crate::load::read_regular(path, MAX_VALUE, true).map_err(|e| {
                 Diagnostic::new(
                     Code::Io,
                     format!("cannot read {shown}: {}", crate::load::io_reason(&e)),
