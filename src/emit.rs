@@ -448,6 +448,11 @@ fn stage(
     like: Option<&fs::Metadata>,
 ) -> io::Result<()> {
     let _ = fs::remove_dir_all(staging);
+    // DIR's parents come from the command line, as with `mkdir -p`; the staging tree itself
+    // must be new.
+    if let Some(parent) = staging.parent() {
+        fs::create_dir_all(parent)?;
+    }
     fs::create_dir(staging)?;
     fs::write(staging.join(STAGING_FLAG), b"")?;
     for (name, content) in files {

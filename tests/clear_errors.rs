@@ -151,7 +151,8 @@ fn against_ref_is_never_read_as_an_option() {
         "x",
     ]);
     let out = run(&work, &["diff", ".", "--against-ref=--output=pwned"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    // A usage error, like any revision that is not one.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(!work.join("pwned").exists());
     assert!(
         text(&out.stderr).contains("not a git revision"),

@@ -3,7 +3,7 @@
 //! the items and prints the function's results, warnings and errors included.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value as J;
@@ -205,14 +205,11 @@ fn kpt_fn_eval_runs_kotalc_as_a_generator() {
     fs::create_dir_all(dir.join("inputs")).expect("mkdir");
     fs::write(dir.join("inputs/peer.yaml"), PEER).expect("write");
     fs::create_dir_all(dir.join("pkg")).expect("mkdir");
-    let inputs: PathBuf = dir.join("inputs");
+    // Relative to the directory kpt runs in, the root the function's paths are confined to.
     fs::write(
         dir.join("fn.yaml"),
-        format!(
-            "apiVersion: kotalc.io/v1alpha1\nkind: KotalcBuild\nmetadata:\n  name: gen\nspec:\n  \
-             paths: [{}]\n",
-            inputs.display()
-        ),
+        "apiVersion: kotalc.io/v1alpha1\nkind: KotalcBuild\nmetadata:\n  name: gen\nspec:\n  \
+         paths: [inputs]\n",
     )
     .expect("write");
     let exec = format!("{} krm", kotalc_bin());

@@ -153,13 +153,15 @@ pub fn tree_is(dir: &Path, files: &BTreeMap<String, String>) -> bool {
     let Ok(present) = emit::files_in(dir, emit::MARKER) else {
         return false;
     };
-    let marker = std::fs::read_to_string(dir.join(emit::MARKER)).ok();
-    marker.as_deref() == Some(emit::marker_text(files, emit::MARKER).as_str())
+    // Read as every file of DIR is: bounded, never through a link or from a FIFO.
+    let holds = |name: &str, content: &str| {
+        emit::read_owned(&dir.join(name)).is_ok_and(|bytes| bytes == content.as_bytes())
+    };
+    holds(emit::MARKER, &emit::marker_text(files, emit::MARKER))
         && present.len() == files.len()
-        && files.iter().all(|(name, content)| {
-            present.contains(name)
-                && std::fs::read(dir.join(name)).is_ok_and(|bytes| bytes == content.as_bytes())
-        })
+        && files
+            .iter()
+            .all(|(name, content)| present.contains(name) && holds(name, content))
 }
 
 pub fn diff(args: &DiffArgs) -> u8 {
@@ -291,6 +293,10 @@ fn git_dir(options: &compile::Options) -> PathBuf {
 
 /// Checks that `reference` names a commit of the inputs' repository.
 fn known_revision(options: &compile::Options, reference: &str) -> Result<(), String> {
+    // A revision, never an option: `--output=...` would make git write a file.
+    if reference.is_empty() || reference.starts_with('-') || reference.contains(['\0', '\n']) {
+        return Err(format!("--against-ref {reference:?} is not a git revision"));
+    }
     let dir = git_dir(options);
     let shown = load::display(&dir);
     let inside = Command::new("git")

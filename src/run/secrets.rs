@@ -205,8 +205,8 @@ struct SecretManifest {
 fn read_secret() -> Result<SecretManifest, Diagnostic> {
     use base64::Engine as _;
     let problem = |message: String| Diagnostic::new(Code::InvalidSecretValue, message);
-    let bytes = crate::load::read_stream(io::stdin().lock(), crate::load::MAX_FILE_BYTES)
-        .map_err(|e| {
+    let bytes =
+        crate::load::read_stream(io::stdin().lock(), crate::load::MAX_FILE_BYTES).map_err(|e| {
             Diagnostic::new(
                 Code::Io,
                 format!("cannot read stdin: {}", crate::load::io_reason(&e)),
