@@ -482,26 +482,30 @@ fn destructive(before: &Side, after: &Side) -> Vec<Finding> {
                      its pod running until then)",
                 ));
             }
-            if changed("serviceName") {
-                out.push(finding(
-                    Gravity::Refused,
+            for (field, path, why) in [
+                (
+                    "serviceName",
                     "StatefulSet.spec.serviceName",
-                    "serviceName is immutable: the StatefulSet must be recreated",
-                ));
-            }
-            if changed("volumeClaimTemplates") {
-                out.push(finding(
-                    Gravity::Refused,
+                    "serviceName is immutable",
+                ),
+                (
+                    "volumeClaimTemplates",
                     "StatefulSet.spec.volumeClaimTemplates",
-                    "volumeClaimTemplates are immutable: the StatefulSet must be recreated",
-                ));
-            }
-            if changed("podManagementPolicy") {
-                out.push(finding(
-                    Gravity::Refused,
+                    "volumeClaimTemplates are immutable",
+                ),
+                (
+                    "podManagementPolicy",
                     "StatefulSet.spec.podManagementPolicy",
-                    "podManagementPolicy is immutable: the StatefulSet must be recreated",
-                ));
+                    "podManagementPolicy is immutable",
+                ),
+            ] {
+                if changed(field) {
+                    out.push(finding(
+                        Gravity::Refused,
+                        path,
+                        format!("{why}: the StatefulSet must be recreated"),
+                    ));
+                }
             }
             if changed("template") {
                 out.push(finding(
