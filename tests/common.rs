@@ -63,13 +63,19 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 /// Whether kubectl is installed; on CI it must be.
 pub fn kubectl_available() -> bool {
-    let found = std::process::Command::new("kubectl")
-        .args(["version", "--client"])
+    available("kubectl", &["version", "--client"])
+}
+
+/// Whether `program` runs; a tool that every machine has must be there in CI, so that a test
+/// needing it can never pass by skipping.
+pub fn available(program: &str, args: &[&str]) -> bool {
+    let found = std::process::Command::new(program)
+        .args(args)
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(
         found || std::env::var_os("CI").is_none(),
-        "kubectl is on every machine, CI's too"
+        "{program} is on every machine, CI's too"
     );
     found
 }

@@ -8,18 +8,10 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value as J;
 
-use crate::common::{root, run, scratch, text};
+use crate::common::{self, root, run, scratch, text};
 
 fn kpt_available() -> bool {
-    let found = Command::new("kpt")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found || std::env::var_os("CI").is_none(),
-        "kpt is on every machine, CI's too"
-    );
-    found
+    common::available("kpt", &["version"])
 }
 
 fn kotalc_bin() -> String {
