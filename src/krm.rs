@@ -442,7 +442,13 @@ fn result(d: &Diagnostic, sources: &Sources, origins: &[(J, Option<String>, Opti
         message.push_str(&format!(" ({label})"));
     }
     if let Some(help) = &d.help {
-        message.push_str(&format!(" ({})", help.replace('\n', " ")));
+        // A result is one line: the help's lines become clauses.
+        let help: Vec<&str> = help
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        message.push_str(&format!(" ({})", help.join("; ")));
     }
     let mut entry = json!({ "severity": severity, "message": message });
     if let Some(field) = &d.field {
