@@ -175,10 +175,6 @@ pub fn run_allow(name: &str) -> Result<Code, String> {
 }
 
 /// A comma-separated list of run-wide allowed codes.
-pub fn run_allow_list(list: &str) -> Result<Vec<Code>, String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(run_allow)
-        .collect()
+pub fn run_allow_list(text: &str) -> Result<Vec<Code>, String> {
+    list(text).map(run_allow).collect()
 }

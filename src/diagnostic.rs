@@ -249,11 +249,7 @@ pub fn shown(d: &Diagnostic, sources: &Sources) -> Diagnostic {
 pub const SHOWN: usize = 1000;
 
 fn headline(d: &Diagnostic) -> String {
-    let severity = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Note => "note",
-    };
+    let severity = severity_word(d.severity);
     match &d.field {
         Some(field) => format!("{severity}[{}]: {field}: {}", d.code.as_str(), d.message),
         None => format!("{severity}[{}]: {}", d.code.as_str(), d.message),

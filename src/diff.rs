@@ -356,11 +356,6 @@ pub fn normalize(mut value: J) -> J {
     let Some(J::Object(spec)) = object.get_mut("spec") else {
         return value;
     };
-    let drop_if = |spec: &mut serde_json::Map<String, J>, field: &str, default: J| {
-        if spec.get(field) == Some(&default) {
-            spec.remove(field);
-        }
-    };
     use serde_json::json;
     match kind.as_str() {
         "StatefulSet" => {
@@ -402,13 +397,15 @@ pub fn normalize(mut value: J) -> J {
     value
 }
 
+/// Removes `field` where it holds the API server's default.
+fn drop_if(map: &mut serde_json::Map<String, J>, field: &str, default: J) {
+    if map.get(field) == Some(&default) {
+        map.remove(field);
+    }
+}
+
 fn normalize_pod(pod: &mut serde_json::Map<String, J>) {
     use serde_json::json;
-    let drop_if = |map: &mut serde_json::Map<String, J>, field: &str, default: J| {
-        if map.get(field) == Some(&default) {
-            map.remove(field);
-        }
-    };
     drop_if(pod, "dnsPolicy", json!("ClusterFirst"));
     drop_if(pod, "restartPolicy", json!("Always"));
     drop_if(pod, "schedulerName", json!("default-scheduler"));

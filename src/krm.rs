@@ -127,25 +127,20 @@ fn item_texts(input: &str) -> Option<Vec<String>> {
 /// The function's output list; for each output item, the index of the input item it is
 /// (an item passed through), or `None` (an object kotalc rendered); whether it failed.
 fn process(input: &str) -> (J, Vec<Option<usize>>, bool) {
-    let (output, failed) = process_list(input);
+    let (output, passed, failed) = process_list(input);
     let count = output["items"].as_array().map_or(0, Vec::len);
-    let passed = match output.get("kotalcPassed") {
-        Some(J::Array(indices)) => indices
-            .iter()
-            .map(|i| i.as_u64().and_then(|i| usize::try_from(i).ok()))
-            .chain(std::iter::repeat(None))
-            .take(count)
-            .collect(),
-        _ => vec![None; count],
-    };
-    let mut output = output;
-    if let Some(map) = output.as_object_mut() {
-        map.remove("kotalcPassed");
-    }
+    // Passed-through items come first; the objects kotalc rendered follow them.
+    let passed = passed
+        .into_iter()
+        .map(Some)
+        .chain(std::iter::repeat(None))
+        .take(count)
+        .collect();
     (output, passed, failed)
 }
 
-fn process_list(input: &str) -> (J, bool) {
+/// The output list, the indices of the input items it passes through, and whether it failed.
+fn process_list(input: &str) -> (J, Vec<usize>, bool) {
     // Read as `build` reads its inputs: YAML 1.2 (`n` and `yes` are strings), duplicate keys
     // refused, and the same limits, so that a list as large as `build` accepts works.
     let list: J = match serde_saphyr::from_str_with_options(input, crate::yaml::options()) {
@@ -249,8 +244,7 @@ fn process_list(input: &str) -> (J, bool) {
         output["results"] = J::Array(results);
     }
     add_summary(&mut output, outcome.resources);
-    output["kotalcPassed"] = json!(passed);
-    (output, failed)
+    (output, passed, failed)
 }
 
 /// Kotal resources and SealedSecrets are the function's input; everything else passes.
@@ -374,7 +368,7 @@ pub fn options(config: &J) -> Result<Options, String> {
 fn allow(value: &J) -> Result<Vec<crate::diagnostic::Code>, String> {
     let names: Vec<&str> = match value {
         J::Null => Vec::new(),
-        J::String(list) => list.split(',').collect(),
+        J::String(list) => crate::annotations::list(list).collect(),
         J::Array(items) => items
             .iter()
             .map(J::as_str)
@@ -384,7 +378,8 @@ fn allow(value: &J) -> Result<Vec<crate::diagnostic::Code>, String> {
     };
     names
         .into_iter()
-        .filter(|n| !n.trim().is_empty())
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
         .map(|n| crate::annotations::run_allow(n).map_err(|e| format!("config allow: {e}")))
         .collect()
 }
@@ -478,16 +473,16 @@ fn result(d: &Diagnostic, sources: &Sources, origins: &[(J, Option<String>, Opti
     entry
 }
 
-fn failure(items: J, message: &str) -> (J, bool) {
-    let passed: Vec<usize> = (0..items.as_array().map_or(0, Vec::len)).collect();
+fn failure(items: J, message: &str) -> (J, Vec<usize>, bool) {
+    let passed = (0..items.as_array().map_or(0, Vec::len)).collect();
     (
         json!({
             "apiVersion": RESOURCE_LIST,
             "kind": "ResourceList",
             "items": items,
             "results": [{ "severity": "error", "message": message }],
-            "kotalcPassed": passed,
         }),
+        passed,
         true,
     )
 }

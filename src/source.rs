@@ -77,14 +77,6 @@ impl Sources {
         }
     }
 
-    /// The text of a 1-based line, without its line ending. The file's line starts are
-    /// computed once, so that showing many diagnostics stays linear in the file's size.
-    pub fn line_text(&self, file: FileId, line: u32) -> Option<&str> {
-        let (start, end) = self.line_range(file, line)?;
-        let text = self.files.get(file)?.text.get(start..end)?;
-        Some(text.strip_suffix('\r').unwrap_or(text))
-    }
-
     /// The byte range of a 1-based line, without its newline.
     fn line_range(&self, file: FileId, line: u32) -> Option<(usize, usize)> {
         let source = self.files.get(file)?;
@@ -171,7 +163,8 @@ impl Sources {
         }
         let ranges = &source.secret_ranges;
         let first = ranges.partition_point(|&(s, _)| s < start);
-        let mut masked: Vec<(usize, usize)> = ranges[first..]
+        // In order, as `secret_ranges` is.
+        let masked: Vec<(usize, usize)> = ranges[first..]
             .iter()
             .take_while(|&&(s, _)| s < end)
             .map(|&(s, e)| (s - start, e.min(end) - start))
@@ -179,7 +172,6 @@ impl Sources {
         if masked.is_empty() {
             return Some(text.to_string());
         }
-        masked.sort_unstable();
         let mut out = String::with_capacity(text.len());
         for (i, c) in text.char_indices() {
             if masked.iter().any(|&(s, e)| i >= s && i < e) {

@@ -129,14 +129,14 @@ impl Node {
     }
 }
 
-/// The options every kotalc YAML read uses: YAML 1.2 booleans only (`yes` stays a string, and
-/// the schema then rejects it), duplicate keys refused, bounded nesting and alias expansion.
 /// YAML nodes in one file: this bounds the memory of one file's tree to about 300 MiB,
 /// where the parser's own limit let a 30 MB flow list take gigabytes.
 pub const MAX_NODES: usize = 3_000_000;
 /// Documents in one file.
 pub const MAX_DOCUMENTS: usize = 100_000;
 
+/// The options every kotalc YAML read uses: YAML 1.2 booleans only (`yes` stays a string, and
+/// the schema then rejects it), duplicate keys refused, bounded nesting and alias expansion.
 pub fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         strict_booleans: true,

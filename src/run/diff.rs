@@ -203,20 +203,15 @@ pub fn diff(args: &DiffArgs) -> u8 {
     };
     let after = sides(&now);
     let mut report = diff::compare(before, after);
-    let (new_resources, allowed) = resources(&mut now.sources, options.namespace.as_deref());
+    let (new_resources, mut allowed) = resources(&mut now.sources, options.namespace.as_deref());
     diff::resource_changes(&mut report, &old_resources, &new_resources);
     // A resource that is gone can only have allowed its removal before it went.
-    let mut allowed = allowed;
     for (key, value) in &old_resources {
         let place = key.split_once(' ').map(|(_, p)| p).unwrap_or_default();
         if !new_resources.contains_key(key)
-            && let Some(fields) =
-                value["metadata"]["annotations"][crate::annotations::ALLOW_CHANGE].as_str()
+            && let Some(fields) = allow_change(value)
         {
-            allowed.insert(
-                place.to_string(),
-                crate::annotations::list(fields).map(String::from).collect(),
-            );
+            allowed.insert(place.to_string(), fields);
         }
     }
     report.allow(&allowed);
@@ -250,6 +245,12 @@ fn place(value: &J, default_namespace: Option<&str>) -> String {
     }
 }
 
+/// The fields a resource's `kotalc.io/allow-change` names.
+fn allow_change(resource: &J) -> Option<Vec<String>> {
+    let fields = resource["metadata"]["annotations"][crate::annotations::ALLOW_CHANGE].as_str()?;
+    Some(crate::annotations::list(fields).map(String::from).collect())
+}
+
 /// The Peers and ClusterPeers of `sources` as JSON by `Kind namespace/name`, and the fields
 /// each one's `kotalc.io/allow-change` names, by `namespace/name`.
 fn resources(
@@ -263,13 +264,8 @@ fn resources(
     for resource in &parsed.resources {
         let value = resource.root.to_json();
         let place = place(&value, default_namespace);
-        if let Some(fields) =
-            value["metadata"]["annotations"][crate::annotations::ALLOW_CHANGE].as_str()
-        {
-            allowed.insert(
-                place.clone(),
-                crate::annotations::list(fields).map(String::from).collect(),
-            );
+        if let Some(fields) = allow_change(&value) {
+            allowed.insert(place.clone(), fields);
         }
         out.insert(format!("{} {place}", resource.kind.name()), value);
     }
@@ -423,13 +419,7 @@ fn at_revision(
     reference: &str,
     format: Format,
 ) -> Result<Against, Diagnostic> {
-    // A revision, never an option: `--output=...` would make git write a file.
-    if reference.is_empty() || reference.starts_with('-') || reference.contains(['\0', '\n']) {
-        return Err(Diagnostic::new(
-            Code::Io,
-            format!("--against-ref {reference:?} is not a git revision"),
-        ));
-    }
+    // `known_revision` has refused anything that is not a revision, options included.
     let paths = if options.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {

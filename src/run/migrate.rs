@@ -130,13 +130,7 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
 
     let files = match output_files(&paths, &rooted, &outcome.sources, &replaced) {
         Ok(files) => files,
-        Err(d) => {
-            let _ = io::stderr()
-                .write_all(crate::diagnostic::render(&d, &outcome.sources, args.format).as_bytes());
-            outcome.diagnostics.push(d);
-            summary(&outcome, args.format, Some("nothing written".into()));
-            return EXIT_PROBLEMS;
-        }
+        Err(d) => return super::fail_output(&outcome, &d, args.format),
     };
     let mut result = None;
     let written = match &args.output {
@@ -168,11 +162,7 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
             }),
     };
     if let Err(d) = written {
-        let _ = io::stderr()
-            .write_all(crate::diagnostic::render(&d, &outcome.sources, args.format).as_bytes());
-        outcome.diagnostics.push(d);
-        summary(&outcome, args.format, Some("nothing written".into()));
-        return EXIT_PROBLEMS;
+        return super::fail_output(&outcome, &d, args.format);
     }
     if !unsealed.is_empty() && args.format == Format::Human {
         eprintln!(

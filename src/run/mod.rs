@@ -324,7 +324,7 @@ pub(super) fn summary_of(
 
 /// Prints a diagnostic of the run as a whole (one about the output), then the summary with it
 /// counted.
-fn fail_output(outcome: &Outcome, d: &diagnostic::Diagnostic, format: Format) -> u8 {
+pub(super) fn fail_output(outcome: &Outcome, d: &diagnostic::Diagnostic, format: Format) -> u8 {
     let _ = io::stderr().write_all(diagnostic::render(d, &outcome.sources, format).as_bytes());
     let mut all = outcome.diagnostics.clone();
     all.push(d.clone());
