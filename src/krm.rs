@@ -228,6 +228,7 @@ fn process_list(input: &str) -> (J, Vec<usize>, bool) {
         }));
     }
     let failed = outcome.has_errors();
+    let summary = crate::diagnostic::Summary::of(&outcome.diagnostics, outcome.resources);
     let mut out_items = untouched;
     if failed {
         passed = (0..items.len()).collect();
@@ -243,7 +244,7 @@ fn process_list(input: &str) -> (J, Vec<usize>, bool) {
     if !results.is_empty() {
         output["results"] = J::Array(results);
     }
-    add_summary(&mut output, outcome.resources);
+    add_summary(&mut output, &summary);
     (output, passed, failed)
 }
 
@@ -385,19 +386,13 @@ fn allow(value: &J) -> Result<Vec<crate::diagnostic::Code>, String> {
 }
 
 /// Ends the `results` with the run's summary as an `info` result, as a compiler's last line.
-fn add_summary(output: &mut J, resources: usize) {
-    let results = output["results"].as_array().cloned().unwrap_or_default();
-    let count = |severity: &str| results.iter().filter(|r| r["severity"] == severity).count();
-    let summary = crate::diagnostic::Summary {
-        resources,
-        errors: count("error"),
-        warnings: count("warning"),
-        notes: count("info"),
-        outcome: None,
-    };
-    let mut results = results;
-    results.push(json!({ "severity": "info", "message": format!("kotalc: {}", summary.line()) }));
-    output["results"] = J::Array(results);
+/// It counts every diagnostic, not only the results shown.
+fn add_summary(output: &mut J, summary: &crate::diagnostic::Summary) {
+    let line = json!({ "severity": "info", "message": format!("kotalc: {}", summary.line()) });
+    match output["results"].as_array_mut() {
+        Some(results) => results.push(line),
+        None => output["results"] = json!([line]),
+    }
 }
 
 /// Refuses a configured path outside the working directory (the kustomization root), as

@@ -4,7 +4,7 @@
 //! builds paths only from components that pass [`path_component`].
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::validate::{dns_label, dns_subdomain};
+use crate::validate::{dns_label, dns_subdomain, dns1035_label};
 use crate::yaml::{Node, Value};
 
 /// Why `namespace` cannot be a namespace, if it cannot.
@@ -12,15 +12,16 @@ pub fn namespace(namespace: &str) -> Option<String> {
     dns_label(namespace, 63)
 }
 
-/// Kinds whose names Kubernetes checks as DNS-1123 labels rather than subdomains.
-const LABEL_NAMED: &[&str] = &["Service", "Namespace"];
-
 /// Why `name` is not a valid name for an object of `kind`, if it is not. Kinds kotalc does
 /// not know get the API server's rule for every name (a path segment: not `.` or `..`, no
 /// `/` or `%`), kinds it knows their own.
 pub fn object_name(kind: &str, name: &str) -> Option<String> {
-    if LABEL_NAMED.contains(&kind) {
-        return dns_label(name, 63);
+    // Kubernetes checks these as labels rather than subdomains; a Service's must also start
+    // with a letter (DNS-1035).
+    match kind {
+        "Service" => return dns1035_label(name, 63),
+        "Namespace" => return dns_label(name, 63),
+        _ => {}
     }
     if kind.ends_with("Role") || kind.ends_with("RoleBinding") || !is_core_kind(kind) {
         return path_segment(name);

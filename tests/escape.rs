@@ -86,6 +86,19 @@ fn names_and_namespaces_never_reach_a_path_outside_dir() {
         &[],
         "cm.yaml:4:",
     );
+    // A passthrough Service is named as the API server names Services (DNS-1035): it
+    // starts with a letter.
+    fs::write(
+        work.join("in/cm.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: 1svc\n",
+    )
+    .expect("write");
+    refused(
+        &work,
+        &["build", "in", "--passthrough", "-o", "out"],
+        &[],
+        "cm.yaml:4:",
+    );
     // A kind is a path component too.
     fs::write(
         work.join("in/cm.yaml"),

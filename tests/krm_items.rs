@@ -109,3 +109,22 @@ fn items_kotalc_does_not_consume_pass_through_as_written() {
         assert!(value["items"].as_array().expect("items").len() > 1);
     }
 }
+
+/// Results stop at the first 1,000 diagnostics, but the closing summary counts them all.
+#[test]
+fn the_summary_counts_every_diagnostic_not_only_the_results_shown() {
+    let mut list = String::from(HEAD);
+    for i in 0..1500 {
+        list.push_str(&format!(
+            "- apiVersion: ipfs.kotal.io/v1alpha1\n  kind: Peer\n  metadata:\n    name: p{i}\n  \
+             spec:\n    replicas: 2\n"
+        ));
+    }
+    let (code, value, stdout) = krm(&list);
+    assert_eq!(code, 1, "{}", &stdout[..stdout.len().min(2000)]);
+    let results = value["results"].as_array().expect("results");
+    let last = results.last().expect("a summary")["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(last.contains("1500 resources, 1500 errors"), "{last}");
+}
