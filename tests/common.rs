@@ -79,3 +79,39 @@ pub fn available(program: &str, args: &[&str]) -> bool {
     );
     found
 }
+
+/// The cache that `tests/tools/build.sh` builds the real programs into.
+pub fn tools_cache() -> PathBuf {
+    if let Some(dir) = std::env::var_os("KOTALC_TOOLS") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
+    cache.join("kotalc-tools")
+}
+
+/// A real program built by `tests/tools/build.sh`, e.g. `real_program("kubo-v0.28.0", "ipfs")`.
+/// Missing, it fails the test with the command that builds it: a test never passes by skipping.
+pub fn real_program(dir: &str, binary: &str) -> PathBuf {
+    let path = tools_cache().join(dir).join(binary);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `tests/tools/build.sh` (or run the tests with `tests/run`)",
+        path.display()
+    );
+    path
+}
+
+/// A program from Debian's packages that a test needs; missing, the test fails naming the
+/// package that provides it.
+pub fn debian_program(program: &str, package: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("{program} is missing: `apt-get install {package}` (or run the tests with `tests/run`)")
+    })
+}
