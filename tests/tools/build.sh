@@ -17,16 +17,21 @@ export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 
 log() { printf 'tests/tools/build.sh: %s\n' "$*" >&2; }
 
-# go_install NAME VERSION MODULE/PKG [TAGS]: $cache/NAME-VERSION/BIN
+# cockroachdb/swiss (through pebble, in kubo 0.3x+ and ipfs-cluster) refuses Go versions it
+# has not been tested with unless this tag is set.
+tags=untested_go_version
+rm -rf "$cache"/.build.*
+
+# go_install NAME VERSION MODULE/PKG: $cache/NAME-VERSION/BIN
 go_install() {
-    local name=$1 version=$2 pkg=$3 tags=${4:-}
+    local name=$1 version=$2 pkg=$3
     local dir="$cache/$name-$version" bin
     bin="$dir/$(basename "$pkg")"
     if [ ! -x "$bin" ]; then
         log "building $pkg@$version (once; cached in $dir)"
         local start=$SECONDS tmp
         tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-        GOBIN="$tmp" go install ${tags:+-tags "$tags"} "$pkg@$version" >&2
+        GOBIN="$tmp" go install -tags "$tags" "$pkg@$version" >&2
         mkdir -p "$dir"
         mv "$tmp/$(basename "$pkg")" "$bin"
         rmdir "$tmp"
@@ -41,9 +46,9 @@ go_install kubo v0.38.2 github.com/ipfs/kubo/cmd/ipfs
 go_install kubo v0.43.1 github.com/ipfs/kubo/cmd/ipfs
 # The repo migration kubo 0.29+ needs for a v0.28 repository (it downloads it otherwise).
 go_install fs-repo-migrations v1.0.1 github.com/ipfs/fs-repo-migrations/fs-repo-15-to-16
-# cockroachdb/swiss refuses unknown Go versions without this tag.
-go_install ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service untested_go_version
-go_install ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl untested_go_version
+# v1.1.6: the newest the Go module proxy serves (it refuses v1.1.4).
+go_install ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service
+go_install ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl
 
 # kube-apiserver, from the wrapper module; encoding/json v2 breaks its OpenAPI handler.
 k8s=v1.33.13
@@ -54,7 +59,7 @@ if [ ! -x "$dir/kube-apiserver" ]; then
     tmp="$(mktemp -d "$cache/.build.XXXXXX")"
     cp "$here/kube-apiserver/go.mod" "$here/kube-apiserver/tools.go" "$tmp/"
     [ -f "$here/kube-apiserver/go.sum" ] && cp "$here/kube-apiserver/go.sum" "$tmp/"
-    (cd "$tmp" && GOEXPERIMENT=nojsonv2 go build -o kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver >&2)
+    (cd "$tmp" && GOEXPERIMENT=nojsonv2 go build -tags "$tags" -o kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver >&2)
     mkdir -p "$dir"
     mv "$tmp/kube-apiserver" "$dir/kube-apiserver"
     rm -rf "$tmp"
