@@ -43,7 +43,8 @@ go_install() {
 # The kubo versions the tests run: the default image's, one with AutoConf, the newest served.
 go_install kubo v0.28.0 github.com/ipfs/kubo/cmd/ipfs
 go_install kubo v0.38.2 github.com/ipfs/kubo/cmd/ipfs
-go_install kubo v0.43.1 github.com/ipfs/kubo/cmd/ipfs
+# v0.43.0: v0.43.1 replaces go-libp2p with a fork that the proxy does not serve.
+go_install kubo v0.43.0 github.com/ipfs/kubo/cmd/ipfs
 # The repo migration kubo 0.29+ needs for a v0.28 repository (it downloads it otherwise).
 go_install fs-repo-migrations v1.0.1 github.com/ipfs/fs-repo-migrations/fs-repo-15-to-16
 # v1.1.6: the newest the Go module proxy serves (it refuses v1.1.4).
