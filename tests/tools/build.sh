@@ -23,11 +23,12 @@ log() { printf 'tests/tools/build.sh: %s\n' "$*" >&2; }
 tags=untested_go_version
 rm -rf "$cache"/.build.*
 
-# build NAME VERSION PKG: $cache/NAME-VERSION/<PKG's last element>, by `go install PKG@VERSION`,
-# or by `go build PKG` inside the wrapper module tests/tools/NAME-VERSION where there is one.
+# build NAME VERSION PKG [WRAPPER]: $cache/NAME-VERSION/<PKG's last element>, by
+# `go install PKG@VERSION`, or by `go build PKG` inside the wrapper module
+# tests/tools/WRAPPER (default NAME-VERSION) where there is one.
 build() {
     local name=$1 version=$2 pkg=$3
-    local dir="$cache/$name-$version" exe wrapper="$here/$name-$version"
+    local dir="$cache/$name-$version" exe wrapper="$here/${4:-$name-$version}"
     exe="$(basename "$pkg")"
     if [ ! -x "$dir/$exe" ]; then
         log "building $pkg $version (once; cached in $dir)"
@@ -53,15 +54,24 @@ build kubo v0.38.2 github.com/ipfs/kubo/cmd/ipfs
 # v0.43.0, from a wrapper for its excludes; v0.43.1 replaces go-libp2p with a fork that the
 # proxy does not serve.
 build kubo v0.43.0 github.com/ipfs/kubo/cmd/ipfs
-# The repo migration kubo 0.29+ needs for a v0.28 repository (it downloads it otherwise).
+# The repo migration kubo 0.30+ needs for a v0.28 repository (it downloads it otherwise). From a
+# wrapper: `go install` reads the module's version list, which the proxy refuses, and the
+# checksum database does not know its tools module, whose hash the wrapper's go.sum pins.
 build fs-repo-migrations v1.0.1 github.com/ipfs/fs-repo-migrations/fs-repo-15-to-16
 # v1.1.6: the newest the Go module proxy serves (it refuses v1.1.4).
 build ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service
 build ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl
+# The NetworkPolicy evaluator the policy tests ask. SIG network-policy-api's policy-assistant
+# (module sigs.k8s.io/network-policy-api/policy-assistant) is not on the proxy; cyclonus, the
+# simulator it grew from, is.
+build cyclonus v0.5.6 github.com/mattfenwick/cyclonus/cmd/cyclonus
 
-# kube-apiserver, at the API version kotalc targets; encoding/json v2 breaks its OpenAPI
-# handler, hence nojsonv2.
+# kube-apiserver, at the API version kotalc targets, and kube-controller-manager for its garbage
+# collector (the takeover's --cascade=orphan), from one wrapper; encoding/json v2 breaks the API
+# server's OpenAPI handler, hence nojsonv2.
 GOEXPERIMENT=nojsonv2 build kube-apiserver v1.33.13 k8s.io/kubernetes/cmd/kube-apiserver
+GOEXPERIMENT=nojsonv2 build kube-controller-manager v1.33.13 \
+    k8s.io/kubernetes/cmd/kube-controller-manager kube-apiserver-v1.33.13
 
 if ! command -v etcd >/dev/null 2>&1; then
     log "installing etcd-server (Debian)"
