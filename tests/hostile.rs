@@ -197,7 +197,8 @@ fn shell_metacharacters_cannot_inject_commands() {
     for stub in ["ipfs", "ipfs-cluster-service"] {
         fs::write(
             bin.join(stub),
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$CALLS\"\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$CALLS\"\n\
+             [ \"$1\" = version ] && echo 0.28.0\nexit 0\n",
         )
         .expect("stub");
         fs::set_permissions(bin.join(stub), fs::Permissions::from_mode(0o755)).expect("chmod");
