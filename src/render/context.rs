@@ -129,14 +129,17 @@ pub fn plan(
         _,
     ) = match config {
         Config::Peer(peer) => {
-            let mut ports = vec![
-                tcp("swarm", 4001),
-                Port {
+            let mut ports = vec![tcp("swarm", 4001)];
+            // Under a swarm key kubo refuses QUIC, WebTransport and WebRTC Direct
+            // (core/node/libp2p/transport.go:35-58 at v0.28.0, :52-75 at v0.38.2) and listens on
+            // TCP only: a private Peer's UDP port would reach nothing.
+            if peer.swarm_key_secret_name.is_none() {
+                ports.push(Port {
                     name: "swarm-udp",
                     port: 4001,
                     protocol: "UDP",
-                },
-            ];
+                });
+            }
             if peer.api {
                 ports.push(tcp("api", peer.api_port));
             }
