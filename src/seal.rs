@@ -251,7 +251,10 @@ pub fn sealed_yaml(
     serde_saphyr::to_string(&object).map_err(|e| format!("cannot write the SealedSecret: {e}"))
 }
 
-/// The annotation that records whose private key a SealedSecret holds.
-pub fn peer_id_annotation(peer_id: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([(crate::annotations::PEER_ID.to_string(), peer_id.to_string())])
+/// The annotation that records whose private key a SealedSecret holds; none without one.
+pub fn peer_id_annotation(peer_id: Option<&str>) -> BTreeMap<String, String> {
+    peer_id
+        .map(|id| (crate::annotations::PEER_ID.to_string(), id.to_string()))
+        .into_iter()
+        .collect()
 }

@@ -259,27 +259,25 @@ pub fn identity_secret(peer: &str) -> String {
     format!("{peer}-identity")
 }
 
+/// The addresses of every member but `members[i]`, at `port`, with their peer IDs.
+pub fn others(members: &[Member], i: usize, port: u16) -> Vec<String> {
+    members
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != i)
+        .map(|(_, other)| format!("/dns4/{}/tcp/{port}/p2p/{}", other.name, other.peer_id))
+        .collect()
+}
+
 /// The annotations that give `members[i]` its fixed identity and peer it with every other
 /// member, at its Service's swarm port; no peering list when it is alone.
 pub fn mesh_annotations(members: &[Member], i: usize) -> BTreeMap<String, String> {
     let own = &members[i];
-    let others: Vec<String> = members
-        .iter()
-        .enumerate()
-        .filter(|&(j, _)| j != i)
-        .map(|(_, other)| {
-            format!(
-                "/dns4/{}/tcp/{}/p2p/{}",
-                other.name,
-                validate::SWARM_PORT,
-                other.peer_id
-            )
-        })
-        .collect();
     let mut annotations = BTreeMap::from([
         (PEER_ID.to_string(), own.peer_id.clone()),
         (IDENTITY_SECRET.to_string(), identity_secret(&own.name)),
     ]);
+    let others = others(members, i, validate::SWARM_PORT);
     if !others.is_empty() {
         annotations.insert(PEERING.to_string(), others.join(","));
     }

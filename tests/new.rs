@@ -263,6 +263,20 @@ fn a_new_private_swarm_builds_at_once_and_is_peered_and_sealed() {
     }
 }
 
+/// Every file below `dir`, with its content.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| e.expect("entry"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let content = fs::read(e.path()).expect("read");
+            (e.path().display().to_string(), content)
+        })
+        .collect()
+}
+
 #[test]
 fn new_never_writes_over_anything() {
     let work = scratch("new-refusals");
@@ -286,35 +300,13 @@ fn new_never_writes_over_anything() {
         )
     };
     assert!(new("swarm", "demo").status.success());
-    let before: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(work.join("swarm"))
-        .sort_by_file_name()
-        .into_iter()
-        .map(|e| e.expect("entry"))
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path().display().to_string(),
-                fs::read(e.path()).expect("read"),
-            )
-        })
-        .collect();
+    let before = tree(&work.join("swarm"));
     // Its own output too: fresh keys would orphan the identities of running peers.
     let again = new("swarm", "demo");
     assert_eq!(again.status.code(), Some(1));
     let stderr = text(&again.stderr);
     assert!(stderr.contains("error[output-dir]") && stderr.contains("nothing written"));
-    let after: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(work.join("swarm"))
-        .sort_by_file_name()
-        .into_iter()
-        .map(|e| e.expect("entry"))
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path().display().to_string(),
-                fs::read(e.path()).expect("read"),
-            )
-        })
-        .collect();
+    let after = tree(&work.join("swarm"));
     assert_eq!(before, after, "the first swarm is untouched");
 
     fs::create_dir(work.join("mine")).expect("mkdir");

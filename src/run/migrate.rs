@@ -243,7 +243,7 @@ fn sealed_identity(
         "key".to_string(),
         node.private_key.trim().as_bytes().to_vec(),
     )]);
-    let annotations = seal::peer_id_annotation(&node.peer_id);
+    let annotations = seal::peer_id_annotation(Some(&node.peer_id));
     let yaml = seal::sealed_yaml(
         key,
         Scope::Strict,

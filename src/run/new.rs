@@ -13,10 +13,8 @@ use crate::keys::{self, Material};
 use crate::load::display;
 use crate::seal::{self, Scope};
 use crate::swarm::{self, Member};
+use crate::validate::set::CLUSTER_SWARM_PORT;
 use crate::validate::{self, MAX_NAME};
-
-/// The port a ClusterPeer's Service exposes for other cluster peers.
-const CLUSTER_SWARM_PORT: u16 = 9096;
 
 pub fn new(args: &NewArgs) -> u8 {
     let Template::PrivateSwarm = args.template;
@@ -98,70 +96,77 @@ fn fail_with(d: Diagnostic, format: Format) -> u8 {
     EXIT_PROBLEMS
 }
 
-/// The swarm's files by name: each Peer and ClusterPeer, and each SealedSecret, in its own
-/// file named as the placeholders' commands name them.
+/// The files of a new swarm, its Secrets among them, each generated and sealed as it is made.
+struct Files<'a> {
+    key: &'a rsa::PublicKey,
+    namespace: &'a str,
+    files: BTreeMap<String, String>,
+}
+
+impl Files<'_> {
+    /// Generates a value and files it sealed, named as the placeholders' commands name it;
+    /// returns a peer identity's ID.
+    fn secret(&mut self, name: &str, material: Material) -> Result<String, Diagnostic> {
+        let generated = keys::generate(material).map_err(|e| Diagnostic::new(Code::Io, e))?;
+        let values = BTreeMap::from([(material.data_key().to_string(), generated.value)]);
+        let peer_id = generated.peer_id.map(|id| id.to_base58());
+        let yaml = seal::sealed_yaml(
+            self.key,
+            Scope::Strict,
+            Some(self.namespace),
+            name,
+            &values,
+            &seal::peer_id_annotation(peer_id.as_deref()),
+        )
+        .map_err(|e| Diagnostic::new(Code::InvalidCertificate, e))?;
+        self.files.insert(format!("sealedsecret-{name}.yaml"), yaml);
+        Ok(peer_id.unwrap_or_default())
+    }
+
+    /// `count` peers named `<prefix><i>`, each with a sealed identity of its own.
+    fn members(&mut self, prefix: &str, count: u16) -> Result<Vec<Member>, Diagnostic> {
+        (0..count)
+            .map(|i| {
+                let name = format!("{prefix}{i}");
+                let peer_id =
+                    self.secret(&swarm::identity_secret(&name), Material::PeerIdentity)?;
+                Ok(Member { name, peer_id })
+            })
+            .collect()
+    }
+
+    /// A resource's file, `<kind>-<name>.yaml`, with a comment on where it came from.
+    fn resource(&mut self, object: &serde_json::Value, comment: &str) -> Result<(), Diagnostic> {
+        let yaml = serde_saphyr::to_string(object).map_err(|e| {
+            Diagnostic::new(
+                Code::OutputFile,
+                format!("cannot write a resource as YAML: {e}"),
+            )
+        })?;
+        let kind = object["kind"].as_str().unwrap_or_default().to_lowercase();
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        self.files
+            .insert(format!("{kind}-{name}.yaml"), format!("{comment}{yaml}"));
+        Ok(())
+    }
+}
+
+/// The swarm's files by name: each Peer and ClusterPeer, and each SealedSecret.
 fn private_swarm(
     args: &NewArgs,
     key: &rsa::PublicKey,
 ) -> Result<BTreeMap<String, String>, Diagnostic> {
     let name = &args.name;
     let namespace = args.namespace.as_str();
-    let mut files = BTreeMap::new();
-    let sealed = |secret: &str,
-                  material: Material,
-                  generated: &keys::Generated,
-                  files: &mut BTreeMap<String, String>|
-     -> Result<(), Diagnostic> {
-        let values = BTreeMap::from([(material.data_key().to_string(), generated.value.clone())]);
-        let annotations = generated
-            .peer_id
-            .as_ref()
-            .map(|id| seal::peer_id_annotation(&id.to_base58()))
-            .unwrap_or_default();
-        let yaml = seal::sealed_yaml(
-            key,
-            Scope::Strict,
-            Some(namespace),
-            secret,
-            &values,
-            &annotations,
-        )
-        .map_err(|e| Diagnostic::new(Code::InvalidCertificate, e))?;
-        files.insert(format!("sealedsecret-{secret}.yaml"), yaml);
-        Ok(())
+    let mut files = Files {
+        key,
+        namespace,
+        files: BTreeMap::new(),
     };
-    let generate =
-        |material: Material| keys::generate(material).map_err(|e| Diagnostic::new(Code::Io, e));
-    let identities = |prefix: &str| -> Result<Vec<(Member, keys::Generated)>, Diagnostic> {
-        (0..args.peers)
-            .map(|i| {
-                let generated = generate(Material::PeerIdentity)?;
-                let peer_id = generated
-                    .peer_id
-                    .as_ref()
-                    .map(|id| id.to_base58())
-                    .unwrap_or_default();
-                let member = Member {
-                    name: format!("{prefix}{i}"),
-                    peer_id,
-                };
-                Ok((member, generated))
-            })
-            .collect()
-    };
-
     let swarm_key = format!("{name}-swarm-key");
-    sealed(
-        &swarm_key,
-        Material::SwarmKey,
-        &generate(Material::SwarmKey)?,
-        &mut files,
-    )?;
-    let (peers, peer_keys): (Vec<Member>, Vec<keys::Generated>) =
-        identities(&format!("{name}-"))?.into_iter().unzip();
-    for (i, (peer, generated)) in peers.iter().zip(&peer_keys).enumerate() {
-        let secret = swarm::identity_secret(&peer.name);
-        sealed(&secret, Material::PeerIdentity, generated, &mut files)?;
+    files.secret(&swarm_key, Material::SwarmKey)?;
+    let peers = files.members(&format!("{name}-"), args.peers)?;
+    for (i, peer) in peers.iter().enumerate() {
         let mut annotations = swarm::mesh_annotations(&peers, i);
         // A swarm of one lists no peer, and says so: it is not isolated by mistake.
         annotations
@@ -171,58 +176,39 @@ fn private_swarm(
         if args.cluster {
             spec["api"] = json!(true);
         }
-        let peer_object = json!({
+        let object = json!({
             "apiVersion": crate::model::API_VERSION,
             "kind": "Peer",
             "metadata": { "name": peer.name, "namespace": namespace, "annotations": annotations },
             "spec": spec,
         });
-        files.insert(
-            format!("peer-{}.yaml", peer.name),
-            format!(
+        files.resource(
+            &object,
+            &format!(
                 "# Peer {i} of the private swarm {name:?}, written by `kotalc new private-swarm`.\n\
                  # Its identity and the swarm key are sealed beside it; a new peer needs its own\n\
-                 # identity and an entry in every other Peer's kotalc.io/peering.\n{}",
-                to_yaml(&peer_object)?
+                 # identity and an entry in every other Peer's kotalc.io/peering.\n"
             ),
-        );
+        )?;
     }
     if !args.cluster {
-        return Ok(files);
+        return Ok(files.files);
     }
 
     let cluster_secret = format!("{name}-cluster-secret");
-    sealed(
-        &cluster_secret,
-        Material::ClusterSecret,
-        &generate(Material::ClusterSecret)?,
-        &mut files,
-    )?;
-    let (members, member_keys): (Vec<Member>, Vec<keys::Generated>) =
-        identities(&format!("{name}-cluster-"))?.into_iter().unzip();
+    files.secret(&cluster_secret, Material::ClusterSecret)?;
+    let members = files.members(&format!("{name}-cluster-"), args.peers)?;
     let trusted: Vec<&str> = members.iter().map(|m| m.peer_id.as_str()).collect();
-    for (i, (member, generated)) in members.iter().zip(&member_keys).enumerate() {
-        let secret = swarm::identity_secret(&member.name);
-        sealed(&secret, Material::PeerIdentity, generated, &mut files)?;
-        let bootstrap: Vec<String> = members
-            .iter()
-            .enumerate()
-            .filter(|&(j, _)| j != i)
-            .map(|(_, other)| {
-                format!(
-                    "/dns4/{}/tcp/{CLUSTER_SWARM_PORT}/p2p/{}",
-                    other.name, other.peer_id
-                )
-            })
-            .collect();
+    for (i, (member, peer)) in members.iter().zip(&peers).enumerate() {
         let mut spec = json!({
             "consensus": "crdt",
             "id": member.peer_id,
-            "privateKeySecretName": secret,
+            "privateKeySecretName": swarm::identity_secret(&member.name),
             "clusterSecretName": cluster_secret,
-            "peerEndpoint": format!("/dns4/{}/tcp/5001", peers[i].name),
+            "peerEndpoint": format!("/dns4/{}/tcp/5001", peer.name),
             "trustedPeers": trusted,
         });
+        let bootstrap = swarm::others(&members, i, CLUSTER_SWARM_PORT);
         if !bootstrap.is_empty() {
             spec["bootstrapPeers"] = json!(bootstrap);
         }
@@ -232,24 +218,14 @@ fn private_swarm(
             "metadata": { "name": member.name, "namespace": namespace },
             "spec": spec,
         });
-        files.insert(
-            format!("clusterpeer-{}.yaml", member.name),
-            format!(
+        files.resource(
+            &object,
+            &format!(
                 "# Cluster peer {i} of {name:?}, for Peer {:?}, written by `kotalc new \
-                 private-swarm --cluster`.\n{}",
-                peers[i].name,
-                to_yaml(&object)?
+                 private-swarm --cluster`.\n",
+                peer.name
             ),
-        );
+        )?;
     }
-    Ok(files)
-}
-
-fn to_yaml(value: &serde_json::Value) -> Result<String, Diagnostic> {
-    serde_saphyr::to_string(value).map_err(|e| {
-        Diagnostic::new(
-            Code::OutputFile,
-            format!("cannot write a resource as YAML: {e}"),
-        )
-    })
+    Ok(files.files)
 }

@@ -128,11 +128,8 @@ pub fn seal(args: &SealArgs) -> u8 {
         .and_then(|key| values(args, secret).map(|v| (key, v)))
         .and_then(|(key, values)| {
             // The peer ID stays with the sealed key, where a reader of the repository finds it.
-            let annotations = values
-                .peer_ids
-                .first()
-                .map(|id| seal::peer_id_annotation(&id.to_base58()))
-                .unwrap_or_default();
+            let id = values.peer_ids.first().map(|id| id.to_base58());
+            let annotations = seal::peer_id_annotation(id.as_deref());
             let yaml = seal::sealed_yaml(
                 &key,
                 args.scope,

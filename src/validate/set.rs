@@ -13,7 +13,7 @@ use crate::secrets::Reference;
 use crate::source::{Sources, Span};
 
 /// The port a ClusterPeer's Service exposes for other cluster peers.
-const CLUSTER_SWARM_PORT: u16 = 9096;
+pub const CLUSTER_SWARM_PORT: u16 = 9096;
 
 /// The resources of the set, with their configurations and the warnings each allows.
 pub struct Set<'a> {
@@ -100,6 +100,19 @@ fn index<'a, T>(
         .collect()
 }
 
+/// The resource of `index` that an address with a peer ID, written by resource `a`, names
+/// (not `a` itself), with the address.
+fn named<T: Copy>(
+    set: &Set<'_>,
+    index: &BTreeMap<(String, String), (usize, T)>,
+    a: usize,
+    text: &str,
+) -> Option<(multiaddr::Multiaddr, usize, T)> {
+    let address = multiaddr::parse(text, Shape::WithPeer).ok()?;
+    let &(b, target) = service(&address.host, set.namespace(a)).and_then(|key| index.get(&key))?;
+    (a != b).then_some((address, b, target))
+}
+
 /// A ClusterPeer's `peerEndpoint` that names a Peer of the set must reach its RPC API.
 fn endpoints(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let peers = index(set, set.peers());
@@ -182,17 +195,9 @@ fn bootstraps(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
     for (a, cluster) in set.cluster_peers() {
         let resource = &set.resources[a];
         for (path, text) in crate::lint::items(resource, "spec.bootstrapPeers") {
-            let Ok(address) = multiaddr::parse(text, Shape::WithPeer) else {
+            let Some((address, b, target)) = named(set, &clusters, a, text) else {
                 continue;
             };
-            let Some(&(b, target)) =
-                service(&address.host, set.namespace(a)).and_then(|key| clusters.get(&key))
-            else {
-                continue;
-            };
-            if a == b {
-                continue;
-            }
             let target_resource = &set.resources[b];
             let span = span_of(resource, &path);
             let mut d = Diagnostic::new(Code::BootstrapMismatch, String::new())
@@ -272,17 +277,9 @@ fn peerings(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
             .unwrap_or_default();
         let spans = set.sources.locate(node.span, entries.iter().copied());
         for (entry, span) in entries.into_iter().zip(spans) {
-            let Ok(address) = multiaddr::parse(entry, Shape::WithPeer) else {
+            let Some((address, b, target)) = named(set, &peers, a, entry) else {
                 continue;
             };
-            let Some(&(b, target)) =
-                service(&address.host, set.namespace(a)).and_then(|key| peers.get(&key))
-            else {
-                continue;
-            };
-            if a == b {
-                continue;
-            }
             let target_resource = &set.resources[b];
             let name = &target_resource.name;
             let mut d = Diagnostic::new(Code::PeeringMismatch, String::new())
