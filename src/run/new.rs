@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, summary_of};
+use super::{EXIT_OK, EXIT_USAGE, summary_of};
 use crate::cli::{NewArgs, Template};
 use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::keys::{self, Material};
@@ -15,6 +15,11 @@ use crate::seal::{self, Scope};
 use crate::swarm::{self, Member};
 use crate::validate::set::CLUSTER_SWARM_PORT;
 use crate::validate::{self, MAX_NAME};
+
+/// A problem of the command as a whole, then the summary.
+fn fail(d: &Diagnostic, format: Format) -> u8 {
+    super::fail_output(&crate::compile::Outcome::default(), d, format)
+}
 
 pub fn new(args: &NewArgs) -> u8 {
     let Template::PrivateSwarm = args.template;
@@ -43,8 +48,8 @@ pub fn new(args: &NewArgs) -> u8 {
     if let Ok(mut entries) = std::fs::read_dir(&args.output)
         && entries.next().is_some()
     {
-        return fail_with(
-            Diagnostic::new(
+        return fail(
+            &Diagnostic::new(
                 Code::OutputDir,
                 format!(
                     "{} is not empty: kotalc new writes only into a new or empty directory",
@@ -61,11 +66,11 @@ pub fn new(args: &NewArgs) -> u8 {
     }
     let key = match super::secrets::certificate(&args.cert) {
         Ok(key) => key,
-        Err(d) => return fail_with(d, args.format),
+        Err(d) => return fail(&d, args.format),
     };
     let files = match private_swarm(args, &key) {
         Ok(files) => files,
-        Err(d) => return fail_with(d, args.format),
+        Err(d) => return fail(&d, args.format),
     };
     let resources = usize::from(args.peers) * if args.cluster { 2 } else { 1 };
     match crate::emit::write_dir(&args.output, &files, false, crate::emit::GENERATED_MARKER) {
@@ -82,18 +87,8 @@ pub fn new(args: &NewArgs) -> u8 {
             );
             EXIT_OK
         }
-        Err(d) => fail_with(d, args.format),
+        Err(d) => fail(&d, args.format),
     }
-}
-
-/// Prints a problem of the command as a whole, then the summary.
-fn fail_with(d: Diagnostic, format: Format) -> u8 {
-    let _ = std::io::Write::write_all(
-        &mut std::io::stderr(),
-        crate::diagnostic::render(&d, &crate::source::Sources::default(), format).as_bytes(),
-    );
-    summary_of(&[d], 0, format, Some("nothing written".into()));
-    EXIT_PROBLEMS
 }
 
 /// The files of a new swarm, its Secrets among them, each generated and sealed as it is made.
