@@ -61,6 +61,13 @@ pub enum Command {
     /// Rewrite deprecated Swarms as Peers, with each node's private key sealed.
     #[command(after_help = "Example:\n  kotalc migrate swarms/ --cert controller.pem -o migrated/")]
     Migrate(MigrateArgs),
+    /// Write a new private swarm from fresh keys, sealed: Peers with fixed identities,
+    /// peered with each other, and with --cluster a ClusterPeer for each.
+    #[command(after_help = "Examples:\n  \
+        kotalc new private-swarm ipfs-private --peers 3 --cert controller.pem -n ipfs -o ipfs/\n  \
+        kotalc new private-swarm pinning --peers 3 --cluster --cert controller.pem -n ipfs -o pinning/\n\n\
+        Then: kotalc build ipfs/ -o rendered/")]
+    New(NewArgs),
     /// Turn Peers and ClusterPeers exported from a cluster into kotalc inputs.
     #[command(after_help = "Examples:\n  \
         kubectl get peers,clusterpeers -n ipfs -o yaml | kotalc import -o ipfs/\n  \
@@ -350,4 +357,47 @@ pub enum ColorChoice {
 
 fn allow_code(name: &str) -> Result<Code, String> {
     crate::annotations::run_allow(name)
+}
+
+/// What `kotalc new` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Template {
+    /// N Peers sharing a sealed swarm key, each with a sealed fixed identity and a
+    /// `kotalc.io/peering` list of all the others; with --cluster, a crdt ClusterPeer per Peer.
+    PrivateSwarm,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// What to write.
+    #[arg(value_enum, value_name = "TEMPLATE")]
+    pub template: Template,
+    /// The swarm's name: the Peers are NAME-0 to NAME-<N-1>, the ClusterPeers NAME-cluster-0
+    /// to NAME-cluster-<N-1>, the Secrets NAME-swarm-key, NAME-cluster-secret and
+    /// <peer>-identity.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// How many Peers, each peering with all the others (1 to 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub peers: u16,
+    /// Add an IPFS Cluster: a ClusterPeer (crdt consensus) per Peer, reaching its Peer's RPC
+    /// API, bootstrapping to and trusting the others, with a sealed cluster secret and
+    /// sealed identities.
+    #[arg(long)]
+    pub cluster: bool,
+    /// The sealed-secrets controller's certificate (`kubeseal --fetch-cert`): every secret is
+    /// generated and sealed at once, and its plaintext never touches disk.
+    #[arg(long, value_name = "FILE")]
+    pub cert: PathBuf,
+    /// The namespace of every resource; the Secrets are sealed for it.
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: String,
+    /// The directory to write, absent or empty: one file per resource and SealedSecret, which
+    /// `kotalc build DIR` reads. A directory with anything in it is refused, one written by
+    /// kotalc new included: new keys never replace a swarm's.
+    #[arg(short = 'o', long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// How diagnostics are printed on stderr.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }

@@ -158,6 +158,7 @@ pub fn compile_sources(
             allowed: &allowed,
             references: &references,
             default_namespace: namespace,
+            sources: &sources,
         },
         &mut diagnostics,
     );

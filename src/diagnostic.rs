@@ -68,9 +68,12 @@ codes! {
     InvalidAnnotation = "invalid-annotation", Error, "an unknown kotalc.io annotation, or an allow of an unknown or non-warning code";
     EndpointApiClosed = "endpoint-api-closed", Error, "a ClusterPeer's peerEndpoint names a Peer of the set whose RPC API it cannot reach";
     BootstrapMismatch = "bootstrap-mismatch", Error, "a bootstrap address names a ClusterPeer of the set with another peer ID or port";
+    PeeringMismatch = "peering-mismatch", Error, "a `kotalc.io/peering` address names a Peer of the set with another peer ID or port";
     DuplicatePeerId = "duplicate-peer-id", Error, "two resources claim the same peer ID";
     SecretConflict = "secret-conflict", Error, "one Secret is referenced for different purposes, or two identities share one private key";
     ClusterSecretMismatch = "cluster-secret-mismatch", Warning, "ClusterPeers that bootstrap to each other name different cluster secrets";
+    SwarmKeyMismatch = "swarm-key-mismatch", Warning, "Peers that peer with each other name different swarm keys, or one has none";
+    PeeringWithoutIdentity = "peering-without-identity", Warning, "a `kotalc.io/peering` address names a Peer of the set without a fixed identity, whose peer ID changes with its volume";
     LoggingNotice = "logging-notice", Warning, "Peer logging `notice`, which kubo does not know and treats as `error`";
     InitOnlyProfile = "init-only-profile", Warning, "a datastore profile in `profiles`, re-applied on every start";
     RandomportsProfile = "randomports-profile", Warning, "the `randomports` profile, which moves the swarm port away from the Service's 4001";

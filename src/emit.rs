@@ -19,6 +19,8 @@ pub const MARKER: &str = ".kotalc-files";
 pub const MIGRATE_MARKER: &str = ".kotalc-migrated";
 /// The marker of a tree `kotalc import` wrote: inputs too.
 pub const IMPORT_MARKER: &str = ".kotalc-imported";
+/// The marker of a tree `kotalc new` wrote: inputs, never written again.
+pub const GENERATED_MARKER: &str = ".kotalc-generated";
 
 /// Secret-like objects first (nothing may start before its Secret exists), then the order of
 /// spec 2, then any passthrough kind by name.
@@ -141,6 +143,11 @@ pub fn marker_text(files: &BTreeMap<String, String>, marker: &str) -> String {
         String::from(
             "# Written by kotalc. Every file listed here is replaced by the next `kotalc build -o`;\n\
              # edit the inputs, not these files.\n",
+        )
+    } else if marker == GENERATED_MARKER {
+        String::from(
+            "# Written by kotalc new, with fresh keys. kotalc never writes here again: edit these\n\
+             # files as your own.\n",
         )
     } else if marker == IMPORT_MARKER {
         String::from(

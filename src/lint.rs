@@ -93,8 +93,11 @@ pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diag
                 )
                 .help(
                     "list the peers to connect to in the annotation `kotalc.io/peering`, as \
-                     /dns4/<peer>/tcp/4001/p2p/<peer ID>, or silence this with \
-                     `kotalc.io/allow: private-swarm-isolated` if they are connected another way",
+                     /dns4/<peer>/tcp/4001/p2p/<peer ID>; a peer's ID stays the same only when \
+                     it has a fixed identity, the annotations `kotalc.io/peer-id` and \
+                     `kotalc.io/identity-secret` (`kotalc new private-swarm` writes a swarm \
+                     wired this way). Or silence this with `kotalc.io/allow: \
+                     private-swarm-isolated` if they are connected another way",
                 ),
             );
         }

@@ -236,3 +236,25 @@ pub fn sealed_secret(
         },
     })
 }
+
+/// `values` sealed for the Secret `name` under `scope`, as the YAML of a SealedSecret.
+pub fn sealed_yaml(
+    key: &rsa::PublicKey,
+    scope: Scope,
+    namespace: Option<&str>,
+    name: &str,
+    values: &BTreeMap<String, Vec<u8>>,
+    annotations: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    let encrypted = seal_all(key, scope, namespace.unwrap_or_default(), name, values)?;
+    let object = sealed_secret(name, namespace, scope, annotations, &encrypted);
+    serde_saphyr::to_string(&object).map_err(|e| format!("cannot write the SealedSecret: {e}"))
+}
+
+/// The annotation that records whose private key a SealedSecret holds; none without one.
+pub fn peer_id_annotation(peer_id: Option<&str>) -> BTreeMap<String, String> {
+    peer_id
+        .map(|id| (crate::annotations::PEER_ID.to_string(), id.to_string()))
+        .into_iter()
+        .collect()
+}

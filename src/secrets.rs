@@ -191,6 +191,7 @@ pub fn plan(
         let id = (namespace.clone(), name.clone());
         if let Some(p) = provided.get(&id) {
             missing_keys(input, p, uses, diagnostics);
+            recorded_peer_id(input, p, uses, diagnostics);
             continue;
         }
         match options.mode {
@@ -412,6 +413,70 @@ fn missing_keys(
                 command(namespace, name, u, false)
             )),
         );
+    }
+}
+
+/// A SealedSecret of a private key records its peer ID (`kotalc seal` writes
+/// `kotalc.io/peer-id`): a resource that gives another ID with it would run under an identity
+/// other than the one its peers dial.
+fn recorded_peer_id(
+    input: &Input<'_>,
+    p: &Provided<'_>,
+    uses: &[&Reference],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    use crate::peer_id::PeerId;
+    let annotation = crate::annotations::PEER_ID;
+    let Some((_, node)) = p
+        .doc
+        .root
+        .at("metadata.annotations")
+        .and_then(|a| a.entry(annotation))
+    else {
+        return;
+    };
+    let Some(text) = node.as_str() else { return };
+    let recorded = match PeerId::parse(text) {
+        Ok(id) => id,
+        Err(problem) => {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidPeerId,
+                    format!("Invalid value: {text:?}: {problem}"),
+                )
+                .at(node.span)
+                .field(format!("metadata.annotations[{annotation}]")),
+            );
+            return;
+        }
+    };
+    for u in uses.iter().filter(|u| u.key == "key") {
+        let Some((given, id)) =
+            u.id.as_deref()
+                .and_then(|given| Some((given, PeerId::parse(given).ok()?)))
+        else {
+            continue;
+        };
+        if id != recorded {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::IdentityMismatch,
+                    format!(
+                        "{} gives the peer ID {given}, but Secret {:?} holds the private key of \
+                         {recorded}",
+                        input.who(u.resource),
+                        u.name
+                    ),
+                )
+                .at(u.span)
+                .field(&u.field)
+                .related(node.span, "the peer ID its SealedSecret records")
+                .help(format!(
+                    "the ID and the sealed key come from different identities: give the ID \
+                     {recorded}, or name the Secret that holds the key of {given}"
+                )),
+            );
+        }
     }
 }
 

@@ -93,6 +93,46 @@ impl Sources {
         Some((start, end))
     }
 
+    /// Where each of `parts` is written inside the scalar at `within` (its span, possibly
+    /// over several lines), searched in order: one entry of a comma-separated annotation gets
+    /// its own line and column. A part not written as it reads (an escape in a quoted string)
+    /// is located at `within`.
+    pub fn locate<'p>(&self, within: Span, parts: impl IntoIterator<Item = &'p str>) -> Vec<Span> {
+        let text = self.files.get(within.file).map_or("", |f| f.text.as_str());
+        let count = |s: &str| u32::try_from(s.chars().count()).unwrap_or(u32::MAX);
+        let nth_char = |from: usize, n: u32| {
+            text[from..]
+                .char_indices()
+                .nth(usize::try_from(n).unwrap_or(usize::MAX))
+                .map_or(text.len(), |(i, _)| from + i)
+        };
+        let Some((from, to)) = self
+            .line_range(within.file, within.line)
+            .map(|(start, _)| nth_char(start, within.col.saturating_sub(1)))
+            .map(|from| (from, nth_char(from, within.len)))
+        else {
+            return parts.into_iter().map(|_| within).collect();
+        };
+        let mut next = from;
+        parts
+            .into_iter()
+            .map(|part| {
+                let Some(at) = text[next..to].find(part).map(|i| next + i) else {
+                    return within;
+                };
+                next = at + part.len();
+                let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                let lines = u32::try_from(text[from..at].matches('\n').count()).unwrap_or(0);
+                Span {
+                    file: within.file,
+                    line: within.line + lines,
+                    col: count(&text[line_start..at]) + 1,
+                    len: count(part),
+                }
+            })
+            .collect()
+    }
+
     /// Marks secret values: each span (a scalar's position and length in characters,
     /// possibly over several lines) is masked in snippets, and each value's text is masked
     /// in messages.

@@ -189,22 +189,19 @@ pub fn check(
         return None;
     }
 
+    let members: Vec<Member> = swarm
+        .spec
+        .nodes
+        .iter()
+        .map(|node| Member {
+            name: format!("{swarm_name}-{}", node.name),
+            peer_id: node.id.clone(),
+        })
+        .collect();
     let mut lowered = Vec::new();
     for (i, node) in swarm.spec.nodes.iter().enumerate() {
-        let others: Vec<String> = swarm
-            .spec
-            .nodes
-            .iter()
-            .filter(|other| other.name != node.name)
-            .map(|other| {
-                format!(
-                    "/dns4/{swarm_name}-{}/tcp/4001/p2p/{}",
-                    other.name, other.id
-                )
-            })
-            .collect();
-        let peer_name = format!("{swarm_name}-{}", node.name);
-        let identity_secret = format!("{peer_name}-identity");
+        let peer_name = members[i].name.clone();
+        let identity_secret = identity_secret(&peer_name);
         let mut annotations: BTreeMap<String, String> = swarm
             .metadata
             .annotations
@@ -212,11 +209,7 @@ pub fn check(
             .filter(|(k, _)| !k.starts_with(crate::annotations::PREFIX) || *k == ALLOW)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        annotations.insert(PEER_ID.into(), node.id.clone());
-        annotations.insert(IDENTITY_SECRET.into(), identity_secret.clone());
-        if !others.is_empty() {
-            annotations.insert(PEERING.into(), others.join(","));
-        }
+        annotations.extend(mesh_annotations(&members, i));
         let mut metadata = json!({ "name": peer_name, "annotations": annotations });
         if let Some(ns) = namespace {
             metadata["namespace"] = json!(ns);
@@ -253,6 +246,42 @@ pub fn check(
         });
     }
     Some(lowered)
+}
+
+/// A Peer of a full mesh: its name, which is its Service's, and its fixed peer ID.
+pub struct Member {
+    pub name: String,
+    pub peer_id: String,
+}
+
+/// The Secret that holds a Peer's fixed identity.
+pub fn identity_secret(peer: &str) -> String {
+    format!("{peer}-identity")
+}
+
+/// The addresses of every member but `members[i]`, at `port`, with their peer IDs.
+pub fn others(members: &[Member], i: usize, port: u16) -> Vec<String> {
+    members
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != i)
+        .map(|(_, other)| format!("/dns4/{}/tcp/{port}/p2p/{}", other.name, other.peer_id))
+        .collect()
+}
+
+/// The annotations that give `members[i]` its fixed identity and peer it with every other
+/// member, at its Service's swarm port; no peering list when it is alone.
+pub fn mesh_annotations(members: &[Member], i: usize) -> BTreeMap<String, String> {
+    let own = &members[i];
+    let mut annotations = BTreeMap::from([
+        (PEER_ID.to_string(), own.peer_id.clone()),
+        (IDENTITY_SECRET.to_string(), identity_secret(&own.name)),
+    ]);
+    let others = others(members, i, validate::SWARM_PORT);
+    if !others.is_empty() {
+        annotations.insert(PEERING.to_string(), others.join(","));
+    }
+    annotations
 }
 
 /// Checks a node's ID and that its private key belongs to it. The key is never echoed.

@@ -390,7 +390,8 @@ fn hints_say_what_to_do() {
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("a Peer's kotalc.io/peer-id annotation, or a ClusterPeer's spec.id"),
+        stderr.contains("a Peer's metadata.annotations:\n  kotalc.io/peer-id: ")
+            && stderr.contains("or a ClusterPeer's spec:\n  id: "),
         "{stderr}"
     );
 }

@@ -58,7 +58,7 @@ fn controller_key() -> rsa::PrivateKey {
 /// The controller's unsealing: split off the RSA-wrapped session key by its two-byte length,
 /// unwrap it with RSA-OAEP(SHA-256) under the scope's label, then open the rest with
 /// AES-256-GCM under a zero nonce.
-fn unseal(encrypted: &str, label: &str) -> Result<Vec<u8>, String> {
+pub fn unseal(encrypted: &str, label: &str) -> Result<Vec<u8>, String> {
     unseal_with(&controller_key(), encrypted, label)
 }
 
@@ -166,10 +166,17 @@ fn generated_values_decrypt_to_valid_material() {
     )
     .expect("decrypts");
     let id = kotalc::keys::check_private_key(&plaintext).expect("a valid key");
-    assert!(
-        stderr.contains(&id.to_base58()),
-        "the peer ID is printed: {stderr}"
+    // Recorded with the sealed key, and printed ready to paste into a Peer or a ClusterPeer.
+    assert_eq!(
+        object["metadata"]["annotations"]["kotalc.io/peer-id"],
+        id.to_base58()
     );
+    for line in [
+        format!("  kotalc.io/peer-id: {id}\n  kotalc.io/identity-secret: id\n"),
+        format!("  id: {id}\n  privateKeySecretName: id\n"),
+    ] {
+        assert!(stderr.contains(&line), "{line:?} is printed: {stderr}");
+    }
 }
 
 #[test]

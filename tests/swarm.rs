@@ -60,10 +60,14 @@ fn building_a_swarm_equals_building_its_migration() {
         let sealed: Vec<&Object> = again.iter().filter(|o| o.kind == "SealedSecret").collect();
         assert!(!sealed.is_empty());
         for s in &sealed {
+            let annotations = &s.value["metadata"]["annotations"];
             assert!(
-                s.value["metadata"].get("annotations").is_none(),
+                annotations.get("kotalc.io/placeholder").is_none(),
                 "sealed, not a placeholder"
             );
+            // Each identity records its node's peer ID.
+            let id = annotations["kotalc.io/peer-id"].as_str().expect("peer ID");
+            kotalc::peer_id::PeerId::parse(id).expect("a peer ID");
         }
         assert_eq!(without_secrets(direct), without_secrets(again), "{case}");
         // The input is untouched, and the output tree is marked as migrate's.

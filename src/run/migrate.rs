@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::time::SystemTime;
 
 use super::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary};
 use crate::cli::MigrateArgs;
@@ -49,21 +48,11 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     let rooted = load::load_rooted(&paths, &mut sources, &mut diagnostics);
     // Every document is read, Kotal or not: only Swarms are rewritten.
     let parsed = parse::parse(&mut sources, true, &mut diagnostics);
-    let key = match &args.cert {
-        Some(path) => {
-            let shown = load::display(path);
-            let key = super::secrets::read_certificate(path)
-                .map_err(|e| format!("cannot read {shown}: {e}"))
-                .and_then(|pem| {
-                    seal::public_key(&pem, SystemTime::now()).map_err(|e| format!("{shown}: {e}"))
-                });
-            match key {
-                Ok(key) => Some(key),
-                Err(e) => {
-                    diagnostics.push(Diagnostic::new(Code::InvalidCertificate, e).path(shown));
-                    None
-                }
-            }
+    let key = match args.cert.as_deref().map(super::secrets::certificate) {
+        Some(Ok(key)) => Some(key),
+        Some(Err(d)) => {
+            diagnostics.push(d);
+            None
         }
         None => None,
     };
@@ -254,15 +243,16 @@ fn sealed_identity(
         "key".to_string(),
         node.private_key.trim().as_bytes().to_vec(),
     )]);
-    let encrypted = seal::seal_all(key, Scope::Strict, namespace, name, &values)?;
-    let object = seal::sealed_secret(
-        name,
-        Some(namespace),
+    let annotations = seal::peer_id_annotation(Some(&node.peer_id));
+    let yaml = seal::sealed_yaml(
+        key,
         Scope::Strict,
-        &BTreeMap::new(),
-        &encrypted,
-    );
-    Ok((serde_saphyr::to_string(&object).unwrap_or_default(), true))
+        Some(namespace),
+        name,
+        &values,
+        &annotations,
+    )?;
+    Ok((yaml, true))
 }
 
 /// The file's text with each Swarm document replaced: documents are split at `---` lines,

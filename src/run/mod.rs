@@ -15,6 +15,7 @@ use crate::secrets::{SecretMode, SecretOptions};
 mod diff;
 mod import;
 mod migrate;
+mod new;
 mod plugin;
 mod secrets;
 
@@ -37,6 +38,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Seal(args) => secrets::seal(&args),
         Command::Migrate(args) => migrate::migrate(&args),
         Command::Import(args) => import::import(&args),
+        Command::New(args) => new::new(&args),
         Command::Diff(args) => diff::diff(&args),
         Command::Krm => krm(),
         Command::KustomizePlugin(args) => plugin::run(&args),

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use crate::annotations::{IDENTITY_SECRET, PEER_ID};
 use crate::cli::{KeygenArgs, SealArgs};
 use crate::diagnostic::{self, Code, Diagnostic, Format};
 use crate::keys::{self, Material};
@@ -123,31 +124,30 @@ pub fn seal(args: &SealArgs) -> u8 {
         return usage("--from-stdin needs --key".into());
     }
 
-    let result = certificate(args)
+    let result = certificate(&args.cert)
         .and_then(|key| values(args, secret).map(|v| (key, v)))
         .and_then(|(key, values)| {
-            let encrypted = seal::seal_all(
+            // The peer ID stays with the sealed key, where a reader of the repository finds it.
+            let id = values.peer_ids.first().map(|id| id.to_base58());
+            let annotations = seal::peer_id_annotation(id.as_deref());
+            let yaml = seal::sealed_yaml(
                 &key,
                 args.scope,
-                namespace.unwrap_or_default(),
+                namespace,
                 &name,
                 &values.values,
+                &annotations,
             )
             .map_err(|e| Diagnostic::new(Code::InvalidCertificate, e))?;
-            Ok((encrypted, values.peer_ids))
+            Ok((format!("---\n{yaml}"), values.peer_ids))
         });
-    let (encrypted, peer_ids) = match result {
+    let (yaml, peer_ids) = match result {
         Ok(r) => r,
         Err(d) => {
             fail(&d, args.format);
             return EXIT_PROBLEMS;
         }
     };
-    let object = seal::sealed_secret(&name, namespace, args.scope, &BTreeMap::new(), &encrypted);
-    let yaml = format!(
-        "---\n{}",
-        serde_saphyr::to_string(&object).unwrap_or_default()
-    );
     let written = match &args.output {
         None => {
             let mut stdout = io::stdout().lock();
@@ -171,17 +171,24 @@ pub fn seal(args: &SealArgs) -> u8 {
         match args.format {
             // A Secret name does not say whether a Peer or a ClusterPeer reads it.
             Format::Human | Format::Github => eprintln!(
-                "peer ID: {id} (a Peer's kotalc.io/peer-id annotation, or a ClusterPeer's spec.id)"
+                "peer ID: {id} (kept in the SealedSecret's {PEER_ID} annotation)\n\
+                 a Peer's metadata.annotations:\n  \
+                 {PEER_ID}: {id}\n  {IDENTITY_SECRET}: {name}\n\
+                 or a ClusterPeer's spec:\n  id: {id}\n  privateKeySecretName: {name}",
             ),
-            Format::Json => eprintln!("{}", serde_json::json!({ "peerId": id.to_base58() })),
+            Format::Json => eprintln!(
+                "{}",
+                serde_json::json!({ "peerId": id.to_base58(), "secret": name })
+            ),
         }
     }
     EXIT_OK
 }
 
-fn certificate(args: &SealArgs) -> Result<rsa::PublicKey, Diagnostic> {
-    let shown = crate::load::display(&args.cert);
-    let pem = read_certificate(&args.cert).map_err(|e| {
+/// The sealing key from the controller's certificate at `path`.
+pub(super) fn certificate(path: &Path) -> Result<rsa::PublicKey, Diagnostic> {
+    let shown = crate::load::display(path);
+    let pem = read_certificate(path).map_err(|e| {
         Diagnostic::new(
             Code::InvalidCertificate,
             format!("cannot read {shown}: {e}"),

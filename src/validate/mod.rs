@@ -243,8 +243,10 @@ fn limit_error(
     d
 }
 
+/// The port every Peer's swarm listens on, and its Service exposes.
+pub const SWARM_PORT: u16 = 4001;
+
 fn peer_rules(resource: &Resource, peer: &PeerConfig, diagnostics: &mut Vec<Diagnostic>) {
-    const SWARM_PORT: u16 = 4001;
     if peer.api_port == peer.gateway_port {
         diagnostics.push(
             invalid(

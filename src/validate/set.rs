@@ -3,17 +3,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Config, span_of};
+use super::{Config, SWARM_PORT, span_of};
 use crate::defaults::{ClusterPeerConfig, PeerConfig};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::multiaddr::{self, Host, Shape};
 use crate::parse::Resource;
 use crate::peer_id::PeerId;
 use crate::secrets::Reference;
-use crate::source::Span;
+use crate::source::{Sources, Span};
 
 /// The port a ClusterPeer's Service exposes for other cluster peers.
-const CLUSTER_SWARM_PORT: u16 = 9096;
+pub const CLUSTER_SWARM_PORT: u16 = 9096;
 
 /// The resources of the set, with their configurations and the warnings each allows.
 pub struct Set<'a> {
@@ -23,6 +23,8 @@ pub struct Set<'a> {
     /// Every Secret reference of the set, computed once for every check that needs it.
     pub references: &'a [Reference],
     pub default_namespace: Option<&'a str>,
+    /// The input texts, to point at one entry of a comma-separated annotation.
+    pub sources: &'a Sources,
 }
 
 impl<'a> Set<'a> {
@@ -68,6 +70,7 @@ impl<'a> Set<'a> {
 pub fn check(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
     endpoints(set, diagnostics);
     bootstraps(set, diagnostics);
+    peerings(set, diagnostics);
     peer_ids(set, diagnostics);
     secrets(set, diagnostics);
 }
@@ -95,6 +98,19 @@ fn index<'a, T>(
             (key, (i, item))
         })
         .collect()
+}
+
+/// The resource of `index` that an address with a peer ID, written by resource `a`, names
+/// (not `a` itself), with the address.
+fn named<T: Copy>(
+    set: &Set<'_>,
+    index: &BTreeMap<(String, String), (usize, T)>,
+    a: usize,
+    text: &str,
+) -> Option<(multiaddr::Multiaddr, usize, T)> {
+    let address = multiaddr::parse(text, Shape::WithPeer).ok()?;
+    let &(b, target) = service(&address.host, set.namespace(a)).and_then(|key| index.get(&key))?;
+    (a != b).then_some((address, b, target))
 }
 
 /// A ClusterPeer's `peerEndpoint` that names a Peer of the set must reach its RPC API.
@@ -179,17 +195,9 @@ fn bootstraps(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
     for (a, cluster) in set.cluster_peers() {
         let resource = &set.resources[a];
         for (path, text) in crate::lint::items(resource, "spec.bootstrapPeers") {
-            let Ok(address) = multiaddr::parse(text, Shape::WithPeer) else {
+            let Some((address, b, target)) = named(set, &clusters, a, text) else {
                 continue;
             };
-            let Some(&(b, target)) =
-                service(&address.host, set.namespace(a)).and_then(|key| clusters.get(&key))
-            else {
-                continue;
-            };
-            if a == b {
-                continue;
-            }
             let target_resource = &set.resources[b];
             let span = span_of(resource, &path);
             let mut d = Diagnostic::new(Code::BootstrapMismatch, String::new())
@@ -246,6 +254,134 @@ fn bootstraps(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
                          the same Secret unless both Secrets hold the same value",
                     ),
                 );
+            }
+        }
+    }
+}
+
+/// A `kotalc.io/peering` address that names a Peer of the set must carry its fixed peer ID
+/// and swarm port, and Peers that peer should share a swarm key: otherwise kubo dials an
+/// address where nobody with that ID answers, or a handshake the swarm key refuses.
+fn peerings(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    use crate::annotations::{IDENTITY_SECRET, PEER_ID, PEERING};
+    let peers = index(set, set.peers());
+    let field = format!("metadata.annotations[{PEERING}]");
+    for (a, peer) in set.peers() {
+        let resource = &set.resources[a];
+        let Some((_, node)) = super::annotation(resource, PEERING) else {
+            continue;
+        };
+        let entries: Vec<&str> = node
+            .as_str()
+            .map(|list| crate::annotations::list(list).collect())
+            .unwrap_or_default();
+        let spans = set.sources.locate(node.span, entries.iter().copied());
+        for (entry, span) in entries.into_iter().zip(spans) {
+            let Some((address, b, target)) = named(set, &peers, a, entry) else {
+                continue;
+            };
+            let target_resource = &set.resources[b];
+            let name = &target_resource.name;
+            let mut d = Diagnostic::new(Code::PeeringMismatch, String::new())
+                .at(span)
+                .field(&field);
+            let mut reasons = Vec::new();
+            let mut fixed = entry.to_string();
+            let wanted = target
+                .identity
+                .as_ref()
+                .and_then(|identity| PeerId::parse(&identity.peer_id).ok());
+            if let (Some(wanted), Some((written, given))) = (&wanted, &address.peer)
+                && wanted != given
+            {
+                reasons.push(format!(
+                    "its peer ID is {:?}, not {written:?}",
+                    wanted.to_base58()
+                ));
+                fixed = fixed.replacen(
+                    &format!("/p2p/{written}"),
+                    &format!("/p2p/{}", wanted.to_base58()),
+                    1,
+                );
+                if let Some((_, id)) = super::annotation(target_resource, PEER_ID) {
+                    d = d.related(id.span, format!("the {PEER_ID} of {}", set.who(b)));
+                }
+            }
+            if address.port != SWARM_PORT {
+                reasons.push(format!(
+                    "its swarm listens on port {SWARM_PORT}, not {}",
+                    address.port
+                ));
+                fixed = fixed.replacen(
+                    &format!("/tcp/{}/", address.port),
+                    &format!("/tcp/{SWARM_PORT}/"),
+                    1,
+                );
+                d = d.related(set.name_span(b), format!("{} is defined here", set.who(b)));
+            }
+            if !reasons.is_empty() {
+                d.message = format!(
+                    "this peering address names {}, but {}",
+                    set.who(b),
+                    reasons.join("; ")
+                );
+                diagnostics.push(d.help(format!("write the entry as {fixed}")));
+            }
+            if target.identity.is_none() && !set.allowed[a].contains(&Code::PeeringWithoutIdentity)
+            {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::PeeringWithoutIdentity,
+                        format!(
+                            "this peering address names {}, which has no fixed identity: its \
+                             peer ID is made when its repository is created, and changes when \
+                             its volume is replaced, so no ID written here stays right",
+                            set.who(b)
+                        ),
+                    )
+                    .at(span)
+                    .field(&field)
+                    .related(set.name_span(b), format!("{} is defined here", set.who(b)))
+                    .help(format!(
+                        "give {} a fixed identity: `kotalc seal --cert <controller.pem> \
+                         --namespace {} --name {name}-identity --generate peer-identity -o \
+                         sealedsecret-{name}-identity.yaml` prints the annotations \
+                         {PEER_ID} and {IDENTITY_SECRET} to add to it",
+                        set.who(b),
+                        if set.namespace(b).is_empty() {
+                            "<namespace>"
+                        } else {
+                            set.namespace(b)
+                        },
+                    )),
+                );
+            }
+            if target.swarm_key_secret_name != peer.swarm_key_secret_name
+                && !set.allowed[a].contains(&Code::SwarmKeyMismatch)
+            {
+                let key = |name: &Option<String>| match name {
+                    Some(name) => format!("the swarm key {name:?}"),
+                    None => "no swarm key (it is public)".to_string(),
+                };
+                let mut d = Diagnostic::new(
+                    Code::SwarmKeyMismatch,
+                    format!(
+                        "this peering address names {}, which has {}, but this Peer has {}",
+                        set.who(b),
+                        key(&target.swarm_key_secret_name),
+                        key(&peer.swarm_key_secret_name)
+                    ),
+                )
+                .at(span)
+                .field(&field);
+                d = match target_resource.root.at("spec.swarmKeySecretName") {
+                    Some(node) => d.related(node.span, "its swarm key"),
+                    None => d.related(set.name_span(b), format!("{} is defined here", set.who(b))),
+                };
+                diagnostics.push(d.help(
+                    "peers connect only when both have the same swarm key, or both none; name \
+                     the same Secret unless both Secrets hold the same key",
+                ));
             }
         }
     }
