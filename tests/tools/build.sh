@@ -6,9 +6,9 @@
 #   tests/tools/build.sh            build what is missing, print the paths
 #   KOTALC_TOOLS=DIR                the cache (default ~/.cache/kotalc-tools)
 #
-# The Go module proxy serves each program by module path and version; kube-apiserver comes
-# from a wrapper module (kube-apiserver/go.mod) because k8s.io/kubernetes cannot be
-# `go install`ed. etcd comes from Debian's etcd-server.
+# The Go module proxy serves each program by module path and version; kube-apiserver and
+# kube-controller-manager come from a wrapper module (kube-apiserver/go.mod) because
+# k8s.io/kubernetes cannot be `go install`ed. etcd comes from Debian's etcd-server.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${KOTALC_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/kotalc-tools}"
@@ -45,22 +45,26 @@ go_install fs-repo-migrations v1.0.1 github.com/ipfs/fs-repo-migrations/fs-repo-
 go_install ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service untested_go_version
 go_install ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl untested_go_version
 
-# kube-apiserver, from the wrapper module; encoding/json v2 breaks its OpenAPI handler.
+# kube-apiserver, and kube-controller-manager for its garbage collector (which orphans objects
+# for `kubectl delete --cascade=orphan`), from the wrapper module; encoding/json v2 breaks the
+# API server's OpenAPI handler.
 k8s=v1.33.13
-dir="$cache/kube-apiserver-$k8s"
-if [ ! -x "$dir/kube-apiserver" ]; then
-    log "building kube-apiserver $k8s (once; cached in $dir)"
-    start=$SECONDS
-    tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-    cp "$here/kube-apiserver/go.mod" "$here/kube-apiserver/tools.go" "$tmp/"
-    [ -f "$here/kube-apiserver/go.sum" ] && cp "$here/kube-apiserver/go.sum" "$tmp/"
-    (cd "$tmp" && GOEXPERIMENT=nojsonv2 go build -o kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver >&2)
-    mkdir -p "$dir"
-    mv "$tmp/kube-apiserver" "$dir/kube-apiserver"
-    rm -rf "$tmp"
-    log "built kube-apiserver $k8s in $((SECONDS - start)) s"
-fi
-printf 'KUBE_APISERVER=%s\n' "$dir/kube-apiserver"
+for program in kube-apiserver kube-controller-manager; do
+    dir="$cache/$program-$k8s"
+    if [ ! -x "$dir/$program" ]; then
+        log "building $program $k8s (once; cached in $dir)"
+        start=$SECONDS
+        tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+        cp "$here/kube-apiserver/go.mod" "$here/kube-apiserver/tools.go" "$tmp/"
+        [ -f "$here/kube-apiserver/go.sum" ] && cp "$here/kube-apiserver/go.sum" "$tmp/"
+        (cd "$tmp" && GOEXPERIMENT=nojsonv2 go build -o "$program" "k8s.io/kubernetes/cmd/$program" >&2)
+        mkdir -p "$dir"
+        mv "$tmp/$program" "$dir/$program"
+        rm -rf "$tmp"
+        log "built $program $k8s in $((SECONDS - start)) s"
+    fi
+    printf '%s=%s\n' "$(printf '%s' "$program" | tr 'a-z-' 'A-Z_')" "$dir/$program"
+done
 
 if ! command -v etcd >/dev/null 2>&1; then
     log "installing etcd-server (Debian)"
