@@ -130,17 +130,23 @@ fn check(case: Case) {
         "none",
         "--color",
         "never",
+        "--fail-on",
+        "destructive",
     ];
     args.extend_from_slice(case.new_args);
     let diff = run(&new_dir, &args);
     let stdout = text(&diff.stdout);
+    let said = verdicts(&stdout);
+    let blocking = said
+        .values()
+        .flatten()
+        .any(|v| v == "refused" || v == "destructive");
     assert_eq!(
         diff.status.code(),
-        Some(0),
-        "{stdout}{}",
+        Some(i32::from(blocking)),
+        "--fail-on destructive fails exactly on a refused or destructive change:\n{stdout}{}",
         text(&diff.stderr)
     );
-    let said = verdicts(&stdout);
     let before: BTreeMap<String, J> = objects(&export)
         .into_iter()
         .map(|o| (o["kind"].as_str().unwrap_or_default().to_string(), o))
@@ -178,9 +184,20 @@ fn check(case: Case) {
                 .expect("JSON");
         let old = &before[&kind];
         let moved = |path: &str| old.pointer(path) != after.pointer(path);
-        if verdict.is_empty() && moved("/metadata/resourceVersion") {
+        // What the object holds, apart from the record of who set it.
+        let content = |o: &J| {
+            let mut o = o.clone();
+            if let Some(meta) = o["metadata"].as_object_mut() {
+                meta.remove("managedFields");
+                meta.remove("resourceVersion");
+            }
+            o
+        };
+        if verdict.is_empty() && content(old) != content(&after) {
             wrong.push(format!(
-                "{kind} {name}: kotalc says unchanged, the apply changed it"
+                "{kind} {name}: kotalc says unchanged, the apply changed it:\n{}\n{}",
+                content(old),
+                content(&after)
             ));
         }
         if kind == "StatefulSet"
