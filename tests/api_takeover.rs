@@ -57,10 +57,10 @@ fn as_created(mut object: J) -> J {
     object
 }
 
-fn uids(server: &crate::apiserver::Server) -> BTreeMap<String, String> {
-    let live: J =
-        serde_json::from_str(&server.ok(&["get", "sts,svc,cm,pvc", "-n", "ipfs", "-o", "json"]))
-            .expect("JSON");
+/// The uids of the objects of `kinds` in namespace ipfs, by `Kind name`.
+fn uids(server: &crate::apiserver::Server, kinds: &str) -> BTreeMap<String, String> {
+    let live: J = serde_json::from_str(&server.ok(&["get", kinds, "-n", "ipfs", "-o", "json"]))
+        .expect("JSON");
     live["items"]
         .as_array()
         .into_iter()
@@ -118,35 +118,7 @@ fn moving_off_the_operator_as_the_readme_says_keeps_every_object() {
         ]);
     }
     // and the objects its controllers made: owned by the resources, field manager `manager`.
-    let owners: BTreeMap<String, String> = {
-        let live: J = serde_json::from_str(&server.ok(&[
-            "get",
-            "peers,clusterpeers",
-            "-n",
-            &ns,
-            "-o",
-            "json",
-        ]))
-        .expect("JSON");
-        live["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|o| {
-                (
-                    format!(
-                        "{} {}",
-                        o["kind"].as_str().unwrap_or_default(),
-                        o["metadata"]["name"].as_str().unwrap_or_default()
-                    ),
-                    o["metadata"]["uid"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                )
-            })
-            .collect()
-    };
+    let owners = uids(server, "peers,clusterpeers");
     let made: Vec<J> =
         objects(&fs::read_to_string(operator.join("sts-svc-cm-pvc.yaml")).expect("read"))
             .into_iter()
@@ -189,7 +161,7 @@ fn moving_off_the_operator_as_the_readme_says_keeps_every_object() {
         dir.join("controller.pem"),
     )
     .expect("cert");
-    let before = uids(server);
+    let before = uids(server, "sts,svc,cm,pvc");
     assert_eq!(before.len(), 12, "{before:?}");
 
     // The README's commands, as written, from a directory of the user's.
@@ -264,7 +236,7 @@ fn moving_off_the_operator_as_the_readme_says_keeps_every_object() {
     // The GitOps tool's next sync applies cleanly: nobody else owns what it sets.
     shell("kubectl apply --server-side --field-manager=argocd-controller -R -f rendered/");
     // Nothing was recreated.
-    let after = uids(server);
+    let after = uids(server, "sts,svc,cm,pvc");
     for (key, uid) in &before {
         assert_eq!(after.get(key), Some(uid), "{key} was recreated or removed");
     }
