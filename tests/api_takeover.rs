@@ -84,6 +84,7 @@ fn uids(server: &crate::apiserver::Server, kinds: &str) -> BTreeMap<String, Stri
 #[test]
 fn moving_off_the_operator_as_the_readme_says_keeps_every_object() {
     let server = server();
+    server.garbage_collector();
     let ns = server.namespace("ipfs");
     let dir = crate::common::scratch("api-takeover");
     let operator = root().join("tests/data/operator");
