@@ -68,7 +68,9 @@ fn every_output() -> Vec<(String, Vec<J>)> {
             continue;
         };
         // `explain` prints documentation, not objects.
-        let explain = case.file_name().is_some_and(|n| n.to_string_lossy().starts_with("explain-"));
+        let explain = case
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("explain-"));
         if code.trim() != "0" || explain {
             continue;
         }
