@@ -57,12 +57,7 @@ pub fn list_in(ns: &str, objects: &[J], file: &Path) {
 /// kotalc's objects of every fixture that builds, and of every example, named by origin.
 fn every_output() -> Vec<(String, Vec<J>)> {
     let mut sets = Vec::new();
-    let mut cases: Vec<_> = fs::read_dir(root().join("fixtures"))
-        .expect("fixtures")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    cases.sort();
-    for case in cases {
+    for case in crate::golden::cases() {
         let code = fs::read_to_string(case.join("expected/exit-code")).unwrap_or_default();
         let Ok(stdout) = fs::read_to_string(case.join("expected/stdout.yaml")) else {
             continue;
