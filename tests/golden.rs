@@ -10,7 +10,8 @@ use std::path::Path;
 
 use crate::common::{root, run, text};
 
-fn cases() -> Vec<std::path::PathBuf> {
+/// The fixture cases, in path order.
+pub fn cases() -> Vec<std::path::PathBuf> {
     let mut cases: Vec<_> = fs::read_dir(root().join("fixtures"))
         .expect("fixtures directory")
         .map(|e| e.expect("entry").path())

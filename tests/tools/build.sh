@@ -58,7 +58,8 @@ build kubo v0.43.0 github.com/ipfs/kubo/cmd/ipfs
 # wrapper: `go install` reads the module's version list, which the proxy refuses, and the
 # checksum database does not know its tools module, whose hash the wrapper's go.sum pins.
 build fs-repo-migrations v1.0.1 github.com/ipfs/fs-repo-migrations/fs-repo-15-to-16
-# v1.1.6: the newest the Go module proxy serves (it refuses v1.1.4).
+# v1.1.6: the newest the Go module proxy serves (it refuses v1.1.4); from a wrapper, since
+# `go install` reads its version list, which the proxy refuses.
 build ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service
 build ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl
 # The NetworkPolicy evaluator the policy tests ask. SIG network-policy-api's policy-assistant
