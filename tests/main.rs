@@ -21,6 +21,7 @@ mod leaks;
 mod output_dir;
 mod peer_runtime;
 mod plaintext;
+mod pods;
 mod real_kubo;
 mod reporting;
 mod schema;
