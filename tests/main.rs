@@ -23,6 +23,7 @@ mod peer_runtime;
 mod plaintext;
 mod pods;
 mod real_kubo;
+mod real_programs;
 mod reporting;
 mod schema;
 mod scripts;

@@ -20,7 +20,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,7 @@ use serde_json::Value as J;
 use crate::common::{debian_program, real_program, scratch};
 
 /// The kubo versions the tests run on: the default image's, one with AutoConf, the newest.
-pub const KUBO: [&str; 3] = ["v0.28.0", "v0.38.2", "v0.43.1"];
+pub const KUBO: [&str; 3] = ["v0.28.0", "v0.38.2", "v0.43.0"];
 /// The ipfs-cluster that `tests/tools/build.sh` builds, for every ipfs-cluster image.
 pub const CLUSTER: &str = "ipfs-cluster-v1.1.6";
 
@@ -64,7 +64,7 @@ pub struct Cluster {
     endpoints: Endpoints,
     /// Binaries put beside each pod's image binaries (e.g. a repository migration).
     pub extra_bins: Vec<PathBuf>,
-    starts: usize,
+    starts: AtomicUsize,
 }
 
 impl Cluster {
@@ -80,7 +80,7 @@ impl Cluster {
             secrets: BTreeMap::new(),
             endpoints: Arc::default(),
             extra_bins: Vec::new(),
-            starts: 0,
+            starts: AtomicUsize::new(0),
         }
     }
 
@@ -134,15 +134,15 @@ impl Cluster {
 
     /// Creates pod `<name>-0` of StatefulSet `name` and runs its init containers; their
     /// failure is the error, with their logs. The main containers are left running.
-    pub fn start(&mut self, name: &str) -> Result<Pod, String> {
+    pub fn start(&self, name: &str) -> Result<Pod, String> {
         let workload = self
             .workloads
             .get(name)
             .unwrap_or_else(|| panic!("no StatefulSet {name}"));
         let spec = workload.statefulset["spec"]["template"]["spec"].clone();
         let addr = workload.addr;
-        self.starts += 1;
-        let dir = self.dir.join(format!("pod-{name}-{}", self.starts));
+        let start = self.starts.fetch_add(1, Ordering::Relaxed) + 1;
+        let dir = self.dir.join(format!("pod-{name}-{start}"));
         fs::create_dir_all(&dir).expect("pod dir");
         let security = &spec["securityContext"];
         let id = |key: &str| security[key].as_u64().map(|n| n as u32);
