@@ -6,9 +6,10 @@
 #   tests/tools/build.sh            build what is missing, print the paths
 #   KOTALC_TOOLS=DIR                the cache (default ~/.cache/kotalc-tools)
 #
-# The Go module proxy serves each program by module path and version; kube-apiserver comes
-# from a wrapper module (kube-apiserver/go.mod) because k8s.io/kubernetes cannot be
-# `go install`ed. etcd comes from Debian's etcd-server.
+# The Go module proxy serves each program by module path and version. `go install` refuses a
+# module whose go.mod has replace or exclude directives (kubo v0.43.0, k8s.io/kubernetes):
+# those are built from a wrapper module here (tests/tools/NAME-VERSION/) that requires the
+# program and carries the directives. etcd comes from Debian's etcd-server.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${KOTALC_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/kotalc-tools}"
@@ -17,50 +18,50 @@ export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 
 log() { printf 'tests/tools/build.sh: %s\n' "$*" >&2; }
 
-# go_install NAME VERSION MODULE/PKG [TAGS]: $cache/NAME-VERSION/BIN
-go_install() {
-    local name=$1 version=$2 pkg=$3 tags=${4:-}
-    local dir="$cache/$name-$version" bin
-    bin="$dir/$(basename "$pkg")"
-    if [ ! -x "$bin" ]; then
-        log "building $pkg@$version (once; cached in $dir)"
+# cockroachdb/swiss (through pebble, in kubo 0.3x+ and ipfs-cluster) refuses Go versions it
+# has not been tested with unless this tag is set.
+tags=untested_go_version
+rm -rf "$cache"/.build.*
+
+# build NAME VERSION PKG: $cache/NAME-VERSION/<PKG's last element>, by `go install PKG@VERSION`,
+# or by `go build PKG` inside the wrapper module tests/tools/NAME-VERSION where there is one.
+build() {
+    local name=$1 version=$2 pkg=$3
+    local dir="$cache/$name-$version" exe wrapper="$here/$name-$version"
+    exe="$(basename "$pkg")"
+    if [ ! -x "$dir/$exe" ]; then
+        log "building $pkg $version (once; cached in $dir)"
         local start=$SECONDS tmp
         tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-        GOBIN="$tmp" go install ${tags:+-tags "$tags"} "$pkg@$version" >&2
+        if [ -d "$wrapper" ]; then
+            cp "$wrapper/go.mod" "$wrapper/go.sum" "$wrapper/tools.go" "$tmp/"
+            (cd "$tmp" && go build -tags "$tags" -o "$exe" "$pkg" >&2)
+        else
+            GOBIN="$tmp" go install -tags "$tags" "$pkg@$version" >&2
+        fi
         mkdir -p "$dir"
-        mv "$tmp/$(basename "$pkg")" "$bin"
-        rmdir "$tmp"
+        mv "$tmp/$exe" "$dir/$exe"
+        rm -rf "$tmp"
         log "built $name $version in $((SECONDS - start)) s"
     fi
-    printf '%s=%s\n' "$(printf '%s_%s' "$(basename "$pkg")" "$version" | tr 'a-z.-' 'A-Z__')" "$bin"
+    printf '%s=%s\n' "$(printf '%s_%s' "$exe" "$version" | tr 'a-z.-' 'A-Z__')" "$dir/$exe"
 }
 
 # The kubo versions the tests run: the default image's, one with AutoConf, the newest served.
-go_install kubo v0.28.0 github.com/ipfs/kubo/cmd/ipfs
-go_install kubo v0.38.2 github.com/ipfs/kubo/cmd/ipfs
-go_install kubo v0.43.1 github.com/ipfs/kubo/cmd/ipfs
+build kubo v0.28.0 github.com/ipfs/kubo/cmd/ipfs
+build kubo v0.38.2 github.com/ipfs/kubo/cmd/ipfs
+# v0.43.0, from a wrapper for its excludes; v0.43.1 replaces go-libp2p with a fork that the
+# proxy does not serve.
+build kubo v0.43.0 github.com/ipfs/kubo/cmd/ipfs
 # The repo migration kubo 0.29+ needs for a v0.28 repository (it downloads it otherwise).
-go_install fs-repo-migrations v1.0.1 github.com/ipfs/fs-repo-migrations/fs-repo-15-to-16
-# cockroachdb/swiss refuses unknown Go versions without this tag.
-go_install ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service untested_go_version
-go_install ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl untested_go_version
+build fs-repo-migrations v1.0.1 github.com/ipfs/fs-repo-migrations/fs-repo-15-to-16
+# v1.1.6: the newest the Go module proxy serves (it refuses v1.1.4).
+build ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service
+build ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl
 
-# kube-apiserver, from the wrapper module; encoding/json v2 breaks its OpenAPI handler.
-k8s=v1.33.13
-dir="$cache/kube-apiserver-$k8s"
-if [ ! -x "$dir/kube-apiserver" ]; then
-    log "building kube-apiserver $k8s (once; cached in $dir)"
-    start=$SECONDS
-    tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-    cp "$here/kube-apiserver/go.mod" "$here/kube-apiserver/tools.go" "$tmp/"
-    [ -f "$here/kube-apiserver/go.sum" ] && cp "$here/kube-apiserver/go.sum" "$tmp/"
-    (cd "$tmp" && GOEXPERIMENT=nojsonv2 go build -o kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver >&2)
-    mkdir -p "$dir"
-    mv "$tmp/kube-apiserver" "$dir/kube-apiserver"
-    rm -rf "$tmp"
-    log "built kube-apiserver $k8s in $((SECONDS - start)) s"
-fi
-printf 'KUBE_APISERVER=%s\n' "$dir/kube-apiserver"
+# kube-apiserver, at the API version kotalc targets; encoding/json v2 breaks its OpenAPI
+# handler, hence nojsonv2.
+GOEXPERIMENT=nojsonv2 build kube-apiserver v1.33.13 k8s.io/kubernetes/cmd/kube-apiserver
 
 if ! command -v etcd >/dev/null 2>&1; then
     log "installing etcd-server (Debian)"
