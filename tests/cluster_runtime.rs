@@ -364,8 +364,9 @@ fn raft_peer_bootstraps_once_and_keeps_its_state() {
     }
 }
 
-/// A first join that finds no leader leaves raft.db without a term: the next start joins again
-/// instead of bootstrapping a cluster of its own.
+/// A first join that finds no leader (the joiner started before its leader) leaves raft.db
+/// with the "CurrentTerm" key at 0, as every start of the real daemon writes it: the next start
+/// joins again instead of bootstrapping a cluster of its own.
 #[test]
 fn raft_peer_without_state_joins_again() {
     let peers = format!("/dns4/raft-0/tcp/9096/p2p/{OTHER}");
@@ -377,7 +378,12 @@ fn raft_peer_without_state_joins_again() {
     let pod = render(&node.dir, &cluster_peer("raft-1", &spec));
     let failed = node.start(&pod, &secrets, &[("STUB_RAFT_JOIN", "fail")]);
     assert_eq!(failed["raft"]["outcome"], "join-failed");
-    assert!(node.claim.join("raft/raft.db").is_file());
+    let db = fs::read(node.claim.join("raft/raft.db")).expect("raft.db");
+    let at = db
+        .windows(11)
+        .position(|w| w == b"CurrentTerm")
+        .expect("every start writes CurrentTerm");
+    assert_eq!(db[at + 11..at + 19], [0; 8], "term 0 after a failed join");
     let retried = node.start(&pod, &secrets, &[]);
     assert_eq!(retried["bootstrap"], json!([peers]));
     assert_eq!(retried["raft"]["outcome"], "joined");
@@ -463,4 +469,27 @@ fn crdt_peer_bootstraps_on_every_start() {
         );
         assert!(!node.claim.join("raft").exists());
     }
+}
+
+/// extraArgs are `--flag=value`: ipfs-cluster-service's booleans (urfave/cli v1, Go's flag
+/// package) take no separate value, so `--stats false` switched stats on and left `false` as
+/// a stray argument. `--stats=false` turns them off.
+#[test]
+fn extra_args_are_one_argument_each() {
+    let spec = "  peerEndpoint: /dns4/kubo/tcp/5001\n  extraArgs:\n    --stats: \"false\"\n    \
+                --leave: \"\"\n";
+    let node = Node::new("extra-args", "1.1.6");
+    let pod = render(&node.dir, &cluster_peer("crdt-0", spec));
+    let container = &pod.statefulset["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        container["args"],
+        json!(["daemon", "--leave", "--stats=false"])
+    );
+    let started = node.start(&pod, &[("cluster-secret", "secret", SECRET_1)], &[]);
+    assert_eq!(started["positional"], json!([]));
+    // kotalc's CLUSTER_METRICS_ENABLESTATS=true stays: --stats only ever switches stats on.
+    assert_eq!(
+        started["config"]["observations"]["metrics"]["enable_stats"],
+        true
+    );
 }

@@ -225,3 +225,85 @@ fn diff_against_a_git_revision_reads_it_without_checking_out() {
         "{stderr}"
     );
 }
+
+/// kubo's 15 -> 16 repository migration is external: an image change from before v0.30 to
+/// v0.30 or later is called out by `diff` (not blocking: nothing is refused or lost), and
+/// `build` warns on a Peer whose image needs repository 16, which is all it can know.
+#[test]
+fn an_image_change_across_repository_16_is_called_out() {
+    let dir = scratch("gitops-kubo-migration");
+    inputs(&dir);
+    assert!(
+        run(&dir, &["build", "ipfs", "-o", "rendered"])
+            .status
+            .success()
+    );
+    let diff = |dir: &Path| {
+        let out = run(
+            dir,
+            &[
+                "diff",
+                "ipfs",
+                "--against",
+                "rendered",
+                "--color",
+                "never",
+                "--fail-on",
+                "destructive",
+            ],
+        );
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    for (image, crosses) in [
+        ("kotalco/kubo:v0.29.0", false),
+        ("ipfs/kubo:v0.38.2", true),
+        ("ipfs/kubo:latest", false),
+    ] {
+        fs::write(
+            dir.join("ipfs/gateway.yaml"),
+            PEER.replace("spec:\n", &format!("spec:\n  image: {image}\n")),
+        )
+        .expect("write");
+        let (code, stdout, stderr) = diff(&dir);
+        assert_eq!(code, Some(0), "{image}: a warning does not fail: {stdout}");
+        assert_eq!(
+            stdout.contains(
+                "warning: StatefulSet.spec.template.spec.containers[peer].image: kubo changes \
+                 from kotalco/kubo:v0.28.0 to ipfs/kubo:v0.38.2, across repository version 16"
+            ),
+            crosses,
+            "{image}: {stdout}"
+        );
+        assert_eq!(
+            stderr.contains("warning[kubo-repo-migration]"),
+            crosses,
+            "{image}: {stderr}"
+        );
+    }
+    // Between two releases past it, nothing to say.
+    fs::write(
+        dir.join("ipfs/gateway.yaml"),
+        PEER.replace("spec:\n", "spec:\n  image: ipfs/kubo:v0.38.2\n")
+            .replace(
+                "  namespace: ipfs\n",
+                "  namespace: ipfs\n  annotations:\n    kotalc.io/allow: kubo-repo-migration\n",
+            ),
+    )
+    .expect("write");
+    let built = run(
+        &dir,
+        &["build", "ipfs", "-o", "rendered", "--deny-warnings"],
+    );
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    fs::write(
+        dir.join("ipfs/gateway.yaml"),
+        fs::read_to_string(dir.join("ipfs/gateway.yaml"))
+            .expect("read")
+            .replace("v0.38.2", "v0.43.1"),
+    )
+    .expect("write");
+    let (code, stdout, _) = diff(&dir);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("~ StatefulSet ipfs/gateway"), "{stdout}");
+    assert!(!stdout.contains("repository version 16"), "{stdout}");
+}

@@ -197,7 +197,8 @@ fn shell_metacharacters_cannot_inject_commands() {
     for stub in ["ipfs", "ipfs-cluster-service"] {
         fs::write(
             bin.join(stub),
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$CALLS\"\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$CALLS\"\n\
+             [ \"$1\" = version ] && echo 0.28.0\nexit 0\n",
         )
         .expect("stub");
         fs::set_permissions(bin.join(stub), fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -249,4 +250,90 @@ fn shell_metacharacters_cannot_inject_commands() {
             "{script} passes the value literally: {calls}"
         );
     }
+}
+
+/// The kubelet expands `$(NAME)` in a container's command and args from its environment
+/// (kubernetes third_party/forked/golang/expansion: `$$` is a literal `$`, `$(NAME)` of a
+/// defined variable its value). An extraArgs value naming the cluster secret's variable must
+/// reach the daemon as that text, never as the secret in argv, and `$$` must stay `$$`.
+#[test]
+fn kubelet_variable_references_in_args_stay_literal() {
+    let dir = scratch("hostile-kubelet-expansion");
+    let input = dir.join("input");
+    fs::create_dir_all(&input).expect("mkdir");
+    let attack = "$(CLUSTER_SECRET)";
+    fs::write(
+        input.join("both.yaml"),
+        format!(
+            "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata: {{name: p, namespace: \
+             ipfs}}\nspec:\n  api: true\n  extraArgs:\n    --agent-version-suffix: \"{attack}\"\n    \
+             \"--$(IPFS_PATH)\": \"$$(x)$\"\n---\napiVersion: ipfs.kotal.io/v1alpha1\nkind: \
+             ClusterPeer\nmetadata: {{name: c, namespace: ipfs}}\nspec:\n  clusterSecretName: \
+             s\n  peerEndpoint: /dns4/p/tcp/5001\n  extraArgs:\n    --loglevel: \"{attack}\"\n"
+        ),
+    )
+    .expect("input");
+    let objects = crate::spec_fields::operator_objects(input);
+    let mut checked = 0;
+    for sts in objects.iter().filter(|o| o.kind == "StatefulSet") {
+        let container = &sts.value["spec"]["template"]["spec"]["containers"][0];
+        let env: Vec<(&str, &str)> = container["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .map(|v| {
+                let name = v["name"].as_str().expect("name");
+                (name, v["value"].as_str().unwrap_or("SECRET-VALUE"))
+            })
+            .collect();
+        let argv: Vec<String> = container["command"]
+            .as_array()
+            .expect("command")
+            .iter()
+            .chain(container["args"].as_array().expect("args"))
+            .map(|a| expand(a.as_str().expect("text"), &env))
+            .collect();
+        assert!(
+            !argv
+                .iter()
+                .any(|a| a.contains("SECRET-VALUE") || a.contains("/home/")),
+            "a variable reached argv: {argv:?}"
+        );
+        assert!(
+            argv.iter().any(|a| a.ends_with(&format!("={attack}"))),
+            "{argv:?}"
+        );
+        if sts.value["metadata"]["name"] == "p" {
+            assert!(
+                argv.contains(&"--$(IPFS_PATH)=$$(x)$".to_string()),
+                "{argv:?}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}
+
+/// The kubelet's expansion of one command or args item.
+fn expand(text: &str, env: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(inner) = after.strip_prefix('(')
+            && let Some(end) = inner.find(')')
+            && let Some((_, value)) = env.iter().find(|(n, _)| *n == &inner[..end])
+        {
+            out.push_str(value);
+            rest = &inner[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out + rest
 }

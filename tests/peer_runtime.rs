@@ -48,11 +48,16 @@ fn peer(dir: &Path, private: bool) -> Vec<Object> {
 
 struct Pod {
     dir: PathBuf,
+    /// Whether the image has the external migration fs-repo-15-to-16 on its PATH.
+    migration: bool,
 }
 
 impl Pod {
     fn new(name: &str) -> Pod {
-        Pod { dir: scratch(name) }
+        Pod {
+            dir: scratch(name),
+            migration: false,
+        }
     }
 
     fn data(&self) -> PathBuf {
@@ -101,11 +106,11 @@ impl Pod {
                 fs::write(home.join(".kotal-secrets/swarm.key"), SWARM_KEY).expect("key");
             }
         }
-        let path = format!(
-            "{}:{}",
-            root().join("tests/stub").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+        let mut path = format!("{}:", root().join("tests/stub").display());
+        if self.migration {
+            path += &format!("{}:", root().join("tests/stub/migrations").display());
+        }
+        path += &std::env::var("PATH").unwrap_or_default();
         for container in pod["initContainers"].as_array().expect("init") {
             let argv: Vec<String> = container["command"]
                 .as_array()
@@ -156,12 +161,20 @@ fn assert_private(config: &J, kubo: &str) {
     );
     assert_eq!(config["Bootstrap"], json!([]));
     if kubo == "0.28" {
-        assert!(
-            config.get("AutoConf").is_none(),
-            "v0.28 has no AutoConf: {config}"
-        );
+        for key in ["AutoConf", "AutoTLS", "Plugins"] {
+            assert!(config.get(key).is_none(), "v0.28 has no {key}: {config}");
+        }
     } else {
+        // What kubo v0.38 and later report as ERROR under a swarm key, or send to public hosts.
         assert_eq!(config["AutoConf"]["Enabled"], json!(false), "{config}");
+        assert_eq!(config["AutoTLS"]["Enabled"], json!(false), "{config}");
+        assert_eq!(config["DNS"]["Resolvers"], json!({}));
+        assert_eq!(config["Routing"]["DelegatedRouters"], json!([]));
+        assert_eq!(config["Ipns"]["DelegatedPublishers"], json!([]));
+        assert_eq!(
+            config["Plugins"]["Plugins"]["telemetry"]["Config"]["Mode"],
+            json!("off")
+        );
     }
     assert_eq!(
         config["Peering"]["Peers"],
@@ -200,10 +213,14 @@ fn a_restart_keeps_the_repository_and_its_settings() {
 }
 
 /// The repository made by v0.28 (version 15) is migrated by the v0.42 image before any
-/// `ipfs config`, and the 16-to-17 migration's AutoConf and `auto` bootstrap are undone.
+/// `ipfs config`, and the 16-to-17 migration's AutoConf and `auto` bootstrap are undone. The
+/// image has fs-repo-15-to-16 on its PATH, as the README says to provide it.
 #[test]
 fn an_image_upgrade_migrates_before_configuring() {
-    let pod = Pod::new("runtime-upgrade");
+    let pod = Pod {
+        migration: true,
+        ..Pod::new("runtime-upgrade")
+    };
     let objects = peer(&pod.dir, true);
     pod.start(&objects, "0.28").expect("v0.28 start");
     assert_eq!(
@@ -221,6 +238,31 @@ fn an_image_upgrade_migrates_before_configuring() {
     let migrate = first(calls, &["repo", "migrate"]).expect("migrated");
     let config = first(calls, &["config"]).expect("configured");
     assert!(migrate < config, "{calls:?}");
+}
+
+/// Without fs-repo-15-to-16 and without egress the upgrade stops in config-ipfs, and the
+/// failure names what it needs and where the README says how to provide it.
+#[test]
+fn an_upgrade_without_the_migration_names_it() {
+    let pod = Pod::new("runtime-upgrade-no-migration");
+    let objects = peer(&pod.dir, false);
+    pod.start(&objects, "0.28").expect("v0.28 start");
+    let err = pod
+        .start(&objects, "0.42")
+        .expect_err("no migration, no egress");
+    assert!(err.starts_with("\"config-ipfs\""), "{err}");
+    for needed in [
+        "fs-repo-15-to-16",
+        "on the image's PATH",
+        "Upgrading kubo across repository version 16",
+    ] {
+        assert!(err.contains(needed), "{needed:?} in {err}");
+    }
+    assert_eq!(
+        fs::read_to_string(pod.data().join("version")).expect("version"),
+        "15\n",
+        "the repository is left as it was"
+    );
 }
 
 /// Without the migration the same upgrade fails: the stub refuses as kubo does, so the test
@@ -266,6 +308,10 @@ fn removing_the_swarm_key_makes_the_peer_public_again() {
         } else {
             assert_eq!(config["Bootstrap"], json!(["auto"]));
             assert_eq!(config["AutoConf"]["Enabled"], json!(true));
+            assert_eq!(config["DNS"]["Resolvers"], json!({".": "auto"}));
+            assert_eq!(config["Routing"]["DelegatedRouters"], json!(["auto"]));
+            assert_eq!(config["Ipns"]["DelegatedPublishers"], json!(["auto"]));
+            assert_eq!(config["AutoTLS"]["Enabled"], J::Null);
         }
         assert_eq!(config["Addresses"]["API"], json!("/ip4/0.0.0.0/tcp/5001"));
         // The restore is a one-time transition: a later start leaves the bootstrap list to

@@ -34,8 +34,8 @@ echo "$*" >> "$CALLS"
 if [ "$1" = init ]; then
   printf '{"Identity":{}}\n' > "$IPFS_PATH/config"
 fi
-if [ "$1 $2" = "version --repo" ]; then
-  echo 18
+if [ "$1 $2" = "version --number" ]; then
+  echo 0.42.0
 fi
 "#;
 
@@ -120,14 +120,19 @@ fn peer_scripts_initialise_once_and_configure_every_start() {
     assert_eq!(
         first,
         "init --empty-repo --profile server,flatfs\n\
+         version --number\n\
          repo migrate\n\
          config profile apply lowpower\n\
          config profile apply local-discovery\n\
          config Addresses.API /ip4/0.0.0.0/tcp/5001\n\
          config Addresses.Gateway /ip4/127.0.0.1/tcp/8080\n\
          config --json Bootstrap []\n\
-         version --repo\n\
-         config --json AutoConf.Enabled false\n"
+         config --json AutoTLS.Enabled false\n\
+         config --json AutoConf.Enabled false\n\
+         config --json DNS.Resolvers {}\n\
+         config --json Routing.DelegatedRouters []\n\
+         config --json Ipns.DelegatedPublishers []\n\
+         config Plugins.Plugins.telemetry.Config.Mode off\n"
     );
     assert_eq!(
         fs::read_to_string(data.join("swarm.key")).expect("copied"),

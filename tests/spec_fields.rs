@@ -151,10 +151,15 @@ fn peer(objects: &[Object], e: &PeerExpect<'_>) {
         ["config_ipfs.sh", "copy_swarm_key.sh", "init_ipfs_config.sh"]
     );
 
-    let mut ports = vec![
-        json!({"name": "swarm", "port": 4001, "protocol": "TCP", "targetPort": "swarm"}),
-        json!({"name": "swarm-udp", "port": 4001, "protocol": "UDP", "targetPort": "swarm-udp"}),
-    ];
+    let mut ports = vec![json!(
+        {"name": "swarm", "port": 4001, "protocol": "TCP", "targetPort": "swarm"}
+    )];
+    // Spec 5.3: under a swarm key kubo listens on TCP only.
+    if e.swarm_key.is_none() {
+        ports.push(
+            json!({"name": "swarm-udp", "port": 4001, "protocol": "UDP", "targetPort": "swarm-udp"}),
+        );
+    }
     if let Some(p) = e.api {
         ports.push(json!({"name": "api", "port": p, "protocol": "TCP", "targetPort": "api"}));
     }
@@ -260,6 +265,7 @@ fn peer(objects: &[Object], e: &PeerExpect<'_>) {
     ];
     if e.swarm_key.is_some() {
         main_env.push(("LIBP2P_FORCE_PNET", "1"));
+        main_env.push(("LIBP2P_TCP_MUX", "false"));
     }
     assert_eq!(env(main), pairs(&main_env));
     let container_ports: Vec<J> = ports

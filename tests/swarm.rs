@@ -106,8 +106,8 @@ fn migrate_copies_other_documents_and_explains_placeholders() {
 const STUB_IPFS: &str = r#"#!/bin/sh
 # Records every call; `init` writes a config file laid out as kubo writes it.
 echo "$*" >> "$CALLS"
-if [ "$1 $2" = "version --repo" ]; then
-  echo 18
+if [ "$1 $2" = "version --number" ]; then
+  echo 0.42.0
 fi
 if [ "$1" = init ]; then
   cat > "$IPFS_PATH/config" <<'CONFIG'

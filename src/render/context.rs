@@ -61,31 +61,30 @@ pub fn config_sha256(data: &BTreeMap<String, String>) -> String {
     crate::keys::hex(&Sha256::digest(canonical.as_bytes()))
 }
 
-/// One argv element per flag: `--flag=value`, or `--flag` alone for `""`. Kubo's boolean flags
-/// take no separate value (`--migrate true` is refused as an extra argument), and the `=` form
-/// is read the same way for string flags.
-fn kubo_args(args: &BTreeMap<String, String>) -> Vec<String> {
+/// One argv element per flag: `--flag=value`, or `--flag` alone for `""`. Both programs parse
+/// flags with Go's flag package (kubo through go-ipfs-cmds, ipfs-cluster-service through
+/// urfave/cli v1), where a boolean takes no separate value: `--migrate true` is refused as an
+/// extra argument, and `--stats false` switches stats on and leaves `false` as a stray
+/// argument. The `=` form is read the same way for string flags.
+fn flag_args(args: &BTreeMap<String, String>) -> Vec<String> {
     args.iter()
         .map(|(flag, value)| {
-            if value.is_empty() {
+            let arg = if value.is_empty() {
                 flag.clone()
             } else {
                 format!("{flag}={value}")
-            }
+            };
+            kubelet_literal(&arg)
         })
         .collect()
 }
 
-/// The operator's form, flag and value as two arguments, for ipfs-cluster-service.
-fn flatten_args(args: &BTreeMap<String, String>) -> Vec<String> {
-    let mut out = Vec::with_capacity(args.len() * 2);
-    for (flag, value) in args {
-        out.push(flag.clone());
-        if !value.is_empty() {
-            out.push(value.clone());
-        }
-    }
-    out
+/// A user's text as the kubelet must pass it on: it expands `$(NAME)` in a container's
+/// command and args from the container's environment, and turns `$$` into `$`
+/// (kubernetes third_party/forked/golang/expansion). Doubling every `$` makes every value
+/// literal, so `$(CLUSTER_SECRET)` in an argument never puts the secret in argv.
+pub fn kubelet_literal(text: &str) -> String {
+    text.replace('$', "$$")
 }
 
 pub fn plan(
@@ -130,14 +129,17 @@ pub fn plan(
         _,
     ) = match config {
         Config::Peer(peer) => {
-            let mut ports = vec![
-                tcp("swarm", 4001),
-                Port {
+            let mut ports = vec![tcp("swarm", 4001)];
+            // Under a swarm key kubo refuses QUIC, WebTransport and WebRTC Direct
+            // (core/node/libp2p/transport.go:35-58 at v0.28.0, :52-75 at v0.38.2) and listens on
+            // TCP only: a private Peer's UDP port would reach nothing.
+            if peer.swarm_key_secret_name.is_none() {
+                ports.push(Port {
                     name: "swarm-udp",
                     port: 4001,
                     protocol: "UDP",
-                },
-            ];
+                });
+            }
             if peer.api {
                 ports.push(tcp("api", peer.api_port));
             }
@@ -164,7 +166,7 @@ pub fn plan(
                 ][..],
                 ports,
                 serde_json::to_value(peer).unwrap_or_default(),
-                kubo_args(&peer.extra_args),
+                flag_args(&peer.extra_args),
             )
         }
         Config::ClusterPeer(cluster) => {
@@ -195,7 +197,7 @@ pub fn plan(
                     tcp("metrics", 8888),
                 ],
                 serde_json::to_value(cluster).unwrap_or_default(),
-                flatten_args(&cluster.extra_args),
+                flag_args(&cluster.extra_args),
             )
         }
     };
