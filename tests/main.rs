@@ -22,7 +22,6 @@ mod output_dir;
 mod peer_runtime;
 mod plaintext;
 mod pods;
-mod real_kubo;
 mod real_programs;
 mod reporting;
 mod schema;

@@ -11,7 +11,6 @@
 //! connects to that address inside the other pod's namespace, on the ports its containers
 //! declare. No namespace has any interface but `lo`, so nothing can reach any other address.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -242,7 +241,7 @@ impl Cluster {
             user: (id("runAsUser"), id("runAsGroup"), fs_group),
             env: BTreeMap::new(),
             containers: containers.clone(),
-            running: RefCell::default(),
+            running: Mutex::default(),
             endpoints: self.endpoints.clone(),
             stop: stop.clone(),
         };
@@ -280,7 +279,10 @@ impl Cluster {
         for main in spec["containers"].as_array().expect("containers") {
             let cname = main["name"].as_str().expect("name").to_string();
             let child = pod.spawn(&cname);
-            pod.running.borrow_mut().insert(cname, child);
+            pod.running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(cname, child);
         }
         Ok(pod)
     }
@@ -370,7 +372,7 @@ pub struct Pod {
     user: (Option<u32>, Option<u32>, Option<u32>),
     env: BTreeMap<String, Vec<(String, String)>>,
     containers: Vec<J>,
-    running: RefCell<BTreeMap<String, Child>>,
+    running: Mutex<BTreeMap<String, Child>>,
     endpoints: Endpoints,
     stop: Arc<AtomicBool>,
 }
@@ -461,26 +463,32 @@ impl Pod {
 
     /// The PID of a running main container's process.
     pub fn pid(&self, container: &str) -> u32 {
-        self.running.borrow()[container].id()
+        self.running.lock().unwrap_or_else(|e| e.into_inner())[container].id()
     }
 
     /// Whether a main container has exited, and how.
     pub fn exited(&self, container: &str) -> Option<ExitStatus> {
         self.running
-            .borrow_mut()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .get_mut(container)
             .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// Restarts a main container in the same pod, as the kubelet does after it exits.
     pub fn restart(&self, container: &str) {
-        let old = self.running.borrow_mut().remove(container);
+        let old = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(container);
         if let Some(mut child) = old {
             stop(&mut child);
         }
         let child = self.spawn(container);
         self.running
-            .borrow_mut()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .insert(container.to_string(), child);
     }
 
@@ -577,7 +585,12 @@ impl Pod {
 
 impl Drop for Pod {
     fn drop(&mut self) {
-        for child in self.running.get_mut().values_mut() {
+        for child in self
+            .running
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .values_mut()
+        {
             stop(child);
         }
         self.stop.store(true, Ordering::Relaxed);
