@@ -105,7 +105,7 @@ fn fixed_peer(name: &str, image: &str, id: &str, others: &[(&str, &str)], spec: 
     peer_yaml(name, image, spec, &annotations)
 }
 
-/// 1. A public Peer with `api` and `gateway`: both answer on the pod's address.
+/// Scenario 1: a public Peer with `api` and `gateway`: both answer on the pod's address.
 #[test]
 fn real_public_peer_answers_on_its_address() {
     for version in KUBO {
@@ -285,9 +285,9 @@ fn clean_start(pod: &Pod, label: &str) {
     );
 }
 
-/// 2. Two private Peers with fixed identities and peering start clean, connect and move a
-/// block both ways; a node without the key and one with another key stay out; a peer whose
-/// key went missing does not start.
+/// Scenario 2: two private Peers with fixed identities and peering start clean, connect and move a
+/// block both ways; a node without the key and one with another key stay out; a peer whose key went
+/// missing does not start.
 #[test]
 fn real_private_pair_connects_and_keeps_outsiders_out() {
     for version in KUBO {
@@ -296,8 +296,8 @@ fn real_private_pair_connects_and_keeps_outsiders_out() {
     run_private_pair("private-oldest-newest", [KUBO[0], KUBO[KUBO.len() - 1]]);
 }
 
-/// 3. A repository made by the v0.28.0 pod, then the same Peer on each newer image: with the
-/// 15-to-16 migration on PATH it migrates and keeps its peer ID; without it (no egress) the
+/// Scenario 3: a repository made by the v0.28.0 pod, then the same Peer on each newer image: with
+/// the 15-to-16 migration on PATH it migrates and keeps its peer ID; without it (no egress) the
 /// failure names what it needs.
 #[test]
 fn real_upgrade_from_v0_28_migrates_or_names_the_migration() {
@@ -357,7 +357,7 @@ fn real_upgrade_from_v0_28_migrates_or_names_the_migration() {
     }
 }
 
-/// 4. The swarm key removed from the spec: the peer is public again (a node without a key
+/// Scenario 4: the swarm key removed from the spec: the peer is public again (a node without a key
 /// connects to it).
 #[test]
 fn real_swarm_key_removed_makes_the_peer_public() {
@@ -407,9 +407,9 @@ fn real_swarm_key_removed_makes_the_peer_public() {
     }
 }
 
-/// 5. Every profile and routing value that validation accepts starts: datastore profiles
-/// as initProfiles (they are refused later, with the init-only-profile warning), the others
-/// as profiles, applied at every start.
+/// Scenario 5: every profile and routing value that validation accepts starts: datastore profiles
+/// as initProfiles (they are refused later, with the init-only-profile warning), the others as
+/// profiles, applied at every start.
 #[test]
 fn real_every_profile_and_routing_value_starts() {
     let init_only = ["flatfs", "badgerds", "default-datastore"];
@@ -495,9 +495,9 @@ fn block(pod: &Pod, data: &str) -> String {
     .to_string()
 }
 
-/// 6. Two crdt ClusterPeers on each kubo: /health answers 204 and 9094, 9095 and 8888
-/// listen on the pod address; a pin made through one is pinned on both; a rotated secret
-/// reaches a running peer at its restart.
+/// Scenario 6: two crdt ClusterPeers on each kubo: /health answers 204 and 9094, 9095 and 8888
+/// listen on the pod address; a pin made through one is pinned on both; a rotated secret reaches a
+/// running peer at its restart.
 #[test]
 fn real_crdt_cluster_pins_on_both_peers() {
     for version in KUBO {
@@ -599,8 +599,8 @@ fn real_crdt_cluster_pins_on_both_peers() {
     }
 }
 
-/// 7. A raft pair, started in order and in reverse order (the joiner first): both end in one
-/// cluster, a restart keeps its state without `--bootstrap`, and a pin survives.
+/// Scenario 7: a raft pair, started in order and in reverse order (the joiner first): both end in
+/// one cluster, a restart keeps its state without `--bootstrap`, and a pin survives.
 #[test]
 fn real_raft_pair_forms_in_either_order_and_keeps_its_state() {
     let version = KUBO[KUBO.len() - 1];
@@ -716,16 +716,29 @@ fn real_cluster_extra_args_never_expand_a_secret() {
         !argv.contains(&secret),
         "the kubelet would pass the secret: {argv}"
     );
-    // What the process runs with, as long as it runs.
+    // The process's argv from nsenter's exec to the daemon's (the same PID throughout),
+    // until it is the daemon's or the daemon has ended.
     let pid = pod.pid("cluster-peer");
-    let mut seen = Vec::new();
-    while pod.exited("cluster-peer").is_none() && seen.len() < 40 {
-        if let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) {
-            seen.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(!seen.is_empty(), "no cmdline read\n{}", pod.logs());
+    let mut seen: Vec<String> = Vec::new();
+    wait_for(
+        "the daemon's cmdline is read",
+        BOUND,
+        || {
+            if let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) {
+                seen.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+            }
+            seen.last()
+                .is_some_and(|c| c.starts_with("ipfs-cluster-service daemon"))
+                || pod.exited("cluster-peer").is_some()
+        },
+        || pod.logs(),
+    );
+    assert!(
+        seen.iter()
+            .any(|c| c.starts_with("ipfs-cluster-service daemon")),
+        "the daemon's cmdline was never read: {seen:?}\n{}",
+        pod.logs()
+    );
     for cmdline in &seen {
         assert!(
             !cmdline.contains(&secret),
