@@ -75,6 +75,7 @@ codes! {
     InitOnlyProfile = "init-only-profile", Warning, "a datastore profile in `profiles`, re-applied on every start";
     RandomportsProfile = "randomports-profile", Warning, "the `randomports` profile, which moves the swarm port away from the Service's 4001";
     Badgerds = "badgerds", Warning, "the `badgerds` profile, deprecated in kubo";
+    KuboRepoMigration = "kubo-repo-migration", Warning, "a Peer image of kubo v0.30 or later, which migrates an older repository with a program it downloads";
     PrivateSwarmIsolated = "private-swarm-isolated", Warning, "a private swarm whose peers have no bootstrap or peering list to find each other";
     RaftTrustedPeers = "raft-trusted-peers", Warning, "a ClusterPeer with raft consensus and trustedPeers, which only crdt consensus reads";
     ServerProfileFiltersCluster = "server-profile-filters-cluster", Warning, "the `server` profile on a Peer that peers inside the cluster, whose pod and Service addresses it filters out";

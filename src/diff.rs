@@ -57,6 +57,9 @@ pub enum Gravity {
     Destructive,
     /// Applying it restarts the pod; nothing is refused or lost.
     RollsPods,
+    /// The restarted pod needs something the objects cannot show (kubo's repository
+    /// migration); nothing is refused or lost.
+    Warning,
 }
 
 impl Gravity {
@@ -65,6 +68,7 @@ impl Gravity {
             Gravity::Refused => "refused",
             Gravity::Destructive => "destructive",
             Gravity::RollsPods => "rolls pods",
+            Gravity::Warning => "warning",
         }
     }
 }
@@ -137,7 +141,7 @@ impl Report {
         self.entries
             .iter()
             .flat_map(|e| &e.findings)
-            .filter(|f| f.gravity != Gravity::RollsPods && !f.allowed)
+            .filter(|f| matches!(f.gravity, Gravity::Refused | Gravity::Destructive) && !f.allowed)
             .count()
     }
 
@@ -511,6 +515,22 @@ fn destructive(before: &Side, after: &Side) -> Vec<Finding> {
                     "the pod template changes: applying this restarts the pod",
                 ));
             }
+            if let (Some(from), Some(to)) = (kubo_image(old), kubo_image(new))
+                && crate::kubo::crosses_repo_16(from.1, to.1)
+            {
+                out.push(finding(
+                    Gravity::Warning,
+                    "StatefulSet.spec.template.spec.containers[peer].image",
+                    format!(
+                        "kubo changes from {} to {}, across repository version 16: at the next \
+                         start config-ipfs migrates the repository with the external \
+                         fs-repo-15-to-16, which kubo downloads from public gateways unless the \
+                         image has it on its PATH; without egress the pod never starts (see the \
+                         README, \"Upgrading kubo across repository version 16\")",
+                        from.0, to.0
+                    ),
+                ));
+            }
         }
         "PersistentVolumeClaim" => {
             let storage = |v: &J| {
@@ -603,6 +623,17 @@ fn destructive(before: &Side, after: &Side) -> Vec<Finding> {
     out
 }
 
+/// The image of a Peer's kubo container (`peer`, running `ipfs`), and the release its tag
+/// names.
+fn kubo_image(statefulset: &J) -> Option<(&str, crate::kubo::Release)> {
+    statefulset["spec"]["template"]["spec"]["containers"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == "peer" && c["command"][0] == "ipfs")
+        .and_then(|c| c["image"].as_str())
+        .and_then(|image| Some((image, crate::kubo::release(image)?)))
+}
+
 /// Colours for a terminal, or none.
 #[derive(Clone, Copy, Debug)]
 pub struct Style {
@@ -652,10 +683,10 @@ pub fn render(report: &Report, style: Style) -> String {
         }
         for f in &entry.findings {
             let label = format!("{}:", f.gravity.name());
-            let colour = if f.gravity == Gravity::RollsPods {
-                "36"
-            } else {
-                "1;31"
+            let colour = match f.gravity {
+                Gravity::RollsPods => "36",
+                Gravity::Warning => "1;33",
+                Gravity::Refused | Gravity::Destructive => "1;31",
             };
             let allowed = if f.allowed {
                 " (allowed by kotalc.io/allow-change)"

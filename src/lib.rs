@@ -17,6 +17,7 @@ pub mod explain;
 pub mod import;
 pub mod keys;
 pub mod krm;
+pub mod kubo;
 pub mod lint;
 pub mod load;
 pub mod model;

@@ -60,6 +60,28 @@ pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diag
                 }
             }
         }
+        if resource.root.at("spec.image").is_some()
+            && let Some(release) = crate::kubo::release(&peer.image)
+            && release >= crate::kubo::REPO_16
+        {
+            diagnostics.push(
+                warn(
+                    Code::KuboRepoMigration,
+                    "spec.image",
+                    format!(
+                        "kubo {release} needs repository version 16 or later: a repository made \
+                         by kubo before v0.30 (version 15) is migrated at start by the external \
+                         fs-repo-15-to-16, which kubo downloads from public gateways unless the \
+                         image has it on its PATH; without egress config-ipfs fails"
+                    ),
+                )
+                .help(
+                    "a new volume needs nothing: silence this with `kotalc.io/allow: \
+                     kubo-repo-migration`; to upgrade an existing one, see the README, \
+                     \"Upgrading kubo across repository version 16\"",
+                ),
+            );
+        }
         if resource.root.at("spec.swarmKeySecretName").is_some() && peer.peering.is_none() {
             diagnostics.push(
                 warn(
@@ -116,9 +138,13 @@ fn profile_lints(
             warn(
                 Code::InitOnlyProfile,
                 path,
+                // kubo applies the profile, and every later command that opens the repository
+                // fails (repo/fsrepo/fsrepo.go checkDatastoreSpec): the next one is config-ipfs's.
                 format!(
-                    "the datastore profile {profile:?} is re-applied on every start, and the \
-                     daemon refuses to start once it differs from the repository's datastore"
+                    "the datastore profile {profile:?} is re-applied on every start: once it \
+                     differs from the repository's datastore, the init container config-ipfs \
+                     fails with \"datastore configuration ... does not match what is on \
+                     disk\" and the pod never starts"
                 ),
             )
             .help("move it to initProfiles, which apply once, when the repository is created"),
