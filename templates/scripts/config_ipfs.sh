@@ -82,8 +82,8 @@ if [ "$KOTAL_PRIVATE_SWARM" = true ]; then
     ipfs config --json Routing.DelegatedRouters '[]'
     ipfs config --json Ipns.DelegatedPublishers '[]'
     # The telemetry plugin (from v0.37) POSTs to a public host, tagged private_network
-    # (plugin/plugins/telemetry/telemetry.go:164-216 and :271 at v0.38.2; v0.43 ships no
-    # endpoint, and `off` still holds).
+    # (plugin/plugins/telemetry/telemetry.go:164-216 and :271 at v0.38.2, :77 at v0.43.0;
+    # v0.43.1 ships no endpoint, and `off` still holds).
     ipfs config Plugins.Plugins.telemetry.Config.Mode off
   fi
   echo "kotalc: private swarm: Bootstrap emptied; AutoTLS, AutoConf, delegated routing and telemetry off where kubo has them"
