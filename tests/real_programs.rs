@@ -1,0 +1,767 @@
+//! Rendered Peers and ClusterPeers run on the real programs (kubo at every version
+//! `tests/tools/build.sh` builds, ipfs-cluster), by the pod runner of `pods.rs`: every Peer
+//! scenario on every kubo version. Waits are for conditions (ports, peer lists, pin status)
+//! under hang guards far above a normal run; a failure prints the programs' logs.
+
+use std::fs;
+use std::time::Duration;
+
+use kotalc::keys::{Material, generate};
+use kotalc::render::Object;
+
+use crate::common::{real_program, scratch, text};
+use crate::pods::{Cluster, KUBO, Pod, wait_for};
+
+/// Hang guard of a wait for a daemon or a network condition.
+const BOUND: Duration = Duration::from_secs(240);
+
+fn render(name: &str, yaml: &str) -> Vec<Object> {
+    let input = scratch(&format!("real-input-{name}"));
+    fs::write(input.join("resources.yaml"), yaml).expect("input");
+    crate::spec_fields::operator_objects(input)
+}
+
+/// Fresh material from kotalc's generator: the value, and the peer ID of an identity.
+fn material(kind: Material) -> (String, String) {
+    let generated = generate(kind).expect("randomness");
+    (
+        String::from_utf8(generated.value).expect("text"),
+        generated
+            .peer_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+    )
+}
+
+fn logs(pods: &[&Pod]) -> String {
+    pods.iter().map(|p| p.logs()).collect()
+}
+
+fn out(pod: &Pod, container: &str, argv: &[&str]) -> Result<String, String> {
+    let output = pod.exec(container, argv);
+    if output.status.success() {
+        Ok(text(&output.stdout))
+    } else {
+        Err(format!("{}{}", text(&output.stdout), text(&output.stderr)))
+    }
+}
+
+/// The daemon's RPC API inside a Peer pod: `ipfs` commands go there and never open the
+/// repository, whose lock a starting daemon needs.
+const API: &str = "--api=/ip4/127.0.0.1/tcp/5001";
+
+/// An `ipfs` command against the pod's daemon, as `kubectl exec` runs it.
+fn ipfs(pod: &Pod, args: &[&str]) -> Result<String, String> {
+    let mut argv = vec!["ipfs", API];
+    argv.extend_from_slice(args);
+    out(pod, "peer", &argv)
+}
+
+/// Starts a pod; its failure fails the test with the logs.
+fn start(cluster: &Cluster, name: &str) -> Pod {
+    cluster.start(name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Waits until kubo's RPC API answers inside the pod (its daemon is up).
+fn kubo_up(pod: &Pod) {
+    wait_for(
+        &format!("kubo of pod {} answers `ipfs id`", pod.name),
+        BOUND,
+        || ipfs(pod, &["id", "-f=<id>"]).is_ok(),
+        || pod.logs(),
+    );
+}
+
+fn peer_id(pod: &Pod) -> String {
+    ipfs(pod, &["id", "-f=<id>"])
+        .unwrap_or_else(|e| panic!("{e}\n{}", pod.logs()))
+        .trim()
+        .to_string()
+}
+
+fn swarm_peers(pod: &Pod) -> String {
+    ipfs(pod, &["swarm", "peers"]).unwrap_or_default()
+}
+
+fn peer_yaml(name: &str, image: &str, spec: &str, annotations: &str) -> String {
+    format!(
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: {name}\n  \
+         namespace: ipfs\n  annotations:\n    test.example/scenario: real\n{annotations}spec:\n  \
+         image: kotalco/kubo:{image}\n{spec}---\n"
+    )
+}
+
+/// A Peer with a fixed identity peering with `others` (name, peer ID).
+fn fixed_peer(name: &str, image: &str, id: &str, others: &[(&str, &str)], spec: &str) -> String {
+    let peering: Vec<String> = others
+        .iter()
+        .map(|(other, other_id)| format!("/dns4/{other}/tcp/4001/p2p/{other_id}"))
+        .collect();
+    let mut annotations =
+        format!("    kotalc.io/peer-id: {id}\n    kotalc.io/identity-secret: {name}-identity\n");
+    if !peering.is_empty() {
+        annotations.push_str(&format!("    kotalc.io/peering: {}\n", peering.join(",")));
+    }
+    peer_yaml(name, image, spec, &annotations)
+}
+
+/// Scenario 1: a public Peer with `api` and `gateway`: both answer on the pod's address.
+#[test]
+fn real_public_peer_answers_on_its_address() {
+    for version in KUBO {
+        let mut cluster = Cluster::new(&format!("public-{version}"));
+        cluster.apply(&render(
+            &format!("public-{version}"),
+            &peer_yaml("public", version, "  api: true\n  gateway: true\n", ""),
+        ));
+        let pod = start(&cluster, "public");
+        wait_for(
+            &format!("{version}: the API answers on {}:5001", pod.addr),
+            BOUND,
+            || {
+                pod.http("POST", 5001, "/api/v0/id")
+                    .is_some_and(|(s, _)| s == 200)
+            },
+            || pod.logs(),
+        );
+        wait_for(
+            &format!("{version}: the gateway answers on {}:8080", pod.addr),
+            BOUND,
+            || {
+                // bafkqaaa: the empty identity CID, which needs no network.
+                pod.http("GET", 8080, "/ipfs/bafkqaaa")
+                    .is_some_and(|(s, _)| s == 200)
+            },
+            || pod.logs(),
+        );
+        // Nothing outside is reachable: the public bootstrap list found nobody.
+        assert_eq!(swarm_peers(&pod).trim(), "", "{version}\n{}", pod.logs());
+    }
+}
+
+struct Pair {
+    cluster: Cluster,
+    ids: Vec<(String, String)>,
+}
+
+/// Two private Peers with fixed identities peering with each other, on the given images,
+/// and two outsiders: a public Peer, and a private one with another swarm key.
+fn private_pair(name: &str, images: [&str; 2]) -> Pair {
+    let (key, _) = material(Material::SwarmKey);
+    let (other_key, _) = material(Material::SwarmKey);
+    let mut cluster = Cluster::new(name);
+    cluster.secret("swarm-key", "swarm.key", &key);
+    cluster.secret("other-swarm-key", "swarm.key", &other_key);
+    let mut ids = Vec::new();
+    for peer in [
+        "private-a",
+        "private-b",
+        "outsider-public",
+        "outsider-other-key",
+    ] {
+        let (value, id) = material(Material::PeerIdentity);
+        cluster.secret(&format!("{peer}-identity"), "key", &value);
+        ids.push((peer.to_string(), id));
+    }
+    let (a, b) = (ids[0].1.clone(), ids[1].1.clone());
+    let private = "  swarmKeySecretName: swarm-key\n";
+    let yaml = [
+        fixed_peer("private-a", images[0], &a, &[("private-b", &b)], private),
+        fixed_peer("private-b", images[1], &b, &[("private-a", &a)], private),
+        fixed_peer(
+            "outsider-public",
+            images[0],
+            &ids[2].1,
+            &[],
+            "  routing: dht\n",
+        ),
+        fixed_peer(
+            "outsider-other-key",
+            images[1],
+            &ids[3].1,
+            &[],
+            "  swarmKeySecretName: other-swarm-key\n",
+        ),
+    ]
+    .concat();
+    cluster.apply(&render(name, &yaml));
+    Pair { cluster, ids }
+}
+
+/// `ipfs block put` on one node, `ipfs block get` on the other.
+fn block_moves(from: &Pod, to: &Pod, label: &str) {
+    let data = format!("kotalc block {label} {}", from.name);
+    let cid = out(
+        from,
+        "peer",
+        &[
+            "sh",
+            "-c",
+            &format!("printf %s '{data}' | ipfs {API} block put"),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("block put on {}: {e}", from.name));
+    let got = ipfs(to, &["block", "get", "--timeout=120s", cid.trim()]).unwrap_or_else(|e| {
+        panic!(
+            "{label}: {} fetching {cid}: {e}\n{}",
+            to.name,
+            logs(&[from, to])
+        )
+    });
+    assert_eq!(got, data, "{label}");
+}
+
+fn run_private_pair(name: &str, images: [&str; 2]) {
+    let Pair { cluster, ids } = private_pair(name, images);
+    let a = start(&cluster, "private-a");
+    let b = start(&cluster, "private-b");
+    let (id_a, id_b) = (&ids[0].1, &ids[1].1);
+    wait_for(
+        &format!("{name}: the private peers connect through their peering lists"),
+        BOUND,
+        || swarm_peers(&a).contains(id_b.as_str()) && swarm_peers(&b).contains(id_a.as_str()),
+        || logs(&[&a, &b]),
+    );
+    for pod in [&a, &b] {
+        clean_start(pod, name);
+    }
+    block_moves(&a, &b, name);
+    block_moves(&b, &a, name);
+    // The outsiders, each on its own thread (its processes end with it).
+    std::thread::scope(|scope| {
+        for (outsider, id) in &ids[2..] {
+            let (cluster, a) = (&cluster, &a);
+            scope.spawn(move || {
+                let pod = start(cluster, outsider);
+                kubo_up(&pod);
+                let dial = format!("/dns4/private-a/tcp/4001/p2p/{id_a}");
+                let connect = ipfs(&pod, &["swarm", "connect", "--timeout=30s", &dial]);
+                assert!(
+                    connect.is_err() && !swarm_peers(a).contains(id.as_str()),
+                    "{name}: {outsider} joined the private swarm: {connect:?}\n{}",
+                    logs(&[a, &pod])
+                );
+            });
+        }
+    });
+    // The swarm key gone from the volume and the daemon restarted (as the kubelet restarts
+    // it; init containers do not run again): LIBP2P_FORCE_PNET keeps it from going public.
+    out(&a, "peer", &["sh", "-c", "rm \"$IPFS_PATH/swarm.key\""]).expect("rm swarm.key");
+    a.restart("peer");
+    wait_for(
+        &format!("{name}: the daemon without its swarm key refuses to start"),
+        BOUND,
+        || a.exited("peer").is_some(),
+        || a.logs(),
+    );
+    assert!(
+        a.log("peer")
+            .contains("private network was not configured but is enforced"),
+        "{name}: the keyless daemon stopped for another reason\n{}",
+        a.logs()
+    );
+}
+
+/// A private peer starts clean: none of the ERRORs that kubo v0.38 and later logged under a
+/// swarm key (AutoConf's `auto` placeholders, AutoTLS, ShareTCPListener), and no telemetry.
+/// Two ERRORs are not the configuration's: mDNS needs a multicast interface, which a pod has
+/// and the test's namespace has not, and the DHT's "Ignored key without a value" is a
+/// logging call of kubo v0.38's own.
+fn clean_start(pod: &Pod, label: &str) {
+    let log = pod.log("peer");
+    let noise: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            (l.contains("ERROR")
+                && !l.contains("error starting mdns service")
+                && !l.contains("Ignored key without a value"))
+                || l.to_lowercase().contains("telemetry will be enabled")
+        })
+        .collect();
+    assert!(
+        noise.is_empty(),
+        "{label}: {} did not start clean: {noise:#?}",
+        pod.name
+    );
+}
+
+/// Scenario 2: two private Peers with fixed identities and peering start clean, connect and move a
+/// block both ways; a node without the key and one with another key stay out; a peer whose key went
+/// missing does not start.
+#[test]
+fn real_private_pair_connects_and_keeps_outsiders_out() {
+    for version in KUBO {
+        run_private_pair(&format!("private-{version}"), [version, version]);
+    }
+    run_private_pair("private-oldest-newest", [KUBO[0], KUBO[KUBO.len() - 1]]);
+}
+
+/// Scenario 3: a repository made by the v0.28.0 pod, then the same Peer on each newer image: with
+/// the 15-to-16 migration on PATH it migrates and keeps its peer ID; without it (no egress) the
+/// failure names what it needs.
+#[test]
+fn real_upgrade_from_v0_28_migrates_or_names_the_migration() {
+    let old = KUBO[0];
+    for version in &KUBO[1..] {
+        let name = format!("upgrade-{version}");
+        let mut cluster = Cluster::new(&name);
+        cluster.apply(&render(
+            &format!("{name}-old"),
+            &peer_yaml("upgraded", old, "", ""),
+        ));
+        let id = {
+            let pod = start(&cluster, "upgraded");
+            kubo_up(&pod);
+            peer_id(&pod)
+        };
+        let claim = cluster.claim("upgraded");
+        let copy = cluster.dir.join("claim-before-upgrade");
+        assert!(
+            std::process::Command::new("cp")
+                .args(["-a"])
+                .arg(&claim)
+                .arg(&copy)
+                .status()
+                .expect("cp")
+                .success()
+        );
+        cluster.apply(&render(&name, &peer_yaml("upgraded", version, "", "")));
+
+        // Without the migration: config-ipfs fails, naming it.
+        let failure = match cluster.start("upgraded") {
+            Ok(pod) => panic!("{version}: started without the migration\n{}", pod.logs()),
+            Err(e) => e,
+        };
+        assert!(
+            failure.contains("config-ipfs") && failure.contains("fs-repo-15-to-16"),
+            "{version}: the failure does not name the migration:\n{failure}"
+        );
+
+        // With it on PATH (as an image that carries it would have it).
+        fs::remove_dir_all(&claim).expect("rm");
+        fs::rename(&copy, &claim).expect("restore");
+        cluster.extra_bins = vec![real_program(
+            "fs-repo-migrations-v1.0.1",
+            "fs-repo-15-to-16",
+        )];
+        let pod = start(&cluster, "upgraded");
+        kubo_up(&pod);
+        assert_eq!(
+            peer_id(&pod),
+            id,
+            "{version}: the peer ID changed\n{}",
+            pod.logs()
+        );
+        let repo = ipfs(&pod, &["version", "--repo"]).expect("repo version");
+        assert_ne!(repo.trim(), "15", "{version}: not migrated");
+    }
+}
+
+/// Scenario 4: the swarm key removed from the spec: the peer is public again (a node without a key
+/// connects to it).
+#[test]
+fn real_swarm_key_removed_makes_the_peer_public() {
+    for version in KUBO {
+        let name = format!("unkeyed-{version}");
+        let (key, _) = material(Material::SwarmKey);
+        let (value, id) = material(Material::PeerIdentity);
+        let (public_value, public_id) = material(Material::PeerIdentity);
+        let mut cluster = Cluster::new(&name);
+        cluster.secret("swarm-key", "swarm.key", &key);
+        cluster.secret("unkeyed-identity", "key", &value);
+        cluster.secret("public-identity", "key", &public_value);
+        let public = fixed_peer("public", version, &public_id, &[], "");
+        let private = fixed_peer(
+            "unkeyed",
+            version,
+            &id,
+            &[],
+            "  swarmKeySecretName: swarm-key\n",
+        );
+        cluster.apply(&render(
+            &format!("{name}-private"),
+            &format!("{private}{public}"),
+        ));
+        {
+            let pod = start(&cluster, "unkeyed");
+            kubo_up(&pod);
+        }
+        assert!(cluster.claim("unkeyed").join("swarm.key").is_file());
+        let unkeyed = fixed_peer("unkeyed", version, &id, &[], "");
+        cluster.apply(&render(&name, &format!("{unkeyed}{public}")));
+        let pod = start(&cluster, "unkeyed");
+        kubo_up(&pod);
+        assert!(
+            !cluster.claim("unkeyed").join("swarm.key").exists(),
+            "{version}: swarm.key stayed"
+        );
+        let outsider = start(&cluster, "public");
+        kubo_up(&outsider);
+        let dial = format!("/dns4/unkeyed/tcp/4001/p2p/{id}");
+        wait_for(
+            &format!("{version}: a public node connects to the formerly private peer"),
+            BOUND,
+            || ipfs(&outsider, &["swarm", "connect", "--timeout=30s", &dial]).is_ok(),
+            || logs(&[&pod, &outsider]),
+        );
+    }
+}
+
+/// Scenario 5: every profile and routing value that validation accepts starts: datastore profiles
+/// as initProfiles (they are refused later, with the init-only-profile warning), the others as
+/// profiles, applied at every start.
+#[test]
+fn real_every_profile_and_routing_value_starts() {
+    let init_only = ["flatfs", "badgerds", "default-datastore"];
+    let profiles = [
+        "server",
+        "randomports",
+        "local-discovery",
+        "test",
+        "default-networking",
+        "lowpower",
+    ];
+    let routing = ["none", "dht", "dhtclient", "dhtserver"];
+    for version in KUBO {
+        let mut cluster = Cluster::new(&format!("profiles-{version}"));
+        let mut yaml = String::new();
+        let mut names = Vec::new();
+        for (i, profile) in init_only.iter().chain(&profiles).enumerate() {
+            let field = if init_only.contains(profile) {
+                "initProfiles"
+            } else {
+                "profiles"
+            };
+            let name = format!("profile-{profile}");
+            yaml.push_str(&peer_yaml(
+                &name,
+                version,
+                &format!(
+                    "  {field}: [{profile}]\n  routing: {}\n",
+                    routing[i % routing.len()]
+                ),
+                "",
+            ));
+            names.push(name);
+        }
+        cluster.apply(&render(&format!("profiles-{version}"), &yaml));
+        // Each pod lives and ends on its own thread (its processes die with that thread).
+        std::thread::scope(|scope| {
+            for name in &names {
+                let cluster = &cluster;
+                scope.spawn(move || kubo_up(&start(cluster, name)));
+            }
+        });
+    }
+}
+
+fn cluster_peer_yaml(name: &str, id: &str, endpoint: &str, consensus: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: ClusterPeer\nmetadata:\n  name: {name}\n  \
+         namespace: ipfs\nspec:\n  image: kotalco/ipfs-cluster:v1.1.6\n  id: {id}\n  \
+         privateKeySecretName: {name}-identity\n  clusterSecretName: cluster-secret\n  \
+         consensus: {consensus}\n  peerEndpoint: /dns4/{endpoint}/tcp/5001\n{extra}---\n"
+    )
+}
+
+fn ctl(pod: &Pod, args: &[&str]) -> Result<String, String> {
+    let mut argv = vec!["ipfs-cluster-ctl", "--host", "/ip4/127.0.0.1/tcp/9094"];
+    argv.extend_from_slice(args);
+    out(pod, "cluster-peer", &argv)
+}
+
+/// Whether `ipfs-cluster-ctl peers ls` on `pod` lists every one of `ids` without error.
+fn sees(pod: &Pod, ids: &[&str]) -> bool {
+    ctl(pod, &["peers", "ls"]).is_ok_and(|o| {
+        ids.iter().all(|id| o.contains(id))
+            && !o.to_lowercase().contains("error")
+            && o.contains(&format!("Sees {} other peers", ids.len() - 1))
+    })
+}
+
+/// A block added on a kubo pod, for the cluster to pin.
+fn block(pod: &Pod, data: &str) -> String {
+    out(
+        pod,
+        "peer",
+        &[
+            "sh",
+            "-c",
+            &format!("printf %s '{data}' | ipfs {API} block put --pin=false"),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("block put: {e}"))
+    .trim()
+    .to_string()
+}
+
+/// Scenario 6: two crdt ClusterPeers on each kubo: /health answers 204 and 9094, 9095 and 8888
+/// listen on the pod address; a pin made through one is pinned on both; a rotated secret reaches a
+/// running peer at its restart.
+#[test]
+fn real_crdt_cluster_pins_on_both_peers() {
+    for version in KUBO {
+        let name = format!("crdt-{version}");
+        let mut cluster = Cluster::new(&name);
+        let (secret, _) = material(Material::ClusterSecret);
+        cluster.secret("cluster-secret", "secret", &secret);
+        let mut ids = Vec::new();
+        for peer in ["kubo-a", "kubo-b", "cluster-a", "cluster-b"] {
+            let (value, id) = material(Material::PeerIdentity);
+            cluster.secret(&format!("{peer}-identity"), "key", &value);
+            ids.push(id);
+        }
+        let api = "  api: true\n";
+        let bootstrap = format!(
+            "  bootstrapPeers: [/dns4/cluster-a/tcp/9096/p2p/{}]\n",
+            ids[2]
+        );
+        let yaml = [
+            fixed_peer("kubo-a", version, &ids[0], &[("kubo-b", &ids[1])], api),
+            fixed_peer("kubo-b", version, &ids[1], &[("kubo-a", &ids[0])], api),
+            cluster_peer_yaml("cluster-a", &ids[2], "kubo-a", "crdt", ""),
+            cluster_peer_yaml("cluster-b", &ids[3], "kubo-b", "crdt", &bootstrap),
+        ]
+        .concat();
+        cluster.apply(&render(&name, &yaml));
+        let kubo_a = start(&cluster, "kubo-a");
+        let kubo_b = start(&cluster, "kubo-b");
+        kubo_up(&kubo_a);
+        kubo_up(&kubo_b);
+        let a = start(&cluster, "cluster-a");
+        let mut b = start(&cluster, "cluster-b");
+        let all = || logs(&[&kubo_a, &kubo_b, &a, &b]);
+        for pod in [&a, &b] {
+            wait_for(
+                &format!(
+                    "{version}: /health of {} answers 204 on {}",
+                    pod.name, pod.addr
+                ),
+                BOUND,
+                || {
+                    pod.http("GET", 9094, "/health")
+                        .is_some_and(|(s, _)| s == 204)
+                },
+                all,
+            );
+            for port in [9094, 9095, 8888] {
+                assert!(
+                    pod.listens(port),
+                    "{version}: {} does not listen on {}:{port}",
+                    pod.name,
+                    pod.addr
+                );
+            }
+        }
+        let (ida, idb) = (ids[2].as_str(), ids[3].as_str());
+        wait_for(
+            &format!("{version}: the cluster peers see each other"),
+            BOUND,
+            || sees(&a, &[ida, idb]) && sees(&b, &[ida, idb]),
+            all,
+        );
+        let cid = block(&kubo_a, &format!("kotalc crdt {version}"));
+        ctl(&a, &["pin", "add", &cid]).unwrap_or_else(|e| panic!("pin add: {e}\n{}", all()));
+        wait_for(
+            &format!("{version}: {cid} pinned on both peers"),
+            BOUND,
+            || ctl(&b, &["status", &cid]).is_ok_and(|o| o.matches("PINNED").count() == 2),
+            all,
+        );
+
+        // A rotated secret: cluster-b restarted with it leaves the cluster of the old one,
+        // and cluster-a restarted with it too joins it again.
+        let (rotated, _) = material(Material::ClusterSecret);
+        cluster.secret("cluster-secret", "secret", &rotated);
+        drop(b);
+        b = start(&cluster, "cluster-b");
+        let all = || logs(&[&a, &b]);
+        wait_for(
+            &format!("{version}: cluster-b runs with the new secret"),
+            BOUND,
+            || sees(&b, &[idb]),
+            all,
+        );
+        assert!(
+            !sees(&b, &[ida, idb]),
+            "{version}: cluster-b kept the old secret\n{}",
+            all()
+        );
+        drop(a);
+        let a = start(&cluster, "cluster-a");
+        let all = || logs(&[&a, &b]);
+        wait_for(
+            &format!("{version}: both peers rejoin under the rotated secret"),
+            BOUND,
+            || sees(&a, &[ida, idb]) && sees(&b, &[ida, idb]),
+            all,
+        );
+    }
+}
+
+/// Scenario 7, in order: raft-a, then raft-b joining it.
+#[test]
+fn real_raft_pair_in_order_keeps_its_state() {
+    raft_pair(false);
+}
+
+/// Scenario 7, joiner first: raft-b fails its first join, and once raft-a runs, its restart
+/// must still pass `--bootstrap` (its Raft state is a term of 0).
+#[test]
+#[ignore = "ipfs-cluster v1.1.6 does not exit after its failed first join: it logs `shutting \
+            down Cluster` and hangs, so a kubelet never restarts it (the rendered pod has no \
+            liveness probe); run with --ignored to see it"]
+fn real_raft_pair_joiner_first_joins_at_its_restart() {
+    raft_pair(true);
+}
+
+/// A raft pair, started in order or joiner first: both end in one cluster, a restart keeps
+/// its state without `--bootstrap`, and a pin survives.
+fn raft_pair(joiner_first: bool) {
+    let version = KUBO[KUBO.len() - 1];
+    {
+        let name = format!("raft-{}", if joiner_first { "reverse" } else { "in-order" });
+        let mut cluster = Cluster::new(&name);
+        let (secret, _) = material(Material::ClusterSecret);
+        cluster.secret("cluster-secret", "secret", &secret);
+        let mut ids = Vec::new();
+        for peer in ["raft-a", "raft-b"] {
+            let (value, id) = material(Material::PeerIdentity);
+            cluster.secret(&format!("{peer}-identity"), "key", &value);
+            ids.push(id);
+        }
+        let bootstrap = format!("  bootstrapPeers: [/dns4/raft-a/tcp/9096/p2p/{}]\n", ids[0]);
+        let yaml = [
+            peer_yaml("kubo", version, "  api: true\n", ""),
+            cluster_peer_yaml("raft-a", &ids[0], "kubo", "raft", ""),
+            cluster_peer_yaml("raft-b", &ids[1], "kubo", "raft", &bootstrap),
+        ]
+        .concat();
+        cluster.apply(&render(&name, &yaml));
+        let kubo = start(&cluster, "kubo");
+        kubo_up(&kubo);
+        let (ida, idb) = (ids[0].as_str(), ids[1].as_str());
+        let (a, b) = if joiner_first {
+            let b = start(&cluster, "raft-b");
+            // The joiner cannot reach its leader: its consensus start times out.
+            wait_for(
+                &format!("{name}: raft-b fails to join before raft-a exists"),
+                BOUND,
+                || {
+                    b.exited("cluster-peer").is_some()
+                        || b.log("cluster-peer")
+                            .contains("This peer was not able to become part of the cluster")
+                },
+                || b.logs(),
+            );
+            let a = start(&cluster, "raft-a");
+            (a, b)
+        } else {
+            let a = start(&cluster, "raft-a");
+            wait_for(
+                &format!("{name}: raft-a is up"),
+                BOUND,
+                || sees(&a, &[ida]),
+                || a.logs(),
+            );
+            (a, start(&cluster, "raft-b"))
+        };
+        // The kubelet restarts a container that exits; so does this loop.
+        wait_for(
+            &format!("{name}: raft-a and raft-b form one cluster"),
+            BOUND,
+            || {
+                if b.exited("cluster-peer").is_some() {
+                    b.restart("cluster-peer");
+                }
+                sees(&a, &[ida, idb]) && sees(&b, &[ida, idb])
+            },
+            || logs(&[&a, &b]),
+        );
+        let cid = block(&kubo, &format!("kotalc raft {name}"));
+        ctl(&a, &["pin", "add", &cid])
+            .unwrap_or_else(|e| panic!("pin add: {e}\n{}", logs(&[&a, &b])));
+        wait_for(
+            &format!("{name}: the pin reaches raft-b"),
+            BOUND,
+            || ctl(&b, &["pin", "ls"]).is_ok_and(|o| o.contains(&cid)),
+            || logs(&[&a, &b]),
+        );
+
+        b.restart("cluster-peer");
+        wait_for(
+            &format!("{name}: raft-b back in the cluster after a restart"),
+            BOUND,
+            || sees(&b, &[ida, idb]),
+            || logs(&[&a, &b]),
+        );
+        let restarted = b.log("cluster-peer");
+        let last_start = restarted.rsplit("kotalc: ").next().unwrap_or_default();
+        assert!(
+            last_start.starts_with("Raft state found"),
+            "{name}: the restart did not keep the Raft state:\n{restarted}"
+        );
+        assert!(
+            ctl(&b, &["pin", "ls"]).is_ok_and(|o| o.contains(&cid)),
+            "{name}: the pin did not survive\n{}",
+            logs(&[&a, &b])
+        );
+    }
+}
+
+/// extraArgs whose value names a variable: the secret never reaches the daemon's argv.
+#[test]
+fn real_cluster_extra_args_never_expand_a_secret() {
+    let mut cluster = Cluster::new("extra-args");
+    let (secret, _) = material(Material::ClusterSecret);
+    let (value, id) = material(Material::PeerIdentity);
+    cluster.secret("cluster-secret", "secret", &secret);
+    cluster.secret("leaky-identity", "key", &value);
+    let extra = "  extraArgs:\n    --loglevel: $(CLUSTER_SECRET)\n";
+    let yaml = [
+        peer_yaml("kubo", KUBO[0], "  api: true\n", ""),
+        cluster_peer_yaml("leaky", &id, "kubo", "crdt", extra),
+    ]
+    .concat();
+    cluster.apply(&render("extra-args", &yaml));
+    let kubo = start(&cluster, "kubo");
+    kubo_up(&kubo);
+    let pod = start(&cluster, "leaky");
+    let argv = pod.argv("cluster-peer").join(" ");
+    assert!(
+        !argv.contains(&secret),
+        "the kubelet would pass the secret: {argv}"
+    );
+    // The process's argv, from the runner's exec chain (nsenter, setpriv: the daemon's argv
+    // is theirs too) to the daemon itself (the same PID throughout), until it is the
+    // daemon's or the daemon has ended: ipfs-cluster-service takes --loglevel before
+    // `daemon` only, so it stops at once with "flag provided but not defined".
+    let pid = pod.pid("cluster-peer");
+    let daemon = "ipfs-cluster-service daemon --loglevel=";
+    let mut seen: Vec<String> = Vec::new();
+    wait_for(
+        "the daemon's cmdline is read",
+        BOUND,
+        || {
+            if let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) {
+                seen.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+            }
+            seen.last().is_some_and(|c| c.starts_with(daemon))
+                || pod.exited("cluster-peer").is_some()
+        },
+        || pod.logs(),
+    );
+    assert!(
+        seen.iter()
+            .any(|c| c.contains(&format!("{daemon}$(CLUSTER_SECRET)"))),
+        "the daemon's argv was never read: {seen:?}\n{}",
+        pod.logs()
+    );
+    for cmdline in &seen {
+        assert!(
+            !cmdline.contains(&secret),
+            "the secret is in the daemon's argv: {cmdline}"
+        );
+    }
+    assert!(!pod.logs().contains(&secret), "the secret is in the logs");
+}
