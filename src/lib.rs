@@ -22,6 +22,7 @@ pub mod load;
 pub mod model;
 pub mod multiaddr;
 pub mod names;
+pub mod owned;
 pub mod parse;
 pub mod peer_id;
 pub mod quantity;

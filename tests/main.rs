@@ -19,6 +19,7 @@ mod krm_items;
 mod kustomize;
 mod leaks;
 mod output_dir;
+mod leftovers;
 mod peer_runtime;
 mod plaintext;
 mod real_kubo;

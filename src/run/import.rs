@@ -69,6 +69,9 @@ pub fn import(args: &ImportArgs) -> u8 {
         }
         Some(dir) => crate::emit::write_dir(dir, &files, args.force, crate::emit::IMPORT_MARKER)
             .map(|written| {
+                if args.format != Format::Json {
+                    written.warn_left_alone();
+                }
                 if args.format == Format::Human {
                     eprintln!(
                         "kotalc: wrote {} files to {}",

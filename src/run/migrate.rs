@@ -154,6 +154,9 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
                 crate::emit::write_dir(dir, &files, args.force, crate::emit::MIGRATE_MARKER)
             })
             .map(|written| {
+                if args.format != Format::Json {
+                    written.warn_left_alone();
+                }
                 result = Some(format!(
                     "wrote {} to {}",
                     super::files(written.files),
