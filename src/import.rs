@@ -144,14 +144,35 @@ pub fn import(
         let resource = &parsed.resources[reference.resource];
         let namespace = resource.namespace.as_deref().unwrap_or("<namespace>");
         let name = &reference.name;
-        let mut command = format!(
-            "kubectl get secret {name} -n {namespace} -o yaml | kotalc seal --cert \
-             <controller.pem> --from-secret --key {} -o sealedsecret-{name}.yaml",
-            reference.key
-        );
+        let output = format!("sealedsecret-{name}.yaml");
+        let mut seal = vec![
+            "kotalc",
+            "seal",
+            "--cert",
+            "<controller.pem>",
+            "--from-secret",
+            "--key",
+            reference.key,
+            "-o",
+            output.as_str(),
+        ];
         if let Some(id) = &reference.id {
-            command.push_str(&format!(" --expect-id {id}"));
+            seal.extend(["--expect-id", id.as_str()]);
         }
+        let command = format!(
+            "{} | {}",
+            crate::shell::command(&[
+                "kubectl",
+                "get",
+                "secret",
+                name.as_str(),
+                "-n",
+                namespace,
+                "-o",
+                "yaml"
+            ]),
+            crate::shell::command(&seal)
+        );
         out.seal_commands
             .entry(format!("{namespace}/{name}"))
             .or_insert(command);

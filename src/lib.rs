@@ -31,6 +31,7 @@ pub mod run;
 pub mod schema;
 pub mod seal;
 pub mod secrets;
+pub mod shell;
 pub mod source;
 pub mod swarm;
 pub mod validate;

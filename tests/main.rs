@@ -28,4 +28,5 @@ mod schema;
 mod scripts;
 mod seal;
 mod spec_fields;
+mod shell_commands;
 mod swarm;

@@ -237,10 +237,24 @@ fn sealed_identity(
     let name = &node.identity_secret;
     let Some(key) = key else {
         let command = format!(
-            "kotalc migrate --cert <controller.pem> (or kotalc seal --cert <controller.pem> \
-             --namespace {} --name {name} --key key --from-file <private key file> --expect-id {})",
-            namespace.unwrap_or("<namespace>"),
-            node.peer_id
+            "{} (or {})",
+            crate::shell::command(&["kotalc", "migrate", "--cert", "<controller.pem>"]),
+            crate::shell::command(&[
+                "kotalc",
+                "seal",
+                "--cert",
+                "<controller.pem>",
+                "--namespace",
+                namespace.unwrap_or("<namespace>"),
+                "--name",
+                name.as_str(),
+                "--key",
+                "key",
+                "--from-file",
+                "<private key file>",
+                "--expect-id",
+                node.peer_id.to_string().as_str(),
+            ])
         );
         let annotations = BTreeMap::from([("kotalc.io/placeholder".to_string(), command)]);
         let keys = BTreeMap::from([("key".to_string(), String::new())]);
