@@ -169,7 +169,7 @@ impl Diagnostic {
     /// terminal, an editor or a CI annotation opens it.
     fn file<'a>(&'a self, sources: &'a Sources) -> Option<&'a str> {
         match self.span {
-            Some(span) => Some(shown_path(sources, span)),
+            Some(span) => Some(sources.get(span.file).path.as_str()),
             None => self.path.as_deref(),
         }
     }
@@ -215,22 +215,7 @@ pub fn render(diagnostic: &Diagnostic, sources: &Sources, format: Format) -> Str
 /// terminal. Every renderer, the KRM function's results included, starts from this.
 pub fn shown(d: &Diagnostic, sources: &Sources) -> Diagnostic {
     fn clean(text: &str, sources: &Sources, newlines: bool) -> String {
-        let text = sources.redact(text);
-        if !text
-            .chars()
-            .any(|c| c.is_control() && !(newlines && c == '\n'))
-        {
-            return text.into_owned();
-        }
-        text.chars()
-            .map(|c| {
-                if c.is_control() && !(newlines && c == '\n') {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
+        printable(&sources.redact(text), newlines).into_owned()
     }
     let mut d = d.clone();
     d.message = clean(&d.message, sources, false);
@@ -242,6 +227,27 @@ pub fn shown(d: &Diagnostic, sources: &Sources) -> Diagnostic {
         *note = clean(note, sources, false);
     }
     d
+}
+
+/// `text` with every control character (C0, DEL, C1), and with `newlines` every one but the
+/// newline, written as an escape (`\u{1b}`): a name or value from the inputs never reaches a
+/// terminal or a log viewer raw. Everything kotalc prints that holds a name or value of the
+/// inputs goes through this.
+pub fn printable(text: &str, newlines: bool) -> std::borrow::Cow<'_, str> {
+    let control = |c: char| c.is_control() && !(newlines && c == '\n');
+    if !text.chars().any(control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if control(c) {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// Caps how many diagnostics are shown: the first `limit`, then one line counting the rest.
@@ -280,8 +286,8 @@ fn render_human(d: &Diagnostic, sources: &Sources) -> String {
 }
 
 /// The path of a span's file from the working directory.
-fn shown_path(sources: &Sources, span: Span) -> &str {
-    sources.get(span.file).path.as_str()
+fn shown_path(sources: &Sources, span: Span) -> std::borrow::Cow<'_, str> {
+    printable(&sources.get(span.file).path, false)
 }
 
 fn snippet(out: &mut String, sources: &Sources, span: Span, label: Option<&str>) {
@@ -348,11 +354,12 @@ fn render_json(d: &Diagnostic, sources: &Sources) -> String {
         Some(label) => format!("{} ({label})", d.message),
         None => d.message.clone(),
     };
+    let file = d.file(sources).map(|f| printable(f, false));
     let json = JsonDiagnostic {
         code: d.code.as_str(),
         severity: d.severity,
         message: &message,
-        file: d.file(sources),
+        file: file.as_deref(),
         line: d.span.map(|s| s.line),
         column: d.span.map(|s| s.col),
         field: d.field.as_deref(),
@@ -382,7 +389,7 @@ fn render_github(d: &Diagnostic, sources: &Sources) -> String {
     let mut properties = Vec::new();
     // The path from the working directory, which is the repository root in a workflow.
     if let Some(file) = d.file(sources) {
-        properties.push(format!("file={}", property(file)));
+        properties.push(format!("file={}", property(&printable(file, false))));
     }
     if let Some(span) = d.span {
         properties.push(format!("line={}", span.line));
@@ -471,7 +478,7 @@ pub fn group<'a>(
         group.count += 1;
         // Sorted by file, so a file's diagnostics are adjacent.
         if !file.is_empty() && group.files.last().map(String::as_str) != Some(file) {
-            group.files.push(file.to_string());
+            group.files.push(printable(file, false).into_owned());
         }
     }
     (shown, groups)
@@ -574,7 +581,7 @@ impl Summary {
         }
         if let Some(outcome) = &self.outcome {
             line.push_str("; ");
-            line.push_str(outcome);
+            line.push_str(&printable(outcome, false));
         }
         line
     }

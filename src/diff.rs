@@ -610,7 +610,10 @@ pub struct Style {
 }
 
 impl Style {
+    /// `text`, its control characters escaped (names and values come from files anyone can
+    /// commit), coloured.
     fn paint(self, code: &str, text: &str) -> String {
+        let text = crate::diagnostic::printable(text, false);
         if self.colour {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -644,7 +647,7 @@ pub fn render(report: &Report, style: Style) -> String {
                         Some(b'+') if !line.starts_with("+++") => style.paint("32", line),
                         Some(b'-') if !line.starts_with("---") => style.paint("31", line),
                         Some(b'@') => style.paint("36", line),
-                        _ => line.to_string(),
+                        _ => crate::diagnostic::printable(line, false).into_owned(),
                     };
                     let _ = writeln!(out, "    {painted}");
                 }
@@ -666,8 +669,8 @@ pub fn render(report: &Report, style: Style) -> String {
                 out,
                 "  {} {}: {}{allowed}",
                 style.paint(colour, &label),
-                f.field,
-                f.why
+                crate::diagnostic::printable(f.field, false),
+                crate::diagnostic::printable(&f.why, false)
             );
         }
     }

@@ -255,7 +255,10 @@ impl Written {
     /// Names the leftovers kotalc left alone, on stderr.
     pub fn warn_left_alone(&self) {
         for what in &self.left_alone {
-            eprintln!("kotalc: warning: {what}");
+            eprintln!(
+                "kotalc: warning: {}",
+                crate::diagnostic::printable(what, false)
+            );
         }
     }
 }

@@ -5,6 +5,7 @@ mod clear_errors;
 mod cli;
 mod cluster_runtime;
 mod common;
+mod control_chars;
 mod determinism;
 mod escape;
 mod examples;

@@ -353,7 +353,7 @@ fn read_against(path: &Path) -> Result<Against, Diagnostic> {
             if !entry.file_type().is_file() {
                 eprintln!(
                     "kotalc: {} is not a regular file (a link?); not read",
-                    load::display(entry.path())
+                    crate::diagnostic::printable(&load::display(entry.path()), false)
                 );
                 continue;
             }

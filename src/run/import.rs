@@ -76,7 +76,7 @@ pub fn import(args: &ImportArgs) -> u8 {
                     eprintln!(
                         "kotalc: wrote {} files to {}",
                         written.files,
-                        load::display(dir)
+                        crate::diagnostic::printable(&load::display(dir), false)
                     );
                 }
             }),
@@ -113,7 +113,7 @@ pub fn import(args: &ImportArgs) -> u8 {
                     imported.seal_commands.len()
                 );
                 for command in imported.seal_commands.values() {
-                    eprintln!("  {command}");
+                    eprintln!("  {}", crate::diagnostic::printable(command, false));
                 }
             }
         }

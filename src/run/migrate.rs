@@ -41,8 +41,8 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
         eprintln!(
             "error[output-dir]: the output directory {} is inside the input {}; migrate would \
              read its own output: name a directory outside the inputs",
-            load::display(dir),
-            load::display(&root)
+            crate::diagnostic::printable(&load::display(dir), false),
+            crate::diagnostic::printable(&load::display(&root), false)
         );
         return EXIT_PROBLEMS;
     }
