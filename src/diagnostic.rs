@@ -293,14 +293,27 @@ fn shown_path(sources: &Sources, span: Span) -> std::borrow::Cow<'_, str> {
 fn snippet(out: &mut String, sources: &Sources, span: Span, label: Option<&str>) {
     let file = shown_path(sources, span);
     let _ = writeln!(out, "  --> {file}:{}:{}", span.line, span.col);
-    let Some(text) = sources.shown_line(span.file, span.line) else {
+    let Some(line) = sources.shown_line(span.file, span.line) else {
         return;
     };
     let number = span.line.to_string();
     let pad = " ".repeat(number.len());
+    let start = usize::try_from(span.col.saturating_sub(1)).unwrap_or(0);
+    // A very long line (minified or generated YAML) is shown as a window around the caret;
+    // only the window is drawn, so that many diagnostics on one long line cost each its
+    // window.
+    const LONGEST: usize = 240;
+    let count = line.chars();
+    let (from, to) = if count > LONGEST {
+        let from = start.saturating_sub(LONGEST / 2).min(count - LONGEST);
+        (from, from + LONGEST)
+    } else {
+        (0, count)
+    };
     // Tabs are drawn as one space so that the caret stays under the right character, and
     // other control characters as one replacement character: nothing reaches a terminal raw.
-    let shown: String = text
+    let window: String = line
+        .window(from, to)
         .chars()
         .map(|c| match c {
             '\t' => ' ',
@@ -308,22 +321,10 @@ fn snippet(out: &mut String, sources: &Sources, span: Span, label: Option<&str>)
             c => c,
         })
         .collect();
-    let start = usize::try_from(span.col.saturating_sub(1)).unwrap_or(0);
-    // A very long line (minified or generated YAML) is shown as a window around the caret.
-    const LONGEST: usize = 240;
-    let count = shown.chars().count();
-    let (shown, start) = if count > LONGEST {
-        let from = start.saturating_sub(LONGEST / 2).min(count - LONGEST);
-        let window: String = shown.chars().skip(from).take(LONGEST).collect();
-        let before = if from > 0 { "…" } else { "" };
-        let after = if from + LONGEST < count { "…" } else { "" };
-        (
-            format!("{before}{window}{after}"),
-            start - from + before.len().min(1),
-        )
-    } else {
-        (shown, start)
-    };
+    let before = if from > 0 { "…" } else { "" };
+    let after = if to < count { "…" } else { "" };
+    let shown = format!("{before}{window}{after}");
+    let start = start - from + usize::from(from > 0);
     let _ = writeln!(out, " {pad} |");
     let _ = writeln!(out, " {number} | {shown}");
     let width = shown.chars().count();
@@ -610,5 +611,44 @@ pub fn render_summary(summary: &Summary, format: Format) -> String {
             "::notice title=kotalc::{}\n",
             summary.line().replace('%', "%25")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Many diagnostics on one long line map the line once, and each draws only its window:
+    /// the human format costs what the JSON format costs, plus a bounded window each.
+    #[test]
+    fn diagnostics_on_one_long_line_map_it_once() {
+        let fields: Vec<String> = (0..20_000).map(|i| format!("f{i:05}: 1")).collect();
+        let line = format!("{{{}}}", fields.join(", "));
+        let mut sources = Sources::default();
+        let file = sources.add("long.yaml".into(), line.clone());
+        crate::source::MAPPED.with(|m| m.set(0));
+        for i in (0..20_000).step_by(20) {
+            let col = line.find(&format!("f{i:05}")).expect("field") + 1;
+            let d =
+                Diagnostic::new(Code::UnknownField, format!("unknown field f{i:05}")).at(Span {
+                    file,
+                    line: 1,
+                    col: u32::try_from(col).expect("col"),
+                    len: 6,
+                });
+            let shown = render(&d, &sources, Format::Human);
+            // The caret is under the field, in a window of bounded width.
+            let snippet: Vec<&str> = shown.lines().collect();
+            let text = snippet[3].split_once(" | ").expect("line").1;
+            let caret = snippet[4].split_once(" | ").expect("caret").1;
+            let at = caret.find('^').expect("caret");
+            assert!(text.chars().count() <= 242, "{text}");
+            assert_eq!(
+                text.chars().skip(at).take(6).collect::<String>(),
+                format!("f{i:05}"),
+                "{shown}"
+            );
+        }
+        assert_eq!(crate::source::MAPPED.with(std::cell::Cell::get), 1);
     }
 }
