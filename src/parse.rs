@@ -343,22 +343,18 @@ pub fn parse_document(
             .help(format!(
                 "seal each value and commit the SealedSecret instead:\n{}\n\
                  then delete this file, and rotate the values: they are in the git history",
-                crate::shell::command(&[
-                    "kotalc",
-                    "seal",
-                    "--cert",
-                    "<controller.pem>",
-                    "--namespace",
-                    namespace,
-                    "--name",
+                crate::shell::seal(
+                    Some(namespace),
                     name,
-                    "--key",
-                    "<key>",
-                    "--from-file",
-                    "<file>",
-                    "-o",
-                    format!("sealedsecret-{name}.yaml").as_str(),
-                ])
+                    &[
+                        "--key",
+                        "<key>",
+                        "--from-file",
+                        "<file>",
+                        "-o",
+                        format!("sealedsecret-{name}.yaml").as_str(),
+                    ]
+                )
             )),
         );
     } else if passthrough && !api_version.starts_with(&format!("{}/", model::GROUP)) {

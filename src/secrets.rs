@@ -425,16 +425,7 @@ fn command(
     u: &Reference,
     to_file: Option<Option<&str>>,
 ) -> String {
-    let mut words = vec![
-        "kotalc",
-        "seal",
-        "--cert",
-        "<controller.pem>",
-        "--namespace",
-        namespace.unwrap_or("<namespace>"),
-        "--name",
-        name,
-    ];
+    let mut words = Vec::new();
     match u.key {
         "swarm.key" => words.extend(["--generate", "swarm-key"]),
         "secret" => words.extend(["--generate", "cluster-secret"]),
@@ -452,7 +443,7 @@ fn command(
     if let Some(file) = &file {
         words.extend(["-o", file.as_str()]);
     }
-    crate::shell::command(&words)
+    crate::shell::seal(namespace, name, &words)
 }
 
 fn commands(namespace: Option<&str>, name: &str, uses: &[&Reference], dir: Option<&str>) -> String {

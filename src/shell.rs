@@ -27,6 +27,23 @@ pub fn command<S: AsRef<str>>(words: &[S]) -> String {
         .join(" ")
 }
 
+/// `kotalc seal` for the Secret `name` in `namespace` (or a placeholder), then `rest`, as one
+/// quoted command line: the start every printed seal command shares.
+pub fn seal(namespace: Option<&str>, name: &str, rest: &[&str]) -> String {
+    let mut words = vec![
+        "kotalc",
+        "seal",
+        "--cert",
+        "<controller.pem>",
+        "--namespace",
+        namespace.unwrap_or("<namespace>"),
+        "--name",
+        name,
+    ];
+    words.extend(rest);
+    command(&words)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -239,22 +239,18 @@ fn sealed_identity(
         let command = format!(
             "{} (or {})",
             crate::shell::command(&["kotalc", "migrate", "--cert", "<controller.pem>"]),
-            crate::shell::command(&[
-                "kotalc",
-                "seal",
-                "--cert",
-                "<controller.pem>",
-                "--namespace",
-                namespace.unwrap_or("<namespace>"),
-                "--name",
-                name.as_str(),
-                "--key",
-                "key",
-                "--from-file",
-                "<private key file>",
-                "--expect-id",
-                node.peer_id.to_string().as_str(),
-            ])
+            crate::shell::seal(
+                namespace,
+                name,
+                &[
+                    "--key",
+                    "key",
+                    "--from-file",
+                    "<private key file>",
+                    "--expect-id",
+                    node.peer_id.to_string().as_str(),
+                ]
+            )
         );
         let annotations = BTreeMap::from([("kotalc.io/placeholder".to_string(), command)]);
         let keys = BTreeMap::from([("key".to_string(), String::new())]);
