@@ -70,13 +70,18 @@ table=$(printf '%s' "$rows" | awk -v machine="$machine" '
   }
   END { printf "\nTime for N = 10,000 over N = 1,000: %.1fx.\n", t[10000] / t[1000] }')
 # Diagnostics at scale: 100,000 documents that are not objects, and a Peer with 100,000
-# unknown fields, in the human and JSON formats. Rendering is linear in the input and shown
+# unknown fields (one a line, then all on one line), in the human and JSON formats. Rendering is linear in the input and shown
 # diagnostics are capped, so the two formats take about the same time.
 printf -- '--- 1\n%.0s' $(seq 100000) > "$work/documents.yaml"
 { printf 'apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p\nspec:\n'
   seq 100000 | awk '{ print "  unknown" $1 ": x" }'; } > "$work/fields.yaml"
+# And the worst case for snippets: one 31 MB line, a flow mapping with 150,000 unknown fields
+# of 200 characters, every shown diagnostic pointing into it.
+{ printf '{apiVersion: ipfs.kotal.io/v1alpha1, kind: Peer, metadata: {name: p}, spec: {'
+  seq 150000 | awk '{ printf "%su%0199d: x", (NR > 1 ? ", " : ""), $1 }'
+  printf '}}\n'; } > "$work/one-line.yaml"
 diagnostics=""
-for input in documents fields; do
+for input in documents fields one-line; do
   # These builds fail by design (exit 1), and time(1) would then print an extra status line.
   human=$(median "$kotalc build $work/$input.yaml --format human || true")
   json=$(median "$kotalc build $work/$input.yaml --format json || true")
@@ -85,7 +90,7 @@ for input in documents fields; do
 done
 table="$table
 
-| 100,000 diagnostics | human | JSON | human / JSON |
+| many diagnostics | human | JSON | human / JSON |
 |---|---|---|---|
 $diagnostics"
 printf '%s\n' "$table"

@@ -173,7 +173,7 @@ impl Diagnostic {
     /// terminal, an editor or a CI annotation opens it.
     fn file<'a>(&'a self, sources: &'a Sources) -> Option<&'a str> {
         match self.span {
-            Some(span) => Some(shown_path(sources, span)),
+            Some(span) => Some(sources.get(span.file).path.as_str()),
             None => self.path.as_deref(),
         }
     }
@@ -219,22 +219,7 @@ pub fn render(diagnostic: &Diagnostic, sources: &Sources, format: Format) -> Str
 /// terminal. Every renderer, the KRM function's results included, starts from this.
 pub fn shown(d: &Diagnostic, sources: &Sources) -> Diagnostic {
     fn clean(text: &str, sources: &Sources, newlines: bool) -> String {
-        let text = sources.redact(text);
-        if !text
-            .chars()
-            .any(|c| c.is_control() && !(newlines && c == '\n'))
-        {
-            return text.into_owned();
-        }
-        text.chars()
-            .map(|c| {
-                if c.is_control() && !(newlines && c == '\n') {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
+        printable(&sources.redact(text), newlines).into_owned()
     }
     let mut d = d.clone();
     d.message = clean(&d.message, sources, false);
@@ -246,6 +231,27 @@ pub fn shown(d: &Diagnostic, sources: &Sources) -> Diagnostic {
         *note = clean(note, sources, false);
     }
     d
+}
+
+/// `text` with every control character (C0, DEL, C1), and with `newlines` every one but the
+/// newline, written as an escape (`\u{1b}`): a name or value from the inputs never reaches a
+/// terminal or a log viewer raw. Everything kotalc prints that holds a name or value of the
+/// inputs goes through this.
+pub fn printable(text: &str, newlines: bool) -> std::borrow::Cow<'_, str> {
+    let control = |c: char| c.is_control() && !(newlines && c == '\n');
+    if !text.chars().any(control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if control(c) {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// Caps how many diagnostics are shown: the first `limit`, then one line counting the rest.
@@ -284,21 +290,34 @@ fn render_human(d: &Diagnostic, sources: &Sources) -> String {
 }
 
 /// The path of a span's file from the working directory.
-fn shown_path(sources: &Sources, span: Span) -> &str {
-    sources.get(span.file).path.as_str()
+fn shown_path(sources: &Sources, span: Span) -> std::borrow::Cow<'_, str> {
+    printable(&sources.get(span.file).path, false)
 }
 
 fn snippet(out: &mut String, sources: &Sources, span: Span, label: Option<&str>) {
     let file = shown_path(sources, span);
     let _ = writeln!(out, "  --> {file}:{}:{}", span.line, span.col);
-    let Some(text) = sources.shown_line(span.file, span.line) else {
+    let Some(line) = sources.shown_line(span.file, span.line) else {
         return;
     };
     let number = span.line.to_string();
     let pad = " ".repeat(number.len());
+    let start = usize::try_from(span.col.saturating_sub(1)).unwrap_or(0);
+    // A very long line (minified or generated YAML) is shown as a window around the caret;
+    // only the window is drawn, so that many diagnostics on one long line cost each its
+    // window.
+    const LONGEST: usize = 240;
+    let count = line.chars();
+    let (from, to) = if count > LONGEST {
+        let from = start.saturating_sub(LONGEST / 2).min(count - LONGEST);
+        (from, from + LONGEST)
+    } else {
+        (0, count)
+    };
     // Tabs are drawn as one space so that the caret stays under the right character, and
     // other control characters as one replacement character: nothing reaches a terminal raw.
-    let shown: String = text
+    let window: String = line
+        .window(from, to)
         .chars()
         .map(|c| match c {
             '\t' => ' ',
@@ -306,22 +325,10 @@ fn snippet(out: &mut String, sources: &Sources, span: Span, label: Option<&str>)
             c => c,
         })
         .collect();
-    let start = usize::try_from(span.col.saturating_sub(1)).unwrap_or(0);
-    // A very long line (minified or generated YAML) is shown as a window around the caret.
-    const LONGEST: usize = 240;
-    let count = shown.chars().count();
-    let (shown, start) = if count > LONGEST {
-        let from = start.saturating_sub(LONGEST / 2).min(count - LONGEST);
-        let window: String = shown.chars().skip(from).take(LONGEST).collect();
-        let before = if from > 0 { "…" } else { "" };
-        let after = if from + LONGEST < count { "…" } else { "" };
-        (
-            format!("{before}{window}{after}"),
-            start - from + before.len().min(1),
-        )
-    } else {
-        (shown, start)
-    };
+    let before = if from > 0 { "…" } else { "" };
+    let after = if to < count { "…" } else { "" };
+    let shown = format!("{before}{window}{after}");
+    let start = start - from + usize::from(from > 0);
     let _ = writeln!(out, " {pad} |");
     let _ = writeln!(out, " {number} | {shown}");
     let width = shown.chars().count();
@@ -352,11 +359,12 @@ fn render_json(d: &Diagnostic, sources: &Sources) -> String {
         Some(label) => format!("{} ({label})", d.message),
         None => d.message.clone(),
     };
+    let file = d.file(sources).map(|f| printable(f, false));
     let json = JsonDiagnostic {
         code: d.code.as_str(),
         severity: d.severity,
         message: &message,
-        file: d.file(sources),
+        file: file.as_deref(),
         line: d.span.map(|s| s.line),
         column: d.span.map(|s| s.col),
         field: d.field.as_deref(),
@@ -386,7 +394,7 @@ fn render_github(d: &Diagnostic, sources: &Sources) -> String {
     let mut properties = Vec::new();
     // The path from the working directory, which is the repository root in a workflow.
     if let Some(file) = d.file(sources) {
-        properties.push(format!("file={}", property(file)));
+        properties.push(format!("file={}", property(&printable(file, false))));
     }
     if let Some(span) = d.span {
         properties.push(format!("line={}", span.line));
@@ -475,7 +483,7 @@ pub fn group<'a>(
         group.count += 1;
         // Sorted by file, so a file's diagnostics are adjacent.
         if !file.is_empty() && group.files.last().map(String::as_str) != Some(file) {
-            group.files.push(file.to_string());
+            group.files.push(printable(file, false).into_owned());
         }
     }
     (shown, groups)
@@ -578,7 +586,7 @@ impl Summary {
         }
         if let Some(outcome) = &self.outcome {
             line.push_str("; ");
-            line.push_str(outcome);
+            line.push_str(&printable(outcome, false));
         }
         line
     }
@@ -607,5 +615,44 @@ pub fn render_summary(summary: &Summary, format: Format) -> String {
             "::notice title=kotalc::{}\n",
             summary.line().replace('%', "%25")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Many diagnostics on one long line map the line once, and each draws only its window:
+    /// the human format costs what the JSON format costs, plus a bounded window each.
+    #[test]
+    fn diagnostics_on_one_long_line_map_it_once() {
+        let fields: Vec<String> = (0..20_000).map(|i| format!("f{i:05}: 1")).collect();
+        let line = format!("{{{}}}", fields.join(", "));
+        let mut sources = Sources::default();
+        let file = sources.add("long.yaml".into(), line.clone());
+        crate::source::MAPPED.with(|m| m.set(0));
+        for i in (0..20_000).step_by(20) {
+            let col = line.find(&format!("f{i:05}")).expect("field") + 1;
+            let d =
+                Diagnostic::new(Code::UnknownField, format!("unknown field f{i:05}")).at(Span {
+                    file,
+                    line: 1,
+                    col: u32::try_from(col).expect("col"),
+                    len: 6,
+                });
+            let shown = render(&d, &sources, Format::Human);
+            // The caret is under the field, in a window of bounded width.
+            let snippet: Vec<&str> = shown.lines().collect();
+            let text = snippet[3].split_once(" | ").expect("line").1;
+            let caret = snippet[4].split_once(" | ").expect("caret").1;
+            let at = caret.find('^').expect("caret");
+            assert!(text.chars().count() <= 242, "{text}");
+            assert_eq!(
+                text.chars().skip(at).take(6).collect::<String>(),
+                format!("f{i:05}"),
+                "{shown}"
+            );
+        }
+        assert_eq!(crate::source::MAPPED.with(std::cell::Cell::get), 1);
     }
 }

@@ -31,7 +31,54 @@ pub fn key(value: &J) -> String {
     }
 }
 
-pub fn side(value: J) -> Side {
+/// What replaces a secret value in anything kotalc prints.
+const REDACTED: &str = "<redacted>";
+
+/// Replaces the values of a Secret (`data`, `stringData`) or of a SealedSecret's template
+/// (`spec.template.data`, `spec.template.stringData`, which hold plaintext), and a copy of
+/// the whole object in `kubectl.kubernetes.io/last-applied-configuration`, by `<redacted>`.
+/// An export or an output directory is read like an input: no value of it is ever printed.
+/// Returns whether anything was replaced.
+pub fn redact(value: &mut J) -> bool {
+    let fields: &[&[&str]] = match value["kind"].as_str() {
+        Some("Secret") => &[&["data"], &["stringData"]],
+        Some("SealedSecret") => &[
+            &["spec", "template", "data"],
+            &["spec", "template", "stringData"],
+        ],
+        _ => return false,
+    };
+    let mut redacted = false;
+    for path in fields {
+        let Some(field) = path.iter().try_fold(&mut *value, |v, k| v.get_mut(*k)) else {
+            continue;
+        };
+        match field {
+            J::Object(map) => {
+                for v in map.values_mut() {
+                    *v = J::from(REDACTED);
+                    redacted = true;
+                }
+            }
+            J::Null => {}
+            other => {
+                *other = J::from(REDACTED);
+                redacted = true;
+            }
+        }
+    }
+    if let Some(annotation) =
+        value.pointer_mut("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration")
+    {
+        *annotation = J::from(REDACTED);
+        redacted = true;
+    }
+    redacted
+}
+
+/// One side of the comparison, its secret values redacted (see [`redact`]).
+pub fn side(mut value: J) -> Side {
+    redact(&mut value);
     Side {
         kind: value["kind"].as_str().unwrap_or_default().to_string(),
         yaml: serde_saphyr::to_string(&value).unwrap_or_default(),
@@ -826,7 +873,10 @@ pub struct Style {
 }
 
 impl Style {
+    /// `text`, its control characters escaped (names and values come from files anyone can
+    /// commit), coloured.
     fn paint(self, code: &str, text: &str) -> String {
+        let text = crate::diagnostic::printable(text, false);
         if self.colour {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -860,7 +910,7 @@ pub fn render(report: &Report, style: Style) -> String {
                         Some(b'+') if !line.starts_with("+++") => style.paint("32", line),
                         Some(b'-') if !line.starts_with("---") => style.paint("31", line),
                         Some(b'@') => style.paint("36", line),
-                        _ => line.to_string(),
+                        _ => crate::diagnostic::printable(line, false).into_owned(),
                     };
                     let _ = writeln!(out, "    {painted}");
                 }
@@ -882,8 +932,8 @@ pub fn render(report: &Report, style: Style) -> String {
                 out,
                 "  {} {}: {}{allowed}",
                 style.paint(colour, &label),
-                f.field,
-                f.why
+                crate::diagnostic::printable(f.field, false),
+                crate::diagnostic::printable(&f.why, false)
             );
         }
     }

@@ -253,6 +253,21 @@ pub struct Written {
     pub removed: Vec<String>,
     /// Files kotalc did not write, kept in the new tree.
     pub kept: Vec<String>,
+    /// Trees beside the output directory named like kotalc's leftovers that kotalc cannot
+    /// prove its own, with why: they are left as they are.
+    pub left_alone: Vec<String>,
+}
+
+impl Written {
+    /// Names the leftovers kotalc left alone, on stderr.
+    pub fn warn_left_alone(&self) {
+        for what in &self.left_alone {
+            eprintln!(
+                "kotalc: warning: {}",
+                crate::diagnostic::printable(what, false)
+            );
+        }
+    }
 }
 
 /// Refuses an output directory that holds one of the inputs: replacing it would delete them.
@@ -409,59 +424,144 @@ pub fn write_dir(
         Existing::Absent | Existing::Empty(_) => {}
     }
 
-    remove_leftovers(&parent, &base, marker);
+    let left_alone = remove_leftovers(&parent, &base, marker);
     let staging = parent.join(format!(".{base}.kotalc-new-{}", std::process::id()));
     let meta = match &existing {
         Existing::Empty(meta) | Existing::Owned { meta, .. } => Some(meta),
         _ => None,
     };
-    let staged = stage(&staging, files, marker, meta).map_err(|e| {
-        let _ = fs::remove_dir_all(&staging);
+    stage(&staging, files, marker, meta).map_err(|e| {
         out_error(
             &shown,
             &format!(
                 "cannot be written: kotalc builds the new tree beside it, in {}: {}",
-                display(&parent),
+                display(&staging),
                 io_reason(&e)
             ),
         )
-    });
-    staged?;
+    })?;
     let listed = match &existing {
         Existing::Owned { listed, .. } => listed.clone(),
         _ => BTreeMap::new(),
     };
     let kept = swap(
         dir, &staging, &parent, &base, &existing, &listed, force, marker,
-    );
-    if kept.is_err() {
-        let _ = fs::remove_dir_all(&staging);
-    }
-    kept.map(|kept| Written {
+    )?;
+    Ok(Written {
         files: files.len(),
         removed,
         kept,
+        left_alone,
     })
 }
 
-/// Marks a staging tree as being written: a tree with this file is kotalc's whole, so a
-/// later run may delete it; the file is removed before the tree is swapped in.
+/// Marks a staging tree as being written, and proves it kotalc's: the file records the
+/// device and inode of the tree's directory and carries a modification time to the
+/// nanosecond that it records too. Files committed to a repository cannot forge either (a
+/// checkout gets new inodes and the time of the checkout), so a later run removes a tree
+/// with a matching flag whole, and no other. The flag is removed before the tree is swapped
+/// in.
 const STAGING_FLAG: &str = ".kotalc-staging";
 
+fn staging_proof(tree: &rustix::fs::Stat, mtime: (i64, i64)) -> String {
+    format!(
+        "kotalc staging tree {} {} {}.{:09}\n",
+        tree.st_dev, tree.st_ino, mtime.0, mtime.1
+    )
+}
+
+fn write_staging_flag(tree: &std::os::fd::OwnedFd) -> io::Result<()> {
+    use rustix::fs::{Mode, OFlags, Timespec, Timestamps};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(io::Error::other)?;
+    let mtime = (
+        i64::try_from(now.as_secs()).map_err(io::Error::other)?,
+        i64::from(now.subsec_nanos()),
+    );
+    let flag = rustix::fs::openat(
+        tree,
+        STAGING_FLAG,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    let proof = staging_proof(&rustix::fs::fstat(tree)?, mtime);
+    fs::File::from(flag.try_clone()?).write_all(proof.as_bytes())?;
+    let time = Timespec {
+        tv_sec: mtime.0,
+        tv_nsec: mtime.1 as _,
+    };
+    rustix::fs::futimens(
+        &flag,
+        &Timestamps {
+            last_access: time,
+            last_modification: time,
+        },
+    )?;
+    Ok(())
+}
+
+/// Whether the tree open at `tree` holds a staging flag that proves it kotalc's.
+fn proven_staging(tree: &std::os::fd::OwnedFd) -> bool {
+    use rustix::fs::{Mode, OFlags};
+    let proven = || -> io::Result<bool> {
+        let flag = rustix::fs::openat(
+            tree,
+            STAGING_FLAG,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let stat = rustix::fs::fstat(&flag)?;
+        if crate::owned::file_type(&stat) != rustix::fs::FileType::RegularFile || stat.st_size > 256
+        {
+            return Ok(false);
+        }
+        let mut text = String::new();
+        io::Read::read_to_string(&mut fs::File::from(flag), &mut text)?;
+        let mtime = (stat.st_mtime as i64, stat.st_mtime_nsec as i64);
+        Ok(text == staging_proof(&rustix::fs::fstat(tree)?, mtime))
+    };
+    proven().unwrap_or(false)
+}
+
+/// Builds the new tree at `staging`, which must not exist: kotalc never removes what it did
+/// not create. On failure, what it created is removed.
 fn stage(
     staging: &Path,
     files: &BTreeMap<String, String>,
     marker: &str,
     like: Option<&fs::Metadata>,
 ) -> io::Result<()> {
-    let _ = fs::remove_dir_all(staging);
     // DIR's parents come from the command line, as with `mkdir -p`; the staging tree itself
     // must be new.
     if let Some(parent) = staging.parent() {
         fs::create_dir_all(parent)?;
     }
-    fs::create_dir(staging)?;
-    fs::write(staging.join(STAGING_FLAG), b"")?;
+    fs::create_dir(staging).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            io::Error::new(
+                e.kind(),
+                "it is already there, and kotalc cannot prove it its own leftover: remove it",
+            )
+        } else {
+            e
+        }
+    })?;
+    let filled = fill(staging, files, marker, like);
+    if filled.is_err() {
+        let _ = crate::owned::remove_tree_at(staging);
+    }
+    filled
+}
+
+fn fill(
+    staging: &Path,
+    files: &BTreeMap<String, String>,
+    marker: &str,
+    like: Option<&fs::Metadata>,
+) -> io::Result<()> {
+    let tree = crate::owned::open_dir(staging)?;
+    write_staging_flag(&tree)?;
     for (name, content) in files {
         let path = inside(staging, name).ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("unsafe path {name:?}"))
@@ -480,7 +580,7 @@ fn stage(
         keep_attributes(staging, like)?;
     }
     durable(staging)?;
-    fs::remove_file(staging.join(STAGING_FLAG))
+    crate::owned::remove_file(&tree, Path::new(STAGING_FLAG))
 }
 
 /// Gives the new tree the old directory's mode, owner and group, and, where the directory
@@ -531,7 +631,8 @@ fn durable(staging: &Path) -> io::Result<()> {
 /// `renameat2(RENAME_EXCHANGE)`, so that a kill at any moment leaves either the old tree or
 /// the new one at `dir`, never neither and never a mix. Where the filesystem cannot exchange,
 /// two renames are the fallback. The old tree is then emptied of kotalc's files only (see
-/// [`settle`]). Returns the files kept from the old tree.
+/// [`settle`]). Returns the files kept from the old tree. On failure, the new tree is
+/// removed and the old one is at `dir`.
 #[allow(clippy::too_many_arguments)]
 fn swap(
     dir: &Path,
@@ -544,13 +645,16 @@ fn swap(
     marker: &str,
 ) -> Result<Vec<String>, Diagnostic> {
     let shown = display(dir);
-    let fail = |e: io::Error| out_error(&shown, &io_reason(&e));
+    let fail = |e: io::Error| {
+        let _ = crate::owned::remove_tree_at(staging);
+        out_error(&shown, &io_reason(&e))
+    };
     if matches!(existing, Existing::Absent) {
         return fs::rename(staging, dir).map(|()| Vec::new()).map_err(fail);
     }
     if exchange(staging, dir).is_ok() {
         // `staging` now holds the old tree.
-        return settle(dir, staging, listed, force, marker, || {
+        return settle(dir, staging, staging, listed, force, marker, || {
             exchange(staging, dir)
         });
     }
@@ -560,30 +664,58 @@ fn swap(
         return fs::rename(staging, dir).map(|()| Vec::new()).map_err(fail);
     }
     let old = parent.join(format!(".{base}.kotalc-old-{}", std::process::id()));
-    fs::rename(dir, &old).map_err(fail)?;
+    rename_new(dir, &old).map_err(fail)?;
     if let Err(e) = fs::rename(staging, dir) {
         let _ = fs::rename(&old, dir);
         return Err(fail(e));
     }
-    settle(dir, &old, listed, force, marker, || {
+    settle(dir, &old, staging, listed, force, marker, || {
         fs::rename(dir, staging).and_then(|()| fs::rename(&old, dir))
     })
+}
+
+/// Renames `from` to `to`, which must not exist: kotalc never replaces what it did not
+/// create.
+#[cfg(target_os = "linux")]
+fn rename_new(from: &Path, to: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+            if fs::symlink_metadata(to).is_ok() {
+                return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+            }
+            fs::rename(from, to)
+        }
+        result => result.map_err(io::Error::from),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rename_new(from: &Path, to: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(to).is_ok() {
+        return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+    }
+    fs::rename(from, to)
 }
 
 /// Empties the old tree `old` of kotalc's files, now that the new tree is at `dir`: the
 /// marker, and each file the marker lists with the content it lists (or, with `force`,
 /// edited). Anything else (a file added by hand, during the build too) is moved into the new
 /// tree. If one cannot be (kotalc wrote a file at its path), `restore` puts the old tree back
-/// whole and nothing is lost.
+/// whole, the new tree at `staging`, which is then removed, and nothing is lost. Every
+/// removal goes through the old tree's descriptor, never following a link.
+#[allow(clippy::too_many_arguments)]
 fn settle(
     dir: &Path,
     old: &Path,
+    staging: &Path,
     listed: &BTreeMap<String, String>,
     force: bool,
     marker: &str,
     restore: impl FnOnce() -> io::Result<()>,
 ) -> Result<Vec<String>, Diagnostic> {
     let shown = display(dir);
+    let root = crate::owned::open_dir(old).map_err(|e| out_error(&shown, &io_reason(&e)))?;
     let present = files_in(old, "")?;
     let mut delete = Vec::new();
     let mut carry = Vec::new();
@@ -596,7 +728,7 @@ fn settle(
                 _ => false,
             };
         if ours {
-            delete.push(path);
+            delete.push(name);
             continue;
         }
         match inside(dir, &name) {
@@ -608,7 +740,6 @@ fn settle(
     }
     if !conflicts.is_empty() {
         let restored = restore();
-        let _ = fs::remove_dir_all(old);
         let mut d = out_error(
             &shown,
             "changed while kotalc was building; nothing was replaced",
@@ -621,16 +752,21 @@ fn settle(
                 .collect::<Vec<_>>()
                 .join("\n")
         ));
-        if let Err(e) = restored {
-            d = out_error(
-                &shown,
-                &format!(
-                    "changed while kotalc was building, and the old tree could not be put back \
-                     ({}); it is in {}",
-                    io_reason(&e),
-                    display(old)
-                ),
-            );
+        match restored {
+            Ok(()) => {
+                let _ = crate::owned::remove_tree_at(staging);
+            }
+            Err(e) => {
+                d = out_error(
+                    &shown,
+                    &format!(
+                        "changed while kotalc was building, and the old tree could not be put \
+                         back ({}); it is in {}",
+                        io_reason(&e),
+                        display(old)
+                    ),
+                );
+            }
         }
         return Err(d);
     }
@@ -643,27 +779,12 @@ fn settle(
             kept.push(name);
         }
     }
-    for path in delete {
-        let _ = fs::remove_file(path);
+    for name in delete {
+        let _ = crate::owned::remove_file(&root, Path::new(&name));
     }
-    remove_empty_dirs(old);
+    crate::owned::remove_empty_dirs(&root);
+    let _ = fs::remove_dir(old);
     Ok(kept)
-}
-
-/// Removes the empty directories of a tree, deepest first, and the tree itself if it is then
-/// empty; a directory that is not empty is left as it is.
-fn remove_empty_dirs(root: &Path) {
-    let dirs: Vec<PathBuf> = walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .contents_first(true)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_dir())
-        .map(walkdir::DirEntry::into_path)
-        .collect();
-    for dir in dirs {
-        let _ = fs::remove_dir(dir);
-    }
 }
 
 #[cfg(target_os = "linux")]
@@ -677,49 +798,115 @@ fn exchange(_: &Path, _: &Path) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
-/// Trees that an interrupted run left beside `dir`. A staging tree still flagged as one is
-/// kotalc's whole and is removed; any other (an old tree swapped out) loses only the files
-/// its marker lists with their listed content, so that a file added by hand is never lost.
-fn remove_leftovers(parent: &Path, base: &str, marker: &str) {
+/// Trees that an interrupted run left beside `dir`, removed under the same rules as the
+/// output: a staging tree whose flag proves it kotalc's (see [`STAGING_FLAG`]) is removed
+/// whole; any other (an old tree swapped out) only when it is plain directories and regular
+/// files, each one the marker or a file the marker lists with its listed content, so that
+/// nothing but kotalc's own output is ever lost. A tree kotalc cannot prove its own, a link
+/// or anything else by such a name is left alone, and named. No removal follows a link.
+fn remove_leftovers(parent: &Path, base: &str, marker: &str) -> Vec<String> {
     let prefixes = [
         format!(".{base}.kotalc-new-"),
         format!(".{base}.kotalc-old-"),
     ];
+    let mut left_alone = Vec::new();
+    let Ok(parent_fd) = crate::owned::open_dir(parent) else {
+        return left_alone;
+    };
     let Ok(entries) = fs::read_dir(parent) else {
-        return;
+        return left_alone;
     };
     for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let name = entry.file_name();
+        let shown = name.to_string_lossy().into_owned();
         let pid = prefixes
             .iter()
-            .find_map(|p| name.strip_prefix(p.as_str()))
+            .find_map(|p| shown.strip_prefix(p.as_str()))
             .and_then(|pid| pid.parse::<u32>().ok());
-        // A run that is still going keeps its staging tree.
         let Some(pid) = pid else { continue };
-        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+        // A run that is still going keeps its trees; one with this process's id is a
+        // leftover of an earlier process, since this one has made none yet.
+        if pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }
-        let tree = entry.path();
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        if fs::symlink_metadata(tree.join(STAGING_FLAG)).is_ok_and(|m| m.is_file()) {
-            let _ = fs::remove_dir_all(&tree);
-            continue;
-        }
-        let listed = read_owned(&tree.join(marker))
-            .map(|b| listing(&String::from_utf8_lossy(&b)))
-            .unwrap_or_default();
-        for (file, hash) in &listed {
-            if let Some(path) = inside(&tree, file)
-                && read_owned(&path).is_ok_and(|b| sha256_hex(&b) == *hash)
-            {
-                let _ = fs::remove_file(path);
+        let mut leave = |why: String| {
+            left_alone.push(format!(
+                "left {} alone: it is named like kotalc's leftover, but {why}",
+                display(&parent.join(&name))
+            ));
+        };
+        let tree = match crate::owned::open_sub(&parent_fd, &name) {
+            Ok(tree) => tree,
+            Err(_) => {
+                leave("it is not a directory (a link is never followed)".into());
+                continue;
             }
+        };
+        let removable = if proven_staging(&tree) {
+            Ok(())
+        } else {
+            plain_output(&tree, marker)
+        };
+        match removable {
+            Ok(()) => {
+                if let Err(e) = crate::owned::remove_tree(&parent_fd, &name) {
+                    leave(format!("it could not be removed: {}", io_reason(&e)));
+                }
+            }
+            Err(why) => leave(why),
         }
-        let _ = fs::remove_file(tree.join(marker));
-        remove_empty_dirs(&tree);
     }
+    left_alone
+}
+
+/// Whether a tree is nothing but kotalc's output: plain directories and regular files, each
+/// file the marker, an empty staging flag, or a file the marker lists with its listed
+/// content. Otherwise, why not.
+fn plain_output(tree: &std::os::fd::OwnedFd, marker: &str) -> Result<(), String> {
+    let entries = crate::owned::walk(tree).map_err(|e| format!("it cannot be read: {e}"))?;
+    crate::owned::only_files_and_dirs(&entries)?;
+    let read = |name: &str| -> io::Result<Vec<u8>> {
+        let (dir, last) = match name.rsplit_once('/') {
+            Some((dirs, last)) => (
+                dirs.split('/')
+                    .try_fold(crate::owned::open_sub(tree, ".".as_ref())?, |d, c| {
+                        crate::owned::open_sub(&d, c.as_ref())
+                    })?,
+                last,
+            ),
+            None => (crate::owned::open_sub(tree, ".".as_ref())?, name),
+        };
+        let file = rustix::fs::openat(
+            &dir,
+            last,
+            rustix::fs::OFlags::RDONLY
+                | rustix::fs::OFlags::NOFOLLOW
+                | rustix::fs::OFlags::NONBLOCK
+                | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )?;
+        crate::load::read_stream(fs::File::from(file), MAX_OUTPUT_FILE)
+    };
+    let listed = read(marker)
+        .map(|b| listing(&String::from_utf8_lossy(&b)))
+        .unwrap_or_default();
+    for entry in &entries {
+        if entry.kind() == rustix::fs::FileType::Directory {
+            continue;
+        }
+        let name = entry.path.to_string_lossy();
+        let ours = name == marker
+            || (name == STAGING_FLAG && entry.stat.st_size == 0)
+            || listed
+                .get(&*name)
+                .is_some_and(|hash| read(&name).is_ok_and(|b| sha256_hex(&b) == *hash));
+        if !ours {
+            return Err(format!(
+                "it holds {name}, which its {marker} does not list with that content"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn out_error(path: &str, message: &str) -> Diagnostic {

@@ -33,8 +33,9 @@ pub fn explain(target: &str, recursive: bool) -> Result<String, String> {
         let names: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
         format!(
             "{resource:?} is not a Kotal IPFS kind: kotalc explains its own kinds offline ({}), \
-             with no cluster to ask; `kubectl explain {resource}` asks a cluster",
-            names.join(", ")
+             with no cluster to ask; `{}` asks a cluster",
+            names.join(", "),
+            crate::shell::command(&["kubectl", "explain", resource])
         )
     })?;
     let root = schema::of(kind);

@@ -74,7 +74,8 @@ pub struct Imported {
 #[derive(Debug, Default)]
 pub struct Import {
     pub resources: Vec<Imported>,
-    /// The `kotalc seal` command of each Secret the resources reference, by namespace/name.
+    /// The `kotalc seal` command of each Secret the resources reference, by namespace/name,
+    /// writing into the import's output directory.
     pub seal_commands: BTreeMap<String, String>,
     /// Objects of other kinds in the export, by kind: not inputs, so not written.
     pub skipped: BTreeMap<String, usize>,
@@ -85,6 +86,7 @@ pub struct Import {
 pub fn import(
     sources: &mut Sources,
     keep_defaults: bool,
+    output_dir: Option<&str>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Import {
     let mut out = Import::default();
@@ -144,14 +146,39 @@ pub fn import(
         let resource = &parsed.resources[reference.resource];
         let namespace = resource.namespace.as_deref().unwrap_or("<namespace>");
         let name = &reference.name;
-        let mut command = format!(
-            "kubectl get secret {name} -n {namespace} -o yaml | kotalc seal --cert \
-             <controller.pem> --from-secret --key {} -o sealedsecret-{name}.yaml",
-            reference.key
-        );
+        // Each SealedSecret goes beside the resources written, where `build` reads it.
+        let output = match output_dir {
+            Some(dir) => format!("{}/sealedsecret-{name}.yaml", dir.trim_end_matches('/')),
+            None => format!("sealedsecret-{name}.yaml"),
+        };
+        let mut seal = vec![
+            "kotalc",
+            "seal",
+            "--cert",
+            "<controller.pem>",
+            "--from-secret",
+            "--key",
+            reference.key,
+            "-o",
+            output.as_str(),
+        ];
         if let Some(id) = &reference.id {
-            command.push_str(&format!(" --expect-id {id}"));
+            seal.extend(["--expect-id", id.as_str()]);
         }
+        let command = format!(
+            "{} | {}",
+            crate::shell::command(&[
+                "kubectl",
+                "get",
+                "secret",
+                name.as_str(),
+                "-n",
+                namespace,
+                "-o",
+                "yaml"
+            ]),
+            crate::shell::command(&seal)
+        );
         out.seal_commands
             .entry(format!("{namespace}/{name}"))
             .or_insert(command);

@@ -42,8 +42,8 @@ pub fn run_text(input: &str) -> (String, bool) {
             .flatten()
             .and_then(|n| texts.as_ref()?.get(n))
         {
-            Some(original) => text.push_str(original),
-            None => text.push_str(&entry(item)),
+            Some(original) if stands_alone(original) => text.push_str(original),
+            _ => text.push_str(&entry(item)),
         }
     }
     if let Some(results) = output.get("results") {
@@ -53,6 +53,14 @@ pub fn run_text(input: &str) -> (String, bool) {
         }
     }
     (text, failed)
+}
+
+/// Whether an item's original text is valid YAML on its own. An alias in it may name an
+/// anchor in another item, which kotalc may have replaced: such an item is serialised, its
+/// aliases resolved, rather than copied into a list that no longer parses.
+fn stands_alone(text: &str) -> bool {
+    !text.contains('*')
+        || serde_saphyr::from_str_with_options::<J>(text, crate::yaml::options()).is_ok()
 }
 
 /// One sequence entry: `- ` and the value's YAML, indented under it.

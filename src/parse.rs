@@ -341,10 +341,20 @@ pub fn parse_document(
             )
             .at(span)
             .help(format!(
-                "seal each value and commit the SealedSecret instead:\n\
-                 kotalc seal --cert <controller.pem> --namespace {namespace} --name {name} \
-                 --key <key> --from-file <file> -o sealedsecret-{name}.yaml\n\
-                 then delete this file, and rotate the values: they are in the git history"
+                "seal each value and commit the SealedSecret instead:\n{}\n\
+                 then delete this file, and rotate the values: they are in the git history",
+                crate::shell::seal(
+                    Some(namespace),
+                    name,
+                    &[
+                        "--key",
+                        "<key>",
+                        "--from-file",
+                        "<file>",
+                        "-o",
+                        format!("sealedsecret-{name}.yaml").as_str(),
+                    ]
+                )
             )),
         );
     } else if passthrough && !api_version.starts_with(&format!("{}/", model::GROUP)) {

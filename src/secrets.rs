@@ -210,8 +210,10 @@ pub fn plan(
                         .field(&first.field)
                         .help(format!(
                             "seal the value and commit the file beside the resources:\n{}",
-                            beside(
-                                &commands(namespace.as_deref(), name, uses),
+                            commands(
+                                namespace.as_deref(),
+                                name,
+                                uses,
                                 input.dirs.get(first.span.file).map(String::as_str)
                             )
                         )),
@@ -410,7 +412,7 @@ fn missing_keys(
             .related(u.span, "the Secret is referenced here")
             .help(format!(
                 "seal the value and add it under spec.encryptedData:\n{}",
-                command(namespace, name, u, false)
+                command(namespace, name, u, None)
             )),
         );
     }
@@ -480,45 +482,42 @@ fn recorded_peer_id(
     }
 }
 
-/// The `kotalc seal` command that produces the value of one use.
-fn command(namespace: Option<&str>, name: &str, u: &Reference, to_file: bool) -> String {
-    let mut command = format!(
-        "kotalc seal --cert <controller.pem> --namespace {} --name {name}",
-        namespace.unwrap_or("<namespace>")
-    );
+/// The `kotalc seal` command that produces the value of one use; with `to_file`, writing
+/// `sealedsecret-NAME.yaml` in `dir`, the directory of the referencing resource.
+fn command(
+    namespace: Option<&str>,
+    name: &str,
+    u: &Reference,
+    to_file: Option<Option<&str>>,
+) -> String {
+    let mut words = Vec::new();
     match u.key {
-        "swarm.key" => command.push_str(" --generate swarm-key"),
-        "secret" => command.push_str(" --generate cluster-secret"),
+        "swarm.key" => words.extend(["--generate", "swarm-key"]),
+        "secret" => words.extend(["--generate", "cluster-secret"]),
         _ => {
-            command.push_str(" --key key --from-file <private key file>");
+            words.extend(["--key", "key", "--from-file", "<private key file>"]);
             if let Some(id) = &u.id {
-                command.push_str(&format!(" --expect-id {id}"));
+                words.extend(["--expect-id", id.as_str()]);
             }
         }
     }
-    if to_file {
-        command.push_str(&format!(" -o sealedsecret-{name}.yaml"));
+    let file = to_file.map(|dir| match dir {
+        Some(dir) if !dir.is_empty() && dir != "." => format!("{dir}/sealedsecret-{name}.yaml"),
+        _ => format!("sealedsecret-{name}.yaml"),
+    });
+    if let Some(file) = &file {
+        words.extend(["-o", file.as_str()]);
     }
-    command
+    crate::shell::seal(namespace, name, &words)
 }
 
-fn commands(namespace: Option<&str>, name: &str, uses: &[&Reference]) -> String {
+fn commands(namespace: Option<&str>, name: &str, uses: &[&Reference], dir: Option<&str>) -> String {
     let mut seen = BTreeSet::new();
     uses.iter()
         .filter(|u| seen.insert(u.key))
-        .map(|u| command(namespace, name, u, true))
+        .map(|u| command(namespace, name, u, Some(dir)))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// The commands with their `-o FILE` in `dir`, the directory of the referencing resource.
-fn beside(commands: &str, dir: Option<&str>) -> String {
-    match dir {
-        Some(dir) if !dir.is_empty() && dir != "." => {
-            commands.replace(" -o sealedsecret-", &format!(" -o {dir}/sealedsecret-"))
-        }
-        _ => commands.to_string(),
-    }
 }
 
 fn placeholder(namespace: Option<&str>, name: &str, uses: &[&Reference]) -> Object {
@@ -528,7 +527,7 @@ fn placeholder(namespace: Option<&str>, name: &str, uses: &[&Reference]) -> Obje
         .collect();
     let annotations = BTreeMap::from([(
         "kotalc.io/placeholder".to_string(),
-        commands(namespace, name, uses),
+        commands(namespace, name, uses, None),
     )]);
     let value = seal::sealed_secret(name, namespace, Scope::Strict, &annotations, &keys);
     let first = &uses[0];

@@ -29,6 +29,64 @@ pub struct SourceFile {
     /// The file could not be parsed, so what its values mean is unknown: snippets show
     /// their structure only.
     pub opaque: bool,
+    /// The last line a snippet showed: diagnostics come sorted by line, so the many
+    /// diagnostics of one long line map it once.
+    last_shown: std::sync::Mutex<Option<(u32, std::sync::Arc<ShownLine>)>>,
+}
+
+/// Characters between two entries of a [`ShownLine`]'s index.
+const STEP: usize = 256;
+
+/// A line as a snippet shows it (secret values masked), with an index from character to
+/// byte offset, so that showing a window of a long line costs the window, not the line.
+#[derive(Debug)]
+pub struct ShownLine {
+    text: String,
+    /// The byte offset of every `STEP`th character.
+    marks: Vec<usize>,
+    chars: usize,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many lines were mapped: the tests count it to prove the cost linear.
+    pub static MAPPED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl ShownLine {
+    fn new(text: String) -> Self {
+        #[cfg(test)]
+        MAPPED.with(|m| m.set(m.get() + 1));
+        let mut marks = Vec::new();
+        let mut chars = 0;
+        for (i, (at, _)) in text.char_indices().enumerate() {
+            if i % STEP == 0 {
+                marks.push(at);
+            }
+            chars += 1;
+        }
+        ShownLine { text, marks, chars }
+    }
+
+    pub fn chars(&self) -> usize {
+        self.chars
+    }
+
+    /// The byte offset of the `n`th character, or the end.
+    fn offset(&self, n: usize) -> usize {
+        let Some(&base) = self.marks.get(n / STEP) else {
+            return self.text.len();
+        };
+        self.text[base..]
+            .char_indices()
+            .nth(n % STEP)
+            .map_or(self.text.len(), |(i, _)| base + i)
+    }
+
+    /// Characters `from..to`.
+    pub fn window(&self, from: usize, to: usize) -> &str {
+        &self.text[self.offset(from)..self.offset(to.max(from))]
+    }
 }
 
 /// Every input file of one run, in discovery order.
@@ -53,6 +111,7 @@ impl Sources {
             line_starts: std::sync::OnceLock::new(),
             secret_ranges: Vec::new(),
             opaque: false,
+            last_shown: std::sync::Mutex::new(None),
         });
         self.files.len() - 1
     }
@@ -73,6 +132,7 @@ impl Sources {
                 file.text = String::new();
                 file.line_starts = std::sync::OnceLock::new();
                 file.secret_ranges = Vec::new();
+                file.last_shown = std::sync::Mutex::new(None);
             }
         }
     }
@@ -193,7 +253,23 @@ impl Sources {
 
     /// A line as a snippet may show it: secret values masked, and, in a file whose meaning
     /// is unknown (it did not parse), every scalar masked but the keys.
-    pub fn shown_line(&self, file: FileId, line: u32) -> Option<String> {
+    pub fn shown_line(&self, file: FileId, line: u32) -> Option<std::sync::Arc<ShownLine>> {
+        let source = self.files.get(file)?;
+        let mut last = source
+            .last_shown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, shown)) = last.as_ref()
+            && *at == line
+        {
+            return Some(shown.clone());
+        }
+        let shown = std::sync::Arc::new(ShownLine::new(self.mask_line(file, line)?));
+        *last = Some((line, shown.clone()));
+        Some(shown)
+    }
+
+    fn mask_line(&self, file: FileId, line: u32) -> Option<String> {
         let (start, end) = self.line_range(file, line)?;
         let source = self.files.get(file)?;
         let text = source.text.get(start..end)?;
@@ -212,9 +288,15 @@ impl Sources {
         if masked.is_empty() {
             return Some(text.to_string());
         }
+        // One pass: the ranges are sorted, so each character is checked against the range
+        // it could be in.
         let mut out = String::with_capacity(text.len());
+        let mut next = 0;
         for (i, c) in text.char_indices() {
-            if masked.iter().any(|&(s, e)| i >= s && i < e) {
+            while next < masked.len() && masked[next].1 <= i {
+                next += 1;
+            }
+            if masked.get(next).is_some_and(|&(s, e)| i >= s && i < e) {
                 out.push('*');
             } else {
                 out.push(c);

@@ -336,4 +336,34 @@ fn expand(text: &str, env: &[(&str, &str)]) -> String {
         }
     }
     out + rest
+
+/// A link or a FIFO in `--templates DIR` is named as an error, never followed, read or
+/// skipped silently: a link would put any file of the machine into a ConfigMap.
+#[test]
+fn links_and_fifos_in_templates_are_named() {
+    let dir = scratch("hostile-templates");
+    fs::write(dir.join("peer.yaml"), PEER).expect("write");
+    let secret = dir.join("secret.txt");
+    fs::write(&secret, "not for a ConfigMap\n").expect("write");
+    for (case, make) in [
+        ("link", "ln -s ../secret.txt t/configmap.yaml"),
+        ("link-to-dir", "ln -s .. t/scripts"),
+        ("fifo", "mkfifo t/service.yaml"),
+    ] {
+        let _ = fs::remove_dir_all(dir.join("t"));
+        fs::create_dir(dir.join("t")).expect("mkdir");
+        let made = std::process::Command::new("sh")
+            .args(["-c", make])
+            .current_dir(&dir)
+            .status()
+            .expect("sh");
+        assert!(made.success(), "{make}");
+        let (code, stdout, stderr) = build(&dir, &["peer.yaml", "--templates", "t"]);
+        assert_eq!(code, 1, "{case}: {stderr}");
+        assert!(
+            stderr.contains("not read") && stderr.contains("t/"),
+            "{case}: {stderr}"
+        );
+        assert!(!stdout.contains("not for a ConfigMap"), "{case}");
+    }
 }

@@ -45,10 +45,10 @@ fn an_export_becomes_clean_inputs_in_the_order_a_person_writes() {
     // Every referenced Secret gets the command that seals it from the cluster.
     let stderr = text(&out.stderr);
     for command in [
-        "kubectl get secret my-swarm-key -n ipfs -o yaml | kotalc seal --cert <controller.pem> \
+        "kubectl get secret my-swarm-key -n ipfs -o yaml | kotalc seal --cert '<controller.pem>' \
          --from-secret --key swarm.key -o sealedsecret-my-swarm-key.yaml",
         "kubectl get secret cluster-secret -n ipfs -o yaml | kotalc seal --cert \
-         <controller.pem> --from-secret --key secret",
+         '<controller.pem>' --from-secret --key secret",
         "--from-secret --key key -o sealedsecret-my-cluster-privatekey.yaml --expect-id \
          12D3KooWBcEtY8GH4mNkri9kM3haeWhEXtQV7mi81ErWrqLYGuiq",
     ] {

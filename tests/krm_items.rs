@@ -128,3 +128,33 @@ fn the_summary_counts_every_diagnostic_not_only_the_results_shown() {
         .unwrap_or_default();
     assert!(last.contains("1500 resources, 1500 errors"), "{last}");
 }
+
+/// An untouched item's alias whose anchor sat in a Kotal item that kotalc replaces: the
+/// output list is valid YAML, the alias resolved.
+#[test]
+fn an_alias_into_a_replaced_item_is_resolved() {
+    let list = format!(
+        "{HEAD}- apiVersion: ipfs.kotal.io/v1alpha1\n  kind: Peer\n  metadata:\n    name: p\n    namespace: ipfs\n    labels: &shared\n      team: storage\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c\n    namespace: ipfs\n    labels: *shared\n  # kept as it was\n  data:\n    k: v\n"
+    );
+    let (code, value, stdout) = krm(&list);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(value.is_object(), "the output is not valid YAML:\n{stdout}");
+    let config_map = value["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["kind"] == "ConfigMap")
+        .expect("the ConfigMap passes through");
+    assert_eq!(
+        config_map["metadata"]["labels"]["team"], "storage",
+        "{stdout}"
+    );
+    // An item whose aliases are its own keeps its text, comments included.
+    let own = format!(
+        "{HEAD}- apiVersion: ipfs.kotal.io/v1alpha1\n  kind: Peer\n  metadata: {{name: p, namespace: ipfs}}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c\n    labels: &own {{team: x}}\n    annotations: *own\n  # kept as it was\n  data: {{}}\n"
+    );
+    let (code, value, stdout) = krm(&own);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(value.is_object(), "{stdout}");
+    assert!(stdout.contains("# kept as it was"), "{stdout}");
+}

@@ -173,3 +173,83 @@ fn no_output_contains_a_test_secret() {
     }
     assert!(scanned > 100, "scanned only {scanned} outputs");
 }
+
+/// `diff --against` an export, and `build -o DIR --check` against a directory, read values
+/// anyone can put there: a Secret's `data` and `stringData`, a SealedSecret whose template
+/// holds plaintext, and the copy of each in `last-applied-configuration`. None is printed,
+/// in any format, on any stream, where the object changes (a unified diff) or not.
+#[test]
+fn diff_and_check_redact_the_secret_values_they_read() {
+    use base64::Engine;
+    let secret = "exported-secret-value-5f2b8c1d9e";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(secret);
+    let work = scratch("plaintext-diff-export");
+    fs::create_dir_all(work.join("in")).expect("mkdir");
+    fs::write(
+        work.join("in/p.yaml"),
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p\n  namespace: ipfs\nspec:\n  swarmKeySecretName: c\n",
+    )
+    .expect("write");
+    let applied = format!(
+        "{{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"stringData\":{{\"k\":\"{secret}\"}}}}"
+    );
+    let secret_doc = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: ipfs\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{applied}'\ndata:\n  swarm.key: {encoded}\nstringData:\n  secret: {secret}\n"
+        )
+    };
+    // The SealedSecret has the name of the placeholder kotalc renders: a changed object,
+    // shown as a unified diff.
+    let sealed = format!(
+        "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: c\n  namespace: ipfs\nspec:\n  encryptedData: {{}}\n  template:\n    data:\n      swarm.key: {encoded}\n    stringData:\n      other: {secret}\n"
+    );
+    fs::write(
+        work.join("export.yaml"),
+        format!("{}---\n{sealed}", secret_doc("a")),
+    )
+    .expect("write");
+    let allow = ["--allow", "sealed-secret-placeholder"];
+    let secrets = [secret.to_string(), encoded.clone()];
+    for format in ["human", "json", "github"] {
+        let mut args = vec!["diff", "in", "--against", "export.yaml", "--format", format];
+        args.extend(allow);
+        let out = run(&work, &args);
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains("<redacted>"),
+            "{stdout}{}",
+            text(&out.stderr)
+        );
+        assert_clean(&format!("diff --format {format} stdout"), &stdout, &secrets);
+        assert_clean(
+            &format!("diff --format {format} stderr"),
+            &text(&out.stderr),
+            &secrets,
+        );
+    }
+    // The same objects as files of an output directory, where kotalc writes its own.
+    let mut build = vec!["build", "in", "-o", "out"];
+    build.extend(allow);
+    let out = run(&work, &build);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    fs::write(work.join("out/ipfs/sealedsecret-c.yaml"), &sealed).expect("write");
+    fs::write(work.join("out/ipfs/configmap-p.yaml"), secret_doc("p")).expect("write");
+    for format in ["human", "json", "github"] {
+        let mut args = build.clone();
+        args.extend(["--check", "--format", format]);
+        let out = run(&work, &args);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("<redacted>"), "{stdout}");
+        assert_clean(
+            &format!("--check --format {format} stdout"),
+            &stdout,
+            &secrets,
+        );
+        assert_clean(
+            &format!("--check --format {format} stderr"),
+            &text(&out.stderr),
+            &secrets,
+        );
+    }
+}

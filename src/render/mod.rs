@@ -257,8 +257,8 @@ fn read_overrides(
         .sort_by_file_name()
     {
         let entry = match entry {
-            Ok(entry) if entry.file_type().is_file() => entry,
-            Ok(_) => continue,
+            Ok(entry) if entry.file_type().is_dir() => continue,
+            Ok(entry) => entry,
             Err(e) => {
                 problems.push(
                     Diagnostic::new(Code::Io, format!("cannot read templates: {e}")).path(&shown),
@@ -268,6 +268,23 @@ fn read_overrides(
         };
         let relative = crate::load::display(entry.path().strip_prefix(dir).unwrap_or(entry.path()));
         let path = format!("{}/{relative}", shown.trim_end_matches('/'));
+        // Named, never followed or read: a link could put any file of the machine into a
+        // ConfigMap, and a FIFO would block the build. As the inputs' links are named.
+        if !entry.file_type().is_file() {
+            let what = if entry.path_is_symlink() {
+                "is a symbolic link"
+            } else {
+                "is not a regular file (a FIFO, socket or device)"
+            };
+            problems.push(
+                Diagnostic::new(Code::Template, format!("`{relative}` {what}; not read"))
+                    .path(path)
+                    .help(
+                        "kotalc reads only regular files in --templates: copy the template there",
+                    ),
+            );
+            continue;
+        }
         let Some(name) = sources.keys().copied().find(|n| *n == relative) else {
             let known: Vec<&str> = sources.keys().copied().collect();
             problems.push(
@@ -280,7 +297,9 @@ fn read_overrides(
             );
             continue;
         };
-        match std::fs::read_to_string(entry.path()) {
+        match crate::load::read_regular(entry.path(), crate::load::MAX_FILE_BYTES, false)
+            .and_then(|bytes| String::from_utf8(bytes).map_err(std::io::Error::other))
+        {
             Ok(text) => {
                 sources.insert(name, text);
             }

@@ -40,6 +40,10 @@ fn print(text: &str) {
 /// destructive changes are recognised.
 fn file_side(content: String) -> Side {
     let value: J = serde_saphyr::from_str(&content).unwrap_or(J::Null);
+    // A file that holds secret values is shown as its value, redacted.
+    if diff::redact(&mut value.clone()) {
+        return diff::side(value);
+    }
     Side {
         kind: value["kind"].as_str().unwrap_or_default().to_string(),
         value,
@@ -373,7 +377,7 @@ fn read_against(path: &Path) -> Result<Against, Diagnostic> {
             if !entry.file_type().is_file() {
                 eprintln!(
                     "kotalc: {} is not a regular file (a link?); not read",
-                    load::display(entry.path())
+                    crate::diagnostic::printable(&load::display(entry.path()), false)
                 );
                 continue;
             }

@@ -19,7 +19,13 @@ pub fn import(args: &ImportArgs) -> u8 {
         args.paths.clone()
     };
     load::load_files(&paths, true, &mut sources, &mut diagnostics);
-    let imported = crate::import::import(&mut sources, args.keep_defaults, &mut diagnostics);
+    let output_dir = args.output.as_deref().map(load::display);
+    let imported = crate::import::import(
+        &mut sources,
+        args.keep_defaults,
+        output_dir.as_deref(),
+        &mut diagnostics,
+    );
     if imported.resources.is_empty() && diagnostics.iter().all(|d| !d.is_error()) {
         diagnostics.push(
             Diagnostic::new(Code::EmptyOutput, "the export holds no Peer or ClusterPeer")
@@ -69,11 +75,14 @@ pub fn import(args: &ImportArgs) -> u8 {
         }
         Some(dir) => crate::emit::write_dir(dir, &files, args.force, crate::emit::IMPORT_MARKER)
             .map(|written| {
+                if args.format != Format::Json {
+                    written.warn_left_alone();
+                }
                 if args.format == Format::Human {
                     eprintln!(
                         "kotalc: wrote {} files to {}",
                         written.files,
-                        load::display(dir)
+                        crate::diagnostic::printable(&load::display(dir), false)
                     );
                 }
             }),
@@ -83,24 +92,6 @@ pub fn import(args: &ImportArgs) -> u8 {
             .write_all(crate::diagnostic::render(&d, &outcome.sources, args.format).as_bytes());
         return EXIT_PROBLEMS;
     }
-    // Each SealedSecret goes beside the resources written, where `build` reads it.
-    let seal_commands: BTreeMap<&String, String> = imported
-        .seal_commands
-        .iter()
-        .map(|(secret, command)| {
-            let command = match &args.output {
-                Some(dir) => command.replace(
-                    " -o sealedsecret-",
-                    &format!(
-                        " -o {}/sealedsecret-",
-                        load::display(dir).trim_end_matches('/')
-                    ),
-                ),
-                None => command.clone(),
-            };
-            (secret, command)
-        })
-        .collect();
     let skipped: Vec<String> = imported
         .skipped
         .iter()
@@ -109,7 +100,7 @@ pub fn import(args: &ImportArgs) -> u8 {
     match args.format {
         Format::Json => {
             let report = serde_json::json!({
-                "sealCommands": seal_commands,
+                "sealCommands": imported.seal_commands,
                 "skipped": imported.skipped,
             });
             eprintln!("{report}");
@@ -121,14 +112,14 @@ pub fn import(args: &ImportArgs) -> u8 {
                     skipped.join(", ")
                 );
             }
-            if !seal_commands.is_empty() {
+            if !imported.seal_commands.is_empty() {
                 eprintln!(
                     "kotalc: the resources read {} Secret(s), which are never imported; seal each \
                      one from the cluster and commit the SealedSecret beside the resources:",
-                    seal_commands.len()
+                    imported.seal_commands.len()
                 );
-                for command in seal_commands.values() {
-                    eprintln!("  {command}");
+                for command in imported.seal_commands.values() {
+                    eprintln!("  {}", crate::diagnostic::printable(command, false));
                 }
             }
         }

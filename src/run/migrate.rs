@@ -40,8 +40,8 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
         eprintln!(
             "error[output-dir]: the output directory {} is inside the input {}; migrate would \
              read its own output: name a directory outside the inputs",
-            load::display(dir),
-            load::display(&root)
+            crate::diagnostic::printable(&load::display(dir), false),
+            crate::diagnostic::printable(&load::display(&root), false)
         );
         return EXIT_PROBLEMS;
     }
@@ -143,6 +143,9 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
                 crate::emit::write_dir(dir, &files, args.force, crate::emit::MIGRATE_MARKER)
             })
             .map(|written| {
+                if args.format != Format::Json {
+                    written.warn_left_alone();
+                }
                 result = Some(format!(
                     "wrote {} to {}",
                     super::files(written.files),
@@ -223,10 +226,20 @@ fn sealed_identity(
     let name = &node.identity_secret;
     let Some(key) = key else {
         let command = format!(
-            "kotalc migrate --cert <controller.pem> (or kotalc seal --cert <controller.pem> \
-             --namespace {} --name {name} --key key --from-file <private key file> --expect-id {})",
-            namespace.unwrap_or("<namespace>"),
-            node.peer_id
+            "{} (or {})",
+            crate::shell::command(&["kotalc", "migrate", "--cert", "<controller.pem>"]),
+            crate::shell::seal(
+                namespace,
+                name,
+                &[
+                    "--key",
+                    "key",
+                    "--from-file",
+                    "<private key file>",
+                    "--expect-id",
+                    node.peer_id.to_string().as_str(),
+                ]
+            )
         );
         let annotations = BTreeMap::from([("kotalc.io/placeholder".to_string(), command)]);
         let keys = BTreeMap::from([("key".to_string(), String::new())]);

@@ -415,6 +415,9 @@ fn build(args: &BuildArgs) -> u8 {
                 });
             match result {
                 Ok((written, unchanged)) => {
+                    if format != Format::Json {
+                        written.warn_left_alone();
+                    }
                     let result = if unchanged {
                         format!("{shown} is unchanged ({})", files(written.files))
                     } else {

@@ -405,7 +405,20 @@ fn write_file(path: &Path, content: &[u8], force: bool) -> Result<(), Diagnostic
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let staging = path.with_file_name(format!(".{name}.kotalc-new-{}", std::process::id()));
-    let written = std::fs::write(&staging, content).and_then(|()| {
+    // A new file: a link or file planted at the staging name is neither written through
+    // nor removed.
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&staging)
+        .map_err(|e| {
+            error(format!(
+                "cannot write {shown}: {} is in the way ({})",
+                crate::load::display(&staging),
+                crate::load::io_reason(&e)
+            ))
+        })?;
+    let written = io::Write::write_all(&mut { created }, content).and_then(|()| {
         if !force && path.symlink_metadata().is_ok() {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
