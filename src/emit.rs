@@ -1,6 +1,7 @@
 //! Ordering, canonical YAML, and the two outputs: a stream on stdout, or a directory tree
 //! that is swapped in whole so that nothing is ever half-written or lost.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Write};
@@ -34,22 +35,29 @@ fn kind_rank(kind: &str) -> u8 {
 }
 
 pub fn sort(objects: &mut [Object]) {
-    objects.sort_by(|a, b| {
-        (
-            kind_rank(&a.kind),
-            &a.kind,
-            &a.namespace,
-            &a.name,
-            &a.api_version,
-        )
-            .cmp(&(
-                kind_rank(&b.kind),
-                &b.kind,
-                &b.namespace,
-                &b.name,
-                &b.api_version,
-            ))
-    });
+    objects.sort_by(order);
+}
+
+fn order(a: &Object, b: &Object) -> std::cmp::Ordering {
+    (
+        kind_rank(&a.kind),
+        &a.kind,
+        &a.namespace,
+        &a.name,
+        &a.api_version,
+    )
+        .cmp(&(
+            kind_rank(&b.kind),
+            &b.kind,
+            &b.namespace,
+            &b.name,
+            &b.api_version,
+        ))
+}
+
+/// Whether `a` comes strictly before `b` in the output.
+pub fn before(a: &Object, b: &Object) -> bool {
+    order(a, b).is_lt()
 }
 
 /// Canonical YAML of one object: keys sorted, block style, strings quoted where YAML 1.1
@@ -60,10 +68,15 @@ pub fn to_yaml(object: &Object) -> &str {
 
 pub fn write_stream(objects: &[Object], out: &mut dyn Write) -> io::Result<()> {
     for object in objects {
-        out.write_all(b"---\n")?;
-        out.write_all(to_yaml(object).as_bytes())?;
+        write_object(object, out)?;
     }
     out.flush()
+}
+
+/// One document of the stream.
+pub fn write_object(object: &Object, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(b"---\n")?;
+    out.write_all(to_yaml(object).as_bytes())
 }
 
 /// The path of an object inside an output directory, from its namespace, kind and name;
@@ -81,8 +94,9 @@ pub fn file_name(object: &Object) -> Option<String> {
     }
 }
 
-/// Every file of an output directory, by relative path, with its content.
-pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, String>, Diagnostic> {
+/// Every file of an output directory, by relative path, with its content (the objects'
+/// own text, not a copy).
+pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, Cow<'_, str>>, Diagnostic> {
     let mut files = BTreeMap::new();
     for object in objects {
         let Some(name) = file_name(object) else {
@@ -102,7 +116,7 @@ pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, String>, Diagnostic> 
             .at(object.origin));
         };
         if files
-            .insert(name.clone(), to_yaml(object).to_string())
+            .insert(name.clone(), Cow::Borrowed(to_yaml(object)))
             .is_some()
         {
             return Err(Diagnostic::new(
@@ -118,7 +132,7 @@ pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, String>, Diagnostic> 
     for name in files.keys() {
         kustomization.push_str(&format!("- {name}\n"));
     }
-    files.insert("kustomization.yaml".into(), kustomization);
+    files.insert("kustomization.yaml".into(), Cow::Owned(kustomization));
     Ok(files)
 }
 
@@ -136,7 +150,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
     crate::keys::hex(&Sha256::digest(bytes))
 }
 
-pub fn marker_text(files: &BTreeMap<String, String>, marker: &str) -> String {
+pub fn marker_text<S: AsRef<str>>(files: &BTreeMap<String, S>, marker: &str) -> String {
     let mut text = if marker == MARKER {
         String::from(
             "# Written by kotalc. Every file listed here is replaced by the next `kotalc build -o`;\n\
@@ -154,7 +168,10 @@ pub fn marker_text(files: &BTreeMap<String, String>, marker: &str) -> String {
         )
     };
     for (name, content) in files {
-        text.push_str(&format!("{}  {name}\n", sha256_hex(content.as_bytes())));
+        text.push_str(&format!(
+            "{}  {name}\n",
+            sha256_hex(content.as_ref().as_bytes())
+        ));
     }
     text
 }
@@ -320,9 +337,9 @@ fn placement(dir: &Path) -> Result<(PathBuf, String), Diagnostic> {
 /// `force`; files kotalc did not write are never deleted: they are refused, or with `force`
 /// kept in the new tree. The new tree is built beside `dir` and swapped in; whatever
 /// appeared in `dir` meanwhile is kept too.
-pub fn write_dir(
+pub fn write_dir<S: AsRef<str>>(
     dir: &Path,
-    files: &BTreeMap<String, String>,
+    files: &BTreeMap<String, S>,
     force: bool,
     marker: &str,
 ) -> Result<Written, Diagnostic> {
@@ -441,9 +458,9 @@ pub fn write_dir(
 /// later run may delete it; the file is removed before the tree is swapped in.
 const STAGING_FLAG: &str = ".kotalc-staging";
 
-fn stage(
+fn stage<S: AsRef<str>>(
     staging: &Path,
-    files: &BTreeMap<String, String>,
+    files: &BTreeMap<String, S>,
     marker: &str,
     like: Option<&fs::Metadata>,
 ) -> io::Result<()> {
@@ -466,7 +483,7 @@ fn stage(
             .write(true)
             .create_new(true)
             .open(&path)?
-            .write_all(content.as_bytes())?;
+            .write_all(content.as_ref().as_bytes())?;
     }
     fs::write(staging.join(marker), marker_text(files, marker).as_bytes())?;
     if let Some(like) = like {
