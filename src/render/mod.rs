@@ -187,7 +187,7 @@ impl Renderer {
         let mut scripts = BTreeMap::new();
         for (name, text) in sources {
             if let Some(script) = name.strip_prefix("scripts/") {
-                scripts.insert(script, text);
+                scripts.insert(script, without_comments(&text));
             } else if let Err(e) = env.add_template_owned(name, text) {
                 problems.push(template_error(name, &e));
             }
@@ -398,4 +398,33 @@ fn with_annotations(
         }
     }
     Ok(minijinja::Value::from_serialize(&meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_comments;
+
+    #[test]
+    fn comment_lines_are_dropped_and_code_and_data_kept() {
+        let script = "#!/bin/sh\n# why\nset -e\n  # indented why\necho a # kept\ncat <<-'EOF' > f\n# data\n\tEOF\n# gone\n";
+        assert_eq!(
+            without_comments(script),
+            "#!/bin/sh\nset -e\necho a # kept\ncat <<-'EOF' > f\n# data\n\tEOF\n"
+        );
+    }
+
+    #[test]
+    fn every_embedded_script_keeps_its_code() {
+        for (name, text) in super::SCRIPTS {
+            let code = |t: &str| -> Vec<String> {
+                t.lines()
+                    .filter(|l| !l.trim().starts_with('#'))
+                    .map(String::from)
+                    .collect()
+            };
+            let shipped = without_comments(text);
+            assert!(shipped.starts_with("#!/bin/sh\n"), "{name}");
+            assert_eq!(code(&shipped), code(text), "{name}");
+        }
+    }
 }
