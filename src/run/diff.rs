@@ -432,7 +432,7 @@ fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
         let relative = file
             .strip_prefix(path)
             .ok()
-            .map(|r| load::display(r))
+            .map(load::display)
             .unwrap_or_default();
         if let Some(object) = written.get(&relative)
             && object.yaml.as_bytes() == bytes

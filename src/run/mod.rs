@@ -394,14 +394,7 @@ fn build(args: &BuildArgs) -> u8 {
             }
             Err(d) => fail_output(&outcome, &d, format),
         },
-        None => match {
-            // Large writes, not a syscall per line as stdout's line buffering would make.
-            let mut out = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
-            match outcome.pending.take() {
-                Some(pending) => pending.write(&mut out),
-                None => emit::write_stream(&outcome.objects, &mut out),
-            }
-        } {
+        None => match write_stdout(&mut outcome) {
             Ok(()) => {
                 summary(&outcome, format, None);
                 EXIT_OK
@@ -453,6 +446,16 @@ fn build(args: &BuildArgs) -> u8 {
                 Err(d) => fail_output(&outcome, &d, format),
             }
         }
+    }
+}
+
+/// Writes the build's objects on stdout, each as it is rendered when the render is pending.
+fn write_stdout(outcome: &mut Outcome) -> io::Result<()> {
+    // Large writes, not a syscall per line as stdout's line buffering would make.
+    let mut out = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    match outcome.pending.take() {
+        Some(pending) => pending.write(&mut out),
+        None => emit::write_stream(&outcome.objects, &mut out),
     }
 }
 
