@@ -2,7 +2,10 @@
 //! ClusterPeers with varied specs, in nested directories and multi-document files, from a
 //! fixed seed so that every run measures the same input.
 //!
-//! cargo bench --bench generate -- N DIR
+//! cargo bench --bench generate -- N DIR [LIST]
+//!
+//! With LIST, the same resources are also written there as one KRM ResourceList, the input
+//! of `kotalc krm`.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -28,6 +31,8 @@ fn main() {
     let _ = fs::remove_dir_all(&dir);
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6b6f74616c63);
     let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let mut list =
+        String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
     let per_file = 5;
     let clusters = n / 4;
     for i in 0..n + clusters {
@@ -69,6 +74,11 @@ fn main() {
                 if rng.random_bool(0.8) { "crdt" } else { "raft" },
             );
         }
+        for (j, line) in doc.lines().enumerate() {
+            list.push_str(if j == 0 { "- " } else { "  " });
+            list.push_str(line);
+            list.push('\n');
+        }
         match files.last_mut() {
             Some((p, text)) if *p == path => {
                 text.push_str("---\n");
@@ -82,6 +92,9 @@ fn main() {
             fs::create_dir_all(parent).expect("mkdir");
         }
         fs::write(path, text).expect("write");
+    }
+    if let Some(path) = args.get(2) {
+        fs::write(path, &list).expect("write the ResourceList");
     }
     eprintln!(
         "{} resources in {} files under {}",

@@ -4,28 +4,36 @@
 #   - kotalc build to stdout and to -o DIR, and kotalc validate;
 #   - the floor: a bare serde YAML load and dump of kotalc's own rendered output;
 #   - kubectl kustomize re-emitting the already-rendered tree (N = 1,000 only: it grows
-#     faster than linearly).
-# Each time is the median of 5 runs (kustomize: 1); peak memory is the largest resident set.
+#     faster than linearly);
+#   - the CI paths: build -o DIR --check and diff --against DIR on an up-to-date tree, diff
+#     --against-ref HEAD on a repository of the inputs, and krm on the same resources as one
+#     ResourceList, each against build and reading the tree (`cat`, the file system's floor).
+# Each time is the median of $RUNS runs (5; kustomize: 1); peak memory is the largest
+# resident set.
 #
-#   benches/run.sh            print the table
-#   benches/run.sh --readme   also replace the table in README.md
+#   benches/run.sh               print the tables
+#   benches/run.sh --readme      also replace the tables in README.md
+#   KOTALC=path BENCH_WORK=dir benches/run.sh   measure another kotalc binary (an older
+#                                build, to compare), working in dir
+#   RUNS=n KUSTOMIZE=no          fewer runs per median; no kustomize row (on a busy machine)
 set -eu
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 cargo build --release --quiet --bench floor --bench generate
 floor=$(find target/release/deps -maxdepth 1 -type f -name 'floor-*' ! -name '*.d' | head -n 1)
 generate=$(find target/release/deps -maxdepth 1 -type f -name 'generate-*' ! -name '*.d' | head -n 1)
-kotalc=target/release/kotalc
-work=target/bench
+kotalc=${KOTALC:-target/release/kotalc}
+runs=${RUNS:-5}
+work=${BENCH_WORK:-target/bench}
 rm -rf "$work"
 mkdir -p "$work"
 
-# median SECONDS of COMMAND run 5 times; the largest peak RSS (KiB) goes to $work/rss
+# median SECONDS of COMMAND run $runs times; the largest peak RSS (KiB) goes to $work/rss
 median() {
-  for _ in 1 2 3 4 5; do
+  for _ in $(seq "$runs"); do
     /usr/bin/time -f '%e %M' -o "$work/time" sh -c "$1" >/dev/null 2>&1
     cat "$work/time"
-  done | sort -n | awk 'NR == 3 { print $1 } { if ($2 > max) max = $2 } END { print max > "'"$work/rss"'" }'
+  done | sort -n | awk -v mid=$(((runs + 1) / 2)) 'NR == mid { print $1 } { if ($2 > max) max = $2 } END { print max > "'"$work/rss"'" }'
 }
 
 once() {
@@ -34,8 +42,9 @@ once() {
 }
 
 rows=""
+ci=""
 for n in 1000 10000; do
-  "$generate" "$n" "$work/in-$n" 2>/dev/null
+  "$generate" "$n" "$work/in-$n" "$work/list-$n.yaml" 2>/dev/null
   "$kotalc" build "$work/in-$n" > "$work/out-$n.yaml" 2>/dev/null
   bytes=$(wc -c < "$work/out-$n.yaml")
   objects=$(grep -c '^kind:' "$work/out-$n.yaml")
@@ -45,19 +54,34 @@ for n in 1000 10000; do
   validate=$(median "$kotalc validate $work/in-$n")
   floor_time=$(median "$floor < $work/out-$n.yaml > /dev/null")
   "$kotalc" build "$work/in-$n" -o "$work/dir-$n" 2>/dev/null
-  if [ "$n" = 1000 ] && command -v kubectl >/dev/null; then
+  if [ "$n" = 1000 ] && [ "${KUSTOMIZE:-yes}" != no ] && command -v kubectl >/dev/null; then
     kustomize=$(once "kubectl kustomize $work/dir-$n")
   else
     kustomize="-"
   fi
   rows="$rows$n $objects $bytes $build $dir $validate $floor_time $kustomize $rss
 "
+  cat_time=$(median "find $work/dir-$n -type f -exec cat {} + > /dev/null")
+  check=$(median "$kotalc build $work/in-$n -o $work/dir-$n --check")
+  check_rss=$(cat "$work/rss")
+  against=$(median "$kotalc diff $work/in-$n --against $work/dir-$n")
+  against_rss=$(cat "$work/rss")
+  git -C "$work/in-$n" init -q
+  git -C "$work/in-$n" add .
+  git -C "$work/in-$n" -c user.name=bench -c user.email=bench@example.invalid \
+    -c commit.gpgsign=false commit -q -m inputs
+  files=$(git -C "$work/in-$n" ls-files | wc -l)
+  against_ref=$(median "$kotalc diff $work/in-$n --against-ref HEAD")
+  krm=$(median "$kotalc krm < $work/list-$n.yaml")
+  krm_rss=$(cat "$work/rss")
+  ci="$ci$n $bytes $build $cat_time $check $check_rss $against $against_rss $files $against_ref $krm $krm_rss
+"
 done
 
 machine="$(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(free -g | awk '/Mem:/ { print $2 }') GiB"
-table=$(printf '%s' "$rows" | awk -v machine="$machine" '
+table=$(printf '%s' "$rows" | awk -v machine="$machine" -v runs="$runs" '
   BEGIN {
-    print "Measured on " machine " with `benches/run.sh` (medians of 5 runs; kustomize 1 run)."
+    print "Measured on " machine " with `benches/run.sh` (medians of " runs " runs; kustomize 1 run)."
     print ""
     print "| N | objects | output | build (stdout) | build -o | validate | floor | kubectl kustomize | build / floor | kustomize / build | validate / build | peak memory / output |"
     print "|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -69,6 +93,19 @@ table=$(printf '%s' "$rows" | awk -v machine="$machine" '
     t[$1] = $4
   }
   END { printf "\nTime for N = 10,000 over N = 1,000: %.1fx.\n", t[10000] / t[1000] }')
+# The CI paths, against build (stdout) and reading the tree: the goals are --check and diff
+# --against DIR within 1.5 x (build + read), krm within 1.5 x build, each within 2 x the
+# output in memory; diff --against-ref compiles twice and reads the revision with two git
+# processes, so it is set against 2 x build + read.
+table="$table
+
+| N | read tree | build -o --check | / (build + read) | memory / output | diff --against DIR | / (build + read) | memory / output | input files | diff --against-ref | / (2 x build + read) | krm | / build | memory / output |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+$(printf '%s' "$ci" | awk 'NF {
+    base = $3 + $4
+    printf "| %d | %.2f s | %.2f s | %.2f | %.2f | %.2f s | %.2f | %.2f | %d | %.2f s | %.2f | %.2f s | %.2f | %.2f |\n", \
+      $1, $4, $5, $5 / base, $6 * 1024 / $2, $7, $7 / base, $8 * 1024 / $2, $9, $10, $10 / (2 * $3 + $4), $11, $11 / $3, $12 * 1024 / $2
+  }')"
 # Diagnostics at scale: 100,000 documents that are not objects, and a Peer with 100,000
 # unknown fields (one a line, then all on one line), in the human and JSON formats. Rendering is linear in the input and shown
 # diagnostics are capped, so the two formats take about the same time.

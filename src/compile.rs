@@ -35,6 +35,13 @@ pub struct Options {
     /// Keep only each object's YAML, not its data: a build that writes the output needs no
     /// more, and at scale the data would be several times the output's size.
     pub lean: bool,
+    /// Keep each resource as JSON, Swarms lowered to their Peers: what `diff` compares specs
+    /// on.
+    pub specs: bool,
+    /// Leave the render to [`Pending::write`], which writes each object as it is rendered:
+    /// `build` to stdout never holds the whole output. Only with the embedded templates,
+    /// whose kinds are known before they render.
+    pub stream: bool,
 }
 
 #[derive(Debug, Default)]
@@ -46,6 +53,11 @@ pub struct Outcome {
     pub objects: Vec<Object>,
     /// How many Kotal resources the inputs hold, for the summary line.
     pub resources: usize,
+    /// With `Options::specs`: each Peer and ClusterPeer (a Swarm's as lowered) as JSON, by
+    /// `Kind namespace/name`.
+    pub specs: BTreeMap<String, serde_json::Value>,
+    /// With `Options::stream` and no error: the render, still to be done.
+    pub pending: Option<Pending>,
 }
 
 impl Outcome {
@@ -121,6 +133,11 @@ pub fn compile_sources(
         &mut diagnostics,
     );
     let namespace = options.namespace.as_deref();
+    let specs = if options.specs {
+        specs(&parsed.resources, namespace)
+    } else {
+        BTreeMap::new()
+    };
 
     let mut allowed = Vec::with_capacity(parsed.resources.len());
     let configs: Vec<Option<Config>> = parsed
@@ -231,7 +248,31 @@ pub fn compile_sources(
         sources.release_unreferenced(&referenced);
     }
     let mut objects = Vec::new();
-    if options.render && !diagnostics.iter().any(Diagnostic::is_error) {
+    let mut pending = None;
+    let streams = options.stream && options.templates.is_none();
+    if streams && options.render && !diagnostics.iter().any(Diagnostic::is_error) {
+        match Renderer::new(None) {
+            Ok(renderer) => {
+                let mut others = secret_objects;
+                for doc in parsed.passthrough {
+                    others.push(Object::from_value(doc.value, doc.root.span));
+                }
+                crate::emit::sort(&mut others);
+                let resources = std::mem::take(&mut parsed.resources)
+                    .into_iter()
+                    .zip(configs)
+                    .filter_map(|(resource, config)| Some((resource, config?)))
+                    .collect();
+                pending = Some(Pending {
+                    renderer,
+                    resources,
+                    namespace: options.namespace.clone(),
+                    others,
+                });
+            }
+            Err(problems) => diagnostics.extend(problems),
+        }
+    } else if options.render && !diagnostics.iter().any(Diagnostic::is_error) {
         match Renderer::new(options.templates.as_deref()) {
             Ok(renderer) => {
                 use rayon::prelude::*;
@@ -277,6 +318,7 @@ pub fn compile_sources(
     }
     if diagnostics.iter().any(Diagnostic::is_error) {
         objects.clear();
+        pending = None;
     }
     crate::emit::sort(&mut objects);
     diagnostic::sort(&mut diagnostics, &sources);
@@ -285,6 +327,115 @@ pub fn compile_sources(
         diagnostics,
         objects,
         resources: resource_count,
+        specs,
+        pending,
+    }
+}
+
+/// A checked build whose objects are rendered as they are written: one kind at a time, in
+/// output order, each kind's objects in parallel and then sorted, so that only one kind's
+/// objects are ever held and the bytes are those of a sorted whole.
+pub struct Pending {
+    renderer: Renderer,
+    resources: Vec<(parse::Resource, Config)>,
+    namespace: Option<String>,
+    /// The Secrets and passthrough documents, sorted: merged in where they sort.
+    others: Vec<Object>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pending({} resources)", self.resources.len())
+    }
+}
+
+impl Pending {
+    /// Whether nothing would be written.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty() && self.others.is_empty()
+    }
+
+    /// Writes the whole output as `emit::write_stream` writes the sorted objects.
+    pub fn write(self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.write_each(out, &mut |object, out| {
+            crate::emit::write_object(object, out)
+        })?;
+        out.flush()
+    }
+
+    /// Renders the objects in output order, each given to `each` as it is rendered.
+    pub fn write_each(
+        self,
+        out: &mut dyn std::io::Write,
+        each: &mut dyn FnMut(&Object, &mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        use rayon::prelude::*;
+        let namespace = self.namespace.as_deref();
+        let mut others = self.others.into_iter().peekable();
+        for kind in crate::render::EMBEDDED_KINDS {
+            let rendered: Result<Vec<Vec<Object>>, Diagnostic> = self
+                .resources
+                .par_iter()
+                .map(|(resource, config)| {
+                    let mut objects =
+                        self.renderer
+                            .render_only(resource, config, namespace, Some(kind))?;
+                    objects
+                        .iter_mut()
+                        .for_each(|o| o.value = serde_json::Value::Null);
+                    Ok(objects)
+                })
+                .collect();
+            // The embedded templates render every valid resource (the tests render every
+            // fixture); should one not, nothing more is written.
+            let mut rendered: Vec<Object> = rendered
+                .map_err(|d| std::io::Error::other(d.message))?
+                .into_iter()
+                .flatten()
+                .collect();
+            crate::emit::sort(&mut rendered);
+            for object in rendered {
+                while let Some(other) = others.next_if(|o| crate::emit::before(o, &object)) {
+                    each(&other, out)?;
+                }
+                each(&object, out)?;
+            }
+        }
+        for other in others {
+            each(&other, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// The resources that render, as JSON by `Kind namespace/name`: a Swarm is lowered, so its
+/// Peers are there and it is not.
+fn specs(
+    resources: &[parse::Resource],
+    default_namespace: Option<&str>,
+) -> BTreeMap<String, serde_json::Value> {
+    resources
+        .iter()
+        .filter(|r| r.kind != crate::model::Kind::Swarm)
+        .map(|r| {
+            let value = r.root.to_json();
+            (
+                format!("{} {}", r.kind.name(), place(&value, default_namespace)),
+                value,
+            )
+        })
+        .collect()
+}
+
+/// Where a resource's objects are: `namespace/name`, or `name` without a namespace.
+pub fn place(value: &serde_json::Value, default_namespace: Option<&str>) -> String {
+    let name = value["metadata"]["name"].as_str().unwrap_or_default();
+    match value["metadata"]["namespace"]
+        .as_str()
+        .or(default_namespace)
+    {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Ordering, canonical YAML, and the two outputs: a stream on stdout, or a directory tree
 //! that is swapped in whole so that nothing is ever half-written or lost.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Write};
@@ -36,22 +37,29 @@ fn kind_rank(kind: &str) -> u8 {
 }
 
 pub fn sort(objects: &mut [Object]) {
-    objects.sort_by(|a, b| {
-        (
-            kind_rank(&a.kind),
-            &a.kind,
-            &a.namespace,
-            &a.name,
-            &a.api_version,
-        )
-            .cmp(&(
-                kind_rank(&b.kind),
-                &b.kind,
-                &b.namespace,
-                &b.name,
-                &b.api_version,
-            ))
-    });
+    objects.sort_by(order);
+}
+
+fn order(a: &Object, b: &Object) -> std::cmp::Ordering {
+    (
+        kind_rank(&a.kind),
+        &a.kind,
+        &a.namespace,
+        &a.name,
+        &a.api_version,
+    )
+        .cmp(&(
+            kind_rank(&b.kind),
+            &b.kind,
+            &b.namespace,
+            &b.name,
+            &b.api_version,
+        ))
+}
+
+/// Whether `a` comes strictly before `b` in the output.
+pub fn before(a: &Object, b: &Object) -> bool {
+    order(a, b).is_lt()
 }
 
 /// Canonical YAML of one object: keys sorted, block style, strings quoted where YAML 1.1
@@ -62,10 +70,15 @@ pub fn to_yaml(object: &Object) -> &str {
 
 pub fn write_stream(objects: &[Object], out: &mut dyn Write) -> io::Result<()> {
     for object in objects {
-        out.write_all(b"---\n")?;
-        out.write_all(to_yaml(object).as_bytes())?;
+        write_object(object, out)?;
     }
     out.flush()
+}
+
+/// One document of the stream.
+pub fn write_object(object: &Object, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(b"---\n")?;
+    out.write_all(to_yaml(object).as_bytes())
 }
 
 /// The path of an object inside an output directory, from its namespace, kind and name;
@@ -83,8 +96,9 @@ pub fn file_name(object: &Object) -> Option<String> {
     }
 }
 
-/// Every file of an output directory, by relative path, with its content.
-pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, String>, Diagnostic> {
+/// Every file of an output directory, by relative path, with its content (the objects'
+/// own text, not a copy).
+pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, Cow<'_, str>>, Diagnostic> {
     let mut files = BTreeMap::new();
     for object in objects {
         let Some(name) = file_name(object) else {
@@ -104,7 +118,7 @@ pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, String>, Diagnostic> 
             .at(object.origin));
         };
         if files
-            .insert(name.clone(), to_yaml(object).to_string())
+            .insert(name.clone(), Cow::Borrowed(to_yaml(object)))
             .is_some()
         {
             return Err(Diagnostic::new(
@@ -120,7 +134,7 @@ pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, String>, Diagnostic> 
     for name in files.keys() {
         kustomization.push_str(&format!("- {name}\n"));
     }
-    files.insert("kustomization.yaml".into(), kustomization);
+    files.insert("kustomization.yaml".into(), Cow::Owned(kustomization));
     Ok(files)
 }
 
@@ -138,7 +152,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
     crate::keys::hex(&Sha256::digest(bytes))
 }
 
-pub fn marker_text(files: &BTreeMap<String, String>, marker: &str) -> String {
+pub fn marker_text<S: AsRef<str>>(files: &BTreeMap<String, S>, marker: &str) -> String {
     let mut text = if marker == MARKER {
         String::from(
             "# Written by kotalc. Every file listed here is replaced by the next `kotalc build -o`;\n\
@@ -161,7 +175,10 @@ pub fn marker_text(files: &BTreeMap<String, String>, marker: &str) -> String {
         )
     };
     for (name, content) in files {
-        text.push_str(&format!("{}  {name}\n", sha256_hex(content.as_bytes())));
+        text.push_str(&format!(
+            "{}  {name}\n",
+            sha256_hex(content.as_ref().as_bytes())
+        ));
     }
     text
 }
@@ -342,9 +359,9 @@ fn placement(dir: &Path) -> Result<(PathBuf, String), Diagnostic> {
 /// `force`; files kotalc did not write are never deleted: they are refused, or with `force`
 /// kept in the new tree. The new tree is built beside `dir` and swapped in; whatever
 /// appeared in `dir` meanwhile is kept too.
-pub fn write_dir(
+pub fn write_dir<S: AsRef<str>>(
     dir: &Path,
-    files: &BTreeMap<String, String>,
+    files: &BTreeMap<String, S>,
     force: bool,
     marker: &str,
 ) -> Result<Written, Diagnostic> {
@@ -526,9 +543,9 @@ fn proven_staging(tree: &std::os::fd::OwnedFd) -> bool {
 
 /// Builds the new tree at `staging`, which must not exist: kotalc never removes what it did
 /// not create. On failure, what it created is removed.
-fn stage(
+fn stage<S: AsRef<str>>(
     staging: &Path,
-    files: &BTreeMap<String, String>,
+    files: &BTreeMap<String, S>,
     marker: &str,
     like: Option<&fs::Metadata>,
 ) -> io::Result<()> {
@@ -554,9 +571,9 @@ fn stage(
     filled
 }
 
-fn fill(
+fn fill<S: AsRef<str>>(
     staging: &Path,
-    files: &BTreeMap<String, String>,
+    files: &BTreeMap<String, S>,
     marker: &str,
     like: Option<&fs::Metadata>,
 ) -> io::Result<()> {
@@ -573,7 +590,7 @@ fn fill(
             .write(true)
             .create_new(true)
             .open(&path)?
-            .write_all(content.as_bytes())?;
+            .write_all(content.as_ref().as_bytes())?;
     }
     fs::write(staging.join(marker), marker_text(files, marker).as_bytes())?;
     if let Some(like) = like {

@@ -4,9 +4,12 @@
 
 use serde_json::{Map, Value as J, json};
 
-use crate::compile::{self, Options};
+use std::io::{self, Write};
+
+use crate::compile::{self, Options, Pending};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::{API_VERSION, Kind};
+use crate::render::Object;
 use crate::secrets::{SecretMode, SecretOptions, StoreKind};
 use crate::source::Sources;
 
@@ -18,41 +21,57 @@ const ORIGIN: &[&str] = &["config.kubernetes.io/", "internal.config.kubernetes.i
 
 /// Runs the function. Returns the output list and whether an error was reported.
 pub fn run(input: &str) -> (J, bool) {
-    let (output, _, failed) = process(input);
-    (output, failed)
+    let processed = process_list(input, false);
+    let mut items = processed.items;
+    let out_items: Vec<J> = processed
+        .passed
+        .iter()
+        .map(|&i| std::mem::take(&mut items[i]))
+        .chain(processed.rendered.into_iter().map(|o| o.value))
+        .collect();
+    let output = json!({
+        "apiVersion": RESOURCE_LIST,
+        "kind": "ResourceList",
+        "items": out_items,
+        "results": processed.results,
+    });
+    (output, processed.failed)
 }
 
 /// Runs the function and writes the output list as YAML. Items that pass through are copied
 /// as their original text, comments, tags and number spellings included, so that kotalc
-/// never changes a value it does not own; rendered objects and results are serialised.
-pub fn run_text(input: &str) -> (String, bool) {
-    let (output, passed, failed) = process(input);
+/// never changes a value it does not own; rendered objects are written as they are rendered,
+/// so that the output is never held whole; results are serialised. Returns whether an error
+/// was reported.
+pub fn run_text(input: &str, out: &mut dyn Write) -> io::Result<bool> {
+    let processed = process_list(input, true);
     let texts = item_texts(input);
-    let items = output["items"].as_array().cloned().unwrap_or_default();
-    let mut text = format!("apiVersion: {RESOURCE_LIST}\nkind: ResourceList\n");
-    if items.is_empty() {
-        text.push_str("items: []\n");
-    } else {
-        text.push_str("items:\n");
-    }
-    for (i, item) in items.iter().enumerate() {
-        match passed
-            .get(i)
-            .copied()
-            .flatten()
-            .and_then(|n| texts.as_ref()?.get(n))
-        {
-            Some(original) if stands_alone(original) => text.push_str(original),
-            _ => text.push_str(&entry(item)),
+    let empty = processed.passed.is_empty()
+        && processed.rendered.is_empty()
+        && processed.pending.as_ref().is_none_or(Pending::is_empty);
+    out.write_all(format!("apiVersion: {RESOURCE_LIST}\nkind: ResourceList\n").as_bytes())?;
+    out.write_all(if empty { b"items: []\n" } else { b"items:\n" })?;
+    for &n in &processed.passed {
+        match texts.as_ref().and_then(|texts| texts.get(n)) {
+            Some(original) if stands_alone(original) => out.write_all(original.as_bytes())?,
+            _ => out.write_all(entry(&processed.items[n]).as_bytes())?,
         }
     }
-    if let Some(results) = output.get("results") {
-        text.push_str("results:\n");
-        for result in results.as_array().into_iter().flatten() {
-            text.push_str(&entry(result));
-        }
+    let mut rendered = |object: &Object, out: &mut dyn Write| {
+        out.write_all(entry_of_yaml(&object.yaml).as_bytes())
+    };
+    for object in &processed.rendered {
+        rendered(object, out)?;
     }
-    (text, failed)
+    if let Some(pending) = processed.pending {
+        pending.write_each(out, &mut rendered)?;
+    }
+    out.write_all(b"results:\n")?;
+    for result in &processed.results {
+        out.write_all(entry(result).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(processed.failed)
 }
 
 /// Whether an item's original text is valid YAML on its own. An alias in it may name an
@@ -65,7 +84,11 @@ fn stands_alone(text: &str) -> bool {
 
 /// One sequence entry: `- ` and the value's YAML, indented under it.
 fn entry(value: &J) -> String {
-    let yaml = serde_saphyr::to_string(value).unwrap_or_default();
+    entry_of_yaml(&serde_saphyr::to_string(value).unwrap_or_default())
+}
+
+/// One sequence entry from a value's YAML.
+fn entry_of_yaml(yaml: &str) -> String {
     let mut out = String::with_capacity(yaml.len() + 64);
     for (i, line) in yaml.lines().enumerate() {
         out.push_str(if i == 0 {
@@ -132,23 +155,23 @@ fn item_texts(input: &str) -> Option<Vec<String>> {
     Some(texts)
 }
 
-/// The function's output list; for each output item, the index of the input item it is
-/// (an item passed through), or `None` (an object kotalc rendered); whether it failed.
-fn process(input: &str) -> (J, Vec<Option<usize>>, bool) {
-    let (output, passed, failed) = process_list(input);
-    let count = output["items"].as_array().map_or(0, Vec::len);
-    // Passed-through items come first; the objects kotalc rendered follow them.
-    let passed = passed
-        .into_iter()
-        .map(Some)
-        .chain(std::iter::repeat(None))
-        .take(count)
-        .collect();
-    (output, passed, failed)
+/// What the function does with a list.
+struct Processed {
+    /// The input's items.
+    items: Vec<J>,
+    /// The items passed through, by index, in output order: first in the output.
+    passed: Vec<usize>,
+    /// The objects kotalc rendered, after them.
+    rendered: Vec<Object>,
+    /// Or, when streaming, the render still to be done.
+    pending: Option<Pending>,
+    /// Every result, the summary last.
+    results: Vec<J>,
+    failed: bool,
 }
 
-/// The output list, the indices of the input items it passes through, and whether it failed.
-fn process_list(input: &str) -> (J, Vec<usize>, bool) {
+/// Processes a ResourceList; with `stream`, the render is left to be written.
+fn process_list(input: &str, stream: bool) -> Processed {
     // Read as `build` reads its inputs: YAML 1.2 (`n` and `yes` are strings), duplicate keys
     // refused, and the same limits, so that a list as large as `build` accepts works.
     let list: J = match serde_saphyr::from_str_with_options(input, crate::yaml::options()) {
@@ -162,7 +185,7 @@ fn process_list(input: &str) -> (J, Vec<usize>, bool) {
                 .map(|s| format!(" (line {}, column {})", s.line, s.col))
                 .unwrap_or_default();
             return failure(
-                J::Array(Vec::new()),
+                Vec::new(),
                 &format!(
                     "[{}] the input is not valid YAML{at}: {}",
                     d.code.as_str(),
@@ -173,24 +196,26 @@ fn process_list(input: &str) -> (J, Vec<usize>, bool) {
     };
     if list["kind"] != "ResourceList" {
         return failure(
-            J::Array(Vec::new()),
+            Vec::new(),
             "the input is not a ResourceList (config.kubernetes.io/v1)",
         );
     }
-    let items = list["items"].as_array().cloned().unwrap_or_default();
+    let mut list = list;
+    let items = match list.get_mut("items").map(J::take) {
+        Some(J::Array(items)) => items,
+        _ => Vec::new(),
+    };
     let config = &list["functionConfig"];
-    let options = match options(config) {
+    let mut options = match options(config) {
         Ok(options) => options,
-        Err(message) => return failure(J::Array(items), &message),
+        Err(message) => return failure(items, &message),
     };
 
     let mut sources = Sources::default();
     let mut origins = Vec::new();
-    let mut untouched = Vec::new();
     let mut passed = Vec::new();
     for (index, item) in items.iter().enumerate() {
         if !consumed(item) {
-            untouched.push(item.clone());
             passed.push(index);
             continue;
         }
@@ -219,6 +244,9 @@ fn process_list(input: &str) -> (J, Vec<usize>, bool) {
     for path in &options.paths {
         crate::load::load(std::slice::from_ref(path), &mut sources, &mut diagnostics);
     }
+    // Streamed, only the rendered objects' text is needed.
+    options.lean = stream;
+    options.stream = stream;
     let outcome = compile::compile_sources(&options, sources, diagnostics);
     let mut results: Vec<J> = outcome
         .diagnostics
@@ -237,23 +265,18 @@ fn process_list(input: &str) -> (J, Vec<usize>, bool) {
     }
     let failed = outcome.has_errors();
     let summary = crate::diagnostic::Summary::of(&outcome.diagnostics, outcome.resources);
-    let mut out_items = untouched;
+    results.push(summary_result(&summary));
     if failed {
         passed = (0..items.len()).collect();
-        out_items = items;
-    } else {
-        out_items.extend(outcome.objects.into_iter().map(|o| o.value));
     }
-    let mut output = json!({
-        "apiVersion": RESOURCE_LIST,
-        "kind": "ResourceList",
-        "items": out_items,
-    });
-    if !results.is_empty() {
-        output["results"] = J::Array(results);
+    Processed {
+        items,
+        passed,
+        rendered: if failed { Vec::new() } else { outcome.objects },
+        pending: if failed { None } else { outcome.pending },
+        results,
+        failed,
     }
-    add_summary(&mut output, &summary);
-    (output, passed, failed)
 }
 
 /// Kotal resources and SealedSecrets are the function's input; everything else passes.
@@ -369,6 +392,8 @@ pub fn options(config: &J) -> Result<Options, String> {
         render: true,
         secrets,
         lean: false,
+        specs: false,
+        stream: false,
     })
 }
 
@@ -393,14 +418,10 @@ fn allow(value: &J) -> Result<Vec<crate::diagnostic::Code>, String> {
         .collect()
 }
 
-/// Ends the `results` with the run's summary as an `info` result, as a compiler's last line.
-/// It counts every diagnostic, not only the results shown.
-fn add_summary(output: &mut J, summary: &crate::diagnostic::Summary) {
-    let line = json!({ "severity": "info", "message": format!("kotalc: {}", summary.line()) });
-    match output["results"].as_array_mut() {
-        Some(results) => results.push(line),
-        None => output["results"] = json!([line]),
-    }
+/// The run's summary as an `info` result, the last, as a compiler's last line. It counts
+/// every diagnostic, not only the results shown.
+fn summary_result(summary: &crate::diagnostic::Summary) -> J {
+    json!({ "severity": "info", "message": format!("kotalc: {}", summary.line()) })
 }
 
 /// Refuses a configured path outside the working directory (the kustomization root), as
@@ -476,16 +497,13 @@ fn result(d: &Diagnostic, sources: &Sources, origins: &[(J, Option<String>, Opti
     entry
 }
 
-fn failure(items: J, message: &str) -> (J, Vec<usize>, bool) {
-    let passed = (0..items.as_array().map_or(0, Vec::len)).collect();
-    (
-        json!({
-            "apiVersion": RESOURCE_LIST,
-            "kind": "ResourceList",
-            "items": items,
-            "results": [{ "severity": "error", "message": message }],
-        }),
-        passed,
-        true,
-    )
+fn failure(items: Vec<J>, message: &str) -> Processed {
+    Processed {
+        passed: (0..items.len()).collect(),
+        items,
+        rendered: Vec::new(),
+        pending: None,
+        results: vec![json!({ "severity": "error", "message": message })],
+        failed: true,
+    }
 }

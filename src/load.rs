@@ -303,7 +303,7 @@ fn add(
     }
 }
 
-fn too_large(path: String) -> Diagnostic {
+pub fn too_large(path: String) -> Diagnostic {
     Diagnostic::new(
         Code::InputLimit,
         format!(

@@ -419,3 +419,128 @@ fn diff_against_standard_input_and_a_pipe() {
         text(&out.stderr)
     );
 }
+
+/// A repository with `files` committed, for `diff --against-ref HEAD`.
+fn committed(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = scratch(name);
+    git(&dir, &["init", "-q", "-b", "main"]);
+    for (path, content) in files {
+        let path = dir.join(path);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, content).expect("write");
+    }
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "inputs"]);
+    dir
+}
+
+fn diff_head(dir: &Path) -> std::process::Output {
+    run(
+        dir,
+        &[
+            "diff",
+            "ipfs",
+            "--against-ref",
+            "HEAD",
+            "--color",
+            "never",
+            "--fail-on",
+            "destructive",
+        ],
+    )
+}
+
+/// git quotes a name that is not ASCII unless asked for NUL-separated output: a quoted name
+/// would not be read, and a change in it would pass unseen.
+#[test]
+fn a_non_ascii_file_name_is_read_at_a_revision() {
+    let dir = committed("gitops-ref-non-ascii", &[("ipfs/pér.yaml", PEER)]);
+    fs::write(dir.join("ipfs/pér.yaml"), PEER.replace("50Gi", "10Gi")).expect("write");
+    let out = diff_head(&dir);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("~ PersistentVolumeClaim ipfs/gateway"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("refused: PersistentVolumeClaim.spec.resources.requests.storage"),
+        "{stdout}"
+    );
+}
+
+/// The input limit holds for a file at a revision as on disk: a blob over it is refused by
+/// its size, before it is read.
+#[test]
+fn a_blob_over_the_input_limit_is_refused_at_a_revision() {
+    let mut big = String::from(PEER);
+    let line = format!("# {}\n", "x".repeat(1022));
+    while big.len() <= 33 << 20 {
+        big.push_str(&line);
+    }
+    let dir = committed("gitops-ref-large", &[("ipfs/big.yaml", &big)]);
+    fs::write(dir.join("ipfs/big.yaml"), PEER).expect("write");
+    let out = diff_head(&dir);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("ipfs/big.yaml@HEAD")
+            && stderr.contains("larger than the input limit of 32 MiB"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the inputs at HEAD do not build"),
+        "{stderr}"
+    );
+}
+
+/// A committed link is skipped at a revision as `build` skips it on disk: its target (here a
+/// file of the machine) is never read.
+#[test]
+fn a_committed_link_is_skipped_at_a_revision_as_on_disk() {
+    let dir = committed("gitops-ref-link", &[("ipfs/gateway.yaml", PEER)]);
+    std::os::unix::fs::symlink("/etc/hostname", dir.join("ipfs/l.yaml")).expect("symlink");
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "a link"]);
+    let out = diff_head(&dir);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("0 added, 0 removed, 0 changed, 4 unchanged\n"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// The old side's resources are compared as they render: a Swarm's nodes as Peers. A node
+/// migrated to a Peer whose spec the webhook refuses is reported.
+#[test]
+fn a_refused_change_to_a_peer_made_from_a_swarm_is_reported() {
+    let swarm = fs::read_to_string(
+        crate::common::root().join("fixtures/sample-swarm/input/ipfs_v1alpha1_swarm.yaml"),
+    )
+    .expect("fixture")
+    .replace(
+        "  name: sample-swarm\n",
+        "  name: sample-swarm\n  namespace: ipfs\n",
+    );
+    let dir = committed("gitops-ref-swarm", &[("ipfs/swarm.yaml", &swarm)]);
+    let (kept, node3) = swarm.split_at(swarm.find("    - name: node-3").expect("node-3"));
+    assert!(node3.contains("storage: \"30Gi\""));
+    fs::write(dir.join("ipfs/swarm.yaml"), kept).expect("write");
+    fs::write(
+        dir.join("ipfs/node-3.yaml"),
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: sample-swarm-node-3\n  \
+         namespace: ipfs\nspec:\n  initProfiles: [flatfs]\n  resources:\n    storage: 30Gi\n",
+    )
+    .expect("write");
+    let out = diff_head(&dir);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("! Peer ipfs/sample-swarm-node-3")
+            && stdout.contains("refused: spec.initProfiles"),
+        "{stdout}{}",
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+}

@@ -34,7 +34,27 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The embedded container scripts, stored verbatim in each resource's ConfigMap.
+/// The kind each embedded template renders, in output order.
+pub const EMBEDDED_KINDS: &[&str] = &[
+    "ConfigMap",
+    "PersistentVolumeClaim",
+    "Service",
+    "StatefulSet",
+];
+
+/// The kind an embedded template renders.
+fn template_kind(name: &str) -> Option<&'static str> {
+    match name {
+        "configmap.yaml" => Some("ConfigMap"),
+        "pvc.yaml" => Some("PersistentVolumeClaim"),
+        "service.yaml" => Some("Service"),
+        "peer-statefulset.yaml" | "clusterpeer-statefulset.yaml" => Some("StatefulSet"),
+        _ => None,
+    }
+}
+
+/// The embedded container scripts, stored in each resource's ConfigMap without their comment
+/// lines (see [`without_comments`]).
 pub const SCRIPTS: &[(&str, &str)] = &[
     (
         "scripts/init_ipfs_config.sh",
@@ -167,7 +187,7 @@ impl Renderer {
         let mut scripts = BTreeMap::new();
         for (name, text) in sources {
             if let Some(script) = name.strip_prefix("scripts/") {
-                scripts.insert(script, text);
+                scripts.insert(script, without_comments(&text));
             } else if let Err(e) = env.add_template_owned(name, text) {
                 problems.push(template_error(name, &e));
             }
@@ -190,10 +210,25 @@ impl Renderer {
         config: &Config,
         default_namespace: Option<&str>,
     ) -> Result<Vec<Object>, Diagnostic> {
+        self.render_only(resource, config, default_namespace, None)
+    }
+
+    /// Renders one resource's objects of one kind, or all of them: with the embedded
+    /// templates, each template renders one kind (see [`EMBEDDED_KINDS`]).
+    pub fn render_only(
+        &self,
+        resource: &Resource,
+        config: &Config,
+        default_namespace: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<Vec<Object>, Diagnostic> {
         let plan = context::plan(resource, config, default_namespace, &self.scripts);
         let origin = resource.origin;
         let mut objects = Vec::with_capacity(plan.templates.len());
         for name in plan.templates {
+            if kind.is_some_and(|kind| template_kind(name) != Some(kind)) {
+                continue;
+            }
             let text = self
                 .env
                 .get_template(name)
@@ -227,6 +262,42 @@ impl Renderer {
         }
         Ok(objects)
     }
+}
+
+/// A script as it ships: without its comment lines, which explain it to its maintainers in
+/// `templates/` and were a third of every ConfigMap. The `#!` line stays, and so does every
+/// line of a here-document, where `#` is data.
+pub fn without_comments(script: &str) -> String {
+    let mut out = String::with_capacity(script.len());
+    let mut here_end: Option<String> = None;
+    for (i, line) in script.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim();
+        if let Some(end) = &here_end {
+            if trimmed == end {
+                here_end = None;
+            }
+            out.push_str(line);
+            continue;
+        }
+        if trimmed.starts_with('#') && !(i == 0 && line.starts_with("#!")) {
+            continue;
+        }
+        here_end = here_document(line);
+        out.push_str(line);
+    }
+    out
+}
+
+/// The word that ends the here-document a line opens (`<<EOF`, `<<-'EOF'`), if it opens one.
+fn here_document(line: &str) -> Option<String> {
+    let at = line.find("<<")?;
+    let rest = line[at + 2..].trim_start_matches('-').trim_start();
+    let word: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ';' | '&' | '|' | ')' | '<' | '>'))
+        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+        .collect();
+    (!word.is_empty()).then_some(word)
 }
 
 /// A template states an optional field as `null` when it has no value (a map literal cannot
@@ -346,4 +417,33 @@ fn with_annotations(
         }
     }
     Ok(minijinja::Value::from_serialize(&meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_comments;
+
+    #[test]
+    fn comment_lines_are_dropped_and_code_and_data_kept() {
+        let script = "#!/bin/sh\n# why\nset -e\n  # indented why\necho a # kept\ncat <<-'EOF' > f\n# data\n\tEOF\n# gone\n";
+        assert_eq!(
+            without_comments(script),
+            "#!/bin/sh\nset -e\necho a # kept\ncat <<-'EOF' > f\n# data\n\tEOF\n"
+        );
+    }
+
+    #[test]
+    fn every_embedded_script_keeps_its_code() {
+        for (name, text) in super::SCRIPTS {
+            let code = |t: &str| -> Vec<String> {
+                t.lines()
+                    .filter(|l| !l.trim().starts_with('#'))
+                    .map(String::from)
+                    .collect()
+            };
+            let shipped = without_comments(text);
+            assert!(shipped.starts_with("#!/bin/sh\n"), "{name}");
+            assert_eq!(code(&shipped), code(text), "{name}");
+        }
+    }
 }

@@ -1,22 +1,24 @@
 //! `kotalc build -o DIR --check` and `kotalc diff`: render in memory, compare, write nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value as J;
 
+use super::revision;
 use super::{
     EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, options, report_diagnostics, secret_usage, summary,
     summary_of,
 };
 use crate::cli::{ColorChoice, DiffArgs, FailOn};
-use crate::compile::{self, Outcome};
+use crate::compile;
 use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::diff::{self, Side, Style};
 use crate::emit;
 use crate::load;
+use crate::render::Object;
 use crate::source::Sources;
 
 fn style(choice: ColorChoice) -> Style {
@@ -53,24 +55,24 @@ fn file_side(content: String) -> Side {
 }
 
 /// Compares what `build -o dir` would write with what `dir` holds, file by file, the
-/// ownership marker included. Prints the difference on stdout and a `stale-output` error per
-/// file that differs, is missing or should not be there, in the format asked. Returns the exit
-/// code, the summary's result, and those errors.
-pub fn check_tree(
+/// ownership marker included. A file whose bytes are what would be written is never parsed:
+/// only the files that differ are. Prints the difference on stdout and a `stale-output` error
+/// per file that differs, is missing or should not be there, in the format asked. Returns the
+/// exit code, the summary's result, and those errors.
+pub fn check_tree<S: AsRef<str>>(
     dir: &Path,
-    files: &BTreeMap<String, String>,
+    files: &BTreeMap<String, S>,
     format: Format,
 ) -> (u8, String, Vec<Diagnostic>) {
     let shown = load::display(dir);
-    let mut expected: BTreeMap<String, Side> = files
+    let marker = emit::marker_text(files, emit::MARKER);
+    let mut expected: BTreeMap<&str, &str> = files
         .iter()
-        .map(|(name, content)| (name.clone(), file_side(content.clone())))
+        .map(|(name, content)| (name.as_str(), content.as_ref()))
         .collect();
-    expected.insert(
-        emit::MARKER.to_string(),
-        file_side(emit::marker_text(files, emit::MARKER)),
-    );
+    expected.insert(emit::MARKER, &marker);
     let mut present = BTreeMap::new();
+    let mut unchanged = 0;
     if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
         let d = Diagnostic::new(Code::OutputDir, "output directory is a symbolic link")
             .path(load::display(dir))
@@ -94,6 +96,11 @@ pub fn check_tree(
         for name in names {
             // A link or a special file is reported by name only: never followed, never read.
             let side = match emit::read_owned(&dir.join(&name)) {
+                Ok(bytes) if expected.get(name.as_str()).map(|e| e.as_bytes()) == Some(&bytes) => {
+                    expected.remove(name.as_str());
+                    unchanged += 1;
+                    continue;
+                }
                 Ok(bytes) => file_side(String::from_utf8_lossy(&bytes).into_owned()),
                 Err(e) => Side {
                     kind: String::new(),
@@ -105,7 +112,12 @@ pub fn check_tree(
             present.insert(name, side);
         }
     }
-    let report = diff::compare(present, expected);
+    let expected = expected
+        .into_iter()
+        .map(|(name, content)| (name.to_string(), file_side(content.to_string())))
+        .collect();
+    let mut report = diff::compare(present, expected);
+    report.unchanged += unchanged;
     if report.is_empty() {
         return (EXIT_OK, format!("{shown} is up to date"), Vec::new());
     }
@@ -155,7 +167,7 @@ fn stale_files(dir: &str, report: &diff::Report) -> Vec<Diagnostic> {
 
 /// Whether `dir` already holds exactly `files` and their marker, so that writing them changes
 /// nothing.
-pub fn tree_is(dir: &Path, files: &BTreeMap<String, String>) -> bool {
+pub fn tree_is<S: AsRef<str>>(dir: &Path, files: &BTreeMap<String, S>) -> bool {
     let Ok(present) = emit::files_in(dir, emit::MARKER) else {
         return false;
     };
@@ -167,7 +179,7 @@ pub fn tree_is(dir: &Path, files: &BTreeMap<String, String>) -> bool {
         && present.len() == files.len()
         && files
             .iter()
-            .all(|(name, content)| present.contains(name) && holds(name, content))
+            .all(|(name, content)| present.contains(name) && holds(name, content.as_ref()))
 }
 
 pub fn diff(args: &DiffArgs) -> u8 {
@@ -176,6 +188,10 @@ pub fn diff(args: &DiffArgs) -> u8 {
         return EXIT_USAGE;
     }
     let mut options = options(&args.check, true);
+    // Only the objects' text is kept: an object is parsed only where its text changes. The
+    // resources' specs are kept as the compile leaves them, Swarms lowered.
+    options.lean = true;
+    options.specs = true;
     // The render `build --templates` makes, on both sides of a revision.
     options.templates = args.templates.clone();
     let format = args.check.format;
@@ -187,18 +203,18 @@ pub fn diff(args: &DiffArgs) -> u8 {
         eprintln!("error: {problem}");
         return EXIT_USAGE;
     }
-    let mut now = compile::compile(&options);
+    let now = compile::compile(&options);
     report_diagnostics(&now, format);
     if now.has_errors() {
         summary(&now, format, Some("nothing compared".into()));
         return EXIT_PROBLEMS;
     }
     let before = match (&args.against, &args.against_ref) {
-        (Some(dir), _) => read_against(dir),
+        (Some(dir), _) => read_against(dir, &now.objects),
         (None, Some(reference)) => at_revision(&options, reference, format),
         (None, None) => return EXIT_USAGE,
     };
-    let (before, old_resources) = match before {
+    let mut before = match before {
         Ok(before) => before,
         Err(d) => {
             let _ = io::stderr()
@@ -209,24 +225,27 @@ pub fn diff(args: &DiffArgs) -> u8 {
             return EXIT_PROBLEMS;
         }
     };
-    let after = sides(&now);
+    let old_resources = std::mem::take(&mut before.resources);
     // A rendered tree holds no resources: its StatefulSets say what the webhook compares.
     let rendered = if old_resources.is_empty() {
-        diff::rendered_cluster_peers(&before)
+        diff::rendered_cluster_peers(&before.objects)
     } else {
         BTreeMap::new()
     };
-    let mut report = diff::compare(before, after);
-    let (new_resources, mut allowed) = resources(&mut now.sources, options.namespace.as_deref());
-    diff::resource_changes(&mut report, &old_resources, &new_resources);
-    diff::rendered_resource_changes(&mut report, &rendered, &new_resources);
+    let mut report = compare(before, &now.objects);
+    diff::resource_changes(&mut report, &old_resources, &now.specs);
+    diff::rendered_resource_changes(&mut report, &rendered, &now.specs);
+    let mut allowed: BTreeMap<String, Vec<String>> = now
+        .specs
+        .iter()
+        .filter_map(|(key, value)| Some((place_of(key), allow_change(value)?)))
+        .collect();
     // A resource that is gone can only have allowed its removal before it went.
     for (key, value) in &old_resources {
-        let place = key.split_once(' ').map(|(_, p)| p).unwrap_or_default();
-        if !new_resources.contains_key(key)
+        if !now.specs.contains_key(key)
             && let Some(fields) = allow_change(value)
         {
-            allowed.insert(place.to_string(), fields);
+            allowed.insert(place_of(key), fields);
         }
     }
     report.allow(&allowed);
@@ -249,43 +268,18 @@ pub fn diff(args: &DiffArgs) -> u8 {
     if fail { EXIT_PROBLEMS } else { EXIT_OK }
 }
 
-/// Where a resource's objects are: `namespace/name`, or `name` without a namespace.
-fn place(value: &J, default_namespace: Option<&str>) -> String {
-    let name = value["metadata"]["name"].as_str().unwrap_or_default();
-    match value["metadata"]["namespace"]
-        .as_str()
-        .or(default_namespace)
-    {
-        Some(ns) => format!("{ns}/{name}"),
-        None => name.to_string(),
-    }
+/// `namespace/name` of a `Kind namespace/name` key.
+fn place_of(key: &str) -> String {
+    key.split_once(' ')
+        .map(|(_, place)| place)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The fields a resource's `kotalc.io/allow-change` names.
 fn allow_change(resource: &J) -> Option<Vec<String>> {
     let fields = resource["metadata"]["annotations"][crate::annotations::ALLOW_CHANGE].as_str()?;
     Some(crate::annotations::list(fields).map(String::from).collect())
-}
-
-/// The Peers and ClusterPeers of `sources` as JSON by `Kind namespace/name`, and the fields
-/// each one's `kotalc.io/allow-change` names, by `namespace/name`.
-fn resources(
-    sources: &mut Sources,
-    default_namespace: Option<&str>,
-) -> (BTreeMap<String, J>, BTreeMap<String, Vec<String>>) {
-    // Problems were reported when the inputs were compiled.
-    let parsed = crate::parse::parse(sources, true, &mut Vec::new());
-    let mut out = BTreeMap::new();
-    let mut allowed = BTreeMap::new();
-    for resource in &parsed.resources {
-        let value = resource.root.to_json();
-        let place = place(&value, default_namespace);
-        if let Some(fields) = allow_change(&value) {
-            allowed.insert(place.clone(), fields);
-        }
-        out.insert(format!("{} {place}", resource.kind.name()), value);
-    }
-    (out, allowed)
 }
 
 /// The directory git runs in for the inputs: the first path's, or the current one.
@@ -339,22 +333,75 @@ fn known_revision(options: &compile::Options, reference: &str) -> Result<(), Str
     }
 }
 
-fn sides(outcome: &Outcome) -> BTreeMap<String, Side> {
-    outcome
-        .objects
-        .iter()
-        .map(|o| (diff::key(&o.value), diff::side(o.value.clone())))
-        .collect()
+/// `Kind namespace/name`, as [`diff::key`] makes it from the object's data.
+fn object_key(object: &Object) -> String {
+    match &object.namespace {
+        Some(ns) => format!("{} {ns}/{}", object.kind, object.name),
+        None => format!("{} {}", object.kind, object.name),
+    }
 }
 
-type Against = (BTreeMap<String, Side>, BTreeMap<String, J>);
+/// An object as one side of the comparison, its data parsed from its text if a lean compile
+/// dropped it.
+fn object_side(object: &Object) -> Side {
+    let value = if object.value.is_null() {
+        serde_saphyr::from_str(&object.yaml).unwrap_or(J::Null)
+    } else {
+        object.value.clone()
+    };
+    Side {
+        kind: object.kind.clone(),
+        value,
+        yaml: object.yaml.clone(),
+        exported: None,
+    }
+}
+
+/// What the new objects are compared with.
+#[derive(Default)]
+struct Before {
+    /// By `Kind namespace/name`; `Side::value` is `Null` until the object is compared.
+    objects: BTreeMap<String, Side>,
+    /// Objects read as exactly the new ones' text, never parsed.
+    same: BTreeSet<String>,
+    /// Peers and ClusterPeers, to compare their specs.
+    resources: BTreeMap<String, J>,
+}
+
+/// Compares `before` with the new objects. Equal texts are counted unchanged without being
+/// parsed; only the objects that differ are, so that at scale the comparison costs little
+/// more than reading.
+fn compare(before: Before, objects: &[Object]) -> diff::Report {
+    let mut old = before.objects;
+    let mut after = BTreeMap::new();
+    let mut unchanged = 0;
+    for object in objects {
+        let key = object_key(object);
+        if before.same.contains(&key) || old.get(&key).is_some_and(|b| b.yaml == object.yaml) {
+            old.remove(&key);
+            unchanged += 1;
+            continue;
+        }
+        after.insert(key, object_side(object));
+    }
+    for side in old.values_mut() {
+        if side.value.is_null() {
+            side.value = serde_saphyr::from_str(&side.yaml).unwrap_or(J::Null);
+        }
+    }
+    let mut report = diff::compare(old, after);
+    report.unchanged += unchanged;
+    report
+}
 
 /// Every object of a file, or of every YAML or JSON file below a directory: a rendered tree,
 /// or what a cluster exports (`kind: List` opened, server-set fields and defaults ignored).
-/// Exported Peers and ClusterPeers are returned apart, to compare their specs. Links below a
-/// directory are named, never followed or read; every read is bounded. `-` is standard input,
-/// and a pipe named on the command line (`<(kubectl get ...)`) is read as a stream.
-fn read_against(path: &Path) -> Result<Against, Diagnostic> {
+/// Exported Peers and ClusterPeers are returned apart, to compare their specs. A file of a
+/// rendered tree that holds exactly a new object's text (where `build -o` writes it) is not
+/// parsed. Links below a directory are named, never followed or read; every read is bounded.
+/// `-` is standard input, and a pipe named on the command line (`<(kubectl get ...)`) is read
+/// as a stream.
+fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
     let shown = load::display(path);
     let stream = path == Path::new("-")
         || std::fs::metadata(path).is_ok_and(|m| {
@@ -391,33 +438,49 @@ fn read_against(path: &Path) -> Result<Against, Diagnostic> {
             Diagnostic::new(Code::Io, format!("{shown} is not a file or a directory")).path(shown),
         );
     };
-    let mut objects = BTreeMap::new();
-    let mut resources = BTreeMap::new();
-    for path in files {
+    // Where `build -o` writes each new object.
+    let written: BTreeMap<String, &Object> = new
+        .iter()
+        .filter_map(|o| Some((emit::file_name(o)?, o)))
+        .collect();
+    let mut before = Before::default();
+    for file in files {
         let bytes = if !stream {
-            emit::read_owned(&path)
-        } else if path == Path::new("-") {
+            emit::read_owned(&file)
+        } else if file == Path::new("-") {
             load::read_stream(io::stdin().lock(), load::MAX_FILE_BYTES)
         } else {
-            std::fs::File::open(&path).and_then(|f| load::read_stream(f, load::MAX_FILE_BYTES))
+            std::fs::File::open(&file).and_then(|f| load::read_stream(f, load::MAX_FILE_BYTES))
         };
-        let text = bytes
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .map_err(|e| {
-                Diagnostic::new(
-                    Code::Io,
-                    format!(
-                        "cannot read {}: {}",
-                        load::display(&path),
-                        load::io_reason(&e)
-                    ),
-                )
-            })?;
+        let bytes = bytes.map_err(|e| {
+            Diagnostic::new(
+                Code::Io,
+                format!(
+                    "cannot read {}: {}",
+                    load::display(&file),
+                    load::io_reason(&e)
+                ),
+            )
+        })?;
+        let relative = file
+            .strip_prefix(path)
+            .ok()
+            .map(load::display)
+            .unwrap_or_default();
+        if let Some(object) = written.get(&relative)
+            && object.yaml.as_bytes() == bytes
+        {
+            let key = object_key(object);
+            before.objects.remove(&key);
+            before.same.insert(key);
+            continue;
+        }
+        let text = String::from_utf8_lossy(&bytes);
         let docs: Vec<J> = serde_saphyr::from_multiple_with_options(&text, crate::yaml::options())
             .map_err(|e| {
                 // The parser's message without its snippet, which would quote the file.
                 let d = crate::yaml::syntax_error(0, &e);
-                Diagnostic::new(d.code, format!("{}: {}", load::display(&path), d.message))
+                Diagnostic::new(d.code, format!("{}: {}", load::display(&file), d.message))
             })?;
         let mut queue: Vec<J> = docs;
         while let Some(doc) = queue.pop() {
@@ -432,113 +495,31 @@ fn read_against(path: &Path) -> Result<Against, Diagnostic> {
                 continue;
             }
             if doc["apiVersion"] == crate::model::API_VERSION {
-                let key = format!("{kind} {}", place(&doc, None));
-                resources.insert(key, doc);
+                let key = format!("{kind} {}", compile::place(&doc, None));
+                before.resources.insert(key, doc);
                 continue;
             }
             let side = diff::exported(doc);
-            objects.insert(diff::key(&side.value), side);
+            let key = diff::key(&side.value);
+            before.same.remove(&key);
+            before.objects.insert(key, side);
         }
     }
-    Ok((objects, resources))
+    Ok(before)
 }
 
-/// What the same inputs rendered at a git revision. The files are read with `git show`;
-/// nothing is checked out, so the working tree is never touched.
+/// What the same inputs rendered at a git revision, compiled as the working tree's are
+/// (Swarms lowered). Nothing is checked out, so the working tree is never touched.
 fn at_revision(
     options: &compile::Options,
     reference: &str,
     format: Format,
-) -> Result<Against, Diagnostic> {
+) -> Result<Before, Diagnostic> {
     // `known_revision` has refused anything that is not a revision, options included.
-    let paths = if options.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        options.paths.clone()
-    };
     let mut sources = Sources::default();
-    for root in &paths {
-        let dir = if root.is_dir() {
-            root.clone()
-        } else {
-            root.parent().map(Path::to_path_buf).unwrap_or_default()
-        };
-        let dir = if dir.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            dir
-        };
-        let top = git(&dir, &["rev-parse", "--show-prefix"])?;
-        let prefix = top.trim().to_string();
-        let target = if root.is_dir() {
-            prefix.clone()
-        } else {
-            format!(
-                "{prefix}{}",
-                root.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            )
-        };
-        let spec = if target.is_empty() {
-            ".".to_string()
-        } else {
-            target.clone()
-        };
-        let listing = git(
-            &dir,
-            &[
-                "ls-tree",
-                "-r",
-                "--name-only",
-                "--full-tree",
-                "--end-of-options",
-                reference,
-                "--",
-                &spec,
-            ],
-        )?;
-        let files: Vec<&str> = listing.lines().collect();
-        let rendered_dirs: Vec<String> = files
-            .iter()
-            .filter_map(|f| f.strip_suffix(emit::MARKER))
-            .map(String::from)
-            .collect();
-        for file in &files {
-            let relative = file.strip_prefix(&prefix).unwrap_or(file);
-            let hidden = relative.split('/').any(|c| c.starts_with('.'));
-            let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
-            let name = file.rsplit('/').next().unwrap_or_default();
-            let kustomization = matches!(
-                name,
-                "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-            );
-            let rendered = rendered_dirs.iter().any(|d| file.starts_with(d.as_str()));
-            if hidden || !yaml || kustomization || rendered {
-                continue;
-            }
-            let text = git(
-                &dir,
-                &["show", "--end-of-options", &format!("{reference}:{file}")],
-            )?;
-            let shown = if root.is_dir() {
-                let relative = file
-                    .strip_prefix(&target)
-                    .unwrap_or(file)
-                    .trim_start_matches('/');
-                // From the working directory, as every diagnostic path is.
-                match load::display(root).trim_end_matches('/') {
-                    "." => relative.to_string(),
-                    root => format!("{root}/{relative}"),
-                }
-            } else {
-                load::display(root)
-            };
-            sources.add(format!("{shown}@{reference}"), text);
-        }
-    }
-    let (resources, _) = resources(&mut sources, options.namespace.as_deref());
-    let before = compile::compile_sources(options, sources, Vec::new());
+    let mut diagnostics = Vec::new();
+    revision::read(&options.paths, reference, &mut sources, &mut diagnostics)?;
+    let before = compile::compile_sources(options, sources, diagnostics);
     if before.has_errors() {
         report_diagnostics(&before, format);
         return Err(Diagnostic::new(
@@ -546,27 +527,22 @@ fn at_revision(
             format!("the inputs at {reference} do not build, so there is nothing to compare with"),
         ));
     }
-    Ok((sides(&before), resources))
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<String, Diagnostic> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|e| {
-            Diagnostic::new(Code::Io, format!("cannot run git: {}", load::io_reason(&e)))
-        })?;
-    if !out.status.success() {
-        return Err(Diagnostic::new(
-            Code::Io,
-            format!(
-                "git {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok(Before {
+        objects: before
+            .objects
+            .into_iter()
+            .map(|o| {
+                let key = object_key(&o);
+                let side = Side {
+                    kind: o.kind,
+                    value: o.value,
+                    yaml: o.yaml,
+                    exported: None,
+                };
+                (key, side)
+            })
+            .collect(),
+        same: BTreeSet::new(),
+        resources: before.specs,
+    })
 }

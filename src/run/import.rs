@@ -37,6 +37,8 @@ pub fn import(args: &ImportArgs) -> u8 {
         diagnostics,
         objects: Vec::new(),
         resources: imported.resources.len(),
+        specs: Default::default(),
+        pending: None,
     };
     crate::diagnostic::sort(&mut outcome.diagnostics, &outcome.sources);
     report_diagnostics(&outcome, args.format);

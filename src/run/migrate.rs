@@ -109,6 +109,8 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
         diagnostics,
         objects: Vec::new(),
         resources: parsed.resources.len(),
+        specs: Default::default(),
+        pending: None,
     };
     crate::diagnostic::sort(&mut outcome.diagnostics, &outcome.sources);
     report_diagnostics(&outcome, args.format);

@@ -17,6 +17,7 @@ mod import;
 mod migrate;
 mod new;
 mod plugin;
+mod revision;
 mod secrets;
 
 pub const EXIT_OK: u8 = 0;
@@ -97,9 +98,14 @@ fn krm() -> u8 {
             return EXIT_PROBLEMS;
         }
     };
-    let (output, failed) = crate::krm::run_text(&input);
-    let code = print(&output);
-    if failed { EXIT_PROBLEMS } else { code }
+    let mut out = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    match crate::krm::run_text(&input, &mut out) {
+        Ok(true) => EXIT_PROBLEMS,
+        Ok(false) => EXIT_OK,
+        // A closed pipe is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(_) => EXIT_PROBLEMS,
+    }
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
@@ -137,6 +143,8 @@ pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
             remote_key_template: args.secrets.remote_key_template.clone(),
         },
         lean: false,
+        specs: false,
+        stream: false,
     }
 }
 
@@ -355,8 +363,10 @@ fn build(args: &BuildArgs) -> u8 {
     }
     let mut options = options(&args.check, true);
     options.templates = args.templates.clone();
-    // The objects only go to the output: keep their YAML, not their data.
+    // The objects only go to the output: keep their YAML, not their data. To stdout, each
+    // is written as it is rendered.
     options.lean = true;
+    options.stream = args.output.is_none();
     if args.argocd
         && let Err(problem) = argocd(&mut options)
     {
@@ -364,7 +374,7 @@ fn build(args: &BuildArgs) -> u8 {
         return EXIT_USAGE;
     }
     let format = args.check.format;
-    let outcome = compile::compile(&options);
+    let mut outcome = compile::compile(&options);
     report_diagnostics(&outcome, format);
     if outcome.has_errors() {
         let result = if args.check_only {
@@ -386,11 +396,7 @@ fn build(args: &BuildArgs) -> u8 {
             }
             Err(d) => fail_output(&outcome, &d, format),
         },
-        None => match emit::write_stream(
-            &outcome.objects,
-            // Large writes, not a syscall per line as stdout's line buffering would make.
-            &mut io::BufWriter::with_capacity(1 << 20, io::stdout().lock()),
-        ) {
+        None => match write_stdout(&mut outcome) {
             Ok(()) => {
                 summary(&outcome, format, None);
                 EXIT_OK
@@ -445,6 +451,16 @@ fn build(args: &BuildArgs) -> u8 {
                 Err(d) => fail_output(&outcome, &d, format),
             }
         }
+    }
+}
+
+/// Writes the build's objects on stdout, each as it is rendered when the render is pending.
+fn write_stdout(outcome: &mut Outcome) -> io::Result<()> {
+    // Large writes, not a syscall per line as stdout's line buffering would make.
+    let mut out = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    match outcome.pending.take() {
+        Some(pending) => pending.write(&mut out),
+        None => emit::write_stream(&outcome.objects, &mut out),
     }
 }
 
