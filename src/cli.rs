@@ -247,6 +247,10 @@ pub struct CheckArgs {
     /// Succeed even when the inputs hold no Kotal resource.
     #[arg(long)]
     pub allow_empty: bool,
+    /// Render no NetworkPolicies, for a cluster whose network plugin enforces none (one
+    /// resource: the annotation `kotalc.io/network-policies: "false"`).
+    #[arg(long)]
+    pub no_network_policies: bool,
     /// How diagnostics are printed on stderr.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

@@ -70,6 +70,7 @@ codes! {
     BootstrapMismatch = "bootstrap-mismatch", Error, "a bootstrap address names a ClusterPeer of the set with another peer ID or port";
     DuplicatePeerId = "duplicate-peer-id", Error, "two resources claim the same peer ID";
     SecretConflict = "secret-conflict", Error, "one Secret is referenced for different purposes, or two identities share one private key";
+    RestCredentialsMismatch = "rest-credentials-mismatch", Error, "ClusterPeers of one cluster with different REST API credentials, or some without";
     ClusterSecretMismatch = "cluster-secret-mismatch", Warning, "ClusterPeers that bootstrap to each other name different cluster secrets";
     LoggingNotice = "logging-notice", Warning, "Peer logging `notice`, which kubo does not know and treats as `error`";
     InitOnlyProfile = "init-only-profile", Warning, "a datastore profile in `profiles`, re-applied on every start";
@@ -91,6 +92,7 @@ codes! {
     UnsupportedProfile = "unsupported-profile", Error, "a Swarm node profile that a migrated Peer cannot keep (badgerds)";
     ProfileDropped = "profile-dropped", Note, "a Swarm node's datastore profile, dropped by migration (flatfs is kubo's default)";
     MemoryLimitRaised = "memory-limit-raised", Note, "a Swarm node's memoryLimit equal to memory, raised to the smallest value a Peer accepts";
+    NetworkPolicies = "network-policies", Note, "the output holds NetworkPolicies, which only a network plugin that enforces them applies";
     Template = "template-error", Error, "a template failed to render or rendered an invalid object";
     OutputDir = "output-dir", Error, "the output directory cannot be written safely";
     EmptyOutput = "empty-output", Error, "the inputs hold no Kotal resource";

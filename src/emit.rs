@@ -20,16 +20,18 @@ pub const MIGRATE_MARKER: &str = ".kotalc-migrated";
 /// The marker of a tree `kotalc import` wrote: inputs too.
 pub const IMPORT_MARKER: &str = ".kotalc-imported";
 
-/// Secret-like objects first (nothing may start before its Secret exists), then the order of
-/// spec 2, then any passthrough kind by name.
+/// Secret-like objects first (nothing may start before its Secret exists), then
+/// NetworkPolicies (no pod may start unprotected), then the order of spec 2, then any
+/// passthrough kind by name.
 fn kind_rank(kind: &str) -> u8 {
     match kind {
         "Secret" | "SealedSecret" | "ExternalSecret" => 0,
-        "ConfigMap" => 1,
-        "PersistentVolumeClaim" => 2,
-        "Service" => 3,
-        "StatefulSet" => 4,
-        _ => 5,
+        "NetworkPolicy" => 1,
+        "ConfigMap" => 2,
+        "PersistentVolumeClaim" => 3,
+        "Service" => 4,
+        "StatefulSet" => 5,
+        _ => 6,
     }
 }
 

@@ -301,6 +301,11 @@ pub fn options(config: &J) -> Result<Options, String> {
             "config {key}: expected true or false, found {other}"
         )),
     };
+    // On unless the configuration says false.
+    let network_policies = match &spec["networkPolicies"] {
+        J::Null => true,
+        _ => flag("networkPolicies")?,
+    };
     let mode = match text("secretMode").as_deref() {
         None | Some("sealed") => SecretMode::Sealed,
         Some("external") => SecretMode::External,
@@ -361,6 +366,7 @@ pub fn options(config: &J) -> Result<Options, String> {
         render: true,
         secrets,
         lean: false,
+        no_network_policies: !network_policies,
     })
 }
 

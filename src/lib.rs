@@ -24,6 +24,7 @@ pub mod multiaddr;
 pub mod names;
 pub mod parse;
 pub mod peer_id;
+pub mod policy;
 pub mod quantity;
 pub mod render;
 pub mod run;

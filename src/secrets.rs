@@ -142,6 +142,19 @@ pub fn references(resources: &[Resource], configs: &[Option<Config>]) -> Vec<Ref
                 if let Some(name) = &c.private_key_secret_name {
                     at("spec.privateKeySecretName", "key", name, c.id.as_ref());
                 }
+                let annotation = crate::annotations::REST_CREDENTIALS_SECRET;
+                if let Some(name) = &c.rest_credentials_secret
+                    && let Some((_, node)) = crate::validate::annotation(resource, annotation)
+                {
+                    out.push(Reference {
+                        resource: i,
+                        field: format!("metadata.annotations[{annotation}]"),
+                        span: node.span,
+                        key: "credentials",
+                        name: name.clone(),
+                        id: None,
+                    });
+                }
             }
             None => {}
         }
@@ -424,6 +437,7 @@ fn command(namespace: Option<&str>, name: &str, u: &Reference, to_file: bool) ->
     match u.key {
         "swarm.key" => command.push_str(" --generate swarm-key"),
         "secret" => command.push_str(" --generate cluster-secret"),
+        "credentials" => command.push_str(" --generate rest-credentials"),
         _ => {
             command.push_str(" --key key --from-file <private key file>");
             if let Some(id) = &u.id {

@@ -112,6 +112,8 @@ pub fn debian_program(program: &str, package: &str) -> PathBuf {
             .find(|path| path.is_file())
     });
     found.unwrap_or_else(|| {
-        panic!("{program} is missing: `apt-get install {package}` (or run the tests with `tests/run`)")
+        panic!(
+            "{program} is missing: `apt-get install {package}` (or run the tests with `tests/run`)"
+        )
     })
 }

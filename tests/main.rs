@@ -18,6 +18,7 @@ mod kpt;
 mod krm_items;
 mod kustomize;
 mod leaks;
+mod network_policy;
 mod output_dir;
 mod peer_runtime;
 mod plaintext;

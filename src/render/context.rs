@@ -88,12 +88,16 @@ fn flatten_args(args: &BTreeMap<String, String>) -> Vec<String> {
     out
 }
 
-pub fn plan(
+/// The metadata every object of a resource carries: its name and namespace, the user's labels
+/// under Kotal's, and the user's annotations except kotalc's directives.
+pub fn metadata(resource: &Resource, default_namespace: Option<&str>) -> J {
+    metadata_and_labels(resource, default_namespace).0
+}
+
+fn metadata_and_labels(
     resource: &Resource,
-    config: &Config,
     default_namespace: Option<&str>,
-    scripts: &BTreeMap<&'static str, String>,
-) -> Plan {
+) -> (J, BTreeMap<String, String>) {
     let name = resource.name.as_str();
     let namespace = resource.namespace.as_deref().or(default_namespace);
     let selector = kotal_labels(resource.kind, name);
@@ -103,12 +107,12 @@ pub fn plan(
         crate::parse::Object::Swarm(s) => &s.metadata,
     });
     let mut labels = user.map(|m| m.labels.clone()).unwrap_or_default();
-    labels.extend(selector.clone());
+    labels.extend(selector);
     let annotations: BTreeMap<String, String> = user
         .map(|m| {
             m.annotations
                 .iter()
-                .filter(|(k, _)| !k.starts_with("kotalc.io/"))
+                .filter(|(k, _)| !k.starts_with(crate::annotations::PREFIX))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         })
@@ -120,6 +124,19 @@ pub fn plan(
     if !annotations.is_empty() {
         metadata["annotations"] = json!(annotations);
     }
+    (metadata, labels)
+}
+
+pub fn plan(
+    resource: &Resource,
+    config: &Config,
+    default_namespace: Option<&str>,
+    scripts: &BTreeMap<&'static str, String>,
+) -> Plan {
+    let name = resource.name.as_str();
+    let namespace = resource.namespace.as_deref().or(default_namespace);
+    let selector = kotal_labels(resource.kind, name);
+    let (metadata, labels) = metadata_and_labels(resource, default_namespace);
 
     let (home, script_names, templates, ports, spec, extra_args): (
         _,

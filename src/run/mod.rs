@@ -135,6 +135,7 @@ pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
             remote_key_template: args.secrets.remote_key_template.clone(),
         },
         lean: false,
+        no_network_policies: args.no_network_policies,
     }
 }
 
@@ -185,6 +186,9 @@ fn argocd(options: &mut Options) -> Result<(), String> {
     if let Some(allow) = flag("ALLOW_EMPTY")? {
         options.allow_empty = allow;
     }
+    if let Some(on) = flag("NETWORK_POLICIES")? {
+        options.no_network_policies = !on;
+    }
     if let Some(list) = var("ALLOW") {
         let codes = crate::annotations::run_allow_list(&list)
             .map_err(|e| format!("ARGOCD_ENV_KOTALC_ALLOW: {e}"))?;
@@ -205,6 +209,7 @@ const ARGOCD_OPTIONS: &[&str] = &[
     "ALLOW_EMPTY",
     "DENY_WARNINGS",
     "NAMESPACE",
+    "NETWORK_POLICIES",
     "REMOTE_KEY_TEMPLATE",
     "SECRET_MODE",
     "SECRET_STORE",

@@ -411,6 +411,20 @@ fn cluster_peer_rules(
     if let Some(secret) = &cluster.private_key_secret_name {
         secret_name(resource, "spec.privateKeySecretName", secret, diagnostics);
     }
+    let credentials = crate::annotations::REST_CREDENTIALS_SECRET;
+    if let Some((_, node)) = annotation(resource, credentials)
+        && let Some(text) = node.as_str()
+        && let Some(problem) = dns_subdomain(text)
+    {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidName,
+                format!("Invalid value: {text:?}: {problem}"),
+            )
+            .at(node.span)
+            .field(format!("metadata.annotations[{credentials}]")),
+        );
+    }
     extra_args(resource, &cluster.extra_args, diagnostics);
     non_empty(resource, "spec.image", &cluster.image, diagnostics);
     peer_ids(resource, diagnostics);

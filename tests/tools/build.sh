@@ -49,6 +49,10 @@ go_install fs-repo-migrations v1.0.1 github.com/ipfs/fs-repo-migrations/fs-repo-
 # v1.1.6: the newest the Go module proxy serves (it refuses v1.1.4).
 go_install ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-service
 go_install ipfs-cluster v1.1.6 github.com/ipfs-cluster/ipfs-cluster/cmd/ipfs-cluster-ctl
+# The NetworkPolicy evaluator the policy tests ask. SIG network-policy-api's policy-assistant
+# (module sigs.k8s.io/network-policy-api/policy-assistant) is not on the proxy (404 for its
+# version list, 403 for every branch and commit); cyclonus, the simulator it grew from, is.
+go_install cyclonus v0.5.6 github.com/mattfenwick/cyclonus/cmd/cyclonus
 
 # kube-apiserver, from the wrapper module; encoding/json v2 breaks its OpenAPI handler.
 k8s=v1.33.13
