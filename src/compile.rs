@@ -227,6 +227,7 @@ pub fn compile_sources(
     }
 
     let mut policies = Vec::new();
+    let mut note = None;
     if options.render
         && !options.no_network_policies
         && !diagnostics.iter().any(Diagnostic::is_error)
@@ -250,24 +251,7 @@ pub fn compile_sources(
                 .iter_mut()
                 .for_each(|o| o.value = serde_json::Value::Null);
         }
-        if !policies.is_empty() {
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::NetworkPolicies,
-                    format!(
-                        "the output holds {} NetworkPolic{}, which only a network plugin that \
-                         enforces them (Calico, Cilium, ...) applies",
-                        policies.len(),
-                        if policies.len() == 1 { "y" } else { "ies" }
-                    ),
-                )
-                .help(
-                    "they admit each peer's clients and no one else; without such a plugin \
-                     every port stays open. Turn them off with --no-network-policies, or per \
-                     resource with the annotation kotalc.io/network-policies: \"false\"",
-                ),
-            );
-        }
+        note = (!policies.is_empty()).then(|| network_policies_note(policies.len()));
     }
     if options.lean {
         // Every check is done: the documents' node trees are not needed to render, and at
@@ -334,6 +318,9 @@ pub fn compile_sources(
     }
     if diagnostics.iter().any(Diagnostic::is_error) {
         objects.clear();
+    } else if let Some(note) = note {
+        // Said once, and only when the policies are written.
+        diagnostics.push(note);
     }
     crate::emit::sort(&mut objects);
     diagnostic::sort(&mut diagnostics, &sources);
@@ -343,6 +330,22 @@ pub fn compile_sources(
         objects,
         resources: resource_count,
     }
+}
+
+fn network_policies_note(count: usize) -> Diagnostic {
+    Diagnostic::new(
+        Code::NetworkPolicies,
+        format!(
+            "the output holds {count} NetworkPolic{}, which only a network plugin that \
+             enforces them (Calico, Cilium, ...) applies",
+            if count == 1 { "y" } else { "ies" }
+        ),
+    )
+    .help(
+        "they admit each peer's clients and no one else; without such a plugin every port \
+         stays open. Turn them off with --no-network-policies, or per resource with the \
+         annotation kotalc.io/network-policies: \"false\"",
+    )
 }
 
 /// What an input without a resource held: the files read, and those skipped, so that a
