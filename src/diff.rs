@@ -15,6 +15,9 @@ pub struct Side {
     pub kind: String,
     pub value: J,
     pub yaml: String,
+    /// The object as a cluster exported it, before `normalize`: its status (a claim's phase)
+    /// and managedFields (who set what) decide some verdicts. None for a render.
+    pub exported: Option<J>,
 }
 
 /// `Kind namespace/name`, or `Kind name` without a namespace.
@@ -33,6 +36,18 @@ pub fn side(value: J) -> Side {
         kind: value["kind"].as_str().unwrap_or_default().to_string(),
         yaml: serde_saphyr::to_string(&value).unwrap_or_default(),
         value,
+        exported: None,
+    }
+}
+
+/// An object read from a file, compared as `normalize` leaves it. One that a cluster exported
+/// (it has a uid or a resource version) keeps its original for `destructive`.
+pub fn exported(value: J) -> Side {
+    let meta = &value["metadata"];
+    let from_cluster = meta.get("uid").is_some() || meta.get("resourceVersion").is_some();
+    Side {
+        exported: from_cluster.then(|| value.clone()),
+        ..side(normalize(value))
     }
 }
 
@@ -57,6 +72,9 @@ pub enum Gravity {
     Destructive,
     /// Applying it restarts the pod; nothing is refused or lost.
     RollsPods,
+    /// The API server accepts it only under a condition of the cluster that kotalc cannot
+    /// see (a claim grows only if its class allows expansion).
+    Needs,
 }
 
 impl Gravity {
@@ -65,7 +83,13 @@ impl Gravity {
             Gravity::Refused => "refused",
             Gravity::Destructive => "destructive",
             Gravity::RollsPods => "rolls pods",
+            Gravity::Needs => "needs",
         }
+    }
+
+    /// Whether `--fail-on destructive` fails on it.
+    pub fn blocks(self) -> bool {
+        matches!(self, Gravity::Refused | Gravity::Destructive)
     }
 }
 
@@ -125,6 +149,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// The objects added, removed and changed; a resource's webhook findings are not objects.
+    pub fn changed_objects(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| !matches!(e.change, Change::Resource))
+            .count()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries
             .iter()
@@ -137,7 +169,7 @@ impl Report {
         self.entries
             .iter()
             .flat_map(|e| &e.findings)
-            .filter(|f| f.gravity != Gravity::RollsPods && !f.allowed)
+            .filter(|f| f.gravity.blocks() && !f.allowed)
             .count()
     }
 
@@ -225,6 +257,73 @@ pub fn resource_changes(report: &mut Report, old: &BTreeMap<String, J>, new: &BT
         }
     }
     report.entries.sort_by(|a, b| a.key.cmp(&b.key));
+}
+
+/// What old objects say of their ClusterPeers' immutable fields, for an old side that holds no
+/// custom resources (a rendered tree): the consensus, identity and private key that the
+/// StatefulSet passes to `ipfs-cluster-service`, by `ClusterPeer namespace/name` (or `name`).
+pub fn rendered_cluster_peers(objects: &BTreeMap<String, Side>) -> BTreeMap<String, J> {
+    let mut out = BTreeMap::new();
+    for side in objects.values().filter(|s| s.kind == "StatefulSet") {
+        let meta = &side.value["metadata"];
+        if meta["labels"]["app.kubernetes.io/component"] != "ipfs-clusterpeer" {
+            continue;
+        }
+        let mut spec = serde_json::Map::new();
+        let pod = &side.value["spec"]["template"]["spec"];
+        for list in ["initContainers", "containers"] {
+            for env in pod[list].as_array().into_iter().flatten() {
+                for var in env["env"].as_array().into_iter().flatten() {
+                    let (field, value) = match var["name"].as_str() {
+                        Some("IPFS_CLUSTER_CONSENSUS") => ("consensus", &var["value"]),
+                        Some("CLUSTER_ID") => ("id", &var["value"]),
+                        Some("CLUSTER_PRIVATEKEY") => (
+                            "privateKeySecretName",
+                            &var["valueFrom"]["secretKeyRef"]["name"],
+                        ),
+                        _ => continue,
+                    };
+                    if let Some(value) = value.as_str() {
+                        spec.insert(field.to_string(), J::String(value.to_string()));
+                    }
+                }
+            }
+        }
+        let name = meta["labels"]["app.kubernetes.io/instance"]
+            .as_str()
+            .unwrap_or_default();
+        let place = match meta["namespace"].as_str() {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name.to_string(),
+        };
+        out.insert(format!("ClusterPeer {place}"), J::Object(spec));
+    }
+    out
+}
+
+/// Adds the webhook findings of ClusterPeers whose immutable fields, as rendered in the old
+/// objects (`rendered_cluster_peers`), differ from the new resources'. Fields the old render
+/// does not show are taken as unchanged.
+pub fn rendered_resource_changes(
+    report: &mut Report,
+    rendered: &BTreeMap<String, J>,
+    new: &BTreeMap<String, J>,
+) {
+    let mut old = BTreeMap::new();
+    for (key, fields) in rendered {
+        let Some(after) = new.get(key) else { continue };
+        let mut before = after.clone();
+        if let (Some(spec), Some(fields)) = (
+            before.get_mut("spec").and_then(J::as_object_mut),
+            fields.as_object(),
+        ) {
+            for (field, value) in fields {
+                spec.insert(field.clone(), value.clone());
+            }
+        }
+        old.insert(key.clone(), before);
+    }
+    resource_changes(report, &old, new);
 }
 
 /// Changes the Kotal operator's update webhook refuses (apis/ipfs/v1alpha1, v0.3.0), on the
@@ -359,6 +458,8 @@ pub fn normalize(mut value: J) -> J {
     use serde_json::json;
     match kind.as_str() {
         "StatefulSet" => {
+            // Exported as "" when the manifest sets none, as kotalc's and the operator's do not.
+            drop_if(spec, "serviceName", json!(""));
             drop_if(spec, "podManagementPolicy", json!("OrderedReady"));
             drop_if(spec, "revisionHistoryLimit", json!(10));
             drop_if(
@@ -382,9 +483,6 @@ pub fn normalize(mut value: J) -> J {
             }
         }
         "Service" => {
-            for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
-                spec.remove(field);
-            }
             drop_if(spec, "sessionAffinity", json!("None"));
             drop_if(spec, "internalTrafficPolicy", json!("Cluster"));
         }
@@ -450,17 +548,59 @@ fn normalize_pod(pod: &mut serde_json::Map<String, J>) {
     }
 }
 
-/// The old side as applying the new one leaves what the new one does not set: a claim's
-/// class chosen by the cluster's default class stays, as the API server keeps it.
+/// The old side as applying the new one leaves what the new one does not set: the addresses a
+/// cluster allocated to a Service, which the API server keeps when a manifest sets none, and a
+/// claim's class chosen by the cluster's default class. A class that an apply set is not
+/// adopted: an apply that no longer sets it removes it, which the API server refuses.
 fn adopt(mut before: Side, after: &Side) -> Side {
-    if before.kind == "PersistentVolumeClaim"
-        && after.value["spec"].get("storageClassName").is_none()
-        && let Some(J::Object(spec)) = before.value.get_mut("spec")
-        && spec.remove("storageClassName").is_some()
-    {
-        return side(before.value);
+    let unset = |field: &str| after.value["spec"].get(field).is_none();
+    let applied_class = applied(&before, "storageClassName");
+    let Some(J::Object(spec)) = before.value.get_mut("spec") else {
+        return before;
+    };
+    let mut adopted = false;
+    match before.kind.as_str() {
+        "Service" => {
+            for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
+                if unset(field) {
+                    adopted |= spec.remove(field).is_some();
+                }
+            }
+        }
+        "PersistentVolumeClaim" if unset("storageClassName") && !applied_class => {
+            adopted |= spec.remove("storageClassName").is_some();
+        }
+        _ => {}
     }
-    before
+    if adopted {
+        Side {
+            exported: before.exported,
+            ..side(before.value)
+        }
+    } else {
+        before
+    }
+}
+
+/// Whether a server-side apply set `spec.<field>` of the old side, so that an apply that no
+/// longer sets it removes it: always for a render; for an export, when its managedFields
+/// (`kubectl get -o yaml --show-managed-fields`) show only appliers owning it. Without them,
+/// the cluster is taken to have set it.
+fn applied(before: &Side, field: &str) -> bool {
+    let Some(exported) = &before.exported else {
+        return true;
+    };
+    let key = format!("f:{field}");
+    let owners: Vec<&J> = exported["metadata"]["managedFields"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter(|e| e["fieldsV1"]["f:spec"].get(&key).is_some())
+                .collect()
+        })
+        .unwrap_or_default();
+    !owners.is_empty() && owners.iter().all(|e| e["operation"] == "Apply")
 }
 
 /// Changes that the API server refuses, that destroy data, or that roll the pods.
@@ -518,33 +658,45 @@ fn destructive(before: &Side, after: &Side) -> Vec<Finding> {
                     .as_str()
                     .and_then(quantity::bytes)
             };
-            if let (Some(o), Some(n)) = (storage(old), storage(new))
-                && n < o
-            {
-                out.push(finding(
-                    Gravity::Refused,
-                    "PersistentVolumeClaim.spec.resources.requests.storage",
-                    format!(
-                        "storage shrinks from {} to {}: a claim can only grow, the API server \
-                         refuses this",
-                        quantity::canonical_bytes(o),
-                        quantity::canonical_bytes(n)
-                    ),
-                ));
+            if let (Some(o), Some(n)) = (storage(old), storage(new)) {
+                let (from, to) = (quantity::canonical_bytes(o), quantity::canonical_bytes(n));
+                if n < o {
+                    out.push(finding(
+                        Gravity::Refused,
+                        "PersistentVolumeClaim.spec.resources.requests.storage",
+                        format!(
+                            "storage shrinks from {from} to {to}: a claim can only grow, the API \
+                             server refuses this: keep spec.resources.storage at {from}"
+                        ),
+                    ));
+                } else if n > o {
+                    out.push(grows(before, &from, &to));
+                }
             }
             if changed("storageClassName") {
+                let class = |v: &J| v["spec"]["storageClassName"].as_str().map(String::from);
+                let why = match (class(old), class(new)) {
+                    (Some(class), None) => format!(
+                        "the render no longer sets storageClassName {class:?}, which an apply \
+                         set: removing it changes the class, which is immutable, and the API \
+                         server refuses it: keep spec.resources.storageClass: {class}"
+                    ),
+                    _ => "storageClassName is immutable: the API server refuses the change; the \
+                          claim must be recreated, and its data moved"
+                        .to_string(),
+                };
                 out.push(finding(
-                    Gravity::Destructive,
+                    Gravity::Refused,
                     "PersistentVolumeClaim.spec.storageClassName",
-                    "storageClassName is immutable: the claim must be recreated, and its data \
-                     moved",
+                    why,
                 ));
             }
             if changed("accessModes") {
                 out.push(finding(
-                    Gravity::Destructive,
+                    Gravity::Refused,
                     "PersistentVolumeClaim.spec.accessModes",
-                    "accessModes are immutable: the claim must be recreated, and its data moved",
+                    "accessModes are immutable: the API server refuses the change; the claim must \
+                     be recreated, and its data moved",
                 ));
             }
             // Every other field of a bound claim's spec is immutable too.
@@ -603,6 +755,39 @@ fn destructive(before: &Side, after: &Side) -> Vec<Finding> {
     out
 }
 
+/// What a claim's growth needs. A claim's spec cannot change until it is bound, and a bound
+/// claim grows only if its class allows volume expansion; an export says the phase.
+fn grows(before: &Side, from: &str, to: &str) -> Finding {
+    const FIELD: &str = "PersistentVolumeClaim.spec.resources.requests.storage";
+    let class = before.value["spec"]["storageClassName"]
+        .as_str()
+        .map(|c| format!("StorageClass {c:?}"))
+        .unwrap_or_else(|| "StorageClass".to_string());
+    let phase = before
+        .exported
+        .as_ref()
+        .map(|e| e["status"]["phase"].as_str().unwrap_or("Pending"));
+    match phase {
+        Some(phase) if phase != "Bound" => finding(
+            Gravity::Refused,
+            FIELD,
+            format!(
+                "storage grows from {from} to {to}, but the claim is {phase}: the API server \
+                 refuses any change to its spec until it is bound: keep spec.resources.storage \
+                 at {from} until then"
+            ),
+        ),
+        _ => finding(
+            Gravity::Needs,
+            FIELD,
+            format!(
+                "storage grows from {from} to {to}: the API server accepts it only for a bound \
+                 claim whose {class} allows volume expansion (allowVolumeExpansion: true)"
+            ),
+        ),
+    }
+}
+
 /// Colours for a terminal, or none.
 #[derive(Clone, Copy, Debug)]
 pub struct Style {
@@ -652,11 +837,7 @@ pub fn render(report: &Report, style: Style) -> String {
         }
         for f in &entry.findings {
             let label = format!("{}:", f.gravity.name());
-            let colour = if f.gravity == Gravity::RollsPods {
-                "36"
-            } else {
-                "1;31"
-            };
+            let colour = if f.gravity.blocks() { "1;31" } else { "36" };
             let allowed = if f.allowed {
                 " (allowed by kotalc.io/allow-change)"
             } else {
@@ -680,8 +861,9 @@ pub fn render(report: &Report, style: Style) -> String {
     if blocking > 0 {
         let _ = writeln!(
             out,
-            "{blocking} change(s) refused or destructive: recreate deliberately and name the \
-             field in the resource's kotalc.io/allow-change annotation"
+            "{blocking} change(s) refused or destructive: do what each one says, or, to \
+             recreate deliberately, name the field in the resource's kotalc.io/allow-change \
+             annotation"
         );
     }
     out

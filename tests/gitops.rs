@@ -227,3 +227,116 @@ fn diff_against_a_git_revision_reads_it_without_checking_out() {
         "{stderr}"
     );
 }
+
+const CLUSTER_PEER: &str = "apiVersion: ipfs.kotal.io/v1alpha1
+kind: ClusterPeer
+metadata:
+  name: pinning
+  namespace: ipfs
+spec:
+  consensus: crdt
+  clusterSecretName: cluster-secret
+  peerEndpoint: /dns4/gateway/tcp/5001
+";
+
+/// Against a rendered tree, which holds no ClusterPeer, the webhook's refusal of a consensus
+/// change is read from the StatefulSet; stdout's and stderr's counts of changed objects agree.
+#[test]
+fn diff_against_a_tree_sees_a_consensus_change_and_counts_objects_once() {
+    let dir = scratch("gitops-diff-consensus");
+    fs::create_dir_all(dir.join("ipfs")).expect("mkdir");
+    fs::write(dir.join("ipfs/pinning.yaml"), CLUSTER_PEER).expect("write");
+    let args = ["--secret-mode", "none"];
+    let built = run(&dir, &["build", "ipfs", "-o", "rendered", args[0], args[1]]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    fs::write(
+        dir.join("ipfs/pinning.yaml"),
+        CLUSTER_PEER.replace("crdt", "raft"),
+    )
+    .expect("write");
+    let out = run(
+        &dir,
+        &[
+            "diff",
+            "ipfs",
+            "--against",
+            "rendered",
+            "--color",
+            "never",
+            args[0],
+            args[1],
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout
+            .contains("refused: spec.consensus: spec.consensus changes from \"crdt\" to \"raft\""),
+        "{stdout}"
+    );
+    let changed: usize = stdout
+        .lines()
+        .find(|l| l.contains(" added, "))
+        .and_then(|l| l.split(" changed").next())
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the summary line");
+    let stderr = text(&out.stderr);
+    let said = if changed == 1 {
+        "1 object changes".to_string()
+    } else {
+        format!("{changed} objects change")
+    };
+    assert!(stderr.contains(&said), "{said} not in {stderr}\n{stdout}");
+}
+
+/// `--against -` reads standard input, and `--against <(kubectl get ...)` a pipe; both
+/// bounded like every input.
+#[test]
+fn diff_against_standard_input_and_a_pipe() {
+    let dir = scratch("gitops-diff-stdin");
+    inputs(&dir);
+    let built = run(&dir, &["build", "ipfs"]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let args = ["diff", "ipfs", "--against", "-", "--exit-code"];
+    let out = crate::common::run_with_stdin(&dir, &args, &built.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("0 added, 0 removed, 0 changed"));
+    fs::write(dir.join("rendered.yaml"), &built.stdout).expect("write");
+    let kotalc = env!("CARGO_BIN_EXE_kotalc");
+    let piped = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{kotalc}' diff ipfs --against <(cat rendered.yaml) --exit-code"
+        ))
+        .current_dir(&dir)
+        .output()
+        .expect("bash runs");
+    assert_eq!(
+        piped.status.code(),
+        Some(0),
+        "{}{}",
+        text(&piped.stdout),
+        text(&piped.stderr)
+    );
+    // More than any input may be is refused, not read to the end.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "yes | '{kotalc}' diff ipfs --against - --exit-code"
+        ))
+        .current_dir(&dir)
+        .output()
+        .expect("bash runs");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("larger than the limit"),
+        "{}",
+        text(&out.stderr)
+    );
+}

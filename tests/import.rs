@@ -381,7 +381,7 @@ fn refused_changes_fail_ci_unless_the_resource_allows_them() {
          \"server\"",
         "refused: PersistentVolumeClaim.spec.resources.requests.storage: storage shrinks from \
          10Gi to 5Gi",
-        "destructive: PersistentVolumeClaim.spec.storageClassName:",
+        "refused: PersistentVolumeClaim.spec.storageClassName:",
         "5 change(s) refused or destructive",
     ] {
         assert!(stdout.contains(expected), "{expected} not in\n{stdout}");

@@ -1,5 +1,9 @@
 //! kotalc's integration tests, in one binary so that two cores link once.
 
+mod api_accepts;
+mod api_diff;
+mod api_takeover;
+mod apiserver;
 mod bounded;
 mod clear_errors;
 mod cli;

@@ -44,6 +44,7 @@ fn file_side(content: String) -> Side {
         kind: value["kind"].as_str().unwrap_or_default().to_string(),
         value,
         yaml: content,
+        exported: None,
     }
 }
 
@@ -94,6 +95,7 @@ pub fn check_tree(
                     kind: String::new(),
                     value: J::Null,
                     yaml: format!("# {name}: {}, not read\n", load::io_reason(&e)),
+                    exported: None,
                 },
             };
             present.insert(name, side);
@@ -202,9 +204,16 @@ pub fn diff(args: &DiffArgs) -> u8 {
         }
     };
     let after = sides(&now);
+    // A rendered tree holds no resources: its StatefulSets say what the webhook compares.
+    let rendered = if old_resources.is_empty() {
+        diff::rendered_cluster_peers(&before)
+    } else {
+        BTreeMap::new()
+    };
     let mut report = diff::compare(before, after);
     let (new_resources, mut allowed) = resources(&mut now.sources, options.namespace.as_deref());
     diff::resource_changes(&mut report, &old_resources, &new_resources);
+    diff::rendered_resource_changes(&mut report, &rendered, &new_resources);
     // A resource that is gone can only have allowed its removal before it went.
     for (key, value) in &old_resources {
         let place = key.split_once(' ').map(|(_, p)| p).unwrap_or_default();
@@ -216,7 +225,8 @@ pub fn diff(args: &DiffArgs) -> u8 {
     }
     report.allow(&allowed);
     print(&diff::render(&report, style(args.color)));
-    let changed = report.entries.len();
+    // The objects, as the last line of stdout counts them.
+    let changed = report.changed_objects();
     summary(
         &now,
         format,
@@ -336,10 +346,18 @@ type Against = (BTreeMap<String, Side>, BTreeMap<String, J>);
 /// Every object of a file, or of every YAML or JSON file below a directory: a rendered tree,
 /// or what a cluster exports (`kind: List` opened, server-set fields and defaults ignored).
 /// Exported Peers and ClusterPeers are returned apart, to compare their specs. Links below a
-/// directory are named, never followed or read; every read is bounded.
+/// directory are named, never followed or read; every read is bounded. `-` is standard input,
+/// and a pipe named on the command line (`<(kubectl get ...)`) is read as a stream.
 fn read_against(path: &Path) -> Result<Against, Diagnostic> {
     let shown = load::display(path);
-    let files: Vec<PathBuf> = if path.is_dir() {
+    let stream = path == Path::new("-")
+        || std::fs::metadata(path).is_ok_and(|m| {
+            use std::os::unix::fs::FileTypeExt;
+            m.file_type().is_fifo() || m.file_type().is_socket()
+        });
+    let files: Vec<PathBuf> = if stream {
+        vec![path.to_path_buf()]
+    } else if path.is_dir() {
         let mut files = Vec::new();
         for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
             let entry = entry.map_err(|e| Diagnostic::new(Code::Io, e.to_string()).path(&shown))?;
@@ -370,7 +388,14 @@ fn read_against(path: &Path) -> Result<Against, Diagnostic> {
     let mut objects = BTreeMap::new();
     let mut resources = BTreeMap::new();
     for path in files {
-        let text = emit::read_owned(&path)
+        let bytes = if !stream {
+            emit::read_owned(&path)
+        } else if path == Path::new("-") {
+            load::read_stream(io::stdin().lock(), load::MAX_FILE_BYTES)
+        } else {
+            std::fs::File::open(&path).and_then(|f| load::read_stream(f, load::MAX_FILE_BYTES))
+        };
+        let text = bytes
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .map_err(|e| {
                 Diagnostic::new(
@@ -405,8 +430,8 @@ fn read_against(path: &Path) -> Result<Against, Diagnostic> {
                 resources.insert(key, doc);
                 continue;
             }
-            let doc = diff::normalize(doc);
-            objects.insert(diff::key(&doc), diff::side(doc));
+            let side = diff::exported(doc);
+            objects.insert(diff::key(&side.value), side);
         }
     }
     Ok((objects, resources))

@@ -83,6 +83,24 @@ pub fn import(args: &ImportArgs) -> u8 {
             .write_all(crate::diagnostic::render(&d, &outcome.sources, args.format).as_bytes());
         return EXIT_PROBLEMS;
     }
+    // Each SealedSecret goes beside the resources written, where `build` reads it.
+    let seal_commands: BTreeMap<&String, String> = imported
+        .seal_commands
+        .iter()
+        .map(|(secret, command)| {
+            let command = match &args.output {
+                Some(dir) => command.replace(
+                    " -o sealedsecret-",
+                    &format!(
+                        " -o {}/sealedsecret-",
+                        load::display(dir).trim_end_matches('/')
+                    ),
+                ),
+                None => command.clone(),
+            };
+            (secret, command)
+        })
+        .collect();
     let skipped: Vec<String> = imported
         .skipped
         .iter()
@@ -91,7 +109,7 @@ pub fn import(args: &ImportArgs) -> u8 {
     match args.format {
         Format::Json => {
             let report = serde_json::json!({
-                "sealCommands": imported.seal_commands,
+                "sealCommands": seal_commands,
                 "skipped": imported.skipped,
                 "networkPolicies": false,
             });
@@ -111,13 +129,13 @@ pub fn import(args: &ImportArgs) -> u8 {
                 crate::annotations::NETWORK_POLICIES,
                 crate::policy::CLUSTER_CLIENT_LABEL
             );
-            if !imported.seal_commands.is_empty() {
+            if !seal_commands.is_empty() {
                 eprintln!(
                     "kotalc: the resources read {} Secret(s), which are never imported; seal each \
                      one from the cluster and commit the SealedSecret beside the resources:",
-                    imported.seal_commands.len()
+                    seal_commands.len()
                 );
-                for command in imported.seal_commands.values() {
+                for command in seal_commands.values() {
                     eprintln!("  {command}");
                 }
             }
