@@ -14,7 +14,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::model::Kind;
 use crate::multiaddr::{self, Host, Multiaddr, Shape};
 use crate::parse::Resource;
-use crate::render::Object;
+use crate::render::{Object, Port};
 use crate::validate::Config;
 use crate::validate::set::service;
 
@@ -23,10 +23,6 @@ use crate::validate::set::service;
 pub const CLUSTER_CLIENT_LABEL: &str = "ipfs.kotal.io/cluster-client";
 /// The label Kubernetes puts on every namespace, naming it.
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
-const SWARM_PORT: u16 = 4001;
-const CLUSTER_SWARM_PORT: u16 = 9096;
-/// REST API, IPFS proxy and metrics of a ClusterPeer.
-const CLUSTER_API_PORTS: [u16; 3] = [9094, 9095, 8888];
 
 /// A client that `kotalc.io/api-clients` names.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -303,7 +299,7 @@ fn dns() -> J {
 
 /// Where an address outside the set is reached: an IP exactly; a DNS name on its port,
 /// to anywhere, since a policy cannot name a host.
-fn outside(address: &Multiaddr, protocols: &[&str]) -> J {
+fn outside(address: &Multiaddr, protocols: &BTreeSet<&'static str>) -> J {
     let numbers: Vec<(u16, &str)> = protocols.iter().map(|p| (address.port, *p)).collect();
     let cidr = match &address.host {
         Host::Ip4(ip) => format!("{ip}/32"),
@@ -409,45 +405,60 @@ pub fn render(input: &Input<'_>, metadata: impl Fn(usize) -> J) -> Vec<Object> {
     for i in 0..n {
         let resource = &input.resources[i];
         let ns = input.namespace(i);
-        let (settings, ingress, egress) = match &input.configs[i] {
-            Some(Config::Peer(peer)) => {
-                let swarm = [(SWARM_PORT, "TCP"), (SWARM_PORT, "UDP")];
+        let Some(config) = &input.configs[i] else {
+            continue;
+        };
+        // The pods' own ports, by the names the container gives them: whatever the template
+        // exposes, the policy covers, and nothing else.
+        let (swarm, other): (Vec<Port>, Vec<Port>) = crate::render::ports(config)
+            .into_iter()
+            .partition(|p| p.name.starts_with("swarm"));
+        let numbers = |ports: &[&Port]| -> Vec<(u16, &'static str)> {
+            ports.iter().map(|p| (p.port, p.protocol)).collect()
+        };
+        let named =
+            |name: &str| numbers(&other.iter().filter(|p| p.name == name).collect::<Vec<_>>());
+        let swarm = numbers(&swarm.iter().collect::<Vec<_>>());
+        let (settings, ingress, egress) = match config {
+            Config::Peer(peer) => {
                 let mut ingress = vec![anywhere(&swarm)];
-                if peer.gateway {
-                    ingress.push(anywhere(&[(peer.gateway_port, "TCP")]));
+                let gateway = named("gateway");
+                if !gateway.is_empty() {
+                    ingress.push(anywhere(&gateway));
                 }
-                if peer.api {
+                let api = named("api");
+                if !api.is_empty() {
                     let mut from = api_clients
                         .get(&i)
                         .map(|clients| input.peers(clients, ns))
                         .unwrap_or_default();
                     from.extend(client_peers(&peer.policy.clients, ns));
-                    ingress.extend(rule("from", from, &[(peer.api_port, "TCP")]));
+                    ingress.extend(rule("from", from, &api));
                 }
                 let egress = if peer.policy.open_egress || peer.swarm_key_secret_name.is_none() {
                     vec![json!({})]
                 } else {
                     let mut egress = vec![dns()];
                     egress.extend(rule("to", linked(i), &swarm));
+                    let protocols: BTreeSet<&str> = swarm.iter().map(|(_, p)| *p).collect();
                     for address in peering(peer) {
                         if input.named(&address, i, Kind::Peer).is_none() {
-                            egress.push(outside(&address, &["TCP", "UDP"]));
+                            egress.push(outside(&address, &protocols));
                         }
                     }
                     egress
                 };
                 (&peer.policy, ingress, egress)
             }
-            Some(Config::ClusterPeer(cluster)) => {
-                let swarm = [(CLUSTER_SWARM_PORT, "TCP")];
+            Config::ClusterPeer(cluster) => {
                 let mut ingress = Vec::new();
                 ingress.extend(rule("from", linked(i), &swarm));
                 let mut from = vec![json!({ "podSelector": { "matchLabels": {
                     CLUSTER_CLIENT_LABEL: cluster.cluster_secret_name
                 } } })];
                 from.extend(client_peers(&cluster.policy.clients, ns));
-                let apis: Vec<(u16, &str)> =
-                    CLUSTER_API_PORTS.iter().map(|p| (*p, "TCP")).collect();
+                // REST API, IPFS proxy and metrics.
+                let apis = numbers(&other.iter().collect::<Vec<_>>());
                 ingress.extend(rule("from", from, &apis));
                 let egress = if cluster.policy.open_egress {
                     vec![json!({})]
@@ -458,7 +469,7 @@ pub fn render(input: &Input<'_>, metadata: impl Fn(usize) -> J) -> Vec<Object> {
                         if let Ok(address) = multiaddr::parse(address, Shape::WithPeer)
                             && input.named(&address, i, Kind::ClusterPeer).is_none()
                         {
-                            egress.push(outside(&address, &["TCP"]));
+                            egress.push(outside(&address, &BTreeSet::from(["TCP"])));
                         }
                     }
                     if let Ok(endpoint) = multiaddr::parse(&cluster.peer_endpoint, Shape::Endpoint)
@@ -468,14 +479,13 @@ pub fn render(input: &Input<'_>, metadata: impl Fn(usize) -> J) -> Vec<Object> {
                                 "to": input.peers(&BTreeSet::from([p]), ns),
                                 "ports": ports(&[(endpoint.port, "TCP")]),
                             }),
-                            None => outside(&endpoint, &["TCP"]),
+                            None => outside(&endpoint, &BTreeSet::from(["TCP"])),
                         });
                     }
                     egress
                 };
                 (&cluster.policy, ingress, egress)
             }
-            None => continue,
         };
         if !settings.enabled {
             continue;

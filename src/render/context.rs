@@ -16,11 +16,13 @@ pub struct Plan {
     pub context: J,
 }
 
+/// A port a resource's pods listen on, as the container, the Service and the NetworkPolicy
+/// name it.
 #[derive(Serialize)]
-struct Port {
-    name: &'static str,
-    port: u16,
-    protocol: &'static str,
+pub struct Port {
+    pub name: &'static str,
+    pub port: u16,
+    pub protocol: &'static str,
 }
 
 const fn tcp(name: &'static str, port: u16) -> Port {
@@ -127,6 +129,40 @@ fn metadata_and_labels(
     (metadata, labels)
 }
 
+/// The ports a resource's pods listen on.
+pub fn ports(config: &Config) -> Vec<Port> {
+    match config {
+        Config::Peer(peer) => {
+            let mut ports = vec![
+                tcp("swarm", 4001),
+                Port {
+                    name: "swarm-udp",
+                    port: 4001,
+                    protocol: "UDP",
+                },
+            ];
+            if peer.api {
+                ports.push(tcp("api", peer.api_port));
+            }
+            if peer.gateway {
+                ports.push(tcp("gateway", peer.gateway_port));
+            }
+            ports
+        }
+        // Only ports something listens on, all on 0.0.0.0 (the StatefulSet template sets the
+        // listeners). The swarm is TCP only: ipfs-cluster builds its host with
+        // libp2p.NoTransports plus TCP and websocket (clusterhost.go:161 at v1.0.8, :189 at
+        // v1.1.6), so its default QUIC address on UDP 9096 never listens; 6831 is where
+        // tracing sends (to a Jaeger agent), and no cluster component serves 5001.
+        Config::ClusterPeer(_) => vec![
+            tcp("swarm", 9096),
+            tcp("proxy-api", 9095),
+            tcp("rest", 9094),
+            tcp("metrics", 8888),
+        ],
+    }
+}
+
 pub fn plan(
     resource: &Resource,
     config: &Config,
@@ -147,20 +183,6 @@ pub fn plan(
         _,
     ) = match config {
         Config::Peer(peer) => {
-            let mut ports = vec![
-                tcp("swarm", 4001),
-                Port {
-                    name: "swarm-udp",
-                    port: 4001,
-                    protocol: "UDP",
-                },
-            ];
-            if peer.api {
-                ports.push(tcp("api", peer.api_port));
-            }
-            if peer.gateway {
-                ports.push(tcp("gateway", peer.gateway_port));
-            }
             let mut scripts = vec!["init_ipfs_config.sh", "copy_swarm_key.sh", "config_ipfs.sh"];
             // Only Peers that use the extensions carry their scripts, so that every other
             // Peer renders as the operator's.
@@ -179,7 +201,7 @@ pub fn plan(
                     "pvc.yaml",
                     "peer-statefulset.yaml",
                 ][..],
-                ports,
+                ports(config),
                 serde_json::to_value(peer).unwrap_or_default(),
                 kubo_args(&peer.extra_args),
             )
@@ -199,18 +221,7 @@ pub fn plan(
                     "pvc.yaml",
                     "clusterpeer-statefulset.yaml",
                 ][..],
-                // Only ports something listens on, all on 0.0.0.0 (the StatefulSet template
-                // sets the listeners). The swarm is TCP only: ipfs-cluster builds its host
-                // with libp2p.NoTransports plus TCP and websocket (clusterhost.go:161 at
-                // v1.0.8, :189 at v1.1.6), so its default QUIC address on UDP 9096 never
-                // listens; 6831 is where tracing sends (to a Jaeger agent), and no cluster
-                // component serves 5001.
-                vec![
-                    tcp("swarm", 9096),
-                    tcp("proxy-api", 9095),
-                    tcp("rest", 9094),
-                    tcp("metrics", 8888),
-                ],
+                ports(config),
                 serde_json::to_value(cluster).unwrap_or_default(),
                 flatten_args(&cluster.extra_args),
             )

@@ -5,7 +5,7 @@
 mod context;
 pub mod typed;
 
-pub use context::metadata;
+pub use context::{Port, metadata, ports};
 
 use std::collections::BTreeMap;
 use std::path::Path;
