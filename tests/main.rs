@@ -28,6 +28,7 @@ mod peer_runtime;
 mod plaintext;
 mod real_kubo;
 mod reporting;
+mod rest_auth;
 mod schema;
 mod scripts;
 mod seal;
