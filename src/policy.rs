@@ -209,11 +209,7 @@ impl<'a> Input<'a> {
 
     /// `""` when neither the resource nor `--namespace` names one.
     fn namespace(&self, i: usize) -> &'a str {
-        self.resources[i]
-            .namespace
-            .as_deref()
-            .or(self.default_namespace)
-            .unwrap_or_default()
+        crate::validate::namespace_of(&self.resources[i], self.default_namespace)
     }
 
     /// Policy peers that select the pods of `members` (resources of one kind), seen from

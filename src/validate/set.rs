@@ -27,11 +27,7 @@ pub struct Set<'a> {
 
 impl<'a> Set<'a> {
     fn namespace(&self, i: usize) -> &'a str {
-        self.resources[i]
-            .namespace
-            .as_deref()
-            .or(self.default_namespace)
-            .unwrap_or_default()
+        super::namespace_of(&self.resources[i], self.default_namespace)
     }
 
     fn peers(&self) -> impl Iterator<Item = (usize, &'a PeerConfig)> + 'a {
