@@ -16,8 +16,8 @@ use crate::secrets::{SecretMode, StoreKind};
     about = "Compile Kotal IPFS resources (Peer, ClusterPeer) into plain Kubernetes manifests",
     long_about = "kotalc reads Kotal IPFS resources (ipfs.kotal.io/v1alpha1) and writes the \
                   StatefulSets, Services, ConfigMaps and PersistentVolumeClaims the Kotal \
-                  operator would create, as deterministic manifests for Argo CD, Flux or \
-                  kustomize. No operator runs in the cluster."
+                  operator would create, with least-privilege NetworkPolicies, as deterministic \
+                  manifests for Argo CD, Flux or kustomize. No operator runs in the cluster."
 )]
 pub struct Cli {
     #[command(subcommand)]
