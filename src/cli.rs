@@ -327,6 +327,9 @@ pub struct DiffArgs {
     /// Compare with what the same inputs rendered at a git revision of their repository.
     #[arg(long, value_name = "GITREF")]
     pub against_ref: Option<String>,
+    /// Directory of templates that override the embedded ones, as `build --templates`.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
     /// Colour the diff: `auto` on a terminal unless NO_COLOR is set.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

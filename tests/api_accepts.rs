@@ -68,7 +68,11 @@ fn every_output() -> Vec<(String, Vec<J>)> {
         let Ok(stdout) = fs::read_to_string(case.join("expected/stdout.yaml")) else {
             continue;
         };
-        if code.trim() != "0" {
+        // `explain` prints documentation, not objects.
+        let explain = case
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("explain-"));
+        if code.trim() != "0" || explain {
             continue;
         }
         let mine: Vec<J> = objects(&stdout)
@@ -374,8 +378,10 @@ fn kotalc_never_accepts_a_resource_the_kotal_crds_refuse() {
     }
     let file = dir.join("variants.json");
     list_in(&ns, &items, &file);
+    // The CRD's schema alone judges (kubectl's own checks would refuse the whole list).
     let out = server.kubectl(&[
         "create",
+        "--validate=false",
         "--dry-run=server",
         "-o",
         "name",

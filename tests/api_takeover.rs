@@ -31,7 +31,7 @@ fn readme_commands() -> Vec<String> {
 
 /// A resource or object as the operator's cluster holds it, without what the server sets.
 fn as_created(mut object: J) -> J {
-    if let Some(meta) = object["metadata"].as_object_mut() {
+    if let Some(meta) = object.get_mut("metadata").and_then(J::as_object_mut) {
         for field in [
             "uid",
             "resourceVersion",
@@ -49,7 +49,7 @@ fn as_created(mut object: J) -> J {
         o.remove("status");
     }
     // Addresses and volumes of the cluster the export came from.
-    if let Some(spec) = object["spec"].as_object_mut() {
+    if let Some(spec) = object.get_mut("spec").and_then(J::as_object_mut) {
         for field in ["clusterIP", "clusterIPs", "volumeName"] {
             spec.remove(field);
         }
@@ -84,6 +84,7 @@ fn uids(server: &crate::apiserver::Server, kinds: &str) -> BTreeMap<String, Stri
 #[test]
 fn moving_off_the_operator_as_the_readme_says_keeps_every_object() {
     let server = server();
+    server.garbage_collector();
     let ns = server.namespace("ipfs");
     let dir = crate::common::scratch("api-takeover");
     let operator = root().join("tests/data/operator");
@@ -234,7 +235,7 @@ fn moving_off_the_operator_as_the_readme_says_keeps_every_object() {
         }
     }
     // The GitOps tool's next sync applies cleanly: nobody else owns what it sets.
-    shell("kubectl apply --server-side --field-manager=argocd-controller -R -f rendered/");
+    shell("kubectl apply --server-side --field-manager=argocd-controller -k rendered/");
     // Nothing was recreated.
     let after = uids(server, "sts,svc,cm,pvc");
     for (key, uid) in &before {

@@ -1,7 +1,8 @@
-//! A real Kubernetes API server for the tests: etcd, kube-apiserver and the garbage collector
-//! of kube-controller-manager, in a network namespace of their own with only loopback up.
-//! One server per run of the test binary, started by the first test that asks for it; each
-//! test works in namespaces of its own. kubectl reaches it from inside the same namespace.
+//! A real Kubernetes API server for the tests: etcd and kube-apiserver (and, for the tests
+//! that orphan objects, the garbage collector of kube-controller-manager), in a network
+//! namespace of their own with only loopback up. One server per run of the test binary,
+//! started by the first test that asks for it; each test works in namespaces of its own.
+//! kubectl reaches it from inside the same network namespace.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub struct Server {
     /// The programs' pids, by name, to notice one that exited.
     programs: Vec<(&'static str, u32)>,
     dir: PathBuf,
+    garbage_collector: OnceLock<Result<(), String>>,
 }
 
 static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
@@ -37,17 +39,12 @@ pub fn server() -> &'static Server {
 
 struct Programs {
     apiserver: PathBuf,
-    controller_manager: PathBuf,
     etcd: PathBuf,
 }
 
 fn start() -> Result<Server, String> {
     let programs = Programs {
         apiserver: real_program(&format!("kube-apiserver-{VERSION}"), "kube-apiserver"),
-        controller_manager: real_program(
-            &format!("kube-controller-manager-{VERSION}"),
-            "kube-controller-manager",
-        ),
         etcd: debian_program("etcd", "etcd-server"),
     };
     debian_program("openssl", "openssl");
@@ -59,7 +56,6 @@ fn start() -> Result<Server, String> {
     certificates(&dir)?;
     // The children die with the thread that started them (PR_SET_PDEATHSIG): a thread that
     // lives as long as the test binary starts them, so that nothing outlives the run.
-    let controller_manager = programs.controller_manager.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     let spawn_dir = dir.clone();
     std::thread::spawn(move || {
@@ -79,6 +75,7 @@ fn start() -> Result<Server, String> {
         holder,
         programs,
         dir,
+        garbage_collector: OnceLock::new(),
     };
     server.wait_ready()?;
     let crds = root().join("tests/data/crds");
@@ -103,8 +100,6 @@ fn start() -> Result<Server, String> {
             text(&out.stderr)
         ));
     }
-    // The garbage collector discovers the custom resources when it starts: after the CRDs.
-    server.spawn_controller_manager(controller_manager)?;
     Ok(server)
 }
 
@@ -422,6 +417,22 @@ impl Server {
             start.elapsed().as_secs(),
             self.logs()
         ))
+    }
+
+    /// Starts kube-controller-manager's garbage collector, once: what orphans the objects of a
+    /// resource deleted with `--cascade=orphan`. It discovers the custom resources when it
+    /// starts, after the CRDs are established.
+    pub fn garbage_collector(&self) {
+        let started = self.garbage_collector.get_or_init(|| {
+            let program = real_program(
+                &format!("kube-controller-manager-{VERSION}"),
+                "kube-controller-manager",
+            );
+            self.spawn_controller_manager(program)
+        });
+        if let Err(problem) = started {
+            panic!("{problem}{}", self.logs());
+        }
     }
 
     fn spawn_controller_manager(&self, program: PathBuf) -> Result<(), String> {

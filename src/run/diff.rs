@@ -171,7 +171,9 @@ pub fn diff(args: &DiffArgs) -> u8 {
         eprintln!("error: {problem}");
         return EXIT_USAGE;
     }
-    let options = options(&args.check, true);
+    let mut options = options(&args.check, true);
+    // The render `build --templates` makes, on both sides of a revision.
+    options.templates = args.templates.clone();
     let format = args.check.format;
     // A revision that does not exist is a mistake in the command line: said before any
     // rendering, and in kotalc's words rather than git's.
