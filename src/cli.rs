@@ -315,8 +315,9 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub check: CheckArgs,
     /// Compare with the objects of a rendered directory, or with what a cluster exports
-    /// (`kubectl get sts,svc,cm,pvc -o yaml`, a file or a directory of YAML or JSON); exported
-    /// Peers and ClusterPeers there are checked against the operator's immutable fields.
+    /// (`kubectl get sts,svc,cm,pvc,netpol -o yaml`, a file or a directory of YAML or JSON);
+    /// exported Peers and ClusterPeers there are checked against the operator's immutable
+    /// fields.
     #[arg(
         long,
         value_name = "FILE|DIR",
