@@ -22,7 +22,32 @@ pub const IDENTITY_SECRET: &str = "kotalc.io/identity-secret";
 /// A Peer's `Peering.Peers`: multiaddrs ending in `/p2p/<peer ID>`, comma-separated.
 pub const PEERING: &str = "kotalc.io/peering";
 
-const KNOWN: &[&str] = &[ALLOW, ALLOW_CHANGE, IDENTITY_SECRET, PEERING, PEER_ID];
+/// `kotalc.io/network-policies: "false"`: no NetworkPolicy for the resource, for a cluster
+/// whose network plugin enforces none or whose clients are not yet known.
+pub const NETWORK_POLICIES: &str = "kotalc.io/network-policies";
+/// Clients, besides those kotalc knows, that the resource's NetworkPolicy admits to its APIs
+/// (a Peer's RPC API; a ClusterPeer's REST API, proxy and metrics): comma-separated
+/// `KEY=VALUE` (pods of the resource's namespace with that label), `NS:KEY=VALUE` (such pods
+/// of namespace NS) or `NS:*` (every pod of NS).
+pub const API_CLIENTS: &str = "kotalc.io/api-clients";
+/// `kotalc.io/open-egress: "true"`: the resource's pods may connect anywhere, as kubo's repo
+/// migration needs to download it during an upgrade.
+pub const OPEN_EGRESS: &str = "kotalc.io/open-egress";
+/// A ClusterPeer's REST API credentials: the Secret whose data key `credentials` holds
+/// `USER:PASSWORD`.
+pub const REST_CREDENTIALS_SECRET: &str = "kotalc.io/rest-credentials-secret";
+
+const KNOWN: &[&str] = &[
+    ALLOW,
+    ALLOW_CHANGE,
+    API_CLIENTS,
+    IDENTITY_SECRET,
+    NETWORK_POLICIES,
+    OPEN_EGRESS,
+    PEERING,
+    PEER_ID,
+    REST_CREDENTIALS_SECRET,
+];
 
 /// The entries of a comma-separated annotation value.
 pub fn list(text: &str) -> impl Iterator<Item = &str> {
@@ -30,6 +55,10 @@ pub fn list(text: &str) -> impl Iterator<Item = &str> {
 }
 /// The annotations that extend a Peer; other kinds refuse them.
 const PEER_ONLY: &[&str] = &[IDENTITY_SECRET, PEERING, PEER_ID];
+/// The annotations that extend a ClusterPeer; other kinds refuse them.
+const CLUSTER_PEER_ONLY: &[&str] = &[REST_CREDENTIALS_SECRET];
+/// Directives that the resource's own checks read; here they are only known.
+const CHECKED_ELSEWHERE: &[&str] = &[API_CLIENTS, NETWORK_POLICIES, OPEN_EGRESS];
 
 /// The warning codes a resource allows, reporting every `kotalc.io/*` annotation that is
 /// unknown or malformed.
@@ -63,14 +92,22 @@ pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeS
             );
             continue;
         }
-        if PEER_ONLY.contains(&key.name.as_str()) {
-            if resource.kind != Kind::Peer {
+        let only = if PEER_ONLY.contains(&key.name.as_str()) {
+            Some(Kind::Peer)
+        } else if CLUSTER_PEER_ONLY.contains(&key.name.as_str()) {
+            Some(Kind::ClusterPeer)
+        } else {
+            None
+        };
+        if let Some(kind) = only {
+            if resource.kind != kind {
                 diagnostics.push(
                     Diagnostic::new(
                         Code::InvalidAnnotation,
                         format!(
-                            "{:?} extends a Peer, not a {}",
+                            "{:?} extends a {}, not a {}",
                             key.name,
+                            kind.name(),
                             resource.kind.name()
                         ),
                     )
@@ -78,6 +115,9 @@ pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeS
                     .field(field),
                 );
             }
+            continue;
+        }
+        if CHECKED_ELSEWHERE.contains(&key.name.as_str()) {
             continue;
         }
         // A value of the wrong type is reported by the schema check.

@@ -16,8 +16,8 @@ use crate::secrets::{SecretMode, StoreKind};
     about = "Compile Kotal IPFS resources (Peer, ClusterPeer) into plain Kubernetes manifests",
     long_about = "kotalc reads Kotal IPFS resources (ipfs.kotal.io/v1alpha1) and writes the \
                   StatefulSets, Services, ConfigMaps and PersistentVolumeClaims the Kotal \
-                  operator would create, as deterministic manifests for Argo CD, Flux or \
-                  kustomize. No operator runs in the cluster."
+                  operator would create, with least-privilege NetworkPolicies, as deterministic \
+                  manifests for Argo CD, Flux or kustomize. No operator runs in the cluster."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -254,6 +254,10 @@ pub struct CheckArgs {
     /// Succeed even when the inputs hold no Kotal resource.
     #[arg(long)]
     pub allow_empty: bool,
+    /// Render no NetworkPolicies, for a cluster whose network plugin enforces none (one
+    /// resource: the annotation `kotalc.io/network-policies: "false"`).
+    #[arg(long)]
+    pub no_network_policies: bool,
     /// How diagnostics are printed on stderr.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -318,8 +322,9 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub check: CheckArgs,
     /// Compare with the objects of a rendered directory, or with what a cluster exports
-    /// (`kubectl get sts,svc,cm,pvc -o yaml`, a file or a directory of YAML or JSON); exported
-    /// Peers and ClusterPeers there are checked against the operator's immutable fields.
+    /// (`kubectl get sts,svc,cm,pvc,netpol -o yaml`, a file or a directory of YAML or JSON);
+    /// exported Peers and ClusterPeers there are checked against the operator's immutable
+    /// fields.
     #[arg(
         long,
         value_name = "FILE|DIR",

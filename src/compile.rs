@@ -42,6 +42,8 @@ pub struct Options {
     /// `build` to stdout never holds the whole output. Only with the embedded templates,
     /// whose kinds are known before they render.
     pub stream: bool,
+    /// Render no NetworkPolicy, for a cluster whose network plugin enforces none.
+    pub no_network_policies: bool,
 }
 
 #[derive(Debug, Default)]
@@ -150,14 +152,21 @@ pub fn compile_sources(
                     &peer.spec,
                     &peer.metadata.annotations,
                 ))),
-                Typed::ClusterPeer(cluster) => {
-                    Some(Config::ClusterPeer(defaults::cluster_peer(&cluster.spec)))
-                }
+                Typed::ClusterPeer(cluster) => Some(Config::ClusterPeer(defaults::cluster_peer(
+                    &cluster.spec,
+                    &cluster.metadata.annotations,
+                ))),
                 // Swarms are checked and lowered to Peers by `swarm::lower`.
                 Typed::Swarm(_) => None,
             });
             if let Some(config) = &config {
                 validate::resource(resource, config, &mut diagnostics);
+                crate::policy::check(
+                    resource,
+                    config,
+                    !options.no_network_policies,
+                    &mut diagnostics,
+                );
                 let mut lints = Vec::new();
                 lint::resource(resource, config, &mut lints);
                 diagnostics.extend(lints.into_iter().filter(|d| !allow.contains(&d.code)));
@@ -199,7 +208,12 @@ pub fn compile_sources(
         &options.secrets,
         &mut diagnostics,
     );
-    collisions(&parsed, namespace, &mut diagnostics);
+    collisions(
+        &parsed,
+        namespace,
+        !options.no_network_policies,
+        &mut diagnostics,
+    );
 
     if parsed.resources.is_empty()
         && !options.allow_empty
@@ -230,6 +244,33 @@ pub fn compile_sources(
         }
     }
 
+    let mut policies = Vec::new();
+    let mut note = None;
+    if options.render
+        && !options.no_network_policies
+        && !diagnostics.iter().any(Diagnostic::is_error)
+    {
+        let input = crate::policy::Input::new(&parsed.resources, &configs, namespace);
+        policies = crate::policy::render(&input, |i| {
+            crate::render::metadata(&parsed.resources[i], namespace)
+        });
+        if cfg!(debug_assertions) {
+            for policy in &policies {
+                if let Err(problem) = crate::render::typed::check(policy.value.clone()) {
+                    diagnostics.push(
+                        Diagnostic::new(Code::Template, format!("NetworkPolicy {problem}"))
+                            .at(policy.origin),
+                    );
+                }
+            }
+        }
+        if options.lean {
+            policies
+                .iter_mut()
+                .for_each(|o| o.value = serde_json::Value::Null);
+        }
+        note = (!policies.is_empty()).then(|| network_policies_note(policies.len()));
+    }
     if options.lean {
         // Every check is done: the documents' node trees are not needed to render, and at
         // scale they are the largest part of the inputs.
@@ -253,7 +294,9 @@ pub fn compile_sources(
     if streams && options.render && !diagnostics.iter().any(Diagnostic::is_error) {
         match Renderer::new(None) {
             Ok(renderer) => {
+                // Everything not rendered from a template: written in its place among them.
                 let mut others = secret_objects;
+                others.append(&mut policies);
                 for doc in parsed.passthrough {
                     others.push(Object::from_value(doc.value, doc.root.span));
                 }
@@ -312,6 +355,7 @@ pub fn compile_sources(
             Err(problems) => diagnostics.extend(problems),
         }
         objects.extend(secret_objects);
+        objects.append(&mut policies);
         for doc in parsed.passthrough {
             objects.push(Object::from_value(doc.value, doc.root.span));
         }
@@ -319,6 +363,9 @@ pub fn compile_sources(
     if diagnostics.iter().any(Diagnostic::is_error) {
         objects.clear();
         pending = None;
+    } else if let Some(note) = note {
+        // Said once, and only when the policies are written.
+        diagnostics.push(note);
     }
     crate::emit::sort(&mut objects);
     diagnostic::sort(&mut diagnostics, &sources);
@@ -439,6 +486,22 @@ pub fn place(value: &serde_json::Value, default_namespace: Option<&str>) -> Stri
     }
 }
 
+fn network_policies_note(count: usize) -> Diagnostic {
+    Diagnostic::new(
+        Code::NetworkPolicies,
+        format!(
+            "the output holds {count} NetworkPolic{}, which only a network plugin that \
+             enforces them (Calico, Cilium, ...) applies",
+            if count == 1 { "y" } else { "ies" }
+        ),
+    )
+    .help(
+        "they admit each peer's clients and no one else; without such a plugin every port \
+         stays open. Turn them off with --no-network-policies, or per resource with the \
+         annotation kotalc.io/network-policies: \"false\"",
+    )
+}
+
 /// What an input without a resource held: the files read, and those skipped, so that a
 /// wrong directory or extension shows at once.
 fn empty_inputs(paths: &[PathBuf], sources: &Sources) -> String {
@@ -481,12 +544,18 @@ fn empty_inputs(paths: &[PathBuf], sources: &Sources) -> String {
 
 /// Two resources (or a resource and a passthrough document) that would produce an object of
 /// the same kind, namespace and name: one would silently overwrite the other in the cluster.
-fn collisions(parsed: &parse::Parsed, namespace: Option<&str>, diagnostics: &mut Vec<Diagnostic>) {
-    const RENDERED: [&str; 4] = [
+fn collisions(
+    parsed: &parse::Parsed,
+    namespace: Option<&str>,
+    network_policies: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    const RENDERED: [&str; 5] = [
         "ConfigMap",
         "PersistentVolumeClaim",
         "Service",
         "StatefulSet",
+        "NetworkPolicy",
     ];
     let mut owners: BTreeMap<(String, String, String), (Span, String)> = BTreeMap::new();
     let mut reported = std::collections::BTreeSet::new();
@@ -538,6 +607,9 @@ fn collisions(parsed: &parse::Parsed, namespace: Option<&str>, diagnostics: &mut
             .to_string();
         let span = r.root.key_span("metadata.name").unwrap_or(r.root.span);
         for kind in RENDERED {
+            if kind == "NetworkPolicy" && !network_policies {
+                continue;
+            }
             let who = format!("{} {:?}", r.kind.name(), r.name);
             claim(
                 (kind.into(), ns.clone(), r.name.clone()),

@@ -103,6 +103,11 @@ pub struct PeerConfig {
     pub identity: Option<Identity>,
     /// `Peering.Peers` as kubo's JSON, from `kotalc.io/peering`; `[]` clears the list.
     pub peering: Option<String>,
+    /// `kotalc.io/peering` as written, for the NetworkPolicy's egress.
+    #[serde(skip)]
+    pub peering_list: Option<String>,
+    #[serde(skip)]
+    pub policy: crate::policy::Settings,
 }
 
 /// A fixed peer identity: the ID, and the Secret whose data key `key` holds its private key.
@@ -183,6 +188,8 @@ pub fn peer(spec: &PeerSpec, annotations: &BTreeMap<String, String>) -> PeerConf
         peering: annotations
             .get(annotations::PEERING)
             .map(|list| peering(list)),
+        peering_list: annotations.get(annotations::PEERING).cloned(),
+        policy: crate::policy::settings(annotations),
     }
 }
 
@@ -201,9 +208,16 @@ pub struct ClusterPeerConfig {
     pub logging: ClusterLogging,
     pub extra_args: BTreeMap<String, String>,
     pub resources: Compute,
+    /// From `kotalc.io/rest-credentials-secret`: the Secret of the REST API's credentials.
+    pub rest_credentials_secret: Option<String>,
+    #[serde(skip)]
+    pub policy: crate::policy::Settings,
 }
 
-pub fn cluster_peer(spec: &ClusterPeerSpec) -> ClusterPeerConfig {
+pub fn cluster_peer(
+    spec: &ClusterPeerSpec,
+    annotations: &BTreeMap<String, String>,
+) -> ClusterPeerConfig {
     let trusted = spec.trusted_peers.clone().unwrap_or_default();
     ClusterPeerConfig {
         image: spec
@@ -225,5 +239,9 @@ pub fn cluster_peer(spec: &ClusterPeerSpec) -> ClusterPeerConfig {
         logging: spec.logging.unwrap_or_default(),
         extra_args: spec.extra_args.clone().unwrap_or_default(),
         resources: compute(spec.resources.as_ref()),
+        rest_credentials_secret: annotations
+            .get(annotations::REST_CREDENTIALS_SECRET)
+            .cloned(),
+        policy: crate::policy::settings(annotations),
     }
 }

@@ -71,6 +71,7 @@ codes! {
     PeeringMismatch = "peering-mismatch", Error, "a `kotalc.io/peering` address names a Peer of the set with another peer ID or port";
     DuplicatePeerId = "duplicate-peer-id", Error, "two resources claim the same peer ID";
     SecretConflict = "secret-conflict", Error, "one Secret is referenced for different purposes, or two identities share one private key";
+    RestCredentialsMismatch = "rest-credentials-mismatch", Error, "ClusterPeers of one cluster with different REST API credentials, or some without";
     ClusterSecretMismatch = "cluster-secret-mismatch", Warning, "ClusterPeers that bootstrap to each other name different cluster secrets";
     SwarmKeyMismatch = "swarm-key-mismatch", Warning, "Peers that peer with each other name different swarm keys, or one has none";
     PeeringWithoutIdentity = "peering-without-identity", Warning, "a `kotalc.io/peering` address names a Peer of the set without a fixed identity, whose peer ID changes with its volume";
@@ -95,6 +96,7 @@ codes! {
     UnsupportedProfile = "unsupported-profile", Error, "a Swarm node profile that a migrated Peer cannot keep (badgerds)";
     ProfileDropped = "profile-dropped", Note, "a Swarm node's datastore profile, dropped by migration (flatfs is kubo's default)";
     MemoryLimitRaised = "memory-limit-raised", Note, "a Swarm node's memoryLimit equal to memory, raised to the smallest value a Peer accepts";
+    NetworkPolicies = "network-policies", Note, "the output holds NetworkPolicies, which only a network plugin that enforces them applies";
     Template = "template-error", Error, "a template failed to render or rendered an invalid object";
     OutputDir = "output-dir", Error, "the output directory cannot be written safely";
     EmptyOutput = "empty-output", Error, "the inputs hold no Kotal resource";

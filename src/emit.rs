@@ -23,16 +23,18 @@ pub const IMPORT_MARKER: &str = ".kotalc-imported";
 /// The marker of a tree `kotalc new` wrote: inputs, never written again.
 pub const GENERATED_MARKER: &str = ".kotalc-generated";
 
-/// Secret-like objects first (nothing may start before its Secret exists), then the order of
-/// spec 2, then any passthrough kind by name.
+/// Secret-like objects first (nothing may start before its Secret exists), then
+/// NetworkPolicies (no pod may start unprotected), then the order of spec 2, then any
+/// passthrough kind by name.
 fn kind_rank(kind: &str) -> u8 {
     match kind {
         "Secret" | "SealedSecret" | "ExternalSecret" => 0,
-        "ConfigMap" => 1,
-        "PersistentVolumeClaim" => 2,
-        "Service" => 3,
-        "StatefulSet" => 4,
-        _ => 5,
+        "NetworkPolicy" => 1,
+        "ConfigMap" => 2,
+        "PersistentVolumeClaim" => 3,
+        "Service" => 4,
+        "StatefulSet" => 5,
+        _ => 6,
     }
 }
 

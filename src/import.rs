@@ -122,7 +122,10 @@ pub fn import(
                     &peer.metadata.annotations,
                 )),
                 Typed::ClusterPeer(cluster) => {
-                    Config::ClusterPeer(defaults::cluster_peer(&cluster.spec))
+                    Config::ClusterPeer(defaults::cluster_peer(
+                        &cluster.spec,
+                        &cluster.metadata.annotations,
+                    ))
                 }
                 Typed::Swarm(_) => {
                     diagnostics.push(
@@ -304,7 +307,18 @@ fn written(resource: &parse::Resource, keep_defaults: bool) -> Out {
         ("kind".to_string(), Out::Value(value["kind"].clone())),
     ];
     let empty = serde_json::Map::new();
-    let metadata = value["metadata"].as_object().unwrap_or(&empty);
+    let mut metadata = value["metadata"].as_object().unwrap_or(&empty).clone();
+    // The operator rendered no NetworkPolicy, and who the clients are is known only in the
+    // cluster: a takeover starts with the policies off (see the note `import` prints).
+    if let J::Object(annotations) = metadata
+        .entry("annotations")
+        .or_insert_with(|| J::Object(serde_json::Map::new()))
+    {
+        annotations
+            .entry(crate::annotations::NETWORK_POLICIES)
+            .or_insert_with(|| J::String("false".into()));
+    }
+    let metadata = &metadata;
     top.push((
         "metadata".into(),
         Out::Map(

@@ -10,7 +10,7 @@ use rand::TryRng as _;
 
 use crate::peer_id::{self, KeyType, PeerId};
 
-/// The three kinds of secret value, each under the data key Kotal's containers read.
+/// The kinds of secret value, each under the data key Kotal's containers read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Material {
     /// The PSK file of a private swarm, data key `swarm.key`.
@@ -19,7 +19,17 @@ pub enum Material {
     ClusterSecret,
     /// A libp2p Ed25519 private key (base64), data key `key`.
     PeerIdentity,
+    /// An IPFS Cluster REST API credential, `USER:PASSWORD`, data key `credentials`.
+    RestCredentials,
 }
+
+/// Every material, in the order `keygen` lists them.
+const MATERIALS: [Material; 4] = [
+    Material::SwarmKey,
+    Material::ClusterSecret,
+    Material::PeerIdentity,
+    Material::RestCredentials,
+];
 
 impl Material {
     /// The data key Kotal's containers read the material from.
@@ -28,17 +38,12 @@ impl Material {
             Material::SwarmKey => "swarm.key",
             Material::ClusterSecret => "secret",
             Material::PeerIdentity => "key",
+            Material::RestCredentials => "credentials",
         }
     }
 
     pub fn from_data_key(key: &str) -> Option<Material> {
-        [
-            Material::SwarmKey,
-            Material::ClusterSecret,
-            Material::PeerIdentity,
-        ]
-        .into_iter()
-        .find(|m| m.data_key() == key)
+        MATERIALS.into_iter().find(|m| m.data_key() == key)
     }
 
     pub fn name(self) -> &'static str {
@@ -46,6 +51,7 @@ impl Material {
             Material::SwarmKey => "swarm-key",
             Material::ClusterSecret => "cluster-secret",
             Material::PeerIdentity => "peer-identity",
+            Material::RestCredentials => "rest-credentials",
         }
     }
 }
@@ -63,6 +69,8 @@ pub struct Generated {
 }
 
 pub const SWARM_KEY_HEADER: &str = "/key/swarm/psk/1.0.0/";
+/// The user of a generated REST API credential.
+pub const REST_USER: &str = "admin";
 
 /// `n` bytes from the operating system's random source.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
@@ -96,6 +104,10 @@ pub fn generate(material: Material) -> Result<Generated, String> {
                 peer_id: Some(id),
             }
         }
+        Material::RestCredentials => Generated {
+            value: format!("{REST_USER}:{}", hex(&secret)).into_bytes(),
+            peer_id: None,
+        },
     })
 }
 
@@ -117,20 +129,17 @@ pub fn check(material: Material, value: &[u8]) -> Result<Option<PeerId>, String>
         Material::SwarmKey => check_swarm_key(value).map(|()| None),
         Material::ClusterSecret => check_cluster_secret(value).map(|()| None),
         Material::PeerIdentity => check_private_key(value).map(Some),
+        Material::RestCredentials => check_rest_credentials(value).map(|()| None),
     }
 }
 
 /// The error of every check `value` fails, for the fuzz target and its smoke test: none may
 /// panic or quote the value.
 pub fn check_every(value: &[u8]) -> Vec<String> {
-    [
-        Material::SwarmKey,
-        Material::ClusterSecret,
-        Material::PeerIdentity,
-    ]
-    .into_iter()
-    .filter_map(|m| check(m, value).err())
-    .collect()
+    MATERIALS
+        .into_iter()
+        .filter_map(|m| check(m, value).err())
+        .collect()
 }
 
 /// Spec 4.1: the PSK header, an encoding line, and 32 bytes in that encoding.
@@ -184,6 +193,29 @@ pub fn check_cluster_secret(value: &[u8]) -> Result<(), String> {
             }
         ))
     }
+}
+
+/// `USER:PASSWORD[,USER:PASSWORD...]`, as ipfs-cluster reads CLUSTER_RESTAPI_BASICAUTHCREDENTIALS
+/// (envconfig v1.4.0's map: pairs split at `,`, each at `:` into exactly two parts), so neither
+/// part may hold `,` or `:`. The value is never quoted.
+pub fn check_rest_credentials(value: &[u8]) -> Result<(), String> {
+    let text = std::str::from_utf8(value).map_err(|_| "REST credentials are text".to_string())?;
+    if text.chars().any(char::is_control) {
+        return Err("REST credentials hold no newline or other control character".into());
+    }
+    for pair in text.split(',') {
+        match pair.split(':').collect::<Vec<_>>().as_slice() {
+            [user, password] if !user.is_empty() && !password.is_empty() => {}
+            _ => {
+                return Err(
+                    "REST credentials are USER:PASSWORD (comma-separated for several users), \
+                     neither part empty nor holding ':' or ','"
+                        .into(),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Spec 4.3: base64 of the libp2p PrivateKey protobuf. Returns the key's peer ID.

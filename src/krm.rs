@@ -332,6 +332,11 @@ pub fn options(config: &J) -> Result<Options, String> {
             "config {key}: expected true or false, found {other}"
         )),
     };
+    // On unless the configuration says false.
+    let network_policies = match &spec["networkPolicies"] {
+        J::Null => true,
+        _ => flag("networkPolicies")?,
+    };
     let mode = match text("secretMode").as_deref() {
         None | Some("sealed") => SecretMode::Sealed,
         Some("external") => SecretMode::External,
@@ -394,6 +399,7 @@ pub fn options(config: &J) -> Result<Options, String> {
         lean: false,
         specs: false,
         stream: false,
+        no_network_policies: !network_policies,
     })
 }
 

@@ -26,6 +26,7 @@ pub mod names;
 pub mod owned;
 pub mod parse;
 pub mod peer_id;
+pub mod policy;
 pub mod quantity;
 pub mod render;
 pub mod run;

@@ -142,6 +142,19 @@ pub fn references(resources: &[Resource], configs: &[Option<Config>]) -> Vec<Ref
                 if let Some(name) = &c.private_key_secret_name {
                     at("spec.privateKeySecretName", "key", name, c.id.as_ref());
                 }
+                let annotation = crate::annotations::REST_CREDENTIALS_SECRET;
+                if let Some(name) = &c.rest_credentials_secret
+                    && let Some((_, node)) = crate::validate::annotation(resource, annotation)
+                {
+                    out.push(Reference {
+                        resource: i,
+                        field: format!("metadata.annotations[{annotation}]"),
+                        span: node.span,
+                        key: "credentials",
+                        name: name.clone(),
+                        id: None,
+                    });
+                }
             }
             None => {}
         }
@@ -494,6 +507,7 @@ fn command(
     match u.key {
         "swarm.key" => words.extend(["--generate", "swarm-key"]),
         "secret" => words.extend(["--generate", "cluster-secret"]),
+        "credentials" => words.extend(["--generate", "rest-credentials"]),
         _ => {
             words.extend(["--key", "key", "--from-file", "<private key file>"]);
             if let Some(id) = &u.id {

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value as J, json};
 
-use crate::annotations::{ALLOW, IDENTITY_SECRET, PEER_ID, PEERING};
+use crate::annotations::{
+    ALLOW, API_CLIENTS, IDENTITY_SECRET, NETWORK_POLICIES, OPEN_EGRESS, PEER_ID, PEERING,
+};
 use crate::defaults;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::keys;
@@ -206,7 +208,10 @@ pub fn check(
             .metadata
             .annotations
             .iter()
-            .filter(|(k, _)| !k.starts_with(crate::annotations::PREFIX) || *k == ALLOW)
+            .filter(|(k, _)| {
+                !k.starts_with(crate::annotations::PREFIX)
+                    || [ALLOW, API_CLIENTS, NETWORK_POLICIES, OPEN_EGRESS].contains(&k.as_str())
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         annotations.extend(mesh_annotations(&members, i));

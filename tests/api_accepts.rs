@@ -18,6 +18,7 @@ const KOTALC_KINDS: &[&str] = &[
     "Service",
     "ConfigMap",
     "PersistentVolumeClaim",
+    "NetworkPolicy",
     "SealedSecret",
     "ExternalSecret",
     "Peer",

@@ -99,7 +99,7 @@ fn check(case: Case) {
     // The export, and kotalc's verdict on the new inputs against it.
     let export = server.ok(&[
         "get",
-        "sts,svc,cm,pvc",
+        "sts,svc,cm,pvc,netpol",
         "-n",
         &ns,
         "-o",

@@ -78,7 +78,8 @@ fn reads_standard_input() {
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert_eq!(stdout.matches("\nkind: ").count(), 4, "{stdout}");
+    // ConfigMap, PersistentVolumeClaim, Service, StatefulSet and the NetworkPolicy.
+    assert_eq!(stdout.matches("\nkind: ").count(), 5, "{stdout}");
     assert!(stdout.contains("claimName: piped"));
     // The operator sets no serviceName, and the field is immutable: none, to adopt in place.
     assert!(!stdout.contains("serviceName"));

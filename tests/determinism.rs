@@ -113,3 +113,38 @@ fn output_does_not_depend_on_files_order_or_environment() {
     );
     assert_eq!(build(&split, &[("RAYON_NUM_THREADS", "4")]), expected);
 }
+
+/// `build` to stdout streams each object as it renders; with `--templates` it renders all of
+/// them first. Both must write the same bytes for every fixture, whatever each adds to the
+/// templates' objects (Secrets, NetworkPolicies, passed-through documents).
+#[test]
+fn streamed_and_collected_builds_write_the_same_bytes() {
+    let templates = root().join("templates");
+    let mut compared = 0;
+    for entry in fs::read_dir(root().join("fixtures")).expect("fixtures") {
+        let case = entry.expect("entry").path();
+        let input = case.join("input");
+        if !input.is_dir() || case.join("args").exists() {
+            continue;
+        }
+        let streamed = kotalc().arg("build").arg(&input).output().expect("kotalc");
+        if !streamed.status.success() {
+            continue;
+        }
+        let collected = kotalc()
+            .arg("build")
+            .arg(&input)
+            .arg("--templates")
+            .arg(&templates)
+            .output()
+            .expect("kotalc");
+        assert_eq!(
+            text(&streamed.stdout),
+            text(&collected.stdout),
+            "{}",
+            case.display()
+        );
+        compared += 1;
+    }
+    assert!(compared > 20, "only {compared} fixtures compared");
+}

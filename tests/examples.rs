@@ -31,9 +31,11 @@ fn the_examples_build_with_deny_warnings() {
         "a placeholder ships"
     );
     assert_eq!(stdout.matches("kind: SealedSecret").count(), 4);
-    assert_eq!(
-        text(&out.stderr),
-        "kotalc: 5 resources, 0 errors, 0 warnings\n"
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("note[network-policies]: the output holds 5 NetworkPolicies")
+            && stderr.ends_with("\nkotalc: 5 resources, 0 errors, 0 warnings, 1 note\n"),
+        "{stderr}"
     );
     let again = run(&root(), &["build", "--deny-warnings", "examples/ipfs/"]);
     assert_eq!(
@@ -186,7 +188,11 @@ fn the_flux_workflow_is_least_privilege_and_fails_on_placeholders() {
     assert!(rendered.status.success(), "{}", text(&rendered.stderr));
     let checked = run(&repo, &args(&check_args));
     assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stderr));
-    assert!(text(&checked.stderr).starts_with("::notice title=kotalc::"));
+    assert!(
+        text(&checked.stderr).contains("\n::notice title=kotalc::"),
+        "{}",
+        text(&checked.stderr)
+    );
 
     fs::write(repo.join("ipfs/unsealed.yaml"), PLACEHOLDER_PEER).expect("write");
     let checked = run(&repo, &args(&check_args));

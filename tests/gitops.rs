@@ -201,8 +201,10 @@ fn diff_against_a_git_revision_reads_it_without_checking_out() {
         "{stdout}"
     );
     assert!(stdout.contains("its data is lost"), "{stdout}");
+    // The removed resource's NetworkPolicy goes like its other objects.
+    assert!(stdout.contains("- NetworkPolicy ipfs/archive"), "{stdout}");
     assert!(
-        stdout.contains("0 added, 4 removed, 1 changed, 3 unchanged\n"),
+        stdout.contains("0 added, 5 removed, 1 changed, 4 unchanged\n"),
         "{stdout}"
     );
     // The working tree is as it was: nothing checked out.
@@ -306,6 +308,7 @@ fn an_image_change_across_repository_16_is_called_out() {
     assert_eq!(code, Some(0));
     assert!(stdout.contains("~ StatefulSet ipfs/gateway"), "{stdout}");
     assert!(!stdout.contains("repository version 16"), "{stdout}");
+}
 
 const CLUSTER_PEER: &str = "apiVersion: ipfs.kotal.io/v1alpha1
 kind: ClusterPeer

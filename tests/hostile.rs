@@ -336,6 +336,7 @@ fn expand(text: &str, env: &[(&str, &str)]) -> String {
         }
     }
     out + rest
+}
 
 /// A link or a FIFO in `--templates DIR` is named as an error, never followed, read or
 /// skipped silently: a link would put any file of the machine into a ConfigMap.

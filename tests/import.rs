@@ -39,11 +39,19 @@ fn an_export_becomes_clean_inputs_in_the_order_a_person_writes() {
     assert_eq!(
         peer,
         "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: peer-sample\n  \
-         namespace: ipfs\nspec:\n  apiPort: 8999\n  gatewayPort: 4444\n  routing: dhtclient\n  \
+         namespace: ipfs\n  annotations:\n    kotalc.io/network-policies: \"false\"\n\
+         spec:\n  apiPort: 8999\n  gatewayPort: 4444\n  routing: dhtclient\n  \
          swarmKeySecretName: my-swarm-key\n  resources:\n    memory: 1Gi\n"
     );
-    // Every referenced Secret gets the command that seals it from the cluster.
+    // Every referenced Secret gets the command that seals it from the cluster, and the note
+    // says how to turn the NetworkPolicies on.
     let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "kotalc.io/network-policies: \"false\", so the takeover changes no connection"
+        ),
+        "{stderr}"
+    );
     for command in [
         "kubectl get secret my-swarm-key -n ipfs -o yaml | kotalc seal --cert '<controller.pem>' \
          --from-secret --key swarm.key -o sealedsecret-my-swarm-key.yaml",
@@ -114,7 +122,13 @@ fn import_then_build_renders_what_the_samples_render() {
     } else {
         std::path::PathBuf::from("/work/shared/kotal/samples")
     };
-    let mut args = vec!["build".to_string(), "-n".into(), "ipfs".into()];
+    // Imported resources come with their policies off: the samples, built without them.
+    let mut args = vec![
+        "build".to_string(),
+        "-n".into(),
+        "ipfs".into(),
+        "--no-network-policies".into(),
+    ];
     for sample in ["bare_peer", "swarm_peer", "cluster_peer"] {
         args.push(
             samples
@@ -527,8 +541,8 @@ fn a_refused_change_since_a_git_revision_is_reported() {
     fs::write(
         &bare,
         bare_text.replace(
-            "  namespace: ipfs\n",
-            "  namespace: ipfs\n  annotations:\n    kotalc.io/allow-change: PersistentVolumeClaim\n",
+            "  annotations:\n",
+            "  annotations:\n    kotalc.io/allow-change: PersistentVolumeClaim\n",
         ),
     )
     .expect("write");

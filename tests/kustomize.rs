@@ -41,7 +41,11 @@ fn kubectl_kustomize_runs_the_legacy_plugin() {
     let built = run(&dir, &["build", "--namespace", "ipfs", "ipfs"]);
     assert!(built.status.success(), "{}", text(&built.stderr));
     let through_kustomize = objects(&text(&out.stdout));
-    assert_eq!(through_kustomize.len(), 4);
+    assert_eq!(
+        through_kustomize.len(),
+        5,
+        "the Peer's four objects and its NetworkPolicy"
+    );
     assert_eq!(through_kustomize, objects(&text(&built.stdout)));
 }
 
@@ -94,13 +98,19 @@ fn argocd_generate_command() {
         "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: gateway\nspec:\n  swarmKeySecretName: swarm-key\n",
     )
     .expect("write");
-    let out = generate(&dir, &[("ARGOCD_ENV_KOTALC_SECRET_MODE", "none")]);
+    let out = generate(
+        &dir,
+        &[
+            ("ARGOCD_ENV_KOTALC_SECRET_MODE", "none"),
+            ("ARGOCD_ENV_KOTALC_NETWORK_POLICIES", "false"),
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let manifests = objects(&text(&out.stdout));
     assert_eq!(
         manifests.len(),
         4,
-        "only manifests on stdout, no Secret objects in mode none"
+        "only manifests on stdout, no Secret objects in mode none, no NetworkPolicy when off"
     );
     for object in &manifests {
         assert_eq!(object["metadata"]["namespace"], "team-a");

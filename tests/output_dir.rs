@@ -52,6 +52,7 @@ fn writes_one_file_per_object_with_a_kustomization() {
         [
             ".kotalc-files",
             "ipfs/configmap-alpha.yaml",
+            "ipfs/networkpolicy-alpha.yaml",
             "ipfs/persistentvolumeclaim-alpha.yaml",
             "ipfs/service-alpha.yaml",
             "ipfs/statefulset-alpha.yaml",
@@ -59,10 +60,10 @@ fn writes_one_file_per_object_with_a_kustomization() {
         ]
     );
     let kustomization = fs::read_to_string(work.join("out/kustomization.yaml")).expect("read");
-    assert!(
-        kustomization
-            .contains("- ipfs/configmap-alpha.yaml\n- ipfs/persistentvolumeclaim-alpha.yaml\n")
-    );
+    assert!(kustomization.contains(
+        "- ipfs/configmap-alpha.yaml\n- ipfs/networkpolicy-alpha.yaml\n\
+         - ipfs/persistentvolumeclaim-alpha.yaml\n"
+    ));
     // The directory is what kustomize (and so Flux) consumes as it is.
     if let Ok(k) = std::process::Command::new("kubectl")
         .args(["kustomize"])

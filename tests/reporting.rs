@@ -165,7 +165,8 @@ fn every_format_prints_the_path_as_given() {
 fn check_reports_each_file_in_every_format() {
     let dir = scratch("reporting-check");
     fs::create_dir_all(dir.join("ipfs")).expect("mkdir");
-    let peer = "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: gw\n  namespace: ipfs\nspec:\n  gateway: true\n";
+    // Without its NetworkPolicy, whose note would stand before every summary.
+    let peer = "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: gw\n  namespace: ipfs\n  annotations:\n    kotalc.io/network-policies: \"false\"\nspec:\n  gateway: true\n";
     fs::write(dir.join("ipfs/gw.yaml"), peer).expect("write");
     let built = run(&dir, &["build", "ipfs", "-o", "rendered"]);
     assert_eq!(
@@ -440,7 +441,7 @@ fn the_krm_function_takes_allow() {
     let list = format!(
         "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n  \
          apiVersion: kotalc.io/v1alpha1\n  kind: KotalcBuild\n  metadata:\n    name: x\n  spec:\n    \
-         denyWarnings: true\n    allow: [private-swarm-isolated, sealed-secret-placeholder]\nitems:\n- {}\n",
+         denyWarnings: true\n    networkPolicies: false\n    allow: [private-swarm-isolated, sealed-secret-placeholder]\nitems:\n- {}\n",
         private_peer("p")
             .replace(
                 "  namespace: ipfs\n",

@@ -416,3 +416,74 @@ fn a_secret_manifest_on_stdin_is_sealed_under_its_own_identity() {
         );
     }
 }
+
+/// A generated REST credential is `admin:<64 hex>`, sealed under the data key the daemon's
+/// `CLUSTER_RESTAPI_BASICAUTHCREDENTIALS` reads; a value ipfs-cluster's envconfig would split
+/// wrongly is refused without being quoted.
+#[test]
+fn rest_credentials_are_generated_sealed_and_checked() {
+    let (object, stderr, code) = seal(
+        &[
+            "-n",
+            "ipfs",
+            "--name",
+            "cluster-rest",
+            "--generate",
+            "rest-credentials",
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let plaintext = unseal(
+        object["spec"]["encryptedData"]["credentials"]
+            .as_str()
+            .expect("credentials"),
+        "ipfs/cluster-rest",
+    )
+    .expect("decrypts");
+    let text = String::from_utf8(plaintext).expect("text");
+    let (user, password) = text.split_once(':').expect("USER:PASSWORD");
+    assert_eq!(user, "admin");
+    assert!(
+        password.len() == 64 && password.bytes().all(|b| b.is_ascii_hexdigit()),
+        "a 32-byte hex password"
+    );
+
+    let out = kotalc()
+        .args(["keygen", "rest-credentials"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let mut value = out.stdout.clone();
+    assert_eq!(value.pop(), Some(b'\n'));
+    kotalc::keys::check_rest_credentials(&value).expect("valid credentials");
+
+    let args = [
+        "-n",
+        "ipfs",
+        "--name",
+        "r",
+        "--key",
+        "credentials",
+        "--from-stdin",
+    ];
+    for bad in [
+        &b"only-a-user"[..],
+        b"user:pass:word",
+        b"user:",
+        b":secret-pass",
+        b"a:b,",
+        b"user:pa\tss",
+    ] {
+        let (_, stderr, code) = seal(&args, bad);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("invalid-secret-value"), "{stderr}");
+        assert!(
+            !stderr.contains("pass") && !stderr.contains("secret-pass"),
+            "the value is quoted: {stderr}"
+        );
+    }
+    // A file's trailing newline is dropped, as for the cluster secret.
+    let (_, stderr, code) = seal(&args, b"alice:s3cret,bob:hunter2\n");
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -17,11 +17,12 @@ fn build(case: &str) -> Vec<Object> {
 }
 
 /// The objects built from `input`, which must compile without errors. Only what the operator
-/// renders: the Secret objects are tested on their own.
+/// renders: the Secret objects and NetworkPolicies are tested on their own.
 pub fn operator_objects(input: std::path::PathBuf) -> Vec<Object> {
     let outcome = compile(&Options {
         paths: vec![input],
         render: true,
+        no_network_policies: true,
         secrets: SecretOptions {
             mode: SecretMode::None,
             ..SecretOptions::default()

@@ -16,11 +16,13 @@ pub struct Plan {
     pub context: J,
 }
 
+/// A port a resource's pods listen on, as the container, the Service and the NetworkPolicy
+/// name it.
 #[derive(Serialize)]
-struct Port {
-    name: &'static str,
-    port: u16,
-    protocol: &'static str,
+pub struct Port {
+    pub name: &'static str,
+    pub port: u16,
+    pub protocol: &'static str,
 }
 
 const fn tcp(name: &'static str, port: u16) -> Port {
@@ -87,12 +89,16 @@ pub fn kubelet_literal(text: &str) -> String {
     text.replace('$', "$$")
 }
 
-pub fn plan(
+/// The metadata every object of a resource carries: its name and namespace, the user's labels
+/// under Kotal's, and the user's annotations except kotalc's directives.
+pub fn metadata(resource: &Resource, default_namespace: Option<&str>) -> J {
+    metadata_and_labels(resource, default_namespace).0
+}
+
+fn metadata_and_labels(
     resource: &Resource,
-    config: &Config,
     default_namespace: Option<&str>,
-    scripts: &BTreeMap<&'static str, String>,
-) -> Plan {
+) -> (J, BTreeMap<String, String>) {
     let name = resource.name.as_str();
     let namespace = resource.namespace.as_deref().or(default_namespace);
     let selector = kotal_labels(resource.kind, name);
@@ -102,12 +108,12 @@ pub fn plan(
         crate::parse::Object::Swarm(s) => &s.metadata,
     });
     let mut labels = user.map(|m| m.labels.clone()).unwrap_or_default();
-    labels.extend(selector.clone());
+    labels.extend(selector);
     let annotations: BTreeMap<String, String> = user
         .map(|m| {
             m.annotations
                 .iter()
-                .filter(|(k, _)| !k.starts_with("kotalc.io/"))
+                .filter(|(k, _)| !k.starts_with(crate::annotations::PREFIX))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         })
@@ -119,15 +125,12 @@ pub fn plan(
     if !annotations.is_empty() {
         metadata["annotations"] = json!(annotations);
     }
+    (metadata, labels)
+}
 
-    let (home, script_names, templates, ports, spec, extra_args): (
-        _,
-        Vec<&str>,
-        _,
-        Vec<Port>,
-        J,
-        _,
-    ) = match config {
+/// The ports a resource's pods listen on.
+pub fn ports(config: &Config) -> Vec<Port> {
+    match config {
         Config::Peer(peer) => {
             let mut ports = vec![tcp("swarm", 4001)];
             // Under a swarm key kubo refuses QUIC, WebTransport and WebRTC Direct
@@ -146,6 +149,42 @@ pub fn plan(
             if peer.gateway {
                 ports.push(tcp("gateway", peer.gateway_port));
             }
+            ports
+        }
+        // Only ports something listens on, all on 0.0.0.0 (the StatefulSet template sets the
+        // listeners). The swarm is TCP only: ipfs-cluster builds its host with
+        // libp2p.NoTransports plus TCP and websocket (clusterhost.go:161 at v1.0.8, :189 at
+        // v1.1.6), so its default QUIC address on UDP 9096 never listens; 6831 is where
+        // tracing sends (to a Jaeger agent), and no cluster component serves 5001.
+        Config::ClusterPeer(_) => vec![
+            tcp("swarm", 9096),
+            tcp("proxy-api", 9095),
+            tcp("rest", 9094),
+            tcp("metrics", 8888),
+        ],
+    }
+}
+
+pub fn plan(
+    resource: &Resource,
+    config: &Config,
+    default_namespace: Option<&str>,
+    scripts: &BTreeMap<&'static str, String>,
+) -> Plan {
+    let name = resource.name.as_str();
+    let namespace = resource.namespace.as_deref().or(default_namespace);
+    let selector = kotal_labels(resource.kind, name);
+    let (metadata, labels) = metadata_and_labels(resource, default_namespace);
+
+    let (home, script_names, templates, ports, spec, extra_args): (
+        _,
+        Vec<&str>,
+        _,
+        Vec<Port>,
+        J,
+        _,
+    ) = match config {
+        Config::Peer(peer) => {
             let mut scripts = vec!["init_ipfs_config.sh", "copy_swarm_key.sh", "config_ipfs.sh"];
             // Only Peers that use the extensions carry their scripts, so that every other
             // Peer renders as the operator's.
@@ -164,7 +203,7 @@ pub fn plan(
                     "pvc.yaml",
                     "peer-statefulset.yaml",
                 ][..],
-                ports,
+                ports(config),
                 serde_json::to_value(peer).unwrap_or_default(),
                 flag_args(&peer.extra_args),
             )
@@ -184,18 +223,7 @@ pub fn plan(
                     "pvc.yaml",
                     "clusterpeer-statefulset.yaml",
                 ][..],
-                // Only ports something listens on, all on 0.0.0.0 (the StatefulSet template
-                // sets the listeners). The swarm is TCP only: ipfs-cluster builds its host
-                // with libp2p.NoTransports plus TCP and websocket (clusterhost.go:161 at
-                // v1.0.8, :189 at v1.1.6), so its default QUIC address on UDP 9096 never
-                // listens; 6831 is where tracing sends (to a Jaeger agent), and no cluster
-                // component serves 5001.
-                vec![
-                    tcp("swarm", 9096),
-                    tcp("proxy-api", 9095),
-                    tcp("rest", 9094),
-                    tcp("metrics", 8888),
-                ],
+                ports(config),
                 serde_json::to_value(cluster).unwrap_or_default(),
                 flag_args(&cluster.extra_args),
             )

@@ -3,7 +3,9 @@
 //! field Kubernetes does not know, then kept as canonical JSON for emission.
 
 mod context;
-mod typed;
+pub mod typed;
+
+pub use context::{Port, metadata, ports};
 
 use std::collections::BTreeMap;
 use std::path::Path;

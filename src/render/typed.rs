@@ -4,6 +4,7 @@
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value as J;
@@ -19,6 +20,7 @@ pub fn check(value: J) -> Result<J, String> {
         "Service" => roundtrip::<Service>(value, &kind),
         "PersistentVolumeClaim" => roundtrip::<PersistentVolumeClaim>(value, &kind),
         "StatefulSet" => roundtrip::<StatefulSet>(value, &kind),
+        "NetworkPolicy" => roundtrip::<NetworkPolicy>(value, &kind),
         other => Err(format!(
             "rendered kind `{other}`, which kotalc does not emit"
         )),

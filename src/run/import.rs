@@ -104,6 +104,7 @@ pub fn import(args: &ImportArgs) -> u8 {
             let report = serde_json::json!({
                 "sealCommands": imported.seal_commands,
                 "skipped": imported.skipped,
+                "networkPolicies": false,
             });
             eprintln!("{report}");
         }
@@ -114,6 +115,13 @@ pub fn import(args: &ImportArgs) -> u8 {
                     skipped.join(", ")
                 );
             }
+            eprintln!(
+                "kotalc: the resources are written with {}: \"false\", so the takeover changes \
+                 no connection; once you know each peer's clients (kotalc.io/api-clients, the \
+                 label {}), remove it to render least-privilege NetworkPolicies",
+                crate::annotations::NETWORK_POLICIES,
+                crate::policy::CLUSTER_CLIENT_LABEL
+            );
             if !imported.seal_commands.is_empty() {
                 eprintln!(
                     "kotalc: the resources read {} Secret(s), which are never imported; seal each \

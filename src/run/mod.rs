@@ -145,6 +145,7 @@ pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
         lean: false,
         specs: false,
         stream: false,
+        no_network_policies: args.no_network_policies,
     }
 }
 
@@ -195,6 +196,9 @@ fn argocd(options: &mut Options) -> Result<(), String> {
     if let Some(allow) = flag("ALLOW_EMPTY")? {
         options.allow_empty = allow;
     }
+    if let Some(on) = flag("NETWORK_POLICIES")? {
+        options.no_network_policies = !on;
+    }
     if let Some(list) = var("ALLOW") {
         let codes = crate::annotations::run_allow_list(&list)
             .map_err(|e| format!("ARGOCD_ENV_KOTALC_ALLOW: {e}"))?;
@@ -215,6 +219,7 @@ const ARGOCD_OPTIONS: &[&str] = &[
     "ALLOW_EMPTY",
     "DENY_WARNINGS",
     "NAMESPACE",
+    "NETWORK_POLICIES",
     "REMOTE_KEY_TEMPLATE",
     "SECRET_MODE",
     "SECRET_STORE",

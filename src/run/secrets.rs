@@ -342,11 +342,12 @@ fn values(args: &SealArgs, secret: Option<SecretManifest>) -> Result<Values, Dia
             ));
         }
         let material = Material::from_data_key(&key);
-        // Files end in a newline by convention, but ipfs-cluster reads the cluster secret and
-        // the private key from environment variables, where a newline breaks them.
+        // Files end in a newline by convention, but ipfs-cluster reads the cluster secret, the
+        // private key and the REST credentials from environment variables, where a newline
+        // breaks them.
         if matches!(
             material,
-            Some(Material::ClusterSecret | Material::PeerIdentity)
+            Some(Material::ClusterSecret | Material::PeerIdentity | Material::RestCredentials)
         ) && value.ends_with(b"\n")
         {
             value.pop();

@@ -291,6 +291,33 @@ pub fn annotation<'a>(resource: &'a Resource, key: &str) -> Option<(Span, &'a No
     Some((key.span, value))
 }
 
+/// A Secret named by the annotation `key` must have a Secret's name.
+fn annotated_secret_name(resource: &Resource, key: &str, diagnostics: &mut Vec<Diagnostic>) {
+    if let Some((_, node)) = annotation(resource, key)
+        && let Some(text) = node.as_str()
+        && let Some(problem) = dns_subdomain(text)
+    {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidName,
+                format!("Invalid value: {text:?}: {problem}"),
+            )
+            .at(node.span)
+            .field(format!("metadata.annotations[{key}]")),
+        );
+    }
+}
+
+/// The namespace a resource's objects go to: its own, or the default; `""` when neither is
+/// known.
+pub fn namespace_of<'a>(resource: &'a Resource, default_namespace: Option<&'a str>) -> &'a str {
+    resource
+        .namespace
+        .as_deref()
+        .or(default_namespace)
+        .unwrap_or_default()
+}
+
 /// `kotalc.io/peer-id` with `kotalc.io/identity-secret`, and `kotalc.io/peering`.
 fn peer_extensions(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
     use crate::annotations::{IDENTITY_SECRET, PEER_ID, PEERING};
@@ -333,19 +360,7 @@ fn peer_extensions(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
             .help(PEER_ID_HELP),
         );
     }
-    if let Some((_, node)) = secret
-        && let Some(text) = node.as_str()
-        && let Some(problem) = dns_subdomain(text)
-    {
-        diagnostics.push(
-            Diagnostic::new(
-                Code::InvalidName,
-                format!("Invalid value: {text:?}: {problem}"),
-            )
-            .at(node.span)
-            .field(field(IDENTITY_SECRET)),
-        );
-    }
+    annotated_secret_name(resource, IDENTITY_SECRET, diagnostics);
     if let Some((_, node)) = annotation(resource, PEERING)
         && let Some(list) = node.as_str()
     {
@@ -413,6 +428,11 @@ fn cluster_peer_rules(
     if let Some(secret) = &cluster.private_key_secret_name {
         secret_name(resource, "spec.privateKeySecretName", secret, diagnostics);
     }
+    annotated_secret_name(
+        resource,
+        crate::annotations::REST_CREDENTIALS_SECRET,
+        diagnostics,
+    );
     extra_args(resource, &cluster.extra_args, diagnostics);
     non_empty(resource, "spec.image", &cluster.image, diagnostics);
     peer_ids(resource, diagnostics);

@@ -29,11 +29,7 @@ pub struct Set<'a> {
 
 impl<'a> Set<'a> {
     fn namespace(&self, i: usize) -> &'a str {
-        self.resources[i]
-            .namespace
-            .as_deref()
-            .or(self.default_namespace)
-            .unwrap_or_default()
+        super::namespace_of(&self.resources[i], self.default_namespace)
     }
 
     fn peers(&self) -> impl Iterator<Item = (usize, &'a PeerConfig)> + 'a {
@@ -73,11 +69,60 @@ pub fn check(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
     peerings(set, diagnostics);
     peer_ids(set, diagnostics);
     secrets(set, diagnostics);
+    rest_credentials(set, diagnostics);
+}
+
+/// The peers of one cluster (one cluster secret in one namespace) share one REST credential:
+/// `ipfs-cluster-ctl` reaches any of them with the same `--basic-auth`, and a peer without it
+/// would leave the cluster's pinset open to every client its policy admits.
+fn rest_credentials(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let mut first: BTreeMap<(&str, &str), (usize, Option<&str>)> = BTreeMap::new();
+    for (i, cluster) in set.cluster_peers() {
+        let key = (set.namespace(i), cluster.cluster_secret_name.as_str());
+        let mine = cluster.rest_credentials_secret.as_deref();
+        let Some(&(f, theirs)) = first.get(&key) else {
+            first.insert(key, (i, mine));
+            continue;
+        };
+        if theirs == mine {
+            continue;
+        }
+        let describe = |c: Option<&str>| match c {
+            Some(name) => format!("the REST credentials of Secret {name:?}"),
+            None => "no REST credentials".to_string(),
+        };
+        let annotation = crate::annotations::REST_CREDENTIALS_SECRET;
+        let at = |r: usize| match super::annotation(&set.resources[r], annotation) {
+            Some((_, node)) => node.span,
+            None => set.name_span(r),
+        };
+        diagnostics.push(
+            Diagnostic::new(
+                Code::RestCredentialsMismatch,
+                format!(
+                    "{} has {} but {}, of the same cluster (cluster secret {:?}), has {}",
+                    set.who(i),
+                    describe(mine),
+                    set.who(f),
+                    cluster.cluster_secret_name,
+                    describe(theirs)
+                ),
+            )
+            .at(at(i))
+            .field(format!("metadata.annotations[{annotation}]"))
+            .related(at(f), "the cluster's first peer")
+            .help(format!(
+                "give every ClusterPeer of the cluster the same {annotation}: a client reaches \
+                 any peer with one --basic-auth, and a peer without it serves its REST API to \
+                 anyone its NetworkPolicy admits"
+            )),
+        );
+    }
 }
 
 /// The (namespace, name) of the Service a DNS host names: `peer` in the caller's namespace,
 /// or `peer.ns`, `peer.ns.svc` and `peer.ns.svc.<cluster domain>`.
-fn service(host: &Host, namespace: &str) -> Option<(String, String)> {
+pub fn service(host: &Host, namespace: &str) -> Option<(String, String)> {
     let Host::Dns(name) = host else { return None };
     let parts: Vec<&str> = name.trim_end_matches('.').split('.').collect();
     match parts.as_slice() {
@@ -436,6 +481,7 @@ fn purpose(key: &str) -> &'static str {
     match key {
         "swarm.key" => "swarm key",
         "secret" => "cluster secret",
+        "credentials" => "REST credentials",
         _ => "private key",
     }
 }
