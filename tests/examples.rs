@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::common::{copy_tree, kotalc, kubectl_available, root, run, scratch, text};
+use crate::common::{copy_tree, kotalc, root, run, scratch, text};
 
 fn yaml(path: &str) -> J {
     serde_saphyr::from_str(&fs::read_to_string(root().join(path)).expect(path)).expect("YAML")
@@ -225,10 +225,7 @@ fn args(v: &[String]) -> Vec<&str> {
 /// denies warnings, so a placeholder fails the build and is shown.
 #[test]
 fn the_legacy_plugin_example_fails_on_a_placeholder_under_kubectl() {
-    if !kubectl_available() {
-        eprintln!("kubectl not installed; skipped outside CI");
-        return;
-    }
+    crate::common::require_kubectl();
     let dir = scratch("examples-kustomize-placeholder");
     copy_tree(&root().join("examples/kustomize/legacy-plugin"), &dir);
     fs::write(dir.join("ipfs/unsealed.yaml"), PLACEHOLDER_PEER).expect("write");

@@ -10,10 +10,6 @@ use serde_json::Value as J;
 
 use crate::common::{self, root, run, scratch, text};
 
-fn kpt_available() -> bool {
-    common::available("kpt", &["version"])
-}
-
 fn kotalc_bin() -> String {
     env!("CARGO_BIN_EXE_kotalc").to_string()
 }
@@ -75,10 +71,7 @@ const OTHER: &str =
 
 #[test]
 fn kpt_fn_eval_runs_kotalc_as_a_transformer() {
-    if !kpt_available() {
-        eprintln!("kpt not installed; skipped outside CI");
-        return;
-    }
+    common::require_kpt();
     let dir = scratch("kpt-transformer");
     let pkg = dir.join("pkg");
     fs::create_dir_all(&pkg).expect("mkdir");
@@ -114,10 +107,7 @@ fn kpt_fn_eval_runs_kotalc_as_a_transformer() {
 
 #[test]
 fn kpt_prints_the_functions_warnings_and_errors() {
-    if !kpt_available() {
-        eprintln!("kpt not installed; skipped outside CI");
-        return;
-    }
+    common::require_kpt();
     let dir = scratch("kpt-errors");
     let pkg = dir.join("pkg");
     fs::create_dir_all(&pkg).expect("mkdir");
@@ -189,10 +179,7 @@ fn kpt_prints_the_functions_warnings_and_errors() {
 
 #[test]
 fn kpt_fn_eval_runs_kotalc_as_a_generator() {
-    if !kpt_available() {
-        eprintln!("kpt not installed; skipped outside CI");
-        return;
-    }
+    common::require_kpt();
     let dir = scratch("kpt-generator");
     fs::create_dir_all(dir.join("inputs")).expect("mkdir");
     fs::write(dir.join("inputs/peer.yaml"), PEER).expect("write");
@@ -224,10 +211,7 @@ fn kpt_fn_eval_runs_kotalc_as_a_generator() {
 
 #[test]
 fn kpt_fn_source_kotalc_krm_kpt_fn_sink() {
-    if !kpt_available() {
-        eprintln!("kpt not installed; skipped outside CI");
-        return;
-    }
+    common::require_kpt();
     let dir = scratch("kpt-pipeline");
     fs::create_dir_all(dir.join("pkg")).expect("mkdir");
     fs::write(dir.join("pkg/peer.yaml"), PEER).expect("write");

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::common::{copy_tree, kubectl_available, root, run, scratch, text};
+use crate::common::{copy_tree, root, run, scratch, text};
 
 fn objects(yaml: &str) -> Vec<J> {
     let mut docs: Vec<J> = serde_saphyr::from_multiple(yaml).expect("YAML stream");
@@ -18,10 +18,7 @@ fn objects(yaml: &str) -> Vec<J> {
 
 #[test]
 fn kubectl_kustomize_runs_the_legacy_plugin() {
-    if !kubectl_available() {
-        eprintln!("kubectl not installed; skipped outside CI");
-        return;
-    }
+    crate::common::require_kubectl();
     let dir = scratch("kustomize-legacy");
     copy_tree(&root().join("examples/kustomize/legacy-plugin"), &dir);
     let bin: PathBuf = PathBuf::from(env!("CARGO_BIN_EXE_kotalc"));
