@@ -6,7 +6,7 @@ use serde_json::{Map, Value as J, json};
 
 use crate::compile::{self, Options};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::{API_VERSION, Kind};
+use crate::model::GROUP;
 use crate::secrets::{SecretMode, SecretOptions, StoreKind};
 use crate::source::Sources;
 
@@ -248,10 +248,14 @@ fn process_list(input: &str) -> (J, Vec<usize>, bool) {
     (output, passed, failed)
 }
 
-/// Kotal resources and SealedSecrets are the function's input; everything else passes.
+/// Documents of the Kotal group and SealedSecrets are the function's input; everything else
+/// passes. The whole group, so that a misspelt kind (`kind: peer`) or version is named as an
+/// error instead of passing on unrendered.
 fn consumed(item: &J) -> bool {
     let kind = item["kind"].as_str().unwrap_or_default();
-    (item["apiVersion"] == API_VERSION && Kind::from_name(kind).is_some())
+    item["apiVersion"]
+        .as_str()
+        .is_some_and(|v| v.strip_prefix(GROUP).is_some_and(|v| v.starts_with('/')))
         || (item["apiVersion"] == crate::seal::API_VERSION && kind == crate::seal::KIND)
 }
 

@@ -6,6 +6,7 @@ mod cli;
 mod cluster_runtime;
 mod common;
 mod determinism;
+mod discoverable;
 mod escape;
 mod examples;
 mod fuzz_smoke;

@@ -61,10 +61,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
                 },
             };
             let schema = crate::schema::document(kind);
-            print(&format!(
+            let text = format!(
                 "{}\n",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
-            ))
+            );
+            match &args.output {
+                None => print(&text),
+                Some(path) => write_file(path, &text),
+            }
         }
         Command::Completions(args) => {
             use clap::CommandFactory;
@@ -98,6 +102,30 @@ fn krm() -> u8 {
     let (output, failed) = crate::krm::run_text(&input);
     let code = print(&output);
     if failed { EXIT_PROBLEMS } else { code }
+}
+
+/// Writes a generated file the user named, creating its directory (`.kotalc/` for an
+/// editor's schema is usually new).
+fn write_file(path: &std::path::Path, text: &str) -> u8 {
+    let written = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir),
+        None => Ok(()),
+    }
+    .and_then(|()| std::fs::write(path, text));
+    match written {
+        Ok(()) => {
+            eprintln!("kotalc: wrote {}", crate::load::display(path));
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!(
+                "error: cannot write {}: {}",
+                crate::load::display(path),
+                crate::load::io_reason(&e)
+            );
+            EXIT_PROBLEMS
+        }
+    }
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
@@ -471,13 +499,27 @@ fn man(args: &crate::cli::ManArgs) -> u8 {
         let mut out = Vec::new();
         clap_mangen::Man::new(command.clone()).render(&mut out)?;
         let roff = String::from_utf8_lossy(&out).into_owned();
-        let status = ".SH \"EXIT STATUS\"\n\
+        let mut sections = ".SH \"EXIT STATUS\"\n\
             .TP\n0\nSuccess.\n\
             .TP\n1\nProblems in the inputs, or in what was to be written; nothing is written.\n\
-            .TP\n2\nA usage error: an unknown option, value or combination.\n";
+            .TP\n2\nA usage error: an unknown option, value or combination.\n"
+            .to_string();
+        // The directives a resource carries, on the pages of the commands that read resources.
+        if ["kotalc", "build", "validate", "diff"].contains(&command.get_name()) {
+            sections.push_str(
+                ".SH \"KOTALC ANNOTATIONS\"\n\
+                 Directives to kotalc in a resource's metadata.annotations, never copied to the \
+                 output; any other kotalc.io/ annotation is an error.\n",
+            );
+            for (name, meaning) in crate::annotations::DIRECTIVES {
+                // Markdown quotes mean nothing in roff.
+                let meaning = meaning.replace('`', "");
+                sections.push_str(&format!(".TP\n\\fB{name}\\fR\n{meaning}\n"));
+            }
+        }
         Ok(match roff.find(".SH VERSION") {
-            Some(at) => format!("{}{status}{}", &roff[..at], &roff[at..]),
-            None => format!("{roff}{status}"),
+            Some(at) => format!("{}{sections}{}", &roff[..at], &roff[at..]),
+            None => format!("{roff}{sections}"),
         }
         .into_bytes())
     };
