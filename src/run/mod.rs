@@ -171,9 +171,9 @@ pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
 /// namespace when neither `--namespace` nor `ARGOCD_ENV_KOTALC_NAMESPACE` gives one.
 fn argocd(options: &mut Options) -> Result<(), String> {
     argocd_unknown_variables()?;
-    let var = |name: &str| std::env::var(format!("ARGOCD_ENV_KOTALC_{name}")).ok();
+    let var = argocd_var;
     let flag = |name: &str| -> Result<Option<bool>, String> {
-        match var(name).as_deref() {
+        match var(name)?.as_deref() {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
@@ -182,7 +182,7 @@ fn argocd(options: &mut Options) -> Result<(), String> {
             )),
         }
     };
-    if let Some(ns) = var("NAMESPACE") {
+    if let Some(ns) = var("NAMESPACE")? {
         options.namespace = Some(ns);
     }
     if options.namespace.is_none() {
@@ -190,21 +190,21 @@ fn argocd(options: &mut Options) -> Result<(), String> {
             .ok()
             .filter(|n| !n.is_empty());
     }
-    if let Some(mode) = var("SECRET_MODE") {
+    if let Some(mode) = var("SECRET_MODE")? {
         use clap::ValueEnum;
         options.secrets.mode = SecretMode::from_str(&mode, false).map_err(|_| {
             format!("ARGOCD_ENV_KOTALC_SECRET_MODE: {mode:?} is not sealed, external or none")
         })?;
     }
-    if let Some(store) = var("SECRET_STORE") {
+    if let Some(store) = var("SECRET_STORE")? {
         options.secrets.store = Some(store);
     }
-    if let Some(kind) = var("SECRET_STORE_KIND") {
+    if let Some(kind) = var("SECRET_STORE_KIND")? {
         use clap::ValueEnum;
         options.secrets.store_kind = crate::secrets::StoreKind::from_str(&kind, false)
             .map_err(|_| format!("ARGOCD_ENV_KOTALC_SECRET_STORE_KIND: {kind:?} is not SecretStore or ClusterSecretStore"))?;
     }
-    if let Some(template) = var("REMOTE_KEY_TEMPLATE") {
+    if let Some(template) = var("REMOTE_KEY_TEMPLATE")? {
         options.secrets.remote_key_template = template;
     }
     if let Some(deny) = flag("DENY_WARNINGS")? {
@@ -213,7 +213,10 @@ fn argocd(options: &mut Options) -> Result<(), String> {
     if let Some(allow) = flag("ALLOW_EMPTY")? {
         options.allow_empty = allow;
     }
-    if let Some(list) = var("ALLOW") {
+    if let Some(passthrough) = flag("PASSTHROUGH")? {
+        options.passthrough = passthrough;
+    }
+    if let Some(list) = var("ALLOW")? {
         let codes = crate::annotations::run_allow_list(&list)
             .map_err(|e| format!("ARGOCD_ENV_KOTALC_ALLOW: {e}"))?;
         options.allow.extend(codes);
@@ -227,12 +230,57 @@ fn argocd(options: &mut Options) -> Result<(), String> {
     }
 }
 
+/// An option from the Application's plugin env (`ARGOCD_ENV_KOTALC_<NAME>`) or the plugin's
+/// parameter of the same name, which Argo CD passes as `PARAM_<NAME>`; both given must agree.
+fn argocd_var(name: &str) -> Result<Option<String>, String> {
+    let env = std::env::var(format!("ARGOCD_ENV_KOTALC_{name}")).ok();
+    let parameter = std::env::var(format!("PARAM_{name}")).ok();
+    match (env, parameter) {
+        (Some(env), Some(parameter)) if env != parameter => Err(format!(
+            "ARGOCD_ENV_KOTALC_{name} is {env:?} but the plugin parameter PARAM_{name} is \
+             {parameter:?}: set one of them"
+        )),
+        (env, parameter) => Ok(env.or(parameter)),
+    }
+}
+
+/// Option names in the hints of diagnostics, as an Argo CD user sets them: the plugin has no
+/// command line.
+fn argocd_hints(outcome: &mut Outcome) {
+    const FLAGS: &[(&str, &str)] = &[
+        (
+            "pass --passthrough",
+            "set KOTALC_PASSTHROUGH to \"true\" in the Application's plugin env \
+             (ARGOCD_ENV_KOTALC_PASSTHROUGH) or the plugin's passthrough parameter",
+        ),
+        (
+            "pass --allow-empty",
+            "set KOTALC_ALLOW_EMPTY to \"true\" in the Application's plugin env \
+             (ARGOCD_ENV_KOTALC_ALLOW_EMPTY) or the plugin's allow-empty parameter",
+        ),
+        (
+            "or pass --namespace",
+            "or set KOTALC_NAMESPACE in the Application's plugin env",
+        ),
+    ];
+    for d in &mut outcome.diagnostics {
+        if let Some(help) = &mut d.help {
+            for (flag, argocd) in FLAGS {
+                if help.contains(flag) {
+                    *help = help.replace(flag, argocd);
+                }
+            }
+        }
+    }
+}
+
 /// The options an Application's plugin env may set, as `KOTALC_<NAME>`.
 const ARGOCD_OPTIONS: &[&str] = &[
     "ALLOW",
     "ALLOW_EMPTY",
     "DENY_WARNINGS",
     "NAMESPACE",
+    "PASSTHROUGH",
     "REMOTE_KEY_TEMPLATE",
     "SECRET_MODE",
     "SECRET_STORE",
@@ -390,7 +438,10 @@ fn build(args: &BuildArgs) -> u8 {
         return EXIT_USAGE;
     }
     let format = args.check.format;
-    let outcome = compile::compile(&options);
+    let mut outcome = compile::compile(&options);
+    if args.argocd {
+        argocd_hints(&mut outcome);
+    }
     report_diagnostics(&outcome, format);
     if outcome.has_errors() {
         let result = if args.check_only {
