@@ -292,4 +292,54 @@ fn the_swarm_example_builds_and_migrates() {
     for key in keys {
         assert!(!migrated.contains(key) && !migrated.contains(&key[..24]));
     }
+    // The migrated tree ships as CI would check it: no warning at all.
+    let out =
+        crate::common::run_with_stdin(&root(), &["build", "-", "--deny-warnings"], &out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "kotalc: 2 resources, 0 errors, 0 warnings\n"
+    );
+}
+
+/// Every example passes `--deny-warnings` the way it runs: a new example directory must be
+/// added here with how it denies warnings.
+#[test]
+fn every_example_denies_warnings() {
+    let read = |path: &str| fs::read_to_string(root().join(path)).expect(path);
+    let mut covered = Vec::new();
+    for entry in fs::read_dir(root().join("examples")).expect("examples") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .into_string()
+            .expect("UTF-8");
+        match name.as_str() {
+            // Built with --deny-warnings by the_examples_build_with_deny_warnings.
+            "ipfs" => {}
+            // Migrated, then built with --deny-warnings by the_swarm_example_builds_and_migrates.
+            "swarm" => {}
+            "kustomize" => {
+                for config in ["krm-function/kotalc.yaml", "legacy-plugin/kotalc.yaml"] {
+                    let config = read(&format!("examples/kustomize/{config}"));
+                    assert!(config.contains("\n  denyWarnings: true\n"), "{config}");
+                }
+            }
+            "argocd" => assert!(
+                read("examples/argocd/application.yaml")
+                    .contains("- name: KOTALC_DENY_WARNINGS\n          value: \"true\"")
+            ),
+            "flux" => {
+                let ci = read("examples/flux/ci.yaml");
+                let builds: Vec<&str> = ci.lines().filter(|l| l.contains("kotalc build")).collect();
+                assert!(!builds.is_empty());
+                for line in builds {
+                    assert!(line.contains("--deny-warnings"), "{line}");
+                }
+            }
+            other => panic!("examples/{other}: say here how it denies warnings"),
+        }
+        covered.push(name);
+    }
+    assert_eq!(covered.len(), 5, "{covered:?}");
 }
