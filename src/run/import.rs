@@ -60,29 +60,47 @@ pub fn import(args: &ImportArgs) -> u8 {
                     .and_then(|()| stdout.write_all(b"---\n"))
                     .and_then(|()| stdout.write_all(text.as_bytes()));
             }
-            result.and_then(|()| stdout.flush()).map_err(|e| {
-                Diagnostic::new(
-                    Code::OutputFile,
-                    format!("cannot write to stdout: {}", load::io_reason(&e)),
-                )
-            })
+            result
+                .and_then(|()| stdout.flush())
+                .map(|()| None)
+                .map_err(|e| {
+                    Diagnostic::new(
+                        Code::OutputFile,
+                        format!("cannot write to stdout: {}", load::io_reason(&e)),
+                    )
+                })
         }
         Some(dir) => crate::emit::write_dir(dir, &files, args.force, crate::emit::IMPORT_MARKER)
             .map(|written| {
-                if args.format == Format::Human {
-                    eprintln!(
-                        "kotalc: wrote {} files to {}",
-                        written.files,
-                        load::display(dir)
-                    );
-                }
+                Some(format!(
+                    "wrote {} to {}",
+                    super::files(written.files),
+                    load::display(dir)
+                ))
             }),
     };
-    if let Err(d) = written {
-        let _ = io::stderr()
-            .write_all(crate::diagnostic::render(&d, &outcome.sources, args.format).as_bytes());
-        return EXIT_PROBLEMS;
-    }
+    let result = match written {
+        Ok(result) => result,
+        Err(d) => return super::fail_output(&outcome, &d, args.format),
+    };
+    // Each SealedSecret beside the resources that read it: in DIR/<namespace>/ with -o, as
+    // the resources are written.
+    let seal_commands: Vec<String> = imported
+        .seal_commands
+        .iter()
+        .map(|(secret, command)| match &args.output {
+            Some(dir) => {
+                let mut at = load::display(dir).trim_end_matches('/').to_string();
+                if let Some((namespace, _)) = secret.split_once('/')
+                    && namespace != "<namespace>"
+                {
+                    at = format!("{at}/{namespace}");
+                }
+                command.replace(" -o sealedsecret-", &format!(" -o {at}/sealedsecret-"))
+            }
+            None => command.clone(),
+        })
+        .collect();
     let skipped: Vec<String> = imported
         .skipped
         .iter()
@@ -91,7 +109,7 @@ pub fn import(args: &ImportArgs) -> u8 {
     match args.format {
         Format::Json => {
             let report = serde_json::json!({
-                "sealCommands": imported.seal_commands,
+                "sealCommands": seal_commands,
                 "skipped": imported.skipped,
             });
             eprintln!("{report}");
@@ -103,17 +121,18 @@ pub fn import(args: &ImportArgs) -> u8 {
                     skipped.join(", ")
                 );
             }
-            if !imported.seal_commands.is_empty() {
+            if !seal_commands.is_empty() {
                 eprintln!(
                     "kotalc: the resources read {} Secret(s), which are never imported; seal each \
                      one from the cluster and commit the SealedSecret beside the resources:",
-                    imported.seal_commands.len()
+                    seal_commands.len()
                 );
-                for command in imported.seal_commands.values() {
+                for command in &seal_commands {
                     eprintln!("  {command}");
                 }
             }
         }
     }
+    super::summary(&outcome, args.format, result);
     EXIT_OK
 }
