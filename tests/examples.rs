@@ -343,3 +343,33 @@ fn every_example_denies_warnings() {
     }
     assert_eq!(covered.len(), 5, "{covered:?}");
 }
+
+/// The Argo CD sidecar runs the image the repository's Dockerfile builds, and no example
+/// names a registry or repository that does not exist.
+#[test]
+fn the_examples_use_the_repositorys_image_and_binary() {
+    let read = |path: &str| fs::read_to_string(root().join(path)).expect(path);
+    let dockerfile = read("Dockerfile");
+    assert!(dockerfile.contains("#   docker build -t kotalc:0.1.0 ."));
+    assert!(dockerfile.contains("--target x86_64-unknown-linux-musl"));
+    assert!(dockerfile.contains("\nUSER 999:999\n"));
+    let rust_version = read("Cargo.toml")
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .expect("rust-version")
+        .trim_matches('"')
+        .to_string();
+    assert!(
+        dockerfile.contains(&format!("FROM rust:{rust_version}-bookworm AS build")),
+        "the image builds with the rust-version of Cargo.toml"
+    );
+    assert!(read("examples/argocd/repo-server-patch.yaml").contains("image: kotalc:0.1.0\n"));
+    let ci = read("examples/flux/ci.yaml");
+    assert!(ci.contains("cargo install --locked --git \"$KOTALC_REPOSITORY\""));
+    for path in [
+        "examples/flux/ci.yaml",
+        "examples/argocd/repo-server-patch.yaml",
+    ] {
+        assert!(!read(path).contains("example.com"), "{path}");
+    }
+}
