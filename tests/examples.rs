@@ -319,9 +319,17 @@ fn every_example_denies_warnings() {
             "ipfs" => {}
             // Migrated, then built with --deny-warnings by the_swarm_example_builds_and_migrates.
             "swarm" => {}
-            "kustomize" => {
-                for config in ["krm-function/kotalc.yaml", "legacy-plugin/kotalc.yaml"] {
-                    let config = read(&format!("examples/kustomize/{config}"));
+            "kustomize" | "kpt" => {
+                let configs: &[&str] = if name == "kpt" {
+                    &["kpt/kotalc.yaml"]
+                } else {
+                    &[
+                        "kustomize/krm-function/kotalc.yaml",
+                        "kustomize/legacy-plugin/kotalc.yaml",
+                    ]
+                };
+                for config in configs {
+                    let config = read(&format!("examples/{config}"));
                     assert!(config.contains("\n  denyWarnings: true\n"), "{config}");
                 }
             }
@@ -341,7 +349,7 @@ fn every_example_denies_warnings() {
         }
         covered.push(name);
     }
-    assert_eq!(covered.len(), 5, "{covered:?}");
+    assert_eq!(covered.len(), 6, "{covered:?}");
 }
 
 /// The Argo CD sidecar runs the image the repository's Dockerfile builds, and no example
