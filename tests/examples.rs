@@ -210,7 +210,7 @@ fn the_flux_workflow_is_least_privilege_and_fails_on_placeholders() {
     assert_eq!(stale.status.code(), Some(1));
     assert!(
         text(&stale.stderr).contains(
-            "::error file=rendered/ipfs/ipfs/persistentvolumeclaim-public-gateway.yaml,title=stale-output::"
+            "::error file=rendered/ipfs/persistentvolumeclaim-public-gateway.yaml,title=stale-output::"
         ),
         "{}",
         text(&stale.stderr)
