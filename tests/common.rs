@@ -141,6 +141,8 @@ pub struct Finished {
 /// Runs `command` to its end, feeding `stdin`, and reads its peak resident memory from the
 /// kernel's accounting of that one process (`wait4`). Fails the test only on a hang
 /// (`HANG_GUARD`) or a panic.
+// The child is reaped by wait4 itself, which std's wait cannot report the usage of.
+#[allow(clippy::zombie_processes)]
 pub fn finish(mut command: Command, stdin: Option<Vec<u8>>) -> Finished {
     use std::io::{Read, Write};
     use std::os::unix::process::ExitStatusExt;
