@@ -37,17 +37,72 @@ pub const OPEN_EGRESS: &str = "kotalc.io/open-egress";
 /// `USER:PASSWORD`.
 pub const REST_CREDENTIALS_SECRET: &str = "kotalc.io/rest-credentials-secret";
 
-const KNOWN: &[&str] = &[
-    ALLOW,
-    ALLOW_CHANGE,
-    API_CLIENTS,
-    IDENTITY_SECRET,
-    NETWORK_POLICIES,
-    OPEN_EGRESS,
-    PEERING,
-    PEER_ID,
-    REST_CREDENTIALS_SECRET,
+/// Every directive and what it does; `explain` and the man pages list them from here.
+pub const DIRECTIVES: &[(&str, &str)] = &[
+    (
+        ALLOW,
+        "warning codes, comma-separated, that this resource silences (`badgerds, \
+         init-only-profile`); an unknown code, or an error's, is an error",
+    ),
+    (
+        ALLOW_CHANGE,
+        "fields, comma-separated, whose refused or destructive change `kotalc diff --fail-on \
+         destructive` passes as intended (`spec.consensus`, \
+         `PersistentVolumeClaim.spec.storageClassName`); `PersistentVolumeClaim` on a resource \
+         that is removed allows the loss of its claim",
+    ),
+    (
+        IDENTITY_SECRET,
+        "Peers only: the Secret whose `key` holds the private key of kotalc.io/peer-id; set \
+         both or neither",
+    ),
+    (
+        PEER_ID,
+        "Peers only: the Peer's fixed libp2p peer ID, written with its private key into the \
+         repository when it is created",
+    ),
+    (
+        PEERING,
+        "Peers only: kubo's Peering.Peers, multiaddrs ending in /p2p/<peer ID>, \
+         comma-separated; set at every start, and an empty value clears it",
+    ),
+    (
+        NETWORK_POLICIES,
+        "`\"false\"`: no NetworkPolicy for this resource, for a cluster whose network plugin \
+         enforces none or whose clients are not yet known",
+    ),
+    (
+        API_CLIENTS,
+        "more clients that the resource's NetworkPolicy admits to its APIs (a Peer's RPC API; \
+         a ClusterPeer's REST API, proxy and metrics), comma-separated: `KEY=VALUE` (pods of \
+         this namespace), `NS:KEY=VALUE` (such pods of NS), `NS:*` (every pod of NS)",
+    ),
+    (
+        OPEN_EGRESS,
+        "`\"true\"`: the resource's pods may connect anywhere, as kubo's repo migration needs \
+         during an upgrade",
+    ),
+    (
+        REST_CREDENTIALS_SECRET,
+        "ClusterPeers only: the Secret whose `credentials` key holds the REST API's \
+         `USER:PASSWORD`",
+    ),
 ];
+
+/// The directives a resource of `kind` may carry, with what each does.
+pub fn directives(kind: Kind) -> impl Iterator<Item = (&'static str, &'static str)> {
+    DIRECTIVES
+        .iter()
+        .copied()
+        .filter(move |(name, _)| {
+            (kind == Kind::Peer || !PEER_ONLY.contains(name))
+                && (kind == Kind::ClusterPeer || !CLUSTER_PEER_ONLY.contains(name))
+        })
+}
+
+fn known() -> impl Iterator<Item = &'static str> + Clone {
+    DIRECTIVES.iter().map(|(name, _)| *name)
+}
 
 /// The entries of a comma-separated annotation value.
 pub fn list(text: &str) -> impl Iterator<Item = &str> {
@@ -76,10 +131,10 @@ pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeS
             continue;
         }
         let field = format!("metadata.annotations[{}]", key.name);
-        if !KNOWN.contains(&key.name.as_str()) {
-            let help = match crate::parse::suggest(&key.name, KNOWN.iter().copied()) {
+        if !known().any(|k| k == key.name) {
+            let help = match crate::parse::suggest(&key.name, known()) {
                 Some(known) => format!("did you mean {known:?}?"),
-                None => format!("kotalc knows {}", KNOWN.join(", ")),
+                None => format!("kotalc knows {}", known().collect::<Vec<_>>().join(", ")),
             };
             diagnostics.push(
                 Diagnostic::new(

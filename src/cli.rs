@@ -79,7 +79,7 @@ pub enum Command {
     )]
     Explain(ExplainArgs),
     /// Print the JSON Schema of a kind, or of all kinds, for editors and CI.
-    #[command(after_help = "Example:\n  kotalc schema > kotal-ipfs.schema.json")]
+    #[command(after_help = "Example:\n  kotalc schema -o .kotalc/kotal-ipfs.schema.json")]
     Schema(SchemaArgs),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  kotalc completions bash > /etc/bash_completion.d/kotalc")]
@@ -119,6 +119,9 @@ pub struct SchemaArgs {
     /// `peer`, `clusterpeer` or `swarm`; all kinds, dispatching on `kind`, when absent.
     #[arg(value_name = "KIND")]
     pub kind: Option<String>,
+    /// Write the schema to FILE (replacing it), creating its directory, instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -249,7 +252,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub deny_warnings: bool,
     /// Silence a warning code for the whole run; repeat it or separate codes with commas.
-    #[arg(long = "allow", value_name = "CODE", value_delimiter = ',', value_parser = allow_code)]
+    #[arg(long = "allow", value_name = "CODE", value_delimiter = ',', value_parser = AllowCode, hide_possible_values = true)]
     pub allow: Vec<Code>,
     /// Succeed even when the inputs hold no Kotal resource.
     #[arg(long)]
@@ -408,4 +411,33 @@ pub struct NewArgs {
     /// How diagnostics are printed on stderr.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+/// `--allow`'s values: parsed with kotalc's own messages, and listed for shell completion
+/// (the warning codes, each with its meaning).
+#[derive(Clone)]
+struct AllowCode;
+
+impl clap::builder::TypedValueParser for AllowCode {
+    type Value = Code;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Code, clap::Error> {
+        allow_code.parse_ref(command, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Code::ALL
+                .iter()
+                .filter(|c| c.default_severity() == crate::diagnostic::Severity::Warning)
+                .map(|c| clap::builder::PossibleValue::new(c.as_str()).help(c.summary())),
+        ))
+    }
 }

@@ -87,6 +87,7 @@ codes! {
     SealedSecretMissingKey = "sealed-secret-missing-key", Error, "a SealedSecret of the inputs lacks a data key that a resource reads";
     SealedSecretInvalid = "sealed-secret-invalid", Error, "a SealedSecret of the inputs is malformed, or its scope does not fit its namespace";
     SealedSecretPlaceholder = "sealed-secret-placeholder", Warning, "a referenced Secret has no SealedSecret in the inputs, so a placeholder is rendered";
+    SealedSecretMode = "sealed-secret-mode", Note, "a SealedSecret of the inputs under `--secret-mode external` (passed through, instead of an ExternalSecret) or `none` (not written)";
     InvalidSecretValue = "invalid-secret-value", Error, "a value to seal that its consumer would refuse (spec 4.1-4.3)";
     InvalidCertificate = "invalid-certificate", Error, "the sealing certificate cannot be used";
     OutputFile = "output-file", Error, "an output file exists or cannot be written";
@@ -356,11 +357,17 @@ struct JsonDiagnostic<'a> {
     help: Option<&'a str>,
 }
 
-fn render_json(d: &Diagnostic, sources: &Sources) -> String {
-    let message = match &d.label {
+/// The message with the caret's label, for the formats that draw no caret: the label often
+/// holds the fix ("did you mean `apiPort`?").
+fn labelled(d: &Diagnostic) -> String {
+    match &d.label {
         Some(label) => format!("{} ({label})", d.message),
         None => d.message.clone(),
-    };
+    }
+}
+
+fn render_json(d: &Diagnostic, sources: &Sources) -> String {
+    let message = labelled(d);
     let file = d.file(sources).map(|f| printable(f, false));
     let json = JsonDiagnostic {
         code: d.code.as_str(),
@@ -404,8 +411,8 @@ fn render_github(d: &Diagnostic, sources: &Sources) -> String {
     }
     properties.push(format!("title={}", property(d.code.as_str())));
     let mut message = match &d.field {
-        Some(field) => format!("{field}: {}", d.message),
-        None => d.message.clone(),
+        Some(field) => format!("{field}: {}", labelled(d)),
+        None => labelled(d),
     };
     if let Some(help) = &d.help {
         message.push_str("\nhelp: ");

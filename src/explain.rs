@@ -98,6 +98,15 @@ pub fn explain(target: &str, recursive: bool) -> Result<String, String> {
         out.push_str("\nFIELDS:\n");
         fields(&mut out, root, object, 1, recursive);
     }
+    if path == ["metadata", "annotations"] {
+        out.push_str("\nKOTALC ANNOTATIONS:\n");
+        for (name, meaning) in crate::annotations::directives(kind) {
+            let _ = writeln!(out, "  {name}");
+            for line in wrap(meaning, 72) {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
     Ok(out)
 }
 

@@ -149,9 +149,13 @@ pub fn import(
         let resource = &parsed.resources[reference.resource];
         let namespace = resource.namespace.as_deref().unwrap_or("<namespace>");
         let name = &reference.name;
-        // Each SealedSecret goes beside the resources written, where `build` reads it.
-        let output = match output_dir {
-            Some(dir) => format!("{}/sealedsecret-{name}.yaml", dir.trim_end_matches('/')),
+        // Each SealedSecret goes beside the resources written, where `build` reads it:
+        // in DIR/<namespace>/ with -o, where the resources are written.
+        let output = match output_dir.map(|dir| dir.trim_end_matches('/')) {
+            Some(dir) if resource.namespace.is_some() => {
+                format!("{dir}/{namespace}/sealedsecret-{name}.yaml")
+            }
+            Some(dir) => format!("{dir}/sealedsecret-{name}.yaml"),
             None => format!("sealedsecret-{name}.yaml"),
         };
         let mut seal = vec![

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use crate::compile::{self, Options, Pending};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::{API_VERSION, Kind};
+use crate::model::GROUP;
 use crate::render::Object;
 use crate::secrets::{SecretMode, SecretOptions, StoreKind};
 use crate::source::Sources;
@@ -279,10 +279,14 @@ fn process_list(input: &str, stream: bool) -> Processed {
     }
 }
 
-/// Kotal resources and SealedSecrets are the function's input; everything else passes.
+/// Documents of the Kotal group and SealedSecrets are the function's input; everything else
+/// passes. The whole group, so that a misspelt kind (`kind: peer`) or version is named as an
+/// error instead of passing on unrendered.
 fn consumed(item: &J) -> bool {
     let kind = item["kind"].as_str().unwrap_or_default();
-    (item["apiVersion"] == API_VERSION && Kind::from_name(kind).is_some())
+    item["apiVersion"]
+        .as_str()
+        .is_some_and(|v| v.strip_prefix(GROUP).is_some_and(|v| v.starts_with('/')))
         || (item["apiVersion"] == crate::seal::API_VERSION && kind == crate::seal::KIND)
 }
 

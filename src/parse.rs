@@ -505,16 +505,50 @@ impl Checker<'_> {
     ) -> J {
         let properties = schema.get("properties").and_then(J::as_object);
         let additional = schema.get("additionalProperties");
+        let blocks = self.under_indented(entries, properties);
         let mut out = Map::new();
-        for (key, value) in entries {
+        for (index, (key, value)) in entries.iter().enumerate() {
             if self.diagnostics.len() >= MAX_DIAGNOSTICS {
                 break;
+            }
+            if let Some((_, fields)) = blocks.iter().find(|(at, _)| *at == index) {
+                let fields: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::WrongType,
+                        format!("expected a mapping, found {}", value.describe()),
+                    )
+                    .at(value.span)
+                    .field(join(path, &key.name))
+                    .help(format!(
+                        "{} below belong to `{}`: indent them under `{}:`",
+                        fields.join(", "),
+                        key.name,
+                        key.name
+                    )),
+                );
+                continue;
             }
             if let Some(property) = properties.and_then(|p| p.get(&key.name)) {
                 let child = join(path, &key.name);
                 if let Some(v) = self.check(value, property, &child, key.span) {
                     out.insert(key.name.clone(), v);
                 }
+                continue;
+            }
+            let parent = blocks
+                .iter()
+                .find(|(at, fields)| *at < index && fields.contains(&key.name.as_str()));
+            if let Some((at, _)) = parent {
+                let parent = &entries[*at].0.name;
+                self.diagnostics.push(
+                    Diagnostic::new(Code::UnknownField, format!("unknown field `{}`", key.name))
+                        .at(key.span)
+                        .field(join(path, &key.name))
+                        .label(format!(
+                            "a field of `{parent}`: indent it under `{parent}:`"
+                        )),
+                );
                 continue;
             }
             match additional {
@@ -554,6 +588,42 @@ impl Checker<'_> {
             }
         }
         J::Object(out)
+    }
+
+    /// Fields left empty and followed, at the same indentation, by fields that are their own
+    /// and not this object's (`resources:`, then `cpu: "2"`): a block that lost its
+    /// indentation. Each such field's index, with the names that belong under it.
+    fn under_indented<'e>(
+        &self,
+        entries: &'e [(yaml::Key, Node)],
+        properties: Option<&Map<String, J>>,
+    ) -> Vec<(usize, Vec<&'e str>)> {
+        let Some(properties) = properties else {
+            return Vec::new();
+        };
+        let mut blocks = Vec::new();
+        for (index, (key, value)) in entries.iter().enumerate() {
+            if !matches!(value.value, Value::Null) {
+                continue;
+            }
+            let Some(own) = properties
+                .get(&key.name)
+                .map(|p| schema::resolve(self.root, p))
+                .and_then(|p| p.get("properties"))
+                .and_then(J::as_object)
+            else {
+                continue;
+            };
+            let fields: Vec<&str> = entries[index + 1..]
+                .iter()
+                .map(|(k, _)| k.name.as_str())
+                .take_while(|name| !properties.contains_key(*name) && own.contains_key(*name))
+                .collect();
+            if !fields.is_empty() {
+                blocks.push((index, fields));
+            }
+        }
+        blocks
     }
 
     fn check_array(&mut self, items: &[Node], schema: &J, path: &str) -> J {

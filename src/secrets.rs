@@ -199,6 +199,11 @@ pub fn plan(
 ) -> Vec<Object> {
     let uses = uses(input);
     let provided = provided(input, diagnostics);
+    if options.mode != SecretMode::Sealed {
+        for ((_, name), p) in &provided {
+            diagnostics.push(sealed_in_other_mode(name, p, options.mode));
+        }
+    }
     let mut objects = Vec::new();
     for ((namespace, name), uses) in &uses {
         let id = (namespace.clone(), name.clone());
@@ -249,6 +254,31 @@ pub fn plan(
         }
     }
     objects
+}
+
+/// What a SealedSecret of the inputs becomes when the Secrets are not rendered as
+/// SealedSecrets: said, because it is not what the mode alone suggests.
+fn sealed_in_other_mode(name: &str, p: &Provided<'_>, mode: SecretMode) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::SealedSecretMode,
+        match mode {
+            SecretMode::External => format!(
+                "SealedSecret {name:?} of the inputs is passed through: Secret {name:?} comes \
+                 from it, and no ExternalSecret is rendered for it"
+            ),
+            _ => format!(
+                "SealedSecret {name:?} of the inputs is not written (--secret-mode none \
+                 writes no Secret objects); its data keys are still checked"
+            ),
+        },
+    )
+    .at(p.doc.root.get("kind").map_or(p.doc.root.span, |n| n.span));
+    match mode {
+        SecretMode::External => d.help(
+            "remove the SealedSecret from the inputs to read the Secret from the store instead",
+        ),
+        _ => d,
+    }
 }
 
 /// Every Secret reference, grouped by Secret.

@@ -26,8 +26,8 @@ pub struct SourceFile {
     line_starts: std::sync::OnceLock<Vec<usize>>,
     /// Byte ranges of secret values, one line each, sorted: never shown in a snippet.
     secret_ranges: Vec<(usize, usize)>,
-    /// The file could not be parsed, so what its values mean is unknown: snippets show
-    /// their structure only.
+    /// The file could not be parsed, so what its values mean is read from its lines alone:
+    /// snippets show the structure only of lines that may hold a secret.
     pub opaque: bool,
     /// The last line a snippet showed: diagnostics come sorted by line, so the many
     /// diagnostics of one long line map it once.
@@ -251,8 +251,8 @@ impl Sources {
         }
     }
 
-    /// A line as a snippet may show it: secret values masked, and, in a file whose meaning
-    /// is unknown (it did not parse), every scalar masked but the keys.
+    /// A line as a snippet may show it: secret values masked, and, in a file that did not
+    /// parse, every scalar but the keys of a line that may hold a secret.
     pub fn shown_line(&self, file: FileId, line: u32) -> Option<std::sync::Arc<ShownLine>> {
         let source = self.files.get(file)?;
         let mut last = source
@@ -275,7 +275,12 @@ impl Sources {
         let text = source.text.get(start..end)?;
         let text = text.strip_suffix('\r').unwrap_or(text);
         if source.opaque {
-            return Some(structure_only(text));
+            let index = usize::try_from(line).ok()?.checked_sub(1)?;
+            return Some(if may_hold_secret(&source.text, index) {
+                structure_only(text)
+            } else {
+                text.to_string()
+            });
         }
         let ranges = &source.secret_ranges;
         let first = ranges.partition_point(|&(s, _)| s < start);
@@ -323,6 +328,92 @@ impl Sources {
         }
         out.into()
     }
+}
+
+/// Whether line `index` of a file that did not parse may hold a secret value, read from the
+/// lines alone, as the parser would have marked it: under a Secret's `data` or `stringData`,
+/// a SealedSecret's `template.data`, a Swarm's `privateKey` or a node's `id` (found by
+/// indentation), or a line that continues a value from an earlier line, in a document that
+/// may hold secrets. Every line of a document whose kind cannot be read may.
+fn may_hold_secret(text: &str, index: usize) -> bool {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(&line) = lines.get(index) else {
+        return true;
+    };
+    let separator = |l: &&str| l.starts_with("---") || l.starts_with("...");
+    let start = lines[..index]
+        .iter()
+        .rposition(separator)
+        .map_or(0, |i| i + 1);
+    let end = lines[index..]
+        .iter()
+        .position(separator)
+        .map_or(lines.len(), |i| index + i);
+    let kind = lines[start..end].iter().find_map(|l| {
+        let value = l.strip_prefix("kind:")?;
+        let value = value.split('#').next()?.trim().trim_matches(['"', '\'']);
+        (!value.is_empty()).then_some(value)
+    });
+    let secret_keys: &[&str] = match kind {
+        Some("Secret") => &["data", "stringData"],
+        Some("SealedSecret") => &["data"],
+        Some("Swarm") => &["privateKey", "id"],
+        Some("List") => &["data", "stringData", "privateKey", "id"],
+        // Not a Kubernetes object, or not one that can be read: any text, any value.
+        None => return true,
+        Some(_) => return false,
+    };
+    let Some((column, own)) = entry(line) else {
+        // A value continued from an earlier line (a quoted or plain scalar over several
+        // lines) may be any value's.
+        return !line.trim().is_empty() && !line.trim_start().starts_with('#');
+    };
+    let mut keys = vec![own];
+    let mut column = column;
+    for above in lines[start..index].iter().rev() {
+        if let Some((at, key)) = entry(above)
+            && at < column
+        {
+            keys.push(key);
+            column = at;
+        }
+    }
+    let under = |key: &str| keys.contains(&key) && secret_keys.contains(&key);
+    match kind {
+        // The plaintext template, not the sealed `encryptedData`.
+        Some("SealedSecret") => {
+            keys.iter().position(|k| *k == "data") < keys.iter().position(|k| *k == "template")
+                && under("data")
+        }
+        _ => secret_keys.iter().any(|k| under(k)),
+    }
+}
+
+/// A line's mapping key and its column, past any `- ` of list items.
+fn entry(line: &str) -> Option<(usize, &str)> {
+    let mut rest = line.trim_start_matches(' ');
+    while let Some(item) = rest.strip_prefix("- ") {
+        rest = item.trim_start_matches(' ');
+    }
+    let column = line.len() - rest.len();
+    let key = match rest.chars().next()? {
+        quote @ ('"' | '\'') => {
+            let close = rest[1..].find(quote)? + 1;
+            rest[close + 1..]
+                .trim_start()
+                .starts_with(':')
+                .then(|| &rest[1..close])?
+        }
+        '#' | '{' | '[' | '|' | '>' => return None,
+        _ => {
+            let colon = rest
+                .find(": ")
+                .or_else(|| rest.strip_suffix(':').map(str::len))?;
+            let key = rest[..colon].trim_end();
+            (!key.contains(" #")).then_some(key)?
+        }
+    };
+    Some((column, key))
 }
 
 /// Values shorter than this are not searched for in messages: they would mask ordinary words.

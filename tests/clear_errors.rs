@@ -137,9 +137,7 @@ fn against_ref_is_never_read_as_an_option() {
             .map(|o| o.status.success())
             .unwrap_or(false)
     };
-    if !git(&["init", "-q"]) {
-        return;
-    }
+    assert!(git(&["init", "-q"]), "git runs");
     let _ = git(&["-c", "user.email=t@t", "-c", "user.name=t", "add", "."]);
     let _ = git(&[
         "-c",
@@ -162,7 +160,8 @@ fn against_ref_is_never_read_as_an_option() {
 }
 
 /// A mount point cannot be swapped out; kotalc says so instead of "Device or resource busy".
-/// Needs a private mount namespace (root, `unshare`); skipped where there is none.
+/// Needs a private mount namespace (root and util-linux's `unshare`, as the tests of real
+/// programs do).
 #[test]
 fn a_mount_point_as_dir_is_named_clearly() {
     let work = scratch("clear-mount");
@@ -172,16 +171,16 @@ fn a_mount_point_as_dir_is_named_clearly() {
         "mount -t tmpfs none mnt || exit 99; {} build peer.yaml -o mnt; echo \"exit=$?\"",
         env!("CARGO_BIN_EXE_kotalc")
     );
-    let Ok(out) = std::process::Command::new("unshare")
+    let out = std::process::Command::new("unshare")
         .args(["-m", "sh", "-c", &script])
         .current_dir(&work)
         .output()
-    else {
-        return;
-    };
-    if out.status.code() == Some(99) || !text(&out.stdout).contains("exit=") {
-        return;
-    }
+        .expect("unshare (util-linux) runs");
+    assert!(
+        out.status.code() != Some(99) && text(&out.stdout).contains("exit="),
+        "a private mount namespace with a tmpfs (needs root): {}",
+        text(&out.stderr)
+    );
     assert!(
         text(&out.stdout).contains("exit=1"),
         "{}",

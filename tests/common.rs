@@ -61,23 +61,33 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Whether kubectl is installed; on CI it must be.
-pub fn kubectl_available() -> bool {
-    available("kubectl", &["version", "--client"])
+/// kubectl (with its built-in kustomize) must be installed: a test needing it fails, naming
+/// how to install it, rather than pass by skipping.
+pub fn require_kubectl() {
+    require(
+        "kubectl",
+        &["version", "--client"],
+        "the `kubectl` package of the Kubernetes apt repository, or the binary from its release",
+    );
 }
 
-/// Whether `program` runs; a tool that every machine has must be there in CI, so that a test
-/// needing it can never pass by skipping.
-pub fn available(program: &str, args: &[&str]) -> bool {
+/// kpt must be installed, like kubectl.
+pub fn require_kpt() {
+    require(
+        "kpt",
+        &["version"],
+        "the `google-cloud-cli-kpt` package of the Google Cloud CLI apt repository, or the \
+         binary from kpt's release",
+    );
+}
+
+/// Fails the test, naming how to install `program`, unless it runs.
+fn require(program: &str, args: &[&str], install: &str) {
     let found = std::process::Command::new(program)
         .args(args)
         .output()
         .is_ok_and(|o| o.status.success());
-    assert!(
-        found || std::env::var_os("CI").is_none(),
-        "{program} is on every machine, CI's too"
-    );
-    found
+    assert!(found, "{program} is missing: install {install}");
 }
 
 /// The cache that `tests/tools/build.sh` builds the real programs into.
@@ -116,4 +126,85 @@ pub fn debian_program(program: &str, package: &str) -> PathBuf {
             "{program} is missing: `apt-get install {package}` (or run the tests with `tests/run`)"
         )
     })
+}
+
+/// How long a command may run before the test calls it hung: far above any run's normal time
+/// on a slow, busy machine, so that it only ever turns a hang into a failure.
+pub const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// A finished command: its output, and the peak resident memory of its process.
+pub struct Finished {
+    pub output: Output,
+    pub peak_rss_bytes: u64,
+}
+
+/// Runs `command` to its end, feeding `stdin`, and reads its peak resident memory from the
+/// kernel's accounting of that one process (`wait4`). Fails the test only on a hang
+/// (`HANG_GUARD`) or a panic.
+// The child is reaped by wait4 itself, which std's wait cannot report the usage of.
+#[allow(clippy::zombie_processes)]
+pub fn finish(mut command: Command, stdin: Option<Vec<u8>>) -> Finished {
+    use std::io::{Read, Write};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    fn read_all(mut stream: impl Read) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let _ = stream.read_to_end(&mut bytes);
+        bytes
+    }
+    let mut child = command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command runs");
+    let feeder = stdin.map(|bytes| {
+        let mut input = child.stdin.take().expect("stdin");
+        std::thread::spawn(move || {
+            let _ = input.write_all(&bytes);
+        })
+    });
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let read_out = std::thread::spawn(move || read_all(stdout));
+    let read_err = std::thread::spawn(move || read_all(stderr));
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
+    let started = std::time::Instant::now();
+    let (status, usage) = loop {
+        let mut status = 0;
+        // SAFETY: wait4 writes only into the two locals it is given.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(reaped >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if reaped == pid {
+            break (std::process::ExitStatus::from_raw(status), usage);
+        }
+        if started.elapsed() > HANG_GUARD {
+            let _ = child.kill();
+            panic!("hung: still running after {HANG_GUARD:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    if let Some(feeder) = feeder {
+        let _ = feeder.join();
+    }
+    let output = Output {
+        status,
+        stdout: read_out.join().expect("stdout"),
+        stderr: read_err.join().expect("stderr"),
+    };
+    assert!(
+        !text(&output.stderr).contains("panicked"),
+        "{}",
+        text(&output.stderr)
+    );
+    Finished {
+        output,
+        // Linux counts ru_maxrss in KiB.
+        peak_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
+    }
 }

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::common::{copy_tree, kotalc, kubectl_available, root, run, scratch, text};
+use crate::common::{copy_tree, kotalc, root, run, scratch, text};
 
 fn yaml(path: &str) -> J {
     serde_saphyr::from_str(&fs::read_to_string(root().join(path)).expect(path)).expect("YAML")
@@ -216,7 +216,7 @@ fn the_flux_workflow_is_least_privilege_and_fails_on_placeholders() {
     assert_eq!(stale.status.code(), Some(1));
     assert!(
         text(&stale.stderr).contains(
-            "::error file=rendered/ipfs/ipfs/persistentvolumeclaim-public-gateway.yaml,title=stale-output::"
+            "::error file=rendered/ipfs/persistentvolumeclaim-public-gateway.yaml,title=stale-output::"
         ),
         "{}",
         text(&stale.stderr)
@@ -231,10 +231,7 @@ fn args(v: &[String]) -> Vec<&str> {
 /// denies warnings, so a placeholder fails the build and is shown.
 #[test]
 fn the_legacy_plugin_example_fails_on_a_placeholder_under_kubectl() {
-    if !kubectl_available() {
-        eprintln!("kubectl not installed; skipped outside CI");
-        return;
-    }
+    crate::common::require_kubectl();
     let dir = scratch("examples-kustomize-placeholder");
     copy_tree(&root().join("examples/kustomize/legacy-plugin"), &dir);
     fs::write(dir.join("ipfs/unsealed.yaml"), PLACEHOLDER_PEER).expect("write");
@@ -300,5 +297,93 @@ fn the_swarm_example_builds_and_migrates() {
     assert_eq!(migrated.matches("kind: SealedSecret\n").count(), 2);
     for key in keys {
         assert!(!migrated.contains(key) && !migrated.contains(&key[..24]));
+    }
+    // The migrated tree ships as CI would check it: no warning at all.
+    let out =
+        crate::common::run_with_stdin(&root(), &["build", "-", "--deny-warnings"], &out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "kotalc: 2 resources, 0 errors, 0 warnings\n"
+    );
+}
+
+/// Every example passes `--deny-warnings` the way it runs: a new example directory must be
+/// added here with how it denies warnings.
+#[test]
+fn every_example_denies_warnings() {
+    let read = |path: &str| fs::read_to_string(root().join(path)).expect(path);
+    let mut covered = Vec::new();
+    for entry in fs::read_dir(root().join("examples")).expect("examples") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .into_string()
+            .expect("UTF-8");
+        match name.as_str() {
+            // Built with --deny-warnings by the_examples_build_with_deny_warnings.
+            "ipfs" => {}
+            // Migrated, then built with --deny-warnings by the_swarm_example_builds_and_migrates.
+            "swarm" => {}
+            "kustomize" | "kpt" => {
+                let configs: &[&str] = if name == "kpt" {
+                    &["kpt/kotalc.yaml"]
+                } else {
+                    &[
+                        "kustomize/krm-function/kotalc.yaml",
+                        "kustomize/legacy-plugin/kotalc.yaml",
+                    ]
+                };
+                for config in configs {
+                    let config = read(&format!("examples/{config}"));
+                    assert!(config.contains("\n  denyWarnings: true\n"), "{config}");
+                }
+            }
+            "argocd" => assert!(
+                read("examples/argocd/application.yaml")
+                    .contains("- name: KOTALC_DENY_WARNINGS\n          value: \"true\"")
+            ),
+            "flux" => {
+                let ci = read("examples/flux/ci.yaml");
+                let builds: Vec<&str> = ci.lines().filter(|l| l.contains("kotalc build")).collect();
+                assert!(!builds.is_empty());
+                for line in builds {
+                    assert!(line.contains("--deny-warnings"), "{line}");
+                }
+            }
+            other => panic!("examples/{other}: say here how it denies warnings"),
+        }
+        covered.push(name);
+    }
+    assert_eq!(covered.len(), 6, "{covered:?}");
+}
+
+/// The Argo CD sidecar runs the image the repository's Dockerfile builds, and no example
+/// names a registry or repository that does not exist.
+#[test]
+fn the_examples_use_the_repositorys_image_and_binary() {
+    let read = |path: &str| fs::read_to_string(root().join(path)).expect(path);
+    let dockerfile = read("Dockerfile");
+    assert!(dockerfile.contains("#   docker build -t kotalc:0.1.0 ."));
+    assert!(dockerfile.contains("--target x86_64-unknown-linux-musl"));
+    assert!(dockerfile.contains("\nUSER 999:999\n"));
+    let rust_version = read("Cargo.toml")
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .expect("rust-version")
+        .trim_matches('"')
+        .to_string();
+    assert!(
+        dockerfile.contains(&format!("FROM rust:{rust_version}-bookworm AS build")),
+        "the image builds with the rust-version of Cargo.toml"
+    );
+    assert!(read("examples/argocd/repo-server-patch.yaml").contains("image: kotalc:0.1.0\n"));
+    let ci = read("examples/flux/ci.yaml");
+    assert!(ci.contains("cargo install --locked --git \"$KOTALC_REPOSITORY\""));
+    for path in [
+        "examples/flux/ci.yaml",
+        "examples/argocd/repo-server-patch.yaml",
+    ] {
+        assert!(!read(path).contains("example.com"), "{path}");
     }
 }

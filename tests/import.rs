@@ -63,6 +63,13 @@ fn an_export_becomes_clean_inputs_in_the_order_a_person_writes() {
         assert!(stderr.contains(command), "{command} not in\n{stderr}");
     }
 
+    // Like every run, it ends with the summary line.
+    assert_eq!(
+        stderr.lines().last(),
+        Some("kotalc: 3 resources, 0 errors, 0 warnings"),
+        "{stderr}"
+    );
+
     // JSON (kubectl -o json), on stdin, gives the same inputs; --keep-defaults keeps them.
     let json = fs::read(root().join("tests/data/operator/peers-clusterpeers.json")).expect("json");
     let from_json = run_with_stdin(&root(), &["import"], &json);
@@ -87,6 +94,23 @@ fn import_then_build_renders_what_the_samples_render() {
         &["import", EXPORT, "-o", dir.to_str().expect("utf-8")],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The seal commands write beside the resources that read the Secrets, and the run ends
+    // with the summary line.
+    let stderr = text(&out.stderr);
+    let shown = crate::common::text(dir.as_os_str().as_encoded_bytes());
+    assert!(
+        stderr.contains(&format!(
+            "--from-secret --key swarm.key -o {shown}/ipfs/sealedsecret-my-swarm-key.yaml"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().last(),
+        Some(
+            format!("kotalc: 3 resources, 0 errors, 0 warnings; wrote 3 files to {shown}").as_str()
+        ),
+        "{stderr}"
+    );
     let mut files: Vec<String> = walkdir::WalkDir::new(&dir)
         .into_iter()
         .filter_map(Result::ok)

@@ -10,10 +10,6 @@ use serde_json::Value as J;
 
 use crate::common::{self, root, run, scratch, text};
 
-fn kpt_available() -> bool {
-    common::available("kpt", &["version"])
-}
-
 fn kotalc_bin() -> String {
     env!("CARGO_BIN_EXE_kotalc").to_string()
 }
@@ -75,10 +71,7 @@ const OTHER: &str =
 
 #[test]
 fn kpt_fn_eval_runs_kotalc_as_a_transformer() {
-    if !kpt_available() {
-        eprintln!("kpt not installed; skipped outside CI");
-        return;
-    }
+    common::require_kpt();
     let dir = scratch("kpt-transformer");
     let pkg = dir.join("pkg");
     fs::create_dir_all(&pkg).expect("mkdir");
@@ -114,10 +107,7 @@ fn kpt_fn_eval_runs_kotalc_as_a_transformer() {
 
 #[test]
 fn kpt_prints_the_functions_warnings_and_errors() {
-    if !kpt_available() {
-        eprintln!("kpt not installed; skipped outside CI");
-        return;
-    }
+    common::require_kpt();
     let dir = scratch("kpt-errors");
     let pkg = dir.join("pkg");
     fs::create_dir_all(&pkg).expect("mkdir");
@@ -189,10 +179,7 @@ fn kpt_prints_the_functions_warnings_and_errors() {
 
 #[test]
 fn kpt_fn_eval_runs_kotalc_as_a_generator() {
-    if !kpt_available() {
-        eprintln!("kpt not installed; skipped outside CI");
-        return;
-    }
+    common::require_kpt();
     let dir = scratch("kpt-generator");
     fs::create_dir_all(dir.join("inputs")).expect("mkdir");
     fs::write(dir.join("inputs/peer.yaml"), PEER).expect("write");
@@ -224,10 +211,7 @@ fn kpt_fn_eval_runs_kotalc_as_a_generator() {
 
 #[test]
 fn kpt_fn_source_kotalc_krm_kpt_fn_sink() {
-    if !kpt_available() {
-        eprintln!("kpt not installed; skipped outside CI");
-        return;
-    }
+    common::require_kpt();
     let dir = scratch("kpt-pipeline");
     fs::create_dir_all(dir.join("pkg")).expect("mkdir");
     fs::write(dir.join("pkg/peer.yaml"), PEER).expect("write");
@@ -265,4 +249,67 @@ fn kpt_fn_source_kotalc_krm_kpt_fn_sink() {
     let mut objects = objects_below(&dir.join("out"));
     objects.retain(|o| o["metadata"]["name"] != "other");
     assert_eq!(objects, built(&dir, "pkg/peer.yaml"));
+}
+
+/// `kpt fn render` runs the pipeline of `examples/kpt/Kptfile` as a user would, with kotalc
+/// on PATH: with `-o DIR` the package is left as it is and DIR holds what `kotalc build`
+/// renders; in place, the package's Peer is replaced by its objects, as the Kptfile says.
+#[test]
+fn kpt_fn_render_runs_the_example_kptfile() {
+    common::require_kpt();
+    let dir = scratch("kpt-render");
+    let pkg = dir.join("pkg");
+    common::copy_tree(&root().join("examples/kpt"), &pkg);
+    let bin = std::path::PathBuf::from(kotalc_bin());
+    let path = format!(
+        "{}:{}",
+        bin.parent().expect("bin dir").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let home = dir.join("home");
+    fs::create_dir_all(&home).expect("home");
+    let render = |args: &[&str]| {
+        Command::new("kpt")
+            .args(["fn", "render", "--allow-exec"])
+            .args(args)
+            .current_dir(&dir)
+            .env("PATH", &path)
+            .env("HOME", &home)
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .output()
+            .expect("kpt runs")
+    };
+    let expected = {
+        let out = run(&root(), &["build", "examples/kpt/ipfs", "-n", "ipfs"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let mut docs: Vec<J> = serde_saphyr::from_multiple(&text(&out.stdout)).expect("YAML");
+        docs.retain(|d| !d.is_null());
+        docs.sort_by_key(kotalc::diff::key);
+        docs
+    };
+    let rendered_objects = |at: &Path| {
+        let mut objects = objects_below(at);
+        objects.retain(|o| o["kind"] != "Kptfile" && o["kind"] != "KotalcBuild");
+        objects
+    };
+
+    let out = render(&["pkg", "-o", "out"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("[info]: kotalc: 1 resource, 0 errors, 0 warnings"),
+        "{stderr}"
+    );
+    assert_eq!(rendered_objects(&dir.join("out")), expected);
+    assert_eq!(
+        fs::read(pkg.join("ipfs/peer.yaml")).expect("the input is kept"),
+        fs::read(root().join("examples/kpt/ipfs/peer.yaml")).expect("example")
+    );
+
+    // In place: the package holds the output, not the Peer.
+    let out = render(&["pkg"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!pkg.join("ipfs/peer.yaml").exists());
+    assert_eq!(rendered_objects(&pkg), expected);
 }

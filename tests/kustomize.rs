@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::common::{copy_tree, kubectl_available, root, run, scratch, text};
+use crate::common::{copy_tree, root, run, scratch, text};
 
 fn objects(yaml: &str) -> Vec<J> {
     let mut docs: Vec<J> = serde_saphyr::from_multiple(yaml).expect("YAML stream");
@@ -18,10 +18,7 @@ fn objects(yaml: &str) -> Vec<J> {
 
 #[test]
 fn kubectl_kustomize_runs_the_legacy_plugin() {
-    if !kubectl_available() {
-        eprintln!("kubectl not installed; skipped outside CI");
-        return;
-    }
+    crate::common::require_kubectl();
     let dir = scratch("kustomize-legacy");
     copy_tree(&root().join("examples/kustomize/legacy-plugin"), &dir);
     let bin: PathBuf = PathBuf::from(env!("CARGO_BIN_EXE_kotalc"));
@@ -131,10 +128,66 @@ fn argocd_generate_command() {
     );
     assert!(text(&namespaced.stdout).contains("namespace: other"));
 
-    // Nothing to render is an error, not an empty (pruning) sync.
+    // Nothing to render is an error, not an empty (pruning) sync; the help names the plugin's
+    // option, not a flag the plugin cannot be given.
     let empty = scratch("argocd-generate-empty");
     let out = generate(&empty, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    assert!(text(&out.stderr).contains("empty-output"));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("empty-output"), "{stderr}");
+    assert!(
+        stderr.contains("set KOTALC_ALLOW_EMPTY to \"true\"") && !stderr.contains("--allow-empty"),
+        "{stderr}"
+    );
+    for allowed in ["ARGOCD_ENV_KOTALC_ALLOW_EMPTY", "PARAM_ALLOW_EMPTY"] {
+        let out = generate(&empty, &[(allowed, "true")]);
+        assert!(out.status.success(), "{allowed}: {}", text(&out.stderr));
+    }
+
+    // A plain manifest beside the resources: refused, naming the plugin's option, then copied
+    // with it, from the plugin env or the plugin's parameter.
+    fs::write(
+        dir.join("config.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  a: b\n",
+    )
+    .expect("write");
+    let base = ("ARGOCD_ENV_KOTALC_SECRET_MODE", "none");
+    let out = generate(&dir, &[base]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("set KOTALC_PASSTHROUGH to \"true\"") && !stderr.contains("--passthrough"),
+        "{stderr}"
+    );
+    for passthrough in ["ARGOCD_ENV_KOTALC_PASSTHROUGH", "PARAM_PASSTHROUGH"] {
+        let out = generate(&dir, &[base, (passthrough, "true")]);
+        assert!(out.status.success(), "{passthrough}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("name: extra"), "{passthrough}");
+    }
+
+    // Every parameter plugin.yaml declares is an option kotalc reads: given both ways with
+    // different values, it is named as a conflict.
+    let parameters = plugin["spec"]["parameters"]["static"]
+        .as_array()
+        .expect("parameters");
+    assert_eq!(parameters.len(), 9, "one per option");
+    for parameter in parameters {
+        let name = parameter["name"]
+            .as_str()
+            .expect("name")
+            .to_uppercase()
+            .replace('-', "_");
+        let env = format!("ARGOCD_ENV_KOTALC_{name}");
+        let param = format!("PARAM_{name}");
+        let out = generate(&dir, &[(&env, "one"), (&param, "two")]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(
+            text(&out.stderr).contains(&format!(
+                "{env} is \"one\" but the plugin parameter {param} is \"two\""
+            )),
+            "{name}: {}",
+            text(&out.stderr)
+        );
+    }
 }

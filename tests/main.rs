@@ -11,6 +11,7 @@ mod cluster_runtime;
 mod common;
 mod control_chars;
 mod determinism;
+mod discoverable;
 mod escape;
 mod examples;
 mod fuzz_smoke;

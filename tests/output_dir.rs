@@ -268,3 +268,34 @@ fn a_killed_build_leaves_the_old_tree_or_the_new_one() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// The one layout rule of `build -o DIR` and `import -o DIR`: `DIR/<namespace>/<kind>-<name>.yaml`
+/// whatever else DIR holds, and `DIR/<kind>-<name>.yaml` for an object with no namespace. So
+/// `import -o kotal/` then `build kotal/ -o rendered/` gives `rendered/<namespace>/...`.
+#[test]
+fn every_output_directory_has_one_directory_per_namespace() {
+    let work = scratch("output-layout");
+    let export = "apiVersion: v1\nkind: List\nitems:\n\
+        - apiVersion: ipfs.kotal.io/v1alpha1\n  kind: Peer\n  metadata:\n    name: a\n    namespace: ipfs\n  spec: {}\n\
+        - apiVersion: ipfs.kotal.io/v1alpha1\n  kind: Peer\n  metadata:\n    name: b\n    namespace: team-b\n  spec: {}\n";
+    fs::write(work.join("export.yaml"), export).expect("write");
+    let out = run(&work, &["import", "export.yaml", "-o", "kotal/"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(work.join("kotal/ipfs/peer-a.yaml").is_file());
+    assert!(work.join("kotal/team-b/peer-b.yaml").is_file());
+    fs::write(
+        work.join("kotal/c.yaml"),
+        PEER.replace("NAME", "c").replace("  namespace: ipfs\n", ""),
+    )
+    .expect("write");
+    let out = run(&work, &["build", "kotal/", "-o", "rendered/"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for file in [
+        "rendered/ipfs/statefulset-a.yaml",
+        "rendered/team-b/statefulset-b.yaml",
+        "rendered/statefulset-c.yaml",
+        "rendered/kustomization.yaml",
+    ] {
+        assert!(work.join(file).is_file(), "{file}");
+    }
+}

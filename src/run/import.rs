@@ -68,32 +68,32 @@ pub fn import(args: &ImportArgs) -> u8 {
                     .and_then(|()| stdout.write_all(b"---\n"))
                     .and_then(|()| stdout.write_all(text.as_bytes()));
             }
-            result.and_then(|()| stdout.flush()).map_err(|e| {
-                Diagnostic::new(
-                    Code::OutputFile,
-                    format!("cannot write to stdout: {}", load::io_reason(&e)),
-                )
-            })
+            result
+                .and_then(|()| stdout.flush())
+                .map(|()| None)
+                .map_err(|e| {
+                    Diagnostic::new(
+                        Code::OutputFile,
+                        format!("cannot write to stdout: {}", load::io_reason(&e)),
+                    )
+                })
         }
         Some(dir) => crate::emit::write_dir(dir, &files, args.force, crate::emit::IMPORT_MARKER)
             .map(|written| {
                 if args.format != Format::Json {
                     written.warn_left_alone();
                 }
-                if args.format == Format::Human {
-                    eprintln!(
-                        "kotalc: wrote {} files to {}",
-                        written.files,
-                        crate::diagnostic::printable(&load::display(dir), false)
-                    );
-                }
+                Some(format!(
+                    "wrote {} to {}",
+                    super::files(written.files),
+                    crate::diagnostic::printable(&load::display(dir), false)
+                ))
             }),
     };
-    if let Err(d) = written {
-        let _ = io::stderr()
-            .write_all(crate::diagnostic::render(&d, &outcome.sources, args.format).as_bytes());
-        return EXIT_PROBLEMS;
-    }
+    let result = match written {
+        Ok(result) => result,
+        Err(d) => return super::fail_output(&outcome, &d, args.format),
+    };
     let skipped: Vec<String> = imported
         .skipped
         .iter()
@@ -134,5 +134,6 @@ pub fn import(args: &ImportArgs) -> u8 {
             }
         }
     }
+    super::summary(&outcome, args.format, result);
     EXIT_OK
 }

@@ -64,10 +64,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
                 },
             };
             let schema = crate::schema::document(kind);
-            print(&format!(
+            let text = format!(
                 "{}\n",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
-            ))
+            );
+            match &args.output {
+                None => print(&text),
+                Some(path) => write_file(path, &text),
+            }
         }
         Command::Completions(args) => {
             use clap::CommandFactory;
@@ -105,6 +109,30 @@ fn krm() -> u8 {
         // A closed pipe is not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(_) => EXIT_PROBLEMS,
+    }
+}
+
+/// Writes a generated file the user named, creating its directory (`.kotalc/` for an
+/// editor's schema is usually new).
+fn write_file(path: &std::path::Path, text: &str) -> u8 {
+    let written = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir),
+        None => Ok(()),
+    }
+    .and_then(|()| std::fs::write(path, text));
+    match written {
+        Ok(()) => {
+            eprintln!("kotalc: wrote {}", crate::load::display(path));
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!(
+                "error: cannot write {}: {}",
+                crate::load::display(path),
+                crate::load::io_reason(&e)
+            );
+            EXIT_PROBLEMS
+        }
     }
 }
 
@@ -154,9 +182,9 @@ pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
 /// namespace when neither `--namespace` nor `ARGOCD_ENV_KOTALC_NAMESPACE` gives one.
 fn argocd(options: &mut Options) -> Result<(), String> {
     argocd_unknown_variables()?;
-    let var = |name: &str| std::env::var(format!("ARGOCD_ENV_KOTALC_{name}")).ok();
+    let var = argocd_var;
     let flag = |name: &str| -> Result<Option<bool>, String> {
-        match var(name).as_deref() {
+        match var(name)?.as_deref() {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
@@ -165,7 +193,7 @@ fn argocd(options: &mut Options) -> Result<(), String> {
             )),
         }
     };
-    if let Some(ns) = var("NAMESPACE") {
+    if let Some(ns) = var("NAMESPACE")? {
         options.namespace = Some(ns);
     }
     if options.namespace.is_none() {
@@ -173,21 +201,21 @@ fn argocd(options: &mut Options) -> Result<(), String> {
             .ok()
             .filter(|n| !n.is_empty());
     }
-    if let Some(mode) = var("SECRET_MODE") {
+    if let Some(mode) = var("SECRET_MODE")? {
         use clap::ValueEnum;
         options.secrets.mode = SecretMode::from_str(&mode, false).map_err(|_| {
             format!("ARGOCD_ENV_KOTALC_SECRET_MODE: {mode:?} is not sealed, external or none")
         })?;
     }
-    if let Some(store) = var("SECRET_STORE") {
+    if let Some(store) = var("SECRET_STORE")? {
         options.secrets.store = Some(store);
     }
-    if let Some(kind) = var("SECRET_STORE_KIND") {
+    if let Some(kind) = var("SECRET_STORE_KIND")? {
         use clap::ValueEnum;
         options.secrets.store_kind = crate::secrets::StoreKind::from_str(&kind, false)
             .map_err(|_| format!("ARGOCD_ENV_KOTALC_SECRET_STORE_KIND: {kind:?} is not SecretStore or ClusterSecretStore"))?;
     }
-    if let Some(template) = var("REMOTE_KEY_TEMPLATE") {
+    if let Some(template) = var("REMOTE_KEY_TEMPLATE")? {
         options.secrets.remote_key_template = template;
     }
     if let Some(deny) = flag("DENY_WARNINGS")? {
@@ -199,7 +227,10 @@ fn argocd(options: &mut Options) -> Result<(), String> {
     if let Some(on) = flag("NETWORK_POLICIES")? {
         options.no_network_policies = !on;
     }
-    if let Some(list) = var("ALLOW") {
+    if let Some(passthrough) = flag("PASSTHROUGH")? {
+        options.passthrough = passthrough;
+    }
+    if let Some(list) = var("ALLOW")? {
         let codes = crate::annotations::run_allow_list(&list)
             .map_err(|e| format!("ARGOCD_ENV_KOTALC_ALLOW: {e}"))?;
         options.allow.extend(codes);
@@ -213,6 +244,50 @@ fn argocd(options: &mut Options) -> Result<(), String> {
     }
 }
 
+/// An option from the Application's plugin env (`ARGOCD_ENV_KOTALC_<NAME>`) or the plugin's
+/// parameter of the same name, which Argo CD passes as `PARAM_<NAME>`; both given must agree.
+fn argocd_var(name: &str) -> Result<Option<String>, String> {
+    let env = std::env::var(format!("ARGOCD_ENV_KOTALC_{name}")).ok();
+    let parameter = std::env::var(format!("PARAM_{name}")).ok();
+    match (env, parameter) {
+        (Some(env), Some(parameter)) if env != parameter => Err(format!(
+            "ARGOCD_ENV_KOTALC_{name} is {env:?} but the plugin parameter PARAM_{name} is \
+             {parameter:?}: set one of them"
+        )),
+        (env, parameter) => Ok(env.or(parameter)),
+    }
+}
+
+/// Option names in the hints of diagnostics, as an Argo CD user sets them: the plugin has no
+/// command line.
+fn argocd_hints(outcome: &mut Outcome) {
+    const FLAGS: &[(&str, &str)] = &[
+        (
+            "pass --passthrough",
+            "set KOTALC_PASSTHROUGH to \"true\" in the Application's plugin env \
+             (ARGOCD_ENV_KOTALC_PASSTHROUGH) or the plugin's passthrough parameter",
+        ),
+        (
+            "pass --allow-empty",
+            "set KOTALC_ALLOW_EMPTY to \"true\" in the Application's plugin env \
+             (ARGOCD_ENV_KOTALC_ALLOW_EMPTY) or the plugin's allow-empty parameter",
+        ),
+        (
+            "or pass --namespace",
+            "or set KOTALC_NAMESPACE in the Application's plugin env",
+        ),
+    ];
+    for d in &mut outcome.diagnostics {
+        if let Some(help) = &mut d.help {
+            for (flag, argocd) in FLAGS {
+                if help.contains(flag) {
+                    *help = help.replace(flag, argocd);
+                }
+            }
+        }
+    }
+}
+
 /// The options an Application's plugin env may set, as `KOTALC_<NAME>`.
 const ARGOCD_OPTIONS: &[&str] = &[
     "ALLOW",
@@ -220,6 +295,7 @@ const ARGOCD_OPTIONS: &[&str] = &[
     "DENY_WARNINGS",
     "NAMESPACE",
     "NETWORK_POLICIES",
+    "PASSTHROUGH",
     "REMOTE_KEY_TEMPLATE",
     "SECRET_MODE",
     "SECRET_STORE",
@@ -380,6 +456,9 @@ fn build(args: &BuildArgs) -> u8 {
     }
     let format = args.check.format;
     let mut outcome = compile::compile(&options);
+    if args.argocd {
+        argocd_hints(&mut outcome);
+    }
     report_diagnostics(&outcome, format);
     if outcome.has_errors() {
         let result = if args.check_only {
@@ -497,13 +576,27 @@ fn man(args: &crate::cli::ManArgs) -> u8 {
         let mut out = Vec::new();
         clap_mangen::Man::new(command.clone()).render(&mut out)?;
         let roff = String::from_utf8_lossy(&out).into_owned();
-        let status = ".SH \"EXIT STATUS\"\n\
+        let mut sections = ".SH \"EXIT STATUS\"\n\
             .TP\n0\nSuccess.\n\
             .TP\n1\nProblems in the inputs, or in what was to be written; nothing is written.\n\
-            .TP\n2\nA usage error: an unknown option, value or combination.\n";
+            .TP\n2\nA usage error: an unknown option, value or combination.\n"
+            .to_string();
+        // The directives a resource carries, on the pages of the commands that read resources.
+        if ["kotalc", "build", "validate", "diff"].contains(&command.get_name()) {
+            sections.push_str(
+                ".SH \"KOTALC ANNOTATIONS\"\n\
+                 Directives to kotalc in a resource's metadata.annotations, never copied to the \
+                 output; any other kotalc.io/ annotation is an error.\n",
+            );
+            for (name, meaning) in crate::annotations::DIRECTIVES {
+                // Markdown quotes mean nothing in roff.
+                let meaning = meaning.replace('`', "");
+                sections.push_str(&format!(".TP\n\\fB{name}\\fR\n{meaning}\n"));
+            }
+        }
         Ok(match roff.find(".SH VERSION") {
-            Some(at) => format!("{}{status}{}", &roff[..at], &roff[at..]),
-            None => format!("{roff}{status}"),
+            Some(at) => format!("{}{sections}{}", &roff[..at], &roff[at..]),
+            None => format!("{roff}{sections}"),
         }
         .into_bytes())
     };

@@ -1,0 +1,241 @@
+//! What a user finds without reading the source: the annotations in `explain` and the man
+//! pages, the fix in every format, completion of `--allow`, and errors that say what to do.
+
+use std::fs;
+
+use kotalc::annotations::DIRECTIVES;
+use kotalc::diagnostic::{Code, Severity};
+
+use crate::common::{root, run, run_with_stdin, scratch, text};
+
+#[test]
+fn explain_and_the_man_pages_list_every_kotalc_annotation() {
+    let dir = scratch("discoverable-annotations");
+    let out = run(&dir, &["explain", "peers.metadata.annotations"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let peers = text(&out.stdout);
+    for (name, _) in DIRECTIVES {
+        assert!(peers.contains(name), "{name} in:\n{peers}");
+    }
+    // The Peer-only ones are not offered for a ClusterPeer, where they are errors.
+    let out = run(&dir, &["explain", "clusterpeers.metadata.annotations"]);
+    let cluster = text(&out.stdout);
+    assert!(cluster.contains("kotalc.io/allow-change"), "{cluster}");
+    assert!(!cluster.contains("kotalc.io/peering"), "{cluster}");
+    for page in ["kotalc", "build", "validate", "diff"] {
+        let args: &[&str] = if page == "kotalc" {
+            &["man"]
+        } else {
+            &["man", page]
+        };
+        let roff = text(&run(&dir, args).stdout);
+        for (name, _) in DIRECTIVES {
+            assert!(roff.contains(&format!("\\fB{name}\\fR")), "{page}: {name}");
+        }
+    }
+}
+
+#[test]
+fn every_format_keeps_the_suggestion() {
+    let dir = scratch("discoverable-suggestion");
+    fs::write(
+        dir.join("peer.yaml"),
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p\nspec:\n  apiPorts: 5001\n",
+    )
+    .expect("write");
+    for format in ["human", "json", "github"] {
+        let out = run(&dir, &["build", "peer.yaml", "--format", format]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("did you mean `apiPort`?"),
+            "{format}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn completion_offers_the_warning_codes_for_allow() {
+    let dir = scratch("discoverable-completion");
+    let warnings: Vec<&str> = Code::ALL
+        .iter()
+        .filter(|c| c.default_severity() == Severity::Warning)
+        .map(|c| c.as_str())
+        .collect();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = text(&run(&dir, &["completions", shell]).stdout);
+        for code in &warnings {
+            assert!(script.contains(code), "{shell}: {code}");
+        }
+        // Only warnings can be allowed.
+        assert!(!script.contains("unknown-field"), "{shell}");
+    }
+    // `--help` stays short: the codes are not listed there.
+    let help = text(&run(&dir, &["build", "--help"]).stdout);
+    assert!(!help.contains("badgerds"), "{help}");
+}
+
+/// A lowercase kind is named as a kind error, in the KRM function too, where it used to pass
+/// through as a foreign item and leave nothing to render.
+#[test]
+fn a_lowercase_kind_is_a_kind_error_everywhere() {
+    let dir = scratch("discoverable-kind");
+    let peer = "apiVersion: ipfs.kotal.io/v1alpha1\nkind: peer\nmetadata:\n  name: p\n";
+    fs::write(dir.join("peer.yaml"), peer).expect("write");
+    let out = run(&dir, &["build", "peer.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error[unknown-kind]") && stderr.contains("did you mean `Peer`?"),
+        "{stderr}"
+    );
+    let list = format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {}\n",
+        peer.trim_end().replace('\n', "\n  ")
+    );
+    let out = run_with_stdin(&dir, &["krm"], list.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("[unknown-kind]") && stdout.contains("did you mean `Peer`?"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("empty-output"), "{stdout}");
+}
+
+#[test]
+fn schema_output_creates_its_directory() {
+    let dir = scratch("discoverable-schema");
+    let out = run(
+        &dir,
+        &["schema", "-o", ".kotalc/schemas/kotal-ipfs.schema.json"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = fs::read(dir.join(".kotalc/schemas/kotal-ipfs.schema.json")).expect("written");
+    assert_eq!(written, run(&dir, &["schema"]).stdout);
+    // Run again: the file is regenerated in place.
+    let out = run(
+        &dir,
+        &[
+            "schema",
+            "peer",
+            "-o",
+            ".kotalc/schemas/kotal-ipfs.schema.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = fs::read(dir.join(".kotalc/schemas/kotal-ipfs.schema.json")).expect("written");
+    assert_eq!(written, run(&dir, &["schema", "peer"]).stdout);
+}
+
+#[test]
+fn an_under_indented_block_suggests_the_indentation() {
+    let dir = scratch("discoverable-indentation");
+    fs::write(
+        dir.join("peer.yaml"),
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p\nspec:\n  \
+         resources:\n  cpu: \"2\"\n  memory: 2Gi\n  routing: dht\n",
+    )
+    .expect("write");
+    let out = run(&dir, &["build", "peer.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "= help: `cpu`, `memory` below belong to `resources`: indent them under `resources:`"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("^^^ a field of `resources`: indent it under `resources:`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("remove the field"), "{stderr}");
+    // `routing` is spec's own field, and fine where it is.
+    assert!(!stderr.contains("spec.routing"), "{stderr}");
+}
+
+#[test]
+fn sealed_secrets_under_another_secret_mode_are_explained() {
+    let dir = root().join("examples/ipfs");
+    let out = run(
+        &dir,
+        &[
+            "build",
+            ".",
+            "--secret-mode",
+            "external",
+            "--secret-store",
+            "vault",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "note[sealed-secret-mode]: SealedSecret \"cluster-secret\" of the inputs is passed \
+             through: Secret \"cluster-secret\" comes from it, and no ExternalSecret is rendered"
+        ),
+        "{stderr}"
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.matches("kind: SealedSecret").count(), 4, "{stdout}");
+    assert!(!stdout.contains("kind: ExternalSecret"), "{stdout}");
+
+    let out = run(&dir, &["build", ".", "--secret-mode", "none"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("of the inputs is not written (--secret-mode none"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stdout).contains("kind: SealedSecret"));
+}
+
+/// A file that does not parse shows its values, except those that may be secrets.
+#[test]
+fn a_syntax_error_masks_only_secret_values() {
+    let dir = scratch("discoverable-syntax");
+    let cases = [
+        (
+            "peer.yaml",
+            "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p\nspec:\n  \
+             image: \"kubo:v0.28\n",
+            " 6 |   image: \"kubo:v0.28",
+        ),
+        (
+            "secret.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  password: \
+             \"hunter2hunter\n",
+            " 6 |   password: **************",
+        ),
+        (
+            "sealed.yaml",
+            "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: s\nspec:\n  \
+             template:\n    data:\n      key: \"plainplain\n",
+            " 8 |       key: ***********",
+        ),
+        (
+            "swarm.yaml",
+            "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Swarm\nmetadata:\n  name: s\nspec:\n  \
+             nodes:\n    - name: n1\n      privateKey: \"CAESQsecretsecret\n",
+            " 8 |       privateKey: ******************",
+        ),
+        (
+            "notes.yaml",
+            "token: abcdefabcdef: x\n",
+            " 1 | token: ************: *",
+        ),
+    ];
+    for (file, content, shown) in cases {
+        fs::write(dir.join(file), content).expect("write");
+        let out = run(&dir, &["build", file]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("error[yaml-syntax]"), "{file}: {stderr}");
+        assert!(
+            stderr.contains(shown),
+            "{file}: expected {shown:?} in:\n{stderr}"
+        );
+    }
+}
