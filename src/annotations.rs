@@ -91,13 +91,10 @@ pub const DIRECTIVES: &[(&str, &str)] = &[
 
 /// The directives a resource of `kind` may carry, with what each does.
 pub fn directives(kind: Kind) -> impl Iterator<Item = (&'static str, &'static str)> {
-    DIRECTIVES
-        .iter()
-        .copied()
-        .filter(move |(name, _)| {
-            (kind == Kind::Peer || !PEER_ONLY.contains(name))
-                && (kind == Kind::ClusterPeer || !CLUSTER_PEER_ONLY.contains(name))
-        })
+    DIRECTIVES.iter().copied().filter(move |(name, _)| {
+        (kind == Kind::Peer || !PEER_ONLY.contains(name))
+            && (kind == Kind::ClusterPeer || !CLUSTER_PEER_ONLY.contains(name))
+    })
 }
 
 fn known() -> impl Iterator<Item = &'static str> + Clone {
