@@ -5,16 +5,17 @@
 # fuzz/artifacts/<target>/. `.ci/run` calls this; FUZZ_SECONDS bounds each target (default
 # 60, so three targets take about three minutes once built).
 #
-# cargo-fuzz needs the nightly toolchain (sanitizers); it is installed from crates.io into
-# target/fuzz-tools once and reused from the cache.
+# cargo-fuzz needs the nightly toolchain (sanitizers). Both, and the fuzz build, are cached
+# outside the tree (KOTALC_FUZZ_CACHE, default ~/.cache/kotalc-fuzz), so that a fresh clone,
+# as CI's, builds them once per machine.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 seconds="${FUZZ_SECONDS:-60}"
-tools="$PWD/../target/fuzz-tools"
+cache="${KOTALC_FUZZ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kotalc-fuzz}"
+tools="$cache/tools"
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-    echo "fuzz/run.sh: the nightly toolchain is missing: rustup toolchain install nightly" >&2
-    exit 1
+    rustup toolchain install nightly --profile minimal
 fi
 if [ ! -x "$tools/bin/cargo-fuzz" ]; then
     cargo install --quiet --locked --root "$tools" cargo-fuzz
@@ -46,7 +47,7 @@ done
 mkdir -p artifacts
 for target in compile krm seal; do
     echo "fuzz/run.sh: $target for ${seconds}s" >&2
-    cargo +nightly fuzz run "$target" "$scratch/$target" -- \
+    cargo +nightly fuzz run --target-dir "$cache/target" "$target" "$scratch/$target" -- \
         -max_total_time="$seconds" -max_len=65536 -timeout=30 -rss_limit_mb=2048 \
         -print_final_stats=1 2>"$scratch/$target.log" || {
         tail -n 60 "$scratch/$target.log" >&2
