@@ -185,7 +185,7 @@ fn moving_off_the_operator_as_the_readme_says_keeps_every_object() {
             // Step 2: every seal command import printed, the README's example among them.
             let runnable: Vec<String> = printed
                 .iter()
-                .map(|c: &String| c.replace("<controller.pem>", "controller.pem"))
+                .map(|c: &String| c.replace("'<controller.pem>'", "controller.pem"))
                 .collect();
             assert!(
                 runnable.contains(command),

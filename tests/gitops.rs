@@ -509,7 +509,7 @@ fn a_committed_link_is_skipped_at_a_revision_as_on_disk() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        text(&out.stdout).contains("0 added, 0 removed, 0 changed, 4 unchanged\n"),
+        text(&out.stdout).contains("0 added, 0 removed, 0 changed, 5 unchanged\n"),
         "{}",
         text(&out.stdout)
     );

@@ -83,8 +83,9 @@ fn every_kotal_sample_compiles() {
         objects += outcome.objects.len();
     }
     if paths.len() == 5 {
-        // Four objects per Peer or ClusterPeer (the Swarms have four Peers between them), and
-        // a placeholder per referenced Secret: 7 resources, 7 Secrets.
-        assert_eq!(objects, 7 * 4 + 7);
+        // Five objects per Peer or ClusterPeer, its NetworkPolicy among them (the Swarms have
+        // four Peers between them), and a placeholder per referenced Secret: 7 resources, 7
+        // Secrets.
+        assert_eq!(objects, 7 * 5 + 7);
     }
 }

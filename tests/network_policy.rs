@@ -272,9 +272,7 @@ fn the_example_set_admits_exactly_its_clients() {
         pinning-ipfs     4001/UDP  * -private-1 -private-2 -pinning-cluster
         pinning-ipfs     5001/TCP  pinning-cluster
         private-1        4001/TCP  * -pinning-cluster
-        private-1        4001/UDP  * -pinning-cluster
         private-2        4001/TCP  * -pinning-cluster
-        private-2        4001/UDP  * -pinning-cluster
         pinning-cluster  9096/TCP  none
         pinning-cluster  9095/TCP  pinning-client
         pinning-cluster  9094/TCP  pinning-client
@@ -338,18 +336,15 @@ fn a_private_swarm_reaches_only_its_members() {
         &actual,
         "
         member-1        4001/TCP  *
-        member-1        4001/UDP  *
         member-1        5001/TCP  none
         member-2        4001/TCP  *
-        member-2        4001/UDP  *
         migrating       4001/TCP  *
-        migrating       4001/UDP  *
         public          4001/TCP  * -member-1 -member-2
         public          4001/UDP  * -member-1 -member-2
         public          5001/TCP  pinner
         stranger        80/TCP    migrating public pinner internet outside-member
         outside-member  4001/TCP  member-1 migrating public pinner stranger internet
-        outside-member  4001/UDP  member-1 migrating public pinner stranger internet
+        outside-member  4001/UDP  migrating public pinner stranger internet
         outside-member  443/TCP   migrating public pinner stranger internet
         internet        4001/TCP  migrating public pinner stranger outside-member
         internet        443/TCP   migrating public pinner stranger outside-member

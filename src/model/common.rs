@@ -21,17 +21,7 @@ pub struct ObjectMeta {
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     /// Annotations, copied onto every rendered object. `kotalc.io/*` annotations are
-    /// directives to kotalc and are not copied: `kotalc.io/allow` silences warnings;
-    /// `kotalc.io/allow-change` names the fields whose refused or destructive change is
-    /// intended (`spec.consensus`, `PersistentVolumeClaim.spec.storageClassName`, ...), so that
-    /// `kotalc diff --fail-on destructive` passes a deliberate recreation;
-    /// `kotalc.io/network-policies: "false"` renders no NetworkPolicy for the resource;
-    /// `kotalc.io/api-clients` names further clients its NetworkPolicy admits to its APIs
-    /// (`KEY=VALUE`, `NS:KEY=VALUE` or `NS:*`, comma-separated); `kotalc.io/open-egress:
-    /// "true"` lets its pods connect anywhere (a repo migration's download). A Peer also reads
-    /// `kotalc.io/peer-id`, `kotalc.io/identity-secret` and `kotalc.io/peering`; a ClusterPeer
-    /// `kotalc.io/rest-credentials-secret` (its REST API's basic auth, from the Secret's
-    /// `credentials`, `USER:PASSWORD`).
+    /// directives to kotalc and are not copied; `kotalc explain` lists those each kind reads.
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
 }
