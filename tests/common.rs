@@ -30,6 +30,25 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Every YAML file directly in `dir`, parsed, by file name.
+pub fn yaml_files(dir: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let mut objects = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).expect("the directory") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        if name.ends_with(".yaml") {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let object = serde_saphyr::from_str(&text).expect("YAML");
+            objects.insert(name, object);
+        }
+    }
+    objects
+}
+
 pub fn run_with_stdin(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
     use std::process::Stdio;

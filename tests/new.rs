@@ -6,47 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value as J;
 
-use crate::common::{root, run, scratch, text};
-use crate::seal::unseal;
-
-fn cert() -> String {
-    root()
-        .join("tests/data/controller.crt")
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// Every YAML file of `dir`, parsed, by file name.
-fn objects(dir: &Path) -> BTreeMap<String, J> {
-    let mut objects = BTreeMap::new();
-    for entry in fs::read_dir(dir).expect("the swarm directory") {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
-        if name.ends_with(".yaml") {
-            let text = fs::read_to_string(&path).expect("read");
-            let object: J = serde_saphyr::from_str(&text).expect("YAML");
-            objects.insert(name, object);
-        }
-    }
-    objects
-}
-
-/// The plaintext of a SealedSecret's one data key, unsealed as the controller does.
-fn unsealed(object: &J, key: &str) -> Vec<u8> {
-    let name = object["metadata"]["name"].as_str().expect("name");
-    let namespace = object["metadata"]["namespace"].as_str().expect("namespace");
-    let encrypted = object["spec"]["encryptedData"][key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{name} holds {key}"));
-    unseal(encrypted, &format!("{namespace}/{name}")).expect("unseals")
-}
+use crate::common::{root, run, scratch, text, yaml_files};
+use crate::seal::{controller_cert, unsealed};
 
 fn strings(value: &J) -> Vec<&str> {
     value
@@ -57,7 +22,7 @@ fn strings(value: &J) -> Vec<&str> {
 
 /// Checks the written swarm against what it promises and returns every plaintext it sealed.
 fn check_swarm(dir: &Path, name: &str, peers: usize, cluster: bool) -> Vec<String> {
-    let objects = objects(dir);
+    let objects = yaml_files(dir);
     let by_kind = |kind: &str| -> BTreeMap<String, &J> {
         objects
             .values()
@@ -207,29 +172,41 @@ fn assert_no_plaintext(dir: &Path, outputs: &[String], plaintexts: &[String]) {
     }
 }
 
+/// Runs `kotalc new private-swarm demo --peers PEERS [--cluster]` with the test controller's
+/// certificate into `work/swarm`, then `kotalc build swarm --deny-warnings` into
+/// `work/rendered`: the outputs of both.
+pub fn new_swarm_built(work: &Path, peers: usize, cluster: bool) -> (Output, Output) {
+    let peers = peers.to_string();
+    let cert = controller_cert();
+    let mut args = vec![
+        "new",
+        "private-swarm",
+        "demo",
+        "--peers",
+        &peers,
+        "--cert",
+        &cert,
+        "-n",
+        "ipfs",
+        "-o",
+        "swarm",
+    ];
+    if cluster {
+        args.push("--cluster");
+    }
+    let new = run(work, &args);
+    let build = run(
+        work,
+        &["build", "swarm", "--deny-warnings", "-o", "rendered"],
+    );
+    (new, build)
+}
+
 #[test]
 fn a_new_private_swarm_builds_at_once_and_is_peered_and_sealed() {
     for (peers, cluster) in [(3, true), (4, false), (1, true)] {
         let work = scratch(&format!("new-private-swarm-{peers}-{cluster}"));
-        let peers_arg = peers.to_string();
-        let cert = cert();
-        let mut args = vec![
-            "new",
-            "private-swarm",
-            "demo",
-            "--peers",
-            &peers_arg,
-            "--cert",
-            &cert,
-            "-n",
-            "ipfs",
-            "-o",
-            "swarm",
-        ];
-        if cluster {
-            args.push("--cluster");
-        }
-        let out = run(&work, &args);
+        let (out, build) = new_swarm_built(&work, peers, cluster);
         let new_stderr = text(&out.stderr);
         assert!(out.status.success(), "{new_stderr}");
         assert!(out.stdout.is_empty());
@@ -243,16 +220,14 @@ fn a_new_private_swarm_builds_at_once_and_is_peered_and_sealed() {
             )
         );
 
-        let build = run(
-            &work,
-            &["build", "swarm", "--deny-warnings", "-o", "rendered"],
-        );
         let build_stderr = text(&build.stderr);
         assert!(build.status.success(), "{build_stderr}");
-        assert_eq!(
-            build_stderr.lines().count(),
-            1,
-            "nothing but the summary: {build_stderr}"
+        // Nothing but the note every build with NetworkPolicies carries, and the summary.
+        assert!(
+            build_stderr.starts_with("note[network-policies]: ")
+                && build_stderr.lines().count() == 3
+                && build_stderr.contains(" 0 errors, 0 warnings, 1 note; "),
+            "nothing but the network-policies note and the summary: {build_stderr}"
         );
         let plaintexts = check_swarm(&work.join("swarm"), "demo", peers, cluster);
         assert_no_plaintext(
@@ -280,7 +255,7 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn new_never_writes_over_anything() {
     let work = scratch("new-refusals");
-    let cert = cert();
+    let cert = controller_cert();
     let new = |dir: &str, name: &str| {
         run(
             &work,

@@ -86,19 +86,27 @@ impl Cluster {
     /// Applies rendered objects: StatefulSets and ConfigMaps replace those of the same name
     /// (a running pod keeps what it started with, as in Kubernetes).
     pub fn apply(&mut self, objects: &[Object]) {
-        for object in objects {
-            match object.kind.as_str() {
-                "ConfigMap" => {
-                    self.configmaps
-                        .insert(object.name.clone(), object.value.clone());
+        self.apply_manifests(objects.iter().map(|o| &o.value));
+    }
+
+    /// Applies manifests as read from kotalc's output files.
+    pub fn apply_manifests<'a>(&mut self, manifests: impl IntoIterator<Item = &'a J>) {
+        for manifest in manifests {
+            let name = manifest["metadata"]["name"]
+                .as_str()
+                .expect("metadata.name")
+                .to_string();
+            match manifest["kind"].as_str() {
+                Some("ConfigMap") => {
+                    self.configmaps.insert(name, manifest.clone());
                 }
-                "StatefulSet" => {
+                Some("StatefulSet") => {
                     let next = Ipv4Addr::new(127, 0, 0, 2 + self.workloads.len() as u8);
-                    let addr = self.workloads.get(&object.name).map_or(next, |w| w.addr);
+                    let addr = self.workloads.get(&name).map_or(next, |w| w.addr);
                     self.workloads.insert(
-                        object.name.clone(),
+                        name,
                         Workload {
-                            statefulset: object.value.clone(),
+                            statefulset: manifest.clone(),
                             addr,
                         },
                     );

@@ -9,8 +9,9 @@ use std::time::Duration;
 use kotalc::keys::{Material, generate};
 use kotalc::render::Object;
 
-use crate::common::{real_program, scratch, text};
+use crate::common::{real_program, scratch, text, yaml_files};
 use crate::pods::{Cluster, KUBO, Pod, wait_for};
+use crate::seal::unsealed;
 
 /// Hang guard of a wait for a daemon or a network condition.
 const BOUND: Duration = Duration::from_secs(240);
@@ -764,4 +765,100 @@ fn real_cluster_extra_args_never_expand_a_secret() {
         );
     }
     assert!(!pod.logs().contains(&secret), "the secret is in the logs");
+}
+
+/// What `kotalc new private-swarm NAME --peers 2 --cluster` writes, built with `--deny-warnings`,
+/// runs as written: with its SealedSecrets unsealed as the controller would, the two Peers (on
+/// their default image) start clean under the identities their annotations record, connect
+/// through their kotalc.io/peering lists and move a block both ways, and a pin made through one
+/// ClusterPeer is pinned on both.
+#[test]
+fn real_new_private_swarm_runs() {
+    let work = scratch("real-new-private-swarm");
+    let (new, build) = crate::new::new_swarm_built(&work, 2, true);
+    assert!(new.status.success(), "{}", text(&new.stderr));
+    assert!(build.status.success(), "{}", text(&build.stderr));
+
+    let rendered = yaml_files(&work.join("rendered/ipfs"));
+    let mut cluster = Cluster::new("new-private-swarm");
+    for sealed in rendered.values().filter(|o| o["kind"] == "SealedSecret") {
+        let name = sealed["metadata"]["name"].as_str().expect("name");
+        let keys = sealed["spec"]["encryptedData"]
+            .as_object()
+            .expect("encryptedData");
+        for key in keys.keys() {
+            cluster.secret(name, key, &text(&unsealed(sealed, key)));
+        }
+    }
+    cluster.apply_manifests(rendered.values());
+
+    let resources = yaml_files(&work.join("swarm"));
+    let annotation = |peer: &str, key: &str| -> String {
+        resources[&format!("peer-{peer}.yaml")]["metadata"]["annotations"][key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{peer} has no {key}"))
+            .to_string()
+    };
+    // Each Peer's peering list, as the peer IDs it names.
+    let peering = |peer: &str| -> Vec<String> {
+        annotation(peer, "kotalc.io/peering")
+            .split(',')
+            .filter_map(|entry| entry.rsplit_once("/p2p/"))
+            .map(|(_, id)| id.to_string())
+            .collect()
+    };
+    let a = start(&cluster, "demo-0");
+    let b = start(&cluster, "demo-1");
+    for pod in [&a, &b] {
+        kubo_up(pod);
+        assert_eq!(
+            peer_id(pod),
+            annotation(&pod.name, "kotalc.io/peer-id"),
+            "{} runs under another identity than its annotation records",
+            pod.name
+        );
+    }
+    assert_eq!(peering("demo-0"), [peer_id(&b)]);
+    assert_eq!(peering("demo-1"), [peer_id(&a)]);
+    wait_for(
+        "new private-swarm: the Peers connect through their peering lists",
+        BOUND,
+        || {
+            [&a, &b].iter().all(|pod| {
+                let peers = swarm_peers(pod);
+                peering(&pod.name).iter().all(|id| peers.contains(id))
+            })
+        },
+        || logs(&[&a, &b]),
+    );
+    for pod in [&a, &b] {
+        clean_start(pod, "new private-swarm");
+    }
+    block_moves(&a, &b, "new private-swarm");
+    block_moves(&b, &a, "new private-swarm");
+
+    let cluster_id = |member: &str| -> String {
+        resources[&format!("clusterpeer-{member}.yaml")]["spec"]["id"]
+            .as_str()
+            .expect("spec.id")
+            .to_string()
+    };
+    let (id0, id1) = (cluster_id("demo-cluster-0"), cluster_id("demo-cluster-1"));
+    let c0 = start(&cluster, "demo-cluster-0");
+    let c1 = start(&cluster, "demo-cluster-1");
+    let all = || logs(&[&a, &b, &c0, &c1]);
+    wait_for(
+        "new private-swarm: the ClusterPeers see each other",
+        BOUND,
+        || sees(&c0, &[&id0, &id1]) && sees(&c1, &[&id0, &id1]),
+        all,
+    );
+    let cid = block(&a, "kotalc new private-swarm pin");
+    ctl(&c0, &["pin", "add", &cid]).unwrap_or_else(|e| panic!("pin add: {e}\n{}", all()));
+    wait_for(
+        &format!("new private-swarm: {cid} pinned on both ClusterPeers"),
+        BOUND,
+        || ctl(&c1, &["status", &cid]).is_ok_and(|o| o.matches("PINNED").count() == 2),
+        all,
+    );
 }

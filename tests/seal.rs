@@ -49,6 +49,21 @@ pub fn seal(args: &[&str], stdin: &[u8]) -> (serde_json::Value, String, i32) {
     (object, text(&out.stderr), out.status.code().unwrap_or(-1))
 }
 
+/// The test controller's certificate, as `--cert` takes it.
+pub fn controller_cert() -> String {
+    data("controller.crt").to_string_lossy().into_owned()
+}
+
+/// The plaintext of a SealedSecret's data key, unsealed as the controller does.
+pub fn unsealed(object: &serde_json::Value, key: &str) -> Vec<u8> {
+    let name = object["metadata"]["name"].as_str().expect("name");
+    let namespace = object["metadata"]["namespace"].as_str().expect("namespace");
+    let encrypted = object["spec"]["encryptedData"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} holds {key}"));
+    unseal(encrypted, &format!("{namespace}/{name}")).expect("unseals")
+}
+
 fn controller_key() -> rsa::PrivateKey {
     use rsa::pkcs8::DecodePrivateKey;
     let pem = std::fs::read_to_string(data("controller.key")).expect("test key");
