@@ -14,12 +14,20 @@ fn explain_and_the_man_pages_list_every_kotalc_annotation() {
     let out = run(&dir, &["explain", "peers.metadata.annotations"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let peers = text(&out.stdout);
-    for (name, _) in DIRECTIVES {
+    for (name, _) in kotalc::annotations::directives(kotalc::model::Kind::Peer) {
         assert!(peers.contains(name), "{name} in:\n{peers}");
     }
-    // The Peer-only ones are not offered for a ClusterPeer, where they are errors.
+    // The Peer-only ones are not offered for a ClusterPeer, where they are errors, nor the
+    // ClusterPeer-only ones for a Peer.
+    assert!(
+        !peers.contains("kotalc.io/rest-credentials-secret"),
+        "{peers}"
+    );
     let out = run(&dir, &["explain", "clusterpeers.metadata.annotations"]);
     let cluster = text(&out.stdout);
+    for (name, _) in kotalc::annotations::directives(kotalc::model::Kind::ClusterPeer) {
+        assert!(cluster.contains(name), "{name} in:\n{cluster}");
+    }
     assert!(cluster.contains("kotalc.io/allow-change"), "{cluster}");
     assert!(!cluster.contains("kotalc.io/peering"), "{cluster}");
     for page in ["kotalc", "build", "validate", "diff"] {
