@@ -9,6 +9,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value as J, json};
 
 use crate::common::{root, scratch, text};
@@ -446,6 +448,27 @@ fn every_service_port_reaches_a_listener() {
                     port["name"]
                 );
             }
+            // The livenessProbe, read as the kubelet's API types read it, asks the REST
+            // API's /health on a port the daemon listens on for the pod's address.
+            let typed: StatefulSet =
+                serde_json::from_value(pod.statefulset.clone()).expect("a StatefulSet");
+            let probe = typed
+                .spec
+                .and_then(|s| s.template.spec)
+                .and_then(|s| s.containers.into_iter().next())
+                .and_then(|c| c.liveness_probe)
+                .unwrap_or_else(|| panic!("{name}: no livenessProbe"));
+            let http = probe.http_get.expect("an httpGet probe");
+            assert_eq!(http.path.as_deref(), Some("/health"));
+            let IntOrString::Int(port) = http.port else {
+                panic!("{name}: a named probe port")
+            };
+            let address = format!("/ip4/0.0.0.0/tcp/{port}");
+            assert!(
+                listening.contains(&address.as_str()),
+                "{name} ({version}): the livenessProbe asks {address}; the daemon listens on \
+                 {listening:?}"
+            );
         }
     }
 }

@@ -250,6 +250,7 @@ impl Cluster {
             env: BTreeMap::new(),
             containers: containers.clone(),
             running: Mutex::default(),
+            liveness: Mutex::default(),
             endpoints: self.endpoints.clone(),
             stop: stop.clone(),
         };
@@ -286,6 +287,12 @@ impl Cluster {
         }
         for main in spec["containers"].as_array().expect("containers") {
             let cname = main["name"].as_str().expect("name").to_string();
+            if let Some(probe) = main.get("livenessProbe") {
+                pod.liveness
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(cname.clone(), Liveness::new(probe, Instant::now()));
+            }
             let child = pod.spawn(&cname);
             pod.running
                 .lock()
@@ -381,6 +388,7 @@ pub struct Pod {
     env: BTreeMap<String, Vec<(String, String)>>,
     containers: Vec<J>,
     running: Mutex<BTreeMap<String, Child>>,
+    liveness: Mutex<BTreeMap<String, Liveness>>,
     endpoints: Endpoints,
     stop: Arc<AtomicBool>,
 }
@@ -498,26 +506,81 @@ impl Pod {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(container.to_string(), child);
+        if let Some(probe) = self
+            .liveness
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(container)
+        {
+            probe.restarted(Instant::now());
+        }
+    }
+
+    /// What the kubelet does for a main container between two looks of the test (which calls
+    /// this from its wait loops): restarts it (restartPolicy Always) when it has exited, or
+    /// when its livenessProbe, due every periodSeconds after initialDelaySeconds, has failed
+    /// failureThreshold times in a row.
+    pub fn kubelet(&self, container: &str) {
+        let due = self
+            .liveness
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(container)
+            .and_then(|probe| probe.due(Instant::now()));
+        let dead = due.is_some_and(|check| {
+            let alive = self.probe(&check);
+            let mut liveness = self.liveness.lock().unwrap_or_else(|e| e.into_inner());
+            liveness
+                .get_mut(container)
+                .is_some_and(|probe| probe.record(Instant::now(), alive))
+        });
+        if dead || self.exited(container).is_some() {
+            self.restart(container);
+        }
+    }
+
+    /// One run of a probe against the pod's address, as the kubelet's prober runs it.
+    fn probe(&self, probe: &Probe) -> bool {
+        match &probe.check {
+            Check::Http { port, path } => self
+                .request("GET", *port, path, probe.timeout)
+                .is_some_and(|(status, _)| (200..400).contains(&status)),
+            Check::Tcp { port } => self.connects(*port, probe.timeout),
+        }
     }
 
     /// Whether `port` accepts TCP connections on the pod's address.
     pub fn listens(&self, port: u16) -> bool {
+        self.connects(port, Duration::from_secs(5))
+    }
+
+    fn connects(&self, port: u16, timeout: Duration) -> bool {
         let target = SocketAddrV4::new(self.addr, port);
         in_netns(&self.netns, move || {
-            TcpStream::connect_timeout(&target.into(), Duration::from_secs(5)).is_ok()
+            TcpStream::connect_timeout(&target.into(), timeout).is_ok()
         })
     }
 
     /// An HTTP/1.0 request to the pod's address: the status and body, if it answered.
     pub fn http(&self, method: &str, port: u16, path: &str) -> Option<(u16, String)> {
+        self.request(method, port, path, Duration::from_secs(30))
+    }
+
+    /// An HTTP/1.0 request answered within `timeout` (for connecting, then for each read).
+    fn request(
+        &self,
+        method: &str,
+        port: u16,
+        path: &str,
+        timeout: Duration,
+    ) -> Option<(u16, String)> {
         let target = SocketAddrV4::new(self.addr, port);
         let request = format!("{method} {path} HTTP/1.0\r\nHost: {target}\r\n\r\n");
         in_netns(&self.netns, move || {
             let mut stream =
-                TcpStream::connect_timeout(&target.into(), Duration::from_secs(5)).ok()?;
-            stream
-                .set_read_timeout(Some(Duration::from_secs(30)))
-                .ok()?;
+                TcpStream::connect_timeout(&target.into(), timeout.min(Duration::from_secs(5)))
+                    .ok()?;
+            stream.set_read_timeout(Some(timeout)).ok()?;
             stream.write_all(request.as_bytes()).ok()?;
             let mut response = String::new();
             stream.read_to_string(&mut response).ok()?;
@@ -611,6 +674,88 @@ impl Drop for Pod {
         }
         let _ = self.holder.kill();
         let _ = self.holder.wait();
+    }
+}
+
+/// What a probe checks: the kinds kotalc renders.
+#[derive(Clone, Debug, PartialEq)]
+enum Check {
+    Http { port: u16, path: String },
+    Tcp { port: u16 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Probe {
+    check: Check,
+    timeout: Duration,
+}
+
+/// A container's livenessProbe and its state, counted as the kubelet's prober worker counts:
+/// the first run initialDelaySeconds after the container starts, then one every periodSeconds,
+/// and a kill after failureThreshold failures in a row (a success resets the count).
+#[derive(Debug)]
+struct Liveness {
+    probe: Probe,
+    initial_delay: Duration,
+    period: Duration,
+    threshold: u32,
+    next: Instant,
+    failures: u32,
+}
+
+impl Liveness {
+    /// The probe of a rendered container, with the API's defaults; a kind the runner cannot
+    /// run fails the test rather than passing unprobed.
+    fn new(probe: &J, started: Instant) -> Liveness {
+        let seconds =
+            |key: &str, default: u64| Duration::from_secs(probe[key].as_u64().unwrap_or(default));
+        let port = |handler: &J| {
+            let port = &handler["port"];
+            port.as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or_else(|| panic!("the runner probes numbered ports only: {port}"))
+        };
+        let check = if let Some(http) = probe.get("httpGet") {
+            let path = http["path"].as_str().unwrap_or("/").to_string();
+            Check::Http {
+                port: port(http),
+                path,
+            }
+        } else if let Some(tcp) = probe.get("tcpSocket") {
+            Check::Tcp { port: port(tcp) }
+        } else {
+            panic!("the runner runs httpGet and tcpSocket probes only: {probe}")
+        };
+        let initial_delay = seconds("initialDelaySeconds", 0);
+        Liveness {
+            probe: Probe {
+                check,
+                timeout: seconds("timeoutSeconds", 1),
+            },
+            initial_delay,
+            period: seconds("periodSeconds", 10),
+            threshold: probe["failureThreshold"].as_u64().unwrap_or(3) as u32,
+            next: started + initial_delay,
+            failures: 0,
+        }
+    }
+
+    /// The probe to run, if one is due at `now`.
+    fn due(&self, now: Instant) -> Option<Probe> {
+        (now >= self.next).then(|| self.probe.clone())
+    }
+
+    /// Counts a run's result; true when the container is to be killed.
+    fn record(&mut self, now: Instant, alive: bool) -> bool {
+        self.next = now + self.period;
+        self.failures = if alive { 0 } else { self.failures + 1 };
+        self.failures >= self.threshold
+    }
+
+    /// A new container: the count and the initial delay start over.
+    fn restarted(&mut self, now: Instant) {
+        self.failures = 0;
+        self.next = now + self.initial_delay;
     }
 }
 
@@ -869,4 +1014,38 @@ fn expansion_is_the_kubelets() {
     ] {
         assert_eq!(expand(input, &env), expected, "{input}");
     }
+}
+
+/// The liveness count on a fake clock: nothing before initialDelaySeconds, one run per
+/// periodSeconds, a kill only after failureThreshold failures in a row, and a restart starts over.
+#[test]
+fn liveness_counts_as_the_kubelet() {
+    let probe = serde_json::json!({
+        "httpGet": {"path": "/health", "port": 9094},
+        "initialDelaySeconds": 60, "periodSeconds": 20, "timeoutSeconds": 10, "failureThreshold": 3
+    });
+    let t0 = Instant::now();
+    let at = |s: u64| t0 + Duration::from_secs(s);
+    let mut liveness = Liveness::new(&probe, t0);
+    let check = Check::Http {
+        port: 9094,
+        path: "/health".into(),
+    };
+    assert_eq!(liveness.due(at(59)), None);
+    let due = liveness.due(at(60)).expect("due at the initial delay");
+    assert_eq!((due.check, due.timeout), (check, Duration::from_secs(10)));
+    assert!(!liveness.record(at(60), false));
+    assert_eq!(liveness.due(at(79)), None);
+    assert!(!liveness.record(at(80), false));
+    // A success resets the count: two more failures are not yet three in a row.
+    assert!(!liveness.record(at(100), true));
+    assert!(!liveness.record(at(120), false));
+    assert!(!liveness.record(at(140), false));
+    assert!(liveness.record(at(160), false));
+    liveness.restarted(at(170));
+    assert_eq!(liveness.due(at(229)), None);
+    assert!(liveness.due(at(230)).is_some());
+    assert!(!liveness.record(at(230), false));
+    assert!(!liveness.record(at(250), false));
+    assert!(liveness.record(at(270), false));
 }
