@@ -252,7 +252,7 @@ fn diff_against_the_operators_exported_objects_shows_only_deliberate_differences
         "{stdout}"
     );
     // The runtime fixes, by list entry: environment variables set (or, for IPFS_LOGGING,
-    // replaced), and the cluster ports that nothing listens on.
+    // replaced), and the cluster ports that nothing listens on; and the liveness probe.
     const RUNTIME_ENV: &[&str] = &[
         "KOTAL_PRIVATE_SWARM",
         "LIBP2P_FORCE_PNET",
@@ -314,6 +314,11 @@ fn diff_against_the_operators_exported_objects_shows_only_deliberate_differences
                 .strip_prefix("- name: ")
                 .is_some_and(|name| RUNTIME_ENV.contains(&name))
                 || line.starts_with("    -") && REMOVED_PORTS.contains(&item);
+        }
+        // The ClusterPeer daemon's liveness probe, added whole (a runtime fix: it restarts a
+        // raft joiner hung after its failed join).
+        if line.starts_with("    +") && item == "livenessProbe:" {
+            in_fix = true;
         }
         let deliberate = if in_fix {
             true
