@@ -41,9 +41,9 @@ fn print(text: &str) {
 /// A file's content as one side of the comparison; YAML objects keep their value so that
 /// destructive changes are recognised.
 fn file_side(content: String) -> Side {
-    let value: J = serde_saphyr::from_str(&content).unwrap_or(J::Null);
+    let mut value: J = serde_saphyr::from_str(&content).unwrap_or(J::Null);
     // A file that holds secret values is shown as its value, redacted.
-    if diff::redact(&mut value.clone()) {
+    if diff::redact(&mut value) {
         return diff::side(value);
     }
     Side {
