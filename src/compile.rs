@@ -4,17 +4,17 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::annotations;
-use crate::defaults;
+use crate::model::annotations;
+use crate::model::defaults;
 use crate::diagnostic::{self, Code, Diagnostic, Severity};
-use crate::lint;
-use crate::load;
-use crate::parse::{self, Object as Typed};
+use crate::check::lint;
+use crate::input::load;
+use crate::model::parse::{self, Object as Typed};
 use crate::render::{Object, Renderer};
 use crate::secrets::{self, SecretOptions};
-use crate::source::{Sources, Span};
-use crate::swarm;
-use crate::validate::{self, Config};
+use crate::diagnostic::source::{Sources, Span};
+use crate::check::swarm;
+use crate::check::validate::{self, Config};
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -112,7 +112,7 @@ pub fn compile_sources(
 ) -> Outcome {
     thread_pool();
     if let Some(ns) = &options.namespace
-        && let Some(problem) = crate::names::namespace(ns)
+        && let Some(problem) = crate::kube::names::namespace(ns)
     {
         diagnostics.push(
             Diagnostic::new(
@@ -126,7 +126,7 @@ pub fn compile_sources(
     // Counted before Swarms are lowered to the Peers they render as.
     let resource_count = parsed.resources.len();
     for doc in parsed.passthrough.iter().chain(&parsed.sealed) {
-        crate::names::check_document(&doc.root, &mut diagnostics);
+        crate::kube::names::check_document(&doc.root, &mut diagnostics);
     }
     swarm::lower(
         &mut parsed,
@@ -161,7 +161,7 @@ pub fn compile_sources(
             });
             if let Some(config) = &config {
                 validate::resource(resource, config, &mut diagnostics);
-                crate::policy::check(
+                crate::render::policy::check(
                     resource,
                     config,
                     !options.no_network_policies,
@@ -177,8 +177,8 @@ pub fn compile_sources(
         .collect();
     validate::duplicates(&parsed.resources, namespace, &mut diagnostics);
     let references = secrets::references(&parsed.resources, &configs);
-    validate::set::check(
-        &validate::set::Set {
+    crate::check::set::check(
+        &crate::check::set::Set {
             resources: &parsed.resources,
             configs: &configs,
             allowed: &allowed,
@@ -250,8 +250,8 @@ pub fn compile_sources(
         && !options.no_network_policies
         && !diagnostics.iter().any(Diagnostic::is_error)
     {
-        let input = crate::policy::Input::new(&parsed.resources, &configs, namespace);
-        policies = crate::policy::render(&input, |i| {
+        let input = crate::render::policy::Input::new(&parsed.resources, &configs, namespace);
+        policies = crate::render::policy::render(&input, |i| {
             crate::render::metadata(&parsed.resources[i], namespace)
         });
         if cfg!(debug_assertions) {
@@ -275,7 +275,7 @@ pub fn compile_sources(
         // Every check is done: the documents' node trees are not needed to render, and at
         // scale they are the largest part of the inputs.
         for resource in &mut parsed.resources {
-            resource.root = crate::yaml::Node::null(resource.root.span);
+            resource.root = crate::input::yaml::Node::null(resource.root.span);
         }
     }
     // Rendering with the embedded templates cannot fail (the tests render every fixture);
@@ -300,7 +300,7 @@ pub fn compile_sources(
                 for doc in parsed.passthrough {
                     others.push(Object::from_value(doc.value, doc.root.span));
                 }
-                crate::emit::sort(&mut others);
+                crate::output::emit::sort(&mut others);
                 let resources = std::mem::take(&mut parsed.resources)
                     .into_iter()
                     .zip(configs)
@@ -367,7 +367,7 @@ pub fn compile_sources(
         // Said once, and only when the policies are written.
         diagnostics.push(note);
     }
-    crate::emit::sort(&mut objects);
+    crate::output::emit::sort(&mut objects);
     diagnostic::sort(&mut diagnostics, &sources);
     Outcome {
         sources,
@@ -405,7 +405,7 @@ impl Pending {
     /// Writes the whole output as `emit::write_stream` writes the sorted objects.
     pub fn write(self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         self.write_each(out, &mut |object, out| {
-            crate::emit::write_object(object, out)
+            crate::output::emit::write_object(object, out)
         })?;
         out.flush()
     }
@@ -440,9 +440,9 @@ impl Pending {
                 .into_iter()
                 .flatten()
                 .collect();
-            crate::emit::sort(&mut rendered);
+            crate::output::emit::sort(&mut rendered);
             for object in rendered {
-                while let Some(other) = others.next_if(|o| crate::emit::before(o, &object)) {
+                while let Some(other) = others.next_if(|o| crate::output::emit::before(o, &object)) {
                     each(&other, out)?;
                 }
                 each(&object, out)?;

@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use kotalc::annotations::DIRECTIVES;
+use kotalc::model::annotations::DIRECTIVES;
 use kotalc::diagnostic::{Code, Severity};
 
 use crate::common::{root, run, run_with_stdin, scratch, text};
@@ -14,7 +14,7 @@ fn explain_and_the_man_pages_list_every_kotalc_annotation() {
     let out = run(&dir, &["explain", "peers.metadata.annotations"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let peers = text(&out.stdout);
-    for (name, _) in kotalc::annotations::directives(kotalc::model::Kind::Peer) {
+    for (name, _) in kotalc::model::annotations::directives(kotalc::model::Kind::Peer) {
         assert!(peers.contains(name), "{name} in:\n{peers}");
     }
     // The Peer-only ones are not offered for a ClusterPeer, where they are errors, nor the
@@ -25,7 +25,7 @@ fn explain_and_the_man_pages_list_every_kotalc_annotation() {
     );
     let out = run(&dir, &["explain", "clusterpeers.metadata.annotations"]);
     let cluster = text(&out.stdout);
-    for (name, _) in kotalc::annotations::directives(kotalc::model::Kind::ClusterPeer) {
+    for (name, _) in kotalc::model::annotations::directives(kotalc::model::Kind::ClusterPeer) {
         assert!(cluster.contains(name), "{name} in:\n{cluster}");
     }
     assert!(cluster.contains("kotalc.io/allow-change"), "{cluster}");

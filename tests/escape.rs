@@ -173,9 +173,9 @@ fn every_path_built_from_names_stays_inside_dir() {
         .run(
             &(part.clone(), part.clone(), part),
             |(kind, name, namespace)| {
-                let valid = kotalc::names::kind(&kind).is_none()
-                    && kotalc::names::object_name(&kind, &name).is_none()
-                    && kotalc::names::namespace(&namespace).is_none();
+                let valid = kotalc::kube::names::kind(&kind).is_none()
+                    && kotalc::kube::names::object_name(&kind, &name).is_none()
+                    && kotalc::kube::names::namespace(&namespace).is_none();
                 let object = kotalc::render::Object {
                     api_version: "v1".into(),
                     kind: kind.clone(),
@@ -183,19 +183,19 @@ fn every_path_built_from_names_stays_inside_dir() {
                     name: name.clone(),
                     value: serde_json::Value::Null,
                     yaml: String::new(),
-                    origin: kotalc::source::Span {
+                    origin: kotalc::diagnostic::source::Span {
                         file: 0,
                         line: 1,
                         col: 1,
                         len: 1,
                     },
                 };
-                let path = kotalc::emit::file_name(&object);
+                let path = kotalc::output::emit::file_name(&object);
                 if valid {
                     prop_assert!(path.is_some(), "{kind:?} {name:?} {namespace:?}");
                 }
                 if let Some(path) = path {
-                    let joined = kotalc::emit::inside(Path::new("/out"), &path);
+                    let joined = kotalc::output::emit::inside(Path::new("/out"), &path);
                     prop_assert!(joined.is_some(), "{path:?}");
                     let joined = joined.unwrap_or_default();
                     prop_assert!(joined.starts_with("/out/"), "{path:?}");

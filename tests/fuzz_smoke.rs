@@ -145,7 +145,7 @@ proptest! {
         let list = format!(
             "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: ipfs.kotal.io/v1alpha1\n  kind: Peer\n  metadata: {{name: p}}\nfunctionConfig:\n  apiVersion: kotalc.io/v1alpha1\n  kind: KotalcBuild\n  spec:\n    paths: []\n  extra:\n{indented}"
         );
-        let (output, _) = kotalc::krm::run(&list);
+        let (output, _) = kotalc::commands::krm::run(&list);
         let results = output["results"].to_string();
         prop_assert!(!results.contains(&key), "{results}");
     }
@@ -156,18 +156,18 @@ proptest! {
     fn krm_and_seal_inputs(parts in proptest::collection::vec(0..FRAGMENTS.len(), 0..40),
                            bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
         let body: String = parts.iter().map(|&i| FRAGMENTS[i]).collect();
-        let _ = kotalc::krm::run(&format!(
+        let _ = kotalc::commands::krm::run(&format!(
             "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{body}"
         ));
-        let _ = kotalc::krm::run(&body);
+        let _ = kotalc::commands::krm::run(&body);
         let text = String::from_utf8_lossy(&bytes);
-        let _ = kotalc::seal::public_key(&text, std::time::SystemTime::UNIX_EPOCH);
-        let _ = kotalc::seal::public_key(
+        let _ = kotalc::secrets::seal::public_key(&text, std::time::SystemTime::UNIX_EPOCH);
+        let _ = kotalc::secrets::seal::public_key(
             &format!("-----BEGIN CERTIFICATE-----\n{text}\n-----END CERTIFICATE-----\n"),
             std::time::SystemTime::UNIX_EPOCH,
         );
         let value = String::from_utf8_lossy(&bytes);
-        for message in kotalc::keys::check_every(&bytes) {
+        for message in kotalc::ipfs::keys::check_every(&bytes) {
             prop_assert!(value.trim().len() < 16 || !message.contains(value.trim()));
         }
     }

@@ -41,7 +41,7 @@ fn embedded_templates_compile_in_strict_mode() {
 #[test]
 fn command_line_is_consistent() {
     use clap::CommandFactory;
-    kotalc::cli::Cli::command().debug_assert();
+    kotalc::commands::cli::Cli::command().debug_assert();
 }
 
 /// Every sample of the Kotal operator compiles on its own, the deprecated Swarms included.

@@ -8,7 +8,7 @@ fn krm(list: &str) -> (i32, serde_json::Value, String) {
     let dir = scratch("krm-items");
     let out = run_with_stdin(&dir, &["krm"], list.as_bytes());
     let stdout = text(&out.stdout);
-    let value = serde_saphyr::from_str_with_options(&stdout, kotalc::yaml::options())
+    let value = serde_saphyr::from_str_with_options(&stdout, kotalc::input::yaml::options())
         .unwrap_or(serde_json::Value::Null);
     (out.status.code().unwrap_or(-1), value, stdout)
 }

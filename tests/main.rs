@@ -22,6 +22,7 @@ mod import;
 mod invariants;
 mod kpt;
 mod krm_items;
+mod layers;
 mod kustomize;
 mod leaks;
 mod leftovers;

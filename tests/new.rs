@@ -37,7 +37,7 @@ fn check_swarm(dir: &Path, name: &str, peers: usize, cluster: bool) -> Vec<Strin
             .get(secret)
             .unwrap_or_else(|| panic!("no SealedSecret {secret}"));
         let key = unsealed(object, "key");
-        let id = kotalc::keys::check_private_key(&key)
+        let id = kotalc::ipfs::keys::check_private_key(&key)
             .expect("a valid private key")
             .to_base58();
         assert_eq!(
@@ -89,7 +89,7 @@ fn check_swarm(dir: &Path, name: &str, peers: usize, cluster: bool) -> Vec<Strin
         assert_eq!(peer["spec"]["api"].as_bool().unwrap_or(false), cluster);
     }
     let key = unsealed(sealed[&swarm_key], "swarm.key");
-    kotalc::keys::check_swarm_key(&key).expect("a valid swarm key");
+    kotalc::ipfs::keys::check_swarm_key(&key).expect("a valid swarm key");
     plaintexts.push(text(&key).lines().last().expect("key line").to_string());
 
     let cluster_objects = by_kind("ClusterPeer");
@@ -137,7 +137,7 @@ fn check_swarm(dir: &Path, name: &str, peers: usize, cluster: bool) -> Vec<Strin
     }
     if cluster {
         let secret = unsealed(sealed[&format!("{name}-cluster-secret")], "secret");
-        kotalc::keys::check_cluster_secret(&secret).expect("a valid cluster secret");
+        kotalc::ipfs::keys::check_cluster_secret(&secret).expect("a valid cluster secret");
         plaintexts.push(text(&secret));
     }
     assert_eq!(

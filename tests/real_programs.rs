@@ -6,7 +6,7 @@
 use std::fs;
 use std::time::Duration;
 
-use kotalc::keys::{Material, generate};
+use kotalc::ipfs::keys::{Material, generate};
 use kotalc::render::Object;
 
 use crate::common::{real_program, scratch, text, yaml_files};

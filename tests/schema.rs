@@ -49,13 +49,13 @@ fn resolve<'a>(root: &'a J, node: &'a J) -> &'a J {
 fn explain_documents_every_field() {
     let mut count = 0;
     for kind in Kind::ALL {
-        let schema = kotalc::schema::of(*kind);
+        let schema = kotalc::model::schema::of(*kind);
         let mut paths = Vec::new();
         let resource = kind.name().to_lowercase();
         field_paths(schema, schema, &resource, &mut paths);
         for path in paths {
             let text =
-                kotalc::explain::explain(&path, false).unwrap_or_else(|e| panic!("{path}: {e}"));
+                kotalc::commands::explain::explain(&path, false).unwrap_or_else(|e| panic!("{path}: {e}"));
             let description = text.split("DESCRIPTION:\n").nth(1).unwrap_or_default();
             assert!(
                 description.starts_with("    ") && !description.contains("<empty>"),
@@ -69,7 +69,7 @@ fn explain_documents_every_field() {
 
 #[test]
 fn schema_agrees_with_build_on_field_level_rules() {
-    let schema = kotalc::schema::document(None);
+    let schema = kotalc::model::schema::document(None);
     let mut compiler = boon::Compiler::new();
     let mut schemas = boon::Schemas::new();
     compiler
@@ -91,7 +91,7 @@ fn schema_agrees_with_build_on_field_level_rules() {
         let text = fs::read_to_string(entry.path()).unwrap_or_default();
         // Files that are not YAML (a syntax or duplicate-key fixture) have nothing to agree on.
         let Ok(docs) =
-            serde_saphyr::from_multiple_with_options::<J>(&text, kotalc::yaml::options())
+            serde_saphyr::from_multiple_with_options::<J>(&text, kotalc::input::yaml::options())
         else {
             continue;
         };
@@ -146,7 +146,7 @@ fn the_all_kinds_schema_leaves_other_kinds_alone() {
     let mut compiler = boon::Compiler::new();
     let mut schemas = boon::Schemas::new();
     compiler
-        .add_resource("kotalc.json", kotalc::schema::document(None))
+        .add_resource("kotalc.json", kotalc::model::schema::document(None))
         .expect("the schema loads");
     let index = compiler
         .compile("kotalc.json", &mut schemas)

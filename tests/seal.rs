@@ -166,7 +166,7 @@ fn generated_values_decrypt_to_valid_material() {
         .as_str()
         .expect("swarm.key");
     let plaintext = unseal(encrypted, "ipfs/swarm-key").expect("decrypts");
-    kotalc::keys::check_swarm_key(&plaintext).expect("a valid swarm key");
+    kotalc::ipfs::keys::check_swarm_key(&plaintext).expect("a valid swarm key");
 
     let (object, stderr, code) = seal(
         &["-n", "ipfs", "--name", "id", "--generate", "peer-identity"],
@@ -180,7 +180,7 @@ fn generated_values_decrypt_to_valid_material() {
         "ipfs/id",
     )
     .expect("decrypts");
-    let id = kotalc::keys::check_private_key(&plaintext).expect("a valid key");
+    let id = kotalc::ipfs::keys::check_private_key(&plaintext).expect("a valid key");
     // Recorded with the sealed key, and printed ready to paste into a Peer or a ClusterPeer.
     assert_eq!(
         object["metadata"]["annotations"]["kotalc.io/peer-id"],
@@ -199,9 +199,9 @@ fn keygen_output_passes_the_format_checks() {
     for (material, check) in [
         (
             "swarm-key",
-            kotalc::keys::check_swarm_key as fn(&[u8]) -> Result<(), String>,
+            kotalc::ipfs::keys::check_swarm_key as fn(&[u8]) -> Result<(), String>,
         ),
-        ("cluster-secret", kotalc::keys::check_cluster_secret),
+        ("cluster-secret", kotalc::ipfs::keys::check_cluster_secret),
     ] {
         let out = kotalc().args(["keygen", material]).output().expect("runs");
         assert!(out.status.success());
@@ -216,7 +216,7 @@ fn keygen_output_passes_the_format_checks() {
         .output()
         .expect("runs");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let id = kotalc::keys::check_private_key(json["value"].as_str().unwrap_or_default().as_bytes())
+    let id = kotalc::ipfs::keys::check_private_key(json["value"].as_str().unwrap_or_default().as_bytes())
         .expect("a valid key");
     assert_eq!(json["peerId"], id.to_base58());
 }
@@ -342,7 +342,7 @@ fn a_freshly_generated_key_pair_round_trips() {
         .as_str()
         .expect("value");
     let plaintext = unseal_with(&private, encrypted, "ipfs/swarm-key").expect("decrypts");
-    kotalc::keys::check_swarm_key(&plaintext).expect("a valid swarm key");
+    kotalc::ipfs::keys::check_swarm_key(&plaintext).expect("a valid swarm key");
 }
 
 /// `kubectl get secret NAME -o yaml | kotalc seal --from-secret`: the Secret's own name and
@@ -471,7 +471,7 @@ fn rest_credentials_are_generated_sealed_and_checked() {
     assert!(out.status.success());
     let mut value = out.stdout.clone();
     assert_eq!(value.pop(), Some(b'\n'));
-    kotalc::keys::check_rest_credentials(&value).expect("valid credentials");
+    kotalc::ipfs::keys::check_rest_credentials(&value).expect("valid credentials");
 
     let args = [
         "-n",

@@ -67,7 +67,7 @@ fn building_a_swarm_equals_building_its_migration() {
             );
             // Each identity records its node's peer ID.
             let id = annotations["kotalc.io/peer-id"].as_str().expect("peer ID");
-            kotalc::peer_id::PeerId::parse(id).expect("a peer ID");
+            kotalc::ipfs::peer_id::PeerId::parse(id).expect("a peer ID");
         }
         assert_eq!(without_secrets(direct), without_secrets(again), "{case}");
         // The input is untouched, and the output tree is marked as migrate's.

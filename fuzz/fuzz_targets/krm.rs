@@ -6,6 +6,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = kotalc::krm::run(text);
+        let _ = kotalc::commands::krm::run(text);
     }
 });

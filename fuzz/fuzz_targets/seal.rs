@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(pem) = std::str::from_utf8(data) {
-        let _ = kotalc::seal::public_key(pem, std::time::SystemTime::UNIX_EPOCH);
+        let _ = kotalc::secrets::seal::public_key(pem, std::time::SystemTime::UNIX_EPOCH);
     }
     let value = String::from_utf8_lossy(data);
     let value = value.trim();
@@ -17,8 +17,8 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .map(|b| if b.is_ascii_alphabetic() { b ^ 0x20 } else { *b })
         .collect();
-    let wording = kotalc::keys::check_every(&swapped);
-    for message in kotalc::keys::check_every(data) {
+    let wording = kotalc::ipfs::keys::check_every(&swapped);
+    for message in kotalc::ipfs::keys::check_every(data) {
         assert!(
             value.len() < 16
                 || !message.contains(value)

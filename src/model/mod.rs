@@ -1,9 +1,13 @@
 //! The Kotal IPFS API types. The same types drive parsing (serde), the structural checks and
 //! `kotalc schema` (schemars), so what kotalc documents is what it accepts.
 
+pub mod annotations;
 mod cluster_peer;
 mod common;
+pub mod defaults;
+pub mod parse;
 mod peer;
+pub mod schema;
 mod swarm;
 
 pub use cluster_peer::{ClusterLogging, ClusterPeer, ClusterPeerSpec, Consensus};

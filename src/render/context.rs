@@ -8,8 +8,8 @@ use serde_json::{Value as J, json};
 use sha2::{Digest, Sha256};
 
 use crate::model::{Consensus, Kind};
-use crate::parse::Resource;
-use crate::validate::Config;
+use crate::model::parse::Resource;
+use crate::check::validate::Config;
 
 pub struct Plan {
     pub templates: &'static [&'static str],
@@ -60,7 +60,7 @@ fn kotal_labels(kind: Kind, name: &str) -> BTreeMap<String, String> {
 /// The sha256 of a ConfigMap's data, over its canonical JSON (keys sorted).
 pub fn config_sha256(data: &BTreeMap<String, String>) -> String {
     let canonical = serde_json::to_string(data).unwrap_or_default();
-    crate::keys::hex(&Sha256::digest(canonical.as_bytes()))
+    crate::ipfs::keys::hex(&Sha256::digest(canonical.as_bytes()))
 }
 
 /// One argv element per flag: `--flag=value`, or `--flag` alone for `""`. Both programs parse
@@ -103,9 +103,9 @@ fn metadata_and_labels(
     let namespace = resource.namespace.as_deref().or(default_namespace);
     let selector = kotal_labels(resource.kind, name);
     let user = resource.object.as_ref().map(|o| match o {
-        crate::parse::Object::Peer(p) => &p.metadata,
-        crate::parse::Object::ClusterPeer(c) => &c.metadata,
-        crate::parse::Object::Swarm(s) => &s.metadata,
+        crate::model::parse::Object::Peer(p) => &p.metadata,
+        crate::model::parse::Object::ClusterPeer(c) => &c.metadata,
+        crate::model::parse::Object::Swarm(s) => &s.metadata,
     });
     let mut labels = user.map(|m| m.labels.clone()).unwrap_or_default();
     labels.extend(selector);
@@ -113,7 +113,7 @@ fn metadata_and_labels(
         .map(|m| {
             m.annotations
                 .iter()
-                .filter(|(k, _)| !k.starts_with(crate::annotations::PREFIX))
+                .filter(|(k, _)| !k.starts_with(crate::model::annotations::PREFIX))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         })

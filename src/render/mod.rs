@@ -3,6 +3,7 @@
 //! field Kubernetes does not know, then kept as canonical JSON for emission.
 
 mod context;
+pub mod policy;
 pub mod typed;
 
 pub use context::{Port, metadata, ports};
@@ -14,9 +15,9 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value as J;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::parse::Resource;
-use crate::source::Span;
-use crate::validate::Config;
+use crate::model::parse::Resource;
+use crate::diagnostic::source::Span;
+use crate::check::validate::Config;
 
 /// The embedded object templates, by the name `--templates DIR` overrides them with.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -241,7 +242,7 @@ impl Renderer {
             let parsed = if text.trim_start().starts_with('{') {
                 serde_json::from_str::<J>(&text).map_err(|e| e.to_string())
             } else {
-                serde_saphyr::from_str_with_options(&text, crate::yaml::options())
+                serde_saphyr::from_str_with_options(&text, crate::input::yaml::options())
                     .map_err(|e| e.without_snippet().to_string())
             };
             let mut value = parsed.map_err(|e| {
@@ -320,7 +321,7 @@ fn read_overrides(
     sources: &mut BTreeMap<&'static str, String>,
     problems: &mut Vec<Diagnostic>,
 ) {
-    let shown = crate::load::display(dir);
+    let shown = crate::input::load::display(dir);
     if !dir.is_dir() {
         problems.push(Diagnostic::new(Code::Io, "--templates must name a directory").path(shown));
         return;
@@ -339,7 +340,7 @@ fn read_overrides(
                 continue;
             }
         };
-        let relative = crate::load::display(entry.path().strip_prefix(dir).unwrap_or(entry.path()));
+        let relative = crate::input::load::display(entry.path().strip_prefix(dir).unwrap_or(entry.path()));
         let path = format!("{}/{relative}", shown.trim_end_matches('/'));
         // Named, never followed or read: a link could put any file of the machine into a
         // ConfigMap, and a FIFO would block the build. As the inputs' links are named.
@@ -370,7 +371,7 @@ fn read_overrides(
             );
             continue;
         };
-        match crate::load::read_regular(entry.path(), crate::load::MAX_FILE_BYTES, false)
+        match crate::input::load::read_regular(entry.path(), crate::input::load::MAX_FILE_BYTES, false)
             .and_then(|bytes| String::from_utf8(bytes).map_err(std::io::Error::other))
         {
             Ok(text) => {
@@ -379,7 +380,7 @@ fn read_overrides(
             Err(e) => problems.push(
                 Diagnostic::new(
                     Code::Io,
-                    format!("cannot read template: {}", crate::load::io_reason(&e)),
+                    format!("cannot read template: {}", crate::input::load::io_reason(&e)),
                 )
                 .path(path),
             ),

@@ -1,0 +1,7 @@
+//! The checks: each resource alone (`validate`), the whole set (`set`), warnings (`lint`), and
+//! a Swarm's checks with its lowering to Peers (`swarm`).
+
+pub mod lint;
+pub mod set;
+pub mod swarm;
+pub mod validate;

@@ -1,0 +1,551 @@
+//! `kotalc build -o DIR --check` and `kotalc diff`: render in memory, compare, write nothing.
+
+
+pub mod changes;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value as J;
+
+use crate::input::revision;
+use super::{
+    EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, options, report_diagnostics, secret_usage, summary,
+    summary_of,
+};
+use crate::commands::cli::{ColorChoice, DiffArgs, FailOn};
+use crate::compile;
+use crate::diagnostic::{Code, Diagnostic, Format};
+use changes::{Side, Style};
+use crate::output::emit;
+use crate::input::load;
+use crate::render::Object;
+use crate::diagnostic::source::Sources;
+
+fn style(choice: ColorChoice) -> Style {
+    let colour = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
+        }
+    };
+    Style { colour }
+}
+
+fn print(text: &str) {
+    let mut stdout = io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+/// A file's content as one side of the comparison; YAML objects keep their value so that
+/// destructive changes are recognised.
+fn file_side(content: String) -> Side {
+    let mut value: J = serde_saphyr::from_str(&content).unwrap_or(J::Null);
+    // A file that holds secret values is shown as its value, redacted.
+    if changes::redact(&mut value) {
+        return changes::side(value);
+    }
+    Side {
+        kind: value["kind"].as_str().unwrap_or_default().to_string(),
+        value,
+        yaml: content,
+        exported: None,
+    }
+}
+
+/// Compares what `build -o dir` would write with what `dir` holds, file by file, the
+/// ownership marker included. A file whose bytes are what would be written is never parsed:
+/// only the files that differ are. Prints the difference on stdout and a `stale-output` error
+/// per file that differs, is missing or should not be there, in the format asked. Returns the
+/// exit code, the summary's result, and those errors.
+pub fn check_tree<S: AsRef<str>>(
+    dir: &Path,
+    files: &BTreeMap<String, S>,
+    format: Format,
+) -> (u8, String, Vec<Diagnostic>) {
+    let shown = load::display(dir);
+    let marker = emit::marker_text(files, emit::MARKER);
+    let mut expected: BTreeMap<&str, &str> = files
+        .iter()
+        .map(|(name, content)| (name.as_str(), content.as_ref()))
+        .collect();
+    expected.insert(emit::MARKER, &marker);
+    let mut present = BTreeMap::new();
+    let mut unchanged = 0;
+    if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        let d = Diagnostic::new(Code::OutputDir, "output directory is a symbolic link")
+            .path(load::display(dir))
+            .help(
+                "kotalc never follows links in or to the output: name the directory it points to",
+            );
+        let _ = io::stderr()
+            .write_all(crate::diagnostic::render(&d, &Sources::default(), format).as_bytes());
+        return (EXIT_PROBLEMS, "nothing checked".into(), vec![d]);
+    }
+    if dir.is_dir() {
+        let names = match emit::files_in(dir, "") {
+            Ok(names) => names,
+            Err(d) => {
+                let _ = io::stderr().write_all(
+                    crate::diagnostic::render(&d, &Sources::default(), format).as_bytes(),
+                );
+                return (EXIT_PROBLEMS, "nothing checked".into(), vec![d]);
+            }
+        };
+        for name in names {
+            // A link or a special file is reported by name only: never followed, never read.
+            let side = match emit::read_owned(&dir.join(&name)) {
+                Ok(bytes) if expected.get(name.as_str()).map(|e| e.as_bytes()) == Some(&bytes) => {
+                    expected.remove(name.as_str());
+                    unchanged += 1;
+                    continue;
+                }
+                Ok(bytes) => file_side(String::from_utf8_lossy(&bytes).into_owned()),
+                Err(e) => Side {
+                    kind: String::new(),
+                    value: J::Null,
+                    yaml: format!("# {name}: {}, not read\n", load::io_reason(&e)),
+                    exported: None,
+                },
+            };
+            present.insert(name, side);
+        }
+    }
+    let expected = expected
+        .into_iter()
+        .map(|(name, content)| (name.to_string(), file_side(content.to_string())))
+        .collect();
+    let mut report = changes::compare(present, expected);
+    report.unchanged += unchanged;
+    if report.is_empty() {
+        return (EXIT_OK, format!("{shown} is up to date"), Vec::new());
+    }
+    print(&changes::render(&report, style(ColorChoice::Auto)));
+    let stale = stale_files(&shown, &report);
+    let mut text = String::new();
+    for d in &stale {
+        text.push_str(&crate::diagnostic::render(d, &Sources::default(), format));
+    }
+    let _ = io::stderr().write_all(text.as_bytes());
+    let result = format!(
+        "{shown}: {} not what `kotalc build -o` would write; run it and commit the result",
+        if stale.len() == 1 {
+            "1 file is".to_string()
+        } else {
+            format!("{} files are", stale.len())
+        }
+    );
+    (EXIT_PROBLEMS, result, stale)
+}
+
+/// One error per file of the output directory that `--check` finds wrong, at the file's path
+/// from the working directory.
+fn stale_files(dir: &str, report: &changes::Report) -> Vec<Diagnostic> {
+    let dir = dir.trim_end_matches('/');
+    report
+        .entries
+        .iter()
+        .map(|entry| {
+            let path = if dir == "." {
+                entry.key.clone()
+            } else {
+                format!("{dir}/{}", entry.key)
+            };
+            let message = match entry.change {
+                changes::Change::Changed { .. } | changes::Change::Resource => {
+                    "differs from what `kotalc build -o` would write"
+                }
+                changes::Change::Added => "is missing: `kotalc build -o` would write it",
+                changes::Change::Removed => "should not be there: `kotalc build -o` would remove it",
+            };
+            // The summary says what to do, once.
+            Diagnostic::new(Code::StaleOutput, message).path(path)
+        })
+        .collect()
+}
+
+/// Whether `dir` already holds exactly `files` and their marker, so that writing them changes
+/// nothing.
+pub fn tree_is<S: AsRef<str>>(dir: &Path, files: &BTreeMap<String, S>) -> bool {
+    let Ok(present) = emit::files_in(dir, emit::MARKER) else {
+        return false;
+    };
+    // Read as every file of DIR is: bounded, never through a link or from a FIFO.
+    let holds = |name: &str, content: &str| {
+        emit::read_owned(&dir.join(name)).is_ok_and(|bytes| bytes == content.as_bytes())
+    };
+    holds(emit::MARKER, &emit::marker_text(files, emit::MARKER))
+        && present.len() == files.len()
+        && files
+            .iter()
+            .all(|(name, content)| present.contains(name) && holds(name, content.as_ref()))
+}
+
+pub fn diff(args: &DiffArgs) -> u8 {
+    if let Some(problem) = secret_usage(&args.check, true) {
+        eprintln!("error: {problem}");
+        return EXIT_USAGE;
+    }
+    let mut options = options(&args.check, true);
+    // Only the objects' text is kept: an object is parsed only where its text changes. The
+    // resources' specs are kept as the compile leaves them, Swarms lowered.
+    options.lean = true;
+    options.specs = true;
+    // The render `build --templates` makes, on both sides of a revision.
+    options.templates = args.templates.clone();
+    let format = args.check.format;
+    // A revision that does not exist is a mistake in the command line: said before any
+    // rendering, and in kotalc's words rather than git's.
+    if let Some(reference) = &args.against_ref
+        && let Err(problem) = known_revision(&options, reference)
+    {
+        eprintln!("error: {problem}");
+        return EXIT_USAGE;
+    }
+    let now = compile::compile(&options);
+    report_diagnostics(&now, format);
+    if now.has_errors() {
+        summary(&now, format, Some("nothing compared".into()));
+        return EXIT_PROBLEMS;
+    }
+    let before = match (&args.against, &args.against_ref) {
+        (Some(dir), _) => read_against(dir, &now.objects),
+        (None, Some(reference)) => at_revision(&options, reference, format),
+        (None, None) => return EXIT_USAGE,
+    };
+    let mut before = match before {
+        Ok(before) => before,
+        Err(d) => {
+            let _ = io::stderr()
+                .write_all(crate::diagnostic::render(&d, &Sources::default(), format).as_bytes());
+            let mut all = now.diagnostics.clone();
+            all.push(d);
+            summary_of(&all, now.resources, format, Some("nothing compared".into()));
+            return EXIT_PROBLEMS;
+        }
+    };
+    let old_resources = std::mem::take(&mut before.resources);
+    // A rendered tree holds no resources: its StatefulSets say what the webhook compares.
+    let rendered = if old_resources.is_empty() {
+        changes::rendered_cluster_peers(&before.objects)
+    } else {
+        BTreeMap::new()
+    };
+    let mut report = compare(before, &now.objects);
+    changes::resource_changes(&mut report, &old_resources, &now.specs);
+    changes::rendered_resource_changes(&mut report, &rendered, &now.specs);
+    let mut allowed: BTreeMap<String, Vec<String>> = now
+        .specs
+        .iter()
+        .filter_map(|(key, value)| Some((place_of(key), allow_change(value)?)))
+        .collect();
+    // A resource that is gone can only have allowed its removal before it went.
+    for (key, value) in &old_resources {
+        if !now.specs.contains_key(key)
+            && let Some(fields) = allow_change(value)
+        {
+            allowed.insert(place_of(key), fields);
+        }
+    }
+    report.allow(&allowed);
+    print(&changes::render(&report, style(args.color)));
+    // The objects, as the last line of stdout counts them.
+    let changed = report.changed_objects();
+    summary(
+        &now,
+        format,
+        Some(if changed == 0 {
+            "no object changes".into()
+        } else if changed == 1 {
+            "1 object changes".into()
+        } else {
+            format!("{changed} objects change")
+        }),
+    );
+    let fail = args.exit_code && !report.is_empty()
+        || args.fail_on == Some(FailOn::Destructive) && report.blocking() > 0;
+    if fail { EXIT_PROBLEMS } else { EXIT_OK }
+}
+
+/// `namespace/name` of a `Kind namespace/name` key.
+fn place_of(key: &str) -> String {
+    key.split_once(' ')
+        .map(|(_, place)| place)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The fields a resource's `kotalc.io/allow-change` names.
+fn allow_change(resource: &J) -> Option<Vec<String>> {
+    let fields = resource["metadata"]["annotations"][crate::model::annotations::ALLOW_CHANGE].as_str()?;
+    Some(crate::model::annotations::list(fields).map(String::from).collect())
+}
+
+/// The directory git runs in for the inputs: the first path's, or the current one.
+fn git_dir(options: &compile::Options) -> PathBuf {
+    let root = options.paths.first().cloned().unwrap_or_else(|| ".".into());
+    let dir = if root.is_dir() {
+        root
+    } else {
+        root.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    }
+}
+
+/// Checks that `reference` names a commit of the inputs' repository.
+fn known_revision(options: &compile::Options, reference: &str) -> Result<(), String> {
+    // A revision, never an option: `--output=...` would make git write a file.
+    if reference.is_empty() || reference.starts_with('-') || reference.contains(['\0', '\n']) {
+        return Err(format!("--against-ref {reference:?} is not a git revision"));
+    }
+    let dir = git_dir(options);
+    let shown = load::display(&dir);
+    let inside = Command::new("git")
+        .arg("-C")
+        .arg(&dir)
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .output()
+        .map_err(|e| format!("cannot run git: {}", load::io_reason(&e)))?;
+    if !inside.status.success() {
+        return Err(format!(
+            "--against-ref {reference:?}: {shown} is not inside a git repository"
+        ));
+    }
+    let found = Command::new("git")
+        .arg("-C")
+        .arg(&dir)
+        .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+        .arg(format!("{reference}^{{commit}}"))
+        .output()
+        .map_err(|e| format!("cannot run git: {}", load::io_reason(&e)))?;
+    if found.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "--against-ref {reference:?}: no such revision in the repository of {shown} \
+             (a branch, tag or commit; `git fetch` a remote one first)"
+        ))
+    }
+}
+
+/// `Kind namespace/name`, as [`changes::key`] makes it from the object's data.
+fn object_key(object: &Object) -> String {
+    match &object.namespace {
+        Some(ns) => format!("{} {ns}/{}", object.kind, object.name),
+        None => format!("{} {}", object.kind, object.name),
+    }
+}
+
+/// An object as one side of the comparison, its data parsed from its text if a lean compile
+/// dropped it.
+fn object_side(object: &Object) -> Side {
+    let value = if object.value.is_null() {
+        serde_saphyr::from_str(&object.yaml).unwrap_or(J::Null)
+    } else {
+        object.value.clone()
+    };
+    Side {
+        kind: object.kind.clone(),
+        value,
+        yaml: object.yaml.clone(),
+        exported: None,
+    }
+}
+
+/// What the new objects are compared with.
+#[derive(Default)]
+struct Before {
+    /// By `Kind namespace/name`; `Side::value` is `Null` until the object is compared.
+    objects: BTreeMap<String, Side>,
+    /// Objects read as exactly the new ones' text, never parsed.
+    same: BTreeSet<String>,
+    /// Peers and ClusterPeers, to compare their specs.
+    resources: BTreeMap<String, J>,
+}
+
+/// Compares `before` with the new objects. Equal texts are counted unchanged without being
+/// parsed; only the objects that differ are, so that at scale the comparison costs little
+/// more than reading.
+fn compare(before: Before, objects: &[Object]) -> changes::Report {
+    let mut old = before.objects;
+    let mut after = BTreeMap::new();
+    let mut unchanged = 0;
+    for object in objects {
+        let key = object_key(object);
+        if before.same.contains(&key) || old.get(&key).is_some_and(|b| b.yaml == object.yaml) {
+            old.remove(&key);
+            unchanged += 1;
+            continue;
+        }
+        after.insert(key, object_side(object));
+    }
+    for side in old.values_mut() {
+        if side.value.is_null() {
+            side.value = serde_saphyr::from_str(&side.yaml).unwrap_or(J::Null);
+        }
+    }
+    let mut report = changes::compare(old, after);
+    report.unchanged += unchanged;
+    report
+}
+
+/// Every object of a file, or of every YAML or JSON file below a directory: a rendered tree,
+/// or what a cluster exports (`kind: List` opened, server-set fields and defaults ignored).
+/// Exported Peers and ClusterPeers are returned apart, to compare their specs. A file of a
+/// rendered tree that holds exactly a new object's text (where `build -o` writes it) is not
+/// parsed. Links below a directory are named, never followed or read; every read is bounded.
+/// `-` is standard input, and a pipe named on the command line (`<(kubectl get ...)`) is read
+/// as a stream.
+fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
+    let shown = load::display(path);
+    let stream = path == Path::new("-")
+        || std::fs::metadata(path).is_ok_and(|m| {
+            use std::os::unix::fs::FileTypeExt;
+            m.file_type().is_fifo() || m.file_type().is_socket()
+        });
+    let files: Vec<PathBuf> = if stream {
+        vec![path.to_path_buf()]
+    } else if path.is_dir() {
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+            let entry = entry.map_err(|e| Diagnostic::new(Code::Io, e.to_string()).path(&shown))?;
+            let wanted = entry
+                .path()
+                .extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json");
+            if entry.file_type().is_dir() || !wanted {
+                continue;
+            }
+            if !entry.file_type().is_file() {
+                eprintln!(
+                    "kotalc: {} is not a regular file (a link?); not read",
+                    crate::diagnostic::printable(&load::display(entry.path()), false)
+                );
+                continue;
+            }
+            files.push(entry.into_path());
+        }
+        files
+    } else if path.is_file() {
+        vec![path.to_path_buf()]
+    } else {
+        return Err(
+            Diagnostic::new(Code::Io, format!("{shown} is not a file or a directory")).path(shown),
+        );
+    };
+    // Where `build -o` writes each new object.
+    let written: BTreeMap<String, &Object> = new
+        .iter()
+        .filter_map(|o| Some((emit::file_name(o)?, o)))
+        .collect();
+    let mut before = Before::default();
+    for file in files {
+        let bytes = if !stream {
+            emit::read_owned(&file)
+        } else if file == Path::new("-") {
+            load::read_stream(io::stdin().lock(), load::MAX_FILE_BYTES)
+        } else {
+            std::fs::File::open(&file).and_then(|f| load::read_stream(f, load::MAX_FILE_BYTES))
+        };
+        let bytes = bytes.map_err(|e| {
+            Diagnostic::new(
+                Code::Io,
+                format!(
+                    "cannot read {}: {}",
+                    load::display(&file),
+                    load::io_reason(&e)
+                ),
+            )
+        })?;
+        let relative = file
+            .strip_prefix(path)
+            .ok()
+            .map(load::display)
+            .unwrap_or_default();
+        if let Some(object) = written.get(&relative)
+            && object.yaml.as_bytes() == bytes
+        {
+            let key = object_key(object);
+            before.objects.remove(&key);
+            before.same.insert(key);
+            continue;
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let docs: Vec<J> = serde_saphyr::from_multiple_with_options(&text, crate::input::yaml::options())
+            .map_err(|e| {
+                // The parser's message without its snippet, which would quote the file.
+                let d = crate::input::yaml::syntax_error(0, &e);
+                Diagnostic::new(d.code, format!("{}: {}", load::display(&file), d.message))
+            })?;
+        let mut queue: Vec<J> = docs;
+        while let Some(doc) = queue.pop() {
+            let kind = doc["kind"].as_str().unwrap_or_default();
+            if doc.is_null() || kind == "Kustomization" {
+                continue;
+            }
+            if kind.ends_with("List") && doc["items"].is_array() {
+                if let Some(items) = doc["items"].as_array() {
+                    queue.extend(items.iter().cloned());
+                }
+                continue;
+            }
+            if doc["apiVersion"] == crate::model::API_VERSION {
+                let key = format!("{kind} {}", compile::place(&doc, None));
+                before.resources.insert(key, doc);
+                continue;
+            }
+            let side = changes::exported(doc);
+            let key = changes::key(&side.value);
+            before.same.remove(&key);
+            before.objects.insert(key, side);
+        }
+    }
+    Ok(before)
+}
+
+/// What the same inputs rendered at a git revision, compiled as the working tree's are
+/// (Swarms lowered). Nothing is checked out, so the working tree is never touched.
+fn at_revision(
+    options: &compile::Options,
+    reference: &str,
+    format: Format,
+) -> Result<Before, Diagnostic> {
+    // `known_revision` has refused anything that is not a revision, options included.
+    let mut sources = Sources::default();
+    let mut diagnostics = Vec::new();
+    revision::read(&options.paths, reference, &mut sources, &mut diagnostics)?;
+    let before = compile::compile_sources(options, sources, diagnostics);
+    if before.has_errors() {
+        report_diagnostics(&before, format);
+        return Err(Diagnostic::new(
+            Code::Io,
+            format!("the inputs at {reference} do not build, so there is nothing to compare with"),
+        ));
+    }
+    Ok(Before {
+        objects: before
+            .objects
+            .into_iter()
+            .map(|o| {
+                let key = object_key(&o);
+                let side = Side {
+                    kind: o.kind,
+                    value: o.value,
+                    yaml: o.yaml,
+                    exported: None,
+                };
+                (key, side)
+            })
+            .collect(),
+        same: BTreeSet::new(),
+        resources: before.specs,
+    })
+}

@@ -1,0 +1,413 @@
+//! `kotalc import`: Peers and ClusterPeers exported from a cluster (`kubectl get peers,
+//! clusterpeers -o yaml`) as the inputs a person would write. What the API server and the
+//! operator's defaulting added is removed; Secrets are never written, only the commands that
+//! seal them.
+
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
+use serde_json::Value as J;
+
+use crate::model::annotations;
+use crate::model::defaults;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::Kind;
+use crate::model::parse::{self, Object as Typed, Parsed};
+use crate::kube::quantity;
+use crate::diagnostic::source::Sources;
+use crate::check::validate::{self, Config};
+use crate::input::yaml::{self, Node, Value};
+
+/// The metadata a resource in git sets; the rest is the API server's.
+const METADATA: &[&str] = &["name", "namespace", "labels", "annotations"];
+/// Written by `kubectl apply`: the previous apply, which would be stale at once.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Field order of each spec, as the operator's types and the spec tables list them.
+const PEER_SPEC: &[&str] = &[
+    "image",
+    "replicas",
+    "initProfiles",
+    "profiles",
+    "api",
+    "apiPort",
+    "gateway",
+    "gatewayPort",
+    "routing",
+    "swarmKeySecretName",
+    "logging",
+    "extraArgs",
+    "resources",
+];
+const CLUSTER_PEER_SPEC: &[&str] = &[
+    "image",
+    "replicas",
+    "id",
+    "privateKeySecretName",
+    "trustedPeers",
+    "bootstrapPeers",
+    "consensus",
+    "clusterSecretName",
+    "peerEndpoint",
+    "logging",
+    "extraArgs",
+    "resources",
+];
+const RESOURCES: &[&str] = &[
+    "cpu",
+    "cpuLimit",
+    "memory",
+    "memoryLimit",
+    "storage",
+    "storageClass",
+];
+
+/// One imported resource, as the YAML of its file.
+#[derive(Debug)]
+pub struct Imported {
+    pub kind: Kind,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub yaml: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Import {
+    pub resources: Vec<Imported>,
+    /// The `kotalc seal` command of each Secret the resources reference, by namespace/name,
+    /// writing into the import's output directory.
+    pub seal_commands: BTreeMap<String, String>,
+    /// Objects of other kinds in the export, by kind: not inputs, so not written.
+    pub skipped: BTreeMap<String, usize>,
+}
+
+/// Imports every document of `sources`, reporting problems located in the export.
+/// Secret values are marked in `sources` as `parse` marks them, so that no diagnostic shows one.
+pub fn import(
+    sources: &mut Sources,
+    keep_defaults: bool,
+    output_dir: Option<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Import {
+    let mut out = Import::default();
+    let mut parsed = Parsed::default();
+    let mut marks = Vec::new();
+    for (file, source) in sources.iter() {
+        match yaml::parse_documents(file, &source.text) {
+            Ok(docs) => {
+                let mut secrets = Vec::new();
+                for doc in docs {
+                    parse::secrets_of(&doc, &mut secrets);
+                    document(doc, &mut parsed, &mut out.skipped, diagnostics);
+                }
+                marks.push((file, Some(secrets)));
+            }
+            Err(d) => {
+                diagnostics.push(d);
+                marks.push((file, None));
+            }
+        }
+    }
+    for (file, secrets) in marks {
+        sources.mark_parsed(file, secrets);
+    }
+    let configs: Vec<Option<Config>> = parsed
+        .resources
+        .iter()
+        .map(|resource| {
+            annotations::allowed(resource, diagnostics);
+            let config = match resource.object.as_ref()? {
+                Typed::Peer(peer) => Config::Peer(defaults::peer(
+                    &peer.spec,
+                    &peer.metadata.annotations,
+                )),
+                Typed::ClusterPeer(cluster) => {
+                    Config::ClusterPeer(defaults::cluster_peer(
+                        &cluster.spec,
+                        &cluster.metadata.annotations,
+                    ))
+                }
+                Typed::Swarm(_) => {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::UnknownKind,
+                            "a Swarm is not imported: it holds its nodes' private keys in plain text",
+                        )
+                        .at(resource.root.get("kind").map_or(resource.root.span, |n| n.span))
+                        .field("kind")
+                        .help("`kotalc migrate` rewrites a Swarm as Peers with sealed identities"),
+                    );
+                    return None;
+                }
+            };
+            validate::resource(resource, &config, diagnostics);
+            Some(config)
+        })
+        .collect();
+    validate::duplicates(&parsed.resources, None, diagnostics);
+    for reference in crate::secrets::references(&parsed.resources, &configs) {
+        let resource = &parsed.resources[reference.resource];
+        let namespace = resource.namespace.as_deref().unwrap_or("<namespace>");
+        let name = &reference.name;
+        // Each SealedSecret goes beside the resources written, where `build` reads it:
+        // in DIR/<namespace>/ with -o, where the resources are written.
+        let output = match output_dir.map(|dir| dir.trim_end_matches('/')) {
+            Some(dir) if resource.namespace.is_some() => {
+                format!("{dir}/{namespace}/sealedsecret-{name}.yaml")
+            }
+            Some(dir) => format!("{dir}/sealedsecret-{name}.yaml"),
+            None => format!("sealedsecret-{name}.yaml"),
+        };
+        let mut seal = vec![
+            "kotalc",
+            "seal",
+            "--cert",
+            "<controller.pem>",
+            "--from-secret",
+            "--key",
+            reference.key,
+            "-o",
+            output.as_str(),
+        ];
+        if let Some(id) = &reference.id {
+            seal.extend(["--expect-id", id.as_str()]);
+        }
+        let command = format!(
+            "{} | {}",
+            crate::diagnostic::shell::command(&[
+                "kubectl",
+                "get",
+                "secret",
+                name.as_str(),
+                "-n",
+                namespace,
+                "-o",
+                "yaml"
+            ]),
+            crate::diagnostic::shell::command(&seal)
+        );
+        out.seal_commands
+            .entry(format!("{namespace}/{name}"))
+            .or_insert(command);
+    }
+    for (resource, config) in parsed.resources.iter().zip(&configs) {
+        if config.is_none() {
+            continue;
+        }
+        out.resources.push(Imported {
+            kind: resource.kind,
+            namespace: resource.namespace.clone(),
+            name: resource.name.clone(),
+            yaml: serde_saphyr::to_string(&written(resource, keep_defaults)).unwrap_or_default(),
+        });
+    }
+    out
+}
+
+/// One exported document: a `kind: List` is opened, Kotal resources are cleaned and parsed,
+/// a Secret with values is refused, anything else is counted and left out.
+fn document(
+    doc: Node,
+    parsed: &mut Parsed,
+    skipped: &mut BTreeMap<String, usize>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let text = |field: &str| doc.get(field).and_then(Node::as_str).unwrap_or_default();
+    let (api_version, kind) = (text("apiVersion").to_string(), text("kind").to_string());
+    // `kubectl get` prints `kind: List`; the API itself answers `PeerList` and the like.
+    if kind.ends_with("List") && doc.get("items").is_some() {
+        if let Some(Node {
+            value: Value::Seq(items),
+            ..
+        }) = doc.get("items")
+        {
+            for item in items.clone() {
+                document(item, parsed, skipped, diagnostics);
+            }
+        }
+        return;
+    }
+    let kotal = api_version.starts_with(&format!("{}/", crate::model::GROUP));
+    let secret = api_version == "v1" && kind == "Secret";
+    if kotal || secret && parse::has_data(&doc) || api_version.is_empty() || kind.is_empty() {
+        parse::parse_document(clean(doc), false, parsed, diagnostics);
+    } else {
+        let name = if kind.is_empty() {
+            "<no kind>".into()
+        } else {
+            kind
+        };
+        *skipped.entry(name).or_default() += 1;
+    }
+}
+
+/// The document without what the API server and `kubectl apply` added.
+fn clean(mut doc: Node) -> Node {
+    if let Value::Map(entries) = &mut doc.value {
+        entries.retain(|(key, _)| key.name != "status");
+        for (key, value) in entries.iter_mut() {
+            if key.name != "metadata" {
+                continue;
+            }
+            if let Value::Map(meta) = &mut value.value {
+                meta.retain(|(k, _)| METADATA.contains(&k.name.as_str()));
+                for (k, v) in meta.iter_mut() {
+                    if k.name == "annotations"
+                        && let Value::Map(annotations) = &mut v.value
+                    {
+                        annotations.retain(|(a, _)| a.name != LAST_APPLIED);
+                    }
+                }
+                meta.retain(|(_, v)| !matches!(&v.value, Value::Map(m) if m.is_empty()));
+            }
+        }
+    }
+    doc
+}
+
+/// A value with its keys in the order a person writes them.
+enum Out {
+    Value(J),
+    Map(Vec<(String, Out)>),
+}
+
+impl Serialize for Out {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Out::Value(value) => value.serialize(serializer),
+            Out::Map(entries) => {
+                let mut map = serializer.serialize_map(Some(entries.len()))?;
+                for (key, value) in entries {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// `object`'s fields in `order`, then any other (there are none after parsing) by name.
+fn ordered(object: &serde_json::Map<String, J>, order: &[&str]) -> Vec<(String, J)> {
+    let mut out: Vec<(String, J)> = order
+        .iter()
+        .filter_map(|k| object.get(*k).map(|v| (k.to_string(), v.clone())))
+        .collect();
+    for (key, value) in object {
+        if !order.contains(&key.as_str()) {
+            out.push((key.clone(), value.clone()));
+        }
+    }
+    out
+}
+
+fn written(resource: &parse::Resource, keep_defaults: bool) -> Out {
+    let value = resource.root.to_json();
+    let mut top = vec![
+        (
+            "apiVersion".to_string(),
+            Out::Value(value["apiVersion"].clone()),
+        ),
+        ("kind".to_string(), Out::Value(value["kind"].clone())),
+    ];
+    let empty = serde_json::Map::new();
+    let mut metadata = value["metadata"].as_object().unwrap_or(&empty).clone();
+    // The operator rendered no NetworkPolicy, and who the clients are is known only in the
+    // cluster: a takeover starts with the policies off (see the note `import` prints).
+    if let J::Object(annotations) = metadata
+        .entry("annotations")
+        .or_insert_with(|| J::Object(serde_json::Map::new()))
+    {
+        annotations
+            .entry(crate::model::annotations::NETWORK_POLICIES)
+            .or_insert_with(|| J::String("false".into()));
+    }
+    let metadata = &metadata;
+    top.push((
+        "metadata".into(),
+        Out::Map(
+            ordered(metadata, METADATA)
+                .into_iter()
+                .map(|(k, v)| (k, Out::Value(v)))
+                .collect(),
+        ),
+    ));
+    let (order, defaults) = match resource.kind {
+        Kind::ClusterPeer => (CLUSTER_PEER_SPEC, cluster_peer_defaults()),
+        _ => (PEER_SPEC, peer_defaults()),
+    };
+    let spec = value["spec"].as_object().unwrap_or(&empty);
+    let mut fields = Vec::new();
+    for (key, field) in ordered(spec, order) {
+        if key == "resources" {
+            let resources = field.as_object().unwrap_or(&empty);
+            let kept: Vec<(String, Out)> = ordered(resources, RESOURCES)
+                .into_iter()
+                .filter(|(k, v)| keep_defaults || !default_quantity(k, v))
+                .map(|(k, v)| (k, Out::Value(v)))
+                .collect();
+            if !kept.is_empty() {
+                fields.push((key, Out::Map(kept)));
+            }
+            continue;
+        }
+        let is_default = defaults
+            .iter()
+            .any(|(k, d)| *k == key && d.contains(&field));
+        let is_empty = match &field {
+            J::Array(a) => a.is_empty(),
+            J::Object(o) => o.is_empty(),
+            J::String(s) => s.is_empty(),
+            _ => false,
+        };
+        if !is_empty && (keep_defaults || !is_default) {
+            fields.push((key, Out::Value(field)));
+        }
+    }
+    if !fields.is_empty() || resource.kind == Kind::ClusterPeer {
+        top.push(("spec".into(), Out::Map(fields)));
+    }
+    Out::Map(top)
+}
+
+/// The values the operator's defaulting webhook writes, per field.
+fn peer_defaults() -> Vec<(&'static str, Vec<J>)> {
+    use serde_json::json;
+    vec![
+        ("image", vec![json!(defaults::PEER_IMAGE)]),
+        ("replicas", vec![json!(1)]),
+        ("initProfiles", vec![json!(["default-datastore"])]),
+        ("api", vec![json!(false)]),
+        ("apiPort", vec![json!(5001)]),
+        ("gateway", vec![json!(false)]),
+        ("gatewayPort", vec![json!(8080)]),
+        ("routing", vec![json!("dht")]),
+        ("logging", vec![json!("info")]),
+    ]
+}
+
+fn cluster_peer_defaults() -> Vec<(&'static str, Vec<J>)> {
+    use serde_json::json;
+    vec![
+        ("image", vec![json!(defaults::CLUSTER_PEER_IMAGE)]),
+        ("replicas", vec![json!(1)]),
+        ("trustedPeers", vec![json!(["*"])]),
+        ("consensus", vec![json!("crdt")]),
+        ("logging", vec![json!("info")]),
+    ]
+}
+
+/// A quantity equal to the operator's default, however it is spelt.
+fn default_quantity(field: &str, value: &J) -> bool {
+    let Some(text) = value.as_str() else {
+        return false;
+    };
+    match field {
+        "cpu" => quantity::cpu_millis(text) == quantity::cpu_millis("1"),
+        "cpuLimit" => quantity::cpu_millis(text) == quantity::cpu_millis("2"),
+        "memory" => quantity::bytes(text) == quantity::bytes("2Gi"),
+        "memoryLimit" => quantity::bytes(text) == quantity::bytes("4Gi"),
+        "storage" => quantity::bytes(text) == quantity::bytes("10Gi"),
+        _ => false,
+    }
+}

@@ -1,0 +1,519 @@
+//! kotalc as a KRM function (`kotalc krm`): a `ResourceList` on stdin, one on stdout. Kotal
+//! resources, and the SealedSecrets among the items, are replaced by what `build` renders from
+//! them; every other item passes through untouched. Problems become `results`.
+
+use serde_json::{Map, Value as J, json};
+
+use std::io::{self, Write};
+
+use crate::compile::{self, Options, Pending};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::model::GROUP;
+use crate::render::Object;
+use crate::secrets::{SecretMode, SecretOptions, StoreKind};
+use crate::diagnostic::source::Sources;
+
+pub const RESOURCE_LIST: &str = "config.kubernetes.io/v1";
+
+/// The annotations kustomize and kpt add to items; they describe the item's origin, not the
+/// resource, so they are not copied to rendered objects.
+const ORIGIN: &[&str] = &["config.kubernetes.io/", "internal.config.kubernetes.io/"];
+
+/// Runs the function. Returns the output list and whether an error was reported.
+pub fn run(input: &str) -> (J, bool) {
+    let processed = process_list(input, false);
+    let mut items = processed.items;
+    let out_items: Vec<J> = processed
+        .passed
+        .iter()
+        .map(|&i| std::mem::take(&mut items[i]))
+        .chain(processed.rendered.into_iter().map(|o| o.value))
+        .collect();
+    let output = json!({
+        "apiVersion": RESOURCE_LIST,
+        "kind": "ResourceList",
+        "items": out_items,
+        "results": processed.results,
+    });
+    (output, processed.failed)
+}
+
+/// Runs the function and writes the output list as YAML. Items that pass through are copied
+/// as their original text, comments, tags and number spellings included, so that kotalc
+/// never changes a value it does not own; rendered objects are written as they are rendered,
+/// so that the output is never held whole; results are serialised. Returns whether an error
+/// was reported.
+pub fn run_text(input: &str, out: &mut dyn Write) -> io::Result<bool> {
+    let processed = process_list(input, true);
+    let texts = item_texts(input);
+    let empty = processed.passed.is_empty()
+        && processed.rendered.is_empty()
+        && processed.pending.as_ref().is_none_or(Pending::is_empty);
+    out.write_all(format!("apiVersion: {RESOURCE_LIST}\nkind: ResourceList\n").as_bytes())?;
+    out.write_all(if empty { b"items: []\n" } else { b"items:\n" })?;
+    for &n in &processed.passed {
+        match texts.as_ref().and_then(|texts| texts.get(n)) {
+            Some(original) if stands_alone(original) => out.write_all(original.as_bytes())?,
+            _ => out.write_all(entry(&processed.items[n]).as_bytes())?,
+        }
+    }
+    let mut rendered = |object: &Object, out: &mut dyn Write| {
+        out.write_all(entry_of_yaml(&object.yaml).as_bytes())
+    };
+    for object in &processed.rendered {
+        rendered(object, out)?;
+    }
+    if let Some(pending) = processed.pending {
+        pending.write_each(out, &mut rendered)?;
+    }
+    out.write_all(b"results:\n")?;
+    for result in &processed.results {
+        out.write_all(entry(result).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(processed.failed)
+}
+
+/// Whether an item's original text is valid YAML on its own. An alias in it may name an
+/// anchor in another item, which kotalc may have replaced: such an item is serialised, its
+/// aliases resolved, rather than copied into a list that no longer parses.
+fn stands_alone(text: &str) -> bool {
+    !text.contains('*')
+        || serde_saphyr::from_str_with_options::<J>(text, crate::input::yaml::options()).is_ok()
+}
+
+/// One sequence entry: `- ` and the value's YAML, indented under it.
+fn entry(value: &J) -> String {
+    entry_of_yaml(&serde_saphyr::to_string(value).unwrap_or_default())
+}
+
+/// One sequence entry from a value's YAML.
+fn entry_of_yaml(yaml: &str) -> String {
+    let mut out = String::with_capacity(yaml.len() + 64);
+    for (i, line) in yaml.lines().enumerate() {
+        out.push_str(if i == 0 {
+            "- "
+        } else if line.is_empty() {
+            ""
+        } else {
+            "  "
+        });
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The original text of each item of a block-style `items` list, each as a `- ` entry at
+/// column 1; `None` when the list is not block style (JSON or flow), which is then
+/// serialised.
+fn item_texts(input: &str) -> Option<Vec<String>> {
+    let docs = crate::input::yaml::parse_documents(0, input).ok()?;
+    let root = docs.first()?;
+    let crate::input::yaml::Value::Seq(items) = &root.get("items")?.value else {
+        return None;
+    };
+    let lines: Vec<&str> = input.split_inclusive('\n').collect();
+    let line_of = |n: u32| usize::try_from(n).ok().and_then(|n| n.checked_sub(1));
+    let mut starts = Vec::with_capacity(items.len());
+    for item in items {
+        let line = line_of(item.span.line)?;
+        let col = usize::try_from(item.span.col).ok()?.checked_sub(1)?;
+        let text = lines.get(line)?;
+        // The entry's `- ` must open the item's first line, with only spaces before it.
+        let indent = col.checked_sub(2)?;
+        let head = text.get(..col)?;
+        if !head.ends_with("- ") || !head[..indent].bytes().all(|b| b == b' ') {
+            return None;
+        }
+        starts.push((line, indent));
+    }
+    // The list ends where the next key of the ResourceList starts, or with the document.
+    let last = starts.last().map_or(0, |(l, _)| *l);
+    let end = match &root.value {
+        crate::input::yaml::Value::Map(entries) => entries
+            .iter()
+            .filter_map(|(k, _)| line_of(k.span.line))
+            .filter(|&l| l > last)
+            .min()
+            .unwrap_or(lines.len()),
+        _ => lines.len(),
+    };
+    let mut texts = Vec::with_capacity(starts.len());
+    for (i, &(line, indent)) in starts.iter().enumerate() {
+        let until = starts.get(i + 1).map_or(end, |(next, _)| *next);
+        let mut text = String::new();
+        for l in lines.get(line..until)? {
+            let strip = l.len() - l.trim_start_matches(' ').len();
+            text.push_str(&l[strip.min(indent)..]);
+        }
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        texts.push(text);
+    }
+    Some(texts)
+}
+
+/// What the function does with a list.
+struct Processed {
+    /// The input's items.
+    items: Vec<J>,
+    /// The items passed through, by index, in output order: first in the output.
+    passed: Vec<usize>,
+    /// The objects kotalc rendered, after them.
+    rendered: Vec<Object>,
+    /// Or, when streaming, the render still to be done.
+    pending: Option<Pending>,
+    /// Every result, the summary last.
+    results: Vec<J>,
+    failed: bool,
+}
+
+/// Processes a ResourceList; with `stream`, the render is left to be written.
+fn process_list(input: &str, stream: bool) -> Processed {
+    // Read as `build` reads its inputs: YAML 1.2 (`n` and `yes` are strings), duplicate keys
+    // refused, and the same limits, so that a list as large as `build` accepts works.
+    let list: J = match serde_saphyr::from_str_with_options(input, crate::input::yaml::options()) {
+        Ok(list) => list,
+        // The parser's message without its snippet: the snippet would quote the input's
+        // lines, Secret values included.
+        Err(e) => {
+            let d = crate::input::yaml::syntax_error(0, &e);
+            let at = d
+                .span
+                .map(|s| format!(" (line {}, column {})", s.line, s.col))
+                .unwrap_or_default();
+            return failure(
+                Vec::new(),
+                &format!(
+                    "[{}] the input is not valid YAML{at}: {}",
+                    d.code.as_str(),
+                    d.message
+                ),
+            );
+        }
+    };
+    if list["kind"] != "ResourceList" {
+        return failure(
+            Vec::new(),
+            "the input is not a ResourceList (config.kubernetes.io/v1)",
+        );
+    }
+    let mut list = list;
+    let items = match list.get_mut("items").map(J::take) {
+        Some(J::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    let config = &list["functionConfig"];
+    let mut options = match options(config) {
+        Ok(options) => options,
+        Err(message) => return failure(items, &message),
+    };
+
+    let mut sources = Sources::default();
+    let mut origins = Vec::new();
+    let mut passed = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        if !consumed(item) {
+            passed.push(index);
+            continue;
+        }
+        let annotations = &item["metadata"]["annotations"];
+        let path = annotations["config.kubernetes.io/path"]
+            .as_str()
+            .or_else(|| annotations["internal.config.kubernetes.io/path"].as_str())
+            .map(String::from);
+        let index = annotations["config.kubernetes.io/index"]
+            .as_str()
+            .or_else(|| annotations["internal.config.kubernetes.io/index"].as_str())
+            .and_then(|i| i.parse::<u64>().ok());
+        let mut resource = item.clone();
+        strip_origin(&mut resource);
+        let display = match &path {
+            Some(p) => p.clone(),
+            None => format!("items[{}]", origins.len()),
+        };
+        sources.add(
+            display,
+            serde_saphyr::to_string(&resource).unwrap_or_default(),
+        );
+        origins.push((identity(item), path, index));
+    }
+    let mut diagnostics = Vec::new();
+    for path in &options.paths {
+        crate::input::load::load(std::slice::from_ref(path), &mut sources, &mut diagnostics);
+    }
+    // Streamed, only the rendered objects' text is needed.
+    options.lean = stream;
+    options.stream = stream;
+    let outcome = compile::compile_sources(&options, sources, diagnostics);
+    let mut results: Vec<J> = outcome
+        .diagnostics
+        .iter()
+        .take(crate::diagnostic::SHOWN)
+        .map(|d| result(d, &outcome.sources, &origins))
+        .collect();
+    if outcome.diagnostics.len() > crate::diagnostic::SHOWN {
+        results.push(json!({
+            "severity": "info",
+            "message": format!(
+                "{} more diagnostics not shown",
+                outcome.diagnostics.len() - crate::diagnostic::SHOWN
+            ),
+        }));
+    }
+    let failed = outcome.has_errors();
+    let summary = crate::diagnostic::Summary::of(&outcome.diagnostics, outcome.resources);
+    results.push(summary_result(&summary));
+    if failed {
+        passed = (0..items.len()).collect();
+    }
+    Processed {
+        items,
+        passed,
+        rendered: if failed { Vec::new() } else { outcome.objects },
+        pending: if failed { None } else { outcome.pending },
+        results,
+        failed,
+    }
+}
+
+/// Documents of the Kotal group and SealedSecrets are the function's input; everything else
+/// passes. The whole group, so that a misspelt kind (`kind: peer`) or version is named as an
+/// error instead of passing on unrendered.
+fn consumed(item: &J) -> bool {
+    let kind = item["kind"].as_str().unwrap_or_default();
+    item["apiVersion"]
+        .as_str()
+        .is_some_and(|v| v.strip_prefix(GROUP).is_some_and(|v| v.starts_with('/')))
+        || (item["apiVersion"] == crate::secrets::seal::API_VERSION && kind == crate::secrets::seal::KIND)
+}
+
+/// Removes the orchestrator's annotations, adding nothing: an item without annotations (or
+/// without metadata) stays as it is.
+fn strip_origin(item: &mut J) {
+    let Some(metadata) = item.get_mut("metadata").and_then(J::as_object_mut) else {
+        return;
+    };
+    if let Some(annotations) = metadata.get_mut("annotations").and_then(J::as_object_mut) {
+        annotations.retain(|k, _| !ORIGIN.iter().any(|p| k.starts_with(p)));
+        if annotations.is_empty() {
+            metadata.remove("annotations");
+        }
+    }
+}
+
+fn identity(item: &J) -> J {
+    let mut reference = Map::new();
+    for (key, value) in [
+        ("apiVersion", &item["apiVersion"]),
+        ("kind", &item["kind"]),
+        ("name", &item["metadata"]["name"]),
+        ("namespace", &item["metadata"]["namespace"]),
+    ] {
+        if let Some(text) = value.as_str() {
+            reference.insert(key.to_string(), json!(text));
+        }
+    }
+    J::Object(reference)
+}
+
+/// The CLI options from a functionConfig's or plugin config's `spec` (or, as kpt passes
+/// them, a ConfigMap's `data`).
+pub fn options(config: &J) -> Result<Options, String> {
+    let spec = if config["spec"].is_object() {
+        &config["spec"]
+    } else {
+        &config["data"]
+    };
+    let text = |key: &str| spec[key].as_str().map(String::from);
+    let flag = |key: &str| match &spec[key] {
+        J::Bool(b) => Ok(*b),
+        J::String(s) if s == "true" || s == "false" => Ok(s == "true"),
+        J::Null => Ok(false),
+        other => Err(format!(
+            "config {key}: expected true or false, found {other}"
+        )),
+    };
+    // On unless the configuration says false.
+    let network_policies = match &spec["networkPolicies"] {
+        J::Null => true,
+        _ => flag("networkPolicies")?,
+    };
+    let mode = match text("secretMode").as_deref() {
+        None | Some("sealed") => SecretMode::Sealed,
+        Some("external") => SecretMode::External,
+        Some("none") => SecretMode::None,
+        Some(other) => {
+            return Err(format!(
+                "config secretMode: {other:?} is not sealed, external or none"
+            ));
+        }
+    };
+    let store_kind = match text("secretStoreKind").as_deref() {
+        None | Some("SecretStore") => StoreKind::SecretStore,
+        Some("ClusterSecretStore") => StoreKind::ClusterSecretStore,
+        Some(other) => {
+            return Err(format!(
+                "config secretStoreKind: {other:?} is not SecretStore or ClusterSecretStore"
+            ));
+        }
+    };
+    let secrets = SecretOptions {
+        mode,
+        store: text("secretStore"),
+        store_kind,
+        remote_key_template: text("remoteKeyTemplate")
+            .unwrap_or_else(|| crate::secrets::DEFAULT_REMOTE_KEY.to_string()),
+    };
+    if mode == SecretMode::External && secrets.store.is_none() {
+        return Err("config secretMode external needs secretStore".into());
+    }
+    if let Some(problem) = crate::secrets::check_remote_key_template(&secrets.remote_key_template) {
+        return Err(format!("config remoteKeyTemplate {problem}"));
+    }
+    let paths = match &spec["paths"] {
+        J::Array(paths) => paths
+            .iter()
+            .map(|p| p.as_str().map(std::path::PathBuf::from))
+            .collect::<Option<Vec<_>>>()
+            .ok_or("config paths: expected a list of strings")?,
+        J::Null => Vec::new(),
+        _ => return Err("config paths: expected a list of strings".into()),
+    };
+    for path in &paths {
+        confined(path)?;
+    }
+    if let Some(ns) = text("namespace")
+        && let Some(problem) = crate::kube::names::namespace(&ns)
+    {
+        return Err(format!("[invalid-name] config namespace {ns:?}: {problem}"));
+    }
+    Ok(Options {
+        paths,
+        namespace: text("namespace"),
+        passthrough: false,
+        templates: None,
+        deny_warnings: flag("denyWarnings")?,
+        allow: allow(&spec["allow"])?,
+        allow_empty: flag("allowEmpty")?,
+        render: true,
+        secrets,
+        lean: false,
+        specs: false,
+        stream: false,
+        no_network_policies: !network_policies,
+    })
+}
+
+/// `allow`: warning codes silenced for the whole run, as a list or (in a ConfigMap's `data`)
+/// a comma-separated string.
+fn allow(value: &J) -> Result<Vec<crate::diagnostic::Code>, String> {
+    let names: Vec<&str> = match value {
+        J::Null => Vec::new(),
+        J::String(list) => crate::model::annotations::list(list).collect(),
+        J::Array(items) => items
+            .iter()
+            .map(J::as_str)
+            .collect::<Option<Vec<_>>>()
+            .ok_or("config allow: expected a list of warning codes")?,
+        _ => return Err("config allow: expected a list of warning codes".into()),
+    };
+    names
+        .into_iter()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| crate::model::annotations::run_allow(n).map_err(|e| format!("config allow: {e}")))
+        .collect()
+}
+
+/// The run's summary as an `info` result, the last, as a compiler's last line. It counts
+/// every diagnostic, not only the results shown.
+fn summary_result(summary: &crate::diagnostic::Summary) -> J {
+    json!({ "severity": "info", "message": format!("kotalc: {}", summary.line()) })
+}
+
+/// Refuses a configured path outside the working directory (the kustomization root), as
+/// kustomize's load restrictor does: a configuration from a pull request must not make
+/// kotalc read, and echo, the machine's files.
+fn confined(path: &std::path::Path) -> Result<(), String> {
+    use std::path::Component;
+    let shown = crate::input::load::display(path);
+    let lexical = path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let outside = || format!("config paths: {shown:?} is outside the kustomization root");
+    if !lexical {
+        return Err(outside());
+    }
+    // A link below the root may still point out of it.
+    if let (Ok(real), Ok(root)) = (
+        std::fs::canonicalize(path),
+        std::env::current_dir().and_then(std::fs::canonicalize),
+    ) && !real.starts_with(root)
+    {
+        return Err(outside());
+    }
+    Ok(())
+}
+
+/// A diagnostic as a KRM `results` entry.
+fn result(d: &Diagnostic, sources: &Sources, origins: &[(J, Option<String>, Option<u64>)]) -> J {
+    let d = &crate::diagnostic::shown(d, sources);
+    let severity = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "info",
+    };
+    let mut message = format!("[{}] {}", d.code.as_str(), d.message);
+    if let Some(label) = &d.label {
+        message.push_str(&format!(" ({label})"));
+    }
+    if let Some(help) = &d.help {
+        // A result is one line: the help's lines become clauses.
+        let help: Vec<&str> = help
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        message.push_str(&format!(" ({})", help.join("; ")));
+    }
+    let mut entry = json!({ "severity": severity, "message": message });
+    if let Some(field) = &d.field {
+        entry["field"] = json!({ "path": field });
+    }
+    if let Some(span) = d.span {
+        // Items were added first, in order; files loaded from `paths` follow them.
+        match origins.get(span.file) {
+            Some((reference, path, index)) => {
+                entry["resourceRef"] = reference.clone();
+                let mut file = Map::new();
+                if let Some(path) = path {
+                    file.insert("path".into(), json!(path));
+                }
+                if let Some(index) = index {
+                    file.insert("index".into(), json!(index));
+                }
+                if !file.is_empty() {
+                    entry["file"] = J::Object(file);
+                }
+            }
+            None => {
+                entry["file"] = json!({ "path": sources.get(span.file).path });
+            }
+        }
+    }
+    entry
+}
+
+fn failure(items: Vec<J>, message: &str) -> Processed {
+    Processed {
+        passed: (0..items.len()).collect(),
+        items,
+        rendered: Vec::new(),
+        pending: None,
+        results: vec![json!({ "severity": "error", "message": message })],
+        failed: true,
+    }
+}

@@ -1,0 +1,646 @@
+//! Runs one command line: interprets the flags, drives the pipeline, prints, and maps the
+//! outcome to an exit code (0 success, 1 problems in the inputs, 2 usage).
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+
+use clap::Parser;
+
+use crate::commands::cli::{BuildArgs, CheckArgs, Cli, Command};
+use crate::compile::{self, Options, Outcome};
+use crate::diagnostic::{self, Format};
+use crate::output::emit;
+use crate::secrets::{SecretMode, SecretOptions};
+
+pub mod cli;
+pub mod diff;
+pub mod explain;
+pub mod import;
+pub mod krm;
+mod migrate;
+mod new;
+mod plugin;
+mod secrets;
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_PROBLEMS: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    match cli.command {
+        Command::Build(args) => build(&args),
+        Command::Validate(args) => validate(&args),
+        Command::Keygen(args) => secrets::keygen(&args),
+        Command::Seal(args) => secrets::seal(&args),
+        Command::Migrate(args) => migrate::migrate(&args),
+        Command::Import(args) => import::import(&args),
+        Command::New(args) => new::new(&args),
+        Command::Diff(args) => diff::diff(&args),
+        Command::Krm => krm(),
+        Command::KustomizePlugin(args) => plugin::run(&args),
+        Command::Explain(args) => match crate::commands::explain::explain(&args.target, args.recursive) {
+            Ok(text) => print(&text),
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_PROBLEMS
+            }
+        },
+        Command::Schema(args) => {
+            let kind = match args.kind.as_deref() {
+                None => None,
+                Some(name) => match crate::commands::explain::kind_of(name) {
+                    Some(kind) => Some(kind),
+                    None => {
+                        eprintln!(
+                            "error: unknown kind {name:?}: expected peer, clusterpeer or swarm"
+                        );
+                        return EXIT_USAGE;
+                    }
+                },
+            };
+            let schema = crate::model::schema::document(kind);
+            let text = format!(
+                "{}\n",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            match &args.output {
+                None => print(&text),
+                Some(path) => write_file(path, &text),
+            }
+        }
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "kotalc", &mut out);
+            print(&String::from_utf8_lossy(&out))
+        }
+        Command::Man(args) => man(&args),
+    }
+}
+
+fn krm() -> u8 {
+    // A ResourceList is bounded like any input file, so that memory is too.
+    let input = crate::input::load::read_stream(io::stdin().lock(), crate::input::load::MAX_FILE_BYTES).and_then(
+        |bytes| {
+            String::from_utf8(bytes)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+        },
+    );
+    let input = match input {
+        Ok(input) => input,
+        Err(e) => {
+            eprintln!(
+                "kotalc: cannot read the ResourceList: {}",
+                crate::input::load::io_reason(&e)
+            );
+            return EXIT_PROBLEMS;
+        }
+    };
+    let mut out = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    match crate::commands::krm::run_text(&input, &mut out) {
+        Ok(true) => EXIT_PROBLEMS,
+        Ok(false) => EXIT_OK,
+        // A closed pipe is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(_) => EXIT_PROBLEMS,
+    }
+}
+
+/// Writes a generated file the user named, creating its directory (`.kotalc/` for an
+/// editor's schema is usually new).
+fn write_file(path: &std::path::Path, text: &str) -> u8 {
+    let written = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir),
+        None => Ok(()),
+    }
+    .and_then(|()| std::fs::write(path, text));
+    match written {
+        Ok(()) => {
+            eprintln!("kotalc: wrote {}", crate::input::load::display(path));
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!(
+                "error: cannot write {}: {}",
+                crate::input::load::display(path),
+                crate::input::load::io_reason(&e)
+            );
+            EXIT_PROBLEMS
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn print(text: &str) -> u8 {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(_) => EXIT_PROBLEMS,
+    }
+}
+
+pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
+    Options {
+        // The current directory when none is given, named so that messages can name it.
+        paths: if args.paths.is_empty() {
+            vec![".".into()]
+        } else {
+            args.paths.clone()
+        },
+        namespace: args.namespace.clone(),
+        passthrough: args.passthrough,
+        templates: None,
+        deny_warnings: args.deny_warnings,
+        allow: args.allow.clone(),
+        allow_empty: args.allow_empty,
+        render,
+        secrets: SecretOptions {
+            mode: args.secrets.secret_mode,
+            store: args.secrets.secret_store.clone(),
+            store_kind: args.secrets.secret_store_kind,
+            remote_key_template: args.secrets.remote_key_template.clone(),
+        },
+        lean: false,
+        specs: false,
+        stream: false,
+        no_network_policies: args.no_network_policies,
+    }
+}
+
+/// Argo CD's config management plugin environment: `ARGOCD_ENV_KOTALC_*` (the Application's
+/// plugin env, which Argo CD prefixes) set options, and `ARGOCD_APP_NAMESPACE` is the default
+/// namespace when neither `--namespace` nor `ARGOCD_ENV_KOTALC_NAMESPACE` gives one.
+fn argocd(options: &mut Options) -> Result<(), String> {
+    argocd_unknown_variables()?;
+    let var = argocd_var;
+    let flag = |name: &str| -> Result<Option<bool>, String> {
+        match var(name)?.as_deref() {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(other) => Err(format!(
+                "ARGOCD_ENV_KOTALC_{name}: expected true or false, found {other:?}"
+            )),
+        }
+    };
+    if let Some(ns) = var("NAMESPACE")? {
+        options.namespace = Some(ns);
+    }
+    if options.namespace.is_none() {
+        options.namespace = std::env::var("ARGOCD_APP_NAMESPACE")
+            .ok()
+            .filter(|n| !n.is_empty());
+    }
+    if let Some(mode) = var("SECRET_MODE")? {
+        use clap::ValueEnum;
+        options.secrets.mode = SecretMode::from_str(&mode, false).map_err(|_| {
+            format!("ARGOCD_ENV_KOTALC_SECRET_MODE: {mode:?} is not sealed, external or none")
+        })?;
+    }
+    if let Some(store) = var("SECRET_STORE")? {
+        options.secrets.store = Some(store);
+    }
+    if let Some(kind) = var("SECRET_STORE_KIND")? {
+        use clap::ValueEnum;
+        options.secrets.store_kind = crate::secrets::StoreKind::from_str(&kind, false)
+            .map_err(|_| format!("ARGOCD_ENV_KOTALC_SECRET_STORE_KIND: {kind:?} is not SecretStore or ClusterSecretStore"))?;
+    }
+    if let Some(template) = var("REMOTE_KEY_TEMPLATE")? {
+        options.secrets.remote_key_template = template;
+    }
+    if let Some(deny) = flag("DENY_WARNINGS")? {
+        options.deny_warnings = deny;
+    }
+    if let Some(allow) = flag("ALLOW_EMPTY")? {
+        options.allow_empty = allow;
+    }
+    if let Some(on) = flag("NETWORK_POLICIES")? {
+        options.no_network_policies = !on;
+    }
+    if let Some(passthrough) = flag("PASSTHROUGH")? {
+        options.passthrough = passthrough;
+    }
+    if let Some(list) = var("ALLOW")? {
+        let codes = crate::model::annotations::run_allow_list(&list)
+            .map_err(|e| format!("ARGOCD_ENV_KOTALC_ALLOW: {e}"))?;
+        options.allow.extend(codes);
+    }
+    if options.secrets.mode == SecretMode::External && options.secrets.store.is_none() {
+        return Err("secret mode external needs ARGOCD_ENV_KOTALC_SECRET_STORE".into());
+    }
+    match crate::secrets::check_remote_key_template(&options.secrets.remote_key_template) {
+        Some(problem) => Err(format!("remote key template {problem}")),
+        None => Ok(()),
+    }
+}
+
+/// An option from the Application's plugin env (`ARGOCD_ENV_KOTALC_<NAME>`) or the plugin's
+/// parameter of the same name, which Argo CD passes as `PARAM_<NAME>`; both given must agree.
+fn argocd_var(name: &str) -> Result<Option<String>, String> {
+    let env = std::env::var(format!("ARGOCD_ENV_KOTALC_{name}")).ok();
+    let parameter = std::env::var(format!("PARAM_{name}")).ok();
+    match (env, parameter) {
+        (Some(env), Some(parameter)) if env != parameter => Err(format!(
+            "ARGOCD_ENV_KOTALC_{name} is {env:?} but the plugin parameter PARAM_{name} is \
+             {parameter:?}: set one of them"
+        )),
+        (env, parameter) => Ok(env.or(parameter)),
+    }
+}
+
+/// Option names in the hints of diagnostics, as an Argo CD user sets them: the plugin has no
+/// command line.
+fn argocd_hints(outcome: &mut Outcome) {
+    const FLAGS: &[(&str, &str)] = &[
+        (
+            "pass --passthrough",
+            "set KOTALC_PASSTHROUGH to \"true\" in the Application's plugin env \
+             (ARGOCD_ENV_KOTALC_PASSTHROUGH) or the plugin's passthrough parameter",
+        ),
+        (
+            "pass --allow-empty",
+            "set KOTALC_ALLOW_EMPTY to \"true\" in the Application's plugin env \
+             (ARGOCD_ENV_KOTALC_ALLOW_EMPTY) or the plugin's allow-empty parameter",
+        ),
+        (
+            "or pass --namespace",
+            "or set KOTALC_NAMESPACE in the Application's plugin env",
+        ),
+    ];
+    for d in &mut outcome.diagnostics {
+        if let Some(help) = &mut d.help {
+            for (flag, argocd) in FLAGS {
+                if help.contains(flag) {
+                    *help = help.replace(flag, argocd);
+                }
+            }
+        }
+    }
+}
+
+/// The options an Application's plugin env may set, as `KOTALC_<NAME>`.
+const ARGOCD_OPTIONS: &[&str] = &[
+    "ALLOW",
+    "ALLOW_EMPTY",
+    "DENY_WARNINGS",
+    "NAMESPACE",
+    "NETWORK_POLICIES",
+    "PASSTHROUGH",
+    "REMOTE_KEY_TEMPLATE",
+    "SECRET_MODE",
+    "SECRET_STORE",
+    "SECRET_STORE_KIND",
+];
+
+/// A misspelt option in an Application would otherwise be ignored and the sync would go on
+/// with the default, so every `ARGOCD_ENV_KOTALC_*` variable must be one kotalc knows.
+fn argocd_unknown_variables() -> Result<(), String> {
+    const PREFIX: &str = "ARGOCD_ENV_KOTALC_";
+    let mut unknown: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter_map(|name| name.strip_prefix(PREFIX).map(String::from))
+        .filter(|name| !ARGOCD_OPTIONS.contains(&name.as_str()))
+        .collect();
+    unknown.sort();
+    let Some(first) = unknown.first() else {
+        return Ok(());
+    };
+    let known: Vec<String> = ARGOCD_OPTIONS
+        .iter()
+        .map(|o| format!("KOTALC_{o}"))
+        .collect();
+    let hint = match crate::model::parse::suggest(first, ARGOCD_OPTIONS.iter().copied()) {
+        Some(option) => format!("did you mean KOTALC_{option}? "),
+        None => String::new(),
+    };
+    Err(format!(
+        "unknown plugin env {} (Argo CD passes the Application's KOTALC_{first} as \
+         {PREFIX}{first}): {hint}kotalc knows {}",
+        unknown
+            .iter()
+            .map(|u| format!("{PREFIX}{u}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        known.join(", ")
+    ))
+}
+
+/// Secret options that cannot work together, as a usage error.
+pub(super) fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
+    let s = &args.secrets;
+    if render && s.secret_mode == SecretMode::External && s.secret_store.is_none() {
+        return Some("--secret-mode external needs --secret-store NAME".into());
+    }
+    crate::secrets::check_remote_key_template(&s.remote_key_template)
+        .map(|problem| format!("--remote-key-template {problem}"))
+}
+
+/// Prints the diagnostics on stderr. Repeated warnings and notes of one code are grouped
+/// after the first few, except in JSON, where every one is an object.
+pub(super) fn report_diagnostics(outcome: &Outcome, format: Format) {
+    let mut stderr = io::stderr().lock();
+    // Colour only for a person at a terminal, and never against NO_COLOR.
+    use std::io::IsTerminal;
+    let coloured = format == Format::Human
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && io::stderr().is_terminal();
+    let (shown, groups) = if format == Format::Json {
+        (outcome.diagnostics.iter().collect(), Vec::new())
+    } else {
+        diagnostic::group(&outcome.diagnostics, &outcome.sources)
+    };
+    // Bounded output whatever the input: the first diagnostics, then a count of the rest.
+    let hidden = shown.len().saturating_sub(diagnostic::SHOWN);
+    let mut text = String::new();
+    for d in shown.into_iter().take(diagnostic::SHOWN) {
+        let rendered = diagnostic::render(d, &outcome.sources, format);
+        if coloured {
+            text.push_str(&diagnostic::colour(&rendered, d.severity));
+        } else {
+            text.push_str(&rendered);
+        }
+    }
+    for group in &groups {
+        let rendered = diagnostic::render_group(group, format);
+        if coloured {
+            text.push_str(&diagnostic::colour(&rendered, group.severity));
+        } else {
+            text.push_str(&rendered);
+        }
+    }
+    if hidden > 0 {
+        text.push_str(&match format {
+            Format::Json => format!(
+                "{}\n",
+                serde_json::json!({ "code": "diagnostics-capped", "severity": "note",
+                    "message": format!("{hidden} more diagnostics not shown") })
+            ),
+            Format::Github => {
+                format!("::notice title=kotalc::{hidden} more diagnostics not shown\n")
+            }
+            Format::Human => format!(
+                "note: {hidden} more diagnostics not shown (kotalc shows the first {})\n",
+                diagnostic::SHOWN
+            ),
+        });
+    }
+    let _ = stderr.write_all(text.as_bytes());
+}
+
+/// Prints the run's last line: its counts and, when given, what it did with the output.
+pub(super) fn summary(outcome: &Outcome, format: Format, result: Option<String>) {
+    summary_of(&outcome.diagnostics, outcome.resources, format, result);
+}
+
+pub(super) fn summary_of(
+    diagnostics: &[diagnostic::Diagnostic],
+    resources: usize,
+    format: Format,
+    result: Option<String>,
+) {
+    let mut summary = diagnostic::Summary::of(diagnostics, resources);
+    summary.outcome = result;
+    let _ = io::stderr().write_all(diagnostic::render_summary(&summary, format).as_bytes());
+}
+
+/// Prints a diagnostic of the run as a whole (one about the output), then the summary with it
+/// counted.
+pub(super) fn fail_output(outcome: &Outcome, d: &diagnostic::Diagnostic, format: Format) -> u8 {
+    let _ = io::stderr().write_all(diagnostic::render(d, &outcome.sources, format).as_bytes());
+    let mut all = outcome.diagnostics.clone();
+    all.push(d.clone());
+    summary_of(
+        &all,
+        outcome.resources,
+        format,
+        Some("nothing written".into()),
+    );
+    EXIT_PROBLEMS
+}
+
+/// `N files`, singular when one.
+pub(super) fn files(n: usize) -> String {
+    if n == 1 {
+        "1 file".into()
+    } else {
+        format!("{n} files")
+    }
+}
+
+fn build(args: &BuildArgs) -> u8 {
+    if let Some(problem) = secret_usage(&args.check, true) {
+        eprintln!("error: {problem}");
+        return EXIT_USAGE;
+    }
+    let mut options = options(&args.check, true);
+    options.templates = args.templates.clone();
+    // The objects only go to the output: keep their YAML, not their data. To stdout, each
+    // is written as it is rendered.
+    options.lean = true;
+    options.stream = args.output.is_none();
+    if args.argocd
+        && let Err(problem) = argocd(&mut options)
+    {
+        eprintln!("error: {problem}");
+        return EXIT_USAGE;
+    }
+    let format = args.check.format;
+    let mut outcome = compile::compile(&options);
+    if args.argocd {
+        argocd_hints(&mut outcome);
+    }
+    report_diagnostics(&outcome, format);
+    if outcome.has_errors() {
+        let result = if args.check_only {
+            "nothing checked"
+        } else {
+            "nothing written"
+        };
+        summary(&outcome, format, Some(result.into()));
+        return EXIT_PROBLEMS;
+    }
+    match &args.output {
+        Some(dir) if args.check_only => match emit::tree(&outcome.objects) {
+            Ok(files) => {
+                let (code, result, stale) = diff::check_tree(dir, &files, format);
+                let mut all = outcome.diagnostics.clone();
+                all.extend(stale);
+                summary_of(&all, outcome.resources, format, Some(result));
+                code
+            }
+            Err(d) => fail_output(&outcome, &d, format),
+        },
+        None => match write_stdout(&mut outcome) {
+            Ok(()) => {
+                summary(&outcome, format, None);
+                EXIT_OK
+            }
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+            Err(e) => {
+                eprintln!(
+                    "kotalc: cannot write to stdout: {}",
+                    crate::input::load::io_reason(&e)
+                );
+                EXIT_PROBLEMS
+            }
+        },
+        Some(dir) => {
+            let shown = crate::input::load::display(dir);
+            let result = emit::check_overlap(dir, &options.paths)
+                .and_then(|()| emit::tree(&outcome.objects))
+                .and_then(|files| {
+                    let unchanged = diff::tree_is(dir, &files);
+                    emit::write_dir(dir, &files, args.force, emit::MARKER)
+                        .map(|written| (written, unchanged))
+                });
+            match result {
+                Ok((written, unchanged)) => {
+                    if format != Format::Json {
+                        written.warn_left_alone();
+                    }
+                    let result = if unchanged {
+                        format!("{shown} is unchanged ({})", files(written.files))
+                    } else {
+                        format!(
+                            "wrote {} to {shown}{}",
+                            files(written.files),
+                            if written.removed.is_empty() {
+                                String::new()
+                            } else {
+                                format!(", removed {}", written.removed.join(", "))
+                            }
+                        )
+                    };
+                    let result = if written.kept.is_empty() {
+                        result
+                    } else {
+                        format!(
+                            "{result}; kept files it did not write: {}",
+                            written.kept.join(", ")
+                        )
+                    };
+                    summary(&outcome, format, Some(result));
+                    EXIT_OK
+                }
+                Err(d) => fail_output(&outcome, &d, format),
+            }
+        }
+    }
+}
+
+/// Writes the build's objects on stdout, each as it is rendered when the render is pending.
+fn write_stdout(outcome: &mut Outcome) -> io::Result<()> {
+    // Large writes, not a syscall per line as stdout's line buffering would make.
+    let mut out = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    match outcome.pending.take() {
+        Some(pending) => pending.write(&mut out),
+        None => emit::write_stream(&outcome.objects, &mut out),
+    }
+}
+
+fn validate(args: &CheckArgs) -> u8 {
+    if let Some(problem) = secret_usage(args, false) {
+        eprintln!("error: {problem}");
+        return EXIT_USAGE;
+    }
+    let outcome = compile::compile(&options(args, false));
+    report_diagnostics(&outcome, args.format);
+    summary(&outcome, args.format, None);
+    if outcome.has_errors() {
+        EXIT_PROBLEMS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Man pages: kotalc(1) and a kotalc-SUBCOMMAND(1) per subcommand, each with the exit
+/// status.
+fn man(args: &crate::commands::cli::ManArgs) -> u8 {
+    use clap::CommandFactory;
+    let mut top = Cli::command().disable_help_subcommand(true);
+    top.build();
+    let pages: Vec<clap::Command> = std::iter::once(top.clone())
+        .chain(top.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
+        .collect();
+    let page = |command: &clap::Command| -> Result<Vec<u8>, io::Error> {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(command.clone()).render(&mut out)?;
+        let roff = String::from_utf8_lossy(&out).into_owned();
+        let mut sections = ".SH \"EXIT STATUS\"\n\
+            .TP\n0\nSuccess.\n\
+            .TP\n1\nProblems in the inputs, or in what was to be written; nothing is written.\n\
+            .TP\n2\nA usage error: an unknown option, value or combination.\n"
+            .to_string();
+        // The directives a resource carries, on the pages of the commands that read resources.
+        if ["kotalc", "build", "validate", "diff"].contains(&command.get_name()) {
+            sections.push_str(
+                ".SH \"KOTALC ANNOTATIONS\"\n\
+                 Directives to kotalc in a resource's metadata.annotations, never copied to the \
+                 output; any other kotalc.io/ annotation is an error.\n",
+            );
+            for (name, meaning) in crate::model::annotations::DIRECTIVES {
+                // Markdown quotes mean nothing in roff.
+                let meaning = meaning.replace('`', "");
+                sections.push_str(&format!(".TP\n\\fB{name}\\fR\n{meaning}\n"));
+            }
+        }
+        Ok(match roff.find(".SH VERSION") {
+            Some(at) => format!("{}{sections}{}", &roff[..at], &roff[at..]),
+            None => format!("{roff}{sections}"),
+        }
+        .into_bytes())
+    };
+    if let Some(dir) = &args.dir {
+        for command in &pages {
+            let name = command
+                .get_display_name()
+                .unwrap_or_else(|| command.get_name())
+                .to_string();
+            let path = dir.join(format!("{name}.1"));
+            if let Err(e) = page(command).and_then(|roff| std::fs::write(&path, roff)) {
+                eprintln!(
+                    "error: cannot write {}: {}",
+                    crate::input::load::display(&path),
+                    crate::input::load::io_reason(&e)
+                );
+                return EXIT_PROBLEMS;
+            }
+        }
+        eprintln!(
+            "kotalc: wrote {} to {}",
+            files(pages.len()),
+            crate::input::load::display(dir)
+        );
+        return EXIT_OK;
+    }
+    let command = match &args.subcommand {
+        None => &pages[0],
+        Some(name) => match pages[1..].iter().find(|c| c.get_name() == name) {
+            Some(command) => command,
+            None => {
+                let names: Vec<&str> = pages[1..].iter().map(|c| c.get_name()).collect();
+                eprintln!(
+                    "error: no subcommand {name:?}: the pages are kotalc and kotalc-{}",
+                    names.join(", kotalc-")
+                );
+                return EXIT_USAGE;
+            }
+        },
+    };
+    match page(command) {
+        Ok(roff) => print(&String::from_utf8_lossy(&roff)),
+        Err(_) => EXIT_PROBLEMS,
+    }
+}

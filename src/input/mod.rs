@@ -1,0 +1,5 @@
+//! Reading inputs: files and directories on disk, a git revision, YAML into spanned node trees.
+
+pub mod load;
+pub mod revision;
+pub mod yaml;

@@ -1,0 +1,258 @@
+//! The inputs as they were at a git revision, read without checking anything out: per input
+//! root, one `git ls-tree` lists the files and one `git cat-file --batch` reads them all, so
+//! that 20,000 files cost two processes, not 20,000. Every path git prints is NUL-separated
+//! (never quoted), and every blob's size is known before a byte of it is read.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::input::load::{self, MAX_FILE_BYTES};
+use crate::diagnostic::source::Sources;
+
+/// A file of the revision that the loader reads on disk: its object and where it is shown.
+struct Blob {
+    oid: String,
+    shown: String,
+}
+
+/// Reads the files that `kotalc build paths` would read, as they are at `reference`, into
+/// `sources`; a file over the input limit is a diagnostic, as on disk. `reference` must have
+/// been checked to be a revision, never an option.
+pub fn read(
+    paths: &[PathBuf],
+    reference: &str,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<(), Diagnostic> {
+    for root in paths {
+        let dir = if root.is_dir() {
+            root.clone()
+        } else {
+            root.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let blobs = list(root, &dir, reference, diagnostics)?;
+        read_blobs(&dir, reference, &blobs, sources, diagnostics)?;
+    }
+    Ok(())
+}
+
+/// The files below `root` at `reference` that the loader would read: `*.yaml` and `*.yml`,
+/// not hidden, not a kustomization, not in a tree kotalc rendered, and regular files only (a
+/// link is skipped as on disk: its target is never read).
+fn list(
+    root: &Path,
+    dir: &Path,
+    reference: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Vec<Blob>, Diagnostic> {
+    let top = git(dir, &["rev-parse", "--show-prefix"])?;
+    let prefix = String::from_utf8_lossy(&top)
+        .trim_end_matches('\n')
+        .to_string();
+    let target = if root.is_dir() {
+        prefix.clone()
+    } else {
+        format!(
+            "{prefix}{}",
+            root.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        )
+    };
+    let spec = if target.is_empty() { "." } else { &target };
+    // `--literal-pathspecs`: a directory named `*` is that directory, not a glob.
+    let listing = git(
+        dir,
+        &[
+            "--literal-pathspecs",
+            "ls-tree",
+            "-r",
+            "-z",
+            "--long",
+            "--full-tree",
+            "--end-of-options",
+            reference,
+            "--",
+            spec,
+        ],
+    )?;
+    // `<mode> <type> <object> <size>\t<path>`, each record ended by NUL.
+    let entries: Vec<(&[u8], String)> = listing
+        .split(|&b| b == 0)
+        .filter_map(|record| {
+            let tab = record.iter().position(|&b| b == b'\t')?;
+            let path = String::from_utf8_lossy(&record[tab + 1..]).into_owned();
+            Some((&record[..tab], path))
+        })
+        .collect();
+    let rendered_dirs: Vec<&str> = entries
+        .iter()
+        .filter_map(|(_, f)| f.strip_suffix(crate::output::emit::MARKER))
+        .filter(|d| d.is_empty() || d.ends_with('/'))
+        .collect();
+    let mut blobs = Vec::new();
+    for (meta, file) in &entries {
+        let meta = String::from_utf8_lossy(meta);
+        let fields: Vec<&str> = meta.split_whitespace().collect();
+        let [mode, kind, oid, size] = fields[..] else {
+            continue;
+        };
+        let relative = file.strip_prefix(prefix.as_str()).unwrap_or(file);
+        let hidden = relative.split('/').any(|c| c.starts_with('.'));
+        let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
+        let name = file.rsplit('/').next().unwrap_or_default();
+        let kustomization = matches!(
+            name,
+            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+        );
+        let rendered = rendered_dirs.iter().any(|d| file.starts_with(d));
+        // A regular file, executable or not; a link (120000) or a submodule is not read.
+        let regular = kind == "blob" && matches!(mode, "100644" | "100755");
+        if hidden || !yaml || kustomization || rendered || !regular {
+            continue;
+        }
+        let shown = if root.is_dir() {
+            let relative = file
+                .strip_prefix(target.as_str())
+                .unwrap_or(file)
+                .trim_start_matches('/');
+            // From the working directory, as every diagnostic path is.
+            match load::display(root).trim_end_matches('/') {
+                "." => relative.to_string(),
+                root => format!("{root}/{relative}"),
+            }
+        } else {
+            load::display(root)
+        };
+        let shown = format!("{shown}@{reference}");
+        if size.parse::<u64>().map_or(true, |s| s > MAX_FILE_BYTES) {
+            diagnostics.push(load::too_large(shown));
+            continue;
+        }
+        blobs.push(Blob {
+            oid: oid.to_string(),
+            shown,
+        });
+    }
+    Ok(blobs)
+}
+
+/// Reads `blobs` with one `git cat-file --batch`, each within the input limit: the size is
+/// in the header that precedes the content, so a larger blob is skipped, never held.
+fn read_blobs(
+    dir: &Path,
+    reference: &str,
+    blobs: &[Blob],
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<(), Diagnostic> {
+    if blobs.is_empty() {
+        return Ok(());
+    }
+    let failed = |e: io::Error| {
+        Diagnostic::new(
+            Code::Io,
+            format!(
+                "cannot read the inputs at {reference} with git cat-file: {}",
+                load::io_reason(&e)
+            ),
+        )
+    };
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(failed)?;
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(failed(io::Error::other("no pipe to git")));
+    };
+    let requests: String = blobs.iter().map(|b| format!("{}\n", b.oid)).collect();
+    let read = std::thread::scope(|scope| {
+        // Written while the answers are read: either pipe alone would fill and stall git.
+        let writer = scope.spawn(move || stdin.write_all(requests.as_bytes()));
+        let mut out = BufReader::with_capacity(1 << 20, stdout);
+        let mut result = Ok(());
+        for blob in blobs {
+            result = read_one(&mut out, blob, sources, diagnostics);
+            if result.is_err() {
+                break;
+            }
+        }
+        // Closing the answers' pipe ends a git that still writes (after an error).
+        drop(out);
+        let written = writer.join().unwrap_or(Ok(()));
+        result.and(written.or_else(|e| {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }))
+    });
+    let _ = child.wait();
+    read.map_err(failed)
+}
+
+/// One answer of `git cat-file --batch`: `<object> <type> <size>\n<content>\n`.
+fn read_one(
+    out: &mut impl BufRead,
+    blob: &Blob,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> io::Result<()> {
+    let mut header = Vec::new();
+    out.by_ref().take(1024).read_until(b'\n', &mut header)?;
+    let header = String::from_utf8_lossy(&header);
+    let size = match header.trim_end().split(' ').collect::<Vec<_>>()[..] {
+        [_, "blob", size] => size.parse::<u64>().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| io::Error::other(format!("unexpected answer {:?}", header.trim_end())))?;
+    if size > MAX_FILE_BYTES {
+        io::copy(&mut out.by_ref().take(size + 1), &mut io::sink())?;
+        diagnostics.push(load::too_large(blob.shown.clone()));
+        return Ok(());
+    }
+    let mut bytes = vec![0; usize::try_from(size).map_err(io::Error::other)?];
+    out.read_exact(&mut bytes)?;
+    let mut newline = [0];
+    out.read_exact(&mut newline)?;
+    load::add_bytes(sources, diagnostics, &blob.shown, bytes);
+    Ok(())
+}
+
+/// Runs git in `dir`; its output, or its complaint as a diagnostic.
+fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, Diagnostic> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|e| {
+            Diagnostic::new(Code::Io, format!("cannot run git: {}", load::io_reason(&e)))
+        })?;
+    if !out.status.success() {
+        return Err(Diagnostic::new(
+            Code::Io,
+            format!(
+                "git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ));
+    }
+    Ok(out.stdout)
+}

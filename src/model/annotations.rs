@@ -1,0 +1,272 @@
+//! `kotalc.io/*` annotations: directives to kotalc on a resource, never copied to the output.
+//! An unknown one is an error, because a misspelt directive would otherwise do nothing.
+
+use std::collections::BTreeSet;
+
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::model::Kind;
+use crate::model::parse::Resource;
+use crate::input::yaml::Value;
+
+pub const PREFIX: &str = "kotalc.io/";
+/// `kotalc.io/allow: <code>[,<code>...]` silences the named warnings for the resource.
+pub const ALLOW: &str = "kotalc.io/allow";
+
+/// `kotalc.io/allow-change: <field>[,<field>...]`: a change `kotalc diff` reports as refused or
+/// destructive is intended (a deliberate recreation), so `--fail-on destructive` passes it.
+pub const ALLOW_CHANGE: &str = "kotalc.io/allow-change";
+
+/// A Peer's fixed libp2p identity: its peer ID, and the Secret holding its private key.
+pub const PEER_ID: &str = "kotalc.io/peer-id";
+pub const IDENTITY_SECRET: &str = "kotalc.io/identity-secret";
+/// A Peer's `Peering.Peers`: multiaddrs ending in `/p2p/<peer ID>`, comma-separated.
+pub const PEERING: &str = "kotalc.io/peering";
+
+/// `kotalc.io/network-policies: "false"`: no NetworkPolicy for the resource, for a cluster
+/// whose network plugin enforces none or whose clients are not yet known.
+pub const NETWORK_POLICIES: &str = "kotalc.io/network-policies";
+/// Clients, besides those kotalc knows, that the resource's NetworkPolicy admits to its APIs
+/// (a Peer's RPC API; a ClusterPeer's REST API, proxy and metrics): comma-separated
+/// `KEY=VALUE` (pods of the resource's namespace with that label), `NS:KEY=VALUE` (such pods
+/// of namespace NS) or `NS:*` (every pod of NS).
+pub const API_CLIENTS: &str = "kotalc.io/api-clients";
+/// `kotalc.io/open-egress: "true"`: the resource's pods may connect anywhere, as kubo's repo
+/// migration needs to download it during an upgrade.
+pub const OPEN_EGRESS: &str = "kotalc.io/open-egress";
+/// A ClusterPeer's REST API credentials: the Secret whose data key `credentials` holds
+/// `USER:PASSWORD`.
+pub const REST_CREDENTIALS_SECRET: &str = "kotalc.io/rest-credentials-secret";
+
+/// Every directive and what it does; `explain` and the man pages list them from here.
+pub const DIRECTIVES: &[(&str, &str)] = &[
+    (
+        ALLOW,
+        "warning codes, comma-separated, that this resource silences (`badgerds, \
+         init-only-profile`); an unknown code, or an error's, is an error",
+    ),
+    (
+        ALLOW_CHANGE,
+        "fields, comma-separated, whose refused or destructive change `kotalc diff --fail-on \
+         destructive` passes as intended (`spec.consensus`, \
+         `PersistentVolumeClaim.spec.storageClassName`); `PersistentVolumeClaim` on a resource \
+         that is removed allows the loss of its claim",
+    ),
+    (
+        IDENTITY_SECRET,
+        "Peers only: the Secret whose `key` holds the private key of kotalc.io/peer-id; set \
+         both or neither",
+    ),
+    (
+        PEER_ID,
+        "Peers only: the Peer's fixed libp2p peer ID, written with its private key into the \
+         repository when it is created",
+    ),
+    (
+        PEERING,
+        "Peers only: kubo's Peering.Peers, multiaddrs ending in /p2p/<peer ID>, \
+         comma-separated; set at every start, and an empty value clears it",
+    ),
+    (
+        NETWORK_POLICIES,
+        "`\"false\"`: no NetworkPolicy for this resource, for a cluster whose network plugin \
+         enforces none or whose clients are not yet known",
+    ),
+    (
+        API_CLIENTS,
+        "more clients that the resource's NetworkPolicy admits to its APIs (a Peer's RPC API; \
+         a ClusterPeer's REST API, proxy and metrics), comma-separated: `KEY=VALUE` (pods of \
+         this namespace), `NS:KEY=VALUE` (such pods of NS), `NS:*` (every pod of NS)",
+    ),
+    (
+        OPEN_EGRESS,
+        "`\"true\"`: the resource's pods may connect anywhere, as kubo's repo migration needs \
+         during an upgrade",
+    ),
+    (
+        REST_CREDENTIALS_SECRET,
+        "ClusterPeers only: the Secret whose `credentials` key holds the REST API's \
+         `USER:PASSWORD`",
+    ),
+];
+
+/// The directives a resource of `kind` may carry, with what each does.
+pub fn directives(kind: Kind) -> impl Iterator<Item = (&'static str, &'static str)> {
+    DIRECTIVES.iter().copied().filter(move |(name, _)| {
+        (kind == Kind::Peer || !PEER_ONLY.contains(name))
+            && (kind == Kind::ClusterPeer || !CLUSTER_PEER_ONLY.contains(name))
+    })
+}
+
+fn known() -> impl Iterator<Item = &'static str> + Clone {
+    DIRECTIVES.iter().map(|(name, _)| *name)
+}
+
+/// The entries of a comma-separated annotation value.
+pub fn list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(str::trim).filter(|n| !n.is_empty())
+}
+/// The annotations that extend a Peer; other kinds refuse them.
+const PEER_ONLY: &[&str] = &[IDENTITY_SECRET, PEERING, PEER_ID];
+/// The annotations that extend a ClusterPeer; other kinds refuse them.
+const CLUSTER_PEER_ONLY: &[&str] = &[REST_CREDENTIALS_SECRET];
+/// Directives that the resource's own checks read; here they are only known.
+const CHECKED_ELSEWHERE: &[&str] = &[API_CLIENTS, NETWORK_POLICIES, OPEN_EGRESS];
+
+/// The warning codes a resource allows, reporting every `kotalc.io/*` annotation that is
+/// unknown or malformed.
+pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeSet<Code> {
+    let mut allowed = BTreeSet::new();
+    let Some(Value::Map(entries)) = resource
+        .root
+        .at("metadata.annotations")
+        .map(|node| &node.value)
+    else {
+        return allowed;
+    };
+    for (key, value) in entries {
+        if !key.name.starts_with(PREFIX) {
+            continue;
+        }
+        let field = format!("metadata.annotations[{}]", key.name);
+        if !known().any(|k| k == key.name) {
+            let help = match crate::model::parse::suggest(&key.name, known()) {
+                Some(known) => format!("did you mean {known:?}?"),
+                None => format!("kotalc knows {}", known().collect::<Vec<_>>().join(", ")),
+            };
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidAnnotation,
+                    format!("unknown annotation {:?}", key.name),
+                )
+                .at(key.span)
+                .field(field)
+                .help(help),
+            );
+            continue;
+        }
+        let only = if PEER_ONLY.contains(&key.name.as_str()) {
+            Some(Kind::Peer)
+        } else if CLUSTER_PEER_ONLY.contains(&key.name.as_str()) {
+            Some(Kind::ClusterPeer)
+        } else {
+            None
+        };
+        if let Some(kind) = only {
+            if resource.kind != kind {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidAnnotation,
+                        format!(
+                            "{:?} extends a {}, not a {}",
+                            key.name,
+                            kind.name(),
+                            resource.kind.name()
+                        ),
+                    )
+                    .at(key.span)
+                    .field(field),
+                );
+            }
+            continue;
+        }
+        if CHECKED_ELSEWHERE.contains(&key.name.as_str()) {
+            continue;
+        }
+        // A value of the wrong type is reported by the schema check.
+        let Some(text) = value.as_str() else { continue };
+        if key.name == ALLOW_CHANGE {
+            let fields = crate::commands::diff::changes::CHANGE_FIELDS;
+            for name in list(text).filter(|n| !fields.contains(n)) {
+                let help = match crate::model::parse::suggest(name, fields.iter().copied()) {
+                    Some(known) => format!("did you mean {known:?}?"),
+                    None => format!("the fields are {}", fields.join(", ")),
+                };
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidAnnotation,
+                        format!("{name:?} is not a field whose change kotalc diff refuses"),
+                    )
+                    .at(value.span)
+                    .field(&field)
+                    .help(help),
+                );
+            }
+            continue;
+        }
+        for name in list(text) {
+            match Code::ALL.iter().find(|c| c.as_str() == name) {
+                Some(code) if code.default_severity() == Severity::Warning => {
+                    allowed.insert(*code);
+                }
+                Some(code) => diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidAnnotation,
+                        format!(
+                            "{:?} is an error, and only warnings can be allowed",
+                            code.as_str()
+                        ),
+                    )
+                    .at(value.span)
+                    .field(&field),
+                ),
+                None => {
+                    let warnings = Code::ALL
+                        .iter()
+                        .filter(|c| c.default_severity() == Severity::Warning)
+                        .map(|c| c.as_str());
+                    let help = match crate::model::parse::suggest(name, warnings.clone()) {
+                        Some(known) => format!("did you mean {known:?}?"),
+                        None => format!(
+                            "the warnings are {}",
+                            warnings.collect::<Vec<_>>().join(", ")
+                        ),
+                    };
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::InvalidAnnotation,
+                            format!("{name:?} is not a kotalc warning code"),
+                        )
+                        .at(value.span)
+                        .field(&field)
+                        .help(help),
+                    );
+                }
+            }
+        }
+    }
+    allowed
+}
+
+/// A warning code allowed for a whole run (`--allow`, `allow` in a plugin or function
+/// configuration, `KOTALC_ALLOW`): the same codes the annotation takes; anything else is a
+/// usage error that names the codes.
+pub fn run_allow(name: &str) -> Result<Code, String> {
+    let name = name.trim();
+    let warnings = || {
+        Code::ALL
+            .iter()
+            .filter(|c| c.default_severity() == Severity::Warning)
+            .map(|c| c.as_str())
+    };
+    match Code::ALL.iter().find(|c| c.as_str() == name) {
+        Some(code) if code.default_severity() == Severity::Warning => Ok(*code),
+        Some(code) => Err(format!(
+            "{:?} is an error, and only warnings can be allowed",
+            code.as_str()
+        )),
+        None => Err(match crate::model::parse::suggest(name, warnings()) {
+            Some(known) => {
+                format!("{name:?} is not a kotalc warning code; did you mean {known:?}?")
+            }
+            None => format!(
+                "{name:?} is not a kotalc warning code; the warnings are {}",
+                warnings().collect::<Vec<_>>().join(", ")
+            ),
+        }),
+    }
+}
+
+/// A comma-separated list of run-wide allowed codes.
+pub fn run_allow_list(text: &str) -> Result<Vec<Code>, String> {
+    list(text).map(run_allow).collect()
+}

@@ -1,0 +1,933 @@
+//! Ordering, canonical YAML, and the two outputs: a stream on stdout, or a directory tree
+//! that is swapped in whole so that nothing is ever half-written or lost.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::input::load::{display, io_reason};
+use crate::render::Object;
+
+/// The file that marks a directory as kotalc's and lists what kotalc wrote there, in
+/// `sha256sum` format so that `sha256sum -c .kotalc-files` checks it too.
+pub const MARKER: &str = ".kotalc-files";
+/// The marker of a tree `kotalc migrate` wrote: inputs, so the loader reads it.
+pub const MIGRATE_MARKER: &str = ".kotalc-migrated";
+/// The marker of a tree `kotalc import` wrote: inputs too.
+pub const IMPORT_MARKER: &str = ".kotalc-imported";
+/// The marker of a tree `kotalc new` wrote: inputs, never written again.
+pub const GENERATED_MARKER: &str = ".kotalc-generated";
+
+/// Secret-like objects first (nothing may start before its Secret exists), then
+/// NetworkPolicies (no pod may start unprotected), then the order of spec 2, then any
+/// passthrough kind by name.
+fn kind_rank(kind: &str) -> u8 {
+    match kind {
+        "Secret" | "SealedSecret" | "ExternalSecret" => 0,
+        "NetworkPolicy" => 1,
+        "ConfigMap" => 2,
+        "PersistentVolumeClaim" => 3,
+        "Service" => 4,
+        "StatefulSet" => 5,
+        _ => 6,
+    }
+}
+
+pub fn sort(objects: &mut [Object]) {
+    objects.sort_by(order);
+}
+
+fn order(a: &Object, b: &Object) -> std::cmp::Ordering {
+    (
+        kind_rank(&a.kind),
+        &a.kind,
+        &a.namespace,
+        &a.name,
+        &a.api_version,
+    )
+        .cmp(&(
+            kind_rank(&b.kind),
+            &b.kind,
+            &b.namespace,
+            &b.name,
+            &b.api_version,
+        ))
+}
+
+/// Whether `a` comes strictly before `b` in the output.
+pub fn before(a: &Object, b: &Object) -> bool {
+    order(a, b).is_lt()
+}
+
+/// Canonical YAML of one object: keys sorted, block style, strings quoted where YAML 1.1
+/// readers would misread them.
+pub fn to_yaml(object: &Object) -> &str {
+    &object.yaml
+}
+
+pub fn write_stream(objects: &[Object], out: &mut dyn Write) -> io::Result<()> {
+    for object in objects {
+        write_object(object, out)?;
+    }
+    out.flush()
+}
+
+/// One document of the stream.
+pub fn write_object(object: &Object, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(b"---\n")?;
+    out.write_all(to_yaml(object).as_bytes())
+}
+
+/// The path of an object inside an output directory, from its namespace, kind and name;
+/// `None` when a component could leave the directory or name kotalc's own files. Names are
+/// checked as Kubernetes names long before this (`names`): this is the last guard.
+pub fn file_name(object: &Object) -> Option<String> {
+    let file = format!("{}-{}.yaml", object.kind.to_lowercase(), object.name);
+    if !crate::kube::names::path_component(&file) {
+        return None;
+    }
+    match &object.namespace {
+        Some(ns) if crate::kube::names::path_component(ns) => Some(format!("{ns}/{file}")),
+        Some(_) => None,
+        None => Some(file),
+    }
+}
+
+/// Every file of an output directory, by relative path, with its content (the objects'
+/// own text, not a copy).
+pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, Cow<'_, str>>, Diagnostic> {
+    let mut files = BTreeMap::new();
+    for object in objects {
+        let Some(name) = file_name(object) else {
+            return Err(Diagnostic::new(
+                Code::InvalidName,
+                format!(
+                    "{} {:?}{} cannot be written inside the output directory",
+                    object.kind,
+                    object.name,
+                    object
+                        .namespace
+                        .as_ref()
+                        .map(|ns| format!(" in namespace {ns:?}"))
+                        .unwrap_or_default()
+                ),
+            )
+            .at(object.origin));
+        };
+        if files
+            .insert(name.clone(), Cow::Borrowed(to_yaml(object)))
+            .is_some()
+        {
+            return Err(Diagnostic::new(
+                Code::DuplicateObject,
+                format!("two objects would be written to the same file `{name}`"),
+            )
+            .at(object.origin));
+        }
+    }
+    let mut kustomization = String::from(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
+    );
+    for name in files.keys() {
+        kustomization.push_str(&format!("- {name}\n"));
+    }
+    files.insert("kustomization.yaml".into(), Cow::Owned(kustomization));
+    Ok(files)
+}
+
+/// `relative` as a path below a directory: relative, and only plain components. Every path
+/// kotalc writes, moves or deletes inside an output tree goes through this.
+pub fn inside(root: &Path, relative: &str) -> Option<PathBuf> {
+    use std::path::Component;
+    let path = Path::new(relative);
+    let plain =
+        !relative.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)));
+    plain.then(|| root.join(path))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    crate::ipfs::keys::hex(&Sha256::digest(bytes))
+}
+
+pub fn marker_text<S: AsRef<str>>(files: &BTreeMap<String, S>, marker: &str) -> String {
+    let mut text = if marker == MARKER {
+        String::from(
+            "# Written by kotalc. Every file listed here is replaced by the next `kotalc build -o`;\n\
+             # edit the inputs, not these files.\n",
+        )
+    } else if marker == GENERATED_MARKER {
+        String::from(
+            "# Written by kotalc new, with fresh keys. kotalc never writes here again: edit these\n\
+             # files as your own.\n",
+        )
+    } else if marker == IMPORT_MARKER {
+        String::from(
+            "# Written by kotalc import. A file that still matches its sum here is replaced by the\n\
+             # next `kotalc import -o`; edited files are kept unless --force.\n",
+        )
+    } else {
+        String::from(
+            "# Written by kotalc migrate. A file that still matches its sum here is replaced by the\n\
+             # next `kotalc migrate -o`; edited files are kept unless --force.\n",
+        )
+    };
+    for (name, content) in files {
+        text.push_str(&format!(
+            "{}  {name}\n",
+            sha256_hex(content.as_ref().as_bytes())
+        ));
+    }
+    text
+}
+
+/// Files kotalc reads back from an output directory (its own outputs and markers) are
+/// never larger than this; a larger one is not kotalc's.
+pub const MAX_OUTPUT_FILE: u64 = crate::input::load::MAX_FILE_BYTES;
+
+/// A file of an output directory: its bytes if it is a regular file within the limit, never
+/// following a link.
+pub fn read_owned(path: &Path) -> io::Result<Vec<u8>> {
+    crate::input::load::read_regular(path, MAX_OUTPUT_FILE, false)
+}
+
+/// What an existing output directory holds, as far as ownership goes.
+enum Existing {
+    Absent,
+    Empty(fs::Metadata),
+    Owned {
+        listed: BTreeMap<String, String>,
+        meta: fs::Metadata,
+    },
+    Foreign,
+}
+
+/// The marker's listing: relative path to sha256.
+fn listing(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once("  "))
+        .map(|(hash, name)| (name.to_string(), hash.to_string()))
+        .collect()
+}
+
+fn inspect(dir: &Path, marker: &str) -> Result<Existing, Diagnostic> {
+    let shown = display(dir);
+    let meta = match fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Absent),
+        Err(e) => {
+            return Err(out_error(
+                &shown,
+                &format!("cannot read: {}", io_reason(&e)),
+            ));
+        }
+    };
+    if meta.file_type().is_symlink() {
+        return Err(out_error(&shown, "is a symbolic link").help(
+            "kotalc never follows links in or to the output: name the directory it points to",
+        ));
+    }
+    if !meta.is_dir() {
+        return Err(out_error(&shown, "exists and is not a directory"));
+    }
+    let mut entries = fs::read_dir(dir).map_err(|e| out_error(&shown, &io_reason(&e)))?;
+    if entries.next().is_none() {
+        return Ok(Existing::Empty(meta));
+    }
+    match read_owned(&dir.join(marker)) {
+        Ok(bytes) => Ok(Existing::Owned {
+            listed: listing(&String::from_utf8_lossy(&bytes)),
+            meta,
+        }),
+        Err(_) => Ok(Existing::Foreign),
+    }
+}
+
+/// Every file below `dir`, relative, except the marker. Links and other non-directories are
+/// listed as files: they are never followed.
+pub fn files_in(dir: &Path, marker: &str) -> Result<BTreeSet<String>, Diagnostic> {
+    let mut found = BTreeSet::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(false) {
+        let entry = entry.map_err(|e| out_error(&display(dir), &e.to_string()))?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let relative = display(entry.path().strip_prefix(dir).unwrap_or(entry.path()));
+        if relative != marker {
+            found.insert(relative);
+        }
+    }
+    Ok(found)
+}
+
+/// How `write_dir` went, for the summary line.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub files: usize,
+    pub removed: Vec<String>,
+    /// Files kotalc did not write, kept in the new tree.
+    pub kept: Vec<String>,
+    /// Trees beside the output directory named like kotalc's leftovers that kotalc cannot
+    /// prove its own, with why: they are left as they are.
+    pub left_alone: Vec<String>,
+}
+
+impl Written {
+    /// Names the leftovers kotalc left alone, on stderr.
+    pub fn warn_left_alone(&self) {
+        for what in &self.left_alone {
+            eprintln!(
+                "kotalc: warning: {}",
+                crate::diagnostic::printable(what, false)
+            );
+        }
+    }
+}
+
+/// Refuses an output directory that holds one of the inputs: replacing it would delete them.
+pub fn check_overlap(dir: &Path, inputs: &[PathBuf]) -> Result<(), Diagnostic> {
+    let Ok(out) = fs::canonicalize(dir) else {
+        return Ok(());
+    };
+    let inputs: Vec<PathBuf> = if inputs.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        inputs.to_vec()
+    };
+    for input in inputs.iter().filter(|i| i.as_os_str() != "-") {
+        if let Ok(input) = fs::canonicalize(input)
+            && input.starts_with(&out)
+        {
+            return Err(out_error(
+                &display(dir),
+                &format!("holds the input {}", display(input.as_path())),
+            )
+            .help("kotalc replaces the whole output directory: keep the inputs outside it"));
+        }
+    }
+    Ok(())
+}
+
+/// The output directory as a place kotalc can swap a tree into: named by a final component
+/// (not `.` or `..`), not the working directory or one of its parents, not a mount point.
+fn placement(dir: &Path) -> Result<(PathBuf, String), Diagnostic> {
+    let shown = display(dir);
+    let base = match dir.components().next_back() {
+        Some(std::path::Component::Normal(name)) => name.to_string_lossy().into_owned(),
+        _ => {
+            return Err(
+                out_error(&shown, "is not named by its last component").help(
+                    "kotalc builds the new tree beside the output directory and swaps it in: \
+                 name a directory, such as `rendered`, not `.` or `..`",
+                ),
+            );
+        }
+    };
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if let (Ok(out), Ok(cwd)) = (fs::canonicalize(dir), std::env::current_dir())
+        && cwd.starts_with(&out)
+    {
+        return Err(
+            out_error(&shown, "is the working directory or one of its parents")
+                .help("name a directory below the working directory, such as `rendered`"),
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(d), Ok(p)) = (fs::symlink_metadata(dir), fs::metadata(&parent))
+            && d.is_dir()
+            && d.dev() != p.dev()
+        {
+            return Err(out_error(&shown, "is a mount point").help(
+                "kotalc swaps a whole new tree in, which cannot replace a mount point: \
+                 name a directory inside it",
+            ));
+        }
+    }
+    Ok((parent, base))
+}
+
+/// Writes `files` as the whole content of `dir`. `dir` must be absent, empty, or kotalc's
+/// (it holds the marker). Files edited by hand since kotalc wrote them are kept unless
+/// `force`; files kotalc did not write are never deleted: they are refused, or with `force`
+/// kept in the new tree. The new tree is built beside `dir` and swapped in; whatever
+/// appeared in `dir` meanwhile is kept too.
+pub fn write_dir<S: AsRef<str>>(
+    dir: &Path,
+    files: &BTreeMap<String, S>,
+    force: bool,
+    marker: &str,
+) -> Result<Written, Diagnostic> {
+    let shown = display(dir);
+    let (parent, base) = placement(dir)?;
+    let existing = inspect(dir, marker)?;
+    let mut removed = Vec::new();
+    match &existing {
+        Existing::Foreign => {
+            return Err(out_error(
+                &shown,
+                &format!("is not empty and was not written by kotalc (it has no {marker})"),
+            )
+            .help(
+                "name an empty or new directory; kotalc never replaces a directory it does not own",
+            ));
+        }
+        Existing::Owned { listed, .. } => {
+            let present = files_in(dir, marker)?;
+            let mut edited = Vec::new();
+            let mut foreign = Vec::new();
+            let mut taken = Vec::new();
+            for name in &present {
+                match (listed.get(name), read_owned(&dir.join(name))) {
+                    (Some(hash), Ok(bytes)) => {
+                        if sha256_hex(&bytes) != *hash {
+                            edited.push(name.clone());
+                        }
+                        if !files.contains_key(name) {
+                            removed.push(name.clone());
+                        }
+                    }
+                    // A link or a special file where kotalc writes a file, or a directory
+                    // it writes into, is not kotalc's.
+                    _ if files.contains_key(name)
+                        || files
+                            .range(format!("{name}/")..)
+                            .next()
+                            .is_some_and(|(f, _)| f.starts_with(&format!("{name}/"))) =>
+                    {
+                        taken.push(name.clone());
+                    }
+                    _ => foreign.push(name.clone()),
+                }
+            }
+            let mut lines = Vec::new();
+            if !force {
+                lines.extend(
+                    edited
+                        .iter()
+                        .map(|f| format!("edited since kotalc wrote it: {f}")),
+                );
+                lines.extend(
+                    foreign
+                        .iter()
+                        .map(|f| format!("not written by kotalc: {f}")),
+                );
+            }
+            lines.extend(
+                taken
+                    .iter()
+                    .map(|f| format!("not written by kotalc, and kotalc would write it: {f}")),
+            );
+            if !lines.is_empty() {
+                let help = if taken.is_empty() {
+                    "move them away, or pass --force to replace the edited files and keep the others"
+                } else {
+                    "move them away; --force never replaces a file kotalc did not write"
+                };
+                return Err(out_error(
+                    &shown,
+                    "holds changes made by hand; refusing to overwrite them",
+                )
+                .help(format!("{}\n{help}", lines.join("\n"))));
+            }
+        }
+        Existing::Absent | Existing::Empty(_) => {}
+    }
+
+    let left_alone = remove_leftovers(&parent, &base, marker);
+    let staging = parent.join(format!(".{base}.kotalc-new-{}", std::process::id()));
+    let meta = match &existing {
+        Existing::Empty(meta) | Existing::Owned { meta, .. } => Some(meta),
+        _ => None,
+    };
+    stage(&staging, files, marker, meta).map_err(|e| {
+        out_error(
+            &shown,
+            &format!(
+                "cannot be written: kotalc builds the new tree beside it, in {}: {}",
+                display(&staging),
+                io_reason(&e)
+            ),
+        )
+    })?;
+    let listed = match &existing {
+        Existing::Owned { listed, .. } => listed.clone(),
+        _ => BTreeMap::new(),
+    };
+    let kept = swap(
+        dir, &staging, &parent, &base, &existing, &listed, force, marker,
+    )?;
+    Ok(Written {
+        files: files.len(),
+        removed,
+        kept,
+        left_alone,
+    })
+}
+
+/// Marks a staging tree as being written, and proves it kotalc's: the file records the
+/// device and inode of the tree's directory and carries a modification time to the
+/// nanosecond that it records too. Files committed to a repository cannot forge either (a
+/// checkout gets new inodes and the time of the checkout), so a later run removes a tree
+/// with a matching flag whole, and no other. The flag is removed before the tree is swapped
+/// in.
+const STAGING_FLAG: &str = ".kotalc-staging";
+
+fn staging_proof(tree: &rustix::fs::Stat, mtime: (i64, i64)) -> String {
+    format!(
+        "kotalc staging tree {} {} {}.{:09}\n",
+        tree.st_dev, tree.st_ino, mtime.0, mtime.1
+    )
+}
+
+fn write_staging_flag(tree: &std::os::fd::OwnedFd) -> io::Result<()> {
+    use rustix::fs::{Mode, OFlags, Timespec, Timestamps};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(io::Error::other)?;
+    let mtime = (
+        i64::try_from(now.as_secs()).map_err(io::Error::other)?,
+        i64::from(now.subsec_nanos()),
+    );
+    let flag = rustix::fs::openat(
+        tree,
+        STAGING_FLAG,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    let proof = staging_proof(&rustix::fs::fstat(tree)?, mtime);
+    fs::File::from(flag.try_clone()?).write_all(proof.as_bytes())?;
+    let time = Timespec {
+        tv_sec: mtime.0,
+        tv_nsec: mtime.1 as _,
+    };
+    rustix::fs::futimens(
+        &flag,
+        &Timestamps {
+            last_access: time,
+            last_modification: time,
+        },
+    )?;
+    Ok(())
+}
+
+/// Whether the tree open at `tree` holds a staging flag that proves it kotalc's.
+fn proven_staging(tree: &std::os::fd::OwnedFd) -> bool {
+    use rustix::fs::{Mode, OFlags};
+    let proven = || -> io::Result<bool> {
+        let flag = rustix::fs::openat(
+            tree,
+            STAGING_FLAG,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let stat = rustix::fs::fstat(&flag)?;
+        if crate::output::owned::file_type(&stat) != rustix::fs::FileType::RegularFile || stat.st_size > 256
+        {
+            return Ok(false);
+        }
+        let mut text = String::new();
+        io::Read::read_to_string(&mut fs::File::from(flag), &mut text)?;
+        let mtime = (stat.st_mtime as i64, stat.st_mtime_nsec as i64);
+        Ok(text == staging_proof(&rustix::fs::fstat(tree)?, mtime))
+    };
+    proven().unwrap_or(false)
+}
+
+/// Builds the new tree at `staging`, which must not exist: kotalc never removes what it did
+/// not create. On failure, what it created is removed.
+fn stage<S: AsRef<str>>(
+    staging: &Path,
+    files: &BTreeMap<String, S>,
+    marker: &str,
+    like: Option<&fs::Metadata>,
+) -> io::Result<()> {
+    // DIR's parents come from the command line, as with `mkdir -p`; the staging tree itself
+    // must be new.
+    if let Some(parent) = staging.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    fs::create_dir(staging).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            io::Error::new(
+                e.kind(),
+                "it is already there, and kotalc cannot prove it its own leftover: remove it",
+            )
+        } else {
+            e
+        }
+    })?;
+    let filled = fill(staging, files, marker, like);
+    if filled.is_err() {
+        let _ = crate::output::owned::remove_tree_at(staging);
+    }
+    filled
+}
+
+fn fill<S: AsRef<str>>(
+    staging: &Path,
+    files: &BTreeMap<String, S>,
+    marker: &str,
+    like: Option<&fs::Metadata>,
+) -> io::Result<()> {
+    let tree = crate::output::owned::open_dir(staging)?;
+    write_staging_flag(&tree)?;
+    for (name, content) in files {
+        let path = inside(staging, name).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("unsafe path {name:?}"))
+        })?;
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?
+            .write_all(content.as_ref().as_bytes())?;
+    }
+    fs::write(staging.join(marker), marker_text(files, marker).as_bytes())?;
+    if let Some(like) = like {
+        keep_attributes(staging, like)?;
+    }
+    durable(staging)?;
+    crate::output::owned::remove_file(&tree, Path::new(STAGING_FLAG))
+}
+
+/// Gives the new tree the old directory's mode, owner and group, and, where the directory
+/// is setgid, what the kernel would have given files created in it: its group, and the
+/// setgid bit on subdirectories. An owner kotalc may not give (it is not root) stays its own.
+#[cfg(unix)]
+fn keep_attributes(staging: &Path, like: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    const SETGID: u32 = 0o2000;
+    let setgid = like.mode() & SETGID != 0;
+    if setgid {
+        for entry in walkdir::WalkDir::new(staging).min_depth(1) {
+            let entry = entry.map_err(io::Error::other)?;
+            let _ = std::os::unix::fs::lchown(entry.path(), None, Some(like.gid()));
+            if entry.file_type().is_dir() {
+                let mode = entry.metadata().map_err(io::Error::other)?.mode();
+                fs::set_permissions(entry.path(), fs::Permissions::from_mode(mode | SETGID))?;
+            }
+        }
+    }
+    let _ = std::os::unix::fs::chown(staging, Some(like.uid()), Some(like.gid()));
+    fs::set_permissions(staging, fs::Permissions::from_mode(like.mode() & 0o7777))
+}
+
+#[cfg(not(unix))]
+fn keep_attributes(staging: &Path, like: &fs::Metadata) -> io::Result<()> {
+    fs::set_permissions(staging, like.permissions())
+}
+
+/// Everything staged reaches the disk before the tree is swapped in: one `syncfs` for the
+/// whole tree, where fsync per file would cost a disk flush for each of thousands of files.
+#[cfg(target_os = "linux")]
+fn durable(staging: &Path) -> io::Result<()> {
+    let dir = fs::File::open(staging)?;
+    rustix::fs::syncfs(&dir).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn durable(staging: &Path) -> io::Result<()> {
+    for entry in walkdir::WalkDir::new(staging) {
+        let entry = entry.map_err(io::Error::other)?;
+        fs::File::open(entry.path())?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Puts the staged tree at `dir`. An existing tree is exchanged with it in one atomic
+/// `renameat2(RENAME_EXCHANGE)`, so that a kill at any moment leaves either the old tree or
+/// the new one at `dir`, never neither and never a mix. Where the filesystem cannot exchange,
+/// two renames are the fallback. The old tree is then emptied of kotalc's files only (see
+/// [`settle`]). Returns the files kept from the old tree. On failure, the new tree is
+/// removed and the old one is at `dir`.
+#[allow(clippy::too_many_arguments)]
+fn swap(
+    dir: &Path,
+    staging: &Path,
+    parent: &Path,
+    base: &str,
+    existing: &Existing,
+    listed: &BTreeMap<String, String>,
+    force: bool,
+    marker: &str,
+) -> Result<Vec<String>, Diagnostic> {
+    let shown = display(dir);
+    let fail = |e: io::Error| {
+        let _ = crate::output::owned::remove_tree_at(staging);
+        out_error(&shown, &io_reason(&e))
+    };
+    if matches!(existing, Existing::Absent) {
+        return fs::rename(staging, dir).map(|()| Vec::new()).map_err(fail);
+    }
+    if exchange(staging, dir).is_ok() {
+        // `staging` now holds the old tree.
+        return settle(dir, staging, staging, listed, force, marker, || {
+            exchange(staging, dir)
+        });
+    }
+    if matches!(existing, Existing::Empty(_)) {
+        // Empty when inspected; `remove_dir` fails rather than lose what appeared since.
+        fs::remove_dir(dir).map_err(fail)?;
+        return fs::rename(staging, dir).map(|()| Vec::new()).map_err(fail);
+    }
+    let old = parent.join(format!(".{base}.kotalc-old-{}", std::process::id()));
+    rename_new(dir, &old).map_err(fail)?;
+    if let Err(e) = fs::rename(staging, dir) {
+        let _ = fs::rename(&old, dir);
+        return Err(fail(e));
+    }
+    settle(dir, &old, staging, listed, force, marker, || {
+        fs::rename(dir, staging).and_then(|()| fs::rename(&old, dir))
+    })
+}
+
+/// Renames `from` to `to`, which must not exist: kotalc never replaces what it did not
+/// create.
+#[cfg(target_os = "linux")]
+fn rename_new(from: &Path, to: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+            if fs::symlink_metadata(to).is_ok() {
+                return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+            }
+            fs::rename(from, to)
+        }
+        result => result.map_err(io::Error::from),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rename_new(from: &Path, to: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(to).is_ok() {
+        return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+    }
+    fs::rename(from, to)
+}
+
+/// Empties the old tree `old` of kotalc's files, now that the new tree is at `dir`: the
+/// marker, and each file the marker lists with the content it lists (or, with `force`,
+/// edited). Anything else (a file added by hand, during the build too) is moved into the new
+/// tree. If one cannot be (kotalc wrote a file at its path), `restore` puts the old tree back
+/// whole, the new tree at `staging`, which is then removed, and nothing is lost. Every
+/// removal goes through the old tree's descriptor, never following a link.
+#[allow(clippy::too_many_arguments)]
+fn settle(
+    dir: &Path,
+    old: &Path,
+    staging: &Path,
+    listed: &BTreeMap<String, String>,
+    force: bool,
+    marker: &str,
+    restore: impl FnOnce() -> io::Result<()>,
+) -> Result<Vec<String>, Diagnostic> {
+    let shown = display(dir);
+    let root = crate::output::owned::open_dir(old).map_err(|e| out_error(&shown, &io_reason(&e)))?;
+    let present = files_in(old, "")?;
+    let mut delete = Vec::new();
+    let mut carry = Vec::new();
+    let mut conflicts = Vec::new();
+    for name in present {
+        let path = old.join(&name);
+        let ours = name == marker
+            || match (listed.get(&name), read_owned(&path)) {
+                (Some(hash), Ok(bytes)) => force || sha256_hex(&bytes) == *hash,
+                _ => false,
+            };
+        if ours {
+            delete.push(name);
+            continue;
+        }
+        match inside(dir, &name) {
+            Some(target) if fs::symlink_metadata(&target).is_err() => {
+                carry.push((path, target, name));
+            }
+            _ => conflicts.push(name),
+        }
+    }
+    if !conflicts.is_empty() {
+        let restored = restore();
+        let mut d = out_error(
+            &shown,
+            "changed while kotalc was building; nothing was replaced",
+        )
+        .help(format!(
+            "{}\nrun kotalc again",
+            conflicts
+                .iter()
+                .map(|f| format!("changed meanwhile: {f}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
+        match restored {
+            Ok(()) => {
+                let _ = crate::output::owned::remove_tree_at(staging);
+            }
+            Err(e) => {
+                d = out_error(
+                    &shown,
+                    &format!(
+                        "changed while kotalc was building, and the old tree could not be put \
+                         back ({}); it is in {}",
+                        io_reason(&e),
+                        display(old)
+                    ),
+                );
+            }
+        }
+        return Err(d);
+    }
+    let mut kept = Vec::new();
+    for (from, to, name) in carry {
+        if let Some(parent) = to.parent() {
+            let _ = fs::create_dir_all(parent);
+        }
+        if fs::rename(&from, &to).is_ok() {
+            kept.push(name);
+        }
+    }
+    for name in delete {
+        let _ = crate::output::owned::remove_file(&root, Path::new(&name));
+    }
+    crate::output::owned::remove_empty_dirs(&root);
+    let _ = fs::remove_dir(old);
+    Ok(kept)
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// Trees that an interrupted run left beside `dir`, removed under the same rules as the
+/// output: a staging tree whose flag proves it kotalc's (see [`STAGING_FLAG`]) is removed
+/// whole; any other (an old tree swapped out) only when it is plain directories and regular
+/// files, each one the marker or a file the marker lists with its listed content, so that
+/// nothing but kotalc's own output is ever lost. A tree kotalc cannot prove its own, a link
+/// or anything else by such a name is left alone, and named. No removal follows a link.
+fn remove_leftovers(parent: &Path, base: &str, marker: &str) -> Vec<String> {
+    let prefixes = [
+        format!(".{base}.kotalc-new-"),
+        format!(".{base}.kotalc-old-"),
+    ];
+    let mut left_alone = Vec::new();
+    let Ok(parent_fd) = crate::output::owned::open_dir(parent) else {
+        return left_alone;
+    };
+    let Ok(entries) = fs::read_dir(parent) else {
+        return left_alone;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let shown = name.to_string_lossy().into_owned();
+        let pid = prefixes
+            .iter()
+            .find_map(|p| shown.strip_prefix(p.as_str()))
+            .and_then(|pid| pid.parse::<u32>().ok());
+        let Some(pid) = pid else { continue };
+        // A run that is still going keeps its trees; one with this process's id is a
+        // leftover of an earlier process, since this one has made none yet.
+        if pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let mut leave = |why: String| {
+            left_alone.push(format!(
+                "left {} alone: it is named like kotalc's leftover, but {why}",
+                display(&parent.join(&name))
+            ));
+        };
+        let tree = match crate::output::owned::open_sub(&parent_fd, &name) {
+            Ok(tree) => tree,
+            Err(_) => {
+                leave("it is not a directory (a link is never followed)".into());
+                continue;
+            }
+        };
+        let removable = if proven_staging(&tree) {
+            Ok(())
+        } else {
+            plain_output(&tree, marker)
+        };
+        match removable {
+            Ok(()) => {
+                if let Err(e) = crate::output::owned::remove_tree(&parent_fd, &name) {
+                    leave(format!("it could not be removed: {}", io_reason(&e)));
+                }
+            }
+            Err(why) => leave(why),
+        }
+    }
+    left_alone
+}
+
+/// Whether a tree is nothing but kotalc's output: plain directories and regular files, each
+/// file the marker, an empty staging flag, or a file the marker lists with its listed
+/// content. Otherwise, why not.
+fn plain_output(tree: &std::os::fd::OwnedFd, marker: &str) -> Result<(), String> {
+    let entries = crate::output::owned::walk(tree).map_err(|e| format!("it cannot be read: {e}"))?;
+    crate::output::owned::only_files_and_dirs(&entries)?;
+    let read = |name: &str| -> io::Result<Vec<u8>> {
+        let (dir, last) = match name.rsplit_once('/') {
+            Some((dirs, last)) => (
+                dirs.split('/')
+                    .try_fold(crate::output::owned::open_sub(tree, ".".as_ref())?, |d, c| {
+                        crate::output::owned::open_sub(&d, c.as_ref())
+                    })?,
+                last,
+            ),
+            None => (crate::output::owned::open_sub(tree, ".".as_ref())?, name),
+        };
+        let file = rustix::fs::openat(
+            &dir,
+            last,
+            rustix::fs::OFlags::RDONLY
+                | rustix::fs::OFlags::NOFOLLOW
+                | rustix::fs::OFlags::NONBLOCK
+                | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )?;
+        crate::input::load::read_stream(fs::File::from(file), MAX_OUTPUT_FILE)
+    };
+    let listed = read(marker)
+        .map(|b| listing(&String::from_utf8_lossy(&b)))
+        .unwrap_or_default();
+    for entry in &entries {
+        if entry.kind() == rustix::fs::FileType::Directory {
+            continue;
+        }
+        let name = entry.path.to_string_lossy();
+        let ours = name == marker
+            || (name == STAGING_FLAG && entry.stat.st_size == 0)
+            || listed
+                .get(&*name)
+                .is_some_and(|hash| read(&name).is_ok_and(|b| sha256_hex(&b) == *hash));
+        if !ours {
+            return Err(format!(
+                "it holds {name}, which its {marker} does not list with that content"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn out_error(path: &str, message: &str) -> Diagnostic {
+    Diagnostic::new(Code::OutputDir, format!("output directory {message}")).path(path)
+}

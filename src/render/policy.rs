@@ -1,0 +1,513 @@
+//! Least-privilege NetworkPolicies (networking.k8s.io/v1), one per resource, from the whole
+//! set: kotalc sees which ClusterPeer drives which Peer's RPC API, which Peers form one
+//! private swarm and which ClusterPeers share a cluster secret, so each policy admits exactly
+//! those. A rule is never written with an empty peer list, which NetworkPolicy reads as
+//! "everyone".
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value as J, json};
+
+use crate::model::annotations::{API_CLIENTS, NETWORK_POLICIES, OPEN_EGRESS};
+use crate::model::defaults::{ClusterPeerConfig, PeerConfig};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::Kind;
+use crate::ipfs::multiaddr::{self, Host, Multiaddr, Shape};
+use crate::model::parse::Resource;
+use crate::render::{Object, Port};
+use crate::check::validate::Config;
+use crate::check::set::service;
+
+/// The label that admits a pod to a cluster's REST API, proxy and metrics; its value is the
+/// cluster secret's name, which every peer of one cluster shares.
+pub const CLUSTER_CLIENT_LABEL: &str = "ipfs.kotal.io/cluster-client";
+/// The label Kubernetes puts on every namespace, naming it.
+const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// A client that `kotalc.io/api-clients` names.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Client {
+    /// Pods with the label `key=value`, in `namespace` or the resource's own.
+    Pods {
+        namespace: Option<String>,
+        key: String,
+        value: String,
+    },
+    /// Every pod of a namespace.
+    Namespace(String),
+}
+
+pub const CLIENTS_HELP: &str = "a comma-separated list of KEY=VALUE (pods of the resource's \
+    namespace with that label), NS:KEY=VALUE (such pods of namespace NS) or NS:* (every pod of \
+    namespace NS)";
+
+/// The entries of `kotalc.io/api-clients`, or why one is malformed.
+pub fn clients(text: &str) -> Result<Vec<Client>, String> {
+    let mut out = Vec::new();
+    for entry in crate::model::annotations::list(text) {
+        let (namespace, label) = match entry.split_once(':') {
+            Some((ns, rest)) => (Some(ns.trim()), rest.trim()),
+            None => (None, entry),
+        };
+        if let Some(ns) = namespace
+            && let Some(problem) = crate::check::validate::dns_label(ns, 63)
+        {
+            return Err(format!("{entry:?}: the namespace {ns:?} {problem}"));
+        }
+        let client = match (namespace, label) {
+            (Some(ns), "*") => Client::Namespace(ns.to_string()),
+            (_, label) => {
+                let Some((key, value)) = label.split_once('=') else {
+                    return Err(format!("{entry:?} is not KEY=VALUE, NS:KEY=VALUE or NS:*"));
+                };
+                let (key, value) = (key.trim(), value.trim());
+                if let Some(problem) = crate::check::validate::qualified_name(key) {
+                    return Err(format!("{entry:?}: the label key {key:?}: {problem}"));
+                }
+                if let Some(problem) = crate::check::validate::label_value(value) {
+                    return Err(format!("{entry:?}: the label value {value:?} {problem}"));
+                }
+                Client::Pods {
+                    namespace: namespace.map(String::from),
+                    key: key.to_string(),
+                    value: value.to_string(),
+                }
+            }
+        };
+        if !out.contains(&client) {
+            out.push(client);
+        }
+    }
+    Ok(out)
+}
+
+/// What a resource's annotations say about its policy.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Settings {
+    pub enabled: bool,
+    pub clients: Vec<Client>,
+    pub open_egress: bool,
+}
+
+/// The settings; malformed values are reported by [`check`] and read as their default.
+pub fn settings(annotations: &BTreeMap<String, String>) -> Settings {
+    let flag = |key: &str| annotations.get(key).map(String::as_str);
+    Settings {
+        enabled: flag(NETWORK_POLICIES) != Some("false"),
+        clients: annotations
+            .get(API_CLIENTS)
+            .and_then(|text| clients(text).ok())
+            .unwrap_or_default(),
+        open_egress: flag(OPEN_EGRESS) == Some("true"),
+    }
+}
+
+/// Reports malformed policy annotations of one resource, and, when its policy renders, a
+/// cluster secret name too long to be the client label's value.
+pub fn check(
+    resource: &Resource,
+    config: &Config,
+    policies: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let field = |key: &str| format!("metadata.annotations[{key}]");
+    if let Config::ClusterPeer(cluster) = config
+        && policies
+        && cluster.policy.enabled
+        && let Some(problem) = crate::check::validate::label_value(&cluster.cluster_secret_name)
+    {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidLabel,
+                format!(
+                    "the cluster secret's name is the value of the client label \
+                     {CLUSTER_CLIENT_LABEL} that the NetworkPolicy admits, and it {problem}"
+                ),
+            )
+            .at(crate::check::validate::span_of(resource, "spec.clusterSecretName"))
+            .field("spec.clusterSecretName")
+            .help(format!(
+                "name a Secret of at most 63 characters, or turn the policy off with the \
+                 annotation {NETWORK_POLICIES}: \"false\""
+            )),
+        );
+    }
+    for key in [NETWORK_POLICIES, OPEN_EGRESS] {
+        if let Some((_, node)) = crate::check::validate::annotation(resource, key)
+            && let Some(text) = node.as_str()
+            && text != "true"
+            && text != "false"
+        {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidAnnotation,
+                    format!("{key:?} is \"true\" or \"false\", not {text:?}"),
+                )
+                .at(node.span)
+                .field(field(key)),
+            );
+        }
+    }
+    if let Some((_, node)) = crate::check::validate::annotation(resource, API_CLIENTS)
+        && let Some(text) = node.as_str()
+        && let Err(problem) = clients(text)
+    {
+        diagnostics.push(
+            Diagnostic::new(Code::InvalidAnnotation, format!("Invalid value: {problem}"))
+                .at(node.span)
+                .field(field(API_CLIENTS))
+                .help(CLIENTS_HELP),
+        );
+    }
+}
+
+/// The labels that pick a resource's pods out of every other pod: a subset of the
+/// StatefulSet's selector, which kotalc sets on the pods whatever the user's labels say.
+fn pods(kind: Kind, name: &str) -> J {
+    json!({ "matchLabels": { COMPONENT_LABEL: component(kind), INSTANCE_LABEL: name } })
+}
+
+const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
+const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+
+fn component(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ClusterPeer => "ipfs-clusterpeer",
+        Kind::Peer | Kind::Swarm => "ipfs-peer",
+    }
+}
+
+/// The whole set, as the policies see it.
+pub struct Input<'a> {
+    resources: &'a [Resource],
+    configs: &'a [Option<Config>],
+    default_namespace: Option<&'a str>,
+    /// Resources with a configuration, by kind, namespace and name.
+    index: BTreeMap<(Kind, &'a str, &'a str), usize>,
+}
+
+impl<'a> Input<'a> {
+    pub fn new(
+        resources: &'a [Resource],
+        configs: &'a [Option<Config>],
+        default_namespace: Option<&'a str>,
+    ) -> Input<'a> {
+        let mut input = Input {
+            resources,
+            configs,
+            default_namespace,
+            index: BTreeMap::new(),
+        };
+        for (i, r) in resources.iter().enumerate() {
+            if configs[i].is_some() {
+                let ns = input.namespace(i);
+                input.index.insert((r.kind, ns, r.name.as_str()), i);
+            }
+        }
+        input
+    }
+
+    /// `""` when neither the resource nor `--namespace` names one.
+    fn namespace(&self, i: usize) -> &'a str {
+        crate::check::validate::namespace_of(&self.resources[i], self.default_namespace)
+    }
+
+    /// Policy peers that select the pods of `members` (resources of one kind), seen from
+    /// namespace `from`: one per namespace, naming the instances.
+    fn peers(&self, members: &BTreeSet<usize>, from: &str) -> Vec<J> {
+        let mut by_namespace: BTreeMap<(&str, Kind), Vec<&str>> = BTreeMap::new();
+        for &i in members {
+            let r = &self.resources[i];
+            by_namespace
+                .entry((self.namespace(i), r.kind))
+                .or_default()
+                .push(&r.name);
+        }
+        by_namespace
+            .into_iter()
+            .map(|((ns, kind), mut names)| {
+                names.sort_unstable();
+                let mut selector = pods(kind, names[0]);
+                if names.len() > 1 {
+                    selector = json!({
+                        "matchLabels": { COMPONENT_LABEL: component(kind) },
+                        "matchExpressions": [{
+                            "key": INSTANCE_LABEL, "operator": "In", "values": names,
+                        }],
+                    });
+                }
+                let mut peer = json!({ "podSelector": selector });
+                if ns != from {
+                    // A namespace kotalc does not know: those pods in any namespace.
+                    peer["namespaceSelector"] = if ns.is_empty() || from.is_empty() {
+                        json!({})
+                    } else {
+                        json!({ "matchLabels": { NAMESPACE_NAME_LABEL: ns } })
+                    };
+                }
+                peer
+            })
+            .collect()
+    }
+
+    /// The resource of the set that a multiaddr's host names, if its kind is `kind`.
+    fn named(&self, address: &Multiaddr, from: usize, kind: Kind) -> Option<usize> {
+        let (ns, name) = service(&address.host, self.namespace(from))?;
+        self.index.get(&(kind, ns.as_str(), name.as_str())).copied()
+    }
+
+    fn peer_config(&self, i: usize) -> Option<&PeerConfig> {
+        match &self.configs[i] {
+            Some(Config::Peer(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn cluster_config(&self, i: usize) -> Option<&ClusterPeerConfig> {
+        match &self.configs[i] {
+            Some(Config::ClusterPeer(c)) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+fn ports(numbers: &[(u16, &str)]) -> J {
+    numbers
+        .iter()
+        .map(|(port, protocol)| json!({ "port": port, "protocol": protocol }))
+        .collect()
+}
+
+/// A rule admitting `peers` on `numbers`; `None` when there are no peers, because a rule with
+/// an empty peer list admits everyone.
+fn rule(direction: &str, peers: Vec<J>, numbers: &[(u16, &str)]) -> Option<J> {
+    (!peers.is_empty()).then(|| json!({ direction: peers, "ports": ports(numbers) }))
+}
+
+/// Any address on these ports.
+fn anywhere(numbers: &[(u16, &str)]) -> J {
+    json!({ "ports": ports(numbers) })
+}
+
+fn dns() -> J {
+    anywhere(&[(53, "UDP"), (53, "TCP")])
+}
+
+/// Where an address outside the set is reached: an IP exactly; a DNS name on its port,
+/// to anywhere, since a policy cannot name a host.
+fn outside(address: &Multiaddr, protocols: &BTreeSet<&'static str>) -> J {
+    let numbers: Vec<(u16, &str)> = protocols.iter().map(|p| (address.port, *p)).collect();
+    let cidr = match &address.host {
+        Host::Ip4(ip) => format!("{ip}/32"),
+        Host::Ip6(ip) => format!("{ip}/128"),
+        Host::Dns(_) => return anywhere(&numbers),
+    };
+    json!({ "to": [{ "ipBlock": { "cidr": cidr } }], "ports": ports(&numbers) })
+}
+
+fn client_peers(clients: &[Client], own: &str) -> Vec<J> {
+    clients
+        .iter()
+        .map(|client| match client {
+            Client::Namespace(ns) => {
+                json!({ "namespaceSelector": { "matchLabels": { NAMESPACE_NAME_LABEL: ns } } })
+            }
+            Client::Pods {
+                namespace,
+                key,
+                value,
+            } => {
+                let mut peer = json!({ "podSelector": { "matchLabels": { key: value } } });
+                match namespace.as_deref() {
+                    Some(ns) if ns != own => {
+                        peer["namespaceSelector"] =
+                            json!({ "matchLabels": { NAMESPACE_NAME_LABEL: ns } });
+                    }
+                    _ => {}
+                }
+                peer
+            }
+        })
+        .collect()
+}
+
+/// One NetworkPolicy for each resource whose policy is on, in resource order.
+pub fn render(input: &Input<'_>, metadata: impl Fn(usize) -> J) -> Vec<Object> {
+    let n = input.resources.len();
+    // Who drives whose RPC API; which cluster peers, and which private swarm peers, talk to
+    // each other (both ways): those sharing a secret in one namespace, and those that name
+    // each other.
+    let mut api_clients: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    let mut links: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    let mut groups: BTreeMap<(Kind, &str, &str), BTreeSet<usize>> = BTreeMap::new();
+    let mut group_of: BTreeMap<usize, (Kind, &str, &str)> = BTreeMap::new();
+    for i in 0..n {
+        let secret = match &input.configs[i] {
+            Some(Config::ClusterPeer(c)) => Some(c.cluster_secret_name.as_str()),
+            Some(Config::Peer(p)) => p.swarm_key_secret_name.as_deref(),
+            None => None,
+        };
+        if let Some(secret) = secret {
+            let key = (input.resources[i].kind, input.namespace(i), secret);
+            groups.entry(key).or_default().insert(i);
+            group_of.insert(i, key);
+        }
+    }
+    let mut link = |a: usize, b: usize| {
+        links.entry(a).or_default().insert(b);
+        links.entry(b).or_default().insert(a);
+    };
+    for i in 0..n {
+        if let Some(cluster) = input.cluster_config(i) {
+            if let Ok(endpoint) = multiaddr::parse(&cluster.peer_endpoint, Shape::Endpoint)
+                && let Some(p) = input.named(&endpoint, i, Kind::Peer)
+            {
+                api_clients.entry(p).or_default().insert(i);
+            }
+            for address in &cluster.bootstrap_peers {
+                if let Ok(address) = multiaddr::parse(address, Shape::WithPeer)
+                    && let Some(b) = input.named(&address, i, Kind::ClusterPeer)
+                {
+                    link(i, b);
+                }
+            }
+        }
+        if let Some(peer) = input.peer_config(i)
+            && peer.swarm_key_secret_name.is_some()
+        {
+            for address in peering(peer) {
+                if let Some(q) = input.named(&address, i, Kind::Peer)
+                    && input
+                        .peer_config(q)
+                        .is_some_and(|q| q.swarm_key_secret_name.is_some())
+                {
+                    link(i, q);
+                }
+            }
+        }
+    }
+    // The peers resource `i` talks to: its group, and those it names or that name it.
+    let linked = |i: usize| -> Vec<J> {
+        let mut members: BTreeSet<usize> = group_of
+            .get(&i)
+            .and_then(|key| groups.get(key))
+            .cloned()
+            .unwrap_or_default();
+        members.extend(links.get(&i).into_iter().flatten());
+        input.peers(&members, input.namespace(i))
+    };
+
+    let mut objects = Vec::new();
+    for i in 0..n {
+        let resource = &input.resources[i];
+        let ns = input.namespace(i);
+        let Some(config) = &input.configs[i] else {
+            continue;
+        };
+        // The pods' own ports, by the names the container gives them: whatever the template
+        // exposes, the policy covers, and nothing else.
+        let (swarm, other): (Vec<Port>, Vec<Port>) = crate::render::ports(config)
+            .into_iter()
+            .partition(|p| p.name.starts_with("swarm"));
+        let numbers = |ports: &[&Port]| -> Vec<(u16, &'static str)> {
+            ports.iter().map(|p| (p.port, p.protocol)).collect()
+        };
+        let named =
+            |name: &str| numbers(&other.iter().filter(|p| p.name == name).collect::<Vec<_>>());
+        let swarm = numbers(&swarm.iter().collect::<Vec<_>>());
+        let (settings, ingress, egress) = match config {
+            Config::Peer(peer) => {
+                let mut ingress = vec![anywhere(&swarm)];
+                let gateway = named("gateway");
+                if !gateway.is_empty() {
+                    ingress.push(anywhere(&gateway));
+                }
+                let api = named("api");
+                if !api.is_empty() {
+                    let mut from = api_clients
+                        .get(&i)
+                        .map(|clients| input.peers(clients, ns))
+                        .unwrap_or_default();
+                    from.extend(client_peers(&peer.policy.clients, ns));
+                    ingress.extend(rule("from", from, &api));
+                }
+                let egress = if peer.policy.open_egress || peer.swarm_key_secret_name.is_none() {
+                    vec![json!({})]
+                } else {
+                    let mut egress = vec![dns()];
+                    egress.extend(rule("to", linked(i), &swarm));
+                    let protocols: BTreeSet<&str> = swarm.iter().map(|(_, p)| *p).collect();
+                    for address in peering(peer) {
+                        if input.named(&address, i, Kind::Peer).is_none() {
+                            egress.push(outside(&address, &protocols));
+                        }
+                    }
+                    egress
+                };
+                (&peer.policy, ingress, egress)
+            }
+            Config::ClusterPeer(cluster) => {
+                let mut ingress = Vec::new();
+                ingress.extend(rule("from", linked(i), &swarm));
+                let mut from = vec![json!({ "podSelector": { "matchLabels": {
+                    CLUSTER_CLIENT_LABEL: cluster.cluster_secret_name
+                } } })];
+                from.extend(client_peers(&cluster.policy.clients, ns));
+                // REST API, IPFS proxy and metrics.
+                let apis = numbers(&other.iter().collect::<Vec<_>>());
+                ingress.extend(rule("from", from, &apis));
+                let egress = if cluster.policy.open_egress {
+                    vec![json!({})]
+                } else {
+                    let mut egress = vec![dns()];
+                    egress.extend(rule("to", linked(i), &swarm));
+                    for address in &cluster.bootstrap_peers {
+                        if let Ok(address) = multiaddr::parse(address, Shape::WithPeer)
+                            && input.named(&address, i, Kind::ClusterPeer).is_none()
+                        {
+                            egress.push(outside(&address, &BTreeSet::from(["TCP"])));
+                        }
+                    }
+                    if let Ok(endpoint) = multiaddr::parse(&cluster.peer_endpoint, Shape::Endpoint)
+                    {
+                        egress.push(match input.named(&endpoint, i, Kind::Peer) {
+                            Some(p) => json!({
+                                "to": input.peers(&BTreeSet::from([p]), ns),
+                                "ports": ports(&[(endpoint.port, "TCP")]),
+                            }),
+                            None => outside(&endpoint, &BTreeSet::from(["TCP"])),
+                        });
+                    }
+                    egress
+                };
+                (&cluster.policy, ingress, egress)
+            }
+        };
+        if !settings.enabled {
+            continue;
+        }
+        let value = json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(i),
+            "spec": {
+                "podSelector": pods(resource.kind, &resource.name),
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": ingress,
+                "egress": egress,
+            },
+        });
+        objects.push(Object::from_value(value, resource.origin));
+    }
+    objects
+}
+
+/// The addresses of a Peer's `kotalc.io/peering`, parsed.
+fn peering(peer: &PeerConfig) -> Vec<Multiaddr> {
+    let Some(text) = &peer.peering_list else {
+        return Vec::new();
+    };
+    crate::model::annotations::list(text)
+        .filter_map(|entry| multiaddr::parse(entry, Shape::WithPeer).ok())
+        .collect()
+}
