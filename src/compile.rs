@@ -4,17 +4,18 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::check::lint;
+use crate::check::swarm;
+use crate::check::validate;
+use crate::diagnostic::source::{Sources, Span};
+use crate::diagnostic::{self, Code, Diagnostic, Severity};
+use crate::input::load;
 use crate::model::annotations;
 use crate::model::defaults;
-use crate::diagnostic::{self, Code, Diagnostic, Severity};
-use crate::check::lint;
-use crate::input::load;
+use crate::model::defaults::Config;
 use crate::model::parse::{self, Object as Typed};
 use crate::render::{Object, Renderer};
 use crate::secrets::{self, SecretOptions};
-use crate::diagnostic::source::{Sources, Span};
-use crate::check::swarm;
-use crate::check::validate::{self, Config};
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -161,7 +162,7 @@ pub fn compile_sources(
             });
             if let Some(config) = &config {
                 validate::resource(resource, config, &mut diagnostics);
-                crate::render::policy::check(
+                crate::check::policy::check(
                     resource,
                     config,
                     !options.no_network_policies,
@@ -176,7 +177,7 @@ pub fn compile_sources(
         })
         .collect();
     validate::duplicates(&parsed.resources, namespace, &mut diagnostics);
-    let references = secrets::references(&parsed.resources, &configs);
+    let references = crate::model::references::references(&parsed.resources, &configs);
     crate::check::set::check(
         &crate::check::set::Set {
             resources: &parsed.resources,
@@ -442,7 +443,8 @@ impl Pending {
                 .collect();
             crate::output::emit::sort(&mut rendered);
             for object in rendered {
-                while let Some(other) = others.next_if(|o| crate::output::emit::before(o, &object)) {
+                while let Some(other) = others.next_if(|o| crate::output::emit::before(o, &object))
+                {
                     each(&other, out)?;
                 }
                 each(&object, out)?;

@@ -3,8 +3,8 @@
 
 use std::fs;
 
-use kotalc::model::annotations::DIRECTIVES;
 use kotalc::diagnostic::{Code, Severity};
+use kotalc::model::annotations::DIRECTIVES;
 
 use crate::common::{root, run, run_with_stdin, scratch, text};
 

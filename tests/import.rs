@@ -626,7 +626,7 @@ fn explain_marks_every_immutable_field() {
         assert!(tree.contains(line), "{line:?} in\n{tree}");
     }
     // Every field kotalc.io/allow-change names for a resource is one explain marks.
-    for field in kotalc::commands::diff::changes::CHANGE_FIELDS
+    for field in kotalc::model::annotations::CHANGE_FIELDS
         .iter()
         .filter(|f| f.starts_with("spec."))
     {

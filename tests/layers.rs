@@ -41,7 +41,10 @@ fn modules() -> BTreeMap<String, PathBuf> {
                 .iter()
                 .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
                 .collect();
-            if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+            if matches!(
+                parts.last().map(String::as_str),
+                Some("mod" | "lib" | "main")
+            ) {
                 parts.pop();
             }
             out.insert(parts.join("::"), path);
@@ -59,18 +62,23 @@ fn uses(module: &str, text: &str, known: &BTreeMap<String, PathBuf>) -> BTreeSet
         .collect::<Vec<_>>()
         .join("\n");
     // The unit tests at the end of a file may reach anywhere.
-    let code = code.split("#[cfg(test)]").next().unwrap_or_default();
+    let code = code
+        .split("#[cfg(test)]")
+        .next()
+        .unwrap_or_default()
+        .replace("pub(super)", "pub");
     let mut out = BTreeSet::new();
-    let path = regex_lite::Regex::new(r"\b(crate|super)((?:::[a-z_][a-z0-9_]*)+)").unwrap();
+    let path = regex_lite::Regex::new(r"\b(crate|super)((?:::[a-z_][a-z0-9_]*)*)").unwrap();
     let parent: Vec<&str> = module.split("::").collect();
-    for found in path.captures_iter(code) {
-        let segments: Vec<&str> = found[2].trim_start_matches("::").split("::").collect();
+    for found in path.captures_iter(&code) {
+        let segments: Vec<&str> = found[2].split("::").filter(|s| !s.is_empty()).collect();
         let base: Vec<&str> = if &found[1] == "crate" {
             Vec::new()
         } else {
             parent[..parent.len().saturating_sub(1)].to_vec()
         };
-        let mut best = None;
+        // `super::item` names the parent module itself.
+        let mut best = (!base.is_empty()).then(|| base.join("::"));
         for n in 1..=segments.len() {
             let candidate = base
                 .iter()
@@ -90,7 +98,7 @@ fn uses(module: &str, text: &str, known: &BTreeMap<String, PathBuf>) -> BTreeSet
     }
     // A child module, named by its bare name: `mod migrate;` then `migrate::run(...)`.
     let child = regex_lite::Regex::new(r"(?m)^\s*(?:pub )?mod ([a-z_][a-z0-9_]*);").unwrap();
-    for found in child.captures_iter(code) {
+    for found in child.captures_iter(&code) {
         let name = &found[1];
         let target = if module.is_empty() {
             name.to_string()
@@ -98,7 +106,7 @@ fn uses(module: &str, text: &str, known: &BTreeMap<String, PathBuf>) -> BTreeSet
             format!("{module}::{name}")
         };
         let named = regex_lite::Regex::new(&format!(r"(?:^|[^:\w]){name}::")).unwrap();
-        if named.is_match(code) {
+        if named.is_match(&code) {
             out.insert(target);
         }
     }
@@ -132,7 +140,9 @@ fn lower_layers_never_import_upper_ones() {
     let mut wrong = Vec::new();
     for (module, targets) in graph() {
         let from = module.split("::").next().unwrap_or_default();
-        let Some(from_layer) = layer(from) else { continue };
+        let Some(from_layer) = layer(from) else {
+            continue;
+        };
         for target in targets {
             let to = target.split("::").next().unwrap_or_default();
             let Some(to_layer) = layer(to) else { continue };
@@ -141,7 +151,11 @@ fn lower_layers_never_import_upper_ones() {
             }
         }
     }
-    assert!(wrong.is_empty(), "imports that reach up or across:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "imports that reach up or across:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -176,4 +190,30 @@ fn no_module_imports_itself_around_a_loop() {
         visit(module, &graph, &mut Vec::new(), &mut done, &mut loops);
     }
     assert!(loops.is_empty(), "import cycles:\n{}", loops.join("\n"));
+}
+
+#[test]
+fn the_reader_sees_every_form_of_import() {
+    let known: BTreeMap<String, PathBuf> = [
+        "check",
+        "check::set",
+        "check::validate",
+        "model",
+        "model::parse",
+        "render",
+    ]
+    .into_iter()
+    .map(|m| (m.to_string(), PathBuf::new()))
+    .collect();
+    let text = "use crate::render::{Object, Port};\nuse super::set;\n\
+                fn f() { crate::model::parse::span_of(); }\n\
+                pub(super) fn g() {}\n// crate::check::validate in a comment\n";
+    let found = uses("check::validate", text, &known);
+    let expected: BTreeSet<String> = ["check::set", "model::parse", "render"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(found, expected);
+    let parent = uses("check", "mod set;\nfn f() { set::check(); }\n", &known);
+    assert!(parent.contains("check::set"), "{parent:?}");
 }

@@ -54,8 +54,8 @@ fn explain_documents_every_field() {
         let resource = kind.name().to_lowercase();
         field_paths(schema, schema, &resource, &mut paths);
         for path in paths {
-            let text =
-                kotalc::commands::explain::explain(&path, false).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let text = kotalc::commands::explain::explain(&path, false)
+                .unwrap_or_else(|e| panic!("{path}: {e}"));
             let description = text.split("DESCRIPTION:\n").nth(1).unwrap_or_default();
             assert!(
                 description.starts_with("    ") && !description.contains("<empty>"),

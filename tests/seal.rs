@@ -216,8 +216,10 @@ fn keygen_output_passes_the_format_checks() {
         .output()
         .expect("runs");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let id = kotalc::ipfs::keys::check_private_key(json["value"].as_str().unwrap_or_default().as_bytes())
-        .expect("a valid key");
+    let id = kotalc::ipfs::keys::check_private_key(
+        json["value"].as_str().unwrap_or_default().as_bytes(),
+    )
+    .expect("a valid key");
     assert_eq!(json["peerId"], id.to_base58());
 }
 

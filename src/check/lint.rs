@@ -3,9 +3,9 @@
 //! turns into an error.
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::model::defaults::Config;
 use crate::model::parse::Resource;
-use crate::check::validate::{Config, span_of};
-use crate::input::yaml::{Node, Value};
+use crate::model::parse::{items, span_of};
 
 pub fn resource(resource: &Resource, config: &Config, diagnostics: &mut Vec<Diagnostic>) {
     if let Config::ClusterPeer(cluster) = config {
@@ -177,20 +177,5 @@ fn profile_lints(
             )
             .help("use the default flatfs datastore (\"default-datastore\" or \"flatfs\")"),
         );
-    }
-}
-
-/// The string items of the list at `path`, each with its own field path.
-pub fn items<'a>(resource: &'a Resource, path: &str) -> Vec<(String, &'a str)> {
-    match resource.root.at(path) {
-        Some(Node {
-            value: Value::Seq(items),
-            ..
-        }) => items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, node)| Some((format!("{path}[{i}]"), node.as_str()?)))
-            .collect(),
-        _ => Vec::new(),
     }
 }

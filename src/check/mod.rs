@@ -2,6 +2,7 @@
 //! a Swarm's checks with its lowering to Peers (`swarm`).
 
 pub mod lint;
+pub mod policy;
 pub mod set;
 pub mod swarm;
 pub mod validate;

@@ -3,14 +3,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::validate::{Config, SWARM_PORT, span_of};
-use crate::model::defaults::{ClusterPeerConfig, PeerConfig};
+use super::validate::SWARM_PORT;
+use crate::diagnostic::source::{Sources, Span};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ipfs::multiaddr::{self, Host, Shape};
-use crate::model::parse::Resource;
 use crate::ipfs::peer_id::PeerId;
-use crate::secrets::Reference;
-use crate::diagnostic::source::{Sources, Span};
+use crate::model::defaults::Config;
+use crate::model::defaults::{ClusterPeerConfig, PeerConfig};
+use crate::model::parse::Resource;
+use crate::model::parse::span_of;
+use crate::model::references::Reference;
 
 /// The port a ClusterPeer's Service exposes for other cluster peers.
 pub const CLUSTER_SWARM_PORT: u16 = 9096;
@@ -29,7 +31,7 @@ pub struct Set<'a> {
 
 impl<'a> Set<'a> {
     fn namespace(&self, i: usize) -> &'a str {
-        super::validate::namespace_of(&self.resources[i], self.default_namespace)
+        crate::model::parse::namespace_of(&self.resources[i], self.default_namespace)
     }
 
     fn peers(&self) -> impl Iterator<Item = (usize, &'a PeerConfig)> + 'a {
@@ -92,7 +94,7 @@ fn rest_credentials(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
             None => "no REST credentials".to_string(),
         };
         let annotation = crate::model::annotations::REST_CREDENTIALS_SECRET;
-        let at = |r: usize| match super::validate::annotation(&set.resources[r], annotation) {
+        let at = |r: usize| match crate::model::parse::annotation(&set.resources[r], annotation) {
             Some((_, node)) => node.span,
             None => set.name_span(r),
         };
@@ -239,7 +241,7 @@ fn bootstraps(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let clusters = index(set, set.cluster_peers());
     for (a, cluster) in set.cluster_peers() {
         let resource = &set.resources[a];
-        for (path, text) in crate::check::lint::items(resource, "spec.bootstrapPeers") {
+        for (path, text) in crate::model::parse::items(resource, "spec.bootstrapPeers") {
             let Some((address, b, target)) = named(set, &clusters, a, text) else {
                 continue;
             };
@@ -313,7 +315,7 @@ fn peerings(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let field = format!("metadata.annotations[{PEERING}]");
     for (a, peer) in set.peers() {
         let resource = &set.resources[a];
-        let Some((_, node)) = super::validate::annotation(resource, PEERING) else {
+        let Some((_, node)) = crate::model::parse::annotation(resource, PEERING) else {
             continue;
         };
         let entries: Vec<&str> = node
@@ -348,7 +350,7 @@ fn peerings(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
                     &format!("/p2p/{}", wanted.to_base58()),
                     1,
                 );
-                if let Some((_, id)) = super::validate::annotation(target_resource, PEER_ID) {
+                if let Some((_, id)) = crate::model::parse::annotation(target_resource, PEER_ID) {
                     d = d.related(id.span, format!("the {PEER_ID} of {}", set.who(b)));
                 }
             }
@@ -467,10 +469,13 @@ fn peer_ids(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
 
 /// Where a resource states its peer ID: `spec.id`, or a Peer's `kotalc.io/peer-id`.
 fn id_span(resource: &Resource) -> (Span, String) {
-    match super::validate::annotation(resource, crate::model::annotations::PEER_ID) {
+    match crate::model::parse::annotation(resource, crate::model::annotations::PEER_ID) {
         Some((_, node)) => (
             node.span,
-            format!("metadata.annotations[{}]", crate::model::annotations::PEER_ID),
+            format!(
+                "metadata.annotations[{}]",
+                crate::model::annotations::PEER_ID
+            ),
         ),
         None => (span_of(resource, "spec.id"), "spec.id".to_string()),
     }

@@ -6,17 +6,19 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value as J, json};
 
+use crate::check::validate;
+use crate::diagnostic::source::Sources;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ipfs::keys;
+use crate::ipfs::peer_id::PeerId;
+use crate::kube::names::MAX_NAME;
 use crate::model::annotations::{
     ALLOW, API_CLIENTS, IDENTITY_SECRET, NETWORK_POLICIES, OPEN_EGRESS, PEER_ID, PEERING,
 };
 use crate::model::defaults;
-use crate::diagnostic::{Code, Diagnostic};
-use crate::ipfs::keys;
-use crate::model::{Profile, Swarm, SwarmNode};
+use crate::model::parse::span_of;
 use crate::model::parse::{self, Object, Parsed, Resource};
-use crate::ipfs::peer_id::PeerId;
-use crate::diagnostic::source::Sources;
-use crate::check::validate::{self, MAX_NAME, span_of};
+use crate::model::{Profile, Swarm, SwarmNode};
 
 /// A node lowered to a Peer: the Peer's YAML, and what `migrate` needs to seal its key.
 pub struct LoweredNode {
@@ -142,7 +144,7 @@ pub fn check(
             names.insert(&node.name, i);
         }
         let peer_name = format!("{swarm_name}-{}", node.name);
-        if let Some(problem) = validate::dns1035_label(&peer_name, MAX_NAME) {
+        if let Some(problem) = crate::kube::names::dns1035_label(&peer_name, MAX_NAME) {
             diagnostics.push(
                 Diagnostic::new(
                     Code::InvalidName,

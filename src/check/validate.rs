@@ -3,49 +3,24 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::defaults::{ClusterPeerConfig, Compute, PeerConfig, Quantity};
-use crate::diagnostic::{Code, Diagnostic};
-use crate::ipfs::multiaddr::{self, Shape};
-use crate::model::parse::Resource;
-use crate::ipfs::peer_id::PeerId;
 use crate::diagnostic::source::Span;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::input::yaml::Node;
-
-
-/// StatefulSet names over 52 characters break the `controller-revision-hash` label.
-pub const MAX_NAME: usize = 52;
-
-/// A resource's configuration after defaults.
-#[derive(Clone, Debug)]
-pub enum Config {
-    Peer(PeerConfig),
-    ClusterPeer(ClusterPeerConfig),
-}
+use crate::ipfs::multiaddr::{self, Shape};
+use crate::ipfs::peer_id::PeerId;
+use crate::kube::names::{
+    MAX_NAME, dns_label, dns_subdomain, dns1035_label, label_value, qualified_name,
+};
+use crate::model::defaults::Config;
+use crate::model::defaults::{ClusterPeerConfig, Compute, PeerConfig, Quantity};
+use crate::model::parse::Resource;
+use crate::model::parse::{annotation, span_of};
 
 impl Config {
     pub fn compute(&self) -> &Compute {
         match self {
             Config::Peer(p) => &p.resources,
             Config::ClusterPeer(c) => &c.resources,
-        }
-    }
-}
-
-/// Where to point for a field: its value when written, else the nearest written ancestor.
-pub fn span_of(resource: &Resource, path: &str) -> Span {
-    let mut current = path;
-    loop {
-        if let Some(node) = resource.root.at(current) {
-            return node.span;
-        }
-        match current.rsplit_once('.') {
-            Some((parent, _)) => {
-                if let Some(span) = resource.root.key_span(parent) {
-                    return span;
-                }
-                current = parent;
-            }
-            None => return resource.root.span,
         }
     }
 }
@@ -284,12 +259,6 @@ fn peer_rules(resource: &Resource, peer: &PeerConfig, diagnostics: &mut Vec<Diag
     peer_extensions(resource, diagnostics);
 }
 
-/// The annotation at `key` (whose name has dots, so no dotted path reaches it).
-pub fn annotation<'a>(resource: &'a Resource, key: &str) -> Option<(Span, &'a Node)> {
-    let (key, value) = resource.root.at("metadata.annotations")?.entry(key)?;
-    Some((key.span, value))
-}
-
 /// A Secret named by the annotation `key` must have a Secret's name.
 fn annotated_secret_name(resource: &Resource, key: &str, diagnostics: &mut Vec<Diagnostic>) {
     if let Some((_, node)) = annotation(resource, key)
@@ -305,16 +274,6 @@ fn annotated_secret_name(resource: &Resource, key: &str, diagnostics: &mut Vec<D
             .field(format!("metadata.annotations[{key}]")),
         );
     }
-}
-
-/// The namespace a resource's objects go to: its own, or the default; `""` when neither is
-/// known.
-pub fn namespace_of<'a>(resource: &'a Resource, default_namespace: Option<&'a str>) -> &'a str {
-    resource
-        .namespace
-        .as_deref()
-        .or(default_namespace)
-        .unwrap_or_default()
 }
 
 /// `kotalc.io/peer-id` with `kotalc.io/identity-secret`, and `kotalc.io/peering`.
@@ -447,7 +406,7 @@ fn peer_ids(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
         .at("spec.id")
         .and_then(Node::as_str)
         .map(|text| ("spec.id".to_string(), text));
-    let trusted = crate::check::lint::items(resource, "spec.trustedPeers")
+    let trusted = crate::model::parse::items(resource, "spec.trustedPeers")
         .into_iter()
         .filter(|(_, text)| *text != "*");
     for (path, text) in id.into_iter().chain(trusted) {
@@ -474,7 +433,7 @@ fn multiaddrs(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
         .at("spec.peerEndpoint")
         .and_then(Node::as_str)
         .map(|text| ("spec.peerEndpoint".to_string(), text, Shape::Endpoint));
-    let bootstrap = crate::check::lint::items(resource, "spec.bootstrapPeers")
+    let bootstrap = crate::model::parse::items(resource, "spec.bootstrapPeers")
         .into_iter()
         .map(|(path, text)| (path, text, Shape::WithPeer));
     for (path, text, shape) in endpoint.into_iter().chain(bootstrap) {
@@ -569,91 +528,4 @@ pub fn duplicates(
             seen.insert(key, span);
         }
     }
-}
-
-/// Why `name` is not a DNS-1123 label of at most `max` characters, if it is not.
-pub fn dns_label(name: &str, max: usize) -> Option<String> {
-    if name.is_empty() {
-        return Some("must not be empty".into());
-    }
-    if name.len() > max {
-        return Some(format!("must be no more than {max} characters"));
-    }
-    let ok = name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    (!ok).then(|| {
-        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', \
-         and must start and end with an alphanumeric character"
-            .into()
-    })
-}
-
-/// Why `name` is not a DNS-1035 label (a DNS-1123 label that starts with a letter) of at
-/// most `max` characters: the rule for Service names, and every resource names a Service.
-pub fn dns1035_label(name: &str, max: usize) -> Option<String> {
-    if let Some(problem) = dns_label(name, max) {
-        return Some(problem);
-    }
-    (!name.starts_with(|c: char| c.is_ascii_lowercase())).then(|| {
-        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start \
-         with an alphabetic character, and end with an alphanumeric character (it names a \
-         Service, which the API server refuses otherwise)"
-            .into()
-    })
-}
-
-/// Why `name` is not a DNS-1123 subdomain (the rule for Secret names), if it is not.
-pub fn dns_subdomain(name: &str) -> Option<String> {
-    if name.is_empty() {
-        return Some("must not be empty".into());
-    }
-    if name.len() > 253 {
-        return Some("must be no more than 253 characters".into());
-    }
-    if name.split('.').any(|part| dns_label(part, 63).is_some()) {
-        return Some(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \
-             '-' or '.', and must start and end with an alphanumeric character"
-                .into(),
-        );
-    }
-    None
-}
-
-/// Why `key` is not a valid label or annotation key (`[prefix/]name`), if it is not.
-pub fn qualified_name(key: &str) -> Option<String> {
-    let (prefix, name) = match key.split_once('/') {
-        Some((prefix, name)) => (Some(prefix), name),
-        None => (None, key),
-    };
-    if let Some(prefix) = prefix
-        && let Some(problem) = dns_subdomain(prefix)
-    {
-        return Some(format!("prefix part {problem}"));
-    }
-    if name.is_empty() {
-        return Some("name part must not be empty".into());
-    }
-    label_value(name).map(|p| format!("name part {p}"))
-}
-
-/// Why `value` is not a valid label value, if it is not.
-pub fn label_value(value: &str) -> Option<String> {
-    if value.len() > 63 {
-        return Some("must be no more than 63 characters".into());
-    }
-    let inner_ok = value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    let ends_ok = value.is_empty()
-        || (value.as_bytes()[0].is_ascii_alphanumeric()
-            && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric());
-    (!(inner_ok && ends_ok)).then(|| {
-        "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with \
-         an alphanumeric character"
-            .into()
-    })
 }

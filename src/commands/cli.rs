@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::compile::Options;
 use crate::diagnostic::{Code, Format};
 use crate::ipfs::keys::Material;
 use crate::secrets::seal::Scope;
-use crate::secrets::{SecretMode, StoreKind};
+use crate::secrets::{SecretMode, SecretOptions, StoreKind};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -440,4 +441,42 @@ impl clap::builder::TypedValueParser for AllowCode {
                 .map(|c| clap::builder::PossibleValue::new(c.as_str()).help(c.summary())),
         ))
     }
+}
+
+pub fn options(args: &CheckArgs, render: bool) -> Options {
+    Options {
+        // The current directory when none is given, named so that messages can name it.
+        paths: if args.paths.is_empty() {
+            vec![".".into()]
+        } else {
+            args.paths.clone()
+        },
+        namespace: args.namespace.clone(),
+        passthrough: args.passthrough,
+        templates: None,
+        deny_warnings: args.deny_warnings,
+        allow: args.allow.clone(),
+        allow_empty: args.allow_empty,
+        render,
+        secrets: SecretOptions {
+            mode: args.secrets.secret_mode,
+            store: args.secrets.secret_store.clone(),
+            store_kind: args.secrets.secret_store_kind,
+            remote_key_template: args.secrets.remote_key_template.clone(),
+        },
+        lean: false,
+        specs: false,
+        stream: false,
+        no_network_policies: args.no_network_policies,
+    }
+}
+
+/// Secret options that cannot work together, as a usage error.
+pub fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
+    let s = &args.secrets;
+    if render && s.secret_mode == SecretMode::External && s.secret_store.is_none() {
+        return Some("--secret-mode external needs --secret-store NAME".into());
+    }
+    crate::secrets::check_remote_key_template(&s.remote_key_template)
+        .map(|problem| format!("--remote-key-template {problem}"))
 }

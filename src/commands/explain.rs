@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value as J;
 
-use crate::model::{API_VERSION, GROUP, Kind};
 use crate::model::schema;
+use crate::model::{API_VERSION, GROUP, Kind};
 
 /// The resource names `kubectl explain` would take for each kind.
 const NAMES: &[(&str, Kind)] = &[
@@ -67,7 +67,7 @@ pub fn explain(target: &str, recursive: bool) -> Result<String, String> {
                 if valid.is_empty() {
                     message.push_str(", which has no fields");
                 } else {
-                    if let Some(s) = crate::model::parse::suggest(segment, valid.iter().copied()) {
+                    if let Some(s) = crate::diagnostic::suggest(segment, valid.iter().copied()) {
                         let _ = write!(message, "; did you mean {s:?}?");
                     }
                     let _ = write!(message, "\nvalid fields: {}", valid.join(", "));

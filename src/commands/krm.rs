@@ -7,11 +7,11 @@ use serde_json::{Map, Value as J, json};
 use std::io::{self, Write};
 
 use crate::compile::{self, Options, Pending};
+use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::GROUP;
 use crate::render::Object;
 use crate::secrets::{SecretMode, SecretOptions, StoreKind};
-use crate::diagnostic::source::Sources;
 
 pub const RESOURCE_LIST: &str = "config.kubernetes.io/v1";
 
@@ -287,7 +287,8 @@ fn consumed(item: &J) -> bool {
     item["apiVersion"]
         .as_str()
         .is_some_and(|v| v.strip_prefix(GROUP).is_some_and(|v| v.starts_with('/')))
-        || (item["apiVersion"] == crate::secrets::seal::API_VERSION && kind == crate::secrets::seal::KIND)
+        || (item["apiVersion"] == crate::model::SEALED_SECRET_API_VERSION
+            && kind == crate::model::SEALED_SECRET_KIND)
 }
 
 /// Removes the orchestrator's annotations, adding nothing: an item without annotations (or

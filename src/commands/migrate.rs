@@ -5,21 +5,21 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary};
+use super::report::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary};
+use crate::check::swarm::{self, LoweredNode};
 use crate::commands::cli::MigrateArgs;
+use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::input::load;
 use crate::model::parse::{self, Object};
 use crate::secrets::seal::{self, Scope};
-use crate::diagnostic::source::Sources;
-use crate::check::swarm::{self, LoweredNode};
 
 pub fn migrate(args: &MigrateArgs) -> u8 {
     if let Some(ns) = &args.namespace
         && let Some(problem) = crate::kube::names::namespace(ns)
     {
         eprintln!("error[invalid-name]: --namespace {ns:?}: {problem}");
-        return super::EXIT_USAGE;
+        return super::report::EXIT_USAGE;
     }
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
@@ -121,7 +121,7 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
 
     let files = match output_files(&paths, &rooted, &outcome.sources, &replaced) {
         Ok(files) => files,
-        Err(d) => return super::fail_output(&outcome, &d, args.format),
+        Err(d) => return super::report::fail_output(&outcome, &d, args.format),
     };
     let mut result = None;
     let written = match &args.output {
@@ -142,7 +142,12 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
         }
         Some(dir) => crate::output::emit::check_overlap(dir, &paths)
             .and_then(|()| {
-                crate::output::emit::write_dir(dir, &files, args.force, crate::output::emit::MIGRATE_MARKER)
+                crate::output::emit::write_dir(
+                    dir,
+                    &files,
+                    args.force,
+                    crate::output::emit::MIGRATE_MARKER,
+                )
             })
             .map(|written| {
                 if args.format != Format::Json {
@@ -150,13 +155,13 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
                 }
                 result = Some(format!(
                     "wrote {} to {}",
-                    super::files(written.files),
+                    super::report::files(written.files),
                     load::display(dir)
                 ));
             }),
     };
     if let Err(d) = written {
-        return super::fail_output(&outcome, &d, args.format);
+        return super::report::fail_output(&outcome, &d, args.format);
     }
     if !unsealed.is_empty() && args.format == Format::Human {
         eprintln!(

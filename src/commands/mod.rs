@@ -8,9 +8,9 @@ use clap::Parser;
 
 use crate::commands::cli::{BuildArgs, CheckArgs, Cli, Command};
 use crate::compile::{self, Options, Outcome};
-use crate::diagnostic::{self, Format};
+use crate::diagnostic::Format;
 use crate::output::emit;
-use crate::secrets::{SecretMode, SecretOptions};
+use crate::secrets::SecretMode;
 
 pub mod cli;
 pub mod diff;
@@ -20,11 +20,13 @@ pub mod krm;
 mod migrate;
 mod new;
 mod plugin;
+mod report;
 mod secrets;
 
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_PROBLEMS: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
+use cli::{options, secret_usage};
+use report::{
+    EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, fail_output, files, report_diagnostics, summary, summary_of,
+};
 
 pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     let cli = match Cli::try_parse_from(args) {
@@ -45,13 +47,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Diff(args) => diff::diff(&args),
         Command::Krm => krm(),
         Command::KustomizePlugin(args) => plugin::run(&args),
-        Command::Explain(args) => match crate::commands::explain::explain(&args.target, args.recursive) {
-            Ok(text) => print(&text),
-            Err(e) => {
-                eprintln!("error: {e}");
-                EXIT_PROBLEMS
+        Command::Explain(args) => {
+            match crate::commands::explain::explain(&args.target, args.recursive) {
+                Ok(text) => print(&text),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_PROBLEMS
+                }
             }
-        },
+        }
         Command::Schema(args) => {
             let kind = match args.kind.as_deref() {
                 None => None,
@@ -88,12 +92,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
 
 fn krm() -> u8 {
     // A ResourceList is bounded like any input file, so that memory is too.
-    let input = crate::input::load::read_stream(io::stdin().lock(), crate::input::load::MAX_FILE_BYTES).and_then(
-        |bytes| {
-            String::from_utf8(bytes)
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
-        },
-    );
+    let input =
+        crate::input::load::read_stream(io::stdin().lock(), crate::input::load::MAX_FILE_BYTES)
+            .and_then(|bytes| {
+                String::from_utf8(bytes)
+                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8"))
+            });
     let input = match input {
         Ok(input) => input,
         Err(e) => {
@@ -148,34 +152,6 @@ fn print(text: &str) -> u8 {
         Ok(()) => EXIT_OK,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(_) => EXIT_PROBLEMS,
-    }
-}
-
-pub(super) fn options(args: &CheckArgs, render: bool) -> Options {
-    Options {
-        // The current directory when none is given, named so that messages can name it.
-        paths: if args.paths.is_empty() {
-            vec![".".into()]
-        } else {
-            args.paths.clone()
-        },
-        namespace: args.namespace.clone(),
-        passthrough: args.passthrough,
-        templates: None,
-        deny_warnings: args.deny_warnings,
-        allow: args.allow.clone(),
-        allow_empty: args.allow_empty,
-        render,
-        secrets: SecretOptions {
-            mode: args.secrets.secret_mode,
-            store: args.secrets.secret_store.clone(),
-            store_kind: args.secrets.secret_store_kind,
-            remote_key_template: args.secrets.remote_key_template.clone(),
-        },
-        lean: false,
-        specs: false,
-        stream: false,
-        no_network_policies: args.no_network_policies,
     }
 }
 
@@ -321,7 +297,7 @@ fn argocd_unknown_variables() -> Result<(), String> {
         .iter()
         .map(|o| format!("KOTALC_{o}"))
         .collect();
-    let hint = match crate::model::parse::suggest(first, ARGOCD_OPTIONS.iter().copied()) {
+    let hint = match crate::diagnostic::suggest(first, ARGOCD_OPTIONS.iter().copied()) {
         Some(option) => format!("did you mean KOTALC_{option}? "),
         None => String::new(),
     };
@@ -335,108 +311,6 @@ fn argocd_unknown_variables() -> Result<(), String> {
             .join(", "),
         known.join(", ")
     ))
-}
-
-/// Secret options that cannot work together, as a usage error.
-pub(super) fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
-    let s = &args.secrets;
-    if render && s.secret_mode == SecretMode::External && s.secret_store.is_none() {
-        return Some("--secret-mode external needs --secret-store NAME".into());
-    }
-    crate::secrets::check_remote_key_template(&s.remote_key_template)
-        .map(|problem| format!("--remote-key-template {problem}"))
-}
-
-/// Prints the diagnostics on stderr. Repeated warnings and notes of one code are grouped
-/// after the first few, except in JSON, where every one is an object.
-pub(super) fn report_diagnostics(outcome: &Outcome, format: Format) {
-    let mut stderr = io::stderr().lock();
-    // Colour only for a person at a terminal, and never against NO_COLOR.
-    use std::io::IsTerminal;
-    let coloured = format == Format::Human
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && io::stderr().is_terminal();
-    let (shown, groups) = if format == Format::Json {
-        (outcome.diagnostics.iter().collect(), Vec::new())
-    } else {
-        diagnostic::group(&outcome.diagnostics, &outcome.sources)
-    };
-    // Bounded output whatever the input: the first diagnostics, then a count of the rest.
-    let hidden = shown.len().saturating_sub(diagnostic::SHOWN);
-    let mut text = String::new();
-    for d in shown.into_iter().take(diagnostic::SHOWN) {
-        let rendered = diagnostic::render(d, &outcome.sources, format);
-        if coloured {
-            text.push_str(&diagnostic::colour(&rendered, d.severity));
-        } else {
-            text.push_str(&rendered);
-        }
-    }
-    for group in &groups {
-        let rendered = diagnostic::render_group(group, format);
-        if coloured {
-            text.push_str(&diagnostic::colour(&rendered, group.severity));
-        } else {
-            text.push_str(&rendered);
-        }
-    }
-    if hidden > 0 {
-        text.push_str(&match format {
-            Format::Json => format!(
-                "{}\n",
-                serde_json::json!({ "code": "diagnostics-capped", "severity": "note",
-                    "message": format!("{hidden} more diagnostics not shown") })
-            ),
-            Format::Github => {
-                format!("::notice title=kotalc::{hidden} more diagnostics not shown\n")
-            }
-            Format::Human => format!(
-                "note: {hidden} more diagnostics not shown (kotalc shows the first {})\n",
-                diagnostic::SHOWN
-            ),
-        });
-    }
-    let _ = stderr.write_all(text.as_bytes());
-}
-
-/// Prints the run's last line: its counts and, when given, what it did with the output.
-pub(super) fn summary(outcome: &Outcome, format: Format, result: Option<String>) {
-    summary_of(&outcome.diagnostics, outcome.resources, format, result);
-}
-
-pub(super) fn summary_of(
-    diagnostics: &[diagnostic::Diagnostic],
-    resources: usize,
-    format: Format,
-    result: Option<String>,
-) {
-    let mut summary = diagnostic::Summary::of(diagnostics, resources);
-    summary.outcome = result;
-    let _ = io::stderr().write_all(diagnostic::render_summary(&summary, format).as_bytes());
-}
-
-/// Prints a diagnostic of the run as a whole (one about the output), then the summary with it
-/// counted.
-pub(super) fn fail_output(outcome: &Outcome, d: &diagnostic::Diagnostic, format: Format) -> u8 {
-    let _ = io::stderr().write_all(diagnostic::render(d, &outcome.sources, format).as_bytes());
-    let mut all = outcome.diagnostics.clone();
-    all.push(d.clone());
-    summary_of(
-        &all,
-        outcome.resources,
-        format,
-        Some("nothing written".into()),
-    );
-    EXIT_PROBLEMS
-}
-
-/// `N files`, singular when one.
-pub(super) fn files(n: usize) -> String {
-    if n == 1 {
-        "1 file".into()
-    } else {
-        format!("{n} files")
-    }
 }
 
 fn build(args: &BuildArgs) -> u8 {
@@ -502,7 +376,7 @@ fn build(args: &BuildArgs) -> u8 {
                 .and_then(|()| emit::tree(&outcome.objects))
                 .and_then(|files| {
                     let unchanged = diff::tree_is(dir, &files);
-                    emit::write_dir(dir, &files, args.force, emit::MARKER)
+                    emit::write_dir(dir, &files, args.force, crate::input::load::MARKER)
                         .map(|written| (written, unchanged))
                 });
             match result {

@@ -6,19 +6,19 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{EXIT_OK, EXIT_USAGE, summary_of};
+use super::report::{EXIT_OK, EXIT_USAGE, summary_of};
+use crate::check::set::CLUSTER_SWARM_PORT;
+use crate::check::swarm::{self, Member};
 use crate::commands::cli::{NewArgs, Template};
 use crate::diagnostic::{Code, Diagnostic, Format};
-use crate::ipfs::keys::{self, Material};
 use crate::input::load::display;
+use crate::ipfs::keys::{self, Material};
+use crate::kube::names::MAX_NAME;
 use crate::secrets::seal::{self, Scope};
-use crate::check::swarm::{self, Member};
-use crate::check::set::CLUSTER_SWARM_PORT;
-use crate::check::validate::{self, MAX_NAME};
 
 /// A problem of the command as a whole, then the summary.
 fn fail(d: &Diagnostic, format: Format) -> u8 {
-    super::fail_output(&crate::compile::Outcome::default(), d, format)
+    super::report::fail_output(&crate::compile::Outcome::default(), d, format)
 }
 
 pub fn new(args: &NewArgs) -> u8 {
@@ -37,7 +37,7 @@ pub fn new(args: &NewArgs) -> u8 {
     } else {
         format!("{name}-{last}")
     };
-    if let Some(problem) = validate::dns1035_label(&longest, MAX_NAME) {
+    if let Some(problem) = crate::kube::names::dns1035_label(&longest, MAX_NAME) {
         return usage(format!(
             "NAME {name:?} gives resources names such as {longest:?}, which is not a valid \
              name: {problem}"
@@ -73,7 +73,12 @@ pub fn new(args: &NewArgs) -> u8 {
         Err(d) => return fail(&d, args.format),
     };
     let resources = usize::from(args.peers) * if args.cluster { 2 } else { 1 };
-    match crate::output::emit::write_dir(&args.output, &files, false, crate::output::emit::GENERATED_MARKER) {
+    match crate::output::emit::write_dir(
+        &args.output,
+        &files,
+        false,
+        crate::output::emit::GENERATED_MARKER,
+    ) {
         Ok(written) => {
             summary_of(
                 &[],
@@ -81,7 +86,7 @@ pub fn new(args: &NewArgs) -> u8 {
                 args.format,
                 Some(format!(
                     "wrote {} to {}",
-                    super::files(written.files),
+                    super::report::files(written.files),
                     display(&args.output)
                 )),
             );

@@ -8,12 +8,12 @@ use std::io::{self, Write};
 
 use serde_json::Value as J;
 
-use super::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary};
+use super::report::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary};
 use crate::commands::cli::PluginArgs;
 use crate::compile;
 use crate::diagnostic::Format;
-use crate::output::emit;
 use crate::input::load;
+use crate::output::emit;
 
 pub const KIND: &str = "KotalcBuild";
 

@@ -6,15 +6,15 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
-use crate::model::annotations::{IDENTITY_SECRET, PEER_ID};
+use super::report::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use crate::commands::cli::{KeygenArgs, SealArgs};
+use crate::diagnostic::source::Sources;
 use crate::diagnostic::{self, Code, Diagnostic, Format};
 use crate::ipfs::keys::{self, Material};
 use crate::ipfs::peer_id::PeerId;
+use crate::kube::names::{dns_label, dns_subdomain};
+use crate::model::annotations::{IDENTITY_SECRET, PEER_ID};
 use crate::secrets::seal::{self, Scope};
-use crate::diagnostic::source::Sources;
-use crate::check::validate::{dns_label, dns_subdomain};
 
 fn fail(d: &Diagnostic, format: Format) {
     let _ = io::stderr().write_all(diagnostic::render(d, &Sources::default(), format).as_bytes());
@@ -157,7 +157,10 @@ pub fn seal(args: &SealArgs) -> u8 {
                 .map_err(|e| {
                     Diagnostic::new(
                         Code::OutputFile,
-                        format!("cannot write to stdout: {}", crate::input::load::io_reason(&e)),
+                        format!(
+                            "cannot write to stdout: {}",
+                            crate::input::load::io_reason(&e)
+                        ),
                     )
                 })
         }
@@ -213,12 +216,13 @@ fn read_secret() -> Result<SecretManifest, Diagnostic> {
     use base64::Engine as _;
     let problem = |message: String| Diagnostic::new(Code::InvalidSecretValue, message);
     let bytes =
-        crate::input::load::read_stream(io::stdin().lock(), crate::input::load::MAX_FILE_BYTES).map_err(|e| {
-            Diagnostic::new(
-                Code::Io,
-                format!("cannot read stdin: {}", crate::input::load::io_reason(&e)),
-            )
-        })?;
+        crate::input::load::read_stream(io::stdin().lock(), crate::input::load::MAX_FILE_BYTES)
+            .map_err(|e| {
+                Diagnostic::new(
+                    Code::Io,
+                    format!("cannot read stdin: {}", crate::input::load::io_reason(&e)),
+                )
+            })?;
     let text = String::from_utf8(bytes)
         .map_err(|_| problem("the Secret on stdin is not UTF-8 text".into()))?;
     // A parse error could quote the input: report the position only.
@@ -274,8 +278,8 @@ const MAX_VALUE: u64 = 1 << 20;
 
 /// A PEM certificate or public key: a regular file of at most 1 MiB, as text.
 pub fn read_certificate(path: &Path) -> Result<String, String> {
-    let bytes =
-        crate::input::load::read_regular(path, 1 << 20, true).map_err(|e| crate::input::load::io_reason(&e))?;
+    let bytes = crate::input::load::read_regular(path, 1 << 20, true)
+        .map_err(|e| crate::input::load::io_reason(&e))?;
     String::from_utf8(bytes).map_err(|_| "not a PEM file: not text".to_string())
 }
 
@@ -314,12 +318,13 @@ fn values(args: &SealArgs, secret: Option<SecretManifest>) -> Result<Values, Dia
             .unwrap_or_else(|| material.data_key().to_string());
         inputs.push((key, generated.value, format!("generated {material}")));
     } else if args.from_stdin {
-        let value = crate::input::load::read_stream(io::stdin().lock(), MAX_VALUE).map_err(|e| {
-            Diagnostic::new(
-                Code::Io,
-                format!("cannot read stdin: {}", crate::input::load::io_reason(&e)),
-            )
-        })?;
+        let value =
+            crate::input::load::read_stream(io::stdin().lock(), MAX_VALUE).map_err(|e| {
+                Diagnostic::new(
+                    Code::Io,
+                    format!("cannot read stdin: {}", crate::input::load::io_reason(&e)),
+                )
+            })?;
         inputs.push((args.keys[0].clone(), value, "<stdin>".into()));
     } else {
         for (key, path) in args.keys.iter().zip(&args.from_files) {

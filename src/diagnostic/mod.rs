@@ -630,6 +630,17 @@ pub fn render_summary(summary: &Summary, format: Format) -> String {
     }
 }
 
+/// The closest candidate to a misspelled name, if one is close enough to be the intent.
+pub fn suggest<'a>(wrong: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = wrong.to_lowercase();
+    let limit = (wrong.chars().count() + 2) / 4;
+    candidates
+        .map(|c| (strsim::osa_distance(&lower, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit.max(1))
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -665,6 +676,9 @@ mod tests {
                 "{shown}"
             );
         }
-        assert_eq!(crate::diagnostic::source::MAPPED.with(std::cell::Cell::get), 1);
+        assert_eq!(
+            crate::diagnostic::source::MAPPED.with(std::cell::Cell::get),
+            1
+        );
     }
 }

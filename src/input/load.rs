@@ -4,8 +4,8 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Code, Diagnostic};
 use crate::diagnostic::source::Sources;
+use crate::diagnostic::{Code, Diagnostic};
 
 /// Larger files are refused: no real resource file comes near it, and reading an unbounded
 /// file into memory is how a plugin takes a repo server down.
@@ -137,7 +137,7 @@ fn walk(
         .filter_entry(|e| {
             e.depth() == 0
                 || !(e.file_name().to_string_lossy().starts_with('.')
-                    || e.file_type().is_dir() && e.path().join(crate::output::emit::MARKER).exists())
+                    || e.file_type().is_dir() && e.path().join(crate::input::load::MARKER).exists())
         });
     for entry in walker {
         match entry {
@@ -364,7 +364,7 @@ pub fn skipped(paths: &[PathBuf], limit: usize) -> (Vec<String>, usize) {
                 .ancestors()
                 .skip(1)
                 .take_while(|a| a.starts_with(root))
-                .any(|a| a.join(crate::output::emit::MARKER).exists());
+                .any(|a| a.join(crate::input::load::MARKER).exists());
             if hidden || rendered || entry.file_type().is_symlink() || !is_resource_file(path) {
                 count += 1;
                 if named.len() < limit {
@@ -375,3 +375,7 @@ pub fn skipped(paths: &[PathBuf], limit: usize) -> (Vec<String>, usize) {
     }
     (named, count)
 }
+
+/// The file that marks a directory as kotalc's and lists what kotalc wrote there, in
+/// `sha256sum` format so that `sha256sum -c .kotalc-files` checks it too.
+pub const MARKER: &str = ".kotalc-files";

@@ -7,9 +7,9 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::load::{self, MAX_FILE_BYTES};
-use crate::diagnostic::source::Sources;
 
 /// A file of the revision that the loader reads on disk: its object and where it is shown.
 struct Blob {
@@ -94,7 +94,7 @@ fn list(
         .collect();
     let rendered_dirs: Vec<&str> = entries
         .iter()
-        .filter_map(|(_, f)| f.strip_suffix(crate::output::emit::MARKER))
+        .filter_map(|(_, f)| f.strip_suffix(crate::input::load::MARKER))
         .filter(|d| d.is_empty() || d.ends_with('/'))
         .collect();
     let mut blobs = Vec::new();

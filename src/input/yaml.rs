@@ -8,8 +8,8 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{DuplicateKeyPolicy, Spanned};
 
-use crate::diagnostic::{Code, Diagnostic};
 use crate::diagnostic::source::{FileId, Span};
+use crate::diagnostic::{Code, Diagnostic};
 
 /// How deep a document may nest. Kubernetes objects stay far below it; the limit keeps a
 /// hostile file from exhausting the stack.

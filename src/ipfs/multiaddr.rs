@@ -76,7 +76,7 @@ pub fn parse(text: &str, shape: Shape) -> Result<Multiaddr, Error> {
     let mut parts = rest.split('/');
     let protocol = parts.next().unwrap_or_default();
     if !HOST_PROTOCOLS.contains(&protocol) {
-        let hint = crate::model::parse::suggest(protocol, HOST_PROTOCOLS.iter().copied())
+        let hint = crate::diagnostic::suggest(protocol, HOST_PROTOCOLS.iter().copied())
             .map(|s| format!("; did you mean {s:?}?"))
             .unwrap_or_default();
         return Err(error(format!(

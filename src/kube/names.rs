@@ -4,7 +4,6 @@
 //! builds paths only from components that pass [`path_component`].
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::check::validate::{dns_label, dns_subdomain, dns1035_label};
 use crate::input::yaml::{Node, Value};
 
 /// Why `namespace` cannot be a namespace, if it cannot.
@@ -163,6 +162,96 @@ pub fn path_component(component: &str) -> bool {
         && !component.starts_with('.')
         && !component.contains(['/', '\\', '\0'])
         && !component.chars().any(char::is_control)
+}
+
+/// StatefulSet names over 52 characters break the `controller-revision-hash` label.
+pub const MAX_NAME: usize = 52;
+
+/// Why `name` is not a DNS-1123 label of at most `max` characters, if it is not.
+pub fn dns_label(name: &str, max: usize) -> Option<String> {
+    if name.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if name.len() > max {
+        return Some(format!("must be no more than {max} characters"));
+    }
+    let ok = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    (!ok).then(|| {
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', \
+         and must start and end with an alphanumeric character"
+            .into()
+    })
+}
+
+/// Why `name` is not a DNS-1035 label (a DNS-1123 label that starts with a letter) of at
+/// most `max` characters: the rule for Service names, and every resource names a Service.
+pub fn dns1035_label(name: &str, max: usize) -> Option<String> {
+    if let Some(problem) = dns_label(name, max) {
+        return Some(problem);
+    }
+    (!name.starts_with(|c: char| c.is_ascii_lowercase())).then(|| {
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start \
+         with an alphabetic character, and end with an alphanumeric character (it names a \
+         Service, which the API server refuses otherwise)"
+            .into()
+    })
+}
+
+/// Why `name` is not a DNS-1123 subdomain (the rule for Secret names), if it is not.
+pub fn dns_subdomain(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if name.len() > 253 {
+        return Some("must be no more than 253 characters".into());
+    }
+    if name.split('.').any(|part| dns_label(part, 63).is_some()) {
+        return Some(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \
+             '-' or '.', and must start and end with an alphanumeric character"
+                .into(),
+        );
+    }
+    None
+}
+
+/// Why `key` is not a valid label or annotation key (`[prefix/]name`), if it is not.
+pub fn qualified_name(key: &str) -> Option<String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix
+        && let Some(problem) = dns_subdomain(prefix)
+    {
+        return Some(format!("prefix part {problem}"));
+    }
+    if name.is_empty() {
+        return Some("name part must not be empty".into());
+    }
+    label_value(name).map(|p| format!("name part {p}"))
+}
+
+/// Why `value` is not a valid label value, if it is not.
+pub fn label_value(value: &str) -> Option<String> {
+    if value.len() > 63 {
+        return Some("must be no more than 63 characters".into());
+    }
+    let inner_ok = value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let ends_ok = value.is_empty()
+        || (value.as_bytes()[0].is_ascii_alphanumeric()
+            && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric());
+    (!(inner_ok && ends_ok)).then(|| {
+        "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with \
+         an alphanumeric character"
+            .into()
+    })
 }
 
 #[cfg(test)]

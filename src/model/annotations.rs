@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::input::yaml::Value;
 use crate::model::Kind;
 use crate::model::parse::Resource;
-use crate::input::yaml::Value;
 
 pub const PREFIX: &str = "kotalc.io/";
 /// `kotalc.io/allow: <code>[,<code>...]` silences the named warnings for the resource.
@@ -129,7 +129,7 @@ pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeS
         }
         let field = format!("metadata.annotations[{}]", key.name);
         if !known().any(|k| k == key.name) {
-            let help = match crate::model::parse::suggest(&key.name, known()) {
+            let help = match crate::diagnostic::suggest(&key.name, known()) {
                 Some(known) => format!("did you mean {known:?}?"),
                 None => format!("kotalc knows {}", known().collect::<Vec<_>>().join(", ")),
             };
@@ -175,9 +175,9 @@ pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeS
         // A value of the wrong type is reported by the schema check.
         let Some(text) = value.as_str() else { continue };
         if key.name == ALLOW_CHANGE {
-            let fields = crate::commands::diff::changes::CHANGE_FIELDS;
+            let fields = crate::model::annotations::CHANGE_FIELDS;
             for name in list(text).filter(|n| !fields.contains(n)) {
-                let help = match crate::model::parse::suggest(name, fields.iter().copied()) {
+                let help = match crate::diagnostic::suggest(name, fields.iter().copied()) {
                     Some(known) => format!("did you mean {known:?}?"),
                     None => format!("the fields are {}", fields.join(", ")),
                 };
@@ -214,7 +214,7 @@ pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeS
                         .iter()
                         .filter(|c| c.default_severity() == Severity::Warning)
                         .map(|c| c.as_str());
-                    let help = match crate::model::parse::suggest(name, warnings.clone()) {
+                    let help = match crate::diagnostic::suggest(name, warnings.clone()) {
                         Some(known) => format!("did you mean {known:?}?"),
                         None => format!(
                             "the warnings are {}",
@@ -254,7 +254,7 @@ pub fn run_allow(name: &str) -> Result<Code, String> {
             "{:?} is an error, and only warnings can be allowed",
             code.as_str()
         )),
-        None => Err(match crate::model::parse::suggest(name, warnings()) {
+        None => Err(match crate::diagnostic::suggest(name, warnings()) {
             Some(known) => {
                 format!("{name:?} is not a kotalc warning code; did you mean {known:?}?")
             }
@@ -270,3 +270,24 @@ pub fn run_allow(name: &str) -> Result<Code, String> {
 pub fn run_allow_list(text: &str) -> Result<Vec<Code>, String> {
     list(text).map(run_allow).collect()
 }
+
+/// The fields `kotalc.io/allow-change` can name: every finding that is refused or
+/// destructive.
+pub const CHANGE_FIELDS: &[&str] = &[
+    "spec.swarmKeySecretName",
+    "spec.initProfiles",
+    "spec.consensus",
+    "spec.id",
+    "spec.privateKeySecretName",
+    "StatefulSet.spec.selector",
+    "StatefulSet.spec.serviceName",
+    "StatefulSet.spec.volumeClaimTemplates",
+    "StatefulSet.spec.podManagementPolicy",
+    "PersistentVolumeClaim.spec.resources.requests.storage",
+    "PersistentVolumeClaim.spec.storageClassName",
+    "PersistentVolumeClaim.spec.accessModes",
+    "PersistentVolumeClaim.spec",
+    "PersistentVolumeClaim",
+    "Service.spec.clusterIP",
+    "Service.spec.type",
+];

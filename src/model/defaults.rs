@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::ipfs::multiaddr;
+use crate::kube::quantity;
+use crate::model::annotations;
 use crate::model::{
     ClusterLogging, ClusterPeerSpec, Consensus, PeerLogging, PeerSpec, Profile, Resources, Routing,
 };
-use crate::kube::quantity;
-use crate::ipfs::multiaddr;
-use crate::model::annotations;
 
 pub const PEER_IMAGE: &str = "kotalco/kubo:v0.28.0";
 pub const CLUSTER_PEER_IMAGE: &str = "kotalco/ipfs-cluster:v1.0.8";
@@ -108,7 +108,7 @@ pub struct PeerConfig {
     #[serde(skip)]
     pub peering_list: Option<String>,
     #[serde(skip)]
-    pub policy: crate::render::policy::Settings,
+    pub policy: crate::model::policy::Settings,
 }
 
 /// A fixed peer identity: the ID, and the Secret whose data key `key` holds its private key.
@@ -190,7 +190,7 @@ pub fn peer(spec: &PeerSpec, annotations: &BTreeMap<String, String>) -> PeerConf
             .get(annotations::PEERING)
             .map(|list| peering(list)),
         peering_list: annotations.get(annotations::PEERING).cloned(),
-        policy: crate::render::policy::settings(annotations),
+        policy: crate::model::policy::settings(annotations),
     }
 }
 
@@ -212,7 +212,7 @@ pub struct ClusterPeerConfig {
     /// From `kotalc.io/rest-credentials-secret`: the Secret of the REST API's credentials.
     pub rest_credentials_secret: Option<String>,
     #[serde(skip)]
-    pub policy: crate::render::policy::Settings,
+    pub policy: crate::model::policy::Settings,
 }
 
 pub fn cluster_peer(
@@ -243,6 +243,13 @@ pub fn cluster_peer(
         rest_credentials_secret: annotations
             .get(annotations::REST_CREDENTIALS_SECRET)
             .cloned(),
-        policy: crate::render::policy::settings(annotations),
+        policy: crate::model::policy::settings(annotations),
     }
+}
+
+/// A resource's configuration after defaults.
+#[derive(Clone, Debug)]
+pub enum Config {
+    Peer(PeerConfig),
+    ClusterPeer(ClusterPeerConfig),
 }

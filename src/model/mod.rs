@@ -7,6 +7,8 @@ mod common;
 pub mod defaults;
 pub mod parse;
 mod peer;
+pub mod policy;
+pub mod references;
 pub mod schema;
 mod swarm;
 
@@ -51,3 +53,8 @@ impl Kind {
         }
     }
 }
+
+/// A SealedSecret, the one kind besides Kotal's that kotalc reads as its own input: the
+/// sealed values of the Secrets the resources reference.
+pub const SEALED_SECRET_API_VERSION: &str = "bitnami.com/v1alpha1";
+pub const SEALED_SECRET_KIND: &str = "SealedSecret";

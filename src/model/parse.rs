@@ -4,11 +4,12 @@
 
 use serde_json::{Map, Value as J};
 
-use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{self, ClusterPeer, Kind, Peer, Swarm};
-use crate::model::schema;
 use crate::diagnostic::source::{Sources, Span};
+use crate::diagnostic::suggest;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::input::yaml::{self, Node, Value};
+use crate::model::schema;
+use crate::model::{self, ClusterPeer, Kind, Peer, Swarm};
 
 /// A Kotal resource as read, with the node tree kept for locating later diagnostics.
 #[derive(Debug)]
@@ -290,7 +291,9 @@ pub fn parse_document(
                 diagnostics.push(d);
             }
         }
-    } else if api_version == crate::secrets::seal::API_VERSION && kind == crate::secrets::seal::KIND {
+    } else if api_version == crate::model::SEALED_SECRET_API_VERSION
+        && kind == crate::model::SEALED_SECRET_KIND
+    {
         if let Some(span) = doc
             .key_span("spec.template.data")
             .filter(|_| doc.at("spec.template.data").is_some_and(|d| !is_empty(d)))
@@ -844,19 +847,58 @@ pub fn join(path: &str, field: &str) -> String {
     }
 }
 
-/// The closest candidate to a misspelled name, if one is close enough to be the intent.
-pub fn suggest<'a>(wrong: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let lower = wrong.to_lowercase();
-    let limit = (wrong.chars().count() + 2) / 4;
-    candidates
-        .map(|c| (strsim::osa_distance(&lower, &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit.max(1))
-        .min_by_key(|(d, c)| (*d, *c))
-        .map(|(_, c)| c)
-}
-
 /// `0.5` cores as `500` millicores, when it is a whole, positive number of them.
 fn millicores(cores: f64) -> Option<u64> {
     let m = (cores * 1000.0).round();
     ((cores * 1000.0 - m).abs() < 1e-6 && (1.0..1e15).contains(&m)).then_some(m as u64)
+}
+
+/// Where to point for a field: its value when written, else the nearest written ancestor.
+pub fn span_of(resource: &Resource, path: &str) -> Span {
+    let mut current = path;
+    loop {
+        if let Some(node) = resource.root.at(current) {
+            return node.span;
+        }
+        match current.rsplit_once('.') {
+            Some((parent, _)) => {
+                if let Some(span) = resource.root.key_span(parent) {
+                    return span;
+                }
+                current = parent;
+            }
+            None => return resource.root.span,
+        }
+    }
+}
+
+/// The annotation at `key` (whose name has dots, so no dotted path reaches it).
+pub fn annotation<'a>(resource: &'a Resource, key: &str) -> Option<(Span, &'a Node)> {
+    let (key, value) = resource.root.at("metadata.annotations")?.entry(key)?;
+    Some((key.span, value))
+}
+
+/// The namespace a resource's objects go to: its own, or the default; `""` when neither is
+/// known.
+pub fn namespace_of<'a>(resource: &'a Resource, default_namespace: Option<&'a str>) -> &'a str {
+    resource
+        .namespace
+        .as_deref()
+        .or(default_namespace)
+        .unwrap_or_default()
+}
+
+/// The string items of the list at `path`, each with its own field path.
+pub fn items<'a>(resource: &'a Resource, path: &str) -> Vec<(String, &'a str)> {
+    match resource.root.at(path) {
+        Some(Node {
+            value: Value::Seq(items),
+            ..
+        }) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, node)| Some((format!("{path}[{i}]"), node.as_str()?)))
+            .collect(),
+        _ => Vec::new(),
+    }
 }

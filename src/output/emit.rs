@@ -13,9 +13,6 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::input::load::{display, io_reason};
 use crate::render::Object;
 
-/// The file that marks a directory as kotalc's and lists what kotalc wrote there, in
-/// `sha256sum` format so that `sha256sum -c .kotalc-files` checks it too.
-pub const MARKER: &str = ".kotalc-files";
 /// The marker of a tree `kotalc migrate` wrote: inputs, so the loader reads it.
 pub const MIGRATE_MARKER: &str = ".kotalc-migrated";
 /// The marker of a tree `kotalc import` wrote: inputs too.
@@ -155,7 +152,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 pub fn marker_text<S: AsRef<str>>(files: &BTreeMap<String, S>, marker: &str) -> String {
-    let mut text = if marker == MARKER {
+    let mut text = if marker == crate::input::load::MARKER {
         String::from(
             "# Written by kotalc. Every file listed here is replaced by the next `kotalc build -o`;\n\
              # edit the inputs, not these files.\n",
@@ -531,7 +528,8 @@ fn proven_staging(tree: &std::os::fd::OwnedFd) -> bool {
             Mode::empty(),
         )?;
         let stat = rustix::fs::fstat(&flag)?;
-        if crate::output::owned::file_type(&stat) != rustix::fs::FileType::RegularFile || stat.st_size > 256
+        if crate::output::owned::file_type(&stat) != rustix::fs::FileType::RegularFile
+            || stat.st_size > 256
         {
             return Ok(false);
         }
@@ -734,7 +732,8 @@ fn settle(
     restore: impl FnOnce() -> io::Result<()>,
 ) -> Result<Vec<String>, Diagnostic> {
     let shown = display(dir);
-    let root = crate::output::owned::open_dir(old).map_err(|e| out_error(&shown, &io_reason(&e)))?;
+    let root =
+        crate::output::owned::open_dir(old).map_err(|e| out_error(&shown, &io_reason(&e)))?;
     let present = files_in(old, "")?;
     let mut delete = Vec::new();
     let mut carry = Vec::new();
@@ -882,15 +881,16 @@ fn remove_leftovers(parent: &Path, base: &str, marker: &str) -> Vec<String> {
 /// file the marker, an empty staging flag, or a file the marker lists with its listed
 /// content. Otherwise, why not.
 fn plain_output(tree: &std::os::fd::OwnedFd, marker: &str) -> Result<(), String> {
-    let entries = crate::output::owned::walk(tree).map_err(|e| format!("it cannot be read: {e}"))?;
+    let entries =
+        crate::output::owned::walk(tree).map_err(|e| format!("it cannot be read: {e}"))?;
     crate::output::owned::only_files_and_dirs(&entries)?;
     let read = |name: &str| -> io::Result<Vec<u8>> {
         let (dir, last) = match name.rsplit_once('/') {
             Some((dirs, last)) => (
-                dirs.split('/')
-                    .try_fold(crate::output::owned::open_sub(tree, ".".as_ref())?, |d, c| {
-                        crate::output::owned::open_sub(&d, c.as_ref())
-                    })?,
+                dirs.split('/').try_fold(
+                    crate::output::owned::open_sub(tree, ".".as_ref())?,
+                    |d, c| crate::output::owned::open_sub(&d, c.as_ref()),
+                )?,
                 last,
             ),
             None => (crate::output::owned::open_sub(tree, ".".as_ref())?, name),

@@ -7,9 +7,9 @@ use serde::Serialize;
 use serde_json::{Value as J, json};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Consensus, Kind};
+use crate::model::defaults::Config;
 use crate::model::parse::Resource;
-use crate::check::validate::Config;
+use crate::model::{Consensus, Kind};
 
 pub struct Plan {
     pub templates: &'static [&'static str],

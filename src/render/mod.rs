@@ -14,10 +14,10 @@ use std::path::Path;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value as J;
 
-use crate::diagnostic::{Code, Diagnostic};
-use crate::model::parse::Resource;
 use crate::diagnostic::source::Span;
-use crate::check::validate::Config;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::defaults::Config;
+use crate::model::parse::Resource;
 
 /// The embedded object templates, by the name `--templates DIR` overrides them with.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -340,7 +340,8 @@ fn read_overrides(
                 continue;
             }
         };
-        let relative = crate::input::load::display(entry.path().strip_prefix(dir).unwrap_or(entry.path()));
+        let relative =
+            crate::input::load::display(entry.path().strip_prefix(dir).unwrap_or(entry.path()));
         let path = format!("{}/{relative}", shown.trim_end_matches('/'));
         // Named, never followed or read: a link could put any file of the machine into a
         // ConfigMap, and a FIFO would block the build. As the inputs' links are named.
@@ -371,8 +372,12 @@ fn read_overrides(
             );
             continue;
         };
-        match crate::input::load::read_regular(entry.path(), crate::input::load::MAX_FILE_BYTES, false)
-            .and_then(|bytes| String::from_utf8(bytes).map_err(std::io::Error::other))
+        match crate::input::load::read_regular(
+            entry.path(),
+            crate::input::load::MAX_FILE_BYTES,
+            false,
+        )
+        .and_then(|bytes| String::from_utf8(bytes).map_err(std::io::Error::other))
         {
             Ok(text) => {
                 sources.insert(name, text);
@@ -380,7 +385,10 @@ fn read_overrides(
             Err(e) => problems.push(
                 Diagnostic::new(
                     Code::Io,
-                    format!("cannot read template: {}", crate::input::load::io_reason(&e)),
+                    format!(
+                        "cannot read template: {}",
+                        crate::input::load::io_reason(&e)
+                    ),
                 )
                 .path(path),
             ),

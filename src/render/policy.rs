@@ -8,158 +8,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value as J, json};
 
-use crate::model::annotations::{API_CLIENTS, NETWORK_POLICIES, OPEN_EGRESS};
-use crate::model::defaults::{ClusterPeerConfig, PeerConfig};
-use crate::diagnostic::{Code, Diagnostic};
-use crate::model::Kind;
-use crate::ipfs::multiaddr::{self, Host, Multiaddr, Shape};
-use crate::model::parse::Resource;
-use crate::render::{Object, Port};
-use crate::check::validate::Config;
 use crate::check::set::service;
+use crate::ipfs::multiaddr::{self, Host, Multiaddr, Shape};
+use crate::model::Kind;
+use crate::model::defaults::Config;
+use crate::model::defaults::{ClusterPeerConfig, PeerConfig};
+use crate::model::parse::Resource;
+use crate::model::policy::{CLUSTER_CLIENT_LABEL, Client};
+use crate::render::{Object, Port};
 
-/// The label that admits a pod to a cluster's REST API, proxy and metrics; its value is the
-/// cluster secret's name, which every peer of one cluster shares.
-pub const CLUSTER_CLIENT_LABEL: &str = "ipfs.kotal.io/cluster-client";
 /// The label Kubernetes puts on every namespace, naming it.
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
-
-/// A client that `kotalc.io/api-clients` names.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub enum Client {
-    /// Pods with the label `key=value`, in `namespace` or the resource's own.
-    Pods {
-        namespace: Option<String>,
-        key: String,
-        value: String,
-    },
-    /// Every pod of a namespace.
-    Namespace(String),
-}
-
-pub const CLIENTS_HELP: &str = "a comma-separated list of KEY=VALUE (pods of the resource's \
-    namespace with that label), NS:KEY=VALUE (such pods of namespace NS) or NS:* (every pod of \
-    namespace NS)";
-
-/// The entries of `kotalc.io/api-clients`, or why one is malformed.
-pub fn clients(text: &str) -> Result<Vec<Client>, String> {
-    let mut out = Vec::new();
-    for entry in crate::model::annotations::list(text) {
-        let (namespace, label) = match entry.split_once(':') {
-            Some((ns, rest)) => (Some(ns.trim()), rest.trim()),
-            None => (None, entry),
-        };
-        if let Some(ns) = namespace
-            && let Some(problem) = crate::check::validate::dns_label(ns, 63)
-        {
-            return Err(format!("{entry:?}: the namespace {ns:?} {problem}"));
-        }
-        let client = match (namespace, label) {
-            (Some(ns), "*") => Client::Namespace(ns.to_string()),
-            (_, label) => {
-                let Some((key, value)) = label.split_once('=') else {
-                    return Err(format!("{entry:?} is not KEY=VALUE, NS:KEY=VALUE or NS:*"));
-                };
-                let (key, value) = (key.trim(), value.trim());
-                if let Some(problem) = crate::check::validate::qualified_name(key) {
-                    return Err(format!("{entry:?}: the label key {key:?}: {problem}"));
-                }
-                if let Some(problem) = crate::check::validate::label_value(value) {
-                    return Err(format!("{entry:?}: the label value {value:?} {problem}"));
-                }
-                Client::Pods {
-                    namespace: namespace.map(String::from),
-                    key: key.to_string(),
-                    value: value.to_string(),
-                }
-            }
-        };
-        if !out.contains(&client) {
-            out.push(client);
-        }
-    }
-    Ok(out)
-}
-
-/// What a resource's annotations say about its policy.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct Settings {
-    pub enabled: bool,
-    pub clients: Vec<Client>,
-    pub open_egress: bool,
-}
-
-/// The settings; malformed values are reported by [`check`] and read as their default.
-pub fn settings(annotations: &BTreeMap<String, String>) -> Settings {
-    let flag = |key: &str| annotations.get(key).map(String::as_str);
-    Settings {
-        enabled: flag(NETWORK_POLICIES) != Some("false"),
-        clients: annotations
-            .get(API_CLIENTS)
-            .and_then(|text| clients(text).ok())
-            .unwrap_or_default(),
-        open_egress: flag(OPEN_EGRESS) == Some("true"),
-    }
-}
-
-/// Reports malformed policy annotations of one resource, and, when its policy renders, a
-/// cluster secret name too long to be the client label's value.
-pub fn check(
-    resource: &Resource,
-    config: &Config,
-    policies: bool,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
-    let field = |key: &str| format!("metadata.annotations[{key}]");
-    if let Config::ClusterPeer(cluster) = config
-        && policies
-        && cluster.policy.enabled
-        && let Some(problem) = crate::check::validate::label_value(&cluster.cluster_secret_name)
-    {
-        diagnostics.push(
-            Diagnostic::new(
-                Code::InvalidLabel,
-                format!(
-                    "the cluster secret's name is the value of the client label \
-                     {CLUSTER_CLIENT_LABEL} that the NetworkPolicy admits, and it {problem}"
-                ),
-            )
-            .at(crate::check::validate::span_of(resource, "spec.clusterSecretName"))
-            .field("spec.clusterSecretName")
-            .help(format!(
-                "name a Secret of at most 63 characters, or turn the policy off with the \
-                 annotation {NETWORK_POLICIES}: \"false\""
-            )),
-        );
-    }
-    for key in [NETWORK_POLICIES, OPEN_EGRESS] {
-        if let Some((_, node)) = crate::check::validate::annotation(resource, key)
-            && let Some(text) = node.as_str()
-            && text != "true"
-            && text != "false"
-        {
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::InvalidAnnotation,
-                    format!("{key:?} is \"true\" or \"false\", not {text:?}"),
-                )
-                .at(node.span)
-                .field(field(key)),
-            );
-        }
-    }
-    if let Some((_, node)) = crate::check::validate::annotation(resource, API_CLIENTS)
-        && let Some(text) = node.as_str()
-        && let Err(problem) = clients(text)
-    {
-        diagnostics.push(
-            Diagnostic::new(Code::InvalidAnnotation, format!("Invalid value: {problem}"))
-                .at(node.span)
-                .field(field(API_CLIENTS))
-                .help(CLIENTS_HELP),
-        );
-    }
-}
 
 /// The labels that pick a resource's pods out of every other pod: a subset of the
 /// StatefulSet's selector, which kotalc sets on the pods whatever the user's labels say.
@@ -209,7 +68,7 @@ impl<'a> Input<'a> {
 
     /// `""` when neither the resource nor `--namespace` names one.
     fn namespace(&self, i: usize) -> &'a str {
-        crate::check::validate::namespace_of(&self.resources[i], self.default_namespace)
+        crate::model::parse::namespace_of(&self.resources[i], self.default_namespace)
     }
 
     /// Policy peers that select the pods of `members` (resources of one kind), seen from

@@ -19,8 +19,6 @@ use sha2::Sha256;
 
 use crate::ipfs::keys::random_bytes;
 
-pub const API_VERSION: &str = "bitnami.com/v1alpha1";
-pub const KIND: &str = "SealedSecret";
 pub const NAMESPACE_WIDE: &str = "sealedsecrets.bitnami.com/namespace-wide";
 pub const CLUSTER_WIDE: &str = "sealedsecrets.bitnami.com/cluster-wide";
 
@@ -227,8 +225,8 @@ pub fn sealed_secret(
         metadata["annotations"] = json!(all);
     }
     json!({
-        "apiVersion": API_VERSION,
-        "kind": KIND,
+        "apiVersion": crate::model::SEALED_SECRET_API_VERSION,
+        "kind": crate::model::SEALED_SECRET_KIND,
         "metadata": metadata,
         "spec": {
             "encryptedData": encrypted,
@@ -254,7 +252,12 @@ pub fn sealed_yaml(
 /// The annotation that records whose private key a SealedSecret holds; none without one.
 pub fn peer_id_annotation(peer_id: Option<&str>) -> BTreeMap<String, String> {
     peer_id
-        .map(|id| (crate::model::annotations::PEER_ID.to_string(), id.to_string()))
+        .map(|id| {
+            (
+                crate::model::annotations::PEER_ID.to_string(),
+                id.to_string(),
+            )
+        })
         .into_iter()
         .collect()
 }

@@ -165,27 +165,6 @@ fn finding(gravity: Gravity, field: &'static str, why: impl Into<String>) -> Fin
     }
 }
 
-/// The fields `kotalc.io/allow-change` can name: every finding that is refused or
-/// destructive.
-pub const CHANGE_FIELDS: &[&str] = &[
-    "spec.swarmKeySecretName",
-    "spec.initProfiles",
-    "spec.consensus",
-    "spec.id",
-    "spec.privateKeySecretName",
-    "StatefulSet.spec.selector",
-    "StatefulSet.spec.serviceName",
-    "StatefulSet.spec.volumeClaimTemplates",
-    "StatefulSet.spec.podManagementPolicy",
-    "PersistentVolumeClaim.spec.resources.requests.storage",
-    "PersistentVolumeClaim.spec.storageClassName",
-    "PersistentVolumeClaim.spec.accessModes",
-    "PersistentVolumeClaim.spec",
-    "PersistentVolumeClaim",
-    "Service.spec.clusterIP",
-    "Service.spec.type",
-];
-
 #[derive(Debug)]
 pub struct Entry {
     pub key: String,

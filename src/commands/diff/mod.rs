@@ -1,6 +1,5 @@
 //! `kotalc build -o DIR --check` and `kotalc diff`: render in memory, compare, write nothing.
 
-
 pub mod changes;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,19 +9,17 @@ use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::input::revision;
-use super::{
-    EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, options, report_diagnostics, secret_usage, summary,
-    summary_of,
-};
+use super::report::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, report_diagnostics, summary, summary_of};
 use crate::commands::cli::{ColorChoice, DiffArgs, FailOn};
+use crate::commands::cli::{options, secret_usage};
 use crate::compile;
-use crate::diagnostic::{Code, Diagnostic, Format};
-use changes::{Side, Style};
-use crate::output::emit;
-use crate::input::load;
-use crate::render::Object;
 use crate::diagnostic::source::Sources;
+use crate::diagnostic::{Code, Diagnostic, Format};
+use crate::input::load;
+use crate::input::revision;
+use crate::output::emit;
+use crate::render::Object;
+use changes::{Side, Style};
 
 fn style(choice: ColorChoice) -> Style {
     let colour = match choice {
@@ -68,12 +65,12 @@ pub fn check_tree<S: AsRef<str>>(
     format: Format,
 ) -> (u8, String, Vec<Diagnostic>) {
     let shown = load::display(dir);
-    let marker = emit::marker_text(files, emit::MARKER);
+    let marker = emit::marker_text(files, crate::input::load::MARKER);
     let mut expected: BTreeMap<&str, &str> = files
         .iter()
         .map(|(name, content)| (name.as_str(), content.as_ref()))
         .collect();
-    expected.insert(emit::MARKER, &marker);
+    expected.insert(crate::input::load::MARKER, &marker);
     let mut present = BTreeMap::new();
     let mut unchanged = 0;
     if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
@@ -160,7 +157,9 @@ fn stale_files(dir: &str, report: &changes::Report) -> Vec<Diagnostic> {
                     "differs from what `kotalc build -o` would write"
                 }
                 changes::Change::Added => "is missing: `kotalc build -o` would write it",
-                changes::Change::Removed => "should not be there: `kotalc build -o` would remove it",
+                changes::Change::Removed => {
+                    "should not be there: `kotalc build -o` would remove it"
+                }
             };
             // The summary says what to do, once.
             Diagnostic::new(Code::StaleOutput, message).path(path)
@@ -171,15 +170,17 @@ fn stale_files(dir: &str, report: &changes::Report) -> Vec<Diagnostic> {
 /// Whether `dir` already holds exactly `files` and their marker, so that writing them changes
 /// nothing.
 pub fn tree_is<S: AsRef<str>>(dir: &Path, files: &BTreeMap<String, S>) -> bool {
-    let Ok(present) = emit::files_in(dir, emit::MARKER) else {
+    let Ok(present) = emit::files_in(dir, crate::input::load::MARKER) else {
         return false;
     };
     // Read as every file of DIR is: bounded, never through a link or from a FIFO.
     let holds = |name: &str, content: &str| {
         emit::read_owned(&dir.join(name)).is_ok_and(|bytes| bytes == content.as_bytes())
     };
-    holds(emit::MARKER, &emit::marker_text(files, emit::MARKER))
-        && present.len() == files.len()
+    holds(
+        crate::input::load::MARKER,
+        &emit::marker_text(files, crate::input::load::MARKER),
+    ) && present.len() == files.len()
         && files
             .iter()
             .all(|(name, content)| present.contains(name) && holds(name, content.as_ref()))
@@ -281,8 +282,13 @@ fn place_of(key: &str) -> String {
 
 /// The fields a resource's `kotalc.io/allow-change` names.
 fn allow_change(resource: &J) -> Option<Vec<String>> {
-    let fields = resource["metadata"]["annotations"][crate::model::annotations::ALLOW_CHANGE].as_str()?;
-    Some(crate::model::annotations::list(fields).map(String::from).collect())
+    let fields =
+        resource["metadata"]["annotations"][crate::model::annotations::ALLOW_CHANGE].as_str()?;
+    Some(
+        crate::model::annotations::list(fields)
+            .map(String::from)
+            .collect(),
+    )
 }
 
 /// The directory git runs in for the inputs: the first path's, or the current one.
@@ -479,12 +485,13 @@ fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
             continue;
         }
         let text = String::from_utf8_lossy(&bytes);
-        let docs: Vec<J> = serde_saphyr::from_multiple_with_options(&text, crate::input::yaml::options())
-            .map_err(|e| {
-                // The parser's message without its snippet, which would quote the file.
-                let d = crate::input::yaml::syntax_error(0, &e);
-                Diagnostic::new(d.code, format!("{}: {}", load::display(&file), d.message))
-            })?;
+        let docs: Vec<J> =
+            serde_saphyr::from_multiple_with_options(&text, crate::input::yaml::options())
+                .map_err(|e| {
+                    // The parser's message without its snippet, which would quote the file.
+                    let d = crate::input::yaml::syntax_error(0, &e);
+                    Diagnostic::new(d.code, format!("{}: {}", load::display(&file), d.message))
+                })?;
         let mut queue: Vec<J> = docs;
         while let Some(doc) = queue.pop() {
             let kind = doc["kind"].as_str().unwrap_or_default();

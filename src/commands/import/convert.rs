@@ -8,15 +8,16 @@ use std::collections::BTreeMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value as J;
 
+use crate::check::validate;
+use crate::diagnostic::source::Sources;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::input::yaml::{self, Node, Value};
+use crate::kube::quantity;
+use crate::model::Kind;
 use crate::model::annotations;
 use crate::model::defaults;
-use crate::diagnostic::{Code, Diagnostic};
-use crate::model::Kind;
+use crate::model::defaults::Config;
 use crate::model::parse::{self, Object as Typed, Parsed};
-use crate::kube::quantity;
-use crate::diagnostic::source::Sources;
-use crate::check::validate::{self, Config};
-use crate::input::yaml::{self, Node, Value};
 
 /// The metadata a resource in git sets; the rest is the API server's.
 const METADATA: &[&str] = &["name", "namespace", "labels", "annotations"];
@@ -145,7 +146,7 @@ pub fn import(
         })
         .collect();
     validate::duplicates(&parsed.resources, None, diagnostics);
-    for reference in crate::secrets::references(&parsed.resources, &configs) {
+    for reference in crate::model::references::references(&parsed.resources, &configs) {
         let resource = &parsed.resources[reference.resource];
         let namespace = resource.namespace.as_deref().unwrap_or("<namespace>");
         let name = &reference.name;

@@ -1,17 +1,16 @@
 //! `kotalc import`: writes the inputs of a cluster export, and says how to seal its Secrets.
 
-
 pub mod convert;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use super::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics};
+use super::report::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics};
 use crate::commands::cli::ImportArgs;
+use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::input::load;
-use crate::diagnostic::source::Sources;
 
 pub fn import(args: &ImportArgs) -> u8 {
     let mut sources = Sources::default();
@@ -81,21 +80,26 @@ pub fn import(args: &ImportArgs) -> u8 {
                     )
                 })
         }
-        Some(dir) => crate::output::emit::write_dir(dir, &files, args.force, crate::output::emit::IMPORT_MARKER)
-            .map(|written| {
-                if args.format != Format::Json {
-                    written.warn_left_alone();
-                }
-                Some(format!(
-                    "wrote {} to {}",
-                    super::files(written.files),
-                    crate::diagnostic::printable(&load::display(dir), false)
-                ))
-            }),
+        Some(dir) => crate::output::emit::write_dir(
+            dir,
+            &files,
+            args.force,
+            crate::output::emit::IMPORT_MARKER,
+        )
+        .map(|written| {
+            if args.format != Format::Json {
+                written.warn_left_alone();
+            }
+            Some(format!(
+                "wrote {} to {}",
+                super::report::files(written.files),
+                crate::diagnostic::printable(&load::display(dir), false)
+            ))
+        }),
     };
     let result = match written {
         Ok(result) => result,
-        Err(d) => return super::fail_output(&outcome, &d, args.format),
+        Err(d) => return super::report::fail_output(&outcome, &d, args.format),
     };
     let skipped: Vec<String> = imported
         .skipped
@@ -123,7 +127,7 @@ pub fn import(args: &ImportArgs) -> u8 {
                  no connection; once you know each peer's clients (kotalc.io/api-clients, the \
                  label {}), remove it to render least-privilege NetworkPolicies",
                 crate::model::annotations::NETWORK_POLICIES,
-                crate::render::policy::CLUSTER_CLIENT_LABEL
+                crate::model::policy::CLUSTER_CLIENT_LABEL
             );
             if !imported.seal_commands.is_empty() {
                 eprintln!(
@@ -137,6 +141,6 @@ pub fn import(args: &ImportArgs) -> u8 {
             }
         }
     }
-    super::summary(&outcome, args.format, result);
+    super::report::summary(&outcome, args.format, result);
     EXIT_OK
 }
