@@ -1,7 +1,7 @@
 //! The pipeline: load, parse, default, validate, render. Every stage reports into one list of
 //! diagnostics and later stages run on whatever is sound, so one run shows every problem.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::check::lint;
@@ -105,17 +105,84 @@ pub fn compile_bytes(bytes: &[u8]) -> Outcome {
     compile_sources(&options, sources, diagnostics)
 }
 
-/// Compiles inputs already read: from a git revision, or from a KRM function's items.
+/// Compiles inputs already read: from a git revision, or from a KRM function's items. The
+/// stages, each from one typed value to the next; every stage reports into one list of
+/// diagnostics and later stages run on whatever is sound.
 pub fn compile_sources(
     options: &Options,
-    mut sources: Sources,
-    mut diagnostics: Vec<Diagnostic>,
+    sources: Sources,
+    diagnostics: Vec<Diagnostic>,
 ) -> Outcome {
     thread_pool();
+    let mut run = Run {
+        options,
+        sources,
+        diagnostics,
+    };
+    let parsed = parse(&mut run);
+    let resolved = resolve(&mut run, parsed);
+    let mut checked = check(&mut run, resolved);
+    settle_severities(options, &mut run.diagnostics);
+    if options.lean {
+        release_inputs(&mut run, &mut checked);
+    }
+    let rendered = render(&mut run, checked);
+    finish(run, rendered)
+}
+
+/// What every stage reads and reports into.
+struct Run<'a> {
+    options: &'a Options,
+    sources: Sources,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Run<'_> {
+    fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// The inputs as typed resources, each with its effective namespace, Swarms lowered to the
+/// Peers they stand for.
+struct Parsed {
+    set: parse::Parsed,
+    /// How many Kotal resources the inputs hold, Swarms counted before they are lowered.
+    count: usize,
+    specs: BTreeMap<String, serde_json::Value>,
+}
+
+/// Each resource with its configuration after defaults (none for a Swarm, or a resource whose
+/// structure is invalid), and the warnings it allows.
+struct Resolved {
+    parsed: Parsed,
+    configs: Vec<Option<Config>>,
+    allowed: Vec<BTreeSet<Code>>,
+}
+
+/// Every check done; the objects not made from a template (Secrets, NetworkPolicies,
+/// passthrough documents) planned.
+struct Checked {
+    resolved: Resolved,
+    secrets: Vec<Object>,
+}
+
+/// The output: rendered objects in output order, or, when streamed, the render still to do.
+struct Rendered {
+    count: usize,
+    specs: BTreeMap<String, serde_json::Value>,
+    objects: Vec<Object>,
+    pending: Option<Pending>,
+    /// Said once, and only when policies are written.
+    note: Option<Diagnostic>,
+}
+
+fn parse(run: &mut Run) -> Parsed {
+    let options = run.options;
     if let Some(ns) = &options.namespace
         && let Some(problem) = crate::kube::names::namespace(ns)
     {
-        diagnostics.push(
+        run.diagnostics.push(
             Diagnostic::new(
                 Code::InvalidName,
                 format!("the default namespace {ns:?} is invalid: {problem}"),
@@ -123,32 +190,34 @@ pub fn compile_sources(
             .help("the namespace given with --namespace, ARGOCD_APP_NAMESPACE or the function's config names a directory of the output and a namespace of the cluster"),
         );
     }
-    let mut parsed = parse::parse(&mut sources, options.passthrough, &mut diagnostics);
-    // Counted before Swarms are lowered to the Peers they render as.
-    let resource_count = parsed.resources.len();
-    for doc in parsed.passthrough.iter().chain(&parsed.sealed) {
-        crate::kube::names::check_document(&doc.root, &mut diagnostics);
-    }
-    swarm::lower(
-        &mut parsed,
-        &mut sources,
+    let mut set = parse::parse(
+        &mut run.sources,
+        options.passthrough,
         options.namespace.as_deref(),
-        &mut diagnostics,
+        &mut run.diagnostics,
     );
-    let namespace = options.namespace.as_deref();
+    let count = set.resources.len();
+    for doc in set.passthrough.iter().chain(&set.sealed) {
+        crate::kube::names::check_document(&doc.root, &mut run.diagnostics);
+    }
+    swarm::lower(&mut set, &mut run.sources, &mut run.diagnostics);
     let specs = if options.specs {
-        specs(&parsed.resources, namespace)
+        specs(&set.resources)
     } else {
         BTreeMap::new()
     };
+    Parsed { set, count, specs }
+}
 
-    let mut allowed = Vec::with_capacity(parsed.resources.len());
-    let configs: Vec<Option<Config>> = parsed
+fn resolve(run: &mut Run, parsed: Parsed) -> Resolved {
+    let mut allowed = Vec::with_capacity(parsed.set.resources.len());
+    let configs = parsed
+        .set
         .resources
         .iter()
         .map(|resource| {
-            let allow = annotations::allowed(resource, &mut diagnostics);
-            let config = resource.object.as_ref().and_then(|object| match object {
+            allowed.push(annotations::allowed(resource, &mut run.diagnostics));
+            resource.object.as_ref().and_then(|object| match object {
                 Typed::Peer(peer) => Some(Config::Peer(defaults::peer(
                     &peer.spec,
                     &peer.metadata.annotations,
@@ -157,77 +226,83 @@ pub fn compile_sources(
                     &cluster.spec,
                     &cluster.metadata.annotations,
                 ))),
-                // Swarms are checked and lowered to Peers by `swarm::lower`.
+                // Checked and lowered to Peers by `swarm::lower`.
                 Typed::Swarm(_) => None,
-            });
-            if let Some(config) = &config {
-                validate::resource(resource, config, &mut diagnostics);
-                crate::check::policy::check(
-                    resource,
-                    config,
-                    !options.no_network_policies,
-                    &mut diagnostics,
-                );
-                let mut lints = Vec::new();
-                lint::resource(resource, config, &mut lints);
-                diagnostics.extend(lints.into_iter().filter(|d| !allow.contains(&d.code)));
-            }
-            allowed.push(allow);
-            config
+            })
         })
         .collect();
-    validate::duplicates(&parsed.resources, namespace, &mut diagnostics);
-    let references = crate::model::references::references(&parsed.resources, &configs);
+    Resolved {
+        parsed,
+        configs,
+        allowed,
+    }
+}
+
+fn check(run: &mut Run, resolved: Resolved) -> Checked {
+    let options = run.options;
+    let policies = !options.no_network_policies;
+    let resources = &resolved.parsed.set.resources;
+    let diagnostics = &mut run.diagnostics;
+    for ((resource, config), allow) in resources
+        .iter()
+        .zip(&resolved.configs)
+        .zip(&resolved.allowed)
+    {
+        let Some(config) = config else { continue };
+        validate::resource(resource, config, diagnostics);
+        crate::check::policy::check(resource, config, policies, diagnostics);
+        let mut lints = Vec::new();
+        lint::resource(resource, config, &mut lints);
+        diagnostics.extend(lints.into_iter().filter(|d| !allow.contains(&d.code)));
+    }
+    validate::duplicates(resources, diagnostics);
+    let references = crate::model::references::references(resources, &resolved.configs);
     crate::check::set::check(
         &crate::check::set::Set {
-            resources: &parsed.resources,
-            configs: &configs,
-            allowed: &allowed,
+            resources,
+            configs: &resolved.configs,
+            allowed: &resolved.allowed,
             references: &references,
-            default_namespace: namespace,
-            sources: &sources,
+            sources: &run.sources,
         },
-        &mut diagnostics,
+        diagnostics,
     );
-    let dirs: Vec<String> = sources
+    let dirs: Vec<String> = run
+        .sources
         .iter()
         .map(|(_, file)| match file.path.rfind('/') {
             Some(at) => file.path[..at].to_string(),
             None => String::new(),
         })
         .collect();
-    let secret_objects = secrets::plan(
+    let secrets = secrets::plan(
         &secrets::Input {
-            resources: &parsed.resources,
-            configs: &configs,
-            allowed: &allowed,
-            sealed: &parsed.sealed,
+            resources,
+            configs: &resolved.configs,
+            allowed: &resolved.allowed,
+            sealed: &resolved.parsed.set.sealed,
             references: &references,
-            default_namespace: namespace,
             dirs: &dirs,
         },
         &options.secrets,
-        &mut diagnostics,
+        diagnostics,
     );
-    collisions(
-        &parsed,
-        namespace,
-        !options.no_network_policies,
-        &mut diagnostics,
-    );
-
-    if parsed.resources.is_empty()
-        && !options.allow_empty
-        && diagnostics.iter().all(|d| !d.is_error())
+    collisions(&resolved.parsed.set, policies, diagnostics);
+    if resources.is_empty() && !options.allow_empty && !diagnostics.iter().any(Diagnostic::is_error)
     {
         let mut help = String::from(
             "an empty render makes Argo CD prune everything; pass --allow-empty if that is intended",
         );
-        help.push_str(&empty_inputs(&options.paths, &sources));
+        help.push_str(&empty_inputs(&options.paths, &run.sources));
         diagnostics.push(
             Diagnostic::new(Code::EmptyOutput, "the inputs hold no Kotal IPFS resource").help(help),
         );
     }
+    Checked { resolved, secrets }
+}
+
+/// `--allow` silences warnings and notes; `--deny-warnings` makes the rest errors.
+fn settle_severities(options: &Options, diagnostics: &mut Vec<Diagnostic>) {
     if !options.allow.is_empty() {
         diagnostics.retain(|d| d.is_error() || !options.allow.contains(&d.code));
     }
@@ -244,139 +319,174 @@ pub fn compile_sources(
             });
         }
     }
+}
 
-    let mut policies = Vec::new();
-    let mut note = None;
-    if options.render
-        && !options.no_network_policies
-        && !diagnostics.iter().any(Diagnostic::is_error)
-    {
-        let input = crate::render::policy::Input::new(&parsed.resources, &configs, namespace);
-        policies = crate::render::policy::render(&input, |i| {
-            crate::render::metadata(&parsed.resources[i], namespace)
-        });
-        if cfg!(debug_assertions) {
-            for policy in &policies {
-                if let Err(problem) = crate::render::typed::check(policy.value.clone()) {
-                    diagnostics.push(
-                        Diagnostic::new(Code::Template, format!("NetworkPolicy {problem}"))
-                            .at(policy.origin),
-                    );
-                }
-            }
-        }
-        if options.lean {
-            policies
-                .iter_mut()
-                .for_each(|o| o.value = serde_json::Value::Null);
-        }
-        note = (!policies.is_empty()).then(|| network_policies_note(policies.len()));
+/// Every check is done: a build that only writes its output needs neither the documents' node
+/// trees (at scale the largest part of the inputs) nor, with the embedded templates, the
+/// texts no diagnostic points into.
+fn release_inputs(run: &mut Run, checked: &mut Checked) {
+    for resource in &mut checked.resolved.parsed.set.resources {
+        resource.root = crate::input::yaml::Node::null(resource.root.span);
     }
-    if options.lean {
-        // Every check is done: the documents' node trees are not needed to render, and at
-        // scale they are the largest part of the inputs.
-        for resource in &mut parsed.resources {
-            resource.root = crate::input::yaml::Node::null(resource.root.span);
-        }
-    }
-    // Rendering with the embedded templates cannot fail (the tests render every fixture);
-    // with overrides it can, and its diagnostics show the resource's lines.
-    if options.lean && options.templates.is_none() {
-        let referenced = diagnostics
+    if run.options.templates.is_none() {
+        let referenced = run
+            .diagnostics
             .iter()
             .flat_map(|d| d.span.iter().chain(d.related.iter().map(|(s, _)| s)))
             .map(|s| s.file)
             .collect();
-        sources.release_unreferenced(&referenced);
+        run.sources.release_unreferenced(&referenced);
     }
-    let mut objects = Vec::new();
-    let mut pending = None;
+}
+
+fn render(run: &mut Run, checked: Checked) -> Rendered {
+    let options = run.options;
+    let Checked { resolved, secrets } = checked;
+    let Resolved {
+        parsed, configs, ..
+    } = resolved;
+    let Parsed {
+        set, count, specs, ..
+    } = parsed;
+    let mut rendered = Rendered {
+        count,
+        specs,
+        objects: Vec::new(),
+        pending: None,
+        note: None,
+    };
+    if !options.render || run.has_errors() {
+        return rendered;
+    }
+    // Everything not rendered from a template, made once for either way of rendering.
+    let mut others = secrets;
+    if !options.no_network_policies {
+        let policies = network_policies(run, &set.resources, &configs);
+        rendered.note = (!policies.is_empty()).then(|| network_policies_note(policies.len()));
+        others.extend(policies);
+    }
+    for doc in set.passthrough {
+        others.push(Object::from_value(doc.value, doc.root.span));
+    }
+    let resources: Vec<(parse::Resource, Config)> = set
+        .resources
+        .into_iter()
+        .zip(configs)
+        .filter_map(|(resource, config)| Some((resource, config?)))
+        .collect();
+    // With the embedded templates, the kinds are known before they render: `build` to
+    // stdout writes each object as it is rendered.
     let streams = options.stream && options.templates.is_none();
-    if streams && options.render && !diagnostics.iter().any(Diagnostic::is_error) {
-        match Renderer::new(None) {
-            Ok(renderer) => {
-                // Everything not rendered from a template: written in its place among them.
-                let mut others = secret_objects;
-                others.append(&mut policies);
-                for doc in parsed.passthrough {
-                    others.push(Object::from_value(doc.value, doc.root.span));
-                }
-                crate::output::emit::sort(&mut others);
-                let resources = std::mem::take(&mut parsed.resources)
-                    .into_iter()
-                    .zip(configs)
-                    .filter_map(|(resource, config)| Some((resource, config?)))
-                    .collect();
-                pending = Some(Pending {
-                    renderer,
-                    resources,
-                    namespace: options.namespace.clone(),
-                    others,
-                });
-            }
-            Err(problems) => diagnostics.extend(problems),
+    match Renderer::new(if streams {
+        None
+    } else {
+        options.templates.as_deref()
+    }) {
+        Ok(renderer) if streams => {
+            crate::output::emit::sort(&mut others);
+            rendered.pending = Some(Pending {
+                renderer,
+                resources,
+                others,
+            });
         }
-    } else if options.render && !diagnostics.iter().any(Diagnostic::is_error) {
-        match Renderer::new(options.templates.as_deref()) {
-            Ok(renderer) => {
-                use rayon::prelude::*;
-                // In parallel, collected in resource order. Each resource is dropped once it
-                // is rendered, so the inputs' memory is reused for the output's.
-                let resources = std::mem::take(&mut parsed.resources);
-                let rendered: Vec<Result<Vec<Object>, Diagnostic>> =
-                    resources
-                        .into_par_iter()
-                        .zip(configs.into_par_iter())
-                        .filter_map(|(resource, config)| {
-                            let config = config?;
-                            Some(renderer.render(&resource, &config, namespace).map(
-                                |mut objects| {
-                                    if options.lean {
-                                        objects
-                                            .iter_mut()
-                                            .for_each(|o| o.value = serde_json::Value::Null);
-                                    }
-                                    objects
-                                },
-                            ))
-                        })
-                        .collect();
-                let count: usize = rendered
-                    .iter()
-                    .map(|r| r.as_ref().map_or(0, Vec::len))
-                    .sum();
-                objects.reserve_exact(count + parsed.passthrough.len() + secret_objects.len());
-                for result in rendered {
-                    match result {
-                        Ok(rendered) => objects.extend(rendered),
-                        Err(d) => diagnostics.push(d),
-                    }
-                }
-            }
-            Err(problems) => diagnostics.extend(problems),
+        Ok(renderer) => {
+            rendered.objects = render_all(run, &renderer, resources);
+            rendered.objects.append(&mut others);
+            crate::output::emit::sort(&mut rendered.objects);
         }
-        objects.extend(secret_objects);
-        objects.append(&mut policies);
-        for doc in parsed.passthrough {
-            objects.push(Object::from_value(doc.value, doc.root.span));
+        Err(problems) => run.diagnostics.extend(problems),
+    }
+    rendered
+}
+
+/// The NetworkPolicies of the whole set; in a debug build, each checked against its
+/// k8s-openapi type as the templates' objects are.
+fn network_policies(
+    run: &mut Run,
+    resources: &[parse::Resource],
+    configs: &[Option<Config>],
+) -> Vec<Object> {
+    let input = crate::render::policy::Input::new(resources, configs);
+    let mut policies =
+        crate::render::policy::render(&input, |i| crate::render::metadata(&resources[i]));
+    if cfg!(debug_assertions) {
+        for policy in &policies {
+            if let Err(problem) = crate::render::typed::check(policy.value.clone()) {
+                run.diagnostics.push(
+                    Diagnostic::new(Code::Template, format!("NetworkPolicy {problem}"))
+                        .at(policy.origin),
+                );
+            }
         }
     }
+    if run.options.lean {
+        policies
+            .iter_mut()
+            .for_each(|o| o.value = serde_json::Value::Null);
+    }
+    policies
+}
+
+/// Every resource's objects, rendered in parallel and collected in resource order. Each
+/// resource is dropped once it is rendered, so the inputs' memory is reused for the output's.
+/// Rendering with the embedded templates cannot fail (the tests render every fixture); with
+/// overrides it can, and its diagnostics show the resource's lines.
+fn render_all(
+    run: &mut Run,
+    renderer: &Renderer,
+    resources: Vec<(parse::Resource, Config)>,
+) -> Vec<Object> {
+    use rayon::prelude::*;
+    let lean = run.options.lean;
+    let rendered: Vec<Result<Vec<Object>, Diagnostic>> = resources
+        .into_par_iter()
+        .map(|(resource, config)| {
+            renderer.render(&resource, &config).map(|mut objects| {
+                if lean {
+                    objects
+                        .iter_mut()
+                        .for_each(|o| o.value = serde_json::Value::Null);
+                }
+                objects
+            })
+        })
+        .collect();
+    let mut objects = Vec::with_capacity(
+        rendered
+            .iter()
+            .map(|r| r.as_ref().map_or(0, Vec::len))
+            .sum(),
+    );
+    for result in rendered {
+        match result {
+            Ok(rendered) => objects.extend(rendered),
+            Err(d) => run.diagnostics.push(d),
+        }
+    }
+    objects
+}
+
+fn finish(run: Run, mut rendered: Rendered) -> Outcome {
+    let Run {
+        sources,
+        mut diagnostics,
+        ..
+    } = run;
     if diagnostics.iter().any(Diagnostic::is_error) {
-        objects.clear();
-        pending = None;
-    } else if let Some(note) = note {
-        // Said once, and only when the policies are written.
+        rendered.objects.clear();
+        rendered.pending = None;
+    } else if let Some(note) = rendered.note {
         diagnostics.push(note);
     }
-    crate::output::emit::sort(&mut objects);
     diagnostic::sort(&mut diagnostics, &sources);
     Outcome {
         sources,
         diagnostics,
-        objects,
-        resources: resource_count,
-        specs,
-        pending,
+        objects: rendered.objects,
+        resources: rendered.count,
+        specs: rendered.specs,
+        pending: rendered.pending,
     }
 }
 
@@ -386,8 +496,8 @@ pub fn compile_sources(
 pub struct Pending {
     renderer: Renderer,
     resources: Vec<(parse::Resource, Config)>,
-    namespace: Option<String>,
-    /// The Secrets and passthrough documents, sorted: merged in where they sort.
+    /// The Secrets, NetworkPolicies and passthrough documents, sorted: merged in where they
+    /// sort.
     others: Vec<Object>,
 }
 
@@ -418,16 +528,13 @@ impl Pending {
         each: &mut dyn FnMut(&Object, &mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         use rayon::prelude::*;
-        let namespace = self.namespace.as_deref();
         let mut others = self.others.into_iter().peekable();
         for kind in crate::render::EMBEDDED_KINDS {
             let rendered: Result<Vec<Vec<Object>>, Diagnostic> = self
                 .resources
                 .par_iter()
                 .map(|(resource, config)| {
-                    let mut objects =
-                        self.renderer
-                            .render_only(resource, config, namespace, Some(kind))?;
+                    let mut objects = self.renderer.render_only(resource, config, Some(kind))?;
                     objects
                         .iter_mut()
                         .for_each(|o| o.value = serde_json::Value::Null);
@@ -459,19 +566,16 @@ impl Pending {
 
 /// The resources that render, as JSON by `Kind namespace/name`: a Swarm is lowered, so its
 /// Peers are there and it is not.
-fn specs(
-    resources: &[parse::Resource],
-    default_namespace: Option<&str>,
-) -> BTreeMap<String, serde_json::Value> {
+fn specs(resources: &[parse::Resource]) -> BTreeMap<String, serde_json::Value> {
     resources
         .iter()
         .filter(|r| r.kind != crate::model::Kind::Swarm)
         .map(|r| {
-            let value = r.root.to_json();
-            (
-                format!("{} {}", r.kind.name(), place(&value, default_namespace)),
-                value,
-            )
+            let place = match &r.namespace {
+                Some(ns) => format!("{ns}/{}", r.name),
+                None => r.name.clone(),
+            };
+            (format!("{} {place}", r.kind.name()), r.root.to_json())
         })
         .collect()
 }
@@ -546,12 +650,7 @@ fn empty_inputs(paths: &[PathBuf], sources: &Sources) -> String {
 
 /// Two resources (or a resource and a passthrough document) that would produce an object of
 /// the same kind, namespace and name: one would silently overwrite the other in the cluster.
-fn collisions(
-    parsed: &parse::Parsed,
-    namespace: Option<&str>,
-    network_policies: bool,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
+fn collisions(parsed: &parse::Parsed, network_policies: bool, diagnostics: &mut Vec<Diagnostic>) {
     const RENDERED: [&str; 5] = [
         "ConfigMap",
         "PersistentVolumeClaim",
@@ -601,12 +700,7 @@ fn collisions(
         if r.name.is_empty() || r.kind == crate::model::Kind::Swarm {
             continue;
         }
-        let ns = r
-            .namespace
-            .as_deref()
-            .or(namespace)
-            .unwrap_or_default()
-            .to_string();
+        let ns = r.namespace_or_empty().to_string();
         let span = r.root.key_span("metadata.name").unwrap_or(r.root.span);
         for kind in RENDERED {
             if kind == "NetworkPolicy" && !network_policies {

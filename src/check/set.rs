@@ -24,14 +24,13 @@ pub struct Set<'a> {
     pub allowed: &'a [BTreeSet<Code>],
     /// Every Secret reference of the set, computed once for every check that needs it.
     pub references: &'a [Reference],
-    pub default_namespace: Option<&'a str>,
     /// The input texts, to point at one entry of a comma-separated annotation.
     pub sources: &'a Sources,
 }
 
 impl<'a> Set<'a> {
     fn namespace(&self, i: usize) -> &'a str {
-        crate::model::parse::namespace_of(&self.resources[i], self.default_namespace)
+        self.resources[i].namespace_or_empty()
     }
 
     fn peers(&self) -> impl Iterator<Item = (usize, &'a PeerConfig)> + 'a {

@@ -31,18 +31,13 @@ pub struct LoweredNode {
 
 /// Checks every Swarm and appends its nodes' Peers to the resources. The Swarm itself stays,
 /// without configuration, so that its metadata is still checked.
-pub fn lower(
-    parsed: &mut Parsed,
-    sources: &mut Sources,
-    default_namespace: Option<&str>,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
+pub fn lower(parsed: &mut Parsed, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) {
     let mut added = Vec::new();
     for resource in &parsed.resources {
         let Some(Object::Swarm(swarm)) = &resource.object else {
             continue;
         };
-        let Some(nodes) = check(resource, swarm, default_namespace, diagnostics) else {
+        let Some(nodes) = check(resource, swarm, diagnostics) else {
             continue;
         };
         let display = sources.get(resource.root.span.file).path.clone();
@@ -70,10 +65,9 @@ pub fn lower(
 pub fn check(
     resource: &Resource,
     swarm: &Swarm,
-    default_namespace: Option<&str>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Vec<LoweredNode>> {
-    let namespace = swarm.metadata.namespace.as_deref().or(default_namespace);
+    let namespace = resource.namespace.as_deref();
     let errors_before = diagnostics.iter().filter(|d| d.is_error()).count();
     let mut scratch = Vec::new();
     let allowed = crate::model::annotations::allowed(resource, &mut scratch);

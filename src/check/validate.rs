@@ -62,7 +62,11 @@ fn metadata(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) {
             )),
         );
     }
-    if let Some(ns) = &resource.namespace
+    // The document's own; the default namespace is checked once, where it is given.
+    if let Some(ns) = resource
+        .root
+        .at("metadata.namespace")
+        .and_then(Node::as_str)
         && let Some(problem) = dns_label(ns, 63)
     {
         diagnostics.push(invalid(
@@ -490,18 +494,10 @@ fn extra_args(
 }
 
 /// Two resources of one kind, namespace and name: the second would silently replace the first.
-pub fn duplicates(
-    resources: &[Resource],
-    default_namespace: Option<&str>,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
+pub fn duplicates(resources: &[Resource], diagnostics: &mut Vec<Diagnostic>) {
     let mut seen: BTreeMap<(String, String, String), Span> = BTreeMap::new();
     for r in resources {
-        let ns = r
-            .namespace
-            .as_deref()
-            .or(default_namespace)
-            .unwrap_or_default();
+        let ns = r.namespace_or_empty();
         let key = (r.kind.name().to_string(), ns.to_string(), r.name.clone());
         let span = r.root.key_span("metadata.name").unwrap_or(r.root.span);
         if let Some(first) = seen.get(&key) {

@@ -47,7 +47,12 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     }
     let rooted = load::load_rooted(&paths, &mut sources, &mut diagnostics);
     // Every document is read, Kotal or not: only Swarms are rewritten.
-    let parsed = parse::parse(&mut sources, true, &mut diagnostics);
+    let parsed = parse::parse(
+        &mut sources,
+        true,
+        args.namespace.as_deref(),
+        &mut diagnostics,
+    );
     let key = match args.cert.as_deref().map(super::secrets::certificate) {
         Some(Ok(key)) => Some(key),
         Some(Err(d)) => {
@@ -64,16 +69,10 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
         let Some(Object::Swarm(swarm)) = &resource.object else {
             continue;
         };
-        let Some(nodes) =
-            swarm::check(resource, swarm, args.namespace.as_deref(), &mut diagnostics)
-        else {
+        let Some(nodes) = swarm::check(resource, swarm, &mut diagnostics) else {
             continue;
         };
-        let namespace = swarm
-            .metadata
-            .namespace
-            .as_deref()
-            .or(args.namespace.as_deref());
+        let namespace = resource.namespace.as_deref();
         let mut text = format!(
             "# Migrated by kotalc from Swarm {:?}: one Peer per node, each with its fixed identity\n\
              # and full-mesh peering, and the node's private key in a SealedSecret.\n",

@@ -21,9 +21,18 @@ pub struct Resource {
     pub origin: Span,
     /// From the document itself, so that a resource with an invalid spec is still named.
     pub name: String,
+    /// The namespace its objects go to: its own, else the default namespace (`--namespace`);
+    /// `None` when neither names one.
     pub namespace: Option<String>,
     /// `None` when the structure was invalid; its problems are already reported.
     pub object: Option<Object>,
+}
+
+impl Resource {
+    /// The namespace its objects go to, `""` when none is known.
+    pub fn namespace_or_empty(&self) -> &str {
+        self.namespace.as_deref().unwrap_or_default()
+    }
 }
 
 #[derive(Debug)]
@@ -38,6 +47,9 @@ pub enum Object {
 pub struct Passthrough {
     pub root: Node,
     pub value: J,
+    /// Its own namespace; for a SealedSecret, else the default namespace, as for resources.
+    /// Other documents are copied as written.
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -107,6 +119,7 @@ pub const MAX_DIAGNOSTICS: usize = 10_000;
 pub fn parse(
     sources: &mut Sources,
     passthrough: bool,
+    default_namespace: Option<&str>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Parsed {
     use rayon::prelude::*;
@@ -159,6 +172,19 @@ pub fn parse(
         parsed.sealed.extend(one.sealed);
         diagnostics.extend(found);
         sources.mark_parsed(file, secrets);
+    }
+    // Resolved once, here: every later stage reads the namespace a resource's objects go to.
+    if let Some(default) = default_namespace {
+        for resource in parsed
+            .resources
+            .iter_mut()
+            .filter(|r| r.namespace.is_none())
+        {
+            resource.namespace = Some(default.to_string());
+        }
+        for sealed in parsed.sealed.iter_mut().filter(|s| s.namespace.is_none()) {
+            sealed.namespace = Some(default.to_string());
+        }
     }
     parsed
 }
@@ -310,7 +336,15 @@ pub fn parse_document(
             );
         }
         let value = doc.to_json();
-        parsed.sealed.push(Passthrough { root: doc, value });
+        let namespace = doc
+            .at("metadata.namespace")
+            .and_then(Node::as_str)
+            .map(String::from);
+        parsed.sealed.push(Passthrough {
+            root: doc,
+            value,
+            namespace,
+        });
     } else if let Some(span) = listed_plaintext(&doc) {
         diagnostics.push(
             Diagnostic::new(
@@ -362,7 +396,15 @@ pub fn parse_document(
         );
     } else if passthrough && !api_version.starts_with(&format!("{}/", model::GROUP)) {
         let value = doc.to_json();
-        parsed.passthrough.push(Passthrough { root: doc, value });
+        let namespace = doc
+            .at("metadata.namespace")
+            .and_then(Node::as_str)
+            .map(String::from);
+        parsed.passthrough.push(Passthrough {
+            root: doc,
+            value,
+            namespace,
+        });
     } else {
         let span = doc.get("apiVersion").map_or(doc.span, |n| n.span);
         let help = if api_version.starts_with(&format!("{}/", model::GROUP)) {
@@ -876,16 +918,6 @@ pub fn span_of(resource: &Resource, path: &str) -> Span {
 pub fn annotation<'a>(resource: &'a Resource, key: &str) -> Option<(Span, &'a Node)> {
     let (key, value) = resource.root.at("metadata.annotations")?.entry(key)?;
     Some((key.span, value))
-}
-
-/// The namespace a resource's objects go to: its own, or the default; `""` when neither is
-/// known.
-pub fn namespace_of<'a>(resource: &'a Resource, default_namespace: Option<&'a str>) -> &'a str {
-    resource
-        .namespace
-        .as_deref()
-        .or(default_namespace)
-        .unwrap_or_default()
 }
 
 /// The string items of the list at `path`, each with its own field path.

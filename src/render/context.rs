@@ -91,16 +91,13 @@ pub fn kubelet_literal(text: &str) -> String {
 
 /// The metadata every object of a resource carries: its name and namespace, the user's labels
 /// under Kotal's, and the user's annotations except kotalc's directives.
-pub fn metadata(resource: &Resource, default_namespace: Option<&str>) -> J {
-    metadata_and_labels(resource, default_namespace).0
+pub fn metadata(resource: &Resource) -> J {
+    metadata_and_labels(resource).0
 }
 
-fn metadata_and_labels(
-    resource: &Resource,
-    default_namespace: Option<&str>,
-) -> (J, BTreeMap<String, String>) {
+fn metadata_and_labels(resource: &Resource) -> (J, BTreeMap<String, String>) {
     let name = resource.name.as_str();
-    let namespace = resource.namespace.as_deref().or(default_namespace);
+    let namespace = resource.namespace.as_deref();
     let selector = kotal_labels(resource.kind, name);
     let user = resource.object.as_ref().map(|o| match o {
         crate::model::parse::Object::Peer(p) => &p.metadata,
@@ -168,13 +165,12 @@ pub fn ports(config: &Config) -> Vec<Port> {
 pub fn plan(
     resource: &Resource,
     config: &Config,
-    default_namespace: Option<&str>,
     scripts: &BTreeMap<&'static str, String>,
 ) -> Plan {
     let name = resource.name.as_str();
-    let namespace = resource.namespace.as_deref().or(default_namespace);
+    let namespace = resource.namespace.as_deref();
     let selector = kotal_labels(resource.kind, name);
-    let (metadata, labels) = metadata_and_labels(resource, default_namespace);
+    let (metadata, labels) = metadata_and_labels(resource);
 
     let (home, script_names, templates, ports, spec, extra_args): (
         _,

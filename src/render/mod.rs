@@ -207,13 +207,8 @@ impl Renderer {
     }
 
     /// Renders one resource to its objects.
-    pub fn render(
-        &self,
-        resource: &Resource,
-        config: &Config,
-        default_namespace: Option<&str>,
-    ) -> Result<Vec<Object>, Diagnostic> {
-        self.render_only(resource, config, default_namespace, None)
+    pub fn render(&self, resource: &Resource, config: &Config) -> Result<Vec<Object>, Diagnostic> {
+        self.render_only(resource, config, None)
     }
 
     /// Renders one resource's objects of one kind, or all of them: with the embedded
@@ -222,10 +217,9 @@ impl Renderer {
         &self,
         resource: &Resource,
         config: &Config,
-        default_namespace: Option<&str>,
         kind: Option<&str>,
     ) -> Result<Vec<Object>, Diagnostic> {
-        let plan = context::plan(resource, config, default_namespace, &self.scripts);
+        let plan = context::plan(resource, config, &self.scripts);
         let origin = resource.origin;
         let mut objects = Vec::with_capacity(plan.templates.len());
         for name in plan.templates {

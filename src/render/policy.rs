@@ -40,21 +40,15 @@ fn component(kind: Kind) -> &'static str {
 pub struct Input<'a> {
     resources: &'a [Resource],
     configs: &'a [Option<Config>],
-    default_namespace: Option<&'a str>,
     /// Resources with a configuration, by kind, namespace and name.
     index: BTreeMap<(Kind, &'a str, &'a str), usize>,
 }
 
 impl<'a> Input<'a> {
-    pub fn new(
-        resources: &'a [Resource],
-        configs: &'a [Option<Config>],
-        default_namespace: Option<&'a str>,
-    ) -> Input<'a> {
+    pub fn new(resources: &'a [Resource], configs: &'a [Option<Config>]) -> Input<'a> {
         let mut input = Input {
             resources,
             configs,
-            default_namespace,
             index: BTreeMap::new(),
         };
         for (i, r) in resources.iter().enumerate() {
@@ -68,7 +62,7 @@ impl<'a> Input<'a> {
 
     /// `""` when neither the resource nor `--namespace` names one.
     fn namespace(&self, i: usize) -> &'a str {
-        crate::model::parse::namespace_of(&self.resources[i], self.default_namespace)
+        self.resources[i].namespace_or_empty()
     }
 
     /// Policy peers that select the pods of `members` (resources of one kind), seen from

@@ -91,7 +91,6 @@ pub struct Input<'a> {
     pub allowed: &'a [BTreeSet<Code>],
     pub sealed: &'a [Passthrough],
     pub references: &'a [Reference],
-    pub default_namespace: Option<&'a str>,
     /// Each input file's directory from the working directory, by file id, so that a hint
     /// writes the sealed file beside the resource.
     pub dirs: &'a [String],
@@ -204,11 +203,7 @@ fn sealed_in_other_mode(name: &str, p: &Provided<'_>, mode: SecretMode) -> Diagn
 fn uses<'a>(input: &Input<'a>) -> BTreeMap<SecretId, Vec<&'a Reference>> {
     let mut uses: BTreeMap<SecretId, Vec<&'a Reference>> = BTreeMap::new();
     for reference in input.references {
-        let namespace = input.resources[reference.resource]
-            .namespace
-            .as_deref()
-            .or(input.default_namespace)
-            .map(String::from);
+        let namespace = input.resources[reference.resource].namespace.clone();
         uses.entry((namespace, reference.name.clone()))
             .or_default()
             .push(reference);
@@ -244,10 +239,7 @@ fn provided<'a>(
             ));
             continue;
         };
-        let namespace = root
-            .at("metadata.namespace")
-            .and_then(Node::as_str)
-            .or(input.default_namespace);
+        let namespace = doc.namespace.as_deref();
         let before = diagnostics.len();
         let mut keys = BTreeSet::new();
         match root.at("spec.encryptedData") {
@@ -350,10 +342,7 @@ fn missing_keys(
         .at("metadata.name")
         .and_then(Node::as_str)
         .unwrap_or_default();
-    let namespace = root
-        .at("metadata.namespace")
-        .and_then(Node::as_str)
-        .or(input.default_namespace);
+    let namespace = p.doc.namespace.as_deref();
     let mut reported = BTreeSet::new();
     for u in uses {
         if p.keys.contains(u.key) || !reported.insert(u.key) {

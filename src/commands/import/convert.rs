@@ -145,7 +145,7 @@ pub fn import(
             Some(config)
         })
         .collect();
-    validate::duplicates(&parsed.resources, None, diagnostics);
+    validate::duplicates(&parsed.resources, diagnostics);
     for reference in crate::model::references::references(&parsed.resources, &configs) {
         let resource = &parsed.resources[reference.resource];
         let namespace = resource.namespace.as_deref().unwrap_or("<namespace>");
