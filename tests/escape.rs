@@ -253,6 +253,29 @@ fn migrate_writes_only_inside_dir_and_never_touches_an_input() {
             "{}",
             text(&out.stderr)
         );
+        // It is a diagnostic like any other: every format renders it, then the summary.
+        let json = run(
+            &work,
+            &["migrate", input, "-o", "out", "--force", "--format", "json"],
+        );
+        assert_eq!(json.status.code(), Some(1));
+        let lines: Vec<serde_json::Value> = text(&json.stderr)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{}", text(&json.stderr));
+        assert_eq!(lines[0]["code"], "output-dir");
+        assert_eq!(lines[0]["severity"], "error");
+        assert_eq!(lines[0]["file"], "out");
+        let message = lines[0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("the output directory out is inside the input ")
+                && message.ends_with(
+                    "; migrate would read its own output: name a directory outside the inputs"
+                ),
+            "{message}"
+        );
+        assert_eq!(lines[1]["summary"]["errors"], 1);
         assert_eq!(snapshot(&work), before);
     }
 }
