@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::common::{root, run, scratch, text};
+use crate::common::{assert_exit, root, run, scratch, text};
 
 const PEER: &str =
     "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p\n  namespace: ipfs\n";
@@ -99,7 +99,7 @@ fn small_or_mixed_certificates_get_a_clear_message() {
     pem.extend(fs::read(data.join("controller.key")).expect("key"));
     fs::write(&both, pem).expect("write");
     let out = seal(&both);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     assert!(text(&out.stdout).contains("kind: SealedSecret"));
 }
 
@@ -150,7 +150,7 @@ fn against_ref_is_never_read_as_an_option() {
     ]);
     let out = run(&work, &["diff", ".", "--against-ref=--output=pwned"]);
     // A usage error, like any revision that is not one.
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_exit(&out, 2);
     assert!(!work.join("pwned").exists());
     assert!(
         text(&out.stderr).contains("not a git revision"),

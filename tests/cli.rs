@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use crate::common::{kotalc, root, run, text};
+use crate::common::{assert_exit, kotalc, root, run, text};
 
 #[test]
 fn validate_checks_without_rendering() {
@@ -76,7 +76,7 @@ fn reads_standard_input() {
         .write_all(b"apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: piped\n")
         .expect("write");
     let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let stdout = text(&out.stdout);
     // ConfigMap, PersistentVolumeClaim, Service, StatefulSet and the NetworkPolicy.
     assert_eq!(stdout.matches("\nkind: ").count(), 5, "{stdout}");

@@ -13,7 +13,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value as J, json};
 
-use crate::common::{root, scratch, text};
+use crate::common::{assert_exit, root, scratch, text};
 
 const VERSIONS: [&str; 2] = ["1.0.8", "1.1.6"];
 const ID: &str = "12D3KooWKFhjXMpRU4xTRnQhpdd6EhAiJJoLF2QYRJgQ1qGGKVfw";
@@ -361,7 +361,7 @@ fn raft_peer_bootstraps_once_and_keeps_its_state() {
             .env("STUB_LOG", node.log())
             .output()
             .expect("stub");
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_exit(&out, 0);
         assert!(node.claim.join("raft.old.0/snapshots").is_dir());
     }
 }

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{kotalc, root, scratch, text};
+use crate::common::{assert_exit, kotalc, root, scratch, text};
 
 /// Every document of the passing fixtures that take no arguments.
 fn documents() -> Vec<String> {
@@ -50,7 +50,7 @@ fn build(dir: &Path, envs: &[(&str, &str)]) -> String {
         command.env(k, v);
     }
     let out = command.output().expect("kotalc runs");
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     text(&out.stdout)
 }
 

@@ -6,13 +6,13 @@ use std::fs;
 use kotalc::diagnostic::{Code, Severity};
 use kotalc::model::annotations::DIRECTIVES;
 
-use crate::common::{root, run, run_with_stdin, scratch, text};
+use crate::common::{assert_exit, root, run, run_with_stdin, scratch, text};
 
 #[test]
 fn explain_and_the_man_pages_list_every_kotalc_annotation() {
     let dir = scratch("discoverable-annotations");
     let out = run(&dir, &["explain", "peers.metadata.annotations"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let peers = text(&out.stdout);
     for (name, _) in kotalc::model::annotations::directives(kotalc::model::Kind::Peer) {
         assert!(peers.contains(name), "{name} in:\n{peers}");
@@ -118,7 +118,7 @@ fn schema_output_creates_its_directory() {
         &dir,
         &["schema", "-o", ".kotalc/schemas/kotal-ipfs.schema.json"],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let written = fs::read(dir.join(".kotalc/schemas/kotal-ipfs.schema.json")).expect("written");
     assert_eq!(written, run(&dir, &["schema"]).stdout);
     // Run again: the file is regenerated in place.
@@ -131,7 +131,7 @@ fn schema_output_creates_its_directory() {
             ".kotalc/schemas/kotal-ipfs.schema.json",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let written = fs::read(dir.join(".kotalc/schemas/kotal-ipfs.schema.json")).expect("written");
     assert_eq!(written, run(&dir, &["schema", "peer"]).stdout);
 }
@@ -177,7 +177,7 @@ fn sealed_secrets_under_another_secret_mode_are_explained() {
             "vault",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(
@@ -191,7 +191,7 @@ fn sealed_secrets_under_another_secret_mode_are_explained() {
     assert!(!stdout.contains("kind: ExternalSecret"), "{stdout}");
 
     let out = run(&dir, &["build", ".", "--secret-mode", "none"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     assert!(
         text(&out.stderr).contains("of the inputs is not written (--secret-mode none"),
         "{}",

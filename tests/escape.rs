@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use crate::common::{kotalc, root, run, scratch, text};
+use crate::common::{assert_exit, kotalc, root, run, scratch, text};
 
 const PEER: &str =
     "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: peer\n  namespace: ipfs\n";
@@ -215,7 +215,7 @@ fn migrate_writes_only_inside_dir_and_never_touches_an_input() {
     fs::write(work.join("s.yaml"), &swarm).expect("write");
     let absolute = work.join("s.yaml").display().to_string();
     let out = run(&work, &["migrate", &absolute, "-o", "out"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     assert_eq!(fs::read(work.join("s.yaml")).expect("input"), swarm);
     let migrated = fs::read_to_string(work.join("out/s.yaml")).expect("written inside DIR");
     assert!(migrated.contains("kind: Peer"), "{migrated}");
@@ -229,7 +229,7 @@ fn migrate_writes_only_inside_dir_and_never_touches_an_input() {
     }
     let before = snapshot(&work.join("a"));
     let out = run(&nested, &["migrate", "../in", "../other", "-o", "out"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let after = snapshot(&work.join("a"));
     let changed: Vec<&String> = after
         .keys()
@@ -253,6 +253,29 @@ fn migrate_writes_only_inside_dir_and_never_touches_an_input() {
             "{}",
             text(&out.stderr)
         );
+        // It is a diagnostic like any other: every format renders it, then the summary.
+        let json = run(
+            &work,
+            &["migrate", input, "-o", "out", "--force", "--format", "json"],
+        );
+        assert_exit(&json, 1);
+        let lines: Vec<serde_json::Value> = text(&json.stderr)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{}", text(&json.stderr));
+        assert_eq!(lines[0]["code"], "output-dir");
+        assert_eq!(lines[0]["severity"], "error");
+        assert_eq!(lines[0]["file"], "out");
+        let message = lines[0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("the output directory out is inside the input ")
+                && message.ends_with(
+                    "; migrate would read its own output: name a directory outside the inputs"
+                ),
+            "{message}"
+        );
+        assert_eq!(lines[1]["summary"]["errors"], 1);
         assert_eq!(snapshot(&work), before);
     }
 }
@@ -281,7 +304,7 @@ fn build_never_deletes_what_kotalc_did_not_write() {
 
     // --force replaces kotalc's files only; a hand-added file survives.
     let forced = run(&work, &["build", "in", "-o", "out", "--force"]);
-    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert_exit(&forced, 0);
     assert_eq!(
         fs::read_to_string(work.join("out/src/peer.yaml")).expect("kept"),
         PEER
@@ -326,7 +349,7 @@ fn build_keeps_the_directorys_mode_and_group() {
     fs::set_permissions(work.join("out"), fs::Permissions::from_mode(0o2750)).expect("chmod");
     for _ in 0..2 {
         let out = run(&work, &["build", "in", "-o", "out"]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_exit(&out, 0);
         let meta = fs::metadata(work.join("out")).expect("out");
         assert_eq!(meta.mode() & 0o7777, 0o2750);
         let sub = fs::metadata(work.join("out/ipfs")).expect("ipfs");

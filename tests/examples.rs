@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::common::{copy_tree, kotalc, root, run, scratch, text};
+use crate::common::{assert_exit, copy_tree, kotalc, root, run, scratch, text};
 
 fn yaml(path: &str) -> J {
     serde_saphyr::from_str(&fs::read_to_string(root().join(path)).expect(path)).expect("YAML")
@@ -24,7 +24,7 @@ const PLACEHOLDER_PEER: &str = "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\n
 #[test]
 fn the_examples_build_with_deny_warnings() {
     let out = run(&root(), &["build", "--deny-warnings", "examples/ipfs/"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let stdout = text(&out.stdout);
     assert!(
         !stdout.contains("kotalc.io/placeholder"),
@@ -114,7 +114,7 @@ fn the_argocd_application_passes_on_the_examples() {
             .expect("kotalc runs")
     };
     let out = generate(&dir);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     assert!(text(&out.stdout).contains("kind: StatefulSet"));
     fs::write(dir.join("unsealed.yaml"), PLACEHOLDER_PEER).expect("write");
     let out = generate(&dir);
@@ -185,9 +185,9 @@ fn the_flux_workflow_is_least_privilege_and_fails_on_placeholders() {
     let repo = scratch("examples-flux");
     copy_tree(&root().join("examples/ipfs"), &repo.join("ipfs"));
     let rendered = run(&repo, &args(&render_args));
-    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+    assert_exit(&rendered, 0);
     let checked = run(&repo, &args(&check_args));
-    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stderr));
+    assert_exit(&checked, 0);
     assert!(
         text(&checked.stderr).contains("\n::notice title=kotalc::"),
         "{}",
@@ -265,7 +265,7 @@ fn the_legacy_plugin_example_fails_on_a_placeholder_under_kubectl() {
 #[test]
 fn the_swarm_example_builds_and_migrates() {
     let built = run(&root(), &["build", "examples/swarm/"]);
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    assert_exit(&built, 0);
     let stderr = text(&built.stderr);
     assert!(stderr.contains("warning[swarm-deprecated]"), "{stderr}");
     assert!(
@@ -291,7 +291,7 @@ fn the_swarm_example_builds_and_migrates() {
         .current_dir(root())
         .output()
         .expect("kotalc runs");
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let migrated = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(migrated.matches("kind: Peer\n").count(), 2);
     assert_eq!(migrated.matches("kind: SealedSecret\n").count(), 2);
@@ -301,7 +301,7 @@ fn the_swarm_example_builds_and_migrates() {
     // The migrated tree ships as CI would check it: no warning at all.
     let out =
         crate::common::run_with_stdin(&root(), &["build", "-", "--deny-warnings"], &out.stdout);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     // The one note says that the NetworkPolicies need an enforcing network plugin.
     assert!(
         text(&out.stderr).ends_with("kotalc: 2 resources, 0 errors, 0 warnings, 1 note\n"),

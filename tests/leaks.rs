@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Output;
 
-use crate::common::{kotalc, root, run, run_with_stdin, scratch, text};
+use crate::common::{assert_exit, kotalc, root, run, run_with_stdin, scratch, text};
 use crate::seal::TEST_PRIVATE_KEY;
 
 const PEER: &str =
@@ -42,7 +42,7 @@ fn links_and_fifos_in_dir_are_never_followed_or_read() {
     fs::remove_file(&service).expect("rm");
     std::os::unix::fs::symlink(&secret, &service).expect("link");
     let check = run(&work, &["build", "in", "-o", "out", "--check"]);
-    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
+    assert_exit(&check, 1);
     assert_clean("--check", &check, TOKEN);
     assert!(
         text(&check.stdout).contains("service-p.yaml"),
@@ -56,7 +56,7 @@ fn links_and_fifos_in_dir_are_never_followed_or_read() {
             args.push("--force");
         }
         let build = run(&work, &args);
-        assert_eq!(build.status.code(), Some(1), "{}", text(&build.stderr));
+        assert_exit(&build, 1);
         assert_clean("-o", &build, TOKEN);
     }
     assert_eq!(
@@ -81,7 +81,7 @@ fn links_and_fifos_in_dir_are_never_followed_or_read() {
             args.push("--force");
         }
         let out = run(&work, &args);
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert_exit(&out, 1);
         assert!(
             text(&out.stderr).contains("kotalc would write it: ipfs"),
             "{}",
@@ -220,7 +220,7 @@ fn seal_never_quotes_the_value_it_refuses() {
                     format,
                 ],
             );
-            assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+            assert_exit(&out, 1);
             assert_clean("seal", &out, &hex);
         }
     }

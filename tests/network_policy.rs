@@ -12,7 +12,7 @@ use std::process::Command;
 
 use serde_json::{Value as J, json};
 
-use crate::common::{real_program, root, run, scratch, text};
+use crate::common::{assert_exit, real_program, root, run, scratch, text};
 
 /// A pod of the simulated cluster, or an address outside it.
 #[derive(Clone, Debug)]
@@ -30,7 +30,7 @@ struct Endpoint {
 /// The rendered objects of a set of inputs.
 fn build(dir: &Path) -> Vec<J> {
     let out = run(dir, &["build", "."]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     serde_saphyr::from_multiple(&text(&out.stdout)).expect("kotalc prints a YAML stream")
 }
 
@@ -443,7 +443,7 @@ fn two_clusters_that_share_nothing_stay_apart() {
 #[test]
 fn policies_turn_off_by_flag_and_by_annotation() {
     let on = run(&root(), &["build", "examples/ipfs/"]);
-    assert!(on.status.success(), "{}", text(&on.stderr));
+    assert_exit(&on, 0);
     assert_eq!(text(&on.stdout).matches("kind: NetworkPolicy").count(), 5);
     assert_eq!(
         text(&on.stderr).matches("note[network-policies]").count(),
@@ -455,7 +455,7 @@ fn policies_turn_off_by_flag_and_by_annotation() {
         &root(),
         &["build", "--no-network-policies", "examples/ipfs/"],
     );
-    assert!(off.status.success(), "{}", text(&off.stderr));
+    assert_exit(&off, 0);
     assert!(!text(&off.stdout).contains("NetworkPolicy"));
     assert!(!text(&off.stderr).contains("network-policies"));
 
@@ -467,7 +467,7 @@ fn policies_turn_off_by_flag_and_by_annotation() {
     )
     .unwrap();
     let out = run(&dir, &["build", "."]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     assert!(!text(&out.stdout).contains("NetworkPolicy"));
     assert!(!text(&out.stderr).contains("network-policies"));
 }

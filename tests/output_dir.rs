@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use crate::common::{run, scratch, text};
+use crate::common::{assert_exit, run, scratch, text};
 
 const PEER: &str =
     "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: NAME\n  namespace: ipfs\n";
@@ -45,7 +45,7 @@ fn writes_one_file_per_object_with_a_kustomization() {
     let work = scratch("outdir-layout");
     write_peers(&work.join("in"), &["alpha"]);
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let files: Vec<String> = snapshot(&work.join("out")).into_keys().collect();
     assert_eq!(
         files,
@@ -75,7 +75,7 @@ fn writes_one_file_per_object_with_a_kustomization() {
     }
     // The rendered tree is never read back as input.
     let again = run(&work, &["build", ".", "-o", "out"]);
-    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_exit(&again, 0);
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn removes_stale_files_it_owns() {
     assert!(work.join("out/ipfs/statefulset-beta.yaml").exists());
     write_peers(&work.join("in"), &["alpha"]);
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     assert!(!work.join("out/ipfs/statefulset-beta.yaml").exists());
     assert!(work.join("out/ipfs/statefulset-alpha.yaml").exists());
 }
@@ -163,7 +163,7 @@ fn refuses_to_overwrite_hand_edits_unless_forced() {
     );
     assert_eq!(fs::read_to_string(&edited).expect("kept"), "# hand edit\n");
     let forced = run(&work, &["build", "in", "-o", "out", "--force"]);
-    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert_exit(&forced, 0);
     assert!(
         fs::read_to_string(&edited)
             .expect("read")
@@ -280,7 +280,7 @@ fn every_output_directory_has_one_directory_per_namespace() {
         - apiVersion: ipfs.kotal.io/v1alpha1\n  kind: Peer\n  metadata:\n    name: b\n    namespace: team-b\n  spec: {}\n";
     fs::write(work.join("export.yaml"), export).expect("write");
     let out = run(&work, &["import", "export.yaml", "-o", "kotal/"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     assert!(work.join("kotal/ipfs/peer-a.yaml").is_file());
     assert!(work.join("kotal/team-b/peer-b.yaml").is_file());
     fs::write(
@@ -289,7 +289,7 @@ fn every_output_directory_has_one_directory_per_namespace() {
     )
     .expect("write");
     let out = run(&work, &["build", "kotal/", "-o", "rendered/"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     for file in [
         "rendered/ipfs/statefulset-a.yaml",
         "rendered/team-b/statefulset-b.yaml",

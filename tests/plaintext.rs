@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use crate::common::{root, run, scratch, text};
+use crate::common::{assert_exit, root, run, scratch, text};
 use crate::seal::{TEST_CLUSTER_SECRET, TEST_PRIVATE_KEY, seal};
 
 /// The plaintext of the suite's test secrets: the sealing tests' values and the value of the
@@ -231,14 +231,14 @@ fn diff_and_check_redact_the_secret_values_they_read() {
     let mut build = vec!["build", "in", "-o", "out"];
     build.extend(allow);
     let out = run(&work, &build);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     fs::write(work.join("out/ipfs/sealedsecret-c.yaml"), &sealed).expect("write");
     fs::write(work.join("out/ipfs/configmap-p.yaml"), secret_doc("p")).expect("write");
     for format in ["human", "json", "github"] {
         let mut args = build.clone();
         args.extend(["--check", "--format", format]);
         let out = run(&work, &args);
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert_exit(&out, 1);
         let stdout = text(&out.stdout);
         assert!(stdout.contains("<redacted>"), "{stdout}");
         assert_clean(

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value as J;
 
-use crate::common::{root, run, run_with_stdin, scratch, text};
+use crate::common::{assert_exit, root, run, run_with_stdin, scratch, text};
 
 fn private_peer(name: &str) -> String {
     format!(
@@ -90,7 +90,7 @@ fn allow_silences_a_warning_for_the_whole_run_and_refuses_unknown_codes() {
             "peer.yaml",
         ],
     );
-    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
+    assert_exit(&allowed, 0);
     assert_eq!(
         text(&allowed.stderr),
         "kotalc: 1 resource, 0 errors, 0 warnings\n"
@@ -129,7 +129,7 @@ fn allow_silences_a_warning_for_the_whole_run_and_refuses_unknown_codes() {
     )
     .expect("write");
     let out = run(&dir, &["kustomize-plugin", "kotalc.yaml"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     fs::write(dir.join("kotalc.yaml"), config("nonsense")).expect("write");
     let out = run(&dir, &["kustomize-plugin", "kotalc.yaml"]);
     assert_eq!(out.status.code(), Some(1));
@@ -264,7 +264,7 @@ fn one_file_is_one_file_and_validate_writes_nothing() {
     // A seal written to a file, and a man page directory, say `1 file` where there is one.
     let pages = scratch("reporting-man");
     let man = run(&dir, &["man", "--dir", &pages.to_string_lossy()]);
-    assert!(man.status.success(), "{}", text(&man.stderr));
+    assert_exit(&man, 0);
     assert!(!text(&man.stderr).contains("1 files"));
 }
 
@@ -272,7 +272,7 @@ fn one_file_is_one_file_and_validate_writes_nothing() {
 fn man_pages_exist_for_every_subcommand_they_name() {
     let pages = scratch("reporting-man-pages");
     let out = run(&root(), &["man", "--dir", &pages.to_string_lossy()]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let mut names = Vec::new();
     for entry in fs::read_dir(&pages).expect("pages") {
         let path = entry.expect("entry").path();
@@ -429,7 +429,7 @@ fn argocd_refuses_an_unknown_kotalc_variable() {
             "private-swarm-isolated,sealed-secret-placeholder",
         ),
     ]);
-    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
+    assert_exit(&allowed, 0);
     let bad = generate(&[("ARGOCD_ENV_KOTALC_ALLOW", "nope")]);
     assert_eq!(bad.status.code(), Some(2));
 }
@@ -453,7 +453,7 @@ fn the_krm_function_takes_allow() {
     );
     let dir = scratch("reporting-krm-allow");
     let out = run_with_stdin(&dir, &["krm"], list.as_bytes());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_exit(&out, 0);
     let output: J = serde_saphyr::from_str(&text(&out.stdout)).expect("ResourceList");
     let results = output["results"].as_array().expect("results");
     assert_eq!(results.len(), 1, "{results:?}");

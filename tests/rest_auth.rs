@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::common::{real_program, run, scratch, text};
+use crate::common::{assert_exit, real_program, run, scratch, text};
 
 const SECRET: &str = "3333333333333333333333333333333333333333333333333333333333333333";
 const CREDENTIALS: &str = "admin:0123456789abcdef0123456789abcdef";
@@ -28,7 +28,7 @@ fn the_real_rest_api_refuses_requests_without_the_credentials() {
     )
     .unwrap();
     let out = run(&dir, &["build", ".", "--secret-mode", "none"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let objects: Vec<J> = serde_saphyr::from_multiple(&text(&out.stdout)).expect("YAML");
     let sts = objects
         .iter()

@@ -12,7 +12,7 @@ use serde_json::Value as J;
 use kotalc::compile::{Options, compile};
 use kotalc::render::Object;
 
-use crate::common::{root, run, scratch, text};
+use crate::common::{assert_exit, root, run, scratch, text};
 
 fn build(paths: Vec<std::path::PathBuf>, namespace: Option<&str>) -> Vec<Object> {
     let outcome = compile(&Options {
@@ -55,7 +55,7 @@ fn building_a_swarm_equals_building_its_migration() {
                 ".",
             ],
         );
-        assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+        assert_exit(&migrated, 0);
         let again = build(vec![out.clone()], Some("ipfs"));
         let sealed: Vec<&Object> = again.iter().filter(|o| o.kind == "SealedSecret").collect();
         assert!(!sealed.is_empty());
@@ -98,7 +98,7 @@ fn migrate_copies_other_documents_and_explains_placeholders() {
     let other = "# kept as written\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n";
     fs::write(dir.join("all.yaml"), format!("{other}---\n{swarm}")).expect("write");
     let out = run(&dir, &["migrate", "all.yaml"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_exit(&out, 0);
     let stdout = text(&out.stdout);
     assert!(stdout.contains(other), "{stdout}");
     assert_eq!(stdout.matches("kind: Peer\n").count(), 3);

@@ -37,13 +37,17 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
             .filter_map(|p| std::fs::canonicalize(p).ok())
             .find(|root| root.is_dir() && out.starts_with(root))
     {
-        eprintln!(
-            "error[output-dir]: the output directory {} is inside the input {}; migrate would \
-             read its own output: name a directory outside the inputs",
-            crate::diagnostic::printable(&load::display(dir), false),
-            crate::diagnostic::printable(&load::display(&root), false)
-        );
-        return EXIT_PROBLEMS;
+        let d = Diagnostic::new(
+            Code::OutputDir,
+            format!(
+                "the output directory {} is inside the input {}; migrate would read its own \
+                 output: name a directory outside the inputs",
+                load::display(dir),
+                load::display(&root)
+            ),
+        )
+        .path(load::display(dir));
+        return super::report::fail_output(&Default::default(), &d, args.format);
     }
     let rooted = load::load_rooted(&paths, &mut sources, &mut diagnostics);
     // Every document is read, Kotal or not: only Swarms are rewritten.

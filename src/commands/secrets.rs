@@ -210,19 +210,22 @@ struct SecretManifest {
     values: BTreeMap<String, Vec<u8>>,
 }
 
+/// Standard input, up to `limit` bytes.
+fn read_stdin(limit: u64) -> Result<Vec<u8>, Diagnostic> {
+    crate::input::load::read_stream(io::stdin().lock(), limit).map_err(|e| {
+        Diagnostic::new(
+            Code::Io,
+            format!("cannot read stdin: {}", crate::input::load::io_reason(&e)),
+        )
+    })
+}
+
 /// Reads one Secret manifest from stdin, bounded like every input. Messages name keys and
 /// fields, never a value.
 fn read_secret() -> Result<SecretManifest, Diagnostic> {
     use base64::Engine as _;
     let problem = |message: String| Diagnostic::new(Code::InvalidSecretValue, message);
-    let bytes =
-        crate::input::load::read_stream(io::stdin().lock(), crate::input::load::MAX_FILE_BYTES)
-            .map_err(|e| {
-                Diagnostic::new(
-                    Code::Io,
-                    format!("cannot read stdin: {}", crate::input::load::io_reason(&e)),
-                )
-            })?;
+    let bytes = read_stdin(crate::input::load::MAX_FILE_BYTES)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| problem("the Secret on stdin is not UTF-8 text".into()))?;
     // A parse error could quote the input: report the position only.
@@ -318,13 +321,7 @@ fn values(args: &SealArgs, secret: Option<SecretManifest>) -> Result<Values, Dia
             .unwrap_or_else(|| material.data_key().to_string());
         inputs.push((key, generated.value, format!("generated {material}")));
     } else if args.from_stdin {
-        let value =
-            crate::input::load::read_stream(io::stdin().lock(), MAX_VALUE).map_err(|e| {
-                Diagnostic::new(
-                    Code::Io,
-                    format!("cannot read stdin: {}", crate::input::load::io_reason(&e)),
-                )
-            })?;
+        let value = read_stdin(MAX_VALUE)?;
         inputs.push((args.keys[0].clone(), value, "<stdin>".into()));
     } else {
         for (key, path) in args.keys.iter().zip(&args.from_files) {

@@ -77,6 +77,14 @@ pub fn kind(kind: &str) -> Option<String> {
 /// Checks the kind, `metadata.name` and `metadata.namespace` of a document that is copied
 /// to the output (a passthrough document or a SealedSecret of the inputs).
 pub fn check_document(doc: &Node, diagnostics: &mut Vec<Diagnostic>) {
+    let not_a_string = |node: &Node, field: &str| {
+        Diagnostic::new(
+            Code::WrongType,
+            format!("expected a string, found {}", node.describe()),
+        )
+        .at(node.span)
+        .field(field)
+    };
     let kind_text = doc.get("kind").and_then(Node::as_str).unwrap_or_default();
     if let Some(problem) = kind(kind_text) {
         let span = doc.get("kind").map_or(doc.span, |n| n.span);
@@ -106,14 +114,7 @@ pub fn check_document(doc: &Node, diagnostics: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        Some(node) => diagnostics.push(
-            Diagnostic::new(
-                Code::WrongType,
-                format!("expected a string, found {}", node.describe()),
-            )
-            .at(node.span)
-            .field("metadata.name"),
-        ),
+        Some(node) => diagnostics.push(not_a_string(node, "metadata.name")),
         None => diagnostics.push(
             Diagnostic::new(
                 Code::RequiredField,
@@ -143,14 +144,7 @@ pub fn check_document(doc: &Node, diagnostics: &mut Vec<Diagnostic>) {
             value: Value::Null, ..
         })
         | None => {}
-        Some(node) => diagnostics.push(
-            Diagnostic::new(
-                Code::WrongType,
-                format!("expected a string, found {}", node.describe()),
-            )
-            .at(node.span)
-            .field("metadata.namespace"),
-        ),
+        Some(node) => diagnostics.push(not_a_string(node, "metadata.namespace")),
     }
 }
 

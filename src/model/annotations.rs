@@ -194,42 +194,16 @@ pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeS
             continue;
         }
         for name in list(text) {
-            match Code::ALL.iter().find(|c| c.as_str() == name) {
-                Some(code) if code.default_severity() == Severity::Warning => {
-                    allowed.insert(*code);
+            match allowable(name) {
+                Ok(code) => {
+                    allowed.insert(code);
                 }
-                Some(code) => diagnostics.push(
-                    Diagnostic::new(
-                        Code::InvalidAnnotation,
-                        format!(
-                            "{:?} is an error, and only warnings can be allowed",
-                            code.as_str()
-                        ),
-                    )
-                    .at(value.span)
-                    .field(&field),
-                ),
-                None => {
-                    let warnings = Code::ALL
-                        .iter()
-                        .filter(|c| c.default_severity() == Severity::Warning)
-                        .map(|c| c.as_str());
-                    let help = match crate::diagnostic::suggest(name, warnings.clone()) {
-                        Some(known) => format!("did you mean {known:?}?"),
-                        None => format!(
-                            "the warnings are {}",
-                            warnings.collect::<Vec<_>>().join(", ")
-                        ),
-                    };
-                    diagnostics.push(
-                        Diagnostic::new(
-                            Code::InvalidAnnotation,
-                            format!("{name:?} is not a kotalc warning code"),
-                        )
+                Err((message, help)) => {
+                    let mut diagnostic = Diagnostic::new(Code::InvalidAnnotation, message)
                         .at(value.span)
-                        .field(&field)
-                        .help(help),
-                    );
+                        .field(&field);
+                    diagnostic.help = help;
+                    diagnostics.push(diagnostic);
                 }
             }
         }
@@ -237,11 +211,9 @@ pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeS
     allowed
 }
 
-/// A warning code allowed for a whole run (`--allow`, `allow` in a plugin or function
-/// configuration, `KOTALC_ALLOW`): the same codes the annotation takes; anything else is a
-/// usage error that names the codes.
-pub fn run_allow(name: &str) -> Result<Code, String> {
-    let name = name.trim();
+/// The warning code `name` is, or why it cannot be allowed: the message, and for a name that
+/// is no code, the codes it may have meant.
+fn allowable(name: &str) -> Result<Code, (String, Option<String>)> {
     let warnings = || {
         Code::ALL
             .iter()
@@ -250,20 +222,34 @@ pub fn run_allow(name: &str) -> Result<Code, String> {
     };
     match Code::ALL.iter().find(|c| c.as_str() == name) {
         Some(code) if code.default_severity() == Severity::Warning => Ok(*code),
-        Some(code) => Err(format!(
-            "{:?} is an error, and only warnings can be allowed",
-            code.as_str()
-        )),
-        None => Err(match crate::diagnostic::suggest(name, warnings()) {
-            Some(known) => {
-                format!("{name:?} is not a kotalc warning code; did you mean {known:?}?")
-            }
-            None => format!(
-                "{name:?} is not a kotalc warning code; the warnings are {}",
-                warnings().collect::<Vec<_>>().join(", ")
+        Some(code) => Err((
+            format!(
+                "{:?} is an error, and only warnings can be allowed",
+                code.as_str()
             ),
-        }),
+            None,
+        )),
+        None => {
+            let help = match crate::diagnostic::suggest(name, warnings()) {
+                Some(known) => format!("did you mean {known:?}?"),
+                None => format!(
+                    "the warnings are {}",
+                    warnings().collect::<Vec<_>>().join(", ")
+                ),
+            };
+            Err((format!("{name:?} is not a kotalc warning code"), Some(help)))
+        }
     }
+}
+
+/// A warning code allowed for a whole run (`--allow`, `allow` in a plugin or function
+/// configuration, `KOTALC_ALLOW`): the same codes the annotation takes; anything else is a
+/// usage error that names the codes.
+pub fn run_allow(name: &str) -> Result<Code, String> {
+    allowable(name.trim()).map_err(|(message, help)| match help {
+        Some(help) => format!("{message}; {help}"),
+        None => message,
+    })
 }
 
 /// A comma-separated list of run-wide allowed codes.
