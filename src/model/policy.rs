@@ -74,7 +74,8 @@ pub struct Settings {
     pub open_egress: bool,
 }
 
-/// The settings; malformed values are reported by [`check`] and read as their default.
+/// The settings; malformed values are reported by [`crate::check::policy::check`] and read as
+/// their default.
 pub fn settings(annotations: &BTreeMap<String, String>) -> Settings {
     let flag = |key: &str| annotations.get(key).map(String::as_str);
     Settings {
