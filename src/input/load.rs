@@ -11,22 +11,122 @@ use crate::diagnostic::{Code, Diagnostic};
 /// file into memory is how a plugin takes a repo server down.
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
+/// What a reader takes from an input path.
+#[derive(Clone, Copy, Debug)]
+pub struct Filter {
+    /// Directories give their `*.json` files too (cluster exports).
+    pub json: bool,
+    /// Output as well as inputs: trees kotalc rendered, hidden entries and kustomization files
+    /// below a directory are read, not skipped.
+    pub output: bool,
+    /// A pipe or socket named as the path is read as a stream, as `-` is
+    /// (`<(kubectl get ...)`); otherwise it is refused, since it could block or never end.
+    pub pipes: bool,
+    /// Files are opened through links. Only a path named can be one: a link below a directory
+    /// is never followed.
+    pub follow: bool,
+}
+
+impl Filter {
+    /// What `build` reads: the `*.yaml`/`*.yml` resources, never kotalc's output.
+    pub const INPUTS: Filter = Filter {
+        json: false,
+        output: false,
+        pipes: false,
+        follow: true,
+    };
+}
+
+/// What a reader finds below an input path.
+#[derive(Debug)]
+pub enum Found {
+    /// A file and its bytes, read within [`MAX_FILE_BYTES`]; standard input is `-`.
+    File(PathBuf, std::io::Result<Vec<u8>>),
+    /// An entry below a directory with a wanted name that is not a regular file (a link, a
+    /// FIFO): never followed, never read.
+    Unread(PathBuf),
+}
+
+/// The files of one input path under `filter`, each read when the iterator reaches it: `-` is
+/// standard input, and a directory gives the files below it sorted bytewise by path. What
+/// keeps files from being found (a path that does not exist, a directory entry that cannot be
+/// listed) is reported in `diagnostics` before any file is read.
+pub fn read(
+    root: &Path,
+    filter: Filter,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> impl Iterator<Item = Found> + use<> {
+    list(root, filter, diagnostics)
+        .into_iter()
+        .map(move |listed| match listed {
+            Listed::File(path) => {
+                let bytes = read_regular(&path, MAX_FILE_BYTES, filter.follow);
+                Found::File(path, bytes)
+            }
+            Listed::Stream(path) => {
+                let bytes = if path.as_os_str() == "-" {
+                    read_stream(std::io::stdin().lock(), MAX_FILE_BYTES)
+                } else {
+                    fs::File::open(&path).and_then(|f| read_stream(f, MAX_FILE_BYTES))
+                };
+                Found::File(path, bytes)
+            }
+            Listed::Unread(path) => Found::Unread(path),
+        })
+}
+
+enum Listed {
+    File(PathBuf),
+    Stream(PathBuf),
+    Unread(PathBuf),
+}
+
+fn list(root: &Path, filter: Filter, diagnostics: &mut Vec<Diagnostic>) -> Vec<Listed> {
+    if root.as_os_str() == "-" {
+        return vec![Listed::Stream(root.to_path_buf())];
+    }
+    let shown_root = display(root);
+    let meta = match fs::metadata(root) {
+        Ok(meta) => meta,
+        Err(e) => {
+            diagnostics.push(io_error(&shown_root, "cannot read input path", &e));
+            return Vec::new();
+        }
+    };
+    let pipe = {
+        use std::os::unix::fs::FileTypeExt;
+        meta.file_type().is_fifo() || meta.file_type().is_socket()
+    };
+    if meta.is_dir() {
+        walk(root, &shown_root, filter, diagnostics)
+    } else if meta.is_file() {
+        vec![Listed::File(root.to_path_buf())]
+    } else if pipe && filter.pipes {
+        vec![Listed::Stream(root.to_path_buf())]
+    } else {
+        // A FIFO or a device would block or never end.
+        diagnostics
+            .push(Diagnostic::new(Code::Io, "not a regular file or a directory").path(shown_root));
+        Vec::new()
+    }
+}
+
 /// Reads every input named by `paths` into `sources`, in a stable order: the paths as given,
 /// and inside each directory every `*.yaml`/`*.yml` file sorted bytewise by path.
 pub fn load(paths: &[PathBuf], sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) {
-    load_files(paths, false, sources, diagnostics);
+    load_files(paths, Filter::INPUTS, sources, diagnostics);
 }
 
-/// As `load`; with `json`, directories give their `*.json` files too (cluster exports).
+/// As `load`, under another filter.
 pub fn load_files(
     paths: &[PathBuf],
-    json: bool,
+    filter: Filter,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let several = paths.len() > 1;
     for root in paths {
-        load_root(root, several, json, sources, diagnostics);
+        load_root(root, several, filter, sources, diagnostics);
     }
 }
 
@@ -42,7 +142,7 @@ pub fn load_rooted(
     let several = paths.len() > 1;
     for (index, root) in paths.iter().enumerate() {
         let first = sources.iter().count();
-        load_root(root, several, false, sources, diagnostics);
+        load_root(root, several, Filter::INPUTS, sources, diagnostics);
         let added: Vec<(crate::diagnostic::source::FileId, String)> = sources
             .iter()
             .skip(first)
@@ -72,83 +172,77 @@ pub fn load_rooted(
 fn load_root(
     root: &Path,
     several: bool,
-    json: bool,
+    filter: Filter,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    if root.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        let read = std::io::stdin()
-            .lock()
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut bytes);
-        match read {
-            Ok(_) => add(
-                sources,
-                diagnostics,
-                "<stdin>".into(),
-                "<stdin>".into(),
-                bytes,
-            ),
-            Err(e) => diagnostics.push(io_error("<stdin>", "cannot read standard input", &e)),
-        }
-        return;
-    }
     let shown_root = display(root);
-    let meta = match fs::metadata(root) {
-        Ok(meta) => meta,
-        Err(e) => {
-            diagnostics.push(io_error(&shown_root, "cannot read input path", &e));
-            return;
-        }
-    };
-    if meta.is_dir() {
-        for path in walk(root, &shown_root, json, diagnostics) {
-            let relative = path.strip_prefix(root).unwrap_or(&path);
-            let shown = if several {
-                format!("{}/{}", shown_root.trim_end_matches('/'), display(relative))
+    for found in read(root, filter, diagnostics) {
+        let Found::File(path, bytes) = found else {
+            continue;
+        };
+        // Diagnostics name the file as given from the working directory, as every format does.
+        let (shown, full, what) = if root.as_os_str() == "-" {
+            let stdin = String::from("<stdin>");
+            (stdin.clone(), stdin, "cannot read standard input")
+        } else {
+            let full = display(&path).trim_start_matches("./").to_string();
+            let shown = if path == root {
+                shown_root.clone()
             } else {
-                display(relative)
+                let relative = display(path.strip_prefix(root).unwrap_or(&path));
+                if several {
+                    format!("{}/{relative}", shown_root.trim_end_matches('/'))
+                } else {
+                    relative
+                }
             };
-            read_file(&path, shown, sources, diagnostics);
+            (shown, full, "cannot read file")
+        };
+        match bytes {
+            Ok(bytes) => add(sources, diagnostics, shown, full, bytes),
+            Err(e) if e.to_string().starts_with("larger than") => {
+                diagnostics.push(too_large(full));
+            }
+            Err(e) => diagnostics.push(io_error(&full, what, &e)),
         }
-    } else if meta.is_file() {
-        read_file(root, shown_root, sources, diagnostics);
-    } else {
-        // A FIFO or a device would block or never end.
-        diagnostics
-            .push(Diagnostic::new(Code::Io, "not a regular file or a directory").path(shown_root));
     }
 }
 
-/// The YAML files below `root`, sorted bytewise. Hidden entries are skipped, links are not
-/// followed, `kustomization.yaml` files are not resources, and a tree kotalc rendered (it
-/// holds the marker file) is output, never input.
+/// The files below `root` that `filter` wants, sorted bytewise; the entries with a wanted name
+/// that are not regular files are listed as unread. Links are not followed. Unless
+/// `filter.output`, hidden entries are skipped, `kustomization.yaml` files are not
+/// resources, and a tree kotalc rendered (it holds the marker file) is output, never input.
 fn walk(
     root: &Path,
     shown_root: &str,
-    json: bool,
+    filter: Filter,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Vec<PathBuf> {
+) -> Vec<Listed> {
     let mut found = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .into_iter()
         .filter_entry(|e| {
-            e.depth() == 0
+            filter.output
+                || e.depth() == 0
                 || !(e.file_name().to_string_lossy().starts_with('.')
-                    || e.file_type().is_dir() && e.path().join(crate::input::load::MARKER).exists())
+                    || e.file_type().is_dir() && e.path().join(MARKER).exists())
         });
+    let wanted = |path: &Path| {
+        let extension = path.extension().and_then(|e| e.to_str());
+        let yaml = if filter.output {
+            matches!(extension, Some("yaml" | "yml"))
+        } else {
+            is_resource_file(path)
+        };
+        yaml || filter.json && extension == Some("json")
+    };
     for entry in walker {
         match entry {
-            Ok(entry)
-                if entry.file_type().is_file()
-                    && (is_resource_file(entry.path())
-                        || json && entry.path().extension().is_some_and(|e| e == "json")) =>
-            {
-                found.push(entry.into_path());
-            }
-            Ok(_) => {}
+            Ok(entry) if entry.file_type().is_dir() || !wanted(entry.path()) => {}
+            Ok(entry) if entry.file_type().is_file() => found.push(Listed::File(entry.into_path())),
+            Ok(entry) => found.push(Listed::Unread(entry.into_path())),
             Err(e) => {
                 let path = e.path().map_or_else(|| shown_root.to_string(), display);
                 let message = match e.io_error() {
@@ -159,11 +253,12 @@ fn walk(
             }
         }
     }
-    found.sort_by(|a, b| {
-        a.as_os_str()
-            .as_encoded_bytes()
-            .cmp(b.as_os_str().as_encoded_bytes())
-    });
+    let path = |listed: &Listed| match listed {
+        Listed::File(path) | Listed::Stream(path) | Listed::Unread(path) => {
+            path.as_os_str().as_encoded_bytes().to_vec()
+        }
+    };
+    found.sort_by_cached_key(path);
     found
 }
 
@@ -180,18 +275,6 @@ fn is_resource_file(path: &Path) -> bool {
         name,
         "kustomization.yaml" | "kustomization.yml" | "Kustomization"
     )
-}
-
-fn read_file(path: &Path, shown: String, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) {
-    let full = display(path).trim_start_matches("./").to_string();
-    // Diagnostics name the file as given from the working directory, as every format does.
-    match read_regular(path, MAX_FILE_BYTES, true) {
-        Ok(bytes) => add(sources, diagnostics, shown, full, bytes),
-        Err(e) if e.to_string().starts_with("larger than") => {
-            diagnostics.push(too_large(full));
-        }
-        Err(e) => diagnostics.push(io_error(&full, "cannot read file", &e)),
-    }
 }
 
 /// Reads a regular file of at most `limit` bytes. Anything else is refused before a byte is

@@ -411,55 +411,34 @@ fn compare(before: Before, objects: &[Object]) -> changes::Report {
 /// `-` is standard input, and a pipe named on the command line (`<(kubectl get ...)`) is read
 /// as a stream.
 fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
-    let shown = load::display(path);
-    let stream = path == Path::new("-")
-        || std::fs::metadata(path).is_ok_and(|m| {
-            use std::os::unix::fs::FileTypeExt;
-            m.file_type().is_fifo() || m.file_type().is_socket()
-        });
-    let files: Vec<PathBuf> = if stream {
-        vec![path.to_path_buf()]
-    } else if path.is_dir() {
-        let mut files = Vec::new();
-        for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
-            let entry = entry.map_err(|e| Diagnostic::new(Code::Io, e.to_string()).path(&shown))?;
-            let wanted = entry
-                .path()
-                .extension()
-                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json");
-            if entry.file_type().is_dir() || !wanted {
-                continue;
-            }
-            if !entry.file_type().is_file() {
-                eprintln!(
-                    "kotalc: {} is not a regular file (a link?); not read",
-                    crate::diagnostic::printable(&load::display(entry.path()), false)
-                );
-                continue;
-            }
-            files.push(entry.into_path());
-        }
-        files
-    } else if path.is_file() {
-        vec![path.to_path_buf()]
-    } else {
-        return Err(
-            Diagnostic::new(Code::Io, format!("{shown} is not a file or a directory")).path(shown),
-        );
+    // An output directory's files are read as `--check` reads them: every one, links refused.
+    let filter = load::Filter {
+        json: true,
+        output: true,
+        pipes: true,
+        follow: false,
     };
+    let mut problems = Vec::new();
+    let found = load::read(path, filter, &mut problems);
+    if let Some(problem) = problems.into_iter().next() {
+        return Err(problem);
+    }
     // Where `build -o` writes each new object.
     let written: BTreeMap<String, &Object> = new
         .iter()
         .filter_map(|o| Some((emit::file_name(o)?, o)))
         .collect();
     let mut before = Before::default();
-    for file in files {
-        let bytes = if !stream {
-            emit::read_owned(&file)
-        } else if file == Path::new("-") {
-            load::read_stream(io::stdin().lock(), load::MAX_FILE_BYTES)
-        } else {
-            std::fs::File::open(&file).and_then(|f| load::read_stream(f, load::MAX_FILE_BYTES))
+    for found in found {
+        let (file, bytes) = match found {
+            load::Found::File(file, bytes) => (file, bytes),
+            load::Found::Unread(file) => {
+                eprintln!(
+                    "kotalc: {} is not a regular file (a link?); not read",
+                    crate::diagnostic::printable(&load::display(&file), false)
+                );
+                continue;
+            }
         };
         let bytes = bytes.map_err(|e| {
             Diagnostic::new(

@@ -20,7 +20,11 @@ pub fn import(args: &ImportArgs) -> u8 {
     } else {
         args.paths.clone()
     };
-    load::load_files(&paths, true, &mut sources, &mut diagnostics);
+    let filter = load::Filter {
+        json: true,
+        ..load::Filter::INPUTS
+    };
+    load::load_files(&paths, filter, &mut sources, &mut diagnostics);
     let output_dir = args.output.as_deref().map(load::display);
     let imported = convert::import(
         &mut sources,
