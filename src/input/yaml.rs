@@ -135,6 +135,62 @@ pub const MAX_NODES: usize = 3_000_000;
 /// Documents in one file.
 pub const MAX_DOCUMENTS: usize = 100_000;
 
+/// A document of a cluster export, as the reader that parses it holds it.
+pub trait Document: Sized {
+    fn kind(&self) -> &str;
+    /// The items of a list, taken out of it; `None` if it holds no sequence of items.
+    fn take_items(&mut self) -> Option<Vec<Self>>;
+}
+
+impl Document for Node {
+    fn kind(&self) -> &str {
+        self.get("kind").and_then(Node::as_str).unwrap_or_default()
+    }
+
+    fn take_items(&mut self) -> Option<Vec<Node>> {
+        let Value::Map(entries) = &mut self.value else {
+            return None;
+        };
+        match entries.iter_mut().find(|(k, _)| k.name == "items") {
+            Some((
+                _,
+                Node {
+                    value: Value::Seq(items),
+                    ..
+                },
+            )) => Some(std::mem::take(items)),
+            _ => None,
+        }
+    }
+}
+
+impl Document for serde_json::Value {
+    fn kind(&self) -> &str {
+        self["kind"].as_str().unwrap_or_default()
+    }
+
+    fn take_items(&mut self) -> Option<Vec<Self>> {
+        match self.get_mut("items") {
+            Some(serde_json::Value::Array(items)) => Some(std::mem::take(items)),
+            _ => None,
+        }
+    }
+}
+
+/// Each object of a document, in order, the items of lists opened at any depth: `kubectl get`
+/// prints `kind: List`, and the API itself answers `PeerList` and the like.
+pub fn objects<D: Document>(mut doc: D, each: &mut impl FnMut(D)) {
+    if doc.kind().ends_with("List")
+        && let Some(items) = doc.take_items()
+    {
+        for item in items {
+            objects(item, each);
+        }
+    } else {
+        each(doc);
+    }
+}
+
 /// The options every kotalc YAML read uses: YAML 1.2 booleans only (`yes` stays a string, and
 /// the schema then rejects it), duplicate keys refused, bounded nesting and alias expansion.
 pub fn options() -> serde_saphyr::Options {

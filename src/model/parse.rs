@@ -108,19 +108,46 @@ fn listed_plaintext(doc: &Node) -> Option<Span> {
     })
 }
 
-/// Parses every file, files in parallel; the result is in file order whatever the thread
-/// count, so the output never depends on it.
 /// Problems reported for one file: each holds a few hundred bytes, and a hostile file could
 /// otherwise make millions of them.
 pub const MAX_DIAGNOSTICS: usize = 10_000;
 
-/// The secret values of each file are marked in `sources` (see [`secrets_of`]), and a file
-/// that does not parse is marked opaque, so that no diagnostic ever shows a secret.
+/// Parses every file, files in parallel; the result is in file order whatever the thread
+/// count, so the output never depends on it. The secret values of each file are marked in
+/// `sources` (see [`secrets_of`]), and a file that does not parse is marked opaque, so that no
+/// diagnostic ever shows a secret.
 pub fn parse(
     sources: &mut Sources,
     passthrough: bool,
     default_namespace: Option<&str>,
     diagnostics: &mut Vec<Diagnostic>,
+) -> Parsed {
+    let mut parsed = parse_each(sources, diagnostics, |doc, parsed, found| {
+        parse_document(doc, passthrough, parsed, found);
+    });
+    // Resolved once, here: every later stage reads the namespace a resource's objects go to.
+    if let Some(default) = default_namespace {
+        for resource in parsed
+            .resources
+            .iter_mut()
+            .filter(|r| r.namespace.is_none())
+        {
+            resource.namespace = Some(default.to_string());
+        }
+        for sealed in parsed.sealed.iter_mut().filter(|s| s.namespace.is_none()) {
+            sealed.namespace = Some(default.to_string());
+        }
+    }
+    parsed
+}
+
+/// [`parse`], with `document` making of each document what it will: what reads a cluster
+/// export cleans and sorts its objects first. Each file's problems stop at
+/// [`MAX_DIAGNOSTICS`].
+pub fn parse_each(
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+    document: impl Fn(Node, &mut Parsed, &mut Vec<Diagnostic>) + Sync,
 ) -> Parsed {
     use rayon::prelude::*;
     type Secrets = Option<Vec<(Span, String)>>;
@@ -139,7 +166,7 @@ pub fn parse(
                     for doc in docs {
                         secrets_of(&doc, &mut secrets);
                         if found.len() < MAX_DIAGNOSTICS {
-                            parse_document(doc, passthrough, &mut parsed, &mut found);
+                            document(doc, &mut parsed, &mut found);
                         }
                     }
                     if found.len() >= MAX_DIAGNOSTICS {
@@ -172,19 +199,6 @@ pub fn parse(
         parsed.sealed.extend(one.sealed);
         diagnostics.extend(found);
         sources.mark_parsed(file, secrets);
-    }
-    // Resolved once, here: every later stage reads the namespace a resource's objects go to.
-    if let Some(default) = default_namespace {
-        for resource in parsed
-            .resources
-            .iter_mut()
-            .filter(|r| r.namespace.is_none())
-        {
-            resource.namespace = Some(default.to_string());
-        }
-        for sealed in parsed.sealed.iter_mut().filter(|s| s.namespace.is_none()) {
-            sealed.namespace = Some(default.to_string());
-        }
     }
     parsed
 }

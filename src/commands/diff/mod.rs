@@ -471,27 +471,22 @@ fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
                     let d = crate::input::yaml::syntax_error(0, &e);
                     Diagnostic::new(d.code, format!("{}: {}", load::display(&file), d.message))
                 })?;
-        let mut queue: Vec<J> = docs;
-        while let Some(doc) = queue.pop() {
-            let kind = doc["kind"].as_str().unwrap_or_default();
-            if doc.is_null() || kind == "Kustomization" {
-                continue;
-            }
-            if kind.ends_with("List") && doc["items"].is_array() {
-                if let Some(items) = doc["items"].as_array() {
-                    queue.extend(items.iter().cloned());
+        for doc in docs {
+            crate::input::yaml::objects(doc, &mut |doc: J| {
+                let kind = doc["kind"].as_str().unwrap_or_default();
+                if doc.is_null() || kind == "Kustomization" {
+                    return;
                 }
-                continue;
-            }
-            if doc["apiVersion"] == crate::model::API_VERSION {
-                let key = format!("{kind} {}", compile::place(&doc, None));
-                before.resources.insert(key, doc);
-                continue;
-            }
-            let side = changes::exported(doc);
-            let key = changes::key(&side.value);
-            before.same.remove(&key);
-            before.objects.insert(key, side);
+                if doc["apiVersion"] == crate::model::API_VERSION {
+                    let key = format!("{kind} {}", compile::place(&doc, None));
+                    before.resources.insert(key, doc);
+                    return;
+                }
+                let side = changes::exported(doc);
+                let key = changes::key(&side.value);
+                before.same.remove(&key);
+                before.objects.insert(key, side);
+            });
         }
     }
     Ok(before)

@@ -4,6 +4,7 @@
 //! seal them.
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 
 use serde::{Serialize, Serializer};
 use serde_json::Value as J;
@@ -91,27 +92,13 @@ pub fn import(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Import {
     let mut out = Import::default();
-    let mut parsed = Parsed::default();
-    let mut marks = Vec::new();
-    for (file, source) in sources.iter() {
-        match yaml::parse_documents(file, &source.text) {
-            Ok(docs) => {
-                let mut secrets = Vec::new();
-                for doc in docs {
-                    parse::secrets_of(&doc, &mut secrets);
-                    document(doc, &mut parsed, &mut out.skipped, diagnostics);
-                }
-                marks.push((file, Some(secrets)));
-            }
-            Err(d) => {
-                diagnostics.push(d);
-                marks.push((file, None));
-            }
-        }
-    }
-    for (file, secrets) in marks {
-        sources.mark_parsed(file, secrets);
-    }
+    let skipped = Mutex::new(BTreeMap::new());
+    let parsed = parse::parse_each(sources, diagnostics, |doc, parsed, found| {
+        yaml::objects(doc, &mut |object| {
+            document(object, parsed, &skipped, found);
+        });
+    });
+    out.skipped = skipped.into_inner().unwrap_or_else(PoisonError::into_inner);
     let configs: Vec<Option<Config>> = parsed
         .resources
         .iter()
@@ -205,40 +192,23 @@ pub fn import(
     out
 }
 
-/// One exported document: a `kind: List` is opened, Kotal resources are cleaned and parsed,
-/// a Secret with values is refused, anything else is counted and left out.
+/// One exported object: a Kotal resource is cleaned and parsed, a Secret with values is
+/// refused, anything else is counted and left out.
 fn document(
     doc: Node,
     parsed: &mut Parsed,
-    skipped: &mut BTreeMap<String, usize>,
+    skipped: &Mutex<BTreeMap<String, usize>>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let text = |field: &str| doc.get(field).and_then(Node::as_str).unwrap_or_default();
     let (api_version, kind) = (text("apiVersion").to_string(), text("kind").to_string());
-    // `kubectl get` prints `kind: List`; the API itself answers `PeerList` and the like.
-    if kind.ends_with("List") && doc.get("items").is_some() {
-        if let Some(Node {
-            value: Value::Seq(items),
-            ..
-        }) = doc.get("items")
-        {
-            for item in items.clone() {
-                document(item, parsed, skipped, diagnostics);
-            }
-        }
-        return;
-    }
     let kotal = api_version.starts_with(&format!("{}/", crate::model::GROUP));
     let secret = api_version == "v1" && kind == "Secret";
     if kotal || secret && parse::has_data(&doc) || api_version.is_empty() || kind.is_empty() {
         parse::parse_document(clean(doc), false, parsed, diagnostics);
     } else {
-        let name = if kind.is_empty() {
-            "<no kind>".into()
-        } else {
-            kind
-        };
-        *skipped.entry(name).or_default() += 1;
+        let mut skipped = skipped.lock().unwrap_or_else(PoisonError::into_inner);
+        *skipped.entry(kind).or_default() += 1;
     }
 }
 
