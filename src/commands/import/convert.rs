@@ -303,10 +303,11 @@ fn written(resource: &parse::Resource, keep_defaults: bool) -> Out {
                 .collect(),
         ),
     ));
-    let (order, defaults) = match resource.kind {
-        Kind::ClusterPeer => (CLUSTER_PEER_SPEC, cluster_peer_defaults()),
-        _ => (PEER_SPEC, peer_defaults()),
+    let order = match resource.kind {
+        Kind::ClusterPeer => CLUSTER_PEER_SPEC,
+        _ => PEER_SPEC,
     };
+    let defaults = spec_defaults(resource.kind);
     let spec = value["spec"].as_object().unwrap_or(&empty);
     let mut fields = Vec::new();
     for (key, field) in ordered(spec, order) {
@@ -322,9 +323,7 @@ fn written(resource: &parse::Resource, keep_defaults: bool) -> Out {
             }
             continue;
         }
-        let is_default = defaults
-            .iter()
-            .any(|(k, d)| *k == key && d.contains(&field));
+        let is_default = is_default(&defaults, &key, &field);
         let is_empty = match &field {
             J::Array(a) => a.is_empty(),
             J::Object(o) => o.is_empty(),
@@ -341,31 +340,35 @@ fn written(resource: &parse::Resource, keep_defaults: bool) -> Out {
     Out::Map(top)
 }
 
-/// The values the operator's defaulting webhook writes, per field.
-fn peer_defaults() -> Vec<(&'static str, Vec<J>)> {
-    use serde_json::json;
-    vec![
-        ("image", vec![json!(defaults::PEER_IMAGE)]),
-        ("replicas", vec![json!(1)]),
-        ("initProfiles", vec![json!(["default-datastore"])]),
-        ("api", vec![json!(false)]),
-        ("apiPort", vec![json!(5001)]),
-        ("gateway", vec![json!(false)]),
-        ("gatewayPort", vec![json!(8080)]),
-        ("routing", vec![json!("dht")]),
-        ("logging", vec![json!("info")]),
-    ]
+/// What the operator's defaulting webhook writes, as the resolved configuration of an empty
+/// spec: its fields in snake case, with the values every default resolves to.
+fn spec_defaults(kind: Kind) -> J {
+    let annotations = BTreeMap::new();
+    let config = match kind {
+        Kind::ClusterPeer => serde_json::to_value(defaults::cluster_peer(
+            &crate::model::ClusterPeerSpec::default(),
+            &annotations,
+        )),
+        _ => serde_json::to_value(defaults::peer(
+            &crate::model::PeerSpec::default(),
+            &annotations,
+        )),
+    };
+    config.unwrap_or_default()
 }
 
-fn cluster_peer_defaults() -> Vec<(&'static str, Vec<J>)> {
-    use serde_json::json;
-    vec![
-        ("image", vec![json!(defaults::CLUSTER_PEER_IMAGE)]),
-        ("replicas", vec![json!(1)]),
-        ("trustedPeers", vec![json!(["*"])]),
-        ("consensus", vec![json!("crdt")]),
-        ("logging", vec![json!("info")]),
-    ]
+/// Whether a spec field is written as the value its default resolves to.
+fn is_default(defaults: &J, field: &str, value: &J) -> bool {
+    let snake = field.chars().fold(String::new(), |mut out, c| {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+        out
+    });
+    defaults
+        .get(snake)
+        .is_some_and(|default| !default.is_null() && default == value)
 }
 
 /// A quantity equal to the operator's default, however it is spelt.
@@ -373,12 +376,13 @@ fn default_quantity(field: &str, value: &J) -> bool {
     let Some(text) = value.as_str() else {
         return false;
     };
+    let default = defaults::compute(None);
     match field {
-        "cpu" => quantity::cpu_millis(text) == quantity::cpu_millis("1"),
-        "cpuLimit" => quantity::cpu_millis(text) == quantity::cpu_millis("2"),
-        "memory" => quantity::bytes(text) == quantity::bytes("2Gi"),
-        "memoryLimit" => quantity::bytes(text) == quantity::bytes("4Gi"),
-        "storage" => quantity::bytes(text) == quantity::bytes("10Gi"),
+        "cpu" => quantity::cpu_millis(text).map(u128::from) == default.cpu.value,
+        "cpuLimit" => quantity::cpu_millis(text).map(u128::from) == default.cpu_limit.value,
+        "memory" => quantity::bytes(text) == default.memory.value,
+        "memoryLimit" => quantity::bytes(text) == default.memory_limit.value,
+        "storage" => quantity::bytes(text) == default.storage.value,
         _ => false,
     }
 }
