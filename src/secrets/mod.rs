@@ -433,14 +433,25 @@ fn recorded_peer_id(
     }
 }
 
-/// The `kotalc seal` command that produces the value of one use; with `to_file`, writing
-/// `sealedsecret-NAME.yaml` in `dir`, the directory of the referencing resource.
-fn command(
-    namespace: Option<&str>,
-    name: &str,
-    u: &Reference,
-    to_file: Option<Option<&str>>,
-) -> String {
+/// Where `kotalc seal -o` writes the SealedSecret `name`: in `dir` (none, or `.`: the working
+/// directory), inside the folder of `namespace` when one is given, as `build -o` lays out the
+/// resources.
+pub fn sealed_file(dir: Option<&str>, namespace: Option<&str>, name: &str) -> String {
+    let mut path = String::new();
+    if let Some(dir) = dir.filter(|dir| !dir.is_empty() && *dir != ".") {
+        path.push_str(dir.trim_end_matches('/'));
+        path.push('/');
+    }
+    if let Some(namespace) = namespace {
+        path.push_str(namespace);
+        path.push('/');
+    }
+    path.push_str(&format!("sealedsecret-{name}.yaml"));
+    path
+}
+
+/// The `kotalc seal` command that produces the value of one use, writing `file` if given.
+fn command(namespace: Option<&str>, name: &str, u: &Reference, file: Option<&str>) -> String {
     let mut words = Vec::new();
     match u.key {
         "swarm.key" => words.extend(["--generate", "swarm-key"]),
@@ -453,21 +464,20 @@ fn command(
             }
         }
     }
-    let file = to_file.map(|dir| match dir {
-        Some(dir) if !dir.is_empty() && dir != "." => format!("{dir}/sealedsecret-{name}.yaml"),
-        _ => format!("sealedsecret-{name}.yaml"),
-    });
-    if let Some(file) = &file {
-        words.extend(["-o", file.as_str()]);
+    if let Some(file) = file {
+        words.extend(["-o", file]);
     }
     crate::diagnostic::shell::seal(namespace, name, &words)
 }
 
+/// The commands of every use, each writing `sealedsecret-NAME.yaml` in `dir`, the directory of
+/// the referencing resource.
 fn commands(namespace: Option<&str>, name: &str, uses: &[&Reference], dir: Option<&str>) -> String {
+    let file = sealed_file(dir, None, name);
     let mut seen = BTreeSet::new();
     uses.iter()
         .filter(|u| seen.insert(u.key))
-        .map(|u| command(namespace, name, u, Some(dir)))
+        .map(|u| command(namespace, name, u, Some(&file)))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -139,13 +139,11 @@ pub fn import(
         let name = &reference.name;
         // Each SealedSecret goes beside the resources written, where `build` reads it:
         // in DIR/<namespace>/ with -o, where the resources are written.
-        let output = match output_dir.map(|dir| dir.trim_end_matches('/')) {
-            Some(dir) if resource.namespace.is_some() => {
-                format!("{dir}/{namespace}/sealedsecret-{name}.yaml")
-            }
-            Some(dir) => format!("{dir}/sealedsecret-{name}.yaml"),
-            None => format!("sealedsecret-{name}.yaml"),
-        };
+        let output = crate::secrets::sealed_file(
+            output_dir,
+            output_dir.and(resource.namespace.as_deref()),
+            name,
+        );
         let mut seal = vec![
             "kotalc",
             "seal",
