@@ -244,6 +244,13 @@ pub fn compile_sources(
         }
     }
 
+    if options.lean {
+        // Every check is done: the documents' node trees are not needed to render, and at
+        // scale they are the largest part of the inputs.
+        for resource in &mut parsed.resources {
+            resource.root = crate::yaml::Node::null(resource.root.span);
+        }
+    }
     let mut policies = Vec::new();
     let mut note = None;
     if options.render
@@ -251,32 +258,27 @@ pub fn compile_sources(
         && !diagnostics.iter().any(Diagnostic::is_error)
     {
         let input = crate::policy::Input::new(&parsed.resources, &configs, namespace);
-        policies = crate::policy::render(&input, |i| {
-            crate::render::metadata(&parsed.resources[i], namespace)
-        });
-        if cfg!(debug_assertions) {
-            for policy in &policies {
-                if let Err(problem) = crate::render::typed::check(policy.value.clone()) {
+        // Each policy's data is checked (in debug builds) and, when lean, dropped as it is
+        // made: all of them at once are larger than the output.
+        policies = crate::policy::render(
+            &input,
+            |i| crate::render::metadata(&parsed.resources[i], namespace),
+            |mut policy| {
+                if cfg!(debug_assertions)
+                    && let Err(problem) = crate::render::typed::check(policy.value.clone())
+                {
                     diagnostics.push(
                         Diagnostic::new(Code::Template, format!("NetworkPolicy {problem}"))
                             .at(policy.origin),
                     );
                 }
-            }
-        }
-        if options.lean {
-            policies
-                .iter_mut()
-                .for_each(|o| o.value = serde_json::Value::Null);
-        }
+                if options.lean {
+                    policy.value = serde_json::Value::Null;
+                }
+                policy
+            },
+        );
         note = (!policies.is_empty()).then(|| network_policies_note(policies.len()));
-    }
-    if options.lean {
-        // Every check is done: the documents' node trees are not needed to render, and at
-        // scale they are the largest part of the inputs.
-        for resource in &mut parsed.resources {
-            resource.root = crate::yaml::Node::null(resource.root.span);
-        }
     }
     // Rendering with the embedded templates cannot fail (the tests render every fixture);
     // with overrides it can, and its diagnostics show the resource's lines.
@@ -380,8 +382,8 @@ pub fn compile_sources(
 }
 
 /// A checked build whose objects are rendered as they are written: one kind at a time, in
-/// output order, each kind's objects in parallel and then sorted, so that only one kind's
-/// objects are ever held and the bytes are those of a sorted whole.
+/// output order, a bounded chunk of resources at a time and each chunk in parallel, so that
+/// only a chunk's objects are ever held and the bytes are those of a sorted whole.
 pub struct Pending {
     renderer: Renderer,
     resources: Vec<(parse::Resource, Config)>,
@@ -417,35 +419,54 @@ impl Pending {
         each: &mut dyn FnMut(&Object, &mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         use rayon::prelude::*;
+        /// Resources rendered at once: enough to keep every core busy, few enough that the
+        /// objects held are a small part of the output.
+        const CHUNK: usize = 1024;
         let namespace = self.namespace.as_deref();
         let mut others = self.others.into_iter().peekable();
+        // Every object an embedded template renders has its resource's namespace and name
+        // (`render::metadata`), so each kind's objects sort as their resources do.
+        let mut order: Vec<&(parse::Resource, Config)> = self.resources.iter().collect();
+        order.sort_by(|(a, _), (b, _)| {
+            (a.namespace.as_deref().or(namespace), &a.name)
+                .cmp(&(b.namespace.as_deref().or(namespace), &b.name))
+        });
         for kind in crate::render::EMBEDDED_KINDS {
-            let rendered: Result<Vec<Vec<Object>>, Diagnostic> = self
-                .resources
-                .par_iter()
-                .map(|(resource, config)| {
-                    let mut objects =
-                        self.renderer
-                            .render_only(resource, config, namespace, Some(kind))?;
-                    objects
-                        .iter_mut()
-                        .for_each(|o| o.value = serde_json::Value::Null);
-                    Ok(objects)
-                })
-                .collect();
-            // The embedded templates render every valid resource (the tests render every
-            // fixture); should one not, nothing more is written.
-            let mut rendered: Vec<Object> = rendered
-                .map_err(|d| std::io::Error::other(d.message))?
-                .into_iter()
-                .flatten()
-                .collect();
-            crate::emit::sort(&mut rendered);
-            for object in rendered {
-                while let Some(other) = others.next_if(|o| crate::emit::before(o, &object)) {
-                    each(&other, out)?;
+            // The last object written, its text dropped: the next must sort after it.
+            let mut last: Option<Object> = None;
+            for chunk in order.chunks(CHUNK) {
+                let rendered: Result<Vec<Vec<Object>>, Diagnostic> = chunk
+                    .par_iter()
+                    .map(|(resource, config)| {
+                        let mut objects =
+                            self.renderer
+                                .render_only(resource, config, namespace, Some(kind))?;
+                        objects
+                            .iter_mut()
+                            .for_each(|o| o.value = serde_json::Value::Null);
+                        Ok(objects)
+                    })
+                    .collect();
+                // The embedded templates render every valid resource (the tests render every
+                // fixture); should one not, nothing more is written.
+                let rendered = rendered.map_err(|d| std::io::Error::other(d.message))?;
+                for mut object in rendered.into_iter().flatten() {
+                    if last
+                        .as_ref()
+                        .is_some_and(|l| !crate::emit::before(l, &object))
+                    {
+                        return Err(std::io::Error::other(format!(
+                            "{kind} {:?} is not named as its resource",
+                            object.name
+                        )));
+                    }
+                    while let Some(other) = others.next_if(|o| crate::emit::before(o, &object)) {
+                        each(&other, out)?;
+                    }
+                    each(&object, out)?;
+                    object.yaml = String::new();
+                    last = Some(object);
                 }
-                each(&object, out)?;
             }
         }
         for other in others {
