@@ -408,24 +408,27 @@ fn network_policies(
     configs: &[Option<Config>],
 ) -> Vec<Object> {
     let input = crate::render::policy::Input::new(resources, configs);
-    let mut policies =
-        crate::render::policy::render(&input, |i| crate::render::metadata(&resources[i]));
-    if cfg!(debug_assertions) {
-        for policy in &policies {
-            if let Err(problem) = crate::render::typed::check(policy.value.clone()) {
+    let lean = run.options.lean;
+    // Each policy's data is checked and, when lean, dropped as it is made: all of them at
+    // once are larger than the output.
+    crate::render::policy::render(
+        &input,
+        |i| crate::render::metadata(&resources[i]),
+        |mut policy| {
+            if cfg!(debug_assertions)
+                && let Err(problem) = crate::render::typed::check(policy.value.clone())
+            {
                 run.diagnostics.push(
                     Diagnostic::new(Code::Template, format!("NetworkPolicy {problem}"))
                         .at(policy.origin),
                 );
             }
-        }
-    }
-    if run.options.lean {
-        policies
-            .iter_mut()
-            .for_each(|o| o.value = serde_json::Value::Null);
-    }
-    policies
+            if lean {
+                policy.value = serde_json::Value::Null;
+            }
+            policy
+        },
+    )
 }
 
 /// Every resource's objects, rendered in parallel and collected in resource order. Each
@@ -491,8 +494,8 @@ fn finish(run: Run, mut rendered: Rendered) -> Outcome {
 }
 
 /// A checked build whose objects are rendered as they are written: one kind at a time, in
-/// output order, each kind's objects in parallel and then sorted, so that only one kind's
-/// objects are ever held and the bytes are those of a sorted whole.
+/// output order, a bounded chunk of resources at a time and each chunk in parallel, so that
+/// only a chunk's objects are ever held and the bytes are those of a sorted whole.
 pub struct Pending {
     renderer: Renderer,
     resources: Vec<(parse::Resource, Config)>,
@@ -528,33 +531,51 @@ impl Pending {
         each: &mut dyn FnMut(&Object, &mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         use rayon::prelude::*;
+        /// Resources rendered at once: enough to keep every core busy, few enough that the
+        /// objects held are a small part of the output.
+        const CHUNK: usize = 1024;
         let mut others = self.others.into_iter().peekable();
+        // Every object an embedded template renders has its resource's namespace and name
+        // (`render::metadata`), so each kind's objects sort as their resources do.
+        let mut order: Vec<&(parse::Resource, Config)> = self.resources.iter().collect();
+        order.sort_by(|(a, _), (b, _)| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         for kind in crate::render::EMBEDDED_KINDS {
-            let rendered: Result<Vec<Vec<Object>>, Diagnostic> = self
-                .resources
-                .par_iter()
-                .map(|(resource, config)| {
-                    let mut objects = self.renderer.render_only(resource, config, Some(kind))?;
-                    objects
-                        .iter_mut()
-                        .for_each(|o| o.value = serde_json::Value::Null);
-                    Ok(objects)
-                })
-                .collect();
-            // The embedded templates render every valid resource (the tests render every
-            // fixture); should one not, nothing more is written.
-            let mut rendered: Vec<Object> = rendered
-                .map_err(|d| std::io::Error::other(d.message))?
-                .into_iter()
-                .flatten()
-                .collect();
-            crate::output::emit::sort(&mut rendered);
-            for object in rendered {
-                while let Some(other) = others.next_if(|o| crate::output::emit::before(o, &object))
-                {
-                    each(&other, out)?;
+            // The last object written, its text dropped: the next must sort after it.
+            let mut last: Option<Object> = None;
+            for chunk in order.chunks(CHUNK) {
+                let rendered: Result<Vec<Vec<Object>>, Diagnostic> = chunk
+                    .par_iter()
+                    .map(|(resource, config)| {
+                        let mut objects =
+                            self.renderer.render_only(resource, config, Some(kind))?;
+                        objects
+                            .iter_mut()
+                            .for_each(|o| o.value = serde_json::Value::Null);
+                        Ok(objects)
+                    })
+                    .collect();
+                // The embedded templates render every valid resource (the tests render every
+                // fixture); should one not, nothing more is written.
+                let rendered = rendered.map_err(|d| std::io::Error::other(d.message))?;
+                for mut object in rendered.into_iter().flatten() {
+                    if last
+                        .as_ref()
+                        .is_some_and(|l| !crate::output::emit::before(l, &object))
+                    {
+                        return Err(std::io::Error::other(format!(
+                            "{kind} {:?} is not named as its resource",
+                            object.name
+                        )));
+                    }
+                    while let Some(other) =
+                        others.next_if(|o| crate::output::emit::before(o, &object))
+                    {
+                        each(&other, out)?;
+                    }
+                    each(&object, out)?;
+                    object.yaml = String::new();
+                    last = Some(object);
                 }
-                each(&object, out)?;
             }
         }
         for other in others {

@@ -184,8 +184,13 @@ fn client_peers(clients: &[Client], own: &str) -> Vec<J> {
         .collect()
 }
 
-/// One NetworkPolicy for each resource whose policy is on, in resource order.
-pub fn render(input: &Input<'_>, metadata: impl Fn(usize) -> J) -> Vec<Object> {
+/// One NetworkPolicy for each resource whose policy is on, in resource order, each passed
+/// through `finish` as it is made.
+pub fn render(
+    input: &Input<'_>,
+    metadata: impl Fn(usize) -> J,
+    mut finish: impl FnMut(Object) -> Object,
+) -> Vec<Object> {
     let n = input.resources.len();
     // Who drives whose RPC API; which cluster peers, and which private swarm peers, talk to
     // each other (both ways): those sharing a secret in one namespace, and those that name
@@ -350,7 +355,7 @@ pub fn render(input: &Input<'_>, metadata: impl Fn(usize) -> J) -> Vec<Object> {
                 "egress": egress,
             },
         });
-        objects.push(Object::from_value(value, resource.origin));
+        objects.push(finish(Object::from_value(value, resource.origin)));
     }
     objects
 }

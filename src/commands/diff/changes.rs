@@ -15,9 +15,32 @@ pub struct Side {
     pub kind: String,
     pub value: J,
     pub yaml: String,
-    /// The object as a cluster exported it, before `normalize`: its status (a claim's phase)
-    /// and managedFields (who set what) decide some verdicts. None for a render.
-    pub exported: Option<J>,
+    /// What a cluster's export says beyond the object's spec; None for a render.
+    pub exported: Option<Exported>,
+}
+
+/// The part of an exported object, read before `normalize`, that decides some verdicts: a
+/// claim's phase, and whether only appliers set its class (managedFields). Nothing else of
+/// the original is kept, its secret values least of all.
+#[derive(Clone, Debug)]
+pub struct Exported {
+    /// `status.phase`; `Pending` when the export says none.
+    pub phase: String,
+    /// Whether only server-side applies set `spec.storageClassName` (see
+    /// [`applied_by_owners`]): an apply that no longer sets it then removes it.
+    pub class_applied: bool,
+}
+
+impl Exported {
+    fn of(value: &J) -> Exported {
+        Exported {
+            phase: value["status"]["phase"]
+                .as_str()
+                .unwrap_or("Pending")
+                .to_string(),
+            class_applied: applied_by_owners(value, "storageClassName"),
+        }
+    }
 }
 
 /// `Kind namespace/name`, or `Kind name` without a namespace.
@@ -93,7 +116,7 @@ pub fn exported(value: J) -> Side {
     let meta = &value["metadata"];
     let from_cluster = meta.get("uid").is_some() || meta.get("resourceVersion").is_some();
     Side {
-        exported: from_cluster.then(|| value.clone()),
+        exported: from_cluster.then(|| Exported::of(&value)),
         ..side(normalize(value))
     }
 }
@@ -584,7 +607,7 @@ fn normalize_pod(pod: &mut serde_json::Map<String, J>) {
 /// adopted: an apply that no longer sets it removes it, which the API server refuses.
 fn adopt(mut before: Side, after: &Side) -> Side {
     let unset = |field: &str| after.value["spec"].get(field).is_none();
-    let applied_class = applied(&before, "storageClassName");
+    let applied_class = before.exported.as_ref().is_none_or(|e| e.class_applied);
     let Some(J::Object(spec)) = before.value.get_mut("spec") else {
         return before;
     };
@@ -612,14 +635,11 @@ fn adopt(mut before: Side, after: &Side) -> Side {
     }
 }
 
-/// Whether a server-side apply set `spec.<field>` of the old side, so that an apply that no
-/// longer sets it removes it: always for a render; for an export, when its managedFields
-/// (`kubectl get -o yaml --show-managed-fields`) show only appliers owning it. Without them,
-/// the cluster is taken to have set it.
-fn applied(before: &Side, field: &str) -> bool {
-    let Some(exported) = &before.exported else {
-        return true;
-    };
+/// Whether a server-side apply set `spec.<field>` of an exported object, so that an apply
+/// that no longer sets it removes it: when its managedFields (`kubectl get -o yaml
+/// --show-managed-fields`) show only appliers owning it. Without them, the cluster is taken
+/// to have set it. A render's fields are all applied.
+fn applied_by_owners(exported: &J, field: &str) -> bool {
     let key = format!("f:{field}");
     let owners: Vec<&J> = exported["metadata"]["managedFields"]
         .as_array()
@@ -820,10 +840,7 @@ fn grows(before: &Side, from: &str, to: &str) -> Finding {
         .as_str()
         .map(|c| format!("StorageClass {c:?}"))
         .unwrap_or_else(|| "StorageClass".to_string());
-    let phase = before
-        .exported
-        .as_ref()
-        .map(|e| e["status"]["phase"].as_str().unwrap_or("Pending"));
+    let phase = before.exported.as_ref().map(|e| e.phase.as_str());
     match phase {
         Some(phase) if phase != "Bound" => finding(
             Gravity::Refused,
