@@ -601,13 +601,11 @@ fn specs(resources: &[parse::Resource]) -> BTreeMap<String, serde_json::Value> {
         .collect()
 }
 
-/// Where a resource's objects are: `namespace/name`, or `name` without a namespace.
-pub fn place(value: &serde_json::Value, default_namespace: Option<&str>) -> String {
+/// Where a written resource's objects are: `namespace/name`, or `name` without a namespace;
+/// the key [`Outcome::specs`] gives a compiled resource.
+pub fn place(value: &serde_json::Value) -> String {
     let name = value["metadata"]["name"].as_str().unwrap_or_default();
-    match value["metadata"]["namespace"]
-        .as_str()
-        .or(default_namespace)
-    {
+    match value["metadata"]["namespace"].as_str() {
         Some(ns) => format!("{ns}/{name}"),
         None => name.to_string(),
     }

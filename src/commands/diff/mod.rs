@@ -478,7 +478,7 @@ fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
                     return;
                 }
                 if doc["apiVersion"] == crate::model::API_VERSION {
-                    let key = format!("{kind} {}", compile::place(&doc, None));
+                    let key = format!("{kind} {}", compile::place(&doc));
                     before.resources.insert(key, doc);
                     return;
                 }
