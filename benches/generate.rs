@@ -2,10 +2,11 @@
 //! ClusterPeers with varied specs, in nested directories and multi-document files, from a
 //! fixed seed so that every run measures the same input.
 //!
-//! cargo bench --bench generate -- N DIR [LIST]
+//! cargo bench --bench generate -- N DIR [LIST] [--one-per-file]
 //!
 //! With LIST, the same resources are also written there as one KRM ResourceList, the input
-//! of `kotalc krm`.
+//! of `kotalc krm`. With `--one-per-file`, each resource is a file of its own (five to a file
+//! otherwise): a repository where reading the files costs the most.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -22,9 +23,10 @@ const PROFILES: &[&str] = &[
 const ROUTING: &[&str] = &["dht", "dhtclient", "dhtserver", "none"];
 
 fn main() {
+    let one_per_file = std::env::args().any(|a| a == "--one-per-file");
     let args: Vec<String> = std::env::args()
         .skip(1)
-        .filter(|a| a != "--bench")
+        .filter(|a| a != "--bench" && a != "--one-per-file")
         .collect();
     let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let dir = PathBuf::from(args.get(1).map_or("target/bench-input", String::as_str));
@@ -33,7 +35,7 @@ fn main() {
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let mut list =
         String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
-    let per_file = 5;
+    let per_file = if one_per_file { 1 } else { 5 };
     let clusters = n / 4;
     for i in 0..n + clusters {
         let file = i / per_file;

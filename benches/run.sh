@@ -7,7 +7,8 @@
 #     faster than linearly);
 #   - the CI paths: build -o DIR --check and diff --against DIR on an up-to-date tree, diff
 #     --against-ref HEAD on a repository of the inputs, and krm on the same resources as one
-#     ResourceList, each against build and reading the tree (`cat`, the file system's floor).
+#     ResourceList, each against build and reading the tree (`cat`, the file system's floor);
+#   - diff --against-ref HEAD on 20,000 inputs of one resource each, against reading them.
 # Each time is the median of $RUNS runs (5; kustomize: 1); peak memory is the largest
 # resident set.
 #
@@ -78,6 +79,19 @@ for n in 1000 10000; do
 "
 done
 
+# The revision's files as many as they come: 16,000 Peers and 4,000 ClusterPeers, one a file.
+# --against-ref compiles both sides, so what reading the revision costs is its time less two
+# builds, set against reading the same files from disk.
+"$generate" 16000 "$work/files" --one-per-file 2>/dev/null
+git -C "$work/files" init -q
+git -C "$work/files" add .
+git -C "$work/files" -c user.name=bench -c user.email=bench@example.invalid \
+  -c commit.gpgsign=false commit -q -m inputs
+many_files=$(git -C "$work/files" ls-files | wc -l)
+many_read=$(median "find $work/files -name '*.yaml' -type f -exec cat {} + > /dev/null")
+many_build=$(median "$kotalc build $work/files > /dev/null")
+many_ref=$(median "$kotalc diff $work/files --against-ref HEAD")
+
 machine="$(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(free -g | awk '/Mem:/ { print $2 }') GiB"
 table=$(printf '%s' "$rows" | awk -v machine="$machine" -v runs="$runs" '
   BEGIN {
@@ -105,6 +119,13 @@ $(printf '%s' "$ci" | awk 'NF {
     base = $3 + $4
     printf "| %d | %.2f s | %.2f s | %.2f | %.2f | %.2f s | %.2f | %.2f | %d | %.2f s | %.2f | %.2f s | %.2f | %.2f |\n", \
       $1, $4, $5, $5 / base, $6 * 1024 / $2, $7, $7 / base, $8 * 1024 / $2, $9, $10, $10 / (2 * $3 + $4), $11, $11 / $3, $12 * 1024 / $2
+  }')"
+table="$table
+
+| input files, one resource each | read files | build (stdout) | diff --against-ref | / (2 x build + read) | (--against-ref - 2 x build) / read |
+|---|---|---|---|---|---|
+$(awk -v f="$many_files" -v r="$many_read" -v b="$many_build" -v a="$many_ref" 'BEGIN {
+    printf "| %d | %.2f s | %.2f s | %.2f s | %.2f | %.2f |\n", f, r, b, a, a / (2 * b + r), (a - 2 * b) / r
   }')"
 # Diagnostics at scale: 100,000 documents that are not objects, and a Peer with 100,000
 # unknown fields (one a line, then all on one line), in the human and JSON formats. Rendering is linear in the input and shown

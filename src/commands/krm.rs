@@ -2,8 +2,11 @@
 //! resources, and the SealedSecrets among the items, are replaced by what `build` renders from
 //! them; every other item passes through untouched. Problems become `results`.
 
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value as J, json};
+use serde_saphyr::Spanned;
 
+use std::fmt;
 use std::io::{self, Write};
 
 use crate::compile::{self, Options, Pending};
@@ -45,15 +48,14 @@ pub fn run(input: &str) -> (J, bool) {
 /// was reported.
 pub fn run_text(input: &str, out: &mut dyn Write) -> io::Result<bool> {
     let processed = process_list(input, true);
-    let texts = item_texts(input);
     let empty = processed.passed.is_empty()
         && processed.rendered.is_empty()
         && processed.pending.as_ref().is_none_or(Pending::is_empty);
     out.write_all(format!("apiVersion: {RESOURCE_LIST}\nkind: ResourceList\n").as_bytes())?;
     out.write_all(if empty { b"items: []\n" } else { b"items:\n" })?;
     for &n in &processed.passed {
-        match texts.as_ref().and_then(|texts| texts.get(n)) {
-            Some(original) if stands_alone(original) => out.write_all(original.as_bytes())?,
+        match processed.texts.get(n) {
+            Some(Some(original)) => out.write_all(original.as_bytes())?,
             _ => out.write_all(entry(&processed.items[n]).as_bytes())?,
         }
     }
@@ -105,20 +107,27 @@ fn entry_of_yaml(yaml: &str) -> String {
 }
 
 /// The original text of each item of a block-style `items` list, each as a `- ` entry at
-/// column 1; `None` when the list is not block style (JSON or flow), which is then
-/// serialised.
-fn item_texts(input: &str) -> Option<Vec<String>> {
-    let docs = crate::input::yaml::parse_documents(0, input).ok()?;
-    let root = docs.first()?;
-    let crate::input::yaml::Value::Seq(items) = &root.get("items")?.value else {
-        return None;
-    };
+/// column 1, where it stands alone (see [`stands_alone`]); none when the list is not block
+/// style (JSON or flow), which is then serialised. `starts` are the items' positions,
+/// `key_lines` the lines of the list's keys.
+fn item_texts(input: &str, starts: &[(u64, u64)], key_lines: &[u64]) -> Vec<Option<String>> {
+    block_texts(input, starts, key_lines)
+        .map(|texts| {
+            texts
+                .into_iter()
+                .map(|text| stands_alone(&text).then_some(text))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn block_texts(input: &str, starts: &[(u64, u64)], key_lines: &[u64]) -> Option<Vec<String>> {
     let lines: Vec<&str> = input.split_inclusive('\n').collect();
-    let line_of = |n: u32| usize::try_from(n).ok().and_then(|n| n.checked_sub(1));
-    let mut starts = Vec::with_capacity(items.len());
-    for item in items {
-        let line = line_of(item.span.line)?;
-        let col = usize::try_from(item.span.col).ok()?.checked_sub(1)?;
+    let line_of = |n: u64| usize::try_from(n).ok().and_then(|n| n.checked_sub(1));
+    let mut heads = Vec::with_capacity(starts.len());
+    for &(line, col) in starts {
+        let line = line_of(line)?;
+        let col = usize::try_from(col).ok()?.checked_sub(1)?;
         let text = lines.get(line)?;
         // The entry's `- ` must open the item's first line, with only spaces before it.
         let indent = col.checked_sub(2)?;
@@ -126,22 +135,19 @@ fn item_texts(input: &str) -> Option<Vec<String>> {
         if !head.ends_with("- ") || !head[..indent].bytes().all(|b| b == b' ') {
             return None;
         }
-        starts.push((line, indent));
+        heads.push((line, indent));
     }
     // The list ends where the next key of the ResourceList starts, or with the document.
-    let last = starts.last().map_or(0, |(l, _)| *l);
-    let end = match &root.value {
-        crate::input::yaml::Value::Map(entries) => entries
-            .iter()
-            .filter_map(|(k, _)| line_of(k.span.line))
-            .filter(|&l| l > last)
-            .min()
-            .unwrap_or(lines.len()),
-        _ => lines.len(),
-    };
-    let mut texts = Vec::with_capacity(starts.len());
-    for (i, &(line, indent)) in starts.iter().enumerate() {
-        let until = starts.get(i + 1).map_or(end, |(next, _)| *next);
+    let last = heads.last().map_or(0, |(l, _)| *l);
+    let end = key_lines
+        .iter()
+        .filter_map(|&l| line_of(l))
+        .filter(|&l| l > last)
+        .min()
+        .unwrap_or(lines.len());
+    let mut texts = Vec::with_capacity(heads.len());
+    for (i, &(line, indent)) in heads.iter().enumerate() {
+        let until = heads.get(i + 1).map_or(end, |(next, _)| *next);
         let mut text = String::new();
         for l in lines.get(line..until)? {
             let strip = l.len() - l.trim_start_matches(' ').len();
@@ -155,10 +161,136 @@ fn item_texts(input: &str) -> Option<Vec<String>> {
     Some(texts)
 }
 
+/// The input as read, once: the list's fields as data, and where each item and key starts,
+/// so that the items' own text can be copied without parsing the input again.
+struct List {
+    /// Every field but `items`; the whole value when it is not a mapping.
+    fields: J,
+    items: Vec<J>,
+    /// Each item's line and column, when `items` is a sequence.
+    starts: Vec<(u64, u64)>,
+    /// The line of each of the list's keys.
+    key_lines: Vec<u64>,
+}
+
+impl List {
+    fn other(value: J) -> List {
+        List {
+            fields: value,
+            items: Vec::new(),
+            starts: Vec::new(),
+            key_lines: Vec::new(),
+        }
+    }
+}
+
+/// `items`, read with each item's position when it is a sequence; anything else is read as
+/// data (so that it fails where data fails) and then left out, as no items.
+enum Items {
+    Seq(Vec<Spanned<J>>),
+    Other,
+}
+
+/// The visitor methods of any value but a mapping and a sequence, each read as `J` reads it
+/// and then wrapped by `$wrap`.
+macro_rules! scalars_as_json {
+    ($wrap:expr) => {
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($wrap(J::Null))
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok($wrap(J::Null))
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            J::deserialize(d).map($wrap)
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            Ok($wrap(J::Bool(v)))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok($wrap(J::from(v)))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok($wrap(J::from(v)))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+            Ok($wrap(J::from(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok($wrap(J::from(v)))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok($wrap(J::from(v)))
+        }
+    };
+}
+
+impl<'de> Deserialize<'de> for List {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = List;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a ResourceList")
+            }
+            scalars_as_json!(List::other);
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<List, A::Error> {
+                J::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(List::other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<List, A::Error> {
+                let mut list = List::other(J::Null);
+                let mut fields = Map::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    list.key_lines.push(key.referenced.line());
+                    if key.value != "items" {
+                        fields.insert(key.value, map.next_value()?);
+                    } else if let Items::Seq(items) = map.next_value()? {
+                        list.starts = items
+                            .iter()
+                            .map(|i| (i.referenced.line(), i.referenced.column()))
+                            .collect();
+                        list.items = items.into_iter().map(|i| i.value).collect();
+                    }
+                }
+                list.fields = J::Object(fields);
+                Ok(list)
+            }
+        }
+        deserializer.deserialize_any(ListVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Items {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ItemsVisitor;
+        impl<'de> Visitor<'de> for ItemsVisitor {
+            type Value = Items;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of items")
+            }
+            scalars_as_json!(|_: J| Items::Other);
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Items, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Items::Seq(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Items, A::Error> {
+                J::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|_| Items::Other)
+            }
+        }
+        deserializer.deserialize_any(ItemsVisitor)
+    }
+}
+
 /// What the function does with a list.
 struct Processed {
-    /// The input's items.
+    /// The input's items; when streaming, `Null` for those copied as their text.
     items: Vec<J>,
+    /// Each item's original text, where it can be copied as it is.
+    texts: Vec<Option<String>>,
     /// The items passed through, by index, in output order: first in the output.
     passed: Vec<usize>,
     /// The objects kotalc rendered, after them.
@@ -174,7 +306,8 @@ struct Processed {
 fn process_list(input: &str, stream: bool) -> Processed {
     // Read as `build` reads its inputs: YAML 1.2 (`n` and `yes` are strings), duplicate keys
     // refused, and the same limits, so that a list as large as `build` accepts works.
-    let list: J = match serde_saphyr::from_str_with_options(input, crate::input::yaml::options()) {
+    let list: List = match serde_saphyr::from_str_with_options(input, crate::input::yaml::options())
+    {
         Ok(list) => list,
         // The parser's message without its snippet: the snippet would quote the input's
         // lines, Secret values included.
@@ -186,6 +319,7 @@ fn process_list(input: &str, stream: bool) -> Processed {
                 .unwrap_or_default();
             return failure(
                 Vec::new(),
+                Vec::new(),
                 &format!(
                     "[{}] the input is not valid YAML{at}: {}",
                     d.code.as_str(),
@@ -194,29 +328,36 @@ fn process_list(input: &str, stream: bool) -> Processed {
             );
         }
     };
-    if list["kind"] != "ResourceList" {
+    if list.fields["kind"] != "ResourceList" {
         return failure(
+            Vec::new(),
             Vec::new(),
             "the input is not a ResourceList (config.kubernetes.io/v1)",
         );
     }
-    let mut list = list;
-    let items = match list.get_mut("items").map(J::take) {
-        Some(J::Array(items)) => items,
-        _ => Vec::new(),
-    };
-    let config = &list["functionConfig"];
-    let mut options = match options(config) {
+    let List {
+        fields,
+        mut items,
+        starts,
+        key_lines,
+    } = list;
+    let texts = item_texts(input, &starts, &key_lines);
+    let mut options = match options(&fields["functionConfig"]) {
         Ok(options) => options,
-        Err(message) => return failure(items, &message),
+        Err(message) => return failure(items, texts, &message),
     };
 
     let mut sources = Sources::default();
     let mut origins = Vec::new();
     let mut passed = Vec::new();
-    for (index, item) in items.iter().enumerate() {
+    for (index, item) in items.iter_mut().enumerate() {
+        // Streamed, an item written as its text needs no data once it is read.
+        let copied = stream && texts.get(index).is_some_and(Option::is_some);
         if !consumed(item) {
             passed.push(index);
+            if copied {
+                *item = J::Null;
+            }
             continue;
         }
         let annotations = &item["metadata"]["annotations"];
@@ -228,17 +369,17 @@ fn process_list(input: &str, stream: bool) -> Processed {
             .as_str()
             .or_else(|| annotations["internal.config.kubernetes.io/index"].as_str())
             .and_then(|i| i.parse::<u64>().ok());
-        let mut resource = item.clone();
-        strip_origin(&mut resource);
         let display = match &path {
             Some(p) => p.clone(),
             None => format!("items[{}]", origins.len()),
         };
+        let mut resource = if copied { item.take() } else { item.clone() };
+        origins.push((identity(&resource), path, index));
+        strip_origin(&mut resource);
         sources.add(
             display,
             serde_saphyr::to_string(&resource).unwrap_or_default(),
         );
-        origins.push((identity(item), path, index));
     }
     let mut diagnostics = Vec::new();
     for path in &options.paths {
@@ -271,6 +412,7 @@ fn process_list(input: &str, stream: bool) -> Processed {
     }
     Processed {
         items,
+        texts,
         passed,
         rendered: if failed { Vec::new() } else { outcome.objects },
         pending: if failed { None } else { outcome.pending },
@@ -508,10 +650,11 @@ fn result(d: &Diagnostic, sources: &Sources, origins: &[(J, Option<String>, Opti
     entry
 }
 
-fn failure(items: Vec<J>, message: &str) -> Processed {
+fn failure(items: Vec<J>, texts: Vec<Option<String>>, message: &str) -> Processed {
     Processed {
         passed: (0..items.len()).collect(),
         items,
+        texts,
         rendered: Vec::new(),
         pending: None,
         results: vec![json!({ "severity": "error", "message": message })],
