@@ -1,0 +1,99 @@
+//! The streamed render: `build` to stdout writes each object as it is rendered, in output
+//! order, and never holds the whole output.
+
+use crate::diagnostic::Diagnostic;
+use crate::model::defaults::Config;
+use crate::model::parse;
+use crate::render::{Object, Renderer};
+
+/// A checked build whose objects are rendered as they are written: one kind at a time, in
+/// output order, a bounded chunk of resources at a time and each chunk in parallel, so that
+/// only a chunk's objects are ever held and the bytes are those of a sorted whole.
+pub struct Pending {
+    pub(super) renderer: Renderer,
+    pub(super) resources: Vec<(parse::Resource, Config)>,
+    /// The Secrets, NetworkPolicies and passthrough documents, sorted: merged in where they
+    /// sort.
+    pub(super) others: Vec<Object>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Pending({} resources)", self.resources.len())
+    }
+}
+
+impl Pending {
+    /// Whether nothing would be written.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty() && self.others.is_empty()
+    }
+
+    /// Writes the whole output as `emit::write_stream` writes the sorted objects.
+    pub fn write(self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.write_each(out, &mut |object, out| {
+            crate::output::emit::write_object(object, out)
+        })?;
+        out.flush()
+    }
+
+    /// Renders the objects in output order, each given to `each` as it is rendered.
+    pub fn write_each(
+        self,
+        out: &mut dyn std::io::Write,
+        each: &mut dyn FnMut(&Object, &mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        use rayon::prelude::*;
+        /// Resources rendered at once: enough to keep every core busy, few enough that the
+        /// objects held are a small part of the output.
+        const CHUNK: usize = 1024;
+        let mut others = self.others.into_iter().peekable();
+        // Every object an embedded template renders has its resource's namespace and name
+        // (`render::metadata`), so each kind's objects sort as their resources do.
+        let mut order: Vec<&(parse::Resource, Config)> = self.resources.iter().collect();
+        order.sort_by(|(a, _), (b, _)| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        for kind in crate::render::EMBEDDED_KINDS {
+            // The last object written, its text dropped: the next must sort after it.
+            let mut last: Option<Object> = None;
+            for chunk in order.chunks(CHUNK) {
+                let rendered: Result<Vec<Vec<Object>>, Diagnostic> = chunk
+                    .par_iter()
+                    .map(|(resource, config)| {
+                        let mut objects =
+                            self.renderer.render_only(resource, config, Some(kind))?;
+                        objects
+                            .iter_mut()
+                            .for_each(|o| o.value = serde_json::Value::Null);
+                        Ok(objects)
+                    })
+                    .collect();
+                // The embedded templates render every valid resource (the tests render every
+                // fixture); should one not, nothing more is written.
+                let rendered = rendered.map_err(|d| std::io::Error::other(d.message))?;
+                for mut object in rendered.into_iter().flatten() {
+                    if last
+                        .as_ref()
+                        .is_some_and(|l| !crate::output::emit::before(l, &object))
+                    {
+                        return Err(std::io::Error::other(format!(
+                            "{kind} {:?} is not named as its resource",
+                            object.name
+                        )));
+                    }
+                    while let Some(other) =
+                        others.next_if(|o| crate::output::emit::before(o, &object))
+                    {
+                        each(&other, out)?;
+                    }
+                    each(&object, out)?;
+                    object.yaml = String::new();
+                    last = Some(object);
+                }
+            }
+        }
+        for other in others {
+            each(&other, out)?;
+        }
+        Ok(())
+    }
+}
