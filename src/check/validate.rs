@@ -16,15 +16,6 @@ use crate::model::defaults::{ClusterPeerConfig, Compute, PeerConfig, Quantity};
 use crate::model::parse::Resource;
 use crate::model::parse::{annotation, span_of};
 
-impl Config {
-    pub fn compute(&self) -> &Compute {
-        match self {
-            Config::Peer(p) => &p.resources,
-            Config::ClusterPeer(c) => &c.resources,
-        }
-    }
-}
-
 fn invalid(resource: &Resource, code: Code, path: &str, message: String) -> Diagnostic {
     Diagnostic::new(code, message)
         .at(span_of(resource, path))

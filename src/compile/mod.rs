@@ -363,24 +363,24 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
     if !options.render || run.has_errors() {
         return rendered;
     }
-    // Everything not rendered from a template, made once for either way of rendering.
+    let policies = !options.no_network_policies;
+    let count = if policies {
+        configs
+            .iter()
+            .flatten()
+            .filter(|c| c.policy().enabled)
+            .count()
+    } else {
+        0
+    };
+    rendered.note = (count > 0).then(|| network_policies_note(count));
+    // Everything else not rendered from a template, made once for either way of rendering.
     let mut others = secrets;
-    if !options.no_network_policies {
-        let policies = network_policies(run, &set.resources, &configs);
-        rendered.note = (!policies.is_empty()).then(|| network_policies_note(policies.len()));
-        others.extend(policies);
-    }
     for doc in set.passthrough {
         others.push(Object::from_value(doc.value, doc.root.span));
     }
-    let resources: Vec<(parse::Resource, Config)> = set
-        .resources
-        .into_iter()
-        .zip(configs)
-        .filter_map(|(resource, config)| Some((resource, config?)))
-        .collect();
     // With the embedded templates, the kinds are known before they render: `build` to
-    // stdout writes each object as it is rendered.
+    // stdout writes each object, NetworkPolicies included, as it is rendered.
     let streams = options.stream && options.templates.is_none();
     match Renderer::new(if streams {
         None
@@ -391,11 +391,22 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
             crate::output::emit::sort(&mut others);
             rendered.pending = Some(Pending {
                 renderer,
-                resources,
+                resources: set.resources,
+                configs,
+                policies,
                 others,
             });
         }
         Ok(renderer) => {
+            if policies {
+                others.extend(network_policies(run, &set.resources, &configs));
+            }
+            let resources = set
+                .resources
+                .into_iter()
+                .zip(configs)
+                .filter_map(|(resource, config)| Some((resource, config?)))
+                .collect();
             rendered.objects = render_all(run, &renderer, resources);
             rendered.objects.append(&mut others);
             crate::output::emit::sort(&mut rendered.objects);

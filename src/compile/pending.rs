@@ -1,19 +1,23 @@
 //! The streamed render: `build` to stdout writes each object as it is rendered, in output
 //! order, and never holds the whole output.
 
-use crate::diagnostic::Diagnostic;
 use crate::model::defaults::Config;
 use crate::model::parse;
+use crate::render::policy;
 use crate::render::{Object, Renderer};
 
 /// A checked build whose objects are rendered as they are written: one kind at a time, in
-/// output order, a bounded chunk of resources at a time and each chunk in parallel, so that
-/// only a chunk's objects are ever held and the bytes are those of a sorted whole.
+/// output order (NetworkPolicies first, then the templates' kinds), a bounded chunk of
+/// resources at a time and each chunk in parallel, so that only a chunk's objects are ever
+/// held and the bytes are those of a sorted whole.
 pub struct Pending {
     pub(super) renderer: Renderer,
-    pub(super) resources: Vec<(parse::Resource, Config)>,
-    /// The Secrets, NetworkPolicies and passthrough documents, sorted: merged in where they
-    /// sort.
+    /// Every resource, with its configuration where it renders, as the checks saw them.
+    pub(super) resources: Vec<parse::Resource>,
+    pub(super) configs: Vec<Option<Config>>,
+    /// Whether NetworkPolicies are written.
+    pub(super) policies: bool,
+    /// The Secrets and passthrough documents, sorted: merged in where they sort.
     pub(super) others: Vec<Object>,
 }
 
@@ -26,7 +30,7 @@ impl std::fmt::Debug for Pending {
 impl Pending {
     /// Whether nothing would be written.
     pub fn is_empty(&self) -> bool {
-        self.resources.is_empty() && self.others.is_empty()
+        self.configs.iter().all(Option::is_none) && self.others.is_empty()
     }
 
     /// Writes the whole output as `emit::write_stream` writes the sorted objects.
@@ -48,19 +52,40 @@ impl Pending {
         /// objects held are a small part of the output.
         const CHUNK: usize = 1024;
         let mut others = self.others.into_iter().peekable();
-        // Every object an embedded template renders has its resource's namespace and name
+        // Every object rendered here has its resource's namespace and name
         // (`render::metadata`), so each kind's objects sort as their resources do.
-        let mut order: Vec<&(parse::Resource, Config)> = self.resources.iter().collect();
-        order.sort_by(|(a, _), (b, _)| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-        for kind in crate::render::EMBEDDED_KINDS {
+        let mut order: Vec<usize> = (0..self.resources.len())
+            .filter(|&i| self.configs[i].is_some())
+            .collect();
+        let resources = &self.resources;
+        order.sort_by(|&a, &b| {
+            (&resources[a].namespace, &resources[a].name)
+                .cmp(&(&resources[b].namespace, &resources[b].name))
+        });
+        let input = policy::Input::new(&self.resources, &self.configs);
+        let plan = self.policies.then(|| policy::Plan::new(&input));
+        let kinds = plan
+            .as_ref()
+            .map(|_| "NetworkPolicy")
+            .into_iter()
+            .chain(crate::render::EMBEDDED_KINDS.iter().copied());
+        for kind in kinds {
             // The last object written, its text dropped: the next must sort after it.
             let mut last: Option<Object> = None;
             for chunk in order.chunks(CHUNK) {
-                let rendered: Result<Vec<Vec<Object>>, Diagnostic> = chunk
+                let rendered: Result<Vec<Vec<Object>>, String> = chunk
                     .par_iter()
-                    .map(|(resource, config)| {
-                        let mut objects =
-                            self.renderer.render_only(resource, config, Some(kind))?;
+                    .map(|&i| {
+                        let mut objects: Vec<Object> = match (&plan, &self.configs[i]) {
+                            (Some(plan), _) if kind == "NetworkPolicy" => {
+                                policy_of(&input, plan, resources, i)?.into_iter().collect()
+                            }
+                            (_, Some(config)) => self
+                                .renderer
+                                .render_only(&self.resources[i], config, Some(kind))
+                                .map_err(|d| d.message)?,
+                            (_, None) => Vec::new(),
+                        };
                         objects
                             .iter_mut()
                             .for_each(|o| o.value = serde_json::Value::Null);
@@ -69,7 +94,7 @@ impl Pending {
                     .collect();
                 // The embedded templates render every valid resource (the tests render every
                 // fixture); should one not, nothing more is written.
-                let rendered = rendered.map_err(|d| std::io::Error::other(d.message))?;
+                let rendered = rendered.map_err(std::io::Error::other)?;
                 for mut object in rendered.into_iter().flatten() {
                     if last
                         .as_ref()
@@ -96,4 +121,23 @@ impl Pending {
         }
         Ok(())
     }
+}
+
+/// Resource `i`'s NetworkPolicy, if its policy is on; in a debug build, checked against its
+/// k8s-openapi type as the collected render checks it.
+fn policy_of(
+    input: &policy::Input<'_>,
+    plan: &policy::Plan,
+    resources: &[parse::Resource],
+    i: usize,
+) -> Result<Option<Object>, String> {
+    let Some(object) = policy::one(input, plan, i, &|i| crate::render::metadata(&resources[i]))
+    else {
+        return Ok(None);
+    };
+    if cfg!(debug_assertions) {
+        crate::render::typed::check(object.value.clone())
+            .map_err(|problem| format!("NetworkPolicy {problem}"))?;
+    }
+    Ok(Some(object))
 }

@@ -253,3 +253,20 @@ pub enum Config {
     Peer(PeerConfig),
     ClusterPeer(ClusterPeerConfig),
 }
+
+impl Config {
+    pub fn compute(&self) -> &Compute {
+        match self {
+            Config::Peer(p) => &p.resources,
+            Config::ClusterPeer(c) => &c.resources,
+        }
+    }
+
+    /// What its annotations say about its NetworkPolicy.
+    pub fn policy(&self) -> &crate::model::policy::Settings {
+        match self {
+            Config::Peer(p) => &p.policy,
+            Config::ClusterPeer(c) => &c.policy,
+        }
+    }
+}

@@ -184,6 +184,94 @@ fn client_peers(clients: &[Client], own: &str) -> Vec<J> {
         .collect()
 }
 
+/// Who talks to whom across the set, worked out once: who drives whose RPC API, and which
+/// cluster peers and private swarm peers talk to each other (both ways): those sharing a
+/// secret in one namespace, and those that name each other.
+pub struct Plan {
+    api_clients: BTreeMap<usize, BTreeSet<usize>>,
+    links: BTreeMap<usize, BTreeSet<usize>>,
+    /// Resources by group (one kind, namespace and secret), and each member's group.
+    groups: Vec<BTreeSet<usize>>,
+    group_of: BTreeMap<usize, usize>,
+}
+
+impl Plan {
+    pub fn new(input: &Input<'_>) -> Plan {
+        let n = input.resources.len();
+        let mut api_clients: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+        let mut links: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+        let mut keys: BTreeMap<(Kind, &str, &str), usize> = BTreeMap::new();
+        let mut groups: Vec<BTreeSet<usize>> = Vec::new();
+        let mut group_of: BTreeMap<usize, usize> = BTreeMap::new();
+        for i in 0..n {
+            let secret = match &input.configs[i] {
+                Some(Config::ClusterPeer(c)) => Some(c.cluster_secret_name.as_str()),
+                Some(Config::Peer(p)) => p.swarm_key_secret_name.as_deref(),
+                None => None,
+            };
+            if let Some(secret) = secret {
+                let key = (input.resources[i].kind, input.namespace(i), secret);
+                let group = *keys.entry(key).or_insert_with(|| {
+                    groups.push(BTreeSet::new());
+                    groups.len() - 1
+                });
+                groups[group].insert(i);
+                group_of.insert(i, group);
+            }
+        }
+        let mut link = |a: usize, b: usize| {
+            links.entry(a).or_default().insert(b);
+            links.entry(b).or_default().insert(a);
+        };
+        for i in 0..n {
+            if let Some(cluster) = input.cluster_config(i) {
+                if let Ok(endpoint) = multiaddr::parse(&cluster.peer_endpoint, Shape::Endpoint)
+                    && let Some(p) = input.named(&endpoint, i, Kind::Peer)
+                {
+                    api_clients.entry(p).or_default().insert(i);
+                }
+                for address in &cluster.bootstrap_peers {
+                    if let Ok(address) = multiaddr::parse(address, Shape::WithPeer)
+                        && let Some(b) = input.named(&address, i, Kind::ClusterPeer)
+                    {
+                        link(i, b);
+                    }
+                }
+            }
+            if let Some(peer) = input.peer_config(i)
+                && peer.swarm_key_secret_name.is_some()
+            {
+                for address in peering(peer) {
+                    if let Some(q) = input.named(&address, i, Kind::Peer)
+                        && input
+                            .peer_config(q)
+                            .is_some_and(|q| q.swarm_key_secret_name.is_some())
+                    {
+                        link(i, q);
+                    }
+                }
+            }
+        }
+        Plan {
+            api_clients,
+            links,
+            groups,
+            group_of,
+        }
+    }
+
+    /// The peers resource `i` talks to: its group, and those it names or that name it.
+    fn linked(&self, input: &Input<'_>, i: usize) -> Vec<J> {
+        let mut members: BTreeSet<usize> = self
+            .group_of
+            .get(&i)
+            .map(|&g| self.groups[g].clone())
+            .unwrap_or_default();
+        members.extend(self.links.get(&i).into_iter().flatten());
+        input.peers(&members, input.namespace(i))
+    }
+}
+
 /// One NetworkPolicy for each resource whose policy is on, in resource order, each passed
 /// through `finish` as it is made.
 pub fn render(
@@ -191,173 +279,117 @@ pub fn render(
     metadata: impl Fn(usize) -> J,
     mut finish: impl FnMut(Object) -> Object,
 ) -> Vec<Object> {
-    let n = input.resources.len();
-    // Who drives whose RPC API; which cluster peers, and which private swarm peers, talk to
-    // each other (both ways): those sharing a secret in one namespace, and those that name
-    // each other.
-    let mut api_clients: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-    let mut links: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-    let mut groups: BTreeMap<(Kind, &str, &str), BTreeSet<usize>> = BTreeMap::new();
-    let mut group_of: BTreeMap<usize, (Kind, &str, &str)> = BTreeMap::new();
-    for i in 0..n {
-        let secret = match &input.configs[i] {
-            Some(Config::ClusterPeer(c)) => Some(c.cluster_secret_name.as_str()),
-            Some(Config::Peer(p)) => p.swarm_key_secret_name.as_deref(),
-            None => None,
-        };
-        if let Some(secret) = secret {
-            let key = (input.resources[i].kind, input.namespace(i), secret);
-            groups.entry(key).or_default().insert(i);
-            group_of.insert(i, key);
-        }
-    }
-    let mut link = |a: usize, b: usize| {
-        links.entry(a).or_default().insert(b);
-        links.entry(b).or_default().insert(a);
-    };
-    for i in 0..n {
-        if let Some(cluster) = input.cluster_config(i) {
-            if let Ok(endpoint) = multiaddr::parse(&cluster.peer_endpoint, Shape::Endpoint)
-                && let Some(p) = input.named(&endpoint, i, Kind::Peer)
-            {
-                api_clients.entry(p).or_default().insert(i);
-            }
-            for address in &cluster.bootstrap_peers {
-                if let Ok(address) = multiaddr::parse(address, Shape::WithPeer)
-                    && let Some(b) = input.named(&address, i, Kind::ClusterPeer)
-                {
-                    link(i, b);
-                }
-            }
-        }
-        if let Some(peer) = input.peer_config(i)
-            && peer.swarm_key_secret_name.is_some()
-        {
-            for address in peering(peer) {
-                if let Some(q) = input.named(&address, i, Kind::Peer)
-                    && input
-                        .peer_config(q)
-                        .is_some_and(|q| q.swarm_key_secret_name.is_some())
-                {
-                    link(i, q);
-                }
-            }
-        }
-    }
-    // The peers resource `i` talks to: its group, and those it names or that name it.
-    let linked = |i: usize| -> Vec<J> {
-        let mut members: BTreeSet<usize> = group_of
-            .get(&i)
-            .and_then(|key| groups.get(key))
-            .cloned()
-            .unwrap_or_default();
-        members.extend(links.get(&i).into_iter().flatten());
-        input.peers(&members, input.namespace(i))
-    };
+    let plan = Plan::new(input);
+    (0..input.resources.len())
+        .filter_map(|i| one(input, &plan, i, &metadata))
+        .map(&mut finish)
+        .collect()
+}
 
-    let mut objects = Vec::new();
-    for i in 0..n {
-        let resource = &input.resources[i];
-        let ns = input.namespace(i);
-        let Some(config) = &input.configs[i] else {
-            continue;
-        };
-        // The pods' own ports, by the names the container gives them: whatever the template
-        // exposes, the policy covers, and nothing else.
-        let (swarm, other): (Vec<Port>, Vec<Port>) = crate::render::ports(config)
-            .into_iter()
-            .partition(|p| p.name.starts_with("swarm"));
-        let numbers = |ports: &[&Port]| -> Vec<(u16, &'static str)> {
-            ports.iter().map(|p| (p.port, p.protocol)).collect()
-        };
-        let named =
-            |name: &str| numbers(&other.iter().filter(|p| p.name == name).collect::<Vec<_>>());
-        let swarm = numbers(&swarm.iter().collect::<Vec<_>>());
-        let (settings, ingress, egress) = match config {
-            Config::Peer(peer) => {
-                let mut ingress = vec![anywhere(&swarm)];
-                let gateway = named("gateway");
-                if !gateway.is_empty() {
-                    ingress.push(anywhere(&gateway));
-                }
-                let api = named("api");
-                if !api.is_empty() {
-                    let mut from = api_clients
-                        .get(&i)
-                        .map(|clients| input.peers(clients, ns))
-                        .unwrap_or_default();
-                    from.extend(client_peers(&peer.policy.clients, ns));
-                    ingress.extend(rule("from", from, &api));
-                }
-                let egress = if peer.policy.open_egress || peer.swarm_key_secret_name.is_none() {
-                    vec![json!({})]
-                } else {
-                    let mut egress = vec![dns()];
-                    egress.extend(rule("to", linked(i), &swarm));
-                    let protocols: BTreeSet<&str> = swarm.iter().map(|(_, p)| *p).collect();
-                    for address in peering(peer) {
-                        if input.named(&address, i, Kind::Peer).is_none() {
-                            egress.push(outside(&address, &protocols));
-                        }
-                    }
-                    egress
-                };
-                (&peer.policy, ingress, egress)
+/// Resource `i`'s NetworkPolicy; none when it has no configuration or its policy is off.
+pub fn one(
+    input: &Input<'_>,
+    plan: &Plan,
+    i: usize,
+    metadata: &dyn Fn(usize) -> J,
+) -> Option<Object> {
+    let linked = |i: usize| plan.linked(input, i);
+    let api_clients = &plan.api_clients;
+    let resource = &input.resources[i];
+    let ns = input.namespace(i);
+    let config = input.configs[i].as_ref()?;
+    // The pods' own ports, by the names the container gives them: whatever the template
+    // exposes, the policy covers, and nothing else.
+    let (swarm, other): (Vec<Port>, Vec<Port>) = crate::render::ports(config)
+        .into_iter()
+        .partition(|p| p.name.starts_with("swarm"));
+    let numbers = |ports: &[&Port]| -> Vec<(u16, &'static str)> {
+        ports.iter().map(|p| (p.port, p.protocol)).collect()
+    };
+    let named = |name: &str| numbers(&other.iter().filter(|p| p.name == name).collect::<Vec<_>>());
+    let swarm = numbers(&swarm.iter().collect::<Vec<_>>());
+    let (settings, ingress, egress) = match config {
+        Config::Peer(peer) => {
+            let mut ingress = vec![anywhere(&swarm)];
+            let gateway = named("gateway");
+            if !gateway.is_empty() {
+                ingress.push(anywhere(&gateway));
             }
-            Config::ClusterPeer(cluster) => {
-                let mut ingress = Vec::new();
-                ingress.extend(rule("from", linked(i), &swarm));
-                let mut from = vec![json!({ "podSelector": { "matchLabels": {
-                    CLUSTER_CLIENT_LABEL: cluster.cluster_secret_name
-                } } })];
-                from.extend(client_peers(&cluster.policy.clients, ns));
-                // REST API, IPFS proxy and metrics.
-                let apis = numbers(&other.iter().collect::<Vec<_>>());
-                ingress.extend(rule("from", from, &apis));
-                let egress = if cluster.policy.open_egress {
-                    vec![json!({})]
-                } else {
-                    let mut egress = vec![dns()];
-                    egress.extend(rule("to", linked(i), &swarm));
-                    for address in &cluster.bootstrap_peers {
-                        if let Ok(address) = multiaddr::parse(address, Shape::WithPeer)
-                            && input.named(&address, i, Kind::ClusterPeer).is_none()
-                        {
-                            egress.push(outside(&address, &BTreeSet::from(["TCP"])));
-                        }
-                    }
-                    if let Ok(endpoint) = multiaddr::parse(&cluster.peer_endpoint, Shape::Endpoint)
-                    {
-                        egress.push(match input.named(&endpoint, i, Kind::Peer) {
-                            Some(p) => json!({
-                                "to": input.peers(&BTreeSet::from([p]), ns),
-                                "ports": ports(&[(endpoint.port, "TCP")]),
-                            }),
-                            None => outside(&endpoint, &BTreeSet::from(["TCP"])),
-                        });
-                    }
-                    egress
-                };
-                (&cluster.policy, ingress, egress)
+            let api = named("api");
+            if !api.is_empty() {
+                let mut from = api_clients
+                    .get(&i)
+                    .map(|clients| input.peers(clients, ns))
+                    .unwrap_or_default();
+                from.extend(client_peers(&peer.policy.clients, ns));
+                ingress.extend(rule("from", from, &api));
             }
-        };
-        if !settings.enabled {
-            continue;
+            let egress = if peer.policy.open_egress || peer.swarm_key_secret_name.is_none() {
+                vec![json!({})]
+            } else {
+                let mut egress = vec![dns()];
+                egress.extend(rule("to", linked(i), &swarm));
+                let protocols: BTreeSet<&str> = swarm.iter().map(|(_, p)| *p).collect();
+                for address in peering(peer) {
+                    if input.named(&address, i, Kind::Peer).is_none() {
+                        egress.push(outside(&address, &protocols));
+                    }
+                }
+                egress
+            };
+            (&peer.policy, ingress, egress)
         }
-        let value = json!({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata(i),
-            "spec": {
-                "podSelector": pods(resource.kind, &resource.name),
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": ingress,
-                "egress": egress,
-            },
-        });
-        objects.push(finish(Object::from_value(value, resource.origin)));
+        Config::ClusterPeer(cluster) => {
+            let mut ingress = Vec::new();
+            ingress.extend(rule("from", linked(i), &swarm));
+            let mut from = vec![json!({ "podSelector": { "matchLabels": {
+                CLUSTER_CLIENT_LABEL: cluster.cluster_secret_name
+            } } })];
+            from.extend(client_peers(&cluster.policy.clients, ns));
+            // REST API, IPFS proxy and metrics.
+            let apis = numbers(&other.iter().collect::<Vec<_>>());
+            ingress.extend(rule("from", from, &apis));
+            let egress = if cluster.policy.open_egress {
+                vec![json!({})]
+            } else {
+                let mut egress = vec![dns()];
+                egress.extend(rule("to", linked(i), &swarm));
+                for address in &cluster.bootstrap_peers {
+                    if let Ok(address) = multiaddr::parse(address, Shape::WithPeer)
+                        && input.named(&address, i, Kind::ClusterPeer).is_none()
+                    {
+                        egress.push(outside(&address, &BTreeSet::from(["TCP"])));
+                    }
+                }
+                if let Ok(endpoint) = multiaddr::parse(&cluster.peer_endpoint, Shape::Endpoint) {
+                    egress.push(match input.named(&endpoint, i, Kind::Peer) {
+                        Some(p) => json!({
+                            "to": input.peers(&BTreeSet::from([p]), ns),
+                            "ports": ports(&[(endpoint.port, "TCP")]),
+                        }),
+                        None => outside(&endpoint, &BTreeSet::from(["TCP"])),
+                    });
+                }
+                egress
+            };
+            (&cluster.policy, ingress, egress)
+        }
+    };
+    if !settings.enabled {
+        return None;
     }
-    objects
+    let value = json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(i),
+        "spec": {
+            "podSelector": pods(resource.kind, &resource.name),
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": ingress,
+            "egress": egress,
+        },
+    });
+    Some(Object::from_value(value, resource.origin))
 }
 
 /// The addresses of a Peer's `kotalc.io/peering`, parsed.
