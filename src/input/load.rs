@@ -262,7 +262,9 @@ fn walk(
     found
 }
 
-fn is_resource_file(path: &Path) -> bool {
+/// A `*.yaml` or `*.yml` file that is not a kustomization: what every reader takes for an
+/// input, on disk or at a revision.
+pub fn is_resource_file(path: &Path) -> bool {
     let yaml = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml")

@@ -106,16 +106,11 @@ fn list(
         };
         let relative = file.strip_prefix(prefix.as_str()).unwrap_or(file);
         let hidden = relative.split('/').any(|c| c.starts_with('.'));
-        let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
-        let name = file.rsplit('/').next().unwrap_or_default();
-        let kustomization = matches!(
-            name,
-            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-        );
+        let resource = load::is_resource_file(Path::new(file));
         let rendered = rendered_dirs.iter().any(|d| file.starts_with(d));
         // A regular file, executable or not; a link (120000) or a submodule is not read.
         let regular = kind == "blob" && matches!(mode, "100644" | "100755");
-        if hidden || !yaml || kustomization || rendered || !regular {
+        if hidden || !resource || rendered || !regular {
             continue;
         }
         let shown = if root.is_dir() {
