@@ -36,21 +36,72 @@ fn modules() -> BTreeMap<String, PathBuf> {
                 stack.push(path);
                 continue;
             }
+            // The binary: it reaches the library as `kotalc::`, from outside.
+            if path == root.join("main.rs") {
+                continue;
+            }
             let relative = path.strip_prefix(&root).expect("under src/");
             let mut parts: Vec<String> = relative
                 .iter()
                 .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
                 .collect();
-            if matches!(
-                parts.last().map(String::as_str),
-                Some("mod" | "lib" | "main")
-            ) {
+            if matches!(parts.last().map(String::as_str), Some("mod" | "lib")) {
                 parts.pop();
             }
             out.insert(parts.join("::"), path);
         }
     }
     out
+}
+
+/// `crate::{a::b, c::{d, e}}` written out as `crate::a::b, crate::c::d, crate::c::e`, so
+/// that grouped imports are read as the paths they are.
+fn expand_groups(code: &str) -> String {
+    let group = regex_lite::Regex::new(r"\b((?:crate|super)(?:::[a-z_][a-z0-9_]*)*)::\{").unwrap();
+    let mut code = code.to_string();
+    while let Some(found) = group.captures(&code) {
+        let whole = found.get(0).expect("a match");
+        let prefix = found[1].to_string();
+        // The group's end: its matching brace.
+        let mut depth = 1;
+        let mut end = whole.end();
+        for (i, c) in code[whole.end()..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                end = whole.end() + i;
+                break;
+            }
+        }
+        let mut items = Vec::new();
+        let mut depth = 0;
+        let mut start = whole.end();
+        for (i, c) in code[whole.end()..end].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    items.push(code[start..whole.end() + i].trim().to_string());
+                    start = whole.end() + i + 1;
+                }
+                _ => {}
+            }
+        }
+        items.push(code[start..end].trim().to_string());
+        let written: Vec<String> = items
+            .iter()
+            .filter(|item| !item.is_empty())
+            .map(|item| match item.as_str() {
+                "self" => prefix.clone(),
+                item => format!("{prefix}::{item}"),
+            })
+            .collect();
+        code.replace_range(whole.start()..=end.min(code.len() - 1), &written.join(", "));
+    }
+    code
 }
 
 /// The modules a file names: `crate::a::b` resolved to the longest module path it starts
@@ -61,21 +112,24 @@ fn uses(module: &str, text: &str, known: &BTreeMap<String, PathBuf>) -> BTreeSet
         .filter(|l| !l.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
         .join("\n");
-    // The unit tests at the end of a file may reach anywhere.
-    let code = code
-        .split("#[cfg(test)]")
-        .next()
-        .unwrap_or_default()
-        .replace("pub(super)", "pub");
+    // The unit tests at the end of a file (clippy keeps them last) may reach anywhere.
+    let tests = regex_lite::Regex::new(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{").unwrap();
+    let code = match tests.find(&code) {
+        Some(found) => &code[..found.start()],
+        None => &code[..],
+    };
+    let code = expand_groups(&code.replace("pub(super)", "pub"));
     let mut out = BTreeSet::new();
-    let path = regex_lite::Regex::new(r"\b(crate|super)((?:::[a-z_][a-z0-9_]*)*)").unwrap();
+    let path =
+        regex_lite::Regex::new(r"\b(crate|super(?:::super)*)((?:::[a-z_][a-z0-9_]*)*)").unwrap();
     let parent: Vec<&str> = module.split("::").collect();
     for found in path.captures_iter(&code) {
         let segments: Vec<&str> = found[2].split("::").filter(|s| !s.is_empty()).collect();
         let base: Vec<&str> = if &found[1] == "crate" {
             Vec::new()
         } else {
-            parent[..parent.len().saturating_sub(1)].to_vec()
+            let up = found[1].matches("super").count();
+            parent[..parent.len().saturating_sub(up)].to_vec()
         };
         // `super::item` names the parent module itself.
         let mut best = (!base.is_empty()).then(|| base.join("::"));
@@ -206,10 +260,13 @@ fn the_reader_sees_every_form_of_import() {
     .map(|m| (m.to_string(), PathBuf::new()))
     .collect();
     let text = "use crate::render::{Object, Port};\nuse super::set;\n\
-                fn f() { crate::model::parse::span_of(); }\n\
-                pub(super) fn g() {}\n// crate::check::validate in a comment\n";
+                use crate::{model::{parse::Resource, self}, render};\n\
+                fn f() { crate::model::parse::span_of(); super::super::model::x(); }\n\
+                #[cfg(test)]\nthread_local! {}\n\
+                pub(super) fn g() {}\n// crate::check::validate in a comment\n\
+                #[cfg(test)]\nmod tests { use crate::commands::krm; }\n";
     let found = uses("check::validate", text, &known);
-    let expected: BTreeSet<String> = ["check::set", "model::parse", "render"]
+    let expected: BTreeSet<String> = ["check::set", "model", "model::parse", "render"]
         .into_iter()
         .map(String::from)
         .collect();

@@ -1,5 +1,6 @@
-//! The checks: each resource alone (`validate`), the whole set (`set`), warnings (`lint`), and
-//! a Swarm's checks with its lowering to Peers (`swarm`).
+//! The checks: each resource alone (`validate`), the whole set (`set`), warnings (`lint`), the
+//! NetworkPolicy annotations (`policy`), and a Swarm's checks with its lowering to Peers
+//! (`swarm`).
 
 pub mod lint;
 pub mod policy;

@@ -1,4 +1,5 @@
-//! The command line, as clap definitions only; `run` interprets them.
+//! The command line: its clap definitions, and the compile options that `build`, `check`,
+//! `validate` and `diff` read from them.
 
 use std::path::PathBuf;
 

@@ -165,8 +165,7 @@ struct Resolved {
     allowed: Vec<BTreeSet<Code>>,
 }
 
-/// Every check done; the objects not made from a template (Secrets, NetworkPolicies,
-/// passthrough documents) planned.
+/// Every check done; one object planned for each Secret the resources reference.
 struct Checked {
     resolved: Resolved,
     secrets: Vec<Object>,
@@ -388,6 +387,11 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
         options.templates.as_deref()
     }) {
         Ok(renderer) if streams => {
+            if cfg!(debug_assertions) && policies {
+                // The debug builds' type check, as the collected render makes it: a policy
+                // that fails it is a diagnostic, before anything is written.
+                network_policies(run, &set.resources, &configs);
+            }
             crate::output::emit::sort(&mut others);
             rendered.pending = Some(Pending {
                 renderer,
@@ -523,16 +527,6 @@ fn specs(resources: &[parse::Resource]) -> BTreeMap<String, serde_json::Value> {
             (format!("{} {place}", r.kind.name()), r.root.to_json())
         })
         .collect()
-}
-
-/// Where a written resource's objects are: `namespace/name`, or `name` without a namespace;
-/// the key [`Outcome::specs`] gives a compiled resource.
-pub fn place(value: &serde_json::Value) -> String {
-    let name = value["metadata"]["name"].as_str().unwrap_or_default();
-    match value["metadata"]["namespace"].as_str() {
-        Some(ns) => format!("{ns}/{name}"),
-        None => name.to_string(),
-    }
 }
 
 fn network_policies_note(count: usize) -> Diagnostic {

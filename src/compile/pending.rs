@@ -78,7 +78,10 @@ impl Pending {
                     .map(|&i| {
                         let mut objects: Vec<Object> = match (&plan, &self.configs[i]) {
                             (Some(plan), _) if kind == "NetworkPolicy" => {
-                                policy_of(&input, plan, resources, i)?.into_iter().collect()
+                                let metadata = |i| crate::render::metadata(&resources[i]);
+                                policy::one(&input, plan, i, &metadata)
+                                    .into_iter()
+                                    .collect()
                             }
                             (_, Some(config)) => self
                                 .renderer
@@ -121,23 +124,4 @@ impl Pending {
         }
         Ok(())
     }
-}
-
-/// Resource `i`'s NetworkPolicy, if its policy is on; in a debug build, checked against its
-/// k8s-openapi type as the collected render checks it.
-fn policy_of(
-    input: &policy::Input<'_>,
-    plan: &policy::Plan,
-    resources: &[parse::Resource],
-    i: usize,
-) -> Result<Option<Object>, String> {
-    let Some(object) = policy::one(input, plan, i, &|i| crate::render::metadata(&resources[i]))
-    else {
-        return Ok(None);
-    };
-    if cfg!(debug_assertions) {
-        crate::render::typed::check(object.value.clone())
-            .map_err(|problem| format!("NetworkPolicy {problem}"))?;
-    }
-    Ok(Some(object))
 }

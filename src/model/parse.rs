@@ -28,6 +28,13 @@ pub struct Resource {
     pub object: Option<Object>,
 }
 
+/// The namespace a document names itself.
+fn own_namespace(doc: &Node) -> Option<String> {
+    doc.at("metadata.namespace")
+        .and_then(Node::as_str)
+        .map(String::from)
+}
+
 impl Resource {
     /// The namespace its objects go to, `""` when none is known.
     pub fn namespace_or_empty(&self) -> &str {
@@ -141,8 +148,8 @@ pub fn parse(
     parsed
 }
 
-/// [`parse`], with `document` making of each document what it will: what reads a cluster
-/// export cleans and sorts its objects first. Each file's problems stop at
+/// [`parse`], with `document` making of each document what it will: `import` cleans a
+/// cluster export's objects first. Each file's problems stop at
 /// [`MAX_DIAGNOSTICS`].
 pub fn parse_each(
     sources: &mut Sources,
@@ -207,7 +214,7 @@ pub fn parse_each(
 /// `privateKey` (and its `id` when that is no peer ID, as when the two are swapped), a
 /// Secret's `data` and `stringData`, a SealedSecret's `spec.template.data`, and the same in
 /// the items of a list.
-pub fn secrets_of(doc: &Node, out: &mut Vec<(Span, String)>) {
+fn secrets_of(doc: &Node, out: &mut Vec<(Span, String)>) {
     fn scalars(node: &Node, out: &mut Vec<(Span, String)>) {
         match &node.value {
             Value::Map(entries) => entries.iter().for_each(|(_, v)| scalars(v, out)),
@@ -350,10 +357,7 @@ pub fn parse_document(
             );
         }
         let value = doc.to_json();
-        let namespace = doc
-            .at("metadata.namespace")
-            .and_then(Node::as_str)
-            .map(String::from);
+        let namespace = own_namespace(&doc);
         parsed.sealed.push(Passthrough {
             root: doc,
             value,
@@ -410,10 +414,7 @@ pub fn parse_document(
         );
     } else if passthrough && !api_version.starts_with(&format!("{}/", model::GROUP)) {
         let value = doc.to_json();
-        let namespace = doc
-            .at("metadata.namespace")
-            .and_then(Node::as_str)
-            .map(String::from);
+        let namespace = own_namespace(&doc);
         parsed.passthrough.push(Passthrough {
             root: doc,
             value,
@@ -508,10 +509,7 @@ fn parse_resource(kind: Kind, root: Node, diagnostics: &mut Vec<Diagnostic>) -> 
         .and_then(Node::as_str)
         .unwrap_or_default()
         .to_string();
-    let namespace = root
-        .at("metadata.namespace")
-        .and_then(Node::as_str)
-        .map(String::from);
+    let namespace = own_namespace(&root);
     let origin = root.key_span("metadata.name").unwrap_or(root.span);
     Resource {
         kind,

@@ -471,22 +471,25 @@ fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
                     let d = crate::input::yaml::syntax_error(0, &e);
                     Diagnostic::new(d.code, format!("{}: {}", load::display(&file), d.message))
                 })?;
+        let mut objects = Vec::new();
         for doc in docs {
-            crate::input::yaml::objects(doc, &mut |doc: J| {
-                let kind = doc["kind"].as_str().unwrap_or_default();
-                if doc.is_null() || kind == "Kustomization" {
-                    return;
-                }
-                if doc["apiVersion"] == crate::model::API_VERSION {
-                    let key = format!("{kind} {}", compile::place(&doc));
-                    before.resources.insert(key, doc);
-                    return;
-                }
-                let side = changes::exported(doc);
-                let key = changes::key(&side.value);
-                before.same.remove(&key);
-                before.objects.insert(key, side);
-            });
+            crate::input::yaml::objects(doc, &mut |doc: J| objects.push(doc));
+        }
+        // Last to first, so that of two objects of one key in a file, the first is kept.
+        for doc in objects.into_iter().rev() {
+            let kind = doc["kind"].as_str().unwrap_or_default();
+            if doc.is_null() || kind == "Kustomization" {
+                continue;
+            }
+            if doc["apiVersion"] == crate::model::API_VERSION {
+                let key = format!("{kind} {}", place(&doc));
+                before.resources.insert(key, doc);
+                continue;
+            }
+            let side = changes::exported(doc);
+            let key = changes::key(&side.value);
+            before.same.remove(&key);
+            before.objects.insert(key, side);
         }
     }
     Ok(before)
@@ -529,4 +532,15 @@ fn at_revision(
         same: BTreeSet::new(),
         resources: before.specs,
     })
+}
+
+/// Where a written resource's objects are: `namespace/name`, or `name` without a namespace;
+/// the key
+/// [`compile::Outcome::specs`] gives a compiled resource.
+fn place(value: &serde_json::Value) -> String {
+    let name = value["metadata"]["name"].as_str().unwrap_or_default();
+    match value["metadata"]["namespace"].as_str() {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    }
 }

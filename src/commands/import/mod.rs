@@ -1,6 +1,6 @@
 //! `kotalc import`: writes the inputs of a cluster export, and says how to seal its Secrets.
 
-pub mod convert;
+mod convert;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
