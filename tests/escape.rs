@@ -208,6 +208,61 @@ fn every_path_built_from_names_stays_inside_dir() {
 }
 
 #[test]
+fn migrate_reports_an_invalid_namespace_as_build_does() {
+    let work = scratch("escape-migrate-namespace");
+    let swarm = fs::read(root().join("fixtures/sample-swarm/input/ipfs_v1alpha1_swarm.yaml"))
+        .expect("fixture");
+    fs::write(work.join("s.yaml"), &swarm).expect("write");
+    let out = run(
+        &work,
+        &[
+            "migrate",
+            "s.yaml",
+            "-o",
+            "out",
+            "--namespace",
+            "Not_A_Name",
+            "--format",
+            "json",
+        ],
+    );
+    assert_exit(&out, 1);
+    let lines: Vec<serde_json::Value> = text(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", text(&out.stderr));
+    assert_eq!(lines[0]["code"], "invalid-name");
+    assert_eq!(lines[0]["severity"], "error");
+    let message = lines[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("the default namespace \"Not_A_Name\" is invalid: "),
+        "{message}"
+    );
+    assert_eq!(lines[1]["summary"]["errors"], 1);
+    assert!(!work.join("out").exists(), "nothing is written");
+    // The build of the same inputs says the same.
+    let build = run(
+        &work,
+        &[
+            "build",
+            "s.yaml",
+            "--namespace",
+            "Not_A_Name",
+            "--format",
+            "json",
+        ],
+    );
+    assert_exit(&build, 1);
+    let first: serde_json::Value = text(&build.stderr)
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .expect("a JSON line");
+    assert_eq!(first["message"], message, "{}", text(&build.stderr));
+}
+
+#[test]
 fn migrate_writes_only_inside_dir_and_never_touches_an_input() {
     let work = scratch("escape-migrate");
     let swarm = fs::read(root().join("fixtures/sample-swarm/input/ipfs_v1alpha1_swarm.yaml"))

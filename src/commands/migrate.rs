@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::report::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary};
+use super::report::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary, summary_of};
 use crate::check::swarm::{self, LoweredNode};
 use crate::commands::cli::MigrateArgs;
 use crate::diagnostic::source::Sources;
@@ -18,8 +18,16 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     if let Some(ns) = &args.namespace
         && let Some(problem) = crate::kube::names::namespace(ns)
     {
-        eprintln!("error[invalid-name]: --namespace {ns:?}: {problem}");
-        return super::report::EXIT_USAGE;
+        // As `build` reports it: a diagnostic in every format, then the summary.
+        let d = Diagnostic::new(
+            Code::InvalidName,
+            format!("the default namespace {ns:?} is invalid: {problem}"),
+        )
+        .help("the namespace given with --namespace names the Peers' namespace and their sealed keys'");
+        let rendered = crate::diagnostic::render(&d, &Sources::default(), args.format);
+        let _ = io::stderr().write_all(rendered.as_bytes());
+        summary_of(&[d], 0, args.format, Some("nothing written".into()));
+        return EXIT_PROBLEMS;
     }
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
