@@ -37,6 +37,14 @@ median() {
   done | sort -n | awk -v mid=$(((runs + 1) / 2)) 'NR == mid { print $1 } { if ($2 > max) max = $2 } END { print max > "'"$work/rss"'" }'
 }
 
+# commit_all DIR: DIR as a git repository whose HEAD holds every file, for --against-ref
+commit_all() {
+  git -C "$1" init -q
+  git -C "$1" add .
+  git -C "$1" -c user.name=bench -c user.email=bench@example.invalid \
+    -c commit.gpgsign=false commit -q -m inputs
+}
+
 once() {
   /usr/bin/time -f '%e %M' -o "$work/time" sh -c "$1" >/dev/null 2>&1
   awk '{ print $1 }' "$work/time"
@@ -67,10 +75,7 @@ for n in 1000 10000; do
   check_rss=$(cat "$work/rss")
   against=$(median "$kotalc diff $work/in-$n --against $work/dir-$n")
   against_rss=$(cat "$work/rss")
-  git -C "$work/in-$n" init -q
-  git -C "$work/in-$n" add .
-  git -C "$work/in-$n" -c user.name=bench -c user.email=bench@example.invalid \
-    -c commit.gpgsign=false commit -q -m inputs
+  commit_all "$work/in-$n"
   files=$(git -C "$work/in-$n" ls-files | wc -l)
   against_ref=$(median "$kotalc diff $work/in-$n --against-ref HEAD")
   krm=$(median "$kotalc krm < $work/list-$n.yaml")
@@ -83,10 +88,7 @@ done
 # --against-ref compiles both sides and reads the revision with two git processes, so it is
 # set against two builds plus reading the same files from disk.
 "$generate" 16000 "$work/files" --one-per-file 2>/dev/null
-git -C "$work/files" init -q
-git -C "$work/files" add .
-git -C "$work/files" -c user.name=bench -c user.email=bench@example.invalid \
-  -c commit.gpgsign=false commit -q -m inputs
+commit_all "$work/files"
 many_files=$(git -C "$work/files" ls-files | wc -l)
 many_read=$(median "find $work/files -name '*.yaml' -type f -exec cat {} + > /dev/null")
 many_build=$(median "$kotalc build $work/files > /dev/null")

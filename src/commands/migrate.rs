@@ -115,15 +115,7 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     }
     // This command is the migration the warning points at.
     diagnostics.retain(|d| d.code != Code::SwarmDeprecated);
-    let mut outcome = crate::compile::Outcome {
-        sources,
-        diagnostics,
-        objects: Vec::new(),
-        resources: parsed.resources.len(),
-        specs: Default::default(),
-        pending: None,
-    };
-    crate::diagnostic::sort(&mut outcome.diagnostics, &outcome.sources);
+    let outcome = crate::compile::Outcome::of_checks(sources, diagnostics, parsed.resources.len());
     report_diagnostics(&outcome, args.format);
     if outcome.has_errors() {
         summary(&outcome, args.format, Some("nothing written".into()));

@@ -69,6 +69,21 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A run that checks and writes no object (import, migrate): its diagnostics, sorted.
+    pub fn of_checks(
+        sources: Sources,
+        mut diagnostics: Vec<Diagnostic>,
+        resources: usize,
+    ) -> Outcome {
+        diagnostic::sort(&mut diagnostics, &sources);
+        Outcome {
+            sources,
+            diagnostics,
+            resources,
+            ..Outcome::default()
+        }
+    }
+
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }

@@ -28,6 +28,18 @@ pub struct Resource {
     pub object: Option<Object>,
 }
 
+impl Passthrough {
+    /// The document as it is written, with the namespace it names itself.
+    fn of(root: Node) -> Passthrough {
+        let namespace = own_namespace(&root);
+        Passthrough {
+            value: root.to_json(),
+            root,
+            namespace,
+        }
+    }
+}
+
 /// The namespace a document names itself.
 fn own_namespace(doc: &Node) -> Option<String> {
     doc.at("metadata.namespace")
@@ -356,13 +368,7 @@ pub fn parse_document(
                 .help("seal each value into spec.encryptedData (kotalc seal), then remove spec.template.data and rotate the values"),
             );
         }
-        let value = doc.to_json();
-        let namespace = own_namespace(&doc);
-        parsed.sealed.push(Passthrough {
-            root: doc,
-            value,
-            namespace,
-        });
+        parsed.sealed.push(Passthrough::of(doc));
     } else if let Some(span) = listed_plaintext(&doc) {
         diagnostics.push(
             Diagnostic::new(
@@ -413,13 +419,7 @@ pub fn parse_document(
             )),
         );
     } else if passthrough && !api_version.starts_with(&format!("{}/", model::GROUP)) {
-        let value = doc.to_json();
-        let namespace = own_namespace(&doc);
-        parsed.passthrough.push(Passthrough {
-            root: doc,
-            value,
-            namespace,
-        });
+        parsed.passthrough.push(Passthrough::of(doc));
     } else {
         let span = doc.get("apiVersion").map_or(doc.span, |n| n.span);
         let help = if api_version.starts_with(&format!("{}/", model::GROUP)) {

@@ -38,15 +38,8 @@ pub fn import(args: &ImportArgs) -> u8 {
                 .help("export them with `kubectl get peers,clusterpeers -A -o yaml`"),
         );
     }
-    let mut outcome = crate::compile::Outcome {
-        sources,
-        diagnostics,
-        objects: Vec::new(),
-        resources: imported.resources.len(),
-        specs: Default::default(),
-        pending: None,
-    };
-    crate::diagnostic::sort(&mut outcome.diagnostics, &outcome.sources);
+    let outcome =
+        crate::compile::Outcome::of_checks(sources, diagnostics, imported.resources.len());
     report_diagnostics(&outcome, args.format);
     if outcome.has_errors() {
         return EXIT_PROBLEMS;
