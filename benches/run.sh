@@ -77,7 +77,7 @@ for n in 1000 10000; do
   against_rss=$(cat "$work/rss")
   commit_all "$work/in-$n"
   files=$(git -C "$work/in-$n" ls-files | wc -l)
-  against_ref=$(median "$kotalc diff $work/in-$n --against-ref HEAD")
+  against_ref=$(median "$kotalc diff $work/in-$n --against-ref HEAD --repo $work/in-$n")
   krm=$(median "$kotalc krm < $work/list-$n.yaml")
   krm_rss=$(cat "$work/rss")
   ci="$ci$n $bytes $build $cat_time $check $check_rss $against $against_rss $files $against_ref $krm $krm_rss
@@ -92,7 +92,7 @@ commit_all "$work/files"
 many_files=$(git -C "$work/files" ls-files | wc -l)
 many_read=$(median "find $work/files -name '*.yaml' -type f -exec cat {} + > /dev/null")
 many_build=$(median "$kotalc build $work/files > /dev/null")
-many_ref=$(median "$kotalc diff $work/files --against-ref HEAD")
+many_ref=$(median "$kotalc diff $work/files --against-ref HEAD --repo $work/files")
 
 machine="$(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(free -g | awk '/Mem:/ { print $2 }') GiB"
 table=$(printf '%s' "$rows" | awk -v machine="$machine" -v runs="$runs" '

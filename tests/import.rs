@@ -153,13 +153,12 @@ fn import_then_build_renders_what_the_samples_render() {
         "ipfs".into(),
         "--no-network-policies".into(),
     ];
+    // Copied into the repository: kotalc reads no input outside it.
+    let copies = scratch("import-samples");
     for sample in ["bare_peer", "swarm_peer", "cluster_peer"] {
-        args.push(
-            samples
-                .join(format!("ipfs_v1alpha1_{sample}.yaml"))
-                .to_string_lossy()
-                .into_owned(),
-        );
+        let name = format!("ipfs_v1alpha1_{sample}.yaml");
+        fs::copy(samples.join(&name), copies.join(&name)).expect("copy a sample");
+        args.push(copies.join(&name).to_string_lossy().into_owned());
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let hand = run(&root(), &argv);

@@ -337,9 +337,14 @@ pub struct DiffArgs {
         conflicts_with = "against_ref"
     )]
     pub against: Option<PathBuf>,
-    /// Compare with what the same inputs rendered at a git revision of their repository.
+    /// Compare with what the same inputs rendered at a git revision of the repository: the
+    /// work tree that holds the current directory, or the one --repo names.
     #[arg(long, value_name = "GITREF")]
     pub against_ref: Option<String>,
+    /// The work tree whose revision --against-ref reads, instead of the one that holds the
+    /// current directory. A repository among the inputs is never opened.
+    #[arg(long, value_name = "DIR", requires = "against_ref")]
+    pub repo: Option<PathBuf>,
     /// Directory of templates that override the embedded ones, as `build --templates`.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,

@@ -47,6 +47,8 @@ macro_rules! codes {
 
 codes! {
     Io = "io-error", Error, "a file or directory could not be read or written";
+    InputOutside = "input-outside", Error, "an input path or output directory that resolves outside the repository that holds the current directory (or outside the current directory)";
+    RepositoryInInputs = "repository-in-inputs", Warning, "a directory among the inputs that looks like a git repository: read as plain files, never opened by git";
     InputLimit = "input-limit", Error, "an input exceeds a size or depth limit";
     YamlSyntax = "yaml-syntax", Error, "the file is not valid YAML";
     DuplicateKey = "duplicate-key", Error, "a mapping repeats a key, whose last value would silently win elsewhere";

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::input::repository;
 
 /// Larger files are refused: no real resource file comes near it, and reading an unbounded
 /// file into memory is how a plugin takes a repo server down.
@@ -25,6 +26,10 @@ pub struct Filter {
     /// Files are opened through links. Only a path named can be one: a link below a directory
     /// is never followed.
     pub follow: bool,
+    /// The inputs of a repository: a path named must resolve inside the repository that holds
+    /// the current directory (see [`confine`]), and a directory below it that looks like a
+    /// git repository is named in a warning.
+    pub confined: bool,
 }
 
 impl Filter {
@@ -34,6 +39,7 @@ impl Filter {
         output: false,
         pipes: false,
         follow: true,
+        confined: true,
     };
 }
 
@@ -93,6 +99,12 @@ fn list(root: &Path, filter: Filter, diagnostics: &mut Vec<Diagnostic>) -> Vec<L
             return Vec::new();
         }
     };
+    if filter.confined
+        && let Err(d) = confine(root, "the input path")
+    {
+        diagnostics.push(d);
+        return Vec::new();
+    }
     let pipe = {
         use std::os::unix::fs::FileTypeExt;
         meta.file_type().is_fifo() || meta.file_type().is_socket()
@@ -238,8 +250,16 @@ fn walk(
         };
         yaml || filter.json && extension == Some("json")
     };
+    let mut repositories = Vec::new();
     for entry in walker {
         match entry {
+            Ok(entry)
+                if filter.confined
+                    && entry.file_type().is_dir()
+                    && repository::looks_like_repository(entry.path()) =>
+            {
+                repositories.push(entry.into_path());
+            }
             Ok(entry) if entry.file_type().is_dir() || !wanted(entry.path()) => {}
             Ok(entry) if entry.file_type().is_file() => found.push(Listed::File(entry.into_path())),
             Ok(entry) => found.push(Listed::Unread(entry.into_path())),
@@ -259,7 +279,77 @@ fn walk(
         }
     };
     found.sort_by_cached_key(path);
+    planted(repositories, diagnostics);
     found
+}
+
+/// Names each directory among the inputs that looks like a git repository, but for the work
+/// tree the user runs kotalc in: git would take such a directory, run from inside it, for a
+/// repository with its own config and refs. kotalc reads its files as any others and never
+/// runs git on it.
+fn planted(mut directories: Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>) {
+    if directories.is_empty() {
+        return;
+    }
+    let own = repository::boundary().ok();
+    directories.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+    for dir in directories {
+        if own.is_some() && fs::canonicalize(&dir).ok() == own {
+            continue;
+        }
+        diagnostics.push(
+            Diagnostic::new(
+                Code::RepositoryInInputs,
+                "this directory among the inputs looks like a git repository (a `.git`, or a \
+                 bare repository's HEAD, objects/ and refs/); its files are read as plain \
+                 files, and `diff --against-ref` never takes it for the repository",
+            )
+            .path(display(&dir))
+            .help(
+                "remove the repository's files from the inputs; `diff --against-ref` reads the \
+                 work tree that holds the current directory, or the one --repo DIR names",
+            ),
+        );
+    }
+}
+
+/// Refuses a path that resolves outside the repository that holds the current directory (or
+/// outside the current directory, where no repository does), as kustomize's load restrictor
+/// does: a link committed as `ipfs` -> `../secrets` must not make kotalc read, and echo,
+/// files outside. A path that does not exist passes: whoever opens it reports that.
+pub fn confine(path: &Path, what: &str) -> Result<(), Diagnostic> {
+    let shown = display(path);
+    let boundary = repository::boundary().map_err(|e| io_error(&shown, "cannot resolve", &e))?;
+    // The nearest existing ancestor, resolved: an output directory need not exist yet.
+    let mut existing = path.to_path_buf();
+    let resolved = loop {
+        match fs::canonicalize(if existing.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &existing
+        }) {
+            Ok(resolved) => break resolved,
+            Err(_) if existing.pop() => {}
+            Err(_) => return Ok(()),
+        }
+    };
+    if resolved.starts_with(&boundary) {
+        return Ok(());
+    }
+    Err(Diagnostic::new(
+        Code::InputOutside,
+        format!(
+            "{what} resolves to {}, outside {}",
+            display(&resolved),
+            display(&boundary)
+        ),
+    )
+    .path(shown)
+    .help(
+        "kotalc reads and writes only inside the repository that holds the current directory \
+         (or the current directory, outside a repository), whatever links lead elsewhere: run \
+         it from the repository that holds this path",
+    ))
 }
 
 /// A `*.yaml` or `*.yml` file that is not a kustomization: what every reader takes for an

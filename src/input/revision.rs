@@ -1,15 +1,18 @@
 //! The inputs as they were at a git revision, read without checking anything out: per input
 //! root, one `git ls-tree` lists the files and one `git cat-file --batch` reads them all, so
 //! that 20,000 files cost two processes, not 20,000. Every path git prints is NUL-separated
-//! (never quoted), and every blob's size is known before a byte of it is read.
+//! (never quoted), and every blob's size is known before a byte of it is read. git runs on
+//! the repository the user means alone (see [`repository`](crate::input::repository)),
+//! never on one found among the inputs.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::load::{self, MAX_FILE_BYTES};
+use crate::input::repository::Repository;
 
 /// A file of the revision that the loader reads on disk: its object and where it is shown.
 struct Blob {
@@ -17,47 +20,73 @@ struct Blob {
     shown: String,
 }
 
-/// Reads the files that `kotalc build paths` would read, as they are at `reference`, into
-/// `sources`; a file over the input limit is a diagnostic, as on disk. `reference` must have
-/// been checked to be a revision, never an option.
+/// Reads the files that `kotalc build paths` would read, as they are at `reference` in
+/// `repository`, into `sources`; a file over the input limit is a diagnostic, as on disk.
+/// `reference` must have been checked to be a revision, never an option.
 pub fn read(
+    repository: &Repository,
     paths: &[PathBuf],
     reference: &str,
     sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<(), Diagnostic> {
     for root in paths {
-        let dir = if root.is_dir() {
-            root.clone()
-        } else {
-            root.parent().map(Path::to_path_buf).unwrap_or_default()
-        };
-        let dir = if dir.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            dir
-        };
-        let blobs = list(root, &dir, reference, diagnostics)?;
-        read_blobs(&dir, reference, &blobs, sources, diagnostics)?;
+        let prefix = prefix(repository, root)?;
+        let blobs = list(repository, root, &prefix, reference, diagnostics)?;
+        read_blobs(repository, reference, &blobs, sources, diagnostics)?;
     }
     Ok(())
+}
+
+/// The directory of `root` (itself, or the directory of a file) as a path inside the work
+/// tree, `/`-separated and ending with `/`; empty for the work tree's top. A root outside the
+/// work tree is refused: the revision holds nothing of it.
+pub fn prefix(repository: &Repository, root: &Path) -> Result<String, Diagnostic> {
+    let dir = if root.is_dir() {
+        root
+    } else {
+        root.parent().unwrap_or(Path::new(""))
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let outside = || {
+        Diagnostic::new(
+            Code::Io,
+            format!(
+                "{} is not inside the repository at {}, so it has no revision there",
+                load::display(root),
+                repository.work_tree.display()
+            ),
+        )
+        .help("run kotalc from the repository that holds the inputs, or name it with --repo DIR")
+    };
+    let resolved = std::fs::canonicalize(dir).map_err(|_| outside())?;
+    let inside = resolved
+        .strip_prefix(&repository.work_tree)
+        .map_err(|_| outside())?;
+    let mut prefix = String::new();
+    for component in inside.components() {
+        prefix.push_str(&component.as_os_str().to_string_lossy());
+        prefix.push('/');
+    }
+    Ok(prefix)
 }
 
 /// The files below `root` at `reference` that the loader would read: `*.yaml` and `*.yml`,
 /// not hidden, not a kustomization, not in a tree kotalc rendered, and regular files only (a
 /// link is skipped as on disk: its target is never read).
 fn list(
+    repository: &Repository,
     root: &Path,
-    dir: &Path,
+    prefix: &str,
     reference: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Vec<Blob>, Diagnostic> {
-    let top = git(dir, &["rev-parse", "--show-prefix"])?;
-    let prefix = String::from_utf8_lossy(&top)
-        .trim_end_matches('\n')
-        .to_string();
     let target = if root.is_dir() {
-        prefix.clone()
+        prefix.to_string()
     } else {
         format!(
             "{prefix}{}",
@@ -69,7 +98,7 @@ fn list(
     let spec = if target.is_empty() { "." } else { &target };
     // `--literal-pathspecs`: a directory named `*` is that directory, not a glob.
     let listing = git(
-        dir,
+        repository,
         &[
             "--literal-pathspecs",
             "ls-tree",
@@ -104,7 +133,7 @@ fn list(
         let [mode, kind, oid, size] = fields[..] else {
             continue;
         };
-        let relative = file.strip_prefix(prefix.as_str()).unwrap_or(file);
+        let relative = file.strip_prefix(prefix).unwrap_or(file);
         let hidden = relative.split('/').any(|c| c.starts_with('.'));
         let resource = load::is_resource_file(Path::new(file));
         let rendered = rendered_dirs.iter().any(|d| file.starts_with(d));
@@ -142,7 +171,7 @@ fn list(
 /// Reads `blobs` with one `git cat-file --batch`, each within the input limit: the size is
 /// in the header that precedes the content, so a larger blob is skipped, never held.
 fn read_blobs(
-    dir: &Path,
+    repository: &Repository,
     reference: &str,
     blobs: &[Blob],
     sources: &mut Sources,
@@ -160,9 +189,8 @@ fn read_blobs(
             ),
         )
     };
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(dir)
+    let mut child = repository
+        .git()
         .args(["cat-file", "--batch"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -229,16 +257,11 @@ fn read_one(
     Ok(())
 }
 
-/// Runs git in `dir`; its output, or its complaint as a diagnostic.
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, Diagnostic> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|e| {
-            Diagnostic::new(Code::Io, format!("cannot run git: {}", load::io_reason(&e)))
-        })?;
+/// Runs git on `repository`; its output, or its complaint as a diagnostic.
+pub fn git(repository: &Repository, args: &[&str]) -> Result<Vec<u8>, Diagnostic> {
+    let out = repository.git().args(args).output().map_err(|e| {
+        Diagnostic::new(Code::Io, format!("cannot run git: {}", load::io_reason(&e)))
+    })?;
     if !out.status.success() {
         return Err(Diagnostic::new(
             Code::Io,

@@ -365,6 +365,8 @@ pub fn write_dir<S: AsRef<str>>(
     marker: &str,
 ) -> Result<Written, Diagnostic> {
     let shown = display(dir);
+    // Through a link in a parent, DIR could be anywhere on the machine.
+    crate::input::load::confine(dir, "the output directory")?;
     let (parent, base) = placement(dir)?;
     let existing = inspect(dir, marker)?;
     let mut removed = Vec::new();

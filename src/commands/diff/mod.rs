@@ -5,7 +5,6 @@ pub mod changes;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value as J;
 
@@ -16,6 +15,7 @@ use crate::compile;
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::input::load;
+use crate::input::repository::{self, Repository};
 use crate::input::revision;
 use crate::output::emit;
 use crate::render::Object;
@@ -201,22 +201,28 @@ pub fn diff(args: &DiffArgs) -> u8 {
     let format = args.check.format;
     // A revision that does not exist is a mistake in the command line: said before any
     // rendering, and in kotalc's words rather than git's.
-    if let Some(reference) = &args.against_ref
-        && let Err(problem) = known_revision(&options, reference)
-    {
-        eprintln!("error: {problem}");
-        return EXIT_USAGE;
-    }
+    let repository = match &args.against_ref {
+        Some(reference) => match repository_of(args, &options, reference) {
+            Ok(repository) => Some(repository),
+            Err(problem) => {
+                eprintln!("error: {problem}");
+                return EXIT_USAGE;
+            }
+        },
+        None => None,
+    };
     let now = compile::compile(&options);
     report_diagnostics(&now, format);
     if now.has_errors() {
         summary(&now, format, Some("nothing compared".into()));
         return EXIT_PROBLEMS;
     }
-    let before = match (&args.against, &args.against_ref) {
-        (Some(dir), _) => read_against(dir, &now.objects),
-        (None, Some(reference)) => at_revision(&options, reference, format),
-        (None, None) => return EXIT_USAGE,
+    let before = match (&args.against, &args.against_ref, &repository) {
+        (Some(dir), _, _) => read_against(dir, &now.objects),
+        (None, Some(reference), Some(repository)) => {
+            at_revision(repository, &options, reference, format)
+        }
+        _ => return EXIT_USAGE,
     };
     let mut before = match before {
         Ok(before) => before,
@@ -291,53 +297,46 @@ fn allow_change(resource: &J) -> Option<Vec<String>> {
     )
 }
 
-/// The directory git runs in for the inputs: the first path's, or the current one.
-fn git_dir(options: &compile::Options) -> PathBuf {
-    let root = options.paths.first().cloned().unwrap_or_else(|| ".".into());
-    let dir = if root.is_dir() {
-        root
-    } else {
-        root.parent().map(Path::to_path_buf).unwrap_or_default()
-    };
-    if dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        dir
-    }
-}
-
-/// Checks that `reference` names a commit of the inputs' repository.
-fn known_revision(options: &compile::Options, reference: &str) -> Result<(), String> {
+/// The repository `--against-ref` reads: the one named with `--repo`, or the work tree that
+/// holds the current directory. Never one found from the inputs, which a pull request
+/// controls: a bare repository committed among them would bring its own config and refs.
+/// Checks that every input is inside it and that `reference` names one of its commits.
+fn repository_of(
+    args: &DiffArgs,
+    options: &compile::Options,
+    reference: &str,
+) -> Result<Repository, String> {
     // A revision, never an option: `--output=...` would make git write a file.
     if reference.is_empty() || reference.starts_with('-') || reference.contains(['\0', '\n']) {
         return Err(format!("--against-ref {reference:?} is not a git revision"));
     }
-    let dir = git_dir(options);
-    let shown = load::display(&dir);
-    let inside = Command::new("git")
-        .arg("-C")
-        .arg(&dir)
-        .args(["rev-parse", "--is-inside-work-tree"])
-        .output()
-        .map_err(|e| format!("cannot run git: {}", load::io_reason(&e)))?;
-    if !inside.status.success() {
-        return Err(format!(
-            "--against-ref {reference:?}: {shown} is not inside a git repository"
-        ));
+    let (start, shown) = match &args.repo {
+        Some(dir) => (dir.clone(), load::display(dir)),
+        None => (PathBuf::from("."), "the current directory".to_string()),
+    };
+    let repository = repository::work_tree(&start).ok_or_else(|| {
+        format!(
+            "--against-ref {reference:?}: {shown} is not inside a git work tree \
+             (run kotalc from the repository, or name it with --repo DIR)"
+        )
+    })?;
+    for root in options.paths.iter().filter(|p| p.as_os_str() != "-") {
+        revision::prefix(&repository, root)
+            .map_err(|d| format!("--against-ref {reference:?}: {}", d.message))?;
     }
-    let found = Command::new("git")
-        .arg("-C")
-        .arg(&dir)
+    let found = repository
+        .git()
         .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
         .arg(format!("{reference}^{{commit}}"))
         .output()
         .map_err(|e| format!("cannot run git: {}", load::io_reason(&e)))?;
     if found.status.success() {
-        Ok(())
+        Ok(repository)
     } else {
         Err(format!(
-            "--against-ref {reference:?}: no such revision in the repository of {shown} \
-             (a branch, tag or commit; `git fetch` a remote one first)"
+            "--against-ref {reference:?}: no such revision in the repository at {} \
+             (a branch, tag or commit; `git fetch` a remote one first)",
+            repository.work_tree.display()
         ))
     }
 }
@@ -417,6 +416,7 @@ fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
         output: true,
         pipes: true,
         follow: false,
+        confined: false,
     };
     let mut problems = Vec::new();
     let found = load::read(path, filter, &mut problems);
@@ -498,14 +498,21 @@ fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
 /// What the same inputs rendered at a git revision, compiled as the working tree's are
 /// (Swarms lowered). Nothing is checked out, so the working tree is never touched.
 fn at_revision(
+    repository: &Repository,
     options: &compile::Options,
     reference: &str,
     format: Format,
 ) -> Result<Before, Diagnostic> {
-    // `known_revision` has refused anything that is not a revision, options included.
+    // `repository_of` has refused anything that is not a revision, options included.
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
-    revision::read(&options.paths, reference, &mut sources, &mut diagnostics)?;
+    revision::read(
+        repository,
+        &options.paths,
+        reference,
+        &mut sources,
+        &mut diagnostics,
+    )?;
     let before = compile::compile_sources(options, sources, diagnostics);
     if before.has_errors() {
         report_diagnostics(&before, format);

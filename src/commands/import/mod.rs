@@ -20,8 +20,10 @@ pub fn import(args: &ImportArgs) -> u8 {
     } else {
         args.paths.clone()
     };
+    // Exports, from wherever `kubectl get` wrote them: not a repository's inputs.
     let filter = load::Filter {
         json: true,
+        confined: false,
         ..load::Filter::INPUTS
     };
     load::load_files(&paths, filter, &mut sources, &mut diagnostics);
