@@ -1,6 +1,6 @@
 //! Inputs as a pull request's author shapes them: an input root that is a link out of the
-//! repository, an output directory reached through a link. Each test is the attack, then
-//! what must hold.
+//! repository, an output directory reached through a link, a plaintext Secret handed to each
+//! front end. Each test is the attack, then what must hold.
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -135,4 +135,82 @@ fn outside_a_repository_the_current_directory_bounds_the_inputs() {
     let _ = fs::remove_dir_all(&top);
     refused(&linked, "ipfs/");
     assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
+}
+
+const SECRET: &str = "apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+  namespace: ipfs
+stringData:
+  password: PLAINTEXT-VALUE
+";
+
+/// `build`, the Argo CD plugin, the kustomize legacy plugin and the KRM function refuse a
+/// Secret with values alike, and none prints its value.
+#[test]
+fn a_plaintext_secret_is_refused_by_every_front_end() {
+    let dir = scratch("plaintext-front-ends");
+    fs::create_dir_all(dir.join("in")).expect("mkdir");
+    fs::write(dir.join("in/peer.yaml"), PEER).expect("write");
+    fs::write(dir.join("in/secret.yaml"), SECRET).expect("write");
+    fs::write(
+        dir.join("kotalc.yaml"),
+        "apiVersion: kotalc.io/v1alpha1\nkind: KotalcBuild\nmetadata:\n  name: k\nspec:\n  paths: [in]\n",
+    )
+    .expect("write");
+    let refused = |out: &std::process::Output, front: &str| {
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{front}: {all}");
+        assert!(all.contains("plaintext-secret"), "{front}: {all}");
+        assert!(
+            !all.contains("PLAINTEXT-VALUE") || front == "krm",
+            "{front}: {all}"
+        );
+    };
+    refused(&run(&dir, &["build", "in"]), "build");
+    refused(&run(&dir, &["build", "in", "--passthrough"]), "build");
+    refused(&run(&dir, &["build", "in", "--argocd"]), "argocd");
+    refused(
+        &run(&dir, &["kustomize-plugin", "kotalc.yaml"]),
+        "kustomize-plugin",
+    );
+
+    let item = |yaml: &str| -> String {
+        yaml.lines()
+            .enumerate()
+            .map(|(i, l)| format!("{}{l}\n", if i == 0 { "- " } else { "  " }))
+            .collect()
+    };
+    let list = |items: &[&str]| {
+        let mut list =
+            String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
+        for i in items {
+            list.push_str(&item(i));
+        }
+        list
+    };
+    let listed = format!(
+        "apiVersion: v1\nkind: List\nitems:\n{}",
+        item(SECRET)
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>()
+    );
+    for secret in [SECRET, listed.as_str()] {
+        let out = run_with_stdin(&dir, &["krm"], list(&[PEER, secret]).as_bytes());
+        refused(&out, "krm");
+        let output: serde_json::Value =
+            serde_saphyr::from_str(&text(&out.stdout)).expect("a ResourceList");
+        let results = output["results"].to_string();
+        assert!(
+            results.contains("[plaintext-secret]") && !results.contains("PLAINTEXT-VALUE"),
+            "{results}"
+        );
+        assert!(results.contains("\"severity\":\"error\""), "{results}");
+    }
+    // A Secret without values passes through, as in `build --passthrough`.
+    let empty = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: empty\n  namespace: ipfs\n";
+    let out = run_with_stdin(&dir, &["krm"], list(&[PEER, empty]).as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }

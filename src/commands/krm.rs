@@ -350,37 +350,37 @@ fn process_list(input: &str, stream: bool) -> Processed {
     let mut sources = Sources::default();
     let mut origins = Vec::new();
     let mut passed = Vec::new();
+    // Items that pass through but may hold a Secret's values: checked by `build`'s rule.
+    let mut checked = Sources::default();
+    let mut checked_origins = Vec::new();
     for (index, item) in items.iter_mut().enumerate() {
         // Streamed, an item written as its text needs no data once it is read.
         let copied = stream && texts.get(index).is_some_and(Option::is_some);
         if !consumed(item) {
+            if may_hold_secret(item) {
+                let (display, origin) = origin_of(item, index);
+                checked_origins.push(origin);
+                checked.add(display, serde_saphyr::to_string(item).unwrap_or_default());
+            }
             passed.push(index);
             if copied {
                 *item = J::Null;
             }
             continue;
         }
-        let annotations = &item["metadata"]["annotations"];
-        let path = annotations["config.kubernetes.io/path"]
-            .as_str()
-            .or_else(|| annotations["internal.config.kubernetes.io/path"].as_str())
-            .map(String::from);
-        let index = annotations["config.kubernetes.io/index"]
-            .as_str()
-            .or_else(|| annotations["internal.config.kubernetes.io/index"].as_str())
-            .and_then(|i| i.parse::<u64>().ok());
-        let display = match &path {
-            Some(p) => p.clone(),
-            None => format!("items[{}]", origins.len()),
-        };
+        let (display, origin) = origin_of(item, origins.len());
         let mut resource = if copied { item.take() } else { item.clone() };
-        origins.push((identity(&resource), path, index));
+        origins.push(origin);
         strip_origin(&mut resource);
         sources.add(
             display,
             serde_saphyr::to_string(&resource).unwrap_or_default(),
         );
     }
+    let mut plaintext = Vec::new();
+    crate::model::parse::parse_each(&mut checked, &mut plaintext, |doc, _, found| {
+        found.extend(crate::model::parse::plaintext_secret(&doc));
+    });
     let mut diagnostics = Vec::new();
     for path in &options.paths {
         crate::input::load::load(std::slice::from_ref(path), &mut sources, &mut diagnostics);
@@ -389,12 +389,17 @@ fn process_list(input: &str, stream: bool) -> Processed {
     options.lean = stream;
     options.stream = stream;
     let outcome = compile::compile_sources(&options, sources, diagnostics);
-    let mut results: Vec<J> = outcome
-        .diagnostics
+    let mut results: Vec<J> = plaintext
         .iter()
-        .take(crate::diagnostic::SHOWN)
-        .map(|d| result(d, &outcome.sources, &origins))
+        .map(|d| result(d, &checked, &checked_origins))
         .collect();
+    results.extend(
+        outcome
+            .diagnostics
+            .iter()
+            .take(crate::diagnostic::SHOWN)
+            .map(|d| result(d, &outcome.sources, &origins)),
+    );
     if outcome.diagnostics.len() > crate::diagnostic::SHOWN {
         results.push(json!({
             "severity": "info",
@@ -404,8 +409,9 @@ fn process_list(input: &str, stream: bool) -> Processed {
             ),
         }));
     }
-    let failed = outcome.has_errors();
-    let summary = crate::diagnostic::Summary::of(&outcome.diagnostics, outcome.resources);
+    let failed = outcome.has_errors() || plaintext.iter().any(Diagnostic::is_error);
+    let mut summary = crate::diagnostic::Summary::of(&outcome.diagnostics, outcome.resources);
+    summary.errors += plaintext.len();
     results.push(summary_result(&summary));
     if failed {
         passed = (0..items.len()).collect();
@@ -419,6 +425,36 @@ fn process_list(input: &str, stream: bool) -> Processed {
         results,
         failed,
     }
+}
+
+/// Where an item came from, as kustomize and kpt annotate it: the name its diagnostics give
+/// (its path, or `items[n]`), and the reference, path and index its results carry.
+fn origin_of(item: &J, n: usize) -> (String, Origin) {
+    let annotations = &item["metadata"]["annotations"];
+    let path = annotations["config.kubernetes.io/path"]
+        .as_str()
+        .or_else(|| annotations["internal.config.kubernetes.io/path"].as_str())
+        .map(String::from);
+    let index = annotations["config.kubernetes.io/index"]
+        .as_str()
+        .or_else(|| annotations["internal.config.kubernetes.io/index"].as_str())
+        .and_then(|i| i.parse::<u64>().ok());
+    let display = match &path {
+        Some(p) => p.clone(),
+        None => format!("items[{n}]"),
+    };
+    (display, (identity(item), path, index))
+}
+
+type Origin = (J, Option<String>, Option<u64>);
+
+/// A Secret, or a list that may hold one at any depth: what passes through only after
+/// [`plaintext_secret`](crate::model::parse::plaintext_secret) has read it.
+fn may_hold_secret(item: &J) -> bool {
+    item["kind"] == "Secret"
+        || item["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| i.is_object()))
 }
 
 /// Documents of the Kotal group and SealedSecrets are the function's input; everything else
@@ -602,7 +638,7 @@ fn confined(path: &std::path::Path) -> Result<(), String> {
 }
 
 /// A diagnostic as a KRM `results` entry.
-fn result(d: &Diagnostic, sources: &Sources, origins: &[(J, Option<String>, Option<u64>)]) -> J {
+fn result(d: &Diagnostic, sources: &Sources, origins: &[Origin]) -> J {
     let d = &crate::diagnostic::shown(d, sources);
     let severity = match d.severity {
         Severity::Error => "error",

@@ -353,11 +353,49 @@ pub fn parse_document(
     } else if api_version == crate::model::SEALED_SECRET_API_VERSION
         && kind == crate::model::SEALED_SECRET_KIND
     {
+        diagnostics.extend(plaintext_secret(&doc));
+        parsed.sealed.push(Passthrough::of(doc));
+    } else if let Some(d) = plaintext_secret(&doc) {
+        diagnostics.push(d);
+    } else if passthrough && !api_version.starts_with(&format!("{}/", model::GROUP)) {
+        parsed.passthrough.push(Passthrough::of(doc));
+    } else {
+        let span = doc.get("apiVersion").map_or(doc.span, |n| n.span);
+        let help = if api_version.starts_with(&format!("{}/", model::GROUP)) {
+            format!("kotalc reads {}", model::API_VERSION)
+        } else {
+            "kotalc compiles Kotal IPFS resources (Peer, ClusterPeer); pass --passthrough to copy \
+             other manifests to the output unchanged"
+                .to_string()
+        };
+        diagnostics.push(
+            Diagnostic::new(
+                Code::UnknownKind,
+                format!("`{api_version}` `{kind}` is not a Kotal IPFS resource"),
+            )
+            .at(span)
+            .help(help),
+        );
+    }
+}
+
+/// The one rule on plaintext in the inputs, which every front end applies (`build`, `krm`,
+/// the Argo CD and kustomize plugins): a Secret with values, a list holding one at any depth,
+/// a SealedSecret whose template holds data. Located at a key, never at a value.
+pub fn plaintext_secret(doc: &Node) -> Option<Diagnostic> {
+    let api_version = doc
+        .get("apiVersion")
+        .and_then(Node::as_str)
+        .unwrap_or_default();
+    let kind = doc.get("kind").and_then(Node::as_str).unwrap_or_default();
+    if api_version == crate::model::SEALED_SECRET_API_VERSION
+        && kind == crate::model::SEALED_SECRET_KIND
+    {
         if let Some(span) = doc
             .key_span("spec.template.data")
             .filter(|_| doc.at("spec.template.data").is_some_and(|d| !is_empty(d)))
         {
-            diagnostics.push(
+            return Some(
                 Diagnostic::new(
                     Code::PlaintextSecret,
                     "the SealedSecret's spec.template.data holds values in plain text: the \
@@ -368,9 +406,8 @@ pub fn parse_document(
                 .help("seal each value into spec.encryptedData (kotalc seal), then remove spec.template.data and rotate the values"),
             );
         }
-        parsed.sealed.push(Passthrough::of(doc));
-    } else if let Some(span) = listed_plaintext(&doc) {
-        diagnostics.push(
+    } else if let Some(span) = listed_plaintext(doc) {
+        return Some(
             Diagnostic::new(
                 Code::PlaintextSecret,
                 format!(
@@ -381,7 +418,7 @@ pub fn parse_document(
             .at(span)
             .help("seal each value and commit a SealedSecret instead (kotalc seal), then rotate the values: they are in the git history"),
         );
-    } else if api_version == "v1" && kind == "Secret" && has_data(&doc) {
+    } else if api_version == "v1" && kind == "Secret" && has_data(doc) {
         // The span of `kind`, never of a value: the snippet must not show the plaintext.
         let span = doc.get("kind").map_or(doc.span, |n| n.span);
         let name = doc
@@ -392,7 +429,7 @@ pub fn parse_document(
             .at("metadata.namespace")
             .and_then(Node::as_str)
             .unwrap_or("<namespace>");
-        diagnostics.push(
+        return Some(
             Diagnostic::new(
                 Code::PlaintextSecret,
                 format!(
@@ -418,26 +455,8 @@ pub fn parse_document(
                 )
             )),
         );
-    } else if passthrough && !api_version.starts_with(&format!("{}/", model::GROUP)) {
-        parsed.passthrough.push(Passthrough::of(doc));
-    } else {
-        let span = doc.get("apiVersion").map_or(doc.span, |n| n.span);
-        let help = if api_version.starts_with(&format!("{}/", model::GROUP)) {
-            format!("kotalc reads {}", model::API_VERSION)
-        } else {
-            "kotalc compiles Kotal IPFS resources (Peer, ClusterPeer); pass --passthrough to copy \
-             other manifests to the output unchanged"
-                .to_string()
-        };
-        diagnostics.push(
-            Diagnostic::new(
-                Code::UnknownKind,
-                format!("`{api_version}` `{kind}` is not a Kotal IPFS resource"),
-            )
-            .at(span)
-            .help(help),
-        );
     }
+    None
 }
 
 /// Reads `apiVersion` or `kind`, which must be present as strings before anything else can
