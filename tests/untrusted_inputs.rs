@@ -1,6 +1,6 @@
 //! Inputs as a pull request's author shapes them: an input root that is a link out of the
 //! repository, an output directory reached through a link, a plaintext Secret handed to each
-//! front end. Each test is the attack, then what must hold.
+//! front end, a `!!binary` value. Each test is the attack, then what must hold.
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -213,4 +213,38 @@ fn a_plaintext_secret_is_refused_by_every_front_end() {
     let empty = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: empty\n  namespace: ipfs\n";
     let out = run_with_stdin(&dir, &["krm"], list(&[PEER, empty]).as_bytes());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+/// YAML decodes a `!!binary` value: the reviewer reads base64 where the cluster gets the
+/// decoded text. It is a warning, which --deny-warnings makes an error.
+#[test]
+fn a_binary_value_is_named() {
+    let dir = scratch("binary-value");
+    fs::write(
+        dir.join("peer.yaml"),
+        PEER.replace(
+            "name: gateway",
+            "name: gateway\n  labels:\n    team: !!binary b3Bz",
+        ),
+    )
+    .expect("write");
+    let out = run(&dir, &["build", "peer.yaml"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning[binary-value]") && stderr.contains("--> peer.yaml:6:20"),
+        "{stderr}"
+    );
+    assert!(text(&out.stdout).contains("team: ops"));
+    let out = run(&dir, &["build", "peer.yaml", "--deny-warnings"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(&dir, &["build", "peer.yaml", "--allow", "binary-value"]);
+    assert!(!text(&out.stderr).contains("binary-value"));
+    // In every format.
+    let out = run(&dir, &["build", "peer.yaml", "--format", "json"]);
+    assert!(
+        text(&out.stderr).contains("\"code\":\"binary-value\""),
+        "{}",
+        text(&out.stderr)
+    );
 }

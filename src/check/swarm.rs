@@ -49,7 +49,7 @@ pub fn lower(parsed: &mut Parsed, sources: &mut Sources, diagnostics: &mut Vec<D
                 ),
                 node.yaml,
             );
-            match crate::input::yaml::parse_documents(file, &sources.get(file).text) {
+            match crate::input::yaml::parse_documents(file, &sources.get(file).text, diagnostics) {
                 Ok(docs) => added.extend(docs),
                 Err(d) => diagnostics.push(d),
             }

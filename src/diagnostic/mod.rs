@@ -51,6 +51,7 @@ codes! {
     RepositoryInInputs = "repository-in-inputs", Warning, "a directory among the inputs that looks like a git repository: read as plain files, never opened by git";
     InputLimit = "input-limit", Error, "an input exceeds a size or depth limit";
     YamlSyntax = "yaml-syntax", Error, "the file is not valid YAML";
+    BinaryValue = "binary-value", Warning, "a `!!binary` value, which YAML decodes: the output holds the decoded text, not the base64 a reviewer reads";
     DuplicateKey = "duplicate-key", Error, "a mapping repeats a key, whose last value would silently win elsewhere";
     NotAnObject = "not-an-object", Error, "a YAML document is not a Kubernetes object";
     UnknownKind = "unknown-kind", Error, "a document is not a Kotal IPFS resource (see --passthrough)";

@@ -210,10 +210,18 @@ pub fn options() -> serde_saphyr::Options {
 }
 
 /// Parses every non-empty document of a file. A syntax error fails the whole file: YAML
-/// after a syntax error cannot be trusted.
-pub fn parse_documents(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
-    match serde_saphyr::from_multiple_with_options::<Spanned<RawNode>>(text, options()) {
-        Ok(docs) => docs.into_iter().map(|d| convert(file, d)).collect(),
+/// after a syntax error cannot be trusted. Each `!!binary` value is a `binary-value` warning
+/// in `warnings`.
+pub fn parse_documents(
+    file: FileId,
+    text: &str,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Vec<Node>, Diagnostic> {
+    match serde_saphyr::from_multiple_with_options::<Spanned<Raw>>(text, options()) {
+        Ok(docs) => docs
+            .into_iter()
+            .map(|d| convert(file, d, warnings))
+            .collect(),
         Err(e) => Err(syntax_error(file, &e)),
     }
 }
@@ -291,9 +299,16 @@ fn span(file: FileId, loc: &serde_saphyr::Location) -> Span {
     }
 }
 
-fn convert(file: FileId, raw: Spanned<RawNode>) -> Result<Node, Diagnostic> {
+fn convert(
+    file: FileId,
+    raw: Spanned<Raw>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Node, Diagnostic> {
     let at = span(file, &raw.referenced);
-    let value = match raw.value {
+    if raw.value.binary && warnings.len() < MAX_WARNINGS {
+        warnings.push(binary_value(at));
+    }
+    let value = match raw.value.node {
         RawNode::Null => Value::Null,
         RawNode::Bool(b) => Value::Bool(b),
         RawNode::Int(i) => Value::Int(i),
@@ -302,14 +317,17 @@ fn convert(file: FileId, raw: Spanned<RawNode>) -> Result<Node, Diagnostic> {
         RawNode::Seq(items) => Value::Seq(
             items
                 .into_iter()
-                .map(|i| convert(file, i))
+                .map(|i| convert(file, i, warnings))
                 .collect::<Result<_, _>>()?,
         ),
         RawNode::Map(entries) => {
             let mut out = Vec::with_capacity(entries.len());
             for (k, v) in entries {
                 let key_span = span(file, &k.referenced);
-                let name = match k.value {
+                if k.value.binary && warnings.len() < MAX_WARNINGS {
+                    warnings.push(binary_value(key_span));
+                }
+                let name = match k.value.node {
                     RawNode::Str(s) => s,
                     RawNode::Int(i) => i.to_string(),
                     RawNode::Bool(b) => b.to_string(),
@@ -326,13 +344,37 @@ fn convert(file: FileId, raw: Spanned<RawNode>) -> Result<Node, Diagnostic> {
                         name,
                         span: key_span,
                     },
-                    convert(file, v)?,
+                    convert(file, v, warnings)?,
                 ));
             }
             Value::Map(out)
         }
     };
     Ok(Node { span: at, value })
+}
+
+/// A `!!binary` value is decoded from base64 by the parser: the text a reviewer reads is not
+/// the value kotalc uses, so it is said.
+fn binary_value(at: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::BinaryValue,
+        "a `!!binary` value: YAML decodes its base64, so the value used is not the text \
+         written here",
+    )
+    .at(at)
+    .help("write the value itself as a string, without the `!!binary` tag")
+}
+
+/// `binary-value` warnings of one file, at most: each holds a few hundred bytes.
+const MAX_WARNINGS: usize = 10_000;
+
+/// The tag YAML resolves `!!binary` to.
+const BINARY_TAG: &str = "tag:yaml.org,2002:binary";
+
+/// A node as serde-saphyr hands it back, and whether its tag was `!!binary`.
+struct Raw {
+    node: RawNode,
+    binary: bool,
 }
 
 /// What serde-saphyr hands back before spans are tied to a file.
@@ -342,8 +384,38 @@ enum RawNode {
     Int(i128),
     Float(f64),
     Str(String),
-    Seq(Vec<Spanned<RawNode>>),
-    Map(Vec<(Spanned<RawNode>, Spanned<RawNode>)>),
+    Seq(Vec<Spanned<Raw>>),
+    Map(Vec<(Spanned<Raw>, Spanned<Raw>)>),
+}
+
+/// Read as serde-saphyr's `Tagged` is: the node's value, then its resolved tag.
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TaggedVisitor;
+        impl<'de> Visitor<'de> for TaggedVisitor {
+            type Value = Raw;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any YAML value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+                let node = seq
+                    .next_element::<RawNode>()?
+                    .ok_or_else(|| de::Error::custom("a node without a value"))?;
+                let tag = seq.next_element::<String>()?;
+                Ok(Raw {
+                    node,
+                    binary: tag.as_deref() == Some(BINARY_TAG),
+                })
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Raw, D::Error> {
+                RawNode::deserialize(d).map(|node| Raw {
+                    node,
+                    binary: false,
+                })
+            }
+        }
+        deserializer.deserialize_newtype_struct("__yaml_tagged", TaggedVisitor)
+    }
 }
 
 impl<'de> Deserialize<'de> for RawNode {

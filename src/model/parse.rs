@@ -180,7 +180,7 @@ pub fn parse_each(
             let mut parsed = Parsed::default();
             let mut found = Vec::new();
             let mut secrets = Vec::new();
-            let parsed_ok = match yaml::parse_documents(file, text) {
+            let parsed_ok = match yaml::parse_documents(file, text, &mut found) {
                 Ok(docs) => {
                     for doc in docs {
                         secrets_of(&doc, &mut secrets);
