@@ -206,6 +206,17 @@ fn a_planted_promisor_remote_runs_nothing_and_the_real_base_is_used() {
     );
     assert!(!marker.exists());
     sees_the_real_base(&out);
+    // From outside any work tree, the inputs named by absolute path.
+    let (inputs, repo) = (
+        planted.to_str().expect("utf-8"),
+        dir.to_str().expect("utf-8"),
+    );
+    let out = diff(
+        &std::env::temp_dir(),
+        &[inputs, "--against-ref", "main", "--repo", repo],
+    );
+    assert!(!marker.exists());
+    sees_the_real_base(&out);
 }
 
 #[test]

@@ -342,7 +342,8 @@ pub struct DiffArgs {
     #[arg(long, value_name = "GITREF")]
     pub against_ref: Option<String>,
     /// The work tree whose revision --against-ref reads, instead of the one that holds the
-    /// current directory. A repository among the inputs is never opened.
+    /// current directory; the inputs must lie inside it. A repository among the inputs is
+    /// never opened.
     #[arg(long, value_name = "DIR", requires = "against_ref")]
     pub repo: Option<PathBuf>,
     /// Directory of templates that override the embedded ones, as `build --templates`.

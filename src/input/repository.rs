@@ -46,10 +46,22 @@ pub fn work_tree(start: &Path) -> Option<Repository> {
     None
 }
 
+/// The work tree `--repo` named, once the command has checked it.
+static NAMED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes the work tree the user named with `--repo` the [`boundary`] of the run.
+pub fn name(work_tree: PathBuf) {
+    let _ = NAMED.set(work_tree);
+}
+
 /// Where every input root and output directory must resolve, as kustomize's load restrictor
-/// keeps a kustomization to its root: the work tree that holds the current directory, or the
-/// current directory where none does. Resolved, so that a link cannot lead out of it.
+/// keeps a kustomization to its root: the work tree named with `--repo`, else the work tree
+/// that holds the current directory, else the current directory. Resolved, so that a link
+/// cannot lead out of it.
 pub fn boundary() -> io::Result<PathBuf> {
+    if let Some(named) = NAMED.get() {
+        return Ok(named.clone());
+    }
     let cwd = fs::canonicalize(std::env::current_dir()?)?;
     Ok(work_tree(&cwd).map_or(cwd, |r| r.work_tree))
 }

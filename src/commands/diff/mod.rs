@@ -320,6 +320,10 @@ fn repository_of(
              (run kotalc from the repository, or name it with --repo DIR)"
         )
     })?;
+    if args.repo.is_some() {
+        // The inputs may then lie anywhere in it, wherever kotalc runs.
+        repository::name(repository.work_tree.clone());
+    }
     for root in options.paths.iter().filter(|p| p.as_os_str() != "-") {
         revision::prefix(&repository, root)
             .map_err(|d| format!("--against-ref {reference:?}: {}", d.message))?;
