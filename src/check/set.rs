@@ -389,16 +389,19 @@ fn peerings(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
                     .field(&field)
                     .related(set.name_span(b), format!("{} is defined here", set.who(b)))
                     .help(format!(
-                        "give {} a fixed identity: `kotalc seal --cert <controller.pem> \
-                         --namespace {} --name {name}-identity --generate peer-identity -o \
-                         sealedsecret-{name}-identity.yaml` prints the annotations \
-                         {PEER_ID} and {IDENTITY_SECRET} to add to it",
+                        "give {} a fixed identity: `{}` prints the annotations {PEER_ID} and \
+                         {IDENTITY_SECRET} to add to it",
                         set.who(b),
-                        if set.namespace(b).is_empty() {
-                            "<namespace>"
-                        } else {
-                            set.namespace(b)
-                        },
+                        crate::diagnostic::shell::seal(
+                            Some(set.namespace(b)).filter(|n| !n.is_empty()),
+                            &format!("{name}-identity"),
+                            &[
+                                "--generate",
+                                "peer-identity",
+                                "-o",
+                                &format!("sealedsecret-{name}-identity.yaml"),
+                            ],
+                        ),
                     )),
                 );
             }

@@ -102,10 +102,16 @@ pub fn check(
                 .key_span("spec.nodes")
                 .unwrap_or(resource.root.span))
             .field("spec.nodes[*].privateKey")
-            .help(
-                "migrate with `kotalc migrate --cert`, then rotate the identities or purge the \
-                 keys from the repository's history",
-            ),
+            .help(format!(
+                "migrate with `{}`, then rotate the identities or purge the keys from the \
+                 repository's history",
+                crate::diagnostic::shell::command(&[
+                    "kotalc",
+                    "migrate",
+                    "--cert",
+                    "<controller.pem>"
+                ])
+            )),
             diagnostics,
         );
     } else if resource.root.at("spec.nodes").is_some() {

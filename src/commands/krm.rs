@@ -649,15 +649,17 @@ fn result(d: &Diagnostic, sources: &Sources, origins: &[Origin]) -> J {
     if let Some(label) = &d.label {
         message.push_str(&format!(" ({label})"));
     }
-    if let Some(help) = &d.help {
+    if !d.help.is_empty() {
         // A result is one line: the help's lines become clauses.
-        let help: Vec<&str> = help
-            .lines()
-            .map(str::trim)
+        let help: Vec<&str> = d
+            .help
+            .iter()
+            .map(|l| l.trim())
             .filter(|l| !l.is_empty())
             .collect();
         message.push_str(&format!(" ({})", help.join("; ")));
     }
+    let message = crate::diagnostic::uncommanded(&message);
     let mut entry = json!({ "severity": severity, "message": message });
     if let Some(field) = &d.field {
         entry["field"] = json!({ "path": field });

@@ -168,11 +168,13 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     }
     if !unsealed.is_empty() && args.format == Format::Human {
         eprintln!(
-            "kotalc: {} identit{} rendered as placeholder SealedSecrets ({}); run `kotalc migrate \
-             --cert <controller.pem>` (from `kubeseal --fetch-cert`) to seal the Swarm's keys",
+            "kotalc: {} identit{} rendered as placeholder SealedSecrets ({}); run `{}` (from \
+             `{}`) to seal the Swarm's keys",
             unsealed.len(),
             if unsealed.len() == 1 { "y" } else { "ies" },
-            unsealed.join(", ")
+            crate::diagnostic::inert(&unsealed.join(", ")),
+            crate::diagnostic::shell::command(&["kotalc", "migrate", "--cert", "<controller.pem>"]),
+            crate::diagnostic::shell::command(&["kubeseal", "--fetch-cert"]),
         );
     }
     summary(&outcome, args.format, result);

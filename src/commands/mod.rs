@@ -256,7 +256,7 @@ fn argocd_hints(outcome: &mut Outcome) {
         ),
     ];
     for d in &mut outcome.diagnostics {
-        if let Some(help) = &mut d.help {
+        for help in &mut d.help {
             for (flag, argocd) in FLAGS {
                 if help.contains(flag) {
                     *help = help.replace(flag, argocd);

@@ -309,13 +309,12 @@ fn check(run: &mut Run, resolved: Resolved) -> Checked {
     collisions(&resolved.parsed.set, policies, diagnostics);
     if resources.is_empty() && !options.allow_empty && !diagnostics.iter().any(Diagnostic::is_error)
     {
-        let mut help = String::from(
-            "an empty render makes Argo CD prune everything; pass --allow-empty if that is intended",
-        );
-        help.push_str(&empty_inputs(&options.paths, &run.sources));
-        diagnostics.push(
-            Diagnostic::new(Code::EmptyOutput, "the inputs hold no Kotal IPFS resource").help(help),
-        );
+        let mut empty = Diagnostic::new(Code::EmptyOutput, "the inputs hold no Kotal IPFS resource")
+            .help("an empty render makes Argo CD prune everything; pass --allow-empty if that is intended");
+        empty
+            .help
+            .extend(empty_inputs(&options.paths, &run.sources));
+        diagnostics.push(empty);
     }
     Checked { resolved, secrets }
 }
@@ -332,10 +331,7 @@ fn settle_severities(options: &Options, diagnostics: &mut Vec<Diagnostic>) {
         {
             d.severity = Severity::Error;
             let note = "a warning, made an error by --deny-warnings";
-            d.help = Some(match d.help.take() {
-                Some(help) => format!("{help}\n{note}"),
-                None => note.to_string(),
-            });
+            d.help.push(note.to_string());
         }
     }
 }
@@ -562,20 +558,20 @@ fn network_policies_note(count: usize) -> Diagnostic {
 
 /// What an input without a resource held: the files read, and those skipped, so that a
 /// wrong directory or extension shows at once.
-fn empty_inputs(paths: &[PathBuf], sources: &Sources) -> String {
+fn empty_inputs(paths: &[PathBuf], sources: &Sources) -> Vec<String> {
     const NAMED: usize = 5;
     let read: Vec<&str> = sources.iter().map(|(_, f)| f.path.as_str()).collect();
-    let mut text = String::new();
+    let mut text = Vec::new();
     let (skipped, count) = load::skipped(paths, NAMED);
     if read.is_empty() && count == 0 && !paths.is_empty() {
         let named: Vec<String> = paths.iter().map(|p| load::display(p)).collect();
-        text.push_str(&format!("\n{} holds no file", named.join(", ")));
+        text.push(format!("{} holds no file", named.join(", ")));
     } else if read.is_empty() {
-        text.push_str("\nno *.yaml or *.yml file was read");
+        text.push("no *.yaml or *.yml file was read".to_string());
     } else {
         let shown: Vec<&str> = read.iter().take(NAMED).copied().collect();
-        text.push_str(&format!(
-            "\nread {}{}: no Peer, ClusterPeer or Swarm in {}",
+        text.push(format!(
+            "read {}{}: no Peer, ClusterPeer or Swarm in {}",
             shown.join(", "),
             if read.len() > NAMED {
                 format!(" and {} more", read.len() - NAMED)
@@ -586,8 +582,8 @@ fn empty_inputs(paths: &[PathBuf], sources: &Sources) -> String {
         ));
     }
     if count > 0 {
-        text.push_str(&format!(
-            "\nskipped {}{} (only *.yaml and *.yml files are read; hidden ones, \
+        text.push(format!(
+            "skipped {}{} (only *.yaml and *.yml files are read; hidden ones, \
              kustomization files and links are not)",
             skipped.join(", "),
             if count > skipped.len() {

@@ -124,7 +124,10 @@ pub struct Diagnostic {
     pub field: Option<String>,
     /// Short text printed beside the caret.
     pub label: Option<String>,
-    pub help: Option<String>,
+    /// What to do, one entry a line: kotalc breaks help into lines here, never with a
+    /// newline in the text, so that a newline from the inputs (a directory's name) is
+    /// escaped like any control character and cannot start a line of its own.
+    pub help: Vec<String>,
     /// Other places involved, such as the first definition of a duplicate.
     pub related: Vec<(Span, String)>,
 }
@@ -139,7 +142,7 @@ impl Diagnostic {
             path: None,
             field: None,
             label: None,
-            help: None,
+            help: Vec::new(),
             related: Vec::new(),
         }
     }
@@ -164,8 +167,15 @@ impl Diagnostic {
         self
     }
 
+    /// The help, one line.
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = vec![help.into()];
+        self
+    }
+
+    /// Another line of help, after the ones given.
+    pub fn help_line(mut self, line: impl Into<String>) -> Self {
+        self.help.push(line.into());
         self
     }
 
@@ -216,7 +226,7 @@ pub enum Format {
 pub fn render(diagnostic: &Diagnostic, sources: &Sources, format: Format) -> String {
     let diagnostic = &shown(diagnostic, sources);
     match format {
-        Format::Human => render_human(diagnostic, sources),
+        Format::Human => uncommanded(&render_human(diagnostic, sources)).into_owned(),
         Format::Json => render_json(diagnostic, sources),
         Format::Github => render_github(diagnostic, sources),
     }
@@ -234,7 +244,9 @@ pub fn shown(d: &Diagnostic, sources: &Sources) -> Diagnostic {
     d.message = clean(&d.message, sources, false);
     d.field = d.field.map(|f| clean(&f, sources, false));
     d.label = d.label.map(|l| clean(&l, sources, false));
-    d.help = d.help.map(|h| clean(&h, sources, true));
+    for line in &mut d.help {
+        *line = clean(line, sources, false);
+    }
     d.path = d.path.map(|p| clean(&p, sources, false));
     for (_, note) in &mut d.related {
         *note = clean(note, sources, false);
@@ -242,18 +254,31 @@ pub fn shown(d: &Diagnostic, sources: &Sources) -> Diagnostic {
     d
 }
 
-/// `text` with every control character (C0, DEL, C1), and with `newlines` every one but the
-/// newline, written as an escape (`\u{1b}`): a name or value from the inputs never reaches a
-/// terminal or a log viewer raw. Everything kotalc prints that holds a name or value of the
-/// inputs goes through this.
+/// Whether `c` is written as an escape wherever kotalc prints text of the inputs: a control
+/// character (C0, DEL, C1), a bidirectional override or isolate (U+202A–U+202E,
+/// U+2066–U+2069, which reorder what a terminal or a review page shows), a zero-width
+/// character or directional mark (U+200B–U+200F), or a line or paragraph separator
+/// (U+2028, U+2029, which some viewers break lines at).
+pub fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `text` with every [`hidden`] character, and with `newlines` every one but the newline,
+/// written as an escape (`\u{1b}`): a name or value from the inputs never reaches a terminal
+/// or a log viewer raw, nor hides or reorders what it shows. Everything kotalc prints that
+/// holds a name or value of the inputs goes through this.
 pub fn printable(text: &str, newlines: bool) -> std::borrow::Cow<'_, str> {
-    let control = |c: char| c.is_control() && !(newlines && c == '\n');
-    if !text.chars().any(control) {
+    let escaped = |c: char| hidden(c) && !(newlines && c == '\n');
+    if !text.chars().any(escaped) {
         return text.into();
     }
     text.chars()
         .map(|c| {
-            if control(c) {
+            if escaped(c) {
                 c.escape_default().to_string()
             } else {
                 c.to_string()
@@ -261,6 +286,57 @@ pub fn printable(text: &str, newlines: bool) -> std::borrow::Cow<'_, str> {
         })
         .collect::<String>()
         .into()
+}
+
+/// `text` with nothing a CI runner would read as a command: a line that starts, after
+/// leading white space (which GitHub's runner strips), with `::` (a workflow command) has its
+/// first `:` escaped (`\u{3a}:error`), and every `##[` (the runner's older syntax, which it
+/// finds anywhere in a line) is written `\u{23}#[`. A name or value of the inputs that
+/// kotalc prints (in a diff's line of a rendered file, a help line, a message) can never
+/// stop, mask or forge the annotations of a run. Everything kotalc prints for people passes
+/// through this; only the workflow commands of `--format github` are written around it.
+pub fn uncommanded(text: &str) -> std::borrow::Cow<'_, str> {
+    // The runner trims what .NET counts as white space; invisible characters are stripped
+    // too, in case a viewer drops them.
+    let lead = |line: &str| {
+        line.len()
+            - line
+                .trim_start_matches(|c: char| c.is_whitespace() || hidden(c) || c == '\u{feff}')
+                .len()
+    };
+    let command = |line: &str| line[lead(line)..].starts_with("::") || line.contains("##[");
+    // A runner ends a line at a carriage return as at a newline.
+    let lines = || text.split_inclusive(['\n', '\r']);
+    if !lines().any(command) {
+        return text.into();
+    }
+    lines()
+        .map(|line| {
+            let (lead, rest) = line.split_at(lead(line));
+            let rest = rest.replace("##[", "\\u{23}#[");
+            match rest.strip_prefix(':') {
+                Some(rest) if rest.starts_with(':') => format!("{lead}\\u{{3a}}{rest}"),
+                _ => format!("{lead}{rest}"),
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// Text of the inputs (a name, a path, a printed command) as kotalc prints it in a line of
+/// its own words: [`printable`], then [`uncommanded`].
+pub fn inert(text: &str) -> String {
+    uncommanded(&printable(text, false)).into_owned()
+}
+
+/// A line of JSON with every `##[` of its strings written `\u0023#[`: the same text to a
+/// JSON reader, and nothing a CI runner reads as a command (see [`uncommanded`]). A JSON
+/// line starts with `{`, so that no line of it starts with `::`.
+pub fn uncommanded_json(mut line: String) -> String {
+    if line.contains("##[") {
+        line = line.replace("##[", "\\u0023#[");
+    }
+    line
 }
 
 /// Caps how many diagnostics are shown: the first `limit`, then one line counting the rest.
@@ -289,11 +365,9 @@ fn render_human(d: &Diagnostic, sources: &Sources) -> String {
     for (span, note) in &d.related {
         snippet(&mut out, sources, *span, Some(note));
     }
-    if let Some(help) = &d.help {
-        for (i, line) in help.lines().enumerate() {
-            let lead = if i == 0 { "  = help: " } else { "          " };
-            let _ = writeln!(out, "{lead}{line}");
-        }
+    for (i, line) in d.help.iter().enumerate() {
+        let lead = if i == 0 { "  = help: " } else { "          " };
+        let _ = writeln!(out, "{lead}{line}");
     }
     out
 }
@@ -330,7 +404,7 @@ fn snippet(out: &mut String, sources: &Sources, span: Span, label: Option<&str>)
         .chars()
         .map(|c| match c {
             '\t' => ' ',
-            c if c.is_control() => '\u{fffd}',
+            c if hidden(c) => '\u{fffd}',
             c => c,
         })
         .collect();
@@ -375,6 +449,7 @@ fn labelled(d: &Diagnostic) -> String {
 fn render_json(d: &Diagnostic, sources: &Sources) -> String {
     let message = labelled(d);
     let file = d.file(sources).map(|f| printable(f, false));
+    let help = d.help.join("\n");
     let json = JsonDiagnostic {
         code: d.code.as_str(),
         severity: d.severity,
@@ -383,9 +458,9 @@ fn render_json(d: &Diagnostic, sources: &Sources) -> String {
         line: d.span.map(|s| s.line),
         column: d.span.map(|s| s.col),
         field: d.field.as_deref(),
-        help: d.help.as_deref(),
+        help: (!d.help.is_empty()).then_some(help.as_str()),
     };
-    let mut line = serde_json::to_string(&json).unwrap_or_default();
+    let mut line = uncommanded_json(serde_json::to_string(&json).unwrap_or_default());
     line.push('\n');
     line
 }
@@ -420,11 +495,15 @@ fn render_github(d: &Diagnostic, sources: &Sources) -> String {
         Some(field) => format!("{field}: {}", labelled(d)),
         None => labelled(d),
     };
-    if let Some(help) = &d.help {
+    if !d.help.is_empty() {
         message.push_str("\nhelp: ");
-        message.push_str(help);
+        message.push_str(&d.help.join("\n"));
     }
-    format!("::{command} {}::{}\n", properties.join(","), data(&message))
+    format!(
+        "::{command} {}::{}\n",
+        properties.join(","),
+        data(&uncommanded(&message))
+    )
 }
 
 /// Colours the severity of a human diagnostic's headline for a terminal.
@@ -539,9 +618,10 @@ pub fn render_group(group: &Group, format: Format) -> String {
     }
     match format {
         Format::Human => format!(
-            "{}[{}]: {text}\n",
+            "{}[{}]: {}\n",
             severity_word(group.severity),
-            group.code.as_str()
+            group.code.as_str(),
+            uncommanded(&text)
         ),
         Format::Github => {
             let command = match group.severity {
@@ -552,7 +632,7 @@ pub fn render_group(group: &Group, format: Format) -> String {
             format!(
                 "::{command} title={}::{}\n",
                 group.code.as_str(),
-                text.replace('%', "%25")
+                uncommanded(&text).replace('%', "%25")
             )
         }
         // Machines get every diagnostic: nothing is grouped in JSON.
@@ -611,9 +691,9 @@ impl Summary {
 /// GitHub notice.
 pub fn render_summary(summary: &Summary, format: Format) -> String {
     match format {
-        Format::Human => format!("kotalc: {}\n", summary.line()),
+        Format::Human => format!("kotalc: {}\n", uncommanded(&summary.line())),
         Format::Json => {
-            let mut line = serde_json::json!({
+            let line = serde_json::json!({
                 "summary": {
                     "resources": summary.resources,
                     "errors": summary.errors,
@@ -623,12 +703,13 @@ pub fn render_summary(summary: &Summary, format: Format) -> String {
                 }
             })
             .to_string();
+            let mut line = uncommanded_json(line);
             line.push('\n');
             line
         }
         Format::Github => format!(
             "::notice title=kotalc::{}\n",
-            summary.line().replace('%', "%25")
+            uncommanded(&summary.line()).replace('%', "%25")
         ),
     }
 }

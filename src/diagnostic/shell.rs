@@ -27,6 +27,15 @@ pub fn command<S: AsRef<str>>(words: &[S]) -> String {
         .join(" ")
 }
 
+/// Commands joined by pipes, each quoted: `kubectl get ... | kotalc seal ...`.
+pub fn pipeline<S: AsRef<str>>(commands: &[&[S]]) -> String {
+    commands
+        .iter()
+        .map(|words| command(words))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
 /// `kotalc seal` for the Secret `name` in `namespace` (or a placeholder), then `rest`, as one
 /// quoted command line: the start every printed seal command shares.
 pub fn seal(namespace: Option<&str>, name: &str, rest: &[&str]) -> String {

@@ -53,6 +53,13 @@ thread_local! {
     pub static MAPPED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many characters marking secrets walked: the tests count it to prove the cost
+    /// linear in the text, not in values × line length.
+    pub static WALKED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 impl ShownLine {
     fn new(text: String) -> Self {
         #[cfg(test)]
@@ -195,24 +202,29 @@ impl Sources {
 
     /// Marks secret values: each span (a scalar's position and length in characters,
     /// possibly over several lines) is masked in snippets, and each value's text is masked
-    /// in messages.
-    pub fn mark_secrets(&mut self, file: FileId, secrets: Vec<(Span, String)>) {
+    /// in messages. The spans are taken in order of position, and each one's column is
+    /// reached from the previous one's on the same line, so that the many values of one long
+    /// line (a flow sequence) cost the line once, not once per value.
+    pub fn mark_secrets(&mut self, file: FileId, mut secrets: Vec<(Span, String)>) {
         if file >= self.files.len() {
             return;
         }
+        secrets.sort_by_key(|(span, _)| (span.line, span.col));
         let mut ranges = Vec::new();
+        // The last column reached: its line, its 0-based character index and byte offset.
+        let mut cursor: Option<(u32, usize, usize)> = None;
         for (span, value) in secrets {
             if let Some((start, _)) = self.line_range(file, span.line) {
                 let text = &self.files[file].text;
-                let from = text[start..]
-                    .char_indices()
-                    .nth(usize::try_from(span.col.saturating_sub(1)).unwrap_or(0))
-                    .map_or(text.len(), |(i, _)| start + i);
+                let col = usize::try_from(span.col.saturating_sub(1)).unwrap_or(0);
+                let (base_col, base) = match cursor {
+                    Some((line, at_col, at)) if line == span.line && at_col <= col => (at_col, at),
+                    _ => (0, start),
+                };
+                let from = advance(text, base, col - base_col);
+                cursor = Some((span.line, col, from));
                 let len = usize::try_from(span.len.max(1)).unwrap_or(1);
-                let to = text[from..]
-                    .char_indices()
-                    .nth(len)
-                    .map_or(text.len(), |(i, _)| from + i);
+                let to = advance(text, from, len);
                 // One range per line, so that a line's ranges are found by position.
                 let mut at = from;
                 for piece in text[from..to].split_inclusive('\n') {
@@ -416,6 +428,16 @@ fn entry(line: &str) -> Option<(usize, &str)> {
     Some((column, key))
 }
 
+/// The byte offset `n` characters after byte offset `from` in `text`, or its end.
+fn advance(text: &str, from: usize, n: usize) -> usize {
+    #[cfg(test)]
+    WALKED.with(|w| w.set(w.get() + n));
+    text[from..]
+        .char_indices()
+        .nth(n)
+        .map_or(text.len(), |(i, _)| from + i)
+}
+
 /// Values shorter than this are not searched for in messages: they would mask ordinary words.
 const MIN_SECRET: usize = 6;
 
@@ -467,4 +489,76 @@ fn structure_only(line: &str) -> String {
         out.extend(token.chars().map(|_| '*'));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Marks `items` values, all on one line as a flow sequence or one a line as a block
+    /// sequence; returns the characters walked and the sources.
+    fn mark(items: usize, one_line: bool) -> (usize, Sources) {
+        let values: Vec<String> = (0..items).map(|i| format!("value{i:06}")).collect();
+        let text = if one_line {
+            format!("[{}]\n", values.join(", "))
+        } else {
+            values.iter().map(|v| format!("- {v}\n")).collect()
+        };
+        let mut sources = Sources::default();
+        let file = sources.add("list.yaml".into(), text.clone());
+        let mut secrets = Vec::new();
+        let mut line = 1;
+        let mut line_start = 0;
+        for value in &values {
+            let at = text[line_start..].find(value.as_str()).expect("value") + line_start;
+            if !one_line {
+                line = u32::try_from(text[..at].matches('\n').count() + 1).expect("line");
+                line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            }
+            let col = u32::try_from(text[line_start..at].chars().count() + 1).expect("col");
+            secrets.push((
+                Span {
+                    file,
+                    line,
+                    col,
+                    len: 11,
+                },
+                value.clone(),
+            ));
+        }
+        // In reverse, as no parser gives them: the order is the marker's to choose.
+        secrets.reverse();
+        WALKED.with(|w| w.set(0));
+        sources.mark_secrets(file, secrets);
+        (WALKED.with(std::cell::Cell::get), sources)
+    }
+
+    /// The attack: one line of 80k values in a document whose kind cannot be read, so that
+    /// every value is marked. Each value's column is reached from the previous one's, so
+    /// marking walks the line once: the characters walked grow with the items as in the
+    /// block form, not with items × line length.
+    #[test]
+    fn marking_the_values_of_one_long_line_walks_it_once() {
+        for items in [1_000, 80_000] {
+            let (flow, sources) = mark(items, true);
+            let (block, _) = mark(items, false);
+            let line = sources.get(0).text.len();
+            // To each value's column, then over the value: the line, at most twice.
+            assert!(
+                flow <= 2 * line,
+                "{items} items: {flow} characters walked for a line of {line}"
+            );
+            assert!(
+                flow <= 2 * block,
+                "{items} items: {flow} walked, block form {block}"
+            );
+        }
+        // The marks are where the values are: each value is masked, and nothing else.
+        let (_, sources) = mark(3, true);
+        let shown = sources.shown_line(0, 1).expect("line");
+        assert_eq!(
+            shown.window(0, shown.chars()),
+            "[***********, ***********, ***********]"
+        );
+    }
 }

@@ -202,7 +202,7 @@ pub fn allowed(resource: &Resource, diagnostics: &mut Vec<Diagnostic>) -> BTreeS
                     let mut diagnostic = Diagnostic::new(Code::InvalidAnnotation, message)
                         .at(value.span)
                         .field(&field);
-                    diagnostic.help = help;
+                    diagnostic.help = help.into_iter().collect();
                     diagnostics.push(diagnostic);
                 }
             }

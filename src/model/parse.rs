@@ -438,22 +438,20 @@ pub fn plaintext_secret(doc: &Node) -> Option<Diagnostic> {
                 ),
             )
             .at(span)
-            .help(format!(
-                "seal each value and commit the SealedSecret instead:\n{}\n\
-                 then delete this file, and rotate the values: they are in the git history",
-                crate::diagnostic::shell::seal(
-                    Some(namespace),
-                    name,
-                    &[
-                        "--key",
-                        "<key>",
-                        "--from-file",
-                        "<file>",
-                        "-o",
-                        format!("sealedsecret-{name}.yaml").as_str(),
-                    ]
-                )
-            )),
+            .help("seal each value and commit the SealedSecret instead:")
+            .help_line(crate::diagnostic::shell::seal(
+                Some(namespace),
+                name,
+                &[
+                    "--key",
+                    "<key>",
+                    "--from-file",
+                    "<file>",
+                    "-o",
+                    format!("sealedsecret-{name}.yaml").as_str(),
+                ],
+            ))
+            .help_line("then delete this file, and rotate the values: they are in the git history"),
         );
     }
     None

@@ -278,10 +278,7 @@ impl Written {
     /// Names the leftovers kotalc left alone, on stderr.
     pub fn warn_left_alone(&self) {
         for what in &self.left_alone {
-            eprintln!(
-                "kotalc: warning: {}",
-                crate::diagnostic::printable(what, false)
-            );
+            eprintln!("kotalc: warning: {}", crate::diagnostic::inert(what));
         }
     }
 }
@@ -432,11 +429,12 @@ pub fn write_dir<S: AsRef<str>>(
                 } else {
                     "move them away; --force never replaces a file kotalc did not write"
                 };
-                return Err(out_error(
+                let mut error = out_error(
                     &shown,
                     "holds changes made by hand; refusing to overwrite them",
-                )
-                .help(format!("{}\n{help}", lines.join("\n"))));
+                );
+                error.help = lines;
+                return Err(error.help_line(help));
             }
         }
         Existing::Absent | Existing::Empty(_) => {}
@@ -763,15 +761,12 @@ fn settle(
         let mut d = out_error(
             &shown,
             "changed while kotalc was building; nothing was replaced",
-        )
-        .help(format!(
-            "{}\nrun kotalc again",
-            conflicts
-                .iter()
-                .map(|f| format!("changed meanwhile: {f}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ));
+        );
+        d.help = conflicts
+            .iter()
+            .map(|f| format!("changed meanwhile: {f}"))
+            .collect();
+        d = d.help_line("run kotalc again");
         match restored {
             Ok(()) => {
                 let _ = crate::output::owned::remove_tree_at(staging);

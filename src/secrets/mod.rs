@@ -134,26 +134,23 @@ pub fn plan(
             SecretMode::Sealed => {
                 let first = &uses[0];
                 if !input.allowed[first.resource].contains(&Code::SealedSecretPlaceholder) {
-                    diagnostics.push(
-                        Diagnostic::new(
-                            Code::SealedSecretPlaceholder,
-                            format!(
-                                "no SealedSecret {name:?} in the inputs: rendering a placeholder \
-                                 that the controller cannot unseal"
-                            ),
-                        )
-                        .at(first.span)
-                        .field(&first.field)
-                        .help(format!(
-                            "seal the value and commit the file beside the resources:\n{}",
-                            commands(
-                                namespace.as_deref(),
-                                name,
-                                uses,
-                                input.dirs.get(first.span.file).map(String::as_str)
-                            )
-                        )),
-                    );
+                    let mut d = Diagnostic::new(
+                        Code::SealedSecretPlaceholder,
+                        format!(
+                            "no SealedSecret {name:?} in the inputs: rendering a placeholder \
+                             that the controller cannot unseal"
+                        ),
+                    )
+                    .at(first.span)
+                    .field(&first.field)
+                    .help("seal the value and commit the file beside the resources:");
+                    d.help.extend(commands(
+                        namespace.as_deref(),
+                        name,
+                        uses,
+                        input.dirs.get(first.span.file).map(String::as_str),
+                    ));
+                    diagnostics.push(d);
                 }
                 objects.push(placeholder(namespace.as_deref(), name, uses));
             }
@@ -361,10 +358,8 @@ fn missing_keys(
             .at(span)
             .field("spec.encryptedData")
             .related(u.span, "the Secret is referenced here")
-            .help(format!(
-                "seal the value and add it under spec.encryptedData:\n{}",
-                command(namespace, name, u, None)
-            )),
+            .help("seal the value and add it under spec.encryptedData:")
+            .help_line(command(namespace, name, u, None)),
         );
     }
 }
@@ -472,14 +467,18 @@ fn command(namespace: Option<&str>, name: &str, u: &Reference, file: Option<&str
 
 /// The commands of every use, each writing `sealedsecret-NAME.yaml` in `dir`, the directory of
 /// the referencing resource.
-fn commands(namespace: Option<&str>, name: &str, uses: &[&Reference], dir: Option<&str>) -> String {
+fn commands(
+    namespace: Option<&str>,
+    name: &str,
+    uses: &[&Reference],
+    dir: Option<&str>,
+) -> Vec<String> {
     let file = sealed_file(dir, None, name);
     let mut seen = BTreeSet::new();
     uses.iter()
         .filter(|u| seen.insert(u.key))
         .map(|u| command(namespace, name, u, Some(&file)))
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect()
 }
 
 fn placeholder(namespace: Option<&str>, name: &str, uses: &[&Reference]) -> Object {
@@ -489,7 +488,7 @@ fn placeholder(namespace: Option<&str>, name: &str, uses: &[&Reference]) -> Obje
         .collect();
     let annotations = BTreeMap::from([(
         "kotalc.io/placeholder".to_string(),
-        commands(namespace, name, uses, None),
+        commands(namespace, name, uses, None).join("\n"),
     )]);
     let value = seal::sealed_secret(name, namespace, Scope::Strict, &annotations, &keys);
     let first = &uses[0];

@@ -947,5 +947,5 @@ pub fn render(report: &Report, style: Style) -> String {
              annotation"
         );
     }
-    out
+    crate::diagnostic::uncommanded(&out).into_owned()
 }

@@ -439,7 +439,7 @@ fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
             load::Found::Unread(file) => {
                 eprintln!(
                     "kotalc: {} is not a regular file (a link?); not read",
-                    crate::diagnostic::printable(&load::display(&file), false)
+                    crate::diagnostic::inert(&load::display(&file))
                 );
                 continue;
             }

@@ -158,9 +158,8 @@ pub fn import(
         if let Some(id) = &reference.id {
             seal.extend(["--expect-id", id.as_str()]);
         }
-        let command = format!(
-            "{} | {}",
-            crate::diagnostic::shell::command(&[
+        let command = crate::diagnostic::shell::pipeline(&[
+            &[
                 "kubectl",
                 "get",
                 "secret",
@@ -168,10 +167,10 @@ pub fn import(
                 "-n",
                 namespace,
                 "-o",
-                "yaml"
-            ]),
-            crate::diagnostic::shell::command(&seal)
-        );
+                "yaml",
+            ],
+            &seal,
+        ]);
         out.seal_commands
             .entry(format!("{namespace}/{name}"))
             .or_insert(command);

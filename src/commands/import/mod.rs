@@ -36,8 +36,19 @@ pub fn import(args: &ImportArgs) -> u8 {
     );
     if imported.resources.is_empty() && diagnostics.iter().all(|d| !d.is_error()) {
         diagnostics.push(
-            Diagnostic::new(Code::EmptyOutput, "the export holds no Peer or ClusterPeer")
-                .help("export them with `kubectl get peers,clusterpeers -A -o yaml`"),
+            Diagnostic::new(Code::EmptyOutput, "the export holds no Peer or ClusterPeer").help(
+                format!(
+                    "export them with `{}`",
+                    crate::diagnostic::shell::command(&[
+                        "kubectl",
+                        "get",
+                        "peers,clusterpeers",
+                        "-A",
+                        "-o",
+                        "yaml"
+                    ])
+                ),
+            ),
         );
     }
     let outcome =
@@ -112,13 +123,16 @@ pub fn import(args: &ImportArgs) -> u8 {
                 "skipped": imported.skipped,
                 "networkPolicies": false,
             });
-            eprintln!("{report}");
+            eprintln!(
+                "{}",
+                crate::diagnostic::uncommanded_json(report.to_string())
+            );
         }
         Format::Human | Format::Github => {
             if !skipped.is_empty() {
                 eprintln!(
                     "kotalc: left out {} (not Peers or ClusterPeers)",
-                    skipped.join(", ")
+                    crate::diagnostic::inert(&skipped.join(", "))
                 );
             }
             eprintln!(
@@ -135,7 +149,7 @@ pub fn import(args: &ImportArgs) -> u8 {
                     imported.seal_commands.len()
                 );
                 for command in imported.seal_commands.values() {
-                    eprintln!("  {}", crate::diagnostic::printable(command, false));
+                    eprintln!("  {}", crate::diagnostic::inert(command));
                 }
             }
         }
