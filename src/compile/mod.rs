@@ -397,17 +397,21 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
     if !options.render || run.has_errors() {
         return rendered;
     }
-    // Each pod's swarm or cluster label, which the policies select members by.
-    let members = crate::render::policy::memberships(&crate::render::policy::Input::new(
-        &set.resources,
-        &configs,
-    ));
-    for (config, member) in configs.iter_mut().zip(members) {
-        if let Some(config) = config {
-            config.policy_mut().membership = member;
+    let policies = !options.no_network_policies;
+    // Each pod's swarm or cluster label, which the policies select members by: on every
+    // member, its own policy on or off, as its peers' policies admit it by the label; none
+    // without policies, so that such a build renders the operator's pods.
+    if policies {
+        let members = crate::render::policy::memberships(&crate::render::policy::Input::new(
+            &set.resources,
+            &configs,
+        ));
+        for (config, member) in configs.iter_mut().zip(members) {
+            if let Some(config) = config {
+                config.policy_mut().membership = member;
+            }
         }
     }
-    let policies = !options.no_network_policies;
     let count = if policies {
         configs
             .iter()

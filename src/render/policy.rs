@@ -396,8 +396,8 @@ impl Plan {
 }
 
 /// The label each resource's pods get as members of their private swarm or cluster, in
-/// resource order: set on the pod template (never on the StatefulSet's selector, which cannot
-/// change), whether or not the policies are rendered, so that turning them on rolls no pod.
+/// resource order: set on the pod template, never on the StatefulSet's selector, which cannot
+/// change.
 pub fn memberships(input: &Input<'_>) -> Vec<Option<(&'static str, String)>> {
     let plan = Plan::new(input);
     (0..input.resources.len())
