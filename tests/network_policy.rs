@@ -984,10 +984,10 @@ fn dns_goes_to_the_clusters_dns_only() {
         ),
     )
     .unwrap();
-    let openshift_dns: Other<'static> = (
-        "openshift-dns",
-        Some("openshift-dns"),
-        &[("dns.operator.openshift.io/daemonset-dns", "default")],
+    let other_dns: Other<'static> = (
+        "coredns",
+        Some("cluster-dns"),
+        &[("app.kubernetes.io/name", "coredns")],
         &["53/UDP", "53/TCP"],
     );
     let endpoints_of = |objects: &[J]| {
@@ -997,7 +997,7 @@ fn dns_goes_to_the_clusters_dns_only() {
             n,
             &[
                 KUBE_DNS,
-                openshift_dns,
+                other_dns,
                 ("node-local", None, &[], &["53/UDP", "53/TCP"]),
                 ("internet", None, &[], &["53/UDP"]),
             ],
@@ -1022,8 +1022,8 @@ fn dns_goes_to_the_clusters_dns_only() {
         c1             8888/TCP  none
         kube-dns       53/UDP    * -p1
         kube-dns       53/TCP    * -p1
-        openshift-dns  53/UDP    * -p1 -p2 -c1
-        openshift-dns  53/TCP    * -p1 -p2 -c1
+        coredns        53/UDP    * -p1 -p2 -c1
+        coredns        53/TCP    * -p1 -p2 -c1
         node-local     53/UDP    * -p2 -c1
         node-local     53/TCP    * -p2 -c1
         internet       53/UDP    * -p1 -p2 -c1
@@ -1035,7 +1035,7 @@ fn dns_goes_to_the_clusters_dns_only() {
             "--allow",
             "private-swarm-isolated",
             "--cluster-dns",
-            "openshift-dns:dns.operator.openshift.io/daemonset-dns=default",
+            "cluster-dns:app.kubernetes.io/name=coredns",
         ],
     );
     let actual = evaluate("dns-openshift", &objects, &endpoints_of(&objects));
@@ -1050,8 +1050,8 @@ fn dns_goes_to_the_clusters_dns_only() {
         c1             8888/TCP  none
         kube-dns       53/UDP    * -p1 -p2 -c1
         kube-dns       53/TCP    * -p1 -p2 -c1
-        openshift-dns  53/UDP    * -p1
-        openshift-dns  53/TCP    * -p1
+        coredns        53/UDP    * -p1
+        coredns        53/TCP    * -p1
         node-local     53/UDP    * -p2 -c1
         node-local     53/TCP    * -p2 -c1
         internet       53/UDP    * -p1 -p2 -c1
