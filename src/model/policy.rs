@@ -209,3 +209,57 @@ pub fn settings(annotations: &BTreeMap<String, String>) -> Settings {
         membership: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Client, dns, member_value};
+
+    #[test]
+    fn member_values_are_label_values_and_never_shared() {
+        let long = "s".repeat(250);
+        let values = [
+            member_value("ipfs", "swarm-key"),
+            member_value("", "ipfs.swarm-key"),
+            member_value("", "swarm-key"),
+            member_value("ipfs", &long),
+            member_value("ipfs2", &long),
+            member_value(&"n".repeat(63), "k"),
+        ];
+        assert_eq!(values[0], "ipfs_swarm-key");
+        assert_eq!(values[2], "swarm-key");
+        assert!(values[3].starts_with("h__") && values[3].len() == 35);
+        for value in &values {
+            assert_eq!(crate::kube::names::label_value(value), None, "{value}");
+        }
+        // Secret names and namespaces hold no `_`, which joins them.
+        let distinct: std::collections::BTreeSet<&String> = values.iter().collect();
+        assert_eq!(distinct.len(), values.len(), "{values:?}");
+    }
+
+    #[test]
+    fn dns_servers_are_pods_of_a_namespace_or_address_blocks() {
+        assert_eq!(
+            dns("kube-system:k8s-app=kube-dns, 169.254.20.10, fd00::/64, dns:*"),
+            Ok(vec![
+                Client::Pods {
+                    namespace: Some("kube-system".into()),
+                    key: "k8s-app".into(),
+                    value: "kube-dns".into(),
+                },
+                Client::Block("169.254.20.10/32".into()),
+                Client::Block("fd00::/64".into()),
+                Client::Namespace("dns".into()),
+            ])
+        );
+        for bad in [
+            "",
+            "app=dns",
+            "10.0.0.1/8",
+            "10.0.0.0/33",
+            "10.0.0.0/+8",
+            "dns",
+        ] {
+            assert!(dns(bad).is_err(), "{bad:?}");
+        }
+    }
+}
