@@ -2,11 +2,13 @@
 //! ClusterPeers with varied specs, in nested directories and multi-document files, from a
 //! fixed seed so that every run measures the same input.
 //!
-//! cargo bench --bench generate -- N DIR [LIST] [--one-per-file]
+//! cargo bench --bench generate -- N DIR [LIST] [--one-per-file | --private-swarm]
 //!
 //! With LIST, the same resources are also written there as one KRM ResourceList, the input
 //! of `kotalc krm`. With `--one-per-file`, each resource is a file of its own (five to a file
-//! otherwise): a repository where reading the files costs the most.
+//! otherwise): a repository where reading the files costs the most. With `--private-swarm`,
+//! N Peers of one namespace that share one swarm key, and nothing else: the set whose
+//! NetworkPolicies once listed every member.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -24,13 +26,18 @@ const ROUTING: &[&str] = &["dht", "dhtclient", "dhtserver", "none"];
 
 fn main() {
     let one_per_file = std::env::args().any(|a| a == "--one-per-file");
+    let private_swarm = std::env::args().any(|a| a == "--private-swarm");
     let args: Vec<String> = std::env::args()
         .skip(1)
-        .filter(|a| a != "--bench" && a != "--one-per-file")
+        .filter(|a| a != "--bench" && a != "--one-per-file" && a != "--private-swarm")
         .collect();
     let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let dir = PathBuf::from(args.get(1).map_or("target/bench-input", String::as_str));
     let _ = fs::remove_dir_all(&dir);
+    if private_swarm {
+        write_private_swarm(n, &dir);
+        return;
+    }
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6b6f74616c63);
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let mut list =
@@ -104,4 +111,23 @@ fn main() {
         files.len(),
         dir.display()
     );
+}
+
+/// N Peers of namespace `ipfs` sharing the swarm key `swarm-key`, five to a file.
+fn write_private_swarm(n: usize, dir: &std::path::Path) {
+    fs::create_dir_all(dir).expect("mkdir");
+    for file in 0..n.div_ceil(5) {
+        let mut text = String::new();
+        for i in file * 5..((file + 1) * 5).min(n) {
+            if !text.is_empty() {
+                text.push_str("---\n");
+            }
+            let _ = write!(
+                text,
+                "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: peer-{i}\n  namespace: ipfs\n  annotations:\n    kotalc.io/allow: private-swarm-isolated\nspec:\n  swarmKeySecretName: swarm-key\n"
+            );
+        }
+        fs::write(dir.join(format!("peers-{file:05}.yaml")), text).expect("write");
+    }
+    eprintln!("{n} private Peers under {}", dir.display());
 }

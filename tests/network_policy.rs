@@ -29,10 +29,46 @@ struct Endpoint {
 
 /// The rendered objects of a set of inputs.
 fn build(dir: &Path) -> Vec<J> {
-    let out = run(dir, &["build", "."]);
-    assert_exit(&out, 0);
-    serde_saphyr::from_multiple(&text(&out.stdout)).expect("kotalc prints a YAML stream")
+    build_with(dir, &[])
 }
+
+/// The rendered objects of a set of inputs, built with `args`.
+fn build_with(dir: &Path, args: &[&str]) -> Vec<J> {
+    let mut argv = vec!["build", "."];
+    argv.extend(args);
+    let out = run(dir, &argv);
+    assert_exit(&out, 0);
+    let objects: Vec<J> =
+        serde_saphyr::from_multiple(&text(&out.stdout)).expect("kotalc prints a YAML stream");
+    no_peer_admits_every_namespace(&objects);
+    objects
+}
+
+/// No peer of any rule selects pods of every namespace (`namespaceSelector: {}`).
+fn no_peer_admits_every_namespace(objects: &[J]) {
+    for policy in objects.iter().filter(|o| o["kind"] == "NetworkPolicy") {
+        for (direction, peers) in [("ingress", "from"), ("egress", "to")] {
+            for rule in policy["spec"][direction].as_array().into_iter().flatten() {
+                for peer in rule[peers].as_array().into_iter().flatten() {
+                    if let Some(selector) = peer.get("namespaceSelector") {
+                        assert!(
+                            selector.as_object().is_some_and(|s| !s.is_empty()),
+                            "a peer of every namespace: {policy:#}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The cluster's DNS, as kube-dns and CoreDNS deployments label their pods.
+const KUBE_DNS: Other<'static> = (
+    "kube-dns",
+    Some("kube-system"),
+    &[("k8s-app", "kube-dns")],
+    &["53/UDP", "53/TCP"],
+);
 
 /// The pods the StatefulSets run, each with the ports its containers declare.
 fn pods(objects: &[J]) -> Vec<Endpoint> {
@@ -259,6 +295,7 @@ fn the_example_set_admits_exactly_its_clients() {
             ("stranger", Some("ipfs"), &[("app", "web")], &["80/TCP"]),
             ("elsewhere", Some("other"), &[("app", "web")], &["80/TCP"]),
             ("internet", None, &[], &["4001/TCP", "443/TCP", "53/UDP"]),
+            KUBE_DNS,
         ],
     ));
     let actual = evaluate("example", &objects, &endpoints);
@@ -277,11 +314,13 @@ fn the_example_set_admits_exactly_its_clients() {
         pinning-cluster  9095/TCP  pinning-client
         pinning-cluster  9094/TCP  pinning-client
         pinning-cluster  8888/TCP  pinning-client
-        stranger         80/TCP    public-gateway pinning-ipfs pinning-client elsewhere internet
-        elsewhere        80/TCP    public-gateway pinning-ipfs pinning-client stranger internet
-        internet         4001/TCP  public-gateway pinning-ipfs pinning-client stranger elsewhere
-        internet         443/TCP   public-gateway pinning-ipfs pinning-client stranger elsewhere
-        internet         53/UDP    * -internet
+        stranger         80/TCP    public-gateway pinning-ipfs pinning-client elsewhere internet kube-dns
+        elsewhere        80/TCP    public-gateway pinning-ipfs pinning-client stranger internet kube-dns
+        internet         4001/TCP  public-gateway pinning-ipfs pinning-client stranger elsewhere kube-dns
+        internet         443/TCP   public-gateway pinning-ipfs pinning-client stranger elsewhere kube-dns
+        internet         53/UDP    * -private-1 -private-2 -pinning-cluster
+        kube-dns         53/UDP    *
+        kube-dns         53/TCP    *
         ",
     );
 }
@@ -322,6 +361,7 @@ fn a_private_swarm_reaches_only_its_members() {
             ("stranger", Some("ipfs"), &[("app", "web")], &["80/TCP"]),
             ("outside-member", None, &[], &[]),
             ("internet", None, &[], &["4001/TCP", "443/TCP", "53/UDP"]),
+            KUBE_DNS,
         ],
     ));
     // The outside member is the address member-1 peers with.
@@ -342,13 +382,15 @@ fn a_private_swarm_reaches_only_its_members() {
         public          4001/TCP  * -member-1 -member-2
         public          4001/UDP  * -member-1 -member-2
         public          5001/TCP  pinner
-        stranger        80/TCP    migrating public pinner internet outside-member
-        outside-member  4001/TCP  member-1 migrating public pinner stranger internet
-        outside-member  4001/UDP  migrating public pinner stranger internet
-        outside-member  443/TCP   migrating public pinner stranger internet
-        internet        4001/TCP  migrating public pinner stranger outside-member
-        internet        443/TCP   migrating public pinner stranger outside-member
-        internet        53/UDP    * -internet
+        stranger        80/TCP    migrating public pinner internet outside-member kube-dns
+        outside-member  4001/TCP  member-1 migrating public pinner stranger internet kube-dns
+        outside-member  4001/UDP  migrating public pinner stranger internet kube-dns
+        outside-member  443/TCP   migrating public pinner stranger internet kube-dns
+        internet        4001/TCP  migrating public pinner stranger outside-member kube-dns
+        internet        443/TCP   migrating public pinner stranger outside-member kube-dns
+        internet        53/UDP    * -member-1 -member-2
+        kube-dns        53/UDP    *
+        kube-dns        53/TCP    *
         ",
     );
 }
@@ -595,4 +637,509 @@ fn rest_credentials_reach_the_daemon_and_one_cluster_shares_them() {
             && stderr.contains("ClusterPeer \"c-2\""),
         "{stderr}"
     );
+}
+
+/// A ClusterPeer's YAML, in `namespace`, with `extra` lines under `spec`.
+fn cluster_peer(name: &str, namespace: &str, secret: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: ClusterPeer\nmetadata:\n  name: {name}\n  \
+         namespace: {namespace}\nspec:\n  peerEndpoint: /ip4/192.0.2.1/tcp/5001\n  \
+         clusterSecretName: {secret}\n{extra}---\n"
+    )
+}
+
+/// The rendered pod labels of StatefulSet `name`.
+fn pod_labels<'a>(objects: &'a [J], name: &str) -> &'a J {
+    &objects
+        .iter()
+        .find(|o| o["kind"] == "StatefulSet" && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no StatefulSet {name}"))["spec"]["template"]["metadata"]["labels"]
+}
+
+/// A label map as the pairs `others` takes.
+fn pairs(labels: &J) -> Vec<(String, String)> {
+    labels
+        .as_object()
+        .expect("labels")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().expect("a label value").to_string()))
+        .collect()
+}
+
+/// c1 and c2 share a secret in `ipfs`, c9 has the same secret's name in `pin`, and c2
+/// bootstraps to c9: one cluster, which is a full mesh, so every peer reaches every other on
+/// 9096, c1 and c9 included. A cluster that shares nothing stays apart, and a pod of another
+/// namespace that copies the cluster's label reaches none of it.
+#[test]
+fn a_cluster_is_admitted_whole_across_namespaces_and_bootstraps() {
+    let dir = scratch("network-policy-transitive-input");
+    let bootstrap = format!("  bootstrapPeers:\n    - /dns4/c9.pin/tcp/9096/p2p/{PRIVATE_1}\n");
+    fs::write(
+        dir.join("clusters.yaml"),
+        [
+            cluster_peer("c1", "ipfs", "s1", ""),
+            cluster_peer("c2", "ipfs", "s1", &bootstrap),
+            cluster_peer("c9", "pin", "s1", ""),
+            cluster_peer("c5", "ipfs", "s5", ""),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let objects = build(&dir);
+    let member = pairs(pod_labels(&objects, "c1"))
+        .into_iter()
+        .filter(|(k, _)| k == "ipfs.kotal.io/cluster")
+        .collect::<Vec<_>>();
+    assert_eq!(
+        member.len(),
+        1,
+        "every cluster pod carries the cluster label"
+    );
+    assert_eq!(
+        pod_labels(&objects, "c9")["ipfs.kotal.io/cluster"],
+        pod_labels(&objects, "c1")["ipfs.kotal.io/cluster"],
+        "one cluster, one label, whatever the namespace"
+    );
+    let impostor_labels: Vec<(&str, &str)> = member
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut endpoints = pods(&objects);
+    let n = endpoints.len();
+    endpoints.extend(others(
+        n,
+        &[
+            (
+                "client-s1",
+                Some("ipfs"),
+                &[("ipfs.kotal.io/cluster-client", "s1")],
+                &[],
+            ),
+            ("impostor", Some("other"), &impostor_labels, &["9096/TCP"]),
+            ("internet", None, &[], &["53/UDP"]),
+            KUBE_DNS,
+        ],
+    ));
+    let actual = evaluate("transitive", &objects, &endpoints);
+    assert_matrix(
+        &actual,
+        "
+        c1        9096/TCP  c2 c9
+        c2        9096/TCP  c1 c9
+        c9        9096/TCP  c1 c2
+        c5        9096/TCP  none
+        c1        9094/TCP  client-s1
+        c1        9095/TCP  client-s1
+        c1        8888/TCP  client-s1
+        c2        9094/TCP  client-s1
+        c2        9095/TCP  client-s1
+        c2        8888/TCP  client-s1
+        c9        9094/TCP  none
+        c9        9095/TCP  none
+        c9        8888/TCP  none
+        c5        9094/TCP  none
+        c5        9095/TCP  none
+        c5        8888/TCP  none
+        impostor  9096/TCP  * -c1 -c2 -c9 -c5
+        internet  53/UDP    * -c1 -c2 -c9 -c5
+        kube-dns  53/UDP    *
+        kube-dns  53/TCP    *
+        ",
+    );
+}
+
+/// The attack: a ClusterPeer without a namespace names a Peer of `prod`, so that the Peer's
+/// RPC API would admit pods with the ClusterPeer's labels from every namespace. kotalc refuses
+/// it, at the reference, and says how to name the namespace; bootstrap and peering the same.
+/// With `--namespace`, the grant names it, and a pod of another namespace with the
+/// ClusterPeer's very labels does not reach the API.
+#[test]
+fn a_grant_never_admits_every_namespace() {
+    let dir = scratch("network-policy-unknown-namespace");
+    fs::write(
+        dir.join("cluster.yaml"),
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: ClusterPeer\nmetadata:\n  name: pinner\n\
+         spec:\n  peerEndpoint: /dns4/kubo.prod/tcp/5001\n  clusterSecretName: s\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("peer.yaml"),
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: kubo\n  \
+         namespace: prod\nspec:\n  api: true\n",
+    )
+    .unwrap();
+    let refused = run(&dir, &["build", "."]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(refused.stdout.is_empty());
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("error[policy-namespace-unknown]")
+            && stderr.contains("cluster.yaml:6:17")
+            && stderr.contains("spec.peerEndpoint")
+            && stderr.contains("--namespace")
+            && stderr.contains("metadata.namespace"),
+        "{stderr}"
+    );
+    // Without policies there is no grant to name.
+    assert_exit(&run(&dir, &["build", ".", "--no-network-policies"]), 0);
+
+    let objects = build_with(&dir, &["--namespace", "ipfs"]);
+    let pinner = pairs(pod_labels(&objects, "pinner"));
+    let pinner: Vec<(&str, &str)> = pinner
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut endpoints = pods(&objects);
+    let n = endpoints.len();
+    endpoints.extend(others(
+        n,
+        &[("impostor", Some("other"), &pinner, &[]), KUBE_DNS],
+    ));
+    let actual = evaluate("unknown-namespace", &objects, &endpoints);
+    assert_matrix(
+        &actual,
+        "
+        kubo      4001/TCP  *
+        kubo      4001/UDP  *
+        kubo      5001/TCP  pinner
+        pinner    9096/TCP  none
+        pinner    9094/TCP  none
+        pinner    9095/TCP  none
+        pinner    8888/TCP  none
+        kube-dns  53/UDP    *
+        kube-dns  53/TCP    *
+        ",
+    );
+
+    // Bootstrap and peering across to a known namespace, from an unknown one.
+    let dir = scratch("network-policy-unknown-namespace-links");
+    fs::write(
+        dir.join("set.yaml"),
+        format!(
+            "{}apiVersion: ipfs.kotal.io/v1alpha1\nkind: ClusterPeer\nmetadata:\n  name: joiner\n\
+             spec:\n  peerEndpoint: /ip4/192.0.2.1/tcp/5001\n  clusterSecretName: s1\n  \
+             bootstrapPeers:\n    - /dns4/c9.pin/tcp/9096/p2p/{PRIVATE_1}\n---\n\
+             apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: v\n  \
+             namespace: vault\nspec:\n  swarmKeySecretName: k\n---\n\
+             apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: w\n  \
+             annotations:\n    kotalc.io/peering: /dns4/v.vault/tcp/4001/p2p/{PRIVATE_2}\n\
+             spec:\n  swarmKeySecretName: k\n",
+            cluster_peer("c9", "pin", "s1", "")
+        ),
+    )
+    .unwrap();
+    let refused = run(&dir, &["build", "."]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = text(&refused.stderr);
+    for (place, field) in [
+        ("set.yaml:18:7", "spec.bootstrapPeers[0]"),
+        ("set.yaml:32:24", "metadata.annotations[kotalc.io/peering]"),
+    ] {
+        assert!(
+            stderr.contains(place) && stderr.contains(field),
+            "{place} {field}: {stderr}"
+        );
+    }
+    assert_eq!(
+        stderr.matches("error[policy-namespace-unknown]").count(),
+        2,
+        "{stderr}"
+    );
+    build_with(&dir, &["-n", "ipfs"]);
+}
+
+/// The attack: a Peer labelled as a cluster's client, or as a swarm's or cluster's member, so
+/// that its pods pass the policies as such. Each such label is an error where it is written.
+#[test]
+fn a_resource_may_not_carry_a_label_the_policies_admit_by() {
+    let dir = scratch("network-policy-reserved-labels");
+    fs::write(
+        dir.join("sneaky.yaml"),
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: sneaky\n  \
+         namespace: ipfs\n  labels:\n    team: a\n    ipfs.kotal.io/cluster-client: s1\n    \
+         ipfs.kotal.io/swarm: ipfs_k\n---\napiVersion: ipfs.kotal.io/v1alpha1\nkind: ClusterPeer\n\
+         metadata:\n  name: joiner\n  namespace: ipfs\n  labels:\n    \
+         ipfs.kotal.io/cluster: ipfs_s1\nspec:\n  peerEndpoint: /ip4/192.0.2.1/tcp/5001\n  \
+         clusterSecretName: s2\n",
+    )
+    .unwrap();
+    for args in [
+        &["build", "."][..],
+        &["build", ".", "--no-network-policies"],
+    ] {
+        let out = run(&dir, args);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty());
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            stderr.matches("error[reserved-label]").count(),
+            3,
+            "{stderr}"
+        );
+        for (place, key) in [
+            ("sneaky.yaml:8:5", "ipfs.kotal.io/cluster-client"),
+            ("sneaky.yaml:9:5", "ipfs.kotal.io/swarm"),
+            ("sneaky.yaml:17:5", "ipfs.kotal.io/cluster"),
+        ] {
+            assert!(
+                stderr.contains(place) && stderr.contains(&format!("metadata.labels[{key}]")),
+                "{key}: {stderr}"
+            );
+        }
+    }
+}
+
+/// A private swarm's and a cluster's policies select their members by one label: the policy
+/// of the first member is the same bytes in a set of 3 and in a set of 60. The label is on
+/// the pods only: the StatefulSet's selector, which cannot change, is Kotal's six labels.
+#[test]
+fn a_policy_does_not_grow_with_its_swarm_or_cluster() {
+    let policy_of = |count: usize| -> (String, String, J) {
+        let dir = scratch(&format!("network-policy-size-{count}"));
+        let mut set = String::new();
+        for i in 1..=count {
+            set.push_str(&format!(
+                "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: m-{i}\n  \
+                 namespace: ipfs\nspec:\n  swarmKeySecretName: swarm-key\n---\n"
+            ));
+            set.push_str(&cluster_peer(
+                &format!("c-{i}"),
+                "ipfs",
+                "cluster-secret",
+                "",
+            ));
+        }
+        fs::write(dir.join("set.yaml"), set).unwrap();
+        let out = run(&dir, &["build", ".", "--allow", "private-swarm-isolated"]);
+        assert_exit(&out, 0);
+        let docs: Vec<String> = text(&out.stdout)
+            .split("\n---\n")
+            .map(String::from)
+            .collect();
+        let find = |kind: &str, name: &str| {
+            docs.iter()
+                .find(|d| {
+                    d.contains(&format!("kind: {kind}\n"))
+                        && d.contains(&format!("  name: {name}\n"))
+                })
+                .unwrap_or_else(|| panic!("{kind} {name}"))
+                .clone()
+        };
+        let objects: Vec<J> = serde_saphyr::from_multiple(&text(&out.stdout)).unwrap();
+        let sts = objects
+            .iter()
+            .find(|o| o["kind"] == "StatefulSet" && o["metadata"]["name"] == "m-1")
+            .unwrap()
+            .clone();
+        (
+            find("NetworkPolicy", "m-1"),
+            find("NetworkPolicy", "c-1"),
+            sts,
+        )
+    };
+    let (peer_3, cluster_3, sts_3) = policy_of(3);
+    let (peer_60, cluster_60, sts_60) = policy_of(60);
+    assert_eq!(peer_3, peer_60);
+    assert_eq!(cluster_3, cluster_60);
+    assert!(
+        !peer_3.contains("m-2") && !cluster_3.contains("c-2"),
+        "{peer_3}\n{cluster_3}"
+    );
+    assert_eq!(sts_3, sts_60);
+    let selector = sts_3["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .unwrap();
+    assert_eq!(
+        selector.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "app.kubernetes.io/component",
+            "app.kubernetes.io/created-by",
+            "app.kubernetes.io/instance",
+            "app.kubernetes.io/managed-by",
+            "app.kubernetes.io/name",
+            "kotal.io/protocol",
+        ]
+    );
+    assert_eq!(
+        sts_3["spec"]["template"]["metadata"]["labels"]["ipfs.kotal.io/swarm"],
+        "ipfs_swarm-key"
+    );
+}
+
+/// DNS goes to the cluster's DNS only: kube-system's kube-dns pods by default, elsewhere by
+/// `--cluster-dns` for the run and `kotalc.io/cluster-dns` for one resource (here a
+/// node-local cache's address). Port 53 of any other address stays closed.
+#[test]
+fn dns_goes_to_the_clusters_dns_only() {
+    let dir = scratch("network-policy-dns");
+    fs::write(
+        dir.join("set.yaml"),
+        format!(
+            "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p1\n  \
+             namespace: ipfs\n  annotations:\n    kotalc.io/cluster-dns: 169.254.20.10\n\
+             spec:\n  swarmKeySecretName: k\n---\n\
+             apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p2\n  \
+             namespace: ipfs\nspec:\n  swarmKeySecretName: k\n---\n{}",
+            cluster_peer("c1", "ipfs", "s1", "")
+        ),
+    )
+    .unwrap();
+    let other_dns: Other<'static> = (
+        "coredns",
+        Some("cluster-dns"),
+        &[("app.kubernetes.io/name", "coredns")],
+        &["53/UDP", "53/TCP"],
+    );
+    let endpoints_of = |objects: &[J]| {
+        let mut endpoints = pods(objects);
+        let n = endpoints.len();
+        endpoints.extend(others(
+            n,
+            &[
+                KUBE_DNS,
+                other_dns,
+                ("node-local", None, &[], &["53/UDP", "53/TCP"]),
+                ("internet", None, &[], &["53/UDP"]),
+            ],
+        ));
+        let local = endpoints
+            .iter_mut()
+            .find(|e| e.name == "node-local")
+            .unwrap();
+        local.ip = "169.254.20.10".into();
+        endpoints
+    };
+    let objects = build_with(&dir, &["--allow", "private-swarm-isolated"]);
+    let actual = evaluate("dns-default", &objects, &endpoints_of(&objects));
+    assert_matrix(
+        &actual,
+        "
+        p1             4001/TCP  *
+        p2             4001/TCP  *
+        c1             9096/TCP  none
+        c1             9094/TCP  none
+        c1             9095/TCP  none
+        c1             8888/TCP  none
+        kube-dns       53/UDP    * -p1
+        kube-dns       53/TCP    * -p1
+        coredns        53/UDP    * -p1 -p2 -c1
+        coredns        53/TCP    * -p1 -p2 -c1
+        node-local     53/UDP    * -p2 -c1
+        node-local     53/TCP    * -p2 -c1
+        internet       53/UDP    * -p1 -p2 -c1
+        ",
+    );
+    let objects = build_with(
+        &dir,
+        &[
+            "--allow",
+            "private-swarm-isolated",
+            "--cluster-dns",
+            "cluster-dns:app.kubernetes.io/name=coredns",
+        ],
+    );
+    let actual = evaluate("dns-openshift", &objects, &endpoints_of(&objects));
+    assert_matrix(
+        &actual,
+        "
+        p1             4001/TCP  *
+        p2             4001/TCP  *
+        c1             9096/TCP  none
+        c1             9094/TCP  none
+        c1             9095/TCP  none
+        c1             8888/TCP  none
+        kube-dns       53/UDP    * -p1 -p2 -c1
+        kube-dns       53/TCP    * -p1 -p2 -c1
+        coredns        53/UDP    * -p1
+        coredns        53/TCP    * -p1
+        node-local     53/UDP    * -p2 -c1
+        node-local     53/TCP    * -p2 -c1
+        internet       53/UDP    * -p1 -p2 -c1
+        ",
+    );
+}
+
+/// The DNS setting, as every front end offers it: a malformed value is refused where it is
+/// written (the annotation, at its line; the flag, as a usage error; the KRM function's and
+/// Argo CD's configuration), and a good one reaches the policy.
+#[test]
+fn the_dns_setting_is_offered_by_every_front_end() {
+    let dir = scratch("network-policy-dns-setting");
+    let peer = |annotation: &str| {
+        format!(
+            "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p\n  \
+             namespace: ipfs\n  annotations:\n    kotalc.io/allow: private-swarm-isolated\n\
+             {annotation}spec:\n  swarmKeySecretName: k\n"
+        )
+    };
+    fs::write(
+        dir.join("p.yaml"),
+        peer("    kotalc.io/cluster-dns: \"10.0.0.1/8, app=dns\"\n"),
+    )
+    .unwrap();
+    let out = run(&dir, &["build", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("p.yaml:8:28")
+            && stderr.contains("metadata.annotations[kotalc.io/cluster-dns]")
+            && stderr.contains("host bits"),
+        "{stderr}"
+    );
+    fs::write(dir.join("p.yaml"), peer("")).unwrap();
+    let bad = run(&dir, &["build", ".", "--cluster-dns", "dns"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    let dns_rule = |objects: &[J]| -> J {
+        objects
+            .iter()
+            .find(|o| o["kind"] == "NetworkPolicy")
+            .expect("a policy")["spec"]["egress"][0]
+            .clone()
+    };
+    let expected = json!({
+        "to": [{ "ipBlock": { "cidr": "10.96.0.10/32" } }],
+        "ports": [{ "port": 53, "protocol": "UDP" }, { "port": 53, "protocol": "TCP" }],
+    });
+    assert_eq!(
+        dns_rule(&build_with(&dir, &["--cluster-dns", "10.96.0.10"])),
+        expected
+    );
+    let list = format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n  \
+         apiVersion: kotalc.io/v1alpha1\n  kind: KotalcBuild\n  metadata:\n    name: x\n  \
+         spec:\n    clusterDns: {}\nitems:\n- {}\n",
+        "{}",
+        peer("").lines().collect::<Vec<_>>().join("\n  ")
+    );
+    for (value, ok) in [("10.96.0.10", true), ("10.96.0.10/8", false)] {
+        let out =
+            crate::common::run_with_stdin(&dir, &["krm"], list.replacen("{}", value, 1).as_bytes());
+        let output: J = serde_saphyr::from_str(&text(&out.stdout)).expect("ResourceList");
+        if ok {
+            assert_exit(&out, 0);
+            let items = output["items"].as_array().expect("items").clone();
+            assert_eq!(dns_rule(&items), expected);
+        } else {
+            assert_ne!(out.status.code(), Some(0));
+            assert!(output.to_string().contains("clusterDns"), "{output:#}");
+        }
+    }
+    let argocd = |value: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kotalc"))
+            .args(["build", "--argocd", "."])
+            .current_dir(&dir)
+            .env_clear()
+            .env("ARGOCD_APP_NAMESPACE", "ipfs")
+            .env("ARGOCD_ENV_KOTALC_CLUSTER_DNS", value)
+            .env("ARGOCD_ENV_KOTALC_SECRET_MODE", "none")
+            .output()
+            .expect("kotalc runs")
+    };
+    let out = argocd("10.96.0.10");
+    assert_exit(&out, 0);
+    let objects: Vec<J> = serde_saphyr::from_multiple(&text(&out.stdout)).unwrap();
+    assert_eq!(dns_rule(&objects), expected);
+    let out = argocd("nope");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("ARGOCD_ENV_KOTALC_CLUSTER_DNS"));
 }

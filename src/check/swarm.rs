@@ -13,7 +13,8 @@ use crate::ipfs::keys;
 use crate::ipfs::peer_id::PeerId;
 use crate::kube::names::MAX_NAME;
 use crate::model::annotations::{
-    ALLOW, API_CLIENTS, IDENTITY_SECRET, NETWORK_POLICIES, OPEN_EGRESS, PEER_ID, PEERING,
+    ALLOW, API_CLIENTS, CLUSTER_DNS, IDENTITY_SECRET, NETWORK_POLICIES, OPEN_EGRESS, PEER_ID,
+    PEERING,
 };
 use crate::model::defaults;
 use crate::model::parse::span_of;
@@ -212,7 +213,14 @@ pub fn check(
             .iter()
             .filter(|(k, _)| {
                 !k.starts_with(crate::model::annotations::PREFIX)
-                    || [ALLOW, API_CLIENTS, NETWORK_POLICIES, OPEN_EGRESS].contains(&k.as_str())
+                    || [
+                        ALLOW,
+                        API_CLIENTS,
+                        CLUSTER_DNS,
+                        NETWORK_POLICIES,
+                        OPEN_EGRESS,
+                    ]
+                    .contains(&k.as_str())
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();

@@ -263,6 +263,11 @@ pub struct CheckArgs {
     /// resource: the annotation `kotalc.io/network-policies: "false"`).
     #[arg(long)]
     pub no_network_policies: bool,
+    /// Where the NetworkPolicies let private Peers and ClusterPeers send DNS queries
+    /// (53/UDP+TCP): NS:KEY=VALUE, NS:* or IP addresses and CIDRs, comma-separated. Default:
+    /// kube-system:k8s-app=kube-dns (one resource: the annotation `kotalc.io/cluster-dns`).
+    #[arg(long, value_name = "SERVERS", value_parser = cluster_dns)]
+    pub cluster_dns: Option<String>,
     /// How diagnostics are printed on stderr.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -374,6 +379,10 @@ pub enum ColorChoice {
     Never,
 }
 
+fn cluster_dns(text: &str) -> Result<String, String> {
+    crate::model::policy::dns(text).map(|_| text.to_string())
+}
+
 fn allow_code(name: &str) -> Result<Code, String> {
     crate::model::annotations::run_allow(name)
 }
@@ -475,6 +484,10 @@ pub fn options(args: &CheckArgs, render: bool) -> Options {
         specs: false,
         stream: false,
         no_network_policies: args.no_network_policies,
+        cluster_dns: args
+            .cluster_dns
+            .as_deref()
+            .and_then(|text| crate::model::policy::dns(text).ok()),
     }
 }
 

@@ -520,6 +520,14 @@ pub fn options(config: &J) -> Result<Options, String> {
         J::Null => true,
         _ => flag("networkPolicies")?,
     };
+    let cluster_dns = match text("clusterDns") {
+        Some(servers) => Some(
+            crate::model::policy::dns(&servers)
+                .map_err(|problem| format!("config clusterDns: {problem}"))?,
+        ),
+        None if spec["clusterDns"].is_null() => None,
+        None => return Err("config clusterDns: expected a string".into()),
+    };
     let mode = match text("secretMode").as_deref() {
         None | Some("sealed") => SecretMode::Sealed,
         Some("external") => SecretMode::External,
@@ -583,6 +591,7 @@ pub fn options(config: &J) -> Result<Options, String> {
         specs: false,
         stream: false,
         no_network_policies: !network_policies,
+        cluster_dns,
     })
 }
 

@@ -205,6 +205,12 @@ fn argocd(options: &mut Options) -> Result<(), String> {
     if let Some(on) = flag("NETWORK_POLICIES")? {
         options.no_network_policies = !on;
     }
+    if let Some(servers) = var("CLUSTER_DNS")? {
+        options.cluster_dns = Some(
+            crate::model::policy::dns(&servers)
+                .map_err(|problem| format!("ARGOCD_ENV_KOTALC_CLUSTER_DNS: {problem}"))?,
+        );
+    }
     if let Some(passthrough) = flag("PASSTHROUGH")? {
         options.passthrough = passthrough;
     }
@@ -270,6 +276,7 @@ fn argocd_hints(outcome: &mut Outcome) {
 const ARGOCD_OPTIONS: &[&str] = &[
     "ALLOW",
     "ALLOW_EMPTY",
+    "CLUSTER_DNS",
     "DENY_WARNINGS",
     "NAMESPACE",
     "NETWORK_POLICIES",

@@ -50,6 +50,9 @@ pub struct Options {
     pub stream: bool,
     /// Render no NetworkPolicy, for a cluster whose network plugin enforces none.
     pub no_network_policies: bool,
+    /// Where the policies let pods send DNS queries, unless a resource's
+    /// `kotalc.io/cluster-dns` says otherwise; `None`: kube-system's kube-dns pods.
+    pub cluster_dns: Option<Vec<crate::model::policy::Client>>,
 }
 
 #[derive(Debug, Default)]
@@ -236,7 +239,7 @@ fn resolve(run: &mut Run, parsed: Parsed) -> Resolved {
         .iter()
         .map(|resource| {
             allowed.push(annotations::allowed(resource, &mut run.diagnostics));
-            resource.object.as_ref().and_then(|object| match object {
+            let mut config = resource.object.as_ref().and_then(|object| match object {
                 Typed::Peer(peer) => Some(Config::Peer(defaults::peer(
                     &peer.spec,
                     &peer.metadata.annotations,
@@ -247,7 +250,19 @@ fn resolve(run: &mut Run, parsed: Parsed) -> Resolved {
                 ))),
                 // Checked and lowered to Peers by `swarm::lower`.
                 Typed::Swarm(_) => None,
-            })
+            });
+            if let Some(config) = &mut config {
+                let policy = config.policy_mut();
+                if policy.dns.is_none() {
+                    policy.dns = Some(
+                        run.options
+                            .cluster_dns
+                            .clone()
+                            .unwrap_or_else(crate::model::policy::default_dns),
+                    );
+                }
+            }
+            config
         })
         .collect();
     Resolved {
@@ -275,6 +290,9 @@ fn check(run: &mut Run, resolved: Resolved) -> Checked {
         diagnostics.extend(lints.into_iter().filter(|d| !allow.contains(&d.code)));
     }
     validate::duplicates(resources, diagnostics);
+    if policies {
+        crate::check::policy::namespaces(resources, &resolved.configs, &run.sources, diagnostics);
+    }
     let references = crate::model::references::references(resources, &resolved.configs);
     crate::check::set::check(
         &crate::check::set::Set {
@@ -358,7 +376,9 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
     let options = run.options;
     let Checked { resolved, secrets } = checked;
     let Resolved {
-        parsed, configs, ..
+        parsed,
+        mut configs,
+        ..
     } = resolved;
     let Parsed {
         set, count, specs, ..
@@ -374,6 +394,20 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
         return rendered;
     }
     let policies = !options.no_network_policies;
+    // Each pod's swarm or cluster label, which the policies select members by: on every
+    // member, its own policy on or off, as its peers' policies admit it by the label; none
+    // without policies, so that such a build renders the operator's pods.
+    if policies {
+        let members = crate::render::policy::memberships(&crate::render::policy::Input::new(
+            &set.resources,
+            &configs,
+        ));
+        for (config, member) in configs.iter_mut().zip(members) {
+            if let Some(config) = config {
+                config.policy_mut().membership = member;
+            }
+        }
+    }
     let count = if policies {
         configs
             .iter()

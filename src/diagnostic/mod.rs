@@ -103,6 +103,8 @@ codes! {
     UnsupportedProfile = "unsupported-profile", Error, "a Swarm node profile that a migrated Peer cannot keep (badgerds)";
     ProfileDropped = "profile-dropped", Note, "a Swarm node's datastore profile, dropped by migration (flatfs is kubo's default)";
     MemoryLimitRaised = "memory-limit-raised", Note, "a Swarm node's memoryLimit equal to memory, raised to the smallest value a Peer accepts";
+    ReservedLabel = "reserved-label", Error, "a resource's label that kotalc's NetworkPolicies admit pods by (ipfs.kotal.io/cluster-client, ipfs.kotal.io/swarm, ipfs.kotal.io/cluster)";
+    PolicyNamespaceUnknown = "policy-namespace-unknown", Error, "a resource without a namespace names one of another namespace, which a NetworkPolicy would have to admit from a namespace kotalc cannot name";
     NetworkPolicies = "network-policies", Note, "the output holds NetworkPolicies, which only a network plugin that enforces them applies";
     Template = "template-error", Error, "a template failed to render or rendered an invalid object";
     OutputDir = "output-dir", Error, "the output directory cannot be written safely";

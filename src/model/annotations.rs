@@ -33,6 +33,10 @@ pub const API_CLIENTS: &str = "kotalc.io/api-clients";
 /// `kotalc.io/open-egress: "true"`: the resource's pods may connect anywhere, as kubo's repo
 /// migration needs to download it during an upgrade.
 pub const OPEN_EGRESS: &str = "kotalc.io/open-egress";
+/// Where the resource's pods may send DNS queries (53/UDP+TCP), for a cluster whose DNS is not
+/// kube-system's kube-dns pods: comma-separated `NS:KEY=VALUE`, `NS:*`, or IP addresses and
+/// CIDRs.
+pub const CLUSTER_DNS: &str = "kotalc.io/cluster-dns";
 /// A ClusterPeer's REST API credentials: the Secret whose data key `credentials` holds
 /// `USER:PASSWORD`.
 pub const REST_CREDENTIALS_SECRET: &str = "kotalc.io/rest-credentials-secret";
@@ -83,6 +87,12 @@ pub const DIRECTIVES: &[(&str, &str)] = &[
          during an upgrade",
     ),
     (
+        CLUSTER_DNS,
+        "where the NetworkPolicy lets a private Peer or a ClusterPeer send DNS queries \
+         (53/UDP+TCP), comma-separated: `NS:KEY=VALUE` (pods of NS with that label), `NS:*`, or \
+         an IP address or CIDR; by default `kube-system:k8s-app=kube-dns` (or `--cluster-dns`)",
+    ),
+    (
         REST_CREDENTIALS_SECRET,
         "ClusterPeers only: the Secret whose `credentials` key holds the REST API's \
          `USER:PASSWORD`",
@@ -110,7 +120,7 @@ const PEER_ONLY: &[&str] = &[IDENTITY_SECRET, PEERING, PEER_ID];
 /// The annotations that extend a ClusterPeer; other kinds refuse them.
 const CLUSTER_PEER_ONLY: &[&str] = &[REST_CREDENTIALS_SECRET];
 /// Directives that the resource's own checks read; here they are only known.
-const CHECKED_ELSEWHERE: &[&str] = &[API_CLIENTS, NETWORK_POLICIES, OPEN_EGRESS];
+const CHECKED_ELSEWHERE: &[&str] = &[API_CLIENTS, CLUSTER_DNS, NETWORK_POLICIES, OPEN_EGRESS];
 
 /// The warning codes a resource allows, reporting every `kotalc.io/*` annotation that is
 /// unknown or malformed.

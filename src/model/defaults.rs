@@ -269,4 +269,11 @@ impl Config {
             Config::ClusterPeer(c) => &c.policy,
         }
     }
+
+    pub fn policy_mut(&mut self) -> &mut crate::model::policy::Settings {
+        match self {
+            Config::Peer(p) => &mut p.policy,
+            Config::ClusterPeer(c) => &mut c.policy,
+        }
+    }
 }

@@ -234,11 +234,18 @@ pub fn plan(
             )
         })
         .collect();
+    // The pods' labels: the objects', and the label that makes them members of their private
+    // swarm or cluster, which the NetworkPolicies select them by.
+    let mut pod_labels = labels.clone();
+    if let Some((key, value)) = &config.policy().membership {
+        pod_labels.insert((*key).to_string(), value.clone());
+    }
     let context = json!({
         "name": name,
         "namespace": namespace,
         "metadata": metadata,
         "labels": labels,
+        "pod_labels": pod_labels,
         "selector": selector,
         "spec": spec,
         "extra_args": extra_args,

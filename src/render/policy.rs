@@ -1,8 +1,10 @@
 //! Least-privilege NetworkPolicies (networking.k8s.io/v1), one per resource, from the whole
 //! set: kotalc sees which ClusterPeer drives which Peer's RPC API, which Peers form one
-//! private swarm and which ClusterPeers share a cluster secret, so each policy admits exactly
-//! those. A rule is never written with an empty peer list, which NetworkPolicy reads as
-//! "everyone".
+//! private swarm and which ClusterPeers form one cluster, so each policy admits exactly
+//! those. A swarm's and a cluster's members are selected by a label kotalc sets on each of
+//! their pods, so no policy grows with the set. A rule is never written with an empty peer
+//! list, which NetworkPolicy reads as "everyone", and a peer never with an empty namespace
+//! selector, which reads as "every namespace".
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +16,7 @@ use crate::model::Kind;
 use crate::model::defaults::Config;
 use crate::model::defaults::{ClusterPeerConfig, PeerConfig};
 use crate::model::parse::Resource;
-use crate::model::policy::{CLUSTER_CLIENT_LABEL, Client};
+use crate::model::policy::{CLUSTER_CLIENT_LABEL, CLUSTER_LABEL, Client, SWARM_LABEL};
 use crate::render::{Object, Port};
 
 /// The label Kubernetes puts on every namespace, naming it.
@@ -34,6 +36,24 @@ fn component(kind: Kind) -> &'static str {
         Kind::ClusterPeer => "ipfs-clusterpeer",
         Kind::Peer | Kind::Swarm => "ipfs-peer",
     }
+}
+
+/// `peer` (a pod selector) in `namespaces`, seen from a policy of namespace `from`: its own
+/// namespace needs no namespace selector; others are named, and an unknown one (`""`) is
+/// left out.
+fn in_namespaces<'n>(mut peer: J, from: &str, namespaces: impl IntoIterator<Item = &'n str>) -> J {
+    let others: BTreeSet<&str> = namespaces
+        .into_iter()
+        .filter(|ns| *ns != from && !ns.is_empty())
+        .collect();
+    if let Some(&only) = others.iter().next().filter(|_| others.len() == 1) {
+        peer["namespaceSelector"] = json!({ "matchLabels": { NAMESPACE_NAME_LABEL: only } });
+    } else if !others.is_empty() {
+        peer["namespaceSelector"] = json!({ "matchExpressions": [{
+            "key": NAMESPACE_NAME_LABEL, "operator": "In", "values": others,
+        }] });
+    }
+    peer
 }
 
 /// The whole set, as the policies see it.
@@ -66,7 +86,9 @@ impl<'a> Input<'a> {
     }
 
     /// Policy peers that select the pods of `members` (resources of one kind), seen from
-    /// namespace `from`: one per namespace, naming the instances.
+    /// namespace `from`: one per namespace, naming the instances. Pods of a namespace kotalc
+    /// does not know, seen from another, are never selected (`check::policy::namespaces`
+    /// refuses such a grant).
     fn peers(&self, members: &BTreeSet<usize>, from: &str) -> Vec<J> {
         let mut by_namespace: BTreeMap<(&str, Kind), Vec<&str>> = BTreeMap::new();
         for &i in members {
@@ -78,6 +100,7 @@ impl<'a> Input<'a> {
         }
         by_namespace
             .into_iter()
+            .filter(|((ns, _), _)| *ns == from || !ns.is_empty())
             .map(|((ns, kind), mut names)| {
                 names.sort_unstable();
                 let mut selector = pods(kind, names[0]);
@@ -89,16 +112,7 @@ impl<'a> Input<'a> {
                         }],
                     });
                 }
-                let mut peer = json!({ "podSelector": selector });
-                if ns != from {
-                    // A namespace kotalc does not know: those pods in any namespace.
-                    peer["namespaceSelector"] = if ns.is_empty() || from.is_empty() {
-                        json!({})
-                    } else {
-                        json!({ "matchLabels": { NAMESPACE_NAME_LABEL: ns } })
-                    };
-                }
-                peer
+                in_namespaces(json!({ "podSelector": selector }), from, [ns])
             })
             .collect()
     }
@@ -142,8 +156,14 @@ fn anywhere(numbers: &[(u16, &str)]) -> J {
     json!({ "ports": ports(numbers) })
 }
 
-fn dns() -> J {
-    anywhere(&[(53, "UDP"), (53, "TCP")])
+/// DNS queries to the cluster's DNS servers only: port 53 of any other address could carry
+/// data out of a swarm whose egress is otherwise closed.
+fn dns(settings: &crate::model::policy::Settings, own: &str) -> J {
+    let servers = settings
+        .dns
+        .clone()
+        .unwrap_or_else(crate::model::policy::default_dns);
+    json!({ "to": client_peers(&servers, own), "ports": ports(&[(53, "UDP"), (53, "TCP")]) })
 }
 
 /// Where an address outside the set is reached: an IP exactly; a DNS name on its port,
@@ -180,19 +200,26 @@ fn client_peers(clients: &[Client], own: &str) -> Vec<J> {
                 }
                 peer
             }
+            Client::Block(cidr) => json!({ "ipBlock": { "cidr": cidr } }),
         })
         .collect()
 }
 
-/// Who talks to whom across the set, worked out once: who drives whose RPC API, and which
-/// cluster peers and private swarm peers talk to each other (both ways): those sharing a
-/// secret in one namespace, and those that name each other.
+/// Who talks to whom across the set, worked out once: who drives whose RPC API; which private
+/// swarm peers talk to each other (both ways): those sharing a swarm key in one namespace
+/// (one label), and those that name each other; and which cluster peers form one cluster:
+/// those connected, transitively, by a shared cluster secret in one namespace or a bootstrap
+/// address in either direction, as a crdt or raft cluster is a full mesh.
 pub struct Plan {
     api_clients: BTreeMap<usize, BTreeSet<usize>>,
     links: BTreeMap<usize, BTreeSet<usize>>,
-    /// Resources by group (one kind, namespace and secret), and each member's group.
-    groups: Vec<BTreeSet<usize>>,
+    /// Each member's group: one kind, namespace and secret.
     group_of: BTreeMap<usize, usize>,
+    /// Each group's first (kind, namespace, secret), and its cluster (the root of its
+    /// connected component; a Peer's group is its own).
+    groups: Vec<((Kind, String, String), usize)>,
+    /// Each cluster's label value and namespaces.
+    clusters: BTreeMap<usize, (String, BTreeSet<String>)>,
 }
 
 impl Plan {
@@ -201,7 +228,6 @@ impl Plan {
         let mut api_clients: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
         let mut links: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
         let mut keys: BTreeMap<(Kind, &str, &str), usize> = BTreeMap::new();
-        let mut groups: Vec<BTreeSet<usize>> = Vec::new();
         let mut group_of: BTreeMap<usize, usize> = BTreeMap::new();
         for i in 0..n {
             let secret = match &input.configs[i] {
@@ -211,12 +237,8 @@ impl Plan {
             };
             if let Some(secret) = secret {
                 let key = (input.resources[i].kind, input.namespace(i), secret);
-                let group = *keys.entry(key).or_insert_with(|| {
-                    groups.push(BTreeSet::new());
-                    groups.len() - 1
-                });
-                groups[group].insert(i);
-                group_of.insert(i, group);
+                let next = keys.len();
+                group_of.insert(i, *keys.entry(key).or_insert(next));
             }
         }
         let mut link = |a: usize, b: usize| {
@@ -252,24 +274,135 @@ impl Plan {
                 }
             }
         }
+        let mut by_index: Vec<(usize, (Kind, &str, &str))> =
+            keys.into_iter().map(|(key, g)| (g, key)).collect();
+        by_index.sort_unstable_by_key(|(g, _)| *g);
+        let mut groups: Vec<((Kind, String, String), usize)> = by_index
+            .into_iter()
+            .map(|(g, (kind, ns, secret))| ((kind, ns.to_string(), secret.to_string()), g))
+            .collect();
+        // A cluster's groups, joined by their bootstrap links (union-find, by group).
+        fn root(groups: &mut [((Kind, String, String), usize)], mut g: usize) -> usize {
+            while groups[g].1 != g {
+                let up = groups[groups[g].1].1;
+                groups[g].1 = up;
+                g = up;
+            }
+            g
+        }
+        for (&a, others) in &links {
+            if input.resources[a].kind != Kind::ClusterPeer {
+                continue;
+            }
+            for b in others {
+                let (Some(&ga), Some(&gb)) = (group_of.get(&a), group_of.get(b)) else {
+                    continue;
+                };
+                let (ra, rb) = (root(&mut groups, ga), root(&mut groups, gb));
+                // The smaller key roots the cluster: its label does not depend on the order.
+                let (low, high) = if groups[ra].0 <= groups[rb].0 {
+                    (ra, rb)
+                } else {
+                    (rb, ra)
+                };
+                groups[high].1 = low;
+            }
+        }
+        let mut clusters: BTreeMap<usize, (String, BTreeSet<String>)> = BTreeMap::new();
+        for g in 0..groups.len() {
+            let r = root(&mut groups, g);
+            let (kind, ns, _) = &groups[g].0;
+            if *kind != Kind::ClusterPeer {
+                continue;
+            }
+            let ns = ns.clone();
+            let (_, root_ns, root_secret) = &groups[r].0;
+            let value = crate::model::policy::member_value(root_ns, root_secret);
+            clusters
+                .entry(r)
+                .or_insert_with(|| (value, BTreeSet::new()))
+                .1
+                .insert(ns);
+        }
         Plan {
             api_clients,
             links,
-            groups,
             group_of,
+            groups,
+            clusters,
         }
     }
 
-    /// The peers resource `i` talks to: its group, and those it names or that name it.
-    fn linked(&self, input: &Input<'_>, i: usize) -> Vec<J> {
-        let mut members: BTreeSet<usize> = self
-            .group_of
-            .get(&i)
-            .map(|&g| self.groups[g].clone())
-            .unwrap_or_default();
-        members.extend(self.links.get(&i).into_iter().flatten());
-        input.peers(&members, input.namespace(i))
+    /// The label that makes resource `i`'s pods members of its private swarm or cluster.
+    pub fn membership(&self, i: usize) -> Option<(&'static str, String)> {
+        let &g = self.group_of.get(&i)?;
+        let ((kind, ns, secret), _) = &self.groups[g];
+        match kind {
+            Kind::ClusterPeer => {
+                let (value, _) = self.clusters.get(&self.root_of(g))?;
+                Some((CLUSTER_LABEL, value.clone()))
+            }
+            Kind::Peer | Kind::Swarm => {
+                Some((SWARM_LABEL, crate::model::policy::member_value(ns, secret)))
+            }
+        }
     }
+
+    fn root_of(&self, mut g: usize) -> usize {
+        while self.groups[g].1 != g {
+            g = self.groups[g].1;
+        }
+        g
+    }
+
+    /// The peers resource `i` talks to on its swarm port: a private Peer's swarm (one label)
+    /// and the Peers it names or that name it; a ClusterPeer's cluster (one label, in each of
+    /// its namespaces).
+    fn linked(&self, input: &Input<'_>, i: usize) -> Vec<J> {
+        let from = input.namespace(i);
+        let Some((key, value)) = self.membership(i) else {
+            return Vec::new();
+        };
+        let label = json!({ "podSelector": { "matchLabels": { key: value } } });
+        if key == CLUSTER_LABEL {
+            let namespaces: BTreeSet<&str> = self
+                .group_of
+                .get(&i)
+                .and_then(|&g| self.clusters.get(&self.root_of(g)))
+                .map(|(_, namespaces)| namespaces.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            let mut peers = Vec::new();
+            if namespaces.contains(from) {
+                peers.push(label.clone());
+            }
+            if namespaces.iter().any(|ns| *ns != from && !ns.is_empty()) {
+                peers.push(in_namespaces(label, from, namespaces));
+            }
+            return peers;
+        }
+        let group = self.group_of.get(&i);
+        let named: BTreeSet<usize> = self
+            .links
+            .get(&i)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|q| self.group_of.get(q) != group)
+            .collect();
+        let mut peers = vec![label];
+        peers.extend(input.peers(&named, from));
+        peers
+    }
+}
+
+/// The label each resource's pods get as members of their private swarm or cluster, in
+/// resource order: set on the pod template, never on the StatefulSet's selector, which cannot
+/// change.
+pub fn memberships(input: &Input<'_>) -> Vec<Option<(&'static str, String)>> {
+    let plan = Plan::new(input);
+    (0..input.resources.len())
+        .map(|i| plan.membership(i))
+        .collect()
 }
 
 /// One NetworkPolicy for each resource whose policy is on, in resource order, each passed
@@ -327,7 +460,7 @@ pub fn one(
             let egress = if peer.policy.open_egress || peer.swarm_key_secret_name.is_none() {
                 vec![json!({})]
             } else {
-                let mut egress = vec![dns()];
+                let mut egress = vec![dns(&peer.policy, ns)];
                 egress.extend(rule("to", linked(i), &swarm));
                 let protocols: BTreeSet<&str> = swarm.iter().map(|(_, p)| *p).collect();
                 for address in peering(peer) {
@@ -352,7 +485,7 @@ pub fn one(
             let egress = if cluster.policy.open_egress {
                 vec![json!({})]
             } else {
-                let mut egress = vec![dns()];
+                let mut egress = vec![dns(&cluster.policy, ns)];
                 egress.extend(rule("to", linked(i), &swarm));
                 for address in &cluster.bootstrap_peers {
                     if let Ok(address) = multiaddr::parse(address, Shape::WithPeer)
