@@ -423,6 +423,29 @@ fn verdict_on_a_claim_whose_class_changes() {
     });
 }
 
+/// A claim created without a class (this cluster has no default class) may be given one: the
+/// API server's retroactive default-class rule, pending or bound.
+#[test]
+fn verdict_on_a_pending_claim_that_gains_a_class() {
+    check(Case {
+        name: "class-added",
+        new: CLASS_PEER.replace("CLASS", "fast"),
+        expect: &[("PersistentVolumeClaim", "changed")],
+        ..Case::default()
+    });
+}
+
+#[test]
+fn verdict_on_a_bound_claim_that_gains_a_class() {
+    check(Case {
+        name: "class-added-bound",
+        new: CLASS_PEER.replace("CLASS", "fast"),
+        after_old: bind,
+        expect: &[("PersistentVolumeClaim", "changed")],
+        ..Case::default()
+    });
+}
+
 #[test]
 fn verdict_on_a_claim_class_the_new_render_drops() {
     check(Case {

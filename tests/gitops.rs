@@ -547,3 +547,39 @@ fn a_refused_change_to_a_peer_made_from_a_swarm_is_reported() {
     );
     assert_eq!(out.status.code(), Some(1), "{stdout}");
 }
+
+/// Against a render, a claim that had no class and gains one is accepted only if the cluster
+/// left it classless (no default StorageClass when it was created): "needs", not "refused".
+#[test]
+fn a_claim_gaining_a_class_needs_it_classless() {
+    let dir = scratch("gitops-class-added");
+    fs::create_dir_all(dir.join("ipfs")).expect("mkdir");
+    fs::write(dir.join("ipfs/archive.yaml"), CLUSTER).expect("write");
+    let built = run(&dir, &["build", "ipfs", "-o", "rendered"]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    fs::write(
+        dir.join("ipfs/archive.yaml"),
+        CLUSTER.replace("spec: {}", "spec:\n  resources:\n    storageClass: fast"),
+    )
+    .expect("write");
+    let out = run(
+        &dir,
+        &[
+            "diff",
+            "ipfs",
+            "--against",
+            "rendered",
+            "--fail-on",
+            "destructive",
+            "--color",
+            "never",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("needs: PersistentVolumeClaim.spec.storageClassName: the claim gains"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("refused"), "{stdout}");
+}

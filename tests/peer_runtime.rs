@@ -160,6 +160,8 @@ fn assert_private(config: &J, kubo: &str) {
         json!("/ip4/0.0.0.0/tcp/8080")
     );
     assert_eq!(config["Bootstrap"], json!([]));
+    assert_eq!(config["Discovery"]["MDNS"]["Enabled"], json!(false));
+    assert_eq!(config["Swarm"]["DisableNatPortMap"], json!(true));
     if kubo == "0.28" {
         for key in ["AutoConf", "AutoTLS", "Plugins"] {
             assert!(config.get(key).is_none(), "v0.28 has no {key}: {config}");

@@ -1,25 +1,28 @@
 //! A pod runner for the real programs: a rendered StatefulSet run as the kubelet runs it, as
-//! processes. Each pod gets a network namespace with only loopback and a mount namespace: its
-//! volumes are directories bind-mounted at their mount paths, `/etc/hosts` maps every
-//! StatefulSet's name (its Service) to that pod's own 127.0.0.x, and the image is the real
-//! binary of its tag on PATH. Init containers run in order, then the main container, each
-//! with the manifest's env (secretKeyRef from the test's Secrets, `$(VAR)` expanded as the
-//! kubelet expands it), command, args, and the uid and gids of the securityContext.
+//! processes, on a pod network built as a cluster's bridge CNI builds one. Each pod gets a
+//! mount namespace and a network namespace with `lo` and an `eth0`, one end of a veth pair
+//! whose other end is a port of the cluster's bridge, with its own address and a default route
+//! through the bridge's. The bridge lives in the cluster's own network namespace, which has
+//! nothing else: no uplink, no route out, no forwarding, so whatever a pod sends to any
+//! address but another pod's ends there. Service names resolve to their pods' addresses
+//! through the cluster's DNS, a real CoreDNS serving a `cluster.local` zone that the runner
+//! writes from the Services it is given; each pod's `/etc/resolv.conf` points at it with the
+//! kubelet's search list. TCP and UDP between pods are plain packets on the bridge.
 //!
-//! Pods reach each other the way kube-proxy's userspace mode did: in each namespace an
-//! nftables rule redirects TCP to another pod's address to a relay in the test process, which
-//! connects to that address inside the other pod's namespace, on the ports its containers
-//! declare. No namespace has any interface but `lo`, so nothing can reach any other address.
+//! A pod's volumes are directories bind-mounted at their mount paths, and the image is the real
+//! binary of its tag on PATH. Init containers run in order, then the main container, each with
+//! the manifest's env (secretKeyRef from the test's Secrets, `$(VAR)` expanded as the kubelet
+//! expands it), command, args, and the uid and gids of the securityContext.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddrV4, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,49 +38,59 @@ pub const CLUSTER: &str = "ipfs-cluster-v1.1.6";
 
 /// Hang guard of an init container and of a `kubectl exec`: far above a normal run.
 const INIT_BOUND: Duration = Duration::from_secs(300);
-/// The port each namespace's relay listens on (127.0.0.1), above the ephemeral range.
-const RELAY_PORT: u16 = 61999;
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// A pod's namespace as the relays see it: where to connect, and which ports it serves.
-struct Endpoint {
-    netns: Arc<File>,
-    ports: Vec<u16>,
-}
-
-type Endpoints = Arc<Mutex<BTreeMap<Ipv4Addr, Endpoint>>>;
+/// The pod network: a /24 on the bridge, whose address is every pod's gateway.
+const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 1);
+/// The cluster DNS's address (a Service's, in a cluster), on the bridge.
+const DNS: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 10);
+/// The first pod address; each StatefulSet gets the next one, in the order applied.
+const FIRST_POD: u8 = 20;
+const BRIDGE: &str = "kbr0";
 
 struct Workload {
     statefulset: J,
     addr: Ipv4Addr,
 }
 
-/// The objects of one test's cluster: StatefulSets (each with its address), ConfigMaps,
-/// Secrets and claims (directories that outlive pods).
+/// The objects of one test's cluster: StatefulSets (each with its address), Services,
+/// ConfigMaps, Secrets and claims (directories that outlive pods), and its network.
 pub struct Cluster {
     pub dir: PathBuf,
-    hosts: PathBuf,
     workloads: BTreeMap<String, Workload>,
+    services: BTreeMap<String, J>,
     configmaps: BTreeMap<String, J>,
     secrets: BTreeMap<String, BTreeMap<String, String>>,
-    endpoints: Endpoints,
+    network: Network,
     /// Binaries put beside each pod's image binaries (e.g. a repository migration).
     pub extra_bins: Vec<PathBuf>,
     starts: AtomicUsize,
 }
 
+/// The cluster's network namespace (the bridge, the DNS) and the DNS server.
+struct Network {
+    holder: Child,
+    netns: Arc<File>,
+    ns_net: String,
+    dns: Child,
+    /// The `cluster.local` zone file the DNS serves, and its serial.
+    zone: PathBuf,
+    serial: u32,
+    /// Pod addresses whose discovery packets the bridge counts.
+    counted: Mutex<Vec<Ipv4Addr>>,
+}
+
 impl Cluster {
     pub fn new(name: &str) -> Cluster {
         let dir = scratch(&format!("pods-{name}"));
-        let hosts = dir.join("hosts");
-        fs::write(&hosts, "").expect("hosts");
+        let network = Network::new(&dir);
         Cluster {
             dir,
-            hosts,
             workloads: BTreeMap::new(),
+            services: BTreeMap::new(),
             configmaps: BTreeMap::new(),
             secrets: BTreeMap::new(),
-            endpoints: Arc::default(),
+            network,
             extra_bins: Vec::new(),
             starts: AtomicUsize::new(0),
         }
@@ -100,8 +113,11 @@ impl Cluster {
                 Some("ConfigMap") => {
                     self.configmaps.insert(name, manifest.clone());
                 }
+                Some("Service") => {
+                    self.services.insert(name, manifest.clone());
+                }
                 Some("StatefulSet") => {
-                    let next = Ipv4Addr::new(127, 0, 0, 2 + self.workloads.len() as u8);
+                    let next = Ipv4Addr::new(10, 244, 0, FIRST_POD + self.workloads.len() as u8);
                     let addr = self.workloads.get(&name).map_or(next, |w| w.addr);
                     self.workloads.insert(
                         name,
@@ -114,17 +130,36 @@ impl Cluster {
                 _ => {}
             }
         }
-        let mut hosts = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
-        for (name, workload) in &self.workloads {
-            let ns = workload.statefulset["metadata"]["namespace"]
+        let records = self.records();
+        self.network.zone(&records);
+    }
+
+    /// The DNS records of the Services: `NAME.NAMESPACE.svc` to the address of the pod its
+    /// selector selects (a Service without one has no record, as it has no endpoints).
+    fn records(&self) -> Vec<(String, Ipv4Addr)> {
+        let mut records = Vec::new();
+        for (name, service) in &self.services {
+            let ns = service["metadata"]["namespace"]
                 .as_str()
                 .unwrap_or("default");
-            hosts.push_str(&format!(
-                "{}\t{name} {name}.{ns} {name}.{ns}.svc {name}.{ns}.svc.cluster.local\n",
-                workload.addr
-            ));
+            let Some(selector) = service["spec"]["selector"].as_object() else {
+                continue;
+            };
+            let selected = self.workloads.values().find(|w| {
+                let labels = &w.statefulset["spec"]["template"]["metadata"]["labels"];
+                !selector.is_empty() && selector.iter().all(|(k, v)| labels[k] == *v)
+            });
+            if let Some(workload) = selected {
+                records.push((format!("{name}.{ns}.svc"), workload.addr));
+            }
         }
-        fs::write(&self.hosts, hosts).expect("hosts");
+        records
+    }
+
+    /// How many mDNS (224.0.0.251:5353), SSDP (239.255.255.250:1900) and NAT-PMP (the
+    /// gateway's 5351) packets the pod has sent, as the bridge counted them.
+    pub fn discovery_packets(&self, pod: &Pod) -> u64 {
+        self.network.discovery_packets(pod.addr)
     }
 
     pub fn secret(&mut self, name: &str, key: &str, value: &str) {
@@ -164,12 +199,31 @@ impl Cluster {
             .collect();
 
         // The mount namespace: /home (where kotalc mounts) and /usr/local/bin (where the
-        // images keep their programs) are the pod's own; /etc/hosts is the cluster's.
+        // images keep their programs) are the pod's own; /etc/hosts and /etc/resolv.conf are
+        // the kubelet's: the pod's own name, and the cluster's DNS with its search list.
+        let namespace = workload.statefulset["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default");
+        let (hosts, resolv) = (dir.join("hosts"), dir.join("resolv.conf"));
+        fs::write(
+            &hosts,
+            format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{addr}\t{name}-0\n"),
+        )
+        .expect("hosts");
+        fs::write(
+            &resolv,
+            format!(
+                "search {namespace}.svc.cluster.local svc.cluster.local cluster.local\n\
+                 nameserver {DNS}\noptions ndots:5\n"
+            ),
+        )
+        .expect("resolv.conf");
         let mut setup = String::from(
             "set -e\nip link set lo up\nmount -t tmpfs -o mode=755 pod /home\n\
              mount -t tmpfs -o mode=755 pod /usr/local/bin\n",
         );
-        setup.push_str(&format!("mount --bind {} /etc/hosts\n", q(&self.hosts)));
+        setup.push_str(&format!("mount --bind {} /etc/hosts\n", q(&hosts)));
+        setup.push_str(&format!("mount --bind {} /etc/resolv.conf\n", q(&resolv)));
         let mut bins: BTreeMap<String, PathBuf> = BTreeMap::new();
         for container in &containers {
             for bin in image_binaries(container["image"].as_str().unwrap_or_default()) {
@@ -237,13 +291,13 @@ impl Cluster {
         let ns = |kind: &str| format!("/proc/{}/ns/{kind}", holder.id());
         let (ns_net, ns_mnt) = (ns("net"), ns("mnt"));
         let netns = Arc::new(File::open(&ns_net).expect("netns"));
-        let stop = Arc::new(AtomicBool::new(false));
+        let veth = format!("kv{start}");
         let mut pod = Pod {
             name: name.into(),
             addr,
             dir,
             holder,
-            netns: netns.clone(),
+            netns,
             ns_net,
             ns_mnt,
             user: (id("runAsUser"), id("runAsGroup"), fs_group),
@@ -251,21 +305,12 @@ impl Cluster {
             containers: containers.clone(),
             running: Mutex::default(),
             liveness: Mutex::default(),
-            endpoints: self.endpoints.clone(),
-            stop: stop.clone(),
+            veth: veth.clone(),
+            cluster_net: self.network.ns_net.clone(),
         };
+        self.network.attach(&pod, &veth)?;
         pod.isolate()?;
-        relay(netns.clone(), self.endpoints.clone(), stop);
-        let ports: Vec<u16> = containers
-            .iter()
-            .flat_map(|c| c["ports"].as_array().cloned().unwrap_or_default())
-            .filter(|p| p["protocol"].as_str().unwrap_or("TCP") == "TCP")
-            .filter_map(|p| p["containerPort"].as_u64().map(|n| n as u16))
-            .collect();
-        self.endpoints
-            .lock()
-            .expect("endpoints")
-            .insert(addr, Endpoint { netns, ports });
+        self.network.isolated()?;
 
         for container in &containers {
             let cname = container["name"].as_str().expect("name").to_string();
@@ -375,6 +420,273 @@ impl Cluster {
     }
 }
 
+impl Network {
+    /// The cluster's network namespace with its bridge, and CoreDNS serving the zone on it.
+    fn new(dir: &Path) -> Network {
+        let setup = format!(
+            "set -e\nip link set lo up\nip link add {BRIDGE} type bridge\n\
+             ip addr add {GATEWAY}/24 dev {BRIDGE}\nip addr add {DNS}/32 dev {BRIDGE}\n\
+             ip link set {BRIDGE} up\necho ready\nexec setpriv --pdeathsig KILL sleep infinity\n"
+        );
+        let mut holder = Command::new("unshare")
+            .args(["--net", "--", "sh", "-c", &setup])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(dir.join("network.log")).expect("log"))
+            .spawn()
+            .expect("unshare runs");
+        let mut ready = String::new();
+        let _ = BufReader::new(holder.stdout.take().expect("stdout")).read_line(&mut ready);
+        assert_eq!(
+            ready,
+            "ready\n",
+            "the cluster network failed: {}",
+            fs::read_to_string(dir.join("network.log")).unwrap_or_default()
+        );
+        let ns_net = format!("/proc/{}/ns/net", holder.id());
+        let netns = Arc::new(File::open(&ns_net).expect("netns"));
+        // The bridge counts what pods send to look for a LAN or a router (chain `discovery`,
+        // one rule per pod address).
+        nft(
+            &ns_net,
+            "table bridge kotalc {\n chain discovery { type filter hook prerouting priority 0; }\n}\n",
+        );
+
+        let zone = dir.join("cluster.local.zone");
+        let corefile = dir.join("Corefile");
+        fs::write(
+            &corefile,
+            format!(
+                "cluster.local:53 {{\n  bind {DNS}\n  file {} {{\n    reload 1s\n  }}\n}}\n\
+                 .:53 {{\n  bind {DNS}\n  template ANY ANY {{\n    rcode NXDOMAIN\n  }}\n}}\n",
+                zone.display()
+            ),
+        )
+        .expect("Corefile");
+        write_zone(&zone, 1, &[]);
+        let log = dir.join("coredns.log");
+        let dns = Command::new("nsenter")
+            .arg(format!("--net={ns_net}"))
+            .args(["--", "setpriv", "--pdeathsig", "KILL"])
+            .arg(real_program("coredns-v1.15.0", "coredns"))
+            .arg("-conf")
+            .arg(&corefile)
+            .stdin(Stdio::null())
+            .stdout(File::create(&log).expect("log"))
+            .stderr(File::create(dir.join("coredns.err")).expect("log"))
+            .spawn()
+            .expect("nsenter runs");
+        let network = Network {
+            holder,
+            netns,
+            ns_net,
+            dns,
+            zone,
+            serial: 1,
+            counted: Mutex::default(),
+        };
+        let dns = SocketAddrV4::new(DNS, 53);
+        let netns = network.netns.clone();
+        wait_for(
+            "the cluster DNS answers on 10.244.0.10:53",
+            Duration::from_secs(120),
+            || {
+                in_netns(&netns, move || {
+                    TcpStream::connect_timeout(&dns.into(), Duration::from_secs(2)).is_ok()
+                })
+            },
+            || {
+                format!(
+                    "{}{}",
+                    fs::read_to_string(&log).unwrap_or_default(),
+                    fs::read_to_string(dir.join("coredns.err")).unwrap_or_default()
+                )
+            },
+        );
+        network.isolated().unwrap_or_else(|e| panic!("{e}"));
+        network
+    }
+
+    /// Writes the zone anew with the Services' records.
+    fn zone(&mut self, records: &[(String, Ipv4Addr)]) {
+        self.serial += 1;
+        write_zone(&self.zone, self.serial, records);
+    }
+
+    /// Plugs a pod in: a veth pair, `eth0` in the pod (a MAC derived from its address, so that
+    /// the pods' neighbour caches stay right when a StatefulSet's next pod takes it) with the
+    /// address and a default route through the bridge, `veth` on the bridge.
+    fn attach(&self, pod: &Pod, veth: &str) -> Result<(), String> {
+        let pid = pod.holder.id().to_string();
+        let [_, _, c, d] = pod.addr.octets();
+        let mac = format!("02:42:0a:f4:{c:02x}:{d:02x}");
+        let addr = format!("{}/24", pod.addr);
+        let gateway = GATEWAY.to_string();
+        for (ns, args) in [
+            (
+                &self.ns_net,
+                vec![
+                    "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", &pid,
+                ],
+            ),
+            (&self.ns_net, vec!["link", "set", veth, "master", BRIDGE]),
+            (&self.ns_net, vec!["link", "set", veth, "up"]),
+            (&pod.ns_net, vec!["link", "set", "eth0", "address", &mac]),
+            (&pod.ns_net, vec!["addr", "add", &addr, "dev", "eth0"]),
+            (&pod.ns_net, vec!["link", "set", "eth0", "up"]),
+            (
+                &pod.ns_net,
+                vec!["route", "add", "default", "via", &gateway],
+            ),
+        ] {
+            let (ok, out) = ip_in(ns, &args);
+            if !ok {
+                return Err(format!("pod {}: ip {}: {out}", pod.name, args.join(" ")));
+            }
+        }
+        let mut counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
+        if !counted.contains(&pod.addr) {
+            nft(
+                &self.ns_net,
+                &format!(
+                    "add rule bridge kotalc discovery ip saddr {} ip daddr {{ 224.0.0.251, \
+                     239.255.255.250, {GATEWAY} }} udp dport {{ 5353, 1900, 5351 }} counter \
+                     comment \"{}\"\n",
+                    pod.addr, pod.addr
+                ),
+            );
+            counted.push(pod.addr);
+        }
+        Ok(())
+    }
+
+    fn discovery_packets(&self, addr: Ipv4Addr) -> u64 {
+        let out = Command::new("nsenter")
+            .arg(format!("--net={}", self.ns_net))
+            .arg(debian_program("nft", "nftables"))
+            .args(["-j", "list", "chain", "bridge", "kotalc", "discovery"])
+            .output()
+            .expect("nft runs");
+        let listing: J = serde_json::from_slice(&out.stdout).expect("nft -j");
+        listing["nftables"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|item| item["rule"]["comment"] == addr.to_string())
+            .flat_map(|item| item["rule"]["expr"].as_array().cloned().unwrap_or_default())
+            .filter_map(|expr| expr["counter"]["packets"].as_u64())
+            .sum()
+    }
+
+    /// Checks what the cluster's namespace must be: the bridge and pods' veths, the pod
+    /// network's route only, no forwarding: nothing a pod sends leaves it.
+    fn isolated(&self) -> Result<(), String> {
+        let links = ip_in(&self.ns_net, &["-o", "link"]).1;
+        let strangers: Vec<&str> = links
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|n| n.split('@').next().unwrap_or(n))
+            .filter(|n| *n != "lo" && *n != BRIDGE && !n.starts_with("kv"))
+            .collect();
+        let routes = lines(&ip_in(&self.ns_net, &["-4", "route", "show", "table", "main"]).1);
+        let routes6 = ip_in(&self.ns_net, &["-6", "route", "show", "table", "main"]).1;
+        let outside = ["1.1.1.1", "8.8.8.8", "10.0.0.1", "192.168.0.1"];
+        let reachable: Vec<&str> = outside
+            .into_iter()
+            .filter(|a| ip_in(&self.ns_net, &["route", "get", a]).0)
+            .collect();
+        let forwarding = Command::new("nsenter")
+            .arg(format!("--net={}", self.ns_net))
+            .args(["cat", "/proc/sys/net/ipv4/ip_forward"])
+            .output()
+            .expect("nsenter runs");
+        let forwards = String::from_utf8_lossy(&forwarding.stdout).trim() != "0";
+        let expected = [format!(
+            "10.244.0.0/24 dev {BRIDGE} proto kernel scope link src {GATEWAY}"
+        )];
+        if !strangers.is_empty()
+            || routes != expected
+            || routes6.contains("default")
+            || !reachable.is_empty()
+            || forwards
+        {
+            return Err(format!(
+                "the cluster network reaches out: links {strangers:?}, routes {routes:?} \
+                 {routes6:?}, route to {reachable:?}, forwarding {forwards}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        for child in [&mut self.dns, &mut self.holder] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Writes the `cluster.local` zone: each Service's record, under a serial that grows at each
+/// write (the file plugin reloads a zone whose serial grew), whole, then renamed into place.
+fn write_zone(path: &Path, serial: u32, records: &[(String, Ipv4Addr)]) {
+    let mut zone = format!(
+        "$ORIGIN cluster.local.\n@ 30 IN SOA ns.dns hostmaster {serial} 7200 1800 86400 30\n\
+         @ 30 IN NS ns.dns\nns.dns 30 IN A {DNS}\n"
+    );
+    for (name, addr) in records {
+        zone.push_str(&format!("{name} 30 IN A {addr}\n"));
+    }
+    let partial = path.with_extension("partial");
+    fs::write(&partial, zone).expect("zone");
+    fs::rename(&partial, path).expect("zone");
+}
+
+/// The lines of a command's output, trimmed, empty ones left out.
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// `ip ARGS` in a network namespace: whether it succeeded, and what it printed.
+fn ip_in(ns_net: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new("nsenter")
+        .arg(format!("--net={ns_net}"))
+        .arg("ip")
+        .args(args)
+        .output()
+        .expect("ip runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Feeds an nftables script to `nft -f -` in a network namespace.
+fn nft(ns_net: &str, rules: &str) {
+    let mut nft = Command::new("nsenter")
+        .arg(format!("--net={ns_net}"))
+        .arg(debian_program("nft", "nftables"))
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("nft runs");
+    nft.stdin
+        .take()
+        .expect("stdin")
+        .write_all(rules.as_bytes())
+        .expect("rules");
+    assert!(nft.wait().expect("nft").success(), "nft: {rules}");
+}
+
 /// One pod: its sandbox (the namespaces' holder) and its running main containers.
 pub struct Pod {
     pub name: String,
@@ -389,8 +701,9 @@ pub struct Pod {
     containers: Vec<J>,
     running: Mutex<BTreeMap<String, Child>>,
     liveness: Mutex<BTreeMap<String, Liveness>>,
-    endpoints: Endpoints,
-    stop: Arc<AtomicBool>,
+    /// Its veth's end on the bridge, and the cluster's network namespace, where that is.
+    veth: String,
+    cluster_net: String,
 }
 
 impl Pod {
@@ -543,7 +856,7 @@ impl Pod {
     fn probe(&self, probe: &Probe) -> bool {
         match &probe.check {
             Check::Http { port, path } => self
-                .request("GET", *port, path, probe.timeout)
+                .request("GET", *port, path, None, probe.timeout)
                 .is_some_and(|(status, _)| (200..400).contains(&status)),
             Check::Tcp { port } => self.connects(*port, probe.timeout),
         }
@@ -552,6 +865,13 @@ impl Pod {
     /// Whether `port` accepts TCP connections on the pod's address.
     pub fn listens(&self, port: u16) -> bool {
         self.connects(port, Duration::from_secs(5))
+    }
+
+    /// Whether a TCP connection from the pod to `target` is accepted (within 5 s).
+    pub fn connects_to(&self, target: SocketAddrV4) -> bool {
+        in_netns(&self.netns, move || {
+            TcpStream::connect_timeout(&target.into(), Duration::from_secs(5)).is_ok()
+        })
     }
 
     fn connects(&self, port: u16, timeout: Duration) -> bool {
@@ -563,7 +883,18 @@ impl Pod {
 
     /// An HTTP/1.0 request to the pod's address: the status and body, if it answered.
     pub fn http(&self, method: &str, port: u16, path: &str) -> Option<(u16, String)> {
-        self.request(method, port, path, Duration::from_secs(30))
+        self.request(method, port, path, None, Duration::from_secs(30))
+    }
+
+    /// `http` with HTTP basic credentials (`user:password`), when given.
+    pub fn http_as(
+        &self,
+        method: &str,
+        port: u16,
+        path: &str,
+        credentials: Option<&str>,
+    ) -> Option<(u16, String)> {
+        self.request(method, port, path, credentials, Duration::from_secs(30))
     }
 
     /// An HTTP/1.0 request answered within `timeout` (for connecting, then for each read).
@@ -572,10 +903,18 @@ impl Pod {
         method: &str,
         port: u16,
         path: &str,
+        credentials: Option<&str>,
         timeout: Duration,
     ) -> Option<(u16, String)> {
+        use base64::Engine as _;
         let target = SocketAddrV4::new(self.addr, port);
-        let request = format!("{method} {path} HTTP/1.0\r\nHost: {target}\r\n\r\n");
+        let authorization = credentials.map_or(String::new(), |c| {
+            format!(
+                "Authorization: Basic {}\r\n",
+                base64::engine::general_purpose::STANDARD.encode(c)
+            )
+        });
+        let request = format!("{method} {path} HTTP/1.0\r\nHost: {target}\r\n{authorization}\r\n");
         in_netns(&self.netns, move || {
             let mut stream =
                 TcpStream::connect_timeout(&target.into(), timeout.min(Duration::from_secs(5)))
@@ -590,66 +929,32 @@ impl Pod {
         })
     }
 
-    /// Checks what every pod's network namespace must be: only `lo`, no route to anywhere.
+    /// Checks what every pod's network namespace must be: `lo` and `eth0`, its address on the
+    /// pod network and a default route through the bridge, nothing else.
     fn isolate(&self) -> Result<(), String> {
-        let ip = |args: &[&str]| {
-            let out = Command::new("nsenter")
-                .arg(format!("--net={}", self.ns_net))
-                .arg("ip")
-                .args(args)
-                .output()
-                .expect("ip runs");
-            (
-                out.status.success(),
-                format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                ),
-            )
-        };
-        let (_, links) = ip(&["-o", "link"]);
-        let names: Vec<&str> = links.lines().filter_map(|l| l.split(": ").nth(1)).collect();
-        let (_, routes) = ip(&["-4", "route", "show", "table", "main"]);
-        let (_, routes6) = ip(&["-6", "route", "show", "table", "main"]);
-        let outside = ["1.1.1.1", "8.8.8.8", "10.0.0.1", "192.168.0.1"];
-        let reachable: Vec<&str> = outside
-            .into_iter()
-            .filter(|a| ip(&["route", "get", a]).0)
+        let ip = |args: &[&str]| ip_in(&self.ns_net, args).1;
+        let links = ip(&["-o", "link"]);
+        let names: Vec<&str> = links
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|n| n.split('@').next().unwrap_or(n))
             .collect();
-        if names != ["lo"]
-            || !routes.trim().is_empty()
-            || routes6.contains("default")
-            || !reachable.is_empty()
-        {
+        let routes = lines(&ip(&["-4", "route", "show", "table", "main"]));
+        let expected = [
+            format!("default via {GATEWAY} dev eth0"),
+            format!(
+                "10.244.0.0/24 dev eth0 proto kernel scope link src {}",
+                self.addr
+            ),
+        ];
+        let routes6 = ip(&["-6", "route", "show", "table", "main"]);
+        if names != ["lo", "eth0"] || routes != expected || routes6.contains("default") {
             return Err(format!(
-                "pod {}: its network namespace reaches out: links {names:?}, routes \
-                 {routes:?} {routes6:?}, route to {reachable:?}",
+                "pod {}: its network namespace is not a pod's: links {names:?}, routes \
+                 {routes:?} {routes6:?}",
                 self.name
             ));
         }
-        let rules = format!(
-            "table ip kotalc {{\n\
-             chain relay {{ type nat hook output priority -100; \
-             ip daddr 127.0.0.2-127.0.0.254 ip daddr != {addr} meta l4proto tcp \
-             redirect to :{RELAY_PORT}; }}\n\
-             chain other_udp {{ type filter hook output priority 0; \
-             ip daddr 127.0.0.2-127.0.0.254 ip daddr != {addr} meta l4proto udp reject; }}\n}}\n",
-            addr = self.addr
-        );
-        let mut nft = Command::new("nsenter")
-            .arg(format!("--net={}", self.ns_net))
-            .arg(debian_program("nft", "nftables"))
-            .args(["-f", "-"])
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("nft runs");
-        nft.stdin
-            .take()
-            .expect("stdin")
-            .write_all(rules.as_bytes())
-            .expect("rules");
-        assert!(nft.wait().expect("nft").success(), "nft: {rules}");
         Ok(())
     }
 }
@@ -664,16 +969,11 @@ impl Drop for Pod {
         {
             stop(child);
         }
-        self.stop.store(true, Ordering::Relaxed);
-        let mut endpoints = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
-        if endpoints
-            .get(&self.addr)
-            .is_some_and(|e| Arc::ptr_eq(&e.netns, &self.netns))
-        {
-            endpoints.remove(&self.addr);
-        }
         let _ = self.holder.kill();
         let _ = self.holder.wait();
+        // The bridge's end goes now, not when the kernel frees the namespace: the next pod of
+        // the StatefulSet takes the same address.
+        let _ = ip_in(&self.cluster_net, &["link", "del", &self.veth]);
     }
 }
 
@@ -815,80 +1115,6 @@ fn enter_netns(netns: &File) {
     // SAFETY: setns on this thread only, with a namespace file the caller keeps open.
     let rc = unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) };
     assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-}
-
-/// The namespace's relay: takes the connections its nftables rule redirects, and connects to
-/// their original destination inside that pod's namespace, on the ports the pod declares.
-fn relay(netns: Arc<File>, endpoints: Endpoints, stop: Arc<AtomicBool>) {
-    let (bound, ready) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        enter_netns(&netns);
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, RELAY_PORT)).expect("relay bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let _ = bound.send(());
-        while !stop.load(Ordering::Relaxed) {
-            match listener.accept() {
-                Ok((client, _)) => {
-                    let endpoints = endpoints.clone();
-                    std::thread::spawn(move || forward(client, &endpoints));
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(50)),
-            }
-        }
-    });
-    ready.recv().expect("relay listens");
-}
-
-fn forward(client: TcpStream, endpoints: &Endpoints) {
-    let _ = client.set_nonblocking(false);
-    let Some(target) = original_destination(&client) else {
-        return;
-    };
-    let netns = {
-        let endpoints = endpoints.lock().unwrap_or_else(|e| e.into_inner());
-        match endpoints.get(target.ip()) {
-            Some(e) if e.ports.contains(&target.port()) => e.netns.clone(),
-            _ => return,
-        }
-    };
-    enter_netns(&netns);
-    let Ok(server) = TcpStream::connect_timeout(&target.into(), Duration::from_secs(10)) else {
-        return;
-    };
-    let (Ok(mut client_in), Ok(mut server_in)) = (client.try_clone(), server.try_clone()) else {
-        return;
-    };
-    let up = std::thread::spawn(move || {
-        let mut server = server;
-        let _ = std::io::copy(&mut client_in, &mut server);
-        let _ = server.shutdown(Shutdown::Write);
-    });
-    let mut client = client;
-    let _ = std::io::copy(&mut server_in, &mut client);
-    let _ = client.shutdown(Shutdown::Write);
-    let _ = up.join();
-}
-
-fn original_destination(stream: &TcpStream) -> Option<SocketAddrV4> {
-    const SO_ORIGINAL_DST: libc::c_int = 80;
-    // SAFETY: a sockaddr_in-sized buffer for getsockopt, which writes at most `len` bytes.
-    let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    let rc = unsafe {
-        libc::getsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_IP,
-            SO_ORIGINAL_DST,
-            (&mut addr as *mut libc::sockaddr_in).cast(),
-            &mut len,
-        )
-    };
-    (rc == 0).then(|| {
-        SocketAddrV4::new(
-            Ipv4Addr::from(u32::from_be(addr.sin_addr.s_addr)),
-            u16::from_be(addr.sin_port),
-        )
-    })
 }
 
 /// `$(VAR)` expansion as the kubelet does it (k8s.io/kubernetes third_party/forked/golang/
@@ -1048,4 +1274,102 @@ fn liveness_counts_as_the_kubelet() {
     assert!(!liveness.record(at(230), false));
     assert!(!liveness.record(at(250), false));
     assert!(liveness.record(at(270), false));
+}
+
+/// A StatefulSet of the `busybox` image (the host's programs) and its Service, as rendered.
+#[cfg(test)]
+fn sleeper(name: &str) -> [J; 2] {
+    let labels = serde_json::json!({"app": name});
+    [
+        serde_json::json!({
+            "kind": "StatefulSet",
+            "metadata": {"name": name, "namespace": "net"},
+            "spec": {"template": {"metadata": {"labels": labels}, "spec": {
+                "containers": [{"name": "main", "image": "busybox",
+                                "command": ["sleep", "infinity"]}]
+            }}}
+        }),
+        serde_json::json!({
+            "kind": "Service",
+            "metadata": {"name": format!("{name}-svc"), "namespace": "net"},
+            "spec": {"selector": labels}
+        }),
+    ]
+}
+
+/// The runner's network is a cluster's: Service names resolve through the cluster DNS (the
+/// kubelet's search list, a name in another form, an unknown name refused), TCP and UDP go from
+/// pod to pod, the bridge counts a pod's discovery packets, and nothing reaches outside.
+#[test]
+fn the_pod_network_is_a_clusters() {
+    let mut cluster = Cluster::new("network");
+    let manifests: Vec<J> = [sleeper("left"), sleeper("right")].concat();
+    cluster.apply_manifests(&manifests);
+    let left = cluster.start("left").unwrap_or_else(|e| panic!("{e}"));
+    let right = cluster.start("right").unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(left.addr, right.addr);
+    let resolve = |name: &str| {
+        let out = left.exec("main", &["getent", "ahostsv4", name]);
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .map(String::from)
+    };
+    for name in [
+        "right-svc",
+        "right-svc.net",
+        "right-svc.net.svc.cluster.local",
+    ] {
+        assert_eq!(resolve(name), Some(right.addr.to_string()), "{name}");
+    }
+    assert_eq!(
+        resolve("right"),
+        None,
+        "a StatefulSet's name is not a Service"
+    );
+    assert_eq!(
+        resolve("example.com"),
+        None,
+        "no name outside the cluster resolves"
+    );
+
+    // TCP and UDP from left to right's address.
+    let (target, datagram) = (SocketAddrV4::new(right.addr, 7000), b"kotalc over udp");
+    let tcp = in_netns(&right.netns, move || {
+        std::net::TcpListener::bind(target).expect("bind tcp")
+    });
+    let udp = in_netns(&right.netns, move || {
+        let socket = std::net::UdpSocket::bind(target).expect("bind udp");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        socket
+    });
+    assert!(left.connects_to(target), "TCP from pod to pod");
+    drop(tcp);
+    in_netns(&left.netns, move || {
+        let socket = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+        socket.send_to(datagram, target).expect("send");
+    });
+    let mut buf = [0; 64];
+    let (n, from) = udp.recv_from(&mut buf).expect("the datagram arrives");
+    assert_eq!((&buf[..n], from.ip()), (&datagram[..], left.addr.into()));
+
+    // An mDNS query from left: the bridge counts it, and it is left's alone.
+    assert_eq!(cluster.discovery_packets(&left), 0);
+    in_netns(&left.netns, || {
+        let socket = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+        socket.send_to(b"query", "224.0.0.251:5353").expect("send");
+    });
+    wait_for(
+        "the bridge counts left's mDNS packet",
+        Duration::from_secs(30),
+        || cluster.discovery_packets(&left) == 1,
+        String::new,
+    );
+    assert_eq!(cluster.discovery_packets(&right), 0);
+
+    // Outside addresses go to the gateway, which routes nowhere.
+    assert!(!left.connects_to(SocketAddrV4::new(Ipv4Addr::new(1, 1, 1, 1), 443)));
+    cluster.network.isolated().unwrap_or_else(|e| panic!("{e}"));
 }

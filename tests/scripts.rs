@@ -126,6 +126,8 @@ fn peer_scripts_initialise_once_and_configure_every_start() {
          config profile apply local-discovery\n\
          config Addresses.API /ip4/0.0.0.0/tcp/5001\n\
          config Addresses.Gateway /ip4/127.0.0.1/tcp/8080\n\
+         config --json Discovery.MDNS.Enabled false\n\
+         config --json Swarm.DisableNatPortMap true\n\
          config --json Bootstrap []\n\
          config --json AutoTLS.Enabled false\n\
          config --json AutoConf.Enabled false\n\
@@ -155,4 +157,50 @@ fn peer_scripts_initialise_once_and_configure_every_start() {
         fs::read_to_string(data.join("config")).expect("config"),
         "{\"kept\":true}\n"
     );
+}
+
+/// Local discovery and NAT port mapping are off for every Peer (a private one's
+/// `local-discovery` profile included), except a public Peer whose profiles ask for them.
+#[test]
+fn discovery_is_off_unless_a_public_peer_asks_for_it() {
+    for (profiles, private, off) in [
+        ("", "false", true),
+        ("lowpower", "false", true),
+        ("lowpower;local-discovery", "false", false),
+        ("local-discovery-extra", "false", true),
+        ("local-discovery", "true", true),
+        ("", "true", true),
+    ] {
+        let dir = scratch("scripts-discovery");
+        let data = dir.join("data");
+        fs::create_dir_all(dir.join("bin")).expect("mkdir");
+        fs::create_dir_all(&data).expect("mkdir");
+        let stub = dir.join("bin/ipfs");
+        fs::write(&stub, STUB_IPFS).expect("stub");
+        fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).expect("chmod");
+        sh(
+            &dir,
+            "config_ipfs.sh",
+            &[
+                ("IPFS_PATH", &data.to_string_lossy()),
+                ("IPFS_API_HOST", "0.0.0.0"),
+                ("IPFS_API_PORT", "5001"),
+                ("IPFS_GATEWAY_HOST", "0.0.0.0"),
+                ("IPFS_GATEWAY_PORT", "8080"),
+                ("IPFS_PROFILES", profiles),
+                ("KOTAL_PRIVATE_SWARM", private),
+            ],
+        );
+        let calls = fs::read_to_string(dir.join("calls")).expect("calls");
+        for line in [
+            "config --json Discovery.MDNS.Enabled false\n",
+            "config --json Swarm.DisableNatPortMap true\n",
+        ] {
+            assert_eq!(
+                calls.contains(line),
+                off,
+                "profiles {profiles:?}, private {private}:\n{calls}"
+            );
+        }
+    }
 }

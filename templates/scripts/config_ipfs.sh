@@ -60,6 +60,21 @@ fi
 ipfs config Addresses.API "/ip4/$IPFS_API_HOST/tcp/$IPFS_API_PORT"
 ipfs config Addresses.Gateway "/ip4/$IPFS_GATEWAY_HOST/tcp/$IPFS_GATEWAY_PORT"
 
+# Local discovery and NAT port mapping, on in kubo's default config (config/init.go at v0.28.0
+# and v0.43.0), look for a LAN and a home router that a pod does not have: mDNS queries
+# 224.0.0.251:5353, UPnP sends SSDP to 239.255.255.250:1900 and NAT-PMP asks the pod's gateway
+# (the node's bridge) for a port. The Service, not a mapped port, makes a Peer reachable. Off
+# for every Peer, after the profiles, unless a public Peer's profiles name `local-discovery`,
+# which asks for exactly these; a private Peer's NetworkPolicy drops them in any case.
+case ";$IPFS_PROFILES;" in
+  *";local-discovery;"*) [ "$KOTAL_PRIVATE_SWARM" = true ] && discovery=off || discovery=profile ;;
+  *) discovery=off ;;
+esac
+if [ "$discovery" = off ]; then
+  ipfs config --json Discovery.MDNS.Enabled false
+  ipfs config --json Swarm.DisableNatPortMap true
+fi
+
 if [ "$KOTAL_PRIVATE_SWARM" = true ]; then
   # The public bootstrap list, and from v0.37 the "auto" placeholder (config/init.go:38 at
   # v0.42.0), have no place in a private swarm: its peering list does the finding. With a

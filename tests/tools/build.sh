@@ -36,7 +36,10 @@ build() {
         tmp="$(mktemp -d "$cache/.build.XXXXXX")"
         if [ -d "$wrapper" ]; then
             cp "$wrapper/go.mod" "$wrapper/go.sum" "$wrapper/tools.go" "$tmp/"
-            (cd "$tmp" && go build -tags "$tags" -o "$exe" "$pkg" >&2)
+            # A wrapper whose tools.go is a main package is the program itself.
+            local target=$pkg
+            if grep -q '^package main$' "$wrapper/tools.go"; then target=.; fi
+            (cd "$tmp" && go build -tags "$tags" -o "$exe" "$target" >&2)
         else
             GOBIN="$tmp" go install -tags "$tags" "$pkg@$version" >&2
         fi
@@ -73,6 +76,11 @@ build cyclonus v0.5.6 github.com/mattfenwick/cyclonus/cmd/cyclonus
 GOEXPERIMENT=nojsonv2 build kube-apiserver v1.33.13 k8s.io/kubernetes/cmd/kube-apiserver
 GOEXPERIMENT=nojsonv2 build kube-controller-manager v1.33.13 \
     k8s.io/kubernetes/cmd/kube-controller-manager kube-apiserver-v1.33.13
+
+# The cluster DNS of the pod runner: CoreDNS with its hosts plugin, from a wrapper that
+# registers only the plugins the runner's Corefile names (the full build compiles every cloud
+# provider's SDK).
+build coredns v1.15.0 github.com/coredns/coredns
 
 if ! command -v etcd >/dev/null 2>&1; then
     log "installing etcd-server (Debian)"

@@ -740,22 +740,42 @@ fn destructive(before: &Side, after: &Side) -> Vec<Finding> {
                 }
             }
             if changed("storageClassName") {
+                const FIELD: &str = "PersistentVolumeClaim.spec.storageClassName";
                 let class = |v: &J| v["spec"]["storageClassName"].as_str().map(String::from);
-                let why = match (class(old), class(new)) {
-                    (Some(class), None) => format!(
-                        "the render no longer sets storageClassName {class:?}, which an apply \
-                         set: removing it changes the class, which is immutable, and the API \
-                         server refuses it: keep spec.resources.storageClass: {class}"
-                    ),
-                    _ => "storageClassName is immutable: the API server refuses the change; the \
-                          claim must be recreated, and its data moved"
-                        .to_string(),
-                };
-                out.push(finding(
-                    Gravity::Refused,
-                    "PersistentVolumeClaim.spec.storageClassName",
-                    why,
-                ));
+                // The API server's retroactive default-class rule (GA in 1.28): a claim with
+                // neither a class nor the beta class annotation may be given a class, bound
+                // or not.
+                let classless = old["metadata"]["annotations"]
+                    .get("volume.beta.kubernetes.io/storage-class")
+                    .is_none();
+                match (class(old), class(new)) {
+                    (None, Some(_)) if classless && before.exported.is_some() => {}
+                    (None, Some(class)) if classless => out.push(finding(
+                        Gravity::Needs,
+                        FIELD,
+                        format!(
+                            "the claim gains storageClassName {class:?}: the API server accepts \
+                             it only if the claim still has no class; a cluster with a default \
+                             StorageClass gave it that class when it was created, and then \
+                             refuses any other (diff --against an export of the cluster tells)"
+                        ),
+                    )),
+                    (Some(class), None) => out.push(finding(
+                        Gravity::Refused,
+                        FIELD,
+                        format!(
+                            "the render no longer sets storageClassName {class:?}, which an \
+                             apply set: removing it changes the class, which is immutable, and \
+                             the API server refuses it: keep spec.resources.storageClass: {class}"
+                        ),
+                    )),
+                    _ => out.push(finding(
+                        Gravity::Refused,
+                        FIELD,
+                        "storageClassName is immutable: the API server refuses the change; the \
+                         claim must be recreated, and its data moved",
+                    )),
+                }
             }
             if changed("accessModes") {
                 out.push(finding(
