@@ -8,7 +8,6 @@ use clap::Parser;
 
 use crate::commands::cli::{BuildArgs, CheckArgs, Cli, Command};
 use crate::compile::{self, Options, Outcome};
-use crate::diagnostic::Format;
 use crate::output::emit;
 use crate::secrets::SecretMode;
 
@@ -381,7 +380,7 @@ fn build(args: &BuildArgs) -> u8 {
                 });
             match result {
                 Ok((written, unchanged)) => {
-                    if format != Format::Json {
+                    if format.prose() {
                         written.warn_left_alone();
                     }
                     let result = if unchanged {

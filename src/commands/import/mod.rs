@@ -112,7 +112,7 @@ pub fn import(args: &ImportArgs) -> u8 {
             });
             eprintln!("{report}");
         }
-        Format::Human | Format::Github => {
+        Format::Human | Format::Github | Format::Sarif | Format::Markdown => {
             if !skipped.is_empty() {
                 eprintln!(
                     "kotalc: left out {} (not Peers or ClusterPeers)",
