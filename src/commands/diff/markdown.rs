@@ -109,22 +109,29 @@ pub fn render(report: &Report) -> String {
              annotation.\n"
         );
     }
-    let room = LIMIT - RESERVE;
-    let mut diffs_left_out = Vec::new();
+    // Every object's line first, as many as fit: each one's verdict matters more than any
+    // one diff. Then the diffs, in order, while they fit.
+    let mut room = (LIMIT - RESERVE).saturating_sub(out.len());
+    let mut shown = Vec::new();
     let mut objects_left_out = Vec::new();
     for entry in &report.entries {
         let head = head(entry);
-        let details = details(entry);
-        if out.len() + head.len() + details.len() <= room {
-            out.push_str(&head);
-            out.push_str(&details);
-        } else if out.len() + head.len() <= room {
-            out.push_str(&head);
-            if !details.is_empty() {
-                diffs_left_out.push(entry);
-            }
+        if head.len() <= room {
+            room -= head.len();
+            shown.push((entry, head));
         } else {
             objects_left_out.push(entry);
+        }
+    }
+    let mut diffs_left_out = Vec::new();
+    for (entry, head) in shown {
+        out.push_str(&head);
+        let details = details(entry);
+        if details.len() <= room {
+            room -= details.len();
+            out.push_str(&details);
+        } else {
+            diffs_left_out.push(entry);
         }
     }
     if diffs_left_out.is_empty() && objects_left_out.is_empty() {
