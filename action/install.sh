@@ -2,7 +2,8 @@
 # Installs the pinned kotalc for the action (action.yml) and puts it on the job's PATH.
 #
 #   install.sh locate    the version, its install root, and the release's binary if it has
-#                        one: writes version=, root= and release= to $GITHUB_OUTPUT
+#                        one: writes version=, source= (a hash of the action's source),
+#                        root= and found= (installed already) to $GITHUB_OUTPUT
 #   install.sh install   kotalc in $KOTALC_ROOT unless it is there already (restored from
 #                        the cache): `cargo install --locked` from the action's own source
 #                        when the version is the action's, else from crates.io
@@ -24,7 +25,12 @@ version="${KOTALC_VERSION:-}"
 case "$version" in
     '' | *[!0-9A-Za-z.+-]*) log "not a kotalc version: '$version'"; exit 2 ;;
 esac
-root="${KOTALC_ROOT:-${RUNNER_TOOL_CACHE:-$HOME/.cache}/kotalc/$version}"
+# What the install root and the cache key name besides the version: the action's source,
+# which a branch reference (`@main`) moves without a new version.
+sha256() { if command -v sha256sum >/dev/null; then sha256sum "$@"; else shasum -a 256 "$@"; fi; }
+source="$(cd "$action" && find Cargo.toml Cargo.lock src templates -type f -print0 \
+    | sort -z | xargs -0 cat | sha256 | cut -c 1-16)"
+root="${KOTALC_ROOT:-${RUNNER_TOOL_CACHE:-$HOME/.cache}/kotalc/$version-$source}"
 
 installed() {
     [ -x "$root/bin/kotalc" ] \
@@ -50,7 +56,7 @@ release() {
     fi
     local want got
     want="$(cut -d ' ' -f 1 <"$tmp/kotalc.tar.gz.sha256")"
-    got="$(sha256sum "$tmp/kotalc.tar.gz" 2>/dev/null || shasum -a 256 "$tmp/kotalc.tar.gz")"
+    got="$(sha256 "$tmp/kotalc.tar.gz")"
     if [ "${got%% *}" != "$want" ]; then
         log "the release's kotalc-$version-$target.tar.gz does not match its checksum; not used"
         rm -rf "$tmp"
@@ -70,8 +76,9 @@ case "${1:-}" in
         fi
         {
             echo "version=$version"
+            echo "source=$source"
             echo "root=$root"
-            echo "release=$found"
+            echo "found=$found"
         } >>"${GITHUB_OUTPUT:-/dev/null}"
         ;;
     install)

@@ -890,6 +890,11 @@ fn action_install_finds_the_pinned_kotalc() {
         "{outputs}"
     );
     assert!(outputs.contains("found=false\n"), "{outputs}");
+    let source = outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("source="))
+        .expect("the source's hash");
+    assert_eq!(source.len(), 16, "{outputs}");
     fs::create_dir_all(root_dir.join("bin")).expect("mkdir");
     fs::copy(env!("CARGO_BIN_EXE_kotalc"), root_dir.join("bin/kotalc")).expect("copy");
     let (code, outputs, _) = install("locate", true);

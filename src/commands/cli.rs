@@ -527,3 +527,24 @@ pub fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
     crate::secrets::check_remote_key_template(&s.remote_key_template)
         .map(|problem| format!("--remote-key-template {problem}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parent_dirs_name_each_directory_once_and_none_inside_another() {
+        let dirs = |paths: &[&str]| {
+            parent_dirs(&paths.iter().map(PathBuf::from).collect::<Vec<_>>())
+                .into_iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            dirs(&["ipfs/a.yaml", "ipfs/b.yaml", "other/c.yaml"]),
+            ["ipfs", "other"]
+        );
+        assert_eq!(dirs(&["ipfs/peers/a.yaml", "ipfs/b.yaml"]), ["ipfs"]);
+        assert_eq!(dirs(&["ipfs/a.yaml", "c.yaml", "-"]), [".", "-"]);
+    }
+}

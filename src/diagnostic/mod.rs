@@ -213,7 +213,8 @@ pub enum Format {
     /// One SARIF 2.1.0 log for code scanning, printed whole when the run ends: a result per
     /// diagnostic, a rule per code.
     Sarif,
-    /// A Markdown list, then the summary, for a step summary or a pull request comment.
+    /// A Markdown list, then the summary, for a step summary or a pull request comment; with
+    /// `diff`, the change on stdout as a pull-request summary.
     Markdown,
 }
 
