@@ -279,6 +279,36 @@ fn markdown_summary_renders_names_and_diffs_as_text() {
     );
 }
 
+/// Diagnostics as Markdown, of a field named as a link, an image, a mention and a code span,
+/// in a file named as HTML: rendered as GitHub renders them, all of it is text.
+#[test]
+fn markdown_diagnostics_render_names_as_text() {
+    let dir = scratch("ci-markdown-diagnostics");
+    fs::create_dir_all(dir.join("ipfs")).expect("mkdir");
+    fs::write(
+        dir.join("ipfs/<b>x<i>.yaml"),
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p\nspec:\n  \
+         \"[a](https://evil.example) ![i](https://evil.example/i.png) <img src=x> @octo-org/team \
+         `x` *b* $m$\": 1\n",
+    )
+    .expect("write");
+    let out = run(&dir, &["validate", "ipfs", "--format", "markdown"]);
+    assert_eq!(out.status.code(), Some(1));
+    let markdown = text(&out.stderr);
+    assert!(
+        markdown.contains("- **error** `unknown-field` at "),
+        "{markdown}"
+    );
+    let html = github_html(&markdown);
+    for forbidden in ["<a ", "<img", "<b>", "<i>", "<em>", "<strong>b"] {
+        assert!(!html.contains(forbidden), "{forbidden} in:\n{html}");
+    }
+    let prose = outside_code(&html);
+    assert!(!prose.contains("@octo-org"), "{prose}");
+    assert!(prose.contains("[a](https://evil.example)"), "{prose}");
+    assert!(prose.contains("&lt;img src=x&gt;"), "{prose}");
+}
+
 /// No secret value of an export or of a rendered tree reaches the summary: not a Secret's
 /// data, not a SealedSecret template's plaintext, not the copy in a last-applied annotation.
 #[test]
