@@ -138,6 +138,9 @@ pub fn render(report: &Report) -> String {
         return out;
     }
     out.push_str("---\n\nLeft out to fit a comment:\n");
+    // The note stays within its reserve whatever the names' length (an export's are
+    // unchecked): it names objects while they fit, and counts the rest.
+    let end = out.len() + RESERVE - 200;
     let mut named = 0;
     let mut name = |out: &mut String, what: &str, entries: &mut Vec<&Entry>| {
         if entries.is_empty() {
@@ -145,26 +148,27 @@ pub fn render(report: &Report) -> String {
         }
         // The objects a reviewer must not miss first.
         entries.sort_by_key(|e| !verdict(e).is_some_and(Gravity::blocks));
-        let _ = write!(out, "- {} {what}: ", entries.len());
+        let _ = write!(out, "- {} {what}", entries.len());
         let mut shown = Vec::new();
+        let mut length = out.len();
         for entry in entries.iter() {
-            if named == NAMED {
+            let shown_name = match verdict(entry) {
+                Some(g) => format!("{} (**{}**)", code(&entry.key), g.name()),
+                None => code(&entry.key),
+            };
+            if named == NAMED || length + shown_name.len() + 2 > end {
                 break;
             }
             named += 1;
-            shown.push(match verdict(entry) {
-                Some(g) => format!("{} (**{}**)", code(&entry.key), g.name()),
-                None => code(&entry.key),
-            });
+            length += shown_name.len() + 2;
+            shown.push(shown_name);
         }
-        out.push_str(&shown.join(", "));
-        let rest = entries.len() - shown.len();
-        if rest > 0 {
-            let _ = write!(
-                out,
-                "{}and {rest} more",
-                if shown.is_empty() { "" } else { ", " }
-            );
+        if !shown.is_empty() {
+            let _ = write!(out, ": {}", shown.join(", "));
+            let rest = entries.len() - shown.len();
+            if rest > 0 {
+                let _ = write!(out, " and {rest} more");
+            }
         }
         out.push('\n');
     };
@@ -172,4 +176,28 @@ pub fn render(report: &Report) -> String {
     name(&mut out, "objects", &mut objects_left_out);
     out.push_str("\n`kotalc diff` without `--format markdown` prints them all.\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names of any length (an export's are unchecked) never take the summary past its limit.
+    #[test]
+    fn long_names_stay_within_the_limit() {
+        let entries = (0..400)
+            .map(|i| Entry {
+                key: format!("ConfigMap ipfs/{i:03}{}", "n".repeat(4000)),
+                change: Change::Added,
+                findings: Vec::new(),
+            })
+            .collect();
+        let report = Report {
+            entries,
+            unchanged: 0,
+        };
+        let markdown = render(&report);
+        assert!(markdown.len() <= LIMIT, "{}", markdown.len());
+        assert!(markdown.contains("and "), "{markdown}");
+    }
 }
