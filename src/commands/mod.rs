@@ -330,6 +330,7 @@ fn build(args: &BuildArgs) -> u8 {
         return EXIT_USAGE;
     }
     let format = args.check.format;
+    report::anchor(&options);
     let mut outcome = compile::compile(&options);
     if args.argocd {
         argocd_hints(&mut outcome);
@@ -428,7 +429,9 @@ fn validate(args: &CheckArgs) -> u8 {
         eprintln!("error: {problem}");
         return EXIT_USAGE;
     }
-    let outcome = compile::compile(&options(args, false));
+    let options = options(args, false);
+    report::anchor(&options);
+    let outcome = compile::compile(&options);
     report_diagnostics(&outcome, args.format);
     summary(&outcome, args.format, None);
     if outcome.has_errors() {

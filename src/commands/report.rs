@@ -114,3 +114,16 @@ pub fn files(n: usize) -> String {
         format!("{n} files")
     }
 }
+
+/// Tells the formats that locate every diagnostic (SARIF) where the run's own are: at its first
+/// input path, as the user named it.
+pub fn anchor(options: &crate::compile::Options) {
+    if let Some(path) = options.paths.first() {
+        let shown = if path.as_os_str() == "-" {
+            "stdin.yaml".to_string()
+        } else {
+            crate::input::load::display(path)
+        };
+        diagnostic::sarif::anchor(&shown);
+    }
+}

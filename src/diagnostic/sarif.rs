@@ -19,13 +19,23 @@ struct Log {
     results: Vec<J>,
     codes: BTreeSet<Code>,
     notifications: Vec<String>,
+    /// Where a diagnostic of the run as a whole is located: the first input path.
+    anchor: Option<String>,
 }
 
 static LOG: Mutex<Log> = Mutex::new(Log {
     results: Vec::new(),
     codes: BTreeSet::new(),
     notifications: Vec::new(),
+    anchor: None,
 });
+
+/// Names the run's first input path, where a diagnostic of the run as a whole (no Kotal
+/// resource, NetworkPolicies rendered) is located: GitHub's code scanning refuses a whole log
+/// if one result has no file.
+pub fn anchor(path: &str) {
+    log().anchor = Some(path.to_string());
+}
 
 fn log() -> std::sync::MutexGuard<'static, Log> {
     LOG.lock()
@@ -98,8 +108,10 @@ pub fn collect(d: &Diagnostic, sources: &Sources) {
         "level": level(d.severity),
         "message": { "text": message(&text) },
     });
-    if let Some(file) = d.file(sources) {
-        let file = super::printable(file, false);
+    let mut log = log();
+    let anchor = log.anchor.clone();
+    if let Some(file) = d.file(sources).map(str::to_string).or(anchor) {
+        let file = super::printable(&file, false);
         let mut located = location(&file, d.span);
         if let Some(field) = &d.field {
             located["logicalLocations"] =
@@ -121,7 +133,6 @@ pub fn collect(d: &Diagnostic, sources: &Sources) {
             .collect();
         result["relatedLocations"] = json!(related);
     }
-    let mut log = log();
     log.codes.insert(d.code);
     log.results.push(result);
 }

@@ -216,6 +216,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
         eprintln!("error: {problem}");
         return EXIT_USAGE;
     }
+    super::report::anchor(&options);
     let now = compile::compile(&options);
     report_diagnostics(&now, format);
     if now.has_errors() {
