@@ -78,6 +78,8 @@ fi
 
 {
     echo "exit-code=$code"
-    echo "markdown=$markdown"
+    if [ -f "$markdown" ]; then
+        echo "markdown=$markdown"
+    fi
 } >>"${GITHUB_OUTPUT:-/dev/null}"
 exit "$code"

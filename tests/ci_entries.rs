@@ -496,6 +496,18 @@ fn pre_commit_hooks_fail_a_bad_commit_and_pass_a_good_one() {
     let base = scratch("ci-pre-commit");
     let hooks = base.join("hooks");
     fs::create_dir_all(&hooks).expect("mkdir");
+    // The hooks as shipped, by pre-commit's own check of a hooks repository's manifest.
+    let manifest = Command::new(&pre_commit)
+        .arg("validate-manifest")
+        .arg(root().join(".pre-commit-hooks.yaml"))
+        .output()
+        .expect("pre-commit runs");
+    assert!(
+        manifest.status.success(),
+        "{}{}",
+        text(&manifest.stdout),
+        text(&manifest.stderr)
+    );
     let shipped = fs::read_to_string(root().join(".pre-commit-hooks.yaml")).expect("the hooks");
     assert_eq!(
         shipped.matches("\n  language: rust\n").count(),
@@ -523,6 +535,17 @@ fn pre_commit_hooks_fail_a_bad_commit_and_pass_a_good_one() {
         )
         .replace("v0.1.0", &rev);
     fs::write(repo.join(".pre-commit-config.yaml"), &config).expect("write");
+    let valid = Command::new(&pre_commit)
+        .arg("validate-config")
+        .arg(repo.join(".pre-commit-config.yaml"))
+        .output()
+        .expect("pre-commit runs");
+    assert!(
+        valid.status.success(),
+        "{}{}",
+        text(&valid.stdout),
+        text(&valid.stderr)
+    );
     git_ok(&repo, &["init", "-q", "-b", "main"]);
     let path = path_with_kotalc(&[pre_commit.parent().expect("bin")]);
     // No network: the hooks' repository is a local one.
@@ -876,6 +899,14 @@ fn action_script_runs_check_diff_and_build_as_a_runner_would() {
         "{}",
         runner.summary()
     );
+    let (code, log) = runner.run(&[
+        ("KOTALC_COMMAND", "check"),
+        ("KOTALC_PATHS", "ipfs/"),
+        ("KOTALC_SUMMARY", "false"),
+    ]);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(!runner.summary.exists(), "a summary was written");
+    assert_eq!(runner.outputs(), "exit-code=0\n");
     let (code, log) = runner.run(&[("KOTALC_COMMAND", "apply")]);
     assert_eq!(code, Some(2), "{log}");
     let (code, log) = runner.run(&[
