@@ -21,7 +21,7 @@ pub fn cases() -> Vec<std::path::PathBuf> {
     cases
 }
 
-fn args_of(case: &Path) -> Vec<String> {
+pub fn args_of(case: &Path) -> Vec<String> {
     if let Ok(text) = fs::read_to_string(case.join("command")) {
         return text
             .lines()

@@ -5,6 +5,7 @@ mod api_diff;
 mod api_takeover;
 mod apiserver;
 mod bounded;
+mod ci_entries;
 mod clear_errors;
 mod cli;
 mod cluster_runtime;

@@ -1,7 +1,7 @@
 //! The command line: its clap definitions, and the compile options that `build`, `check`,
 //! `validate` and `diff` read from them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -152,7 +152,7 @@ pub struct MigrateArgs {
     #[arg(long, requires = "output")]
     pub force: bool,
     /// How diagnostics are printed on stderr.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = plain_format(), default_value = "human")]
     pub format: Format,
 }
 
@@ -173,7 +173,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub keep_defaults: bool,
     /// How diagnostics are printed on stderr.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = plain_format(), default_value = "human")]
     pub format: Format,
 }
 
@@ -184,7 +184,7 @@ pub struct KeygenArgs {
     pub material: Material,
     /// `human` or `github`: the value alone on stdout, and a peer identity's peer ID on
     /// stderr; `json`: one object on stdout, `{"kind", "value", "peerId"}`.
-    #[arg(long, value_enum, default_value_t = Format::Human, hide_possible_values = true)]
+    #[arg(long, value_parser = plain_format(), default_value = "human", hide_possible_values = true)]
     pub format: Format,
 }
 
@@ -234,7 +234,7 @@ pub struct SealArgs {
     /// How a problem and a sealed identity's peer ID are printed on stderr: `human` as
     /// text, `json` as one object per line, `github` as a workflow command. The
     /// SealedSecret itself is YAML whatever the format.
-    #[arg(long, value_enum, default_value_t = Format::Human, hide_possible_values = true)]
+    #[arg(long, value_parser = plain_format(), default_value = "human", hide_possible_values = true)]
     pub format: Format,
 }
 
@@ -247,6 +247,11 @@ pub struct CheckArgs {
     /// Namespace for resources that set none.
     #[arg(short = 'n', long, value_name = "NS")]
     pub namespace: Option<String>,
+    /// Read the directory of each PATH (each directory once) instead of PATH: a pre-commit
+    /// hook passes the files that changed, and their resources are checked with the others
+    /// of their directory, which they reference.
+    #[arg(long)]
+    pub parent_dirs: bool,
     /// Copy documents that are not Kotal resources to the output unchanged.
     #[arg(long)]
     pub passthrough: bool,
@@ -383,6 +388,15 @@ fn cluster_dns(text: &str) -> Result<String, String> {
     crate::model::policy::dns(text).map(|_| text.to_string())
 }
 
+/// `--format` of the commands that print more than diagnostics (`keygen`, `seal`, `migrate`,
+/// `import`, `new`): `human`, `json` or `github`. SARIF and Markdown are reports of a check,
+/// for the commands that check.
+fn plain_format() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["human", "json", "github"])
+        .map(|name: String| <Format as clap::ValueEnum>::from_str(&name, false).unwrap_or_default())
+}
+
 fn allow_code(name: &str) -> Result<Code, String> {
     crate::model::annotations::run_allow(name)
 }
@@ -426,7 +440,7 @@ pub struct NewArgs {
     #[arg(short = 'o', long, value_name = "DIR")]
     pub output: PathBuf,
     /// How diagnostics are printed on stderr.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, value_parser = plain_format(), default_value = "human")]
     pub format: Format,
 }
 
@@ -464,6 +478,8 @@ pub fn options(args: &CheckArgs, render: bool) -> Options {
         // The current directory when none is given, named so that messages can name it.
         paths: if args.paths.is_empty() {
             vec![".".into()]
+        } else if args.parent_dirs {
+            parent_dirs(&args.paths)
         } else {
             args.paths.clone()
         },
@@ -491,6 +507,36 @@ pub fn options(args: &CheckArgs, render: bool) -> Options {
     }
 }
 
+/// The directory of each path, each once, in the order first named, less those inside another
+/// of them: `.` for a bare file name, standard input as itself.
+fn parent_dirs(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        let dir = if path.as_os_str() == "-" {
+            path.clone()
+        } else {
+            match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    // A directory is read with everything below it: one inside another named would be read
+    // twice, its resources duplicates of themselves.
+    let within = |inner: &Path, outer: &Path| {
+        inner != outer
+            && inner.as_os_str() != "-"
+            && (outer.as_os_str() == "." && inner.is_relative() || inner.starts_with(outer))
+    };
+    dirs.iter()
+        .filter(|d| !dirs.iter().any(|outer| within(d, outer)))
+        .cloned()
+        .collect()
+}
+
 /// Secret options that cannot work together, as a usage error.
 pub fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
     let s = &args.secrets;
@@ -499,4 +545,25 @@ pub fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
     }
     crate::secrets::check_remote_key_template(&s.remote_key_template)
         .map(|problem| format!("--remote-key-template {problem}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parent_dirs_name_each_directory_once_and_none_inside_another() {
+        let dirs = |paths: &[&str]| {
+            parent_dirs(&paths.iter().map(PathBuf::from).collect::<Vec<_>>())
+                .into_iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            dirs(&["ipfs/a.yaml", "ipfs/b.yaml", "other/c.yaml"]),
+            ["ipfs", "other"]
+        );
+        assert_eq!(dirs(&["ipfs/peers/a.yaml", "ipfs/b.yaml"]), ["ipfs"]);
+        assert_eq!(dirs(&["ipfs/a.yaml", "c.yaml", "-"]), [".", "-"]);
+    }
 }

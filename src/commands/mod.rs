@@ -8,7 +8,6 @@ use clap::Parser;
 
 use crate::commands::cli::{BuildArgs, CheckArgs, Cli, Command};
 use crate::compile::{self, Options, Outcome};
-use crate::diagnostic::Format;
 use crate::output::emit;
 use crate::secrets::SecretMode;
 
@@ -338,6 +337,7 @@ fn build(args: &BuildArgs) -> u8 {
         return EXIT_USAGE;
     }
     let format = args.check.format;
+    report::anchor(&options);
     let mut outcome = compile::compile(&options);
     if args.argocd {
         argocd_hints(&mut outcome);
@@ -388,7 +388,7 @@ fn build(args: &BuildArgs) -> u8 {
                 });
             match result {
                 Ok((written, unchanged)) => {
-                    if format != Format::Json {
+                    if format.prose() {
                         written.warn_left_alone();
                     }
                     let result = if unchanged {
@@ -436,7 +436,9 @@ fn validate(args: &CheckArgs) -> u8 {
         eprintln!("error: {problem}");
         return EXIT_USAGE;
     }
-    let outcome = compile::compile(&options(args, false));
+    let options = options(args, false);
+    report::anchor(&options);
+    let outcome = compile::compile(&options);
     report_diagnostics(&outcome, args.format);
     summary(&outcome, args.format, None);
     if outcome.has_errors() {

@@ -13,7 +13,7 @@ pub const EXIT_PROBLEMS: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
 /// Prints the diagnostics on stderr. Repeated warnings and notes of one code are grouped
-/// after the first few, except in JSON, where every one is an object.
+/// after the first few, except in JSON and SARIF, where every one is an object.
 pub fn report_diagnostics(outcome: &Outcome, format: Format) {
     let mut stderr = io::stderr().lock();
     // Colour only for a person at a terminal, and never against NO_COLOR.
@@ -21,7 +21,7 @@ pub fn report_diagnostics(outcome: &Outcome, format: Format) {
     let coloured = format == Format::Human
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && io::stderr().is_terminal();
-    let (shown, groups) = if format == Format::Json {
+    let (shown, groups) = if matches!(format, Format::Json | Format::Sarif) {
         (outcome.diagnostics.iter().collect(), Vec::new())
     } else {
         diagnostic::group(&outcome.diagnostics, &outcome.sources)
@@ -54,6 +54,17 @@ pub fn report_diagnostics(outcome: &Outcome, format: Format) {
             ),
             Format::Github => {
                 format!("::notice title=kotalc::{hidden} more diagnostics not shown\n")
+            }
+            Format::Markdown => format!(
+                "- **note**: {hidden} more diagnostics not shown (kotalc shows the first {})\n",
+                diagnostic::SHOWN
+            ),
+            Format::Sarif => {
+                diagnostic::sarif::notify(&format!(
+                    "{hidden} more diagnostics not shown (kotalc reports the first {})",
+                    diagnostic::SHOWN
+                ));
+                String::new()
             }
             Format::Human => format!(
                 "note: {hidden} more diagnostics not shown (kotalc shows the first {})\n",
@@ -101,5 +112,18 @@ pub fn files(n: usize) -> String {
         "1 file".into()
     } else {
         format!("{n} files")
+    }
+}
+
+/// Tells the formats that locate every diagnostic (SARIF) where the run's own are: at its first
+/// input path, as the user named it.
+pub fn anchor(options: &crate::compile::Options) {
+    if let Some(path) = options.paths.first() {
+        let shown = if path.as_os_str() == "-" {
+            "stdin.yaml".to_string()
+        } else {
+            crate::input::load::display(path)
+        };
+        diagnostic::sarif::anchor(&shown);
     }
 }

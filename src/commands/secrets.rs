@@ -31,7 +31,7 @@ pub fn keygen(args: &KeygenArgs) -> u8 {
     let value = String::from_utf8_lossy(&generated.value).into_owned();
     let mut stdout = io::stdout().lock();
     let written = match args.format {
-        Format::Human | Format::Github => {
+        Format::Human | Format::Github | Format::Sarif | Format::Markdown => {
             if let Some(id) = &generated.peer_id {
                 eprintln!("peer ID: {id}");
             }
@@ -173,7 +173,7 @@ pub fn seal(args: &SealArgs) -> u8 {
     for id in peer_ids {
         match args.format {
             // A Secret name does not say whether a Peer or a ClusterPeer reads it.
-            Format::Human | Format::Github => eprintln!(
+            Format::Human | Format::Github | Format::Sarif | Format::Markdown => eprintln!(
                 "peer ID: {id} (kept in the SealedSecret's {PEER_ID} annotation)\n\
                  a Peer's metadata.annotations:\n  \
                  {PEER_ID}: {id}\n  {IDENTITY_SECRET}: {name}\n\

@@ -1,5 +1,7 @@
 //! One diagnostic type for every problem kotalc reports, and the renderers that print it.
 
+pub mod markdown;
+pub mod sarif;
 pub mod shell;
 pub mod source;
 
@@ -223,6 +225,20 @@ pub enum Format {
     /// GitHub Actions workflow commands, so that pull requests show problems inline, then a
     /// notice of the summary.
     Github,
+    /// One SARIF 2.1.0 log for code scanning, printed whole when the run ends: a result per
+    /// diagnostic, a rule per code.
+    Sarif,
+    /// A Markdown list, then the summary, for a step summary or a pull request comment; with
+    /// `diff`, the change on stdout as a pull-request summary.
+    Markdown,
+}
+
+impl Format {
+    /// Whether lines other than diagnostics (a leftover kept, a file not read) may be
+    /// printed beside them: not in a format a program parses as a whole.
+    pub fn prose(self) -> bool {
+        matches!(self, Format::Human | Format::Github | Format::Markdown)
+    }
 }
 
 pub fn render(diagnostic: &Diagnostic, sources: &Sources, format: Format) -> String {
@@ -231,6 +247,11 @@ pub fn render(diagnostic: &Diagnostic, sources: &Sources, format: Format) -> Str
         Format::Human => uncommanded(&render_human(diagnostic, sources)).into_owned(),
         Format::Json => render_json(diagnostic, sources),
         Format::Github => render_github(diagnostic, sources),
+        Format::Markdown => markdown::render(diagnostic, sources),
+        Format::Sarif => {
+            sarif::collect(diagnostic, sources);
+            String::new()
+        }
     }
 }
 
@@ -637,8 +658,9 @@ pub fn render_group(group: &Group, format: Format) -> String {
                 uncommanded(&text).replace('%', "%25")
             )
         }
-        // Machines get every diagnostic: nothing is grouped in JSON.
-        Format::Json => String::new(),
+        Format::Markdown => markdown::render_group(group.severity, group.code.as_str(), &text),
+        // Machines get every diagnostic: nothing is grouped in JSON or SARIF.
+        Format::Json | Format::Sarif => String::new(),
     }
 }
 
@@ -689,8 +711,8 @@ impl Summary {
     }
 }
 
-/// The summary as the format's last line: `kotalc: ...`, a `{"summary": ...}` object, or a
-/// GitHub notice.
+/// The summary as the format's last line: `kotalc: ...`, a `{"summary": ...}` object, a
+/// GitHub notice, a Markdown paragraph, or in SARIF the whole log.
 pub fn render_summary(summary: &Summary, format: Format) -> String {
     match format {
         Format::Human => format!("kotalc: {}\n", uncommanded(&summary.line())),
@@ -713,6 +735,8 @@ pub fn render_summary(summary: &Summary, format: Format) -> String {
             "::notice title=kotalc::{}\n",
             uncommanded(&summary.line()).replace('%', "%25")
         ),
+        Format::Markdown => markdown::render_summary(&summary.line()),
+        Format::Sarif => sarif::document(summary),
     }
 }
 

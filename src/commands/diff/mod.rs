@@ -1,6 +1,7 @@
 //! `kotalc build -o DIR --check` and `kotalc diff`: render in memory, compare, write nothing.
 
 pub mod changes;
+pub mod markdown;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, IsTerminal, Write};
@@ -30,6 +31,14 @@ fn style(choice: ColorChoice) -> Style {
         }
     };
     Style { colour }
+}
+
+/// The difference as stdout shows it: a Markdown summary for a pull request, else the text.
+fn render(report: &changes::Report, format: Format, color: ColorChoice) -> String {
+    match format {
+        Format::Markdown => markdown::render(report),
+        _ => changes::render(report, style(color)),
+    }
 }
 
 fn print(text: &str) {
@@ -121,7 +130,7 @@ pub fn check_tree<S: AsRef<str>>(
     if report.is_empty() {
         return (EXIT_OK, format!("{shown} is up to date"), Vec::new());
     }
-    print(&changes::render(&report, style(ColorChoice::Auto)));
+    print(&render(&report, format, ColorChoice::Auto));
     let stale = stale_files(&shown, &report);
     let mut text = String::new();
     for d in &stale {
@@ -211,6 +220,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
         },
         None => None,
     };
+    super::report::anchor(&options);
     let now = compile::compile(&options);
     report_diagnostics(&now, format);
     if now.has_errors() {
@@ -218,7 +228,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
         return EXIT_PROBLEMS;
     }
     let before = match (&args.against, &args.against_ref, &repository) {
-        (Some(dir), _, _) => read_against(dir, &now.objects),
+        (Some(dir), _, _) => read_against(dir, &now.objects, format),
         (None, Some(reference), Some(repository)) => {
             at_revision(repository, &options, reference, format)
         }
@@ -259,7 +269,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
         }
     }
     report.allow(&allowed);
-    print(&changes::render(&report, style(args.color)));
+    print(&render(&report, format, args.color));
     // The objects, as the last line of stdout counts them.
     let changed = report.changed_objects();
     summary(
@@ -413,7 +423,7 @@ fn compare(before: Before, objects: &[Object]) -> changes::Report {
 /// parsed. Links below a directory are named, never followed or read; every read is bounded.
 /// `-` is standard input, and a pipe named on the command line (`<(kubectl get ...)`) is read
 /// as a stream.
-fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
+fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, Diagnostic> {
     // An output directory's files are read as `--check` reads them: every one, links refused.
     let filter = load::Filter {
         json: true,
@@ -437,6 +447,10 @@ fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
         let (file, bytes) = match found {
             load::Found::File(file, bytes) => (file, bytes),
             load::Found::Unread(file) => {
+                // Nothing beside the log that SARIF prints whole.
+                if format == Format::Sarif {
+                    continue;
+                }
                 eprintln!(
                     "kotalc: {} is not a regular file (a link?); not read",
                     crate::diagnostic::inert(&load::display(&file))

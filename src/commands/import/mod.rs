@@ -128,7 +128,7 @@ pub fn import(args: &ImportArgs) -> u8 {
                 crate::diagnostic::uncommanded_json(report.to_string())
             );
         }
-        Format::Human | Format::Github => {
+        Format::Human | Format::Github | Format::Sarif | Format::Markdown => {
             if !skipped.is_empty() {
                 eprintln!(
                     "kotalc: left out {} (not Peers or ClusterPeers)",
