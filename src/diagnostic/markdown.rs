@@ -127,10 +127,8 @@ pub fn render(d: &Diagnostic, sources: &Sources) -> String {
         let place = format!("{}:{}:{}", sources.get(span.file).path, span.line, span.col);
         let _ = writeln!(out, "  - {}: {}", code(&place), text(note));
     }
-    if let Some(help) = &d.help {
-        for line in help.lines().filter(|l| !l.trim().is_empty()) {
-            let _ = writeln!(out, "  - help: {}", text(line.trim()));
-        }
+    for line in d.help.iter().filter(|l| !l.trim().is_empty()) {
+        let _ = writeln!(out, "  - help: {}", text(line.trim()));
     }
     out
 }

@@ -99,9 +99,9 @@ pub fn collect(d: &Diagnostic, sources: &Sources) {
     if let Some(field) = &d.field {
         text = format!("{field}: {text}");
     }
-    if let Some(help) = &d.help {
+    if !d.help.is_empty() {
         text.push_str("\nhelp: ");
-        text.push_str(help);
+        text.push_str(&d.help.join("\n"));
     }
     let mut result = json!({
         "ruleId": d.code.as_str(),
