@@ -306,3 +306,29 @@ fn the_real_repository_config_runs_no_program() {
     sees_the_real_base(&diff(&dir, &["ipfs", "--against-ref", "main"]));
     assert!(!marker.exists(), "the repository's config ran a command");
 }
+
+/// Someone else's repository around the current directory (a `.git` another user made in a
+/// shared directory) is not taken for the user's, as git refuses it; named with --repo, it is
+/// the user's choice.
+#[test]
+fn a_repository_of_another_user_is_named_or_refused() {
+    let dir = scratch("another-users-repository");
+    real_repository(&dir);
+    let nobody = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&dir)
+        .output()
+        .expect("chown runs");
+    assert!(nobody.status.success(), "{}", text(&nobody.stderr));
+    let out = diff(&dir, &["ipfs", "--against-ref", "main"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("belongs to another user"),
+        "{}",
+        text(&out.stderr)
+    );
+    sees_the_real_base(&diff(
+        &dir,
+        &["ipfs", "--against-ref", "main", "--repo", "."],
+    ));
+}

@@ -240,6 +240,38 @@ fn a_binary_value_is_named() {
     assert_eq!(out.status.code(), Some(1));
     let out = run(&dir, &["build", "peer.yaml", "--allow", "binary-value"]);
     assert!(!text(&out.stderr).contains("binary-value"));
+    // The KRM function says it of the items it renders; an item it passes through keeps its
+    // text, tag included, and is decoded by no one here.
+    let list = |deny: bool| {
+        format!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n\
+             - apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: c}}\n  data:\n    \
+             k: !!binary aGVsbG8=\n\
+             - apiVersion: ipfs.kotal.io/v1alpha1\n  kind: Peer\n  metadata:\n    name: p\n    \
+             labels:\n      team: !!binary b3Bz\n\
+             functionConfig:\n  apiVersion: kotalc.io/v1alpha1\n  kind: KotalcBuild\n  \
+             spec:\n    denyWarnings: {deny}\n"
+        )
+    };
+    let out = run_with_stdin(&dir, &["krm"], list(false).as_bytes());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let output: serde_json::Value = serde_saphyr::from_str(&stdout).expect("a ResourceList");
+    let binary: Vec<&serde_json::Value> = output["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| {
+            r["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("[binary-value]"))
+        })
+        .collect();
+    assert_eq!(binary.len(), 1, "{stdout}");
+    assert_eq!(binary[0]["resourceRef"]["kind"], "Peer", "{stdout}");
+    assert!(stdout.contains("k: !!binary aGVsbG8="), "{stdout}");
+    let out = run_with_stdin(&dir, &["krm"], list(true).as_bytes());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     // In every format.
     let out = run(&dir, &["build", "peer.yaml", "--format", "json"]);
     assert!(

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 use crate::compile::{self, Options, Pending};
 use crate::diagnostic::source::Sources;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::model::GROUP;
 use crate::render::Object;
 use crate::secrets::{SecretMode, SecretOptions, StoreKind};
@@ -347,6 +347,8 @@ fn process_list(input: &str, stream: bool) -> Processed {
         Err(message) => return failure(items, texts, &message),
     };
 
+    let (listing, mut binary) = binary_values(input, &starts, &key_lines);
+    let mut binary_results = Vec::new();
     let mut sources = Sources::default();
     let mut origins = Vec::new();
     let mut passed = Vec::new();
@@ -369,6 +371,18 @@ fn process_list(input: &str, stream: bool) -> Processed {
             continue;
         }
         let (display, origin) = origin_of(item, origins.len());
+        // Rendered from its decoded value: said, unless allowed.
+        if !options.allow.contains(&Code::BinaryValue) {
+            for mut d in binary.remove(&index).unwrap_or_default() {
+                if options.deny_warnings {
+                    d.severity = Severity::Error;
+                }
+                binary_results.push((
+                    d.severity,
+                    result(&d, &listing, std::slice::from_ref(&origin)),
+                ));
+            }
+        }
         let mut resource = if copied { item.take() } else { item.clone() };
         origins.push(origin);
         strip_origin(&mut resource);
@@ -381,6 +395,8 @@ fn process_list(input: &str, stream: bool) -> Processed {
     crate::model::parse::parse_each(&mut checked, &mut plaintext, |doc, _, found| {
         found.extend(crate::model::parse::plaintext_secret(&doc));
     });
+    // A passed item is copied as written, its tags with it: nothing of it is decoded.
+    plaintext.retain(|d| d.code != Code::BinaryValue);
     let mut diagnostics = Vec::new();
     for path in &options.paths {
         crate::input::load::load(std::slice::from_ref(path), &mut sources, &mut diagnostics);
@@ -393,6 +409,7 @@ fn process_list(input: &str, stream: bool) -> Processed {
         .iter()
         .map(|d| result(d, &checked, &checked_origins))
         .collect();
+    results.extend(binary_results.iter().map(|(_, r)| r.clone()));
     results.extend(
         outcome
             .diagnostics
@@ -409,9 +426,15 @@ fn process_list(input: &str, stream: bool) -> Processed {
             ),
         }));
     }
-    let failed = outcome.has_errors() || plaintext.iter().any(Diagnostic::is_error);
+    let binary_errors = binary_results
+        .iter()
+        .filter(|(severity, _)| *severity == Severity::Error)
+        .count();
+    let plaintext_errors = plaintext.iter().filter(|d| d.is_error()).count();
+    let failed = outcome.has_errors() || plaintext_errors > 0 || binary_errors > 0;
     let mut summary = crate::diagnostic::Summary::of(&outcome.diagnostics, outcome.resources);
-    summary.errors += plaintext.len();
+    summary.errors += plaintext_errors + binary_errors;
+    summary.warnings += binary_results.len() - binary_errors;
     results.push(summary_result(&summary));
     if failed {
         passed = (0..items.len()).collect();
@@ -447,6 +470,47 @@ fn origin_of(item: &J, n: usize) -> (String, Origin) {
 }
 
 type Origin = (J, Option<String>, Option<u64>);
+
+/// The `binary-value` warnings of the list, by item: YAML decodes a `!!binary` value, so what
+/// kotalc renders from an item is not the text that was reviewed. The list is read again
+/// with its tags only when it may hold one (the tag's name, or the `%` of a tag directive or
+/// escape); `listing` is the list as the source the warnings point into.
+fn binary_values(
+    input: &str,
+    starts: &[(u64, u64)],
+    key_lines: &[u64],
+) -> (Sources, std::collections::BTreeMap<usize, Vec<Diagnostic>>) {
+    let mut listing = Sources::default();
+    let mut by_item = std::collections::BTreeMap::new();
+    if !input.contains("binary") && !input.contains('%') {
+        return (listing, by_item);
+    }
+    let file = listing.add("ResourceList".into(), input.to_string());
+    let mut warnings = Vec::new();
+    if crate::input::yaml::parse_documents(file, input, &mut warnings).is_err() {
+        return (listing, by_item);
+    }
+    // The items end where the list's next key starts.
+    let last = starts.last().map_or(0, |&(line, _)| line);
+    let end = key_lines
+        .iter()
+        .copied()
+        .filter(|&l| l > last)
+        .min()
+        .unwrap_or(u64::MAX);
+    for d in warnings {
+        let Some(line) = d.span.map(|s| u64::from(s.line)) else {
+            continue;
+        };
+        if line >= end {
+            continue;
+        }
+        if let Some(item) = starts.iter().rposition(|&(start, _)| start <= line) {
+            by_item.entry(item).or_insert_with(Vec::new).push(d);
+        }
+    }
+    (listing, by_item)
+}
 
 /// A Secret, or a list that may hold one at any depth: what passes through only after
 /// [`plaintext_secret`](crate::model::parse::plaintext_secret) has read it.

@@ -46,6 +46,21 @@ pub fn work_tree(start: &Path) -> Option<Repository> {
     None
 }
 
+impl Repository {
+    /// Whether the work tree and its git directory belong to the user kotalc runs as. git
+    /// refuses a repository it finds that another user owns ("dubious ownership"): someone
+    /// else's `.git` above the current directory must not supply the revision. kotalc gives
+    /// git the directories explicitly, which git does not check, so kotalc checks itself; a
+    /// repository named with `--repo` is the user's choice.
+    pub fn owned_by_caller(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let me = rustix::process::geteuid().as_raw();
+        [&self.work_tree, &self.git_dir]
+            .iter()
+            .all(|dir| fs::metadata(dir).is_ok_and(|m| m.uid() == me))
+    }
+}
+
 /// The work tree `--repo` named, once the command has checked it.
 static NAMED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 

@@ -333,6 +333,12 @@ fn repository_of(
     if args.repo.is_some() {
         // The inputs may then lie anywhere in it, wherever kotalc runs.
         repository::name(repository.work_tree.clone());
+    } else if !repository.owned_by_caller() {
+        return Err(format!(
+            "--against-ref {reference:?}: the repository at {} belongs to another user, so \
+             kotalc does not take it for yours (name it with --repo DIR if you trust it)",
+            repository.work_tree.display()
+        ));
     }
     for root in options.paths.iter().filter(|p| p.as_os_str() != "-") {
         revision::prefix(&repository, root)
