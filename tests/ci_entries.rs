@@ -738,7 +738,8 @@ impl Runner {
         let _ = fs::remove_file(&self.output);
         let mut command = Command::new("unshare");
         command
-            .args(["-n", "bash"])
+            // Run as the runner runs it: the file itself, by its mode and its #! line.
+            .arg("-n")
             .arg(root().join("action/run.sh"))
             .current_dir(self.repo())
             .env("KOTALC", env!("CARGO_BIN_EXE_kotalc"))
@@ -929,7 +930,7 @@ fn action_install_finds_the_pinned_kotalc() {
         let output = dir.join(format!("output-{step}-{with_binary}"));
         let path = dir.join(format!("path-{step}-{with_binary}"));
         let out = Command::new("unshare")
-            .args(["-n", "bash"])
+            .arg("-n")
             .arg(root().join("action/install.sh"))
             .arg(step)
             .env("GITHUB_ACTION_PATH", root())
