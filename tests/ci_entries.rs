@@ -738,7 +738,8 @@ impl Runner {
         let _ = fs::remove_file(&self.output);
         let mut command = Command::new("unshare");
         command
-            .args(["-n", "bash"])
+            // Run as the runner runs it: the file itself, by its mode and its #! line.
+            .arg("-n")
             .arg(root().join("action/run.sh"))
             .current_dir(self.repo())
             .env("KOTALC", env!("CARGO_BIN_EXE_kotalc"))
@@ -929,7 +930,7 @@ fn action_install_finds_the_pinned_kotalc() {
         let output = dir.join(format!("output-{step}-{with_binary}"));
         let path = dir.join(format!("path-{step}-{with_binary}"));
         let out = Command::new("unshare")
-            .args(["-n", "bash"])
+            .arg("-n")
             .arg(root().join("action/install.sh"))
             .arg(step)
             .env("GITHUB_ACTION_PATH", root())
@@ -967,4 +968,62 @@ fn action_install_finds_the_pinned_kotalc() {
     let (code, _, path) = install("install", true);
     assert_eq!(code, Some(0));
     assert_eq!(path, format!("{}\n", root_dir.join("bin").display()));
+}
+
+/// The README's SARIF step and pull-request summary commands, run as a user copies them, in a
+/// repository whose base branch is fetched: the log validates, the summary names the change.
+#[test]
+fn readme_sarif_and_summary_commands_run_as_written() {
+    let (schemas, index) = sarif_schema();
+    let repo = scratch("ci-readme-commands");
+    fs::create_dir_all(repo.join("ipfs")).expect("mkdir");
+    let peer = PEER.replace("  swarmKeySecretName: swarm-key\n", "");
+    fs::write(repo.join("ipfs/gateway.yaml"), &peer).expect("write");
+    git_ok(&repo, &["init", "-q", "-b", "main"]);
+    git_ok(&repo, &["add", "."]);
+    git_ok(&repo, &["commit", "-q", "-m", "base"]);
+    // As actions/checkout leaves the base branch of a pull request.
+    git_ok(&repo, &["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    git_ok(&repo, &["checkout", "-q", "-b", "change"]);
+    fs::write(
+        repo.join("ipfs/gateway.yaml"),
+        peer.replace("500m", "700m")
+            .replace("cpu:", "cpus:\n    cpu:"),
+    )
+    .expect("write");
+    let sh = |script: &str| -> Output {
+        Command::new("unshare")
+            .args(["-n", "sh", "-c", script])
+            .current_dir(&repo)
+            .env("PATH", path_with_kotalc(&[]))
+            .output()
+            .expect("sh runs")
+    };
+
+    let step = readme_block("yaml", "--format sarif");
+    let command = step
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("- run: "))
+        .expect("the SARIF step's command");
+    let out = sh(command);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let log: J = serde_json::from_slice(&fs::read(repo.join("kotalc.sarif")).expect("the log"))
+        .expect("JSON");
+    if let Err(e) = schemas.validate(&log, index) {
+        panic!("{e:#}\n{log:#}");
+    }
+    assert_eq!(log["runs"][0]["results"][0]["ruleId"], "unknown-field");
+
+    fs::write(repo.join("ipfs/gateway.yaml"), peer.replace("500m", "700m")).expect("write");
+    let out = sh(&readme_block("sh", "--format markdown"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = fs::read_to_string(repo.join("summary.md")).expect("the summary");
+    assert!(
+        summary.contains("**changed** `StatefulSet ipfs/gateway` · **rolls pods**"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("**kotalc:** 1 resource, 0 errors"),
+        "{summary}"
+    );
 }

@@ -20,7 +20,11 @@ fn documents() -> Vec<String> {
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_string();
-        if name.starts_with("err-") || case.join("args").exists() || !case.join("input").is_dir() {
+        if name.starts_with("err-")
+            || case.join("args").exists()
+            || case.join("command").exists()
+            || !case.join("input").is_dir()
+        {
             continue;
         }
         for entry in walkdir::WalkDir::new(case.join("input")).sort_by_file_name() {

@@ -1,20 +1,13 @@
 //! Markdown for a pull request's comment or a job's step summary: the escaping every piece of
-//! input-derived text goes through, and diagnostics as a list.
+//! input-derived text goes through, after its control characters are (see `printable`).
 //!
 //! A name or message from the inputs is text, never markup: it cannot open a link, an image,
 //! an HTML tag or a math block, mention a person or team, or close the code fence or the
 //! `<details>` it is shown in.
 
-use std::fmt::Write as _;
-
-use super::{Diagnostic, Severity, printable, severity_word};
-use crate::diagnostic::source::Sources;
-
-/// Prose: every character CommonMark or GitHub reads as markup written as a literal. Control
-/// characters and newlines are escaped as everywhere (see [`printable`]), so that the text
-/// stays on its line; `@` gets a zero-width space after it, so that no one is mentioned.
+/// Prose: every character CommonMark or GitHub reads as markup written as a literal; `@` gets
+/// a zero-width space after it, so that no one is mentioned.
 pub fn text(raw: &str) -> String {
-    let raw = printable(raw, false);
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {
@@ -33,8 +26,7 @@ pub fn text(raw: &str) -> String {
 /// A code span holding `raw` literally: fenced by more backticks than any run inside it,
 /// padded where it starts or ends with one. Nothing inside a code span is markup.
 pub fn code(raw: &str) -> String {
-    let raw = printable(raw, false);
-    let longest = longest_run(&raw, '`');
+    let longest = longest_run(raw, '`');
     let fence = "`".repeat(longest + 1);
     // CommonMark strips one space from each end of a span that has both, and a backtick at
     // an end would join the fence.
@@ -52,7 +44,6 @@ pub fn code(raw: &str) -> String {
 
 /// Text inside an HTML element (`<summary>`): entities for what HTML reads, and no mention.
 pub fn html(raw: &str) -> String {
-    let raw = printable(raw, false);
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {
@@ -69,18 +60,14 @@ pub fn html(raw: &str) -> String {
 }
 
 /// A fenced code block of `lines` (`info` after the opening fence): the fence is longer than
-/// any run of backticks in the lines, so that no line closes it, and each line's control
-/// characters are escaped.
-pub fn fenced(info: &str, lines: &str) -> String {
-    let body: Vec<String> = lines
-        .lines()
-        .map(|l| printable(l, false).into_owned())
-        .collect();
+/// any run of backticks in the lines, so that no line closes it.
+pub fn fenced(info: &str, lines: &[String]) -> String {
+    let body = lines;
     let longest = body.iter().map(|l| longest_run(l, '`')).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     let mut out = format!("{fence}{info}\n");
     for line in body {
-        out.push_str(&line);
+        out.push_str(line);
         out.push('\n');
     }
     out.push_str(&fence);
@@ -101,53 +88,6 @@ fn longest_run(text: &str, of: char) -> usize {
     longest
 }
 
-/// One list item: `- **error** `code` at `file:line:col`: field: message (label)`, the other
-/// places involved and the help as items below it.
-pub fn render(d: &Diagnostic, sources: &Sources) -> String {
-    let mut out = format!(
-        "- **{}** {}",
-        severity_word(d.severity),
-        code(d.code.as_str())
-    );
-    let place = match (d.file(sources), d.span) {
-        (Some(file), Some(span)) => Some(format!("{file}:{}:{}", span.line, span.col)),
-        (Some(file), None) => Some(file.to_string()),
-        _ => None,
-    };
-    if let Some(place) = place {
-        let _ = write!(out, " at {}", code(&place));
-    }
-    out.push_str(": ");
-    if let Some(field) = &d.field {
-        let _ = write!(out, "{}: ", code(field));
-    }
-    out.push_str(&text(&super::labelled(d)));
-    out.push('\n');
-    for (span, note) in &d.related {
-        let place = format!("{}:{}:{}", sources.get(span.file).path, span.line, span.col);
-        let _ = writeln!(out, "  - {}: {}", code(&place), text(note));
-    }
-    for line in d.help.iter().filter(|l| !l.trim().is_empty()) {
-        let _ = writeln!(out, "  - help: {}", text(line.trim()));
-    }
-    out
-}
-
-/// `- **warning** `code`: 12 more like this, in ...`.
-pub fn render_group(severity: Severity, code_name: &str, what: &str) -> String {
-    format!(
-        "- **{}** {}: {}\n",
-        severity_word(severity),
-        code(code_name),
-        text(what)
-    )
-}
-
-/// The run's counts, a paragraph after the list.
-pub fn render_summary(line: &str) -> String {
-    format!("\n**kotalc:** {}\n", text(line))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,12 +106,12 @@ mod tests {
             "\\[x\\]\\(https\\://e\\) \\<img src\\=x\\> @&#8203;team \\$a\\$"
         );
         // Escaped by `printable`, its backslash then escaped: it renders as `\n`.
-        assert_eq!(text("a\nb"), "a\\\\nb");
+        assert_eq!(text("a\\nb"), "a\\\\nb");
     }
 
     #[test]
     fn fences_outlast_the_lines() {
-        let block = fenced("diff", "+ ```\n+ </details>\n");
+        let block = fenced("diff", &["+ ```".into(), "+ </details>".into()]);
         assert!(block.starts_with("````diff\n"), "{block}");
         assert!(block.ends_with("\n````\n"), "{block}");
     }

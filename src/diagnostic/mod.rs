@@ -247,9 +247,15 @@ pub fn render(diagnostic: &Diagnostic, sources: &Sources, format: Format) -> Str
         Format::Human => uncommanded(&render_human(diagnostic, sources)).into_owned(),
         Format::Json => render_json(diagnostic, sources),
         Format::Github => render_github(diagnostic, sources),
-        Format::Markdown => markdown::render(diagnostic, sources),
+        Format::Markdown => render_markdown(diagnostic, sources),
         Format::Sarif => {
-            sarif::collect(diagnostic, sources);
+            let order = Code::ALL
+                .iter()
+                .position(|c| *c == diagnostic.code)
+                .unwrap_or(usize::MAX);
+            sarif::collect(sarif_result(diagnostic, sources), order, || {
+                sarif_rule(diagnostic.code)
+            });
             String::new()
         }
     }
@@ -529,6 +535,129 @@ fn render_github(d: &Diagnostic, sources: &Sources) -> String {
     )
 }
 
+/// One list item: `- **error** `code` at `file:line:col`: field: message (label)`, the other
+/// places involved and the help as items below it.
+fn render_markdown(d: &Diagnostic, sources: &Sources) -> String {
+    use markdown::{code, text};
+    let mut out = format!(
+        "- **{}** {}",
+        severity_word(d.severity),
+        code(d.code.as_str())
+    );
+    let place = match (d.file(sources), d.span) {
+        (Some(file), Some(span)) => Some(format!("{file}:{}:{}", span.line, span.col)),
+        (Some(file), None) => Some(file.to_string()),
+        _ => None,
+    };
+    if let Some(place) = place {
+        let _ = write!(out, " at {}", code(&printable(&place, false)));
+    }
+    out.push_str(": ");
+    if let Some(field) = &d.field {
+        let _ = write!(out, "{}: ", code(field));
+    }
+    out.push_str(&text(&labelled(d)));
+    out.push('\n');
+    for (span, note) in &d.related {
+        let place = format!("{}:{}:{}", shown_path(sources, *span), span.line, span.col);
+        let _ = writeln!(out, "  - {}: {}", code(&place), text(note));
+    }
+    for line in d.help.iter().filter(|l| !l.trim().is_empty()) {
+        let _ = writeln!(out, "  - help: {}", text(line.trim()));
+    }
+    out
+}
+
+fn sarif_level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+fn sarif_location(file: &str, span: Option<Span>) -> serde_json::Value {
+    let mut physical = serde_json::json!({ "artifactLocation": { "uri": sarif::uri(file) } });
+    if let Some(span) = span {
+        let mut region =
+            serde_json::json!({ "startLine": span.line.max(1), "startColumn": span.col.max(1) });
+        if span.len > 0 {
+            // Exclusive, as SARIF counts it.
+            region["endColumn"] = serde_json::json!(span.col.max(1) + span.len);
+        }
+        physical["region"] = region;
+    }
+    serde_json::json!({ "physicalLocation": physical })
+}
+
+/// A diagnostic, as [`shown`] makes it, as a SARIF result: located at its file, or at the
+/// run's first input path for one of the run as a whole.
+fn sarif_result(d: &Diagnostic, sources: &Sources) -> serde_json::Value {
+    let mut text = labelled(d);
+    if let Some(field) = &d.field {
+        text = format!("{field}: {text}");
+    }
+    if !d.help.is_empty() {
+        text.push_str("\nhelp: ");
+        text.push_str(&d.help.join("\n"));
+    }
+    let mut result = serde_json::json!({
+        "ruleId": d.code.as_str(),
+        "level": sarif_level(d.severity),
+        "message": { "text": sarif::message(&text) },
+    });
+    if let Some(file) = d.file(sources).map(str::to_string).or_else(sarif::anchored) {
+        let mut located = sarif_location(&printable(&file, false), d.span);
+        if let Some(field) = &d.field {
+            located["logicalLocations"] =
+                serde_json::json!([{ "fullyQualifiedName": field, "kind": "member" }]);
+        }
+        result["locations"] = serde_json::json!([located]);
+    }
+    if !d.related.is_empty() {
+        let related: Vec<serde_json::Value> = d
+            .related
+            .iter()
+            .enumerate()
+            .map(|(i, (span, note))| {
+                let mut located = sarif_location(&shown_path(sources, *span), Some(*span));
+                located["id"] = serde_json::json!(i);
+                located["message"] = serde_json::json!({ "text": sarif::message(note) });
+                located
+            })
+            .collect();
+        result["relatedLocations"] = serde_json::json!(related);
+    }
+    result
+}
+
+/// The SARIF rule of a code: its meaning, and what to do about it.
+fn sarif_rule(code: Code) -> serde_json::Value {
+    let summary = code.summary();
+    let mut chars = summary.chars();
+    let capitalised: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    let mut help = format!(
+        "{capitalised}. `kotalc explain` documents the fields; the README lists every code."
+    );
+    if code.default_severity() != Severity::Error {
+        let _ = write!(
+            help,
+            " Silence it for a run with `--allow {0}`, or for one resource with the annotation \
+             `kotalc.io/allow: {0}`.",
+            code.as_str()
+        );
+    }
+    serde_json::json!({
+        "id": code.as_str(),
+        "shortDescription": { "text": summary },
+        "help": { "text": help },
+        "defaultConfiguration": { "level": sarif_level(code.default_severity()) },
+    })
+}
+
 /// Colours the severity of a human diagnostic's headline for a terminal.
 pub fn colour(rendered: &str, severity: Severity) -> String {
     let (word, code) = match severity {
@@ -658,7 +787,12 @@ pub fn render_group(group: &Group, format: Format) -> String {
                 uncommanded(&text).replace('%', "%25")
             )
         }
-        Format::Markdown => markdown::render_group(group.severity, group.code.as_str(), &text),
+        Format::Markdown => format!(
+            "- **{}** {}: {}\n",
+            severity_word(group.severity),
+            markdown::code(group.code.as_str()),
+            markdown::text(&text)
+        ),
         // Machines get every diagnostic: nothing is grouped in JSON or SARIF.
         Format::Json | Format::Sarif => String::new(),
     }
@@ -735,8 +869,8 @@ pub fn render_summary(summary: &Summary, format: Format) -> String {
             "::notice title=kotalc::{}\n",
             uncommanded(&summary.line()).replace('%', "%25")
         ),
-        Format::Markdown => markdown::render_summary(&summary.line()),
-        Format::Sarif => sarif::document(summary),
+        Format::Markdown => format!("\n**kotalc:** {}\n", markdown::text(&summary.line())),
+        Format::Sarif => sarif::document(&summary.line()),
     }
 }
 

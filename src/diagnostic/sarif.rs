@@ -1,23 +1,21 @@
 //! SARIF 2.1.0, for code scanning: one log per run, printed whole in place of the summary.
 //!
 //! A run reports its diagnostics at several points (the inputs', a revision's, the output's),
-//! each through [`super::render`]; in SARIF each becomes a result collected here, and the
+//! each through the diagnostic module's `render`; in SARIF each becomes a result collected here, and the
 //! summary, which every command prints last, prints the log. The log holds no time, no
 //! absolute path that the inputs did not name, and nothing in an order other than the
 //! diagnostics': the same inputs give the same bytes.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use serde_json::{Value as J, json};
 
-use super::{Code, Diagnostic, Severity, Summary};
-use crate::diagnostic::source::Sources;
-
 #[derive(Default)]
 struct Log {
     results: Vec<J>,
-    codes: BTreeSet<Code>,
+    /// By the code's place in the list of codes, so that rules come in one order.
+    rules: BTreeMap<usize, J>,
     notifications: Vec<String>,
     /// Where a diagnostic of the run as a whole is located: the first input path.
     anchor: Option<String>,
@@ -25,10 +23,15 @@ struct Log {
 
 static LOG: Mutex<Log> = Mutex::new(Log {
     results: Vec::new(),
-    codes: BTreeSet::new(),
+    rules: BTreeMap::new(),
     notifications: Vec::new(),
     anchor: None,
 });
+
+fn log() -> std::sync::MutexGuard<'static, Log> {
+    LOG.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Names the run's first input path, where a diagnostic of the run as a whole (no Kotal
 /// resource, NetworkPolicies rendered) is located: GitHub's code scanning refuses a whole log
@@ -37,14 +40,15 @@ pub fn anchor(path: &str) {
     log().anchor = Some(path.to_string());
 }
 
-fn log() -> std::sync::MutexGuard<'static, Log> {
-    LOG.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// The run's first input path, if a command named it.
+pub fn anchored() -> Option<String> {
+    log().anchor.clone()
 }
 
 /// Text for a SARIF `message.text`: viewers read `[text](target)` in it as a link (SARIF
-/// 3.11.6), so literal brackets and backslashes are escaped; control characters already are.
-fn message(text: &str) -> String {
+/// 3.11.6), so literal brackets and backslashes are escaped. Control characters are escaped
+/// before (see `printable`).
+pub fn message(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '\\' | '[' | ']') {
@@ -58,7 +62,7 @@ fn message(text: &str) -> String {
 /// A path as a URI reference: relative paths stay relative (to the repository root, where a
 /// workflow runs kotalc), absolute ones become `file://` URIs, and every byte outside the
 /// unreserved set and `/` is percent-encoded.
-fn uri(path: &str) -> String {
+pub fn uri(path: &str) -> String {
     let mut out = String::new();
     if path.starts_with('/') {
         out.push_str("file://");
@@ -73,67 +77,10 @@ fn uri(path: &str) -> String {
     out
 }
 
-fn level(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Note => "note",
-    }
-}
-
-fn location(file: &str, span: Option<super::source::Span>) -> J {
-    let mut physical = json!({ "artifactLocation": { "uri": uri(file) } });
-    if let Some(span) = span {
-        let mut region = json!({ "startLine": span.line.max(1), "startColumn": span.col.max(1) });
-        if span.len > 0 {
-            region["endColumn"] = json!(span.col.max(1) + span.len);
-        }
-        physical["region"] = region;
-    }
-    json!({ "physicalLocation": physical })
-}
-
-/// Collects one diagnostic, already made presentable by [`super::shown`], as a result.
-pub fn collect(d: &Diagnostic, sources: &Sources) {
-    let mut text = super::labelled(d);
-    if let Some(field) = &d.field {
-        text = format!("{field}: {text}");
-    }
-    if !d.help.is_empty() {
-        text.push_str("\nhelp: ");
-        text.push_str(&d.help.join("\n"));
-    }
-    let mut result = json!({
-        "ruleId": d.code.as_str(),
-        "level": level(d.severity),
-        "message": { "text": message(&text) },
-    });
+/// Collects one result, and the rule of its code (`order`: the code's place among all codes).
+pub fn collect(result: J, order: usize, rule: impl FnOnce() -> J) {
     let mut log = log();
-    let anchor = log.anchor.clone();
-    if let Some(file) = d.file(sources).map(str::to_string).or(anchor) {
-        let file = super::printable(&file, false);
-        let mut located = location(&file, d.span);
-        if let Some(field) = &d.field {
-            located["logicalLocations"] =
-                json!([{ "fullyQualifiedName": field, "kind": "member" }]);
-        }
-        result["locations"] = json!([located]);
-    }
-    if !d.related.is_empty() {
-        let related: Vec<J> = d
-            .related
-            .iter()
-            .enumerate()
-            .map(|(i, (span, note))| {
-                let mut located = location(&super::shown_path(sources, *span), Some(*span));
-                located["id"] = json!(i);
-                located["message"] = json!({ "text": message(note) });
-                located
-            })
-            .collect();
-        result["relatedLocations"] = json!(related);
-    }
-    log.codes.insert(d.code);
+    log.rules.entry(order).or_insert_with(rule);
     log.results.push(result);
 }
 
@@ -142,45 +89,15 @@ pub fn notify(text: &str) {
     log().notifications.push(text.to_string());
 }
 
-/// The rule of a code: its meaning, and what to do about it.
-fn rule(code: Code) -> J {
-    let mut help = format!(
-        "{}. `kotalc explain` documents the fields; the README lists every code.",
-        capitalised(code.summary())
-    );
-    if code.default_severity() != Severity::Error {
-        help.push_str(&format!(
-            " Silence it for a run with `--allow {}`, or for one resource with the annotation \
-             `kotalc.io/allow: {}`.",
-            code.as_str(),
-            code.as_str()
-        ));
-    }
-    json!({
-        "id": code.as_str(),
-        "shortDescription": { "text": code.summary() },
-        "help": { "text": help },
-        "defaultConfiguration": { "level": level(code.default_severity()) },
-    })
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// The whole log, the results collected so far and the run's summary; the collection is
-/// emptied.
-pub fn document(summary: &Summary) -> String {
+/// The whole log: the results collected so far, the rules of their codes, and the run's
+/// summary (`summary`) as its last notification. The collection is emptied.
+pub fn document(summary: &str) -> String {
     let mut log = log();
-    let codes: Vec<Code> = log.codes.iter().copied().collect();
+    let rules: Vec<J> = std::mem::take(&mut log.rules).into_values().collect();
     let mut results = std::mem::take(&mut log.results);
     for result in &mut results {
-        let id = result["ruleId"].as_str().unwrap_or_default();
-        if let Some(index) = codes.iter().position(|c| c.as_str() == id) {
+        let id = &result["ruleId"];
+        if let Some(index) = rules.iter().position(|r| &r["id"] == id) {
             result["ruleIndex"] = json!(index);
         }
     }
@@ -188,11 +105,7 @@ pub fn document(summary: &Summary) -> String {
         .into_iter()
         .map(|text| json!({ "level": "note", "message": { "text": message(&text) } }))
         .collect();
-    notifications.push(json!({
-        "level": "note",
-        "message": { "text": message(&summary.line()) },
-    }));
-    log.codes.clear();
+    notifications.push(json!({ "level": "note", "message": { "text": message(summary) } }));
     let document = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -200,7 +113,7 @@ pub fn document(summary: &Summary) -> String {
             "tool": { "driver": {
                 "name": "kotalc",
                 "version": env!("CARGO_PKG_VERSION"),
-                "rules": codes.into_iter().map(rule).collect::<Vec<_>>(),
+                "rules": rules,
             }},
             "columnKind": "unicodeCodePoints",
             "invocations": [{

@@ -5,7 +5,29 @@
 use std::fmt::Write as _;
 
 use super::changes::{Change, Entry, Gravity, Report};
-use crate::diagnostic::markdown::{code, fenced, html, text};
+use crate::diagnostic::markdown;
+use crate::diagnostic::printable;
+
+// Names and values from the inputs, their control characters escaped, then their markup.
+fn code(raw: &str) -> String {
+    markdown::code(&printable(raw, false))
+}
+
+fn text(raw: &str) -> String {
+    markdown::text(&printable(raw, false))
+}
+
+fn html(raw: &str) -> String {
+    markdown::html(&printable(raw, false))
+}
+
+fn fenced(info: &str, lines: &str) -> String {
+    let lines: Vec<String> = lines
+        .lines()
+        .map(|l| printable(l, false).into_owned())
+        .collect();
+    markdown::fenced(info, &lines)
+}
 
 /// GitHub refuses a comment over 65,536 characters; the rest is room for what a workflow
 /// adds around the summary.
