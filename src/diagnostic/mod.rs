@@ -481,7 +481,7 @@ fn render_github(d: &Diagnostic, sources: &Sources) -> String {
     let mut properties = Vec::new();
     // The path from the working directory, which is the repository root in a workflow.
     if let Some(file) = d.file(sources) {
-        properties.push(format!("file={}", property(&printable(file, false))));
+        properties.push(format!("file={}", property(&inert(file))));
     }
     if let Some(span) = d.span {
         properties.push(format!("line={}", span.line));
