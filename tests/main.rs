@@ -15,6 +15,7 @@ mod determinism;
 mod discoverable;
 mod escape;
 mod examples;
+mod forged_lines;
 mod fuzz_smoke;
 mod gitops;
 mod golden;

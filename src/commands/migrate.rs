@@ -237,8 +237,8 @@ fn sealed_identity(
 ) -> Result<(String, bool), String> {
     let name = &node.identity_secret;
     let Some(key) = key else {
-        let command = format!(
-            "{} (or {})",
+        // Either command seals it, one a line, as every placeholder lists its commands.
+        let command = [
             crate::diagnostic::shell::command(&["kotalc", "migrate", "--cert", "<controller.pem>"]),
             crate::diagnostic::shell::seal(
                 namespace,
@@ -250,9 +250,10 @@ fn sealed_identity(
                     "<private key file>",
                     "--expect-id",
                     node.peer_id.to_string().as_str(),
-                ]
-            )
-        );
+                ],
+            ),
+        ]
+        .join("\n");
         let annotations = BTreeMap::from([("kotalc.io/placeholder".to_string(), command)]);
         let keys = BTreeMap::from([("key".to_string(), String::new())]);
         let object = seal::sealed_secret(name, namespace, Scope::Strict, &annotations, &keys);

@@ -513,7 +513,7 @@ fn render_github(d: &Diagnostic, sources: &Sources) -> String {
     let mut properties = Vec::new();
     // The path from the working directory, which is the repository root in a workflow.
     if let Some(file) = d.file(sources) {
-        properties.push(format!("file={}", property(&printable(file, false))));
+        properties.push(format!("file={}", property(&inert(file))));
     }
     if let Some(span) = d.span {
         properties.push(format!("line={}", span.line));
@@ -888,6 +888,25 @@ pub fn suggest<'a>(wrong: &str, candidates: impl Iterator<Item = &'a str>) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each line a runner would read as a command, after any white space and at a carriage
+    /// return too, and every `##[`, are escaped; `::` inside a line is left alone.
+    #[test]
+    fn no_line_reads_as_a_workflow_command() {
+        assert_eq!(
+            uncommanded("a\n  ::error::x\n\u{2003}::warning::y\rz ##[error]w\n::"),
+            "a\n  \\u{3a}:error::x\n\u{2003}\\u{3a}:warning::y\rz \\u{23}#[error]w\n\\u{3a}:"
+        );
+        assert_eq!(uncommanded("peer ::1 and a::b"), "peer ::1 and a::b");
+        assert_eq!(
+            uncommanded_json(r###"{"m":"##[error]"}"###.into()),
+            r#"{"m":"\u0023#[error]"}"#
+        );
+        assert_eq!(
+            printable("a\u{202e}b\u{200b}c\u{2066}", false),
+            "a\\u{202e}b\\u{200b}c\\u{2066}"
+        );
+    }
 
     /// Many diagnostics on one long line map the line once, and each draws only its window:
     /// the human format costs what the JSON format costs, plus a bounded window each.
