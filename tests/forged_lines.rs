@@ -11,7 +11,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{assert_exit, run, scratch, text};
+use crate::common::{assert_exit, run, run_with_stdin, scratch, text, yaml_files};
 
 /// Workflow commands, each after a newline, and the older syntax mid-line.
 const FORGED: &str =
@@ -195,4 +195,62 @@ fn check_and_diff_bodies_never_forge_a_line() {
     );
     assert_unforged("diff stdout", &out.stdout, false);
     assert_unforged("diff stderr", &out.stderr, false);
+}
+
+/// The manifests themselves carry the inputs' values: an annotation that the rendered objects
+/// copy, and a copied document's data. Written as YAML, a multi-line value is a block scalar
+/// whose lines a runner would read as commands, in `build`'s stdout that CI logs as often as
+/// not. Such an object is written as one line of JSON instead, a YAML document too, with the
+/// same values: from `build` to stdout and with `-o`, and from `krm`.
+#[test]
+fn manifests_never_forge_a_line_and_keep_their_values() {
+    let work = scratch("forged-manifests");
+    let payload = format!("{FORGED}{}", invisible().into_iter().collect::<String>());
+    fs::create_dir_all(work.join("in")).expect("mkdir");
+    let peer = format!(
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: q\n  namespace: ipfs\n  annotations:\n    example.com/note: {}\nspec: {{}}\n",
+        quoted(&payload)
+    );
+    let copied = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n  namespace: ipfs\ndata:\n  note: {}\n",
+        quoted(&payload)
+    );
+    fs::write(work.join("in/q.yaml"), format!("{peer}---\n{copied}")).expect("write");
+
+    let out = run(&work, &["build", "in", "--passthrough"]);
+    assert_exit(&out, 0);
+    assert_unforged("build, stdout", &out.stdout, false);
+    let documents: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(&text(&out.stdout)).expect("the stream reads as YAML");
+    let notes: Vec<&serde_json::Value> = documents
+        .iter()
+        .filter_map(|d| {
+            d["metadata"]["annotations"]["example.com/note"]
+                .as_str()
+                .map(|_| &d["metadata"]["annotations"]["example.com/note"])
+                .or_else(|| d["data"]["note"].as_str().map(|_| &d["data"]["note"]))
+        })
+        .collect();
+    assert!(
+        notes.len() >= 2 && notes.iter().all(|n| n.as_str() == Some(payload.as_str())),
+        "the values must reach the manifests unchanged: {notes:?}"
+    );
+
+    let out = run(&work, &["build", "in", "--passthrough", "-o", "out"]);
+    assert_exit(&out, 0);
+    for (name, _) in yaml_files(&work.join("out/ipfs")) {
+        let bytes = fs::read(work.join("out/ipfs").join(&name)).expect("read");
+        assert_unforged(&format!("build -o, {name}"), &bytes, false);
+    }
+    let copied = &yaml_files(&work.join("out/ipfs"))["configmap-notes.yaml"];
+    assert_eq!(copied["data"]["note"].as_str(), Some(payload.as_str()));
+
+    let list = format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {}\n",
+        serde_json::to_string(&serde_saphyr::from_str::<serde_json::Value>(&peer).expect("peer"))
+            .expect("JSON")
+    );
+    let out = run_with_stdin(&work, &["krm"], list.as_bytes());
+    assert_exit(&out, 0);
+    assert_unforged("krm, stdout", &out.stdout, false);
 }

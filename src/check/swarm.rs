@@ -253,7 +253,7 @@ pub fn check(
             "spec": spec,
         });
         lowered.push(LoweredNode {
-            yaml: serde_saphyr::to_string(&peer).unwrap_or_default(),
+            yaml: crate::diagnostic::manifest_text(&peer).unwrap_or_default(),
             peer_name,
             identity_secret,
             peer_id: node.id.clone(),

@@ -86,7 +86,7 @@ fn stands_alone(text: &str) -> bool {
 
 /// One sequence entry: `- ` and the value's YAML, indented under it.
 fn entry(value: &J) -> String {
-    entry_of_yaml(&serde_saphyr::to_string(value).unwrap_or_default())
+    entry_of_yaml(&crate::diagnostic::manifest_text(value).unwrap_or_default())
 }
 
 /// One sequence entry from a value's YAML.

@@ -257,7 +257,10 @@ fn sealed_identity(
         let annotations = BTreeMap::from([("kotalc.io/placeholder".to_string(), command)]);
         let keys = BTreeMap::from([("key".to_string(), String::new())]);
         let object = seal::sealed_secret(name, namespace, Scope::Strict, &annotations, &keys);
-        return Ok((serde_saphyr::to_string(&object).unwrap_or_default(), false));
+        return Ok((
+            crate::diagnostic::manifest_text(&object).unwrap_or_default(),
+            false,
+        ));
     };
     let namespace = namespace.ok_or_else(|| {
         format!(

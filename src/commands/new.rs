@@ -137,7 +137,7 @@ impl Files<'_> {
 
     /// A resource's file, `<kind>-<name>.yaml`, with a comment on where it came from.
     fn resource(&mut self, object: &serde_json::Value, comment: &str) -> Result<(), Diagnostic> {
-        let yaml = serde_saphyr::to_string(object).map_err(|e| {
+        let yaml = crate::diagnostic::manifest_text(object).map_err(|e| {
             Diagnostic::new(
                 Code::OutputFile,
                 format!("cannot write a resource as YAML: {e}"),

@@ -368,6 +368,31 @@ pub fn uncommanded_json(mut line: String) -> String {
     line
 }
 
+/// A manifest as kotalc writes it: canonical YAML (keys sorted, block style), or, where that
+/// text would hold a line a CI runner reads as a workflow command or a character that hides
+/// or reorders text (both only ever from the inputs' values), the same object as one line
+/// of JSON, which is a YAML document too, with those characters escaped. The values are
+/// the same either way; only their spelling keeps a build log or a reviewer's terminal
+/// from being steered by them. Same object, same text.
+pub fn manifest_text<T: Serialize>(value: &T) -> Result<String, String> {
+    let yaml = serde_saphyr::to_string(value).map_err(|e| e.to_string())?;
+    let invisible = |c: char| c == '\r' || (hidden(c) && !c.is_control());
+    if !yaml.contains(invisible) && matches!(uncommanded(&yaml), std::borrow::Cow::Borrowed(_)) {
+        return Ok(yaml);
+    }
+    let json = serde_json::to_string(value).map_err(|e| e.to_string())?;
+    let mut line = String::with_capacity(json.len() + 1);
+    for c in json.chars() {
+        if invisible(c) {
+            let _ = write!(line, "\\u{:04x}", u32::from(c));
+        } else {
+            line.push(c);
+        }
+    }
+    line.push('\n');
+    Ok(uncommanded_json(line))
+}
+
 /// Caps how many diagnostics are shown: the first `limit`, then one line counting the rest.
 /// Collecting them is cheap; printing 100,000 buries the first one.
 pub const SHOWN: usize = 1000;

@@ -138,7 +138,7 @@ impl Object {
             namespace,
             name,
         } = Identity::of(&value);
-        let mut yaml = serde_saphyr::to_string(&value).unwrap_or_default();
+        let mut yaml = crate::diagnostic::manifest_text(&value).unwrap_or_default();
         // Held until the whole output is sorted: no spare capacity.
         yaml.shrink_to_fit();
         Object {

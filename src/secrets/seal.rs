@@ -246,7 +246,8 @@ pub fn sealed_yaml(
 ) -> Result<String, String> {
     let encrypted = seal_all(key, scope, namespace.unwrap_or_default(), name, values)?;
     let object = sealed_secret(name, namespace, scope, annotations, &encrypted);
-    serde_saphyr::to_string(&object).map_err(|e| format!("cannot write the SealedSecret: {e}"))
+    crate::diagnostic::manifest_text(&object)
+        .map_err(|e| format!("cannot write the SealedSecret: {e}"))
 }
 
 /// The annotation that records whose private key a SealedSecret holds; none without one.

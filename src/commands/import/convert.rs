@@ -183,7 +183,8 @@ pub fn import(
             kind: resource.kind,
             namespace: resource.namespace.clone(),
             name: resource.name.clone(),
-            yaml: serde_saphyr::to_string(&written(resource, keep_defaults)).unwrap_or_default(),
+            yaml: crate::diagnostic::manifest_text(&written(resource, keep_defaults))
+                .unwrap_or_default(),
         });
     }
     out
