@@ -588,7 +588,12 @@ impl Network {
             .map(|n| n.split('@').next().unwrap_or(n))
             .filter(|n| *n != "lo" && *n != BRIDGE && !n.starts_with("kv"))
             .collect();
-        let routes = lines(&ip_in(&self.ns_net, &["-4", "route", "show", "table", "main"]).1);
+        // A bridge without a pod on it is `linkdown`; its route is the same.
+        let routes: Vec<String> =
+            lines(&ip_in(&self.ns_net, &["-4", "route", "show", "table", "main"]).1)
+                .into_iter()
+                .map(|l| l.trim_end_matches(" linkdown").to_string())
+                .collect();
         let routes6 = ip_in(&self.ns_net, &["-6", "route", "show", "table", "main"]).1;
         let outside = ["1.1.1.1", "8.8.8.8", "10.0.0.1", "192.168.0.1"];
         let reachable: Vec<&str> = outside

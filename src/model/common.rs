@@ -52,7 +52,7 @@ pub struct Resources {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage: Option<String>,
     /// StorageClass of the data volume. Default: the cluster's default StorageClass.
-    #[schemars(extend("x-kotalc-immutable" = "a PersistentVolumeClaim's storageClass cannot change; the claim must be recreated, and its data moved"))]
+    #[schemars(extend("x-kotalc-immutable" = "a PersistentVolumeClaim's storageClass cannot change once it has one; the claim must be recreated, and its data moved (a claim created without one, in a cluster without a default class, may be given one)"))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
 }
