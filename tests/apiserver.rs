@@ -331,6 +331,19 @@ impl Server {
             .expect("sh runs")
     }
 
+    /// Any program inside the network namespace, with the kubeconfig that reaches this server.
+    pub fn command(&self, program: &Path) -> Command {
+        let mut command = Command::new("nsenter");
+        command
+            .arg("-t")
+            .arg(self.holder.to_string())
+            .arg("-n")
+            .arg(program)
+            .env("KUBECONFIG", self.dir.join("kubeconfig"))
+            .env("KUBECACHEDIR", self.dir.join("kube-cache"));
+        command
+    }
+
     pub fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_command(args).output().expect("kubectl runs")
     }

@@ -14,6 +14,7 @@ mod determinism;
 mod discoverable;
 mod escape;
 mod examples;
+mod flux;
 mod fuzz_smoke;
 mod gitops;
 mod golden;

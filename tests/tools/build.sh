@@ -35,7 +35,7 @@ build() {
         local start=$SECONDS tmp
         tmp="$(mktemp -d "$cache/.build.XXXXXX")"
         if [ -d "$wrapper" ]; then
-            cp "$wrapper/go.mod" "$wrapper/go.sum" "$wrapper/tools.go" "$tmp/"
+            cp -R "$wrapper/." "$tmp/"
             (cd "$tmp" && go build -tags "$tags" -o "$exe" "$pkg" >&2)
         else
             GOBIN="$tmp" go install -tags "$tags" "$pkg@$version" >&2
@@ -73,6 +73,53 @@ build cyclonus v0.5.6 github.com/mattfenwick/cyclonus/cmd/cyclonus
 GOEXPERIMENT=nojsonv2 build kube-apiserver v1.33.13 k8s.io/kubernetes/cmd/kube-apiserver
 GOEXPERIMENT=nojsonv2 build kube-controller-manager v1.33.13 \
     k8s.io/kubernetes/cmd/kube-controller-manager kube-apiserver-v1.33.13
+
+# in_module NAME VERSION MODULE PKG: $cache/NAME-VERSION/<PKG's last element>, built inside
+# MODULE@VERSION itself (as the module proxy serves it, checked against go.sum), for a program
+# that a wrapper cannot build: one whose package imports its module's internal packages, or a
+# module served under a path other than the one its go.mod declares.
+in_module() {
+    local name=$1 version=$2 module=$3 pkg=$4
+    local dir="$cache/$name-$version" exe src tmp start=$SECONDS
+    exe="$(basename "$pkg")"
+    if [ ! -x "$dir/$exe" ]; then
+        log "building $module/$pkg $version (once; cached in $dir)"
+        src="$(go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+        tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+        mkdir -p "$tmp/src"
+        cp -R "$src/." "$tmp/src/"
+        chmod -R u+w "$tmp/src"
+        if [ "$name" = flux ]; then
+            # cmd/flux embeds the controllers' install manifests, which its release downloads
+            # and the module does not hold; `flux install` and `bootstrap` use them, the
+            # commands the tests run (build kustomization, push and pull artifact) do not.
+            mkdir -p "$tmp/src/cmd/flux/manifests"
+            printf '# The install manifests are not part of the Go module.\n' \
+                >"$tmp/src/cmd/flux/manifests/not-in-module.yaml"
+        fi
+        (cd "$tmp/src" && go build -o "$tmp/$exe" "./$pkg" >&2)
+        mkdir -p "$dir"
+        mv "$tmp/$exe" "$dir/$exe"
+        rm -rf "$tmp"
+        log "built $name $version in $((SECONDS - start)) s"
+    fi
+    printf '%s=%s\n' "$(printf '%s_%s' "$exe" "$version" | tr 'a-z.-' 'A-Z__')" "$dir/$exe"
+}
+
+# The GitOps consumers. Flux's CLI v2.9.5, whose `build kustomization` runs the post-build
+# substitution of kustomize-controller v1.9.5 (both link fluxcd/pkg/kustomize v1.35.6), with
+# that controller's Kustomization CRD for the API server (kustomize-controller's module holds
+# it).
+in_module flux v2.9.5 github.com/fluxcd/flux2/v2 cmd/flux
+crd="$cache/flux-v2.9.5/kustomize.toolkit.fluxcd.io_kustomizations.yaml"
+if [ ! -f "$crd" ]; then
+    src="$(go mod download -json github.com/fluxcd/kustomize-controller@v1.9.5 |
+        sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    cp "$src/config/crd/bases/kustomize.toolkit.fluxcd.io_kustomizations.yaml" "$crd.tmp"
+    chmod u+w "$crd.tmp"
+    mv "$crd.tmp" "$crd"
+fi
+printf 'FLUX_KUSTOMIZATION_CRD=%s\n' "$crd"
 
 if ! command -v etcd >/dev/null 2>&1; then
     log "installing etcd-server (Debian)"

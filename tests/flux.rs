@@ -1,0 +1,297 @@
+//! Flux: the rendered tree through Flux's own `flux build kustomization` (the code of
+//! kustomize-controller's build and post-build substitution), with `postBuild.substitute`
+//! and `substituteFrom` set; and the OCI path, `flux push artifact` to a real registry and
+//! `flux pull artifact` back. Every program runs in the API server's network namespace,
+//! loopback only.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as J;
+
+use crate::apiserver::Server;
+use crate::common::{copy_tree, real_program, root, run, scratch, text};
+
+const FLUX: &str = "flux-v2.9.5";
+
+fn flux() -> PathBuf {
+    real_program(FLUX, "flux")
+}
+
+/// A peer whose argument holds what a kubelet would expand, `$(NAME)`, and what Flux would
+/// substitute, `${NAME}`: kotalc writes both with `$$`.
+const ARGS_PEER: &str = "apiVersion: ipfs.kotal.io/v1alpha1
+kind: Peer
+metadata:
+  name: args
+  namespace: ipfs
+spec:
+  extraArgs:
+    --agent-version-suffix: \"$(HOSTNAME)-${zone}\"
+";
+
+/// The example repository plus [`ARGS_PEER`], rendered with `build -o`: the tree a Flux user
+/// commits.
+fn rendered(dir: &Path) -> PathBuf {
+    copy_tree(&root().join("examples/ipfs"), &dir.join("ipfs"));
+    fs::write(dir.join("ipfs/peers/args.yaml"), ARGS_PEER).expect("write");
+    let out = run(dir, &["build", "ipfs", "-o", "rendered"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    dir.join("rendered")
+}
+
+/// A Kustomization as a Flux user writes one, substituting variables in the objects it
+/// applies: inline, and from a ConfigMap and a Secret. The inline names are the scripts' own
+/// variables, so a script that Flux rewrote cannot go unnoticed.
+fn kustomization(namespace: &str) -> String {
+    format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: ipfs
+  namespace: {namespace}
+spec:
+  interval: 10m
+  path: ./rendered
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: platform
+  postBuild:
+    substituteStrategy: Always
+    substitute:
+      kubo_release: \"9.9.9\"
+      zone: inline-zone
+    substituteFrom:
+      - kind: ConfigMap
+        name: cluster-vars
+      - kind: Secret
+        name: cluster-secret-vars
+"
+    )
+}
+
+/// Every YAML document of a stream or of the rendered tree, by kind/namespace/name.
+fn objects(documents: &[J]) -> BTreeMap<String, J> {
+    documents
+        .iter()
+        .filter(|d| !d.is_null())
+        .map(|d| {
+            let meta = &d["metadata"];
+            let key = format!(
+                "{}/{}/{}",
+                d["kind"].as_str().unwrap_or_default(),
+                meta["namespace"].as_str().unwrap_or_default(),
+                meta["name"].as_str().unwrap_or_default()
+            );
+            (key, d.clone())
+        })
+        .collect()
+}
+
+fn stream(yaml: &str) -> Vec<J> {
+    serde_saphyr::from_multiple(yaml).expect("a YAML stream")
+}
+
+/// The objects of the rendered tree: every file but the kustomization.yaml.
+fn tree(dir: &Path) -> BTreeMap<String, J> {
+    let mut documents = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.expect("walk");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().is_file() && name.ends_with(".yaml") && name != "kustomization.yaml" {
+            documents.extend(stream(&fs::read_to_string(entry.path()).expect("read")));
+        }
+    }
+    objects(&documents)
+}
+
+/// An object as Flux applies it, less the two labels that mark the Kustomization owning it.
+fn without_owner_labels(mut object: J) -> J {
+    if let Some(J::Object(meta)) = object.get_mut("metadata")
+        && let Some(J::Object(labels)) = meta.get_mut("labels")
+    {
+        labels.remove("kustomize.toolkit.fluxcd.io/name");
+        labels.remove("kustomize.toolkit.fluxcd.io/namespace");
+        if labels.is_empty() {
+            meta.remove("labels");
+        }
+    }
+    object
+}
+
+/// `flux build kustomization` of the tree in `dir`: with `--dry-run` and no cluster when
+/// `server` is None (in a network namespace of its own, with no interface up), else against
+/// the API server, which `substituteFrom` reads.
+fn flux_build(server: Option<&Server>, dir: &Path, strict: bool) -> Output {
+    let mut command = match server {
+        Some(server) => server.command(&flux()),
+        None => {
+            let mut command = Command::new("unshare");
+            command.arg("-n").arg(flux());
+            command
+        }
+    };
+    command
+        .args(["build", "kustomization", "ipfs", "--path", "rendered"])
+        .args(["--kustomization-file", "flux-kustomization.yaml"])
+        .args(["--namespace", "flux-subst", "--timeout", "10m"])
+        .current_dir(dir)
+        .env("HOME", dir);
+    if server.is_none() {
+        command.arg("--dry-run");
+    }
+    if strict {
+        command.arg("--strict-substitute");
+    }
+    command.output().expect("flux runs")
+}
+
+/// Runs flux build on the tree and returns what it printed, by object.
+fn built(server: Option<&Server>, dir: &Path, strict: bool) -> BTreeMap<String, J> {
+    let out = flux_build(server, dir, strict);
+    assert!(
+        out.status.success(),
+        "flux build kustomization{} failed:\n{}{}",
+        if server.is_none() { " --dry-run" } else { "" },
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    objects(&stream(&text(&out.stdout)))
+        .into_iter()
+        .map(|(k, v)| (k, without_owner_labels(v)))
+        .collect()
+}
+
+/// The scripts of every ConfigMap, and the arguments of every container, by object.
+fn scripts_and_args(objects: &BTreeMap<String, J>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (key, object) in objects {
+        if let Some(J::Object(data)) = object.get("data") {
+            for (name, value) in data {
+                out.insert(
+                    format!("{key} data.{name}"),
+                    value.as_str().unwrap_or_default().to_string(),
+                );
+            }
+        }
+        let containers = object
+            .pointer("/spec/template/spec/containers")
+            .and_then(J::as_array)
+            .into_iter()
+            .flatten();
+        for container in containers {
+            out.insert(
+                format!("{key} {} args", container["name"]),
+                container["args"].to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// The rendered tree and its Kustomization in a fresh directory; the objects kotalc wrote, and
+/// their scripts and arguments.
+fn setup(
+    name: &str,
+) -> (
+    PathBuf,
+    PathBuf,
+    BTreeMap<String, J>,
+    BTreeMap<String, String>,
+) {
+    let dir = scratch(name);
+    let rendered = rendered(&dir);
+    fs::write(
+        dir.join("flux-kustomization.yaml"),
+        kustomization("flux-subst"),
+    )
+    .expect("write");
+    let expected = tree(&rendered);
+    let scripts = scripts_and_args(&expected);
+    assert!(
+        scripts.values().any(|s| s.contains("${kubo_release%%.*}")),
+        "the rendered scripts hold the text Flux rewrites: {scripts:?}"
+    );
+    assert!(
+        scripts
+            .values()
+            .any(|s| s.contains("$$(HOSTNAME)-$${zone}")),
+        "the argument is written for the kubelet: {scripts:?}"
+    );
+    (dir, rendered, expected, scripts)
+}
+
+/// Flux's build equals kotalc's objects, every script and argument byte for byte, with and
+/// without strict substitution (kustomize-controller 1.9's default).
+fn assert_unchanged(
+    server: Option<&Server>,
+    dir: &Path,
+    expected: &BTreeMap<String, J>,
+    scripts: &BTreeMap<String, String>,
+) {
+    for strict in [false, true] {
+        let applied = built(server, dir, strict);
+        let what = format!("dry-run {}, strict {strict}", server.is_none());
+        assert_eq!(
+            applied.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "{what}: the same objects"
+        );
+        let applied_scripts = scripts_and_args(&applied);
+        for (key, script) in scripts {
+            assert_eq!(
+                applied_scripts.get(key),
+                Some(script),
+                "{what}: {key} is byte-identical"
+            );
+        }
+        for (key, object) in expected {
+            assert_eq!(&applied[key], object, "{what}: {key} means the same");
+        }
+    }
+}
+
+/// The same tree without kotalc's opt-out, as it was before: the hazard the tests guard.
+fn strip_opt_out(rendered: &Path) {
+    for entry in walkdir::WalkDir::new(rendered) {
+        let entry = entry.expect("walk");
+        if entry.file_type().is_file() {
+            let body = fs::read_to_string(entry.path()).expect("read");
+            let stripped = body.replace("kustomize.toolkit.fluxcd.io/substitute: disabled", "");
+            fs::write(entry.path(), stripped).expect("write");
+        }
+    }
+}
+
+/// `flux build kustomization --dry-run` (no cluster) with `postBuild.substitute` set.
+#[test]
+fn flux_post_build_substitution_leaves_every_object_as_kotalc_wrote_it() {
+    let (dir, rendered, expected, scripts) = setup("flux-substitution");
+    assert_unchanged(None, &dir, &expected, &scripts);
+
+    // Without the annotation Flux empties or replaces the scripts' variables and turns `$$(`
+    // back into `$(`, which the kubelet expands; strict substitution fails on the variable
+    // nobody set.
+    strip_opt_out(&rendered);
+    let rewritten = scripts_and_args(&built(None, &dir, false));
+    assert!(
+        rewritten.values().any(|s| s.contains("kubo_major=9\n")),
+        "without the annotation Flux rewrites the scripts: {rewritten:?}"
+    );
+    assert!(
+        rewritten
+            .values()
+            .any(|s| s.contains("--agent-version-suffix=$(HOSTNAME)") && !s.contains("$$(")),
+        "without the annotation Flux reopens the kubelet's expansion: {rewritten:?}"
+    );
+    let strict = flux_build(None, &dir, true);
+    assert!(
+        !strict.status.success() && text(&strict.stderr).contains("variable not set (strict mode)"),
+        "strict substitution refuses the unmarked scripts: {}{}",
+        text(&strict.stdout),
+        text(&strict.stderr)
+    );
+}
