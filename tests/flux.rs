@@ -295,3 +295,87 @@ fn flux_post_build_substitution_leaves_every_object_as_kotalc_wrote_it() {
         text(&strict.stderr)
     );
 }
+
+/// The OCI path: `build -o DIR`, `flux push artifact` to a real registry (distribution's), and
+/// `flux pull artifact` back, in a network namespace of their own with only loopback up. The
+/// pulled tree is the same bytes, and still passes `--check`.
+#[test]
+fn a_rendered_tree_goes_through_an_oci_registry_unchanged() {
+    let registry = real_program("distribution-v3.1.2", "registry");
+    let dir = scratch("flux-oci");
+    let rendered = rendered(&dir);
+    fs::create_dir_all(dir.join("registry-data")).expect("mkdir");
+    fs::write(
+        dir.join("registry.yaml"),
+        format!(
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
+             http:\n  addr: 127.0.0.1:5055\n",
+            dir.join("registry-data").display()
+        ),
+    )
+    .expect("write");
+    // What a CI job runs after rendering (see the README), against a registry that listens
+    // within the bound.
+    let script = format!(
+        "set -e\n\
+         ip link set lo up\n\
+         {registry} serve registry.yaml >registry.log 2>&1 &\n\
+         pid=$!\n\
+         trap 'kill $pid' EXIT\n\
+         for _ in $(seq 2400); do\n\
+           (exec 3<>/dev/tcp/127.0.0.1/5055) 2>/dev/null && break\n\
+           kill -0 $pid\n\
+           sleep 0.25\n\
+         done\n\
+         {flux} push artifact oci://127.0.0.1:5055/platform/ipfs-manifests:main \\\n\
+           --path=rendered --source=https://git.example.com/platform/ipfs.git \\\n\
+           --revision=main@sha1:0123456789abcdef0123456789abcdef01234567 --insecure-registry\n\
+         mkdir pulled\n\
+         {flux} pull artifact oci://127.0.0.1:5055/platform/ipfs-manifests:main \\\n\
+           --output=pulled --insecure-registry\n",
+        registry = registry.display(),
+        flux = flux().display()
+    );
+    let out = Command::new("unshare")
+        .args(["-n", "bash", "-c", &script])
+        .current_dir(&dir)
+        .env("HOME", &dir)
+        .output()
+        .expect("unshare runs");
+    assert!(
+        out.status.success(),
+        "{}{}\n--- registry ---\n{}",
+        text(&out.stdout),
+        text(&out.stderr),
+        fs::read_to_string(dir.join("registry.log")).unwrap_or_default()
+    );
+    let files = |root: &Path| -> BTreeMap<String, Vec<u8>> {
+        walkdir::WalkDir::new(root)
+            .into_iter()
+            .map(|e| e.expect("walk"))
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let name = e.path().strip_prefix(root).expect("prefix");
+                (
+                    name.display().to_string(),
+                    fs::read(e.path()).expect("read"),
+                )
+            })
+            .collect()
+    };
+    let pushed = files(&rendered);
+    assert!(pushed.contains_key(".kotalc-files"), "{:?}", pushed.keys());
+    assert_eq!(
+        files(&dir.join("pulled")),
+        pushed,
+        "the same files, the same bytes"
+    );
+    let check = run(&dir, &["build", "ipfs", "-o", "pulled", "--check"]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
+}

@@ -120,6 +120,8 @@ if [ ! -f "$crd" ]; then
     mv "$crd.tmp" "$crd"
 fi
 printf 'FLUX_KUSTOMIZATION_CRD=%s\n' "$crd"
+# The OCI registry `flux push artifact` pushes to and `flux pull artifact` pulls from.
+build distribution v3.1.2 github.com/distribution/distribution/v3/cmd/registry
 
 if ! command -v etcd >/dev/null 2>&1; then
     log "installing etcd-server (Debian)"
