@@ -482,7 +482,7 @@ impl Server {
 }
 
 /// Whether a process still runs (an exited child stays a zombie: state Z).
-fn alive(pid: u32) -> bool {
+pub fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         stat.rsplit_once(") ")
             .is_some_and(|(_, rest)| !rest.starts_with('Z'))

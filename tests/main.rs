@@ -4,6 +4,7 @@ mod api_accepts;
 mod api_diff;
 mod api_takeover;
 mod apiserver;
+mod argocd;
 mod bounded;
 mod clear_errors;
 mod cli;

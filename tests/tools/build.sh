@@ -122,6 +122,11 @@ fi
 printf 'FLUX_KUSTOMIZATION_CRD=%s\n' "$crd"
 # The OCI registry `flux push artifact` pushes to and `flux pull artifact` pulls from.
 build distribution v3.1.2 github.com/distribution/distribution/v3/cmd/registry
+# Argo CD's config-management-plugin server and a client made of the repo server's own code
+# (tests/tools/argo-cd-v3.6.2/kotalc-cmp-client), from one wrapper for Argo CD's replace
+# directives. v3.6 needs Go 1.27, which the go command takes from the module proxy.
+GOTOOLCHAIN=go1.27.3 build argo-cd v3.6.2 ./argocd-cmp-server
+GOTOOLCHAIN=go1.27.3 build argo-cd v3.6.2 ./kotalc-cmp-client
 
 if ! command -v etcd >/dev/null 2>&1; then
     log "installing etcd-server (Debian)"
