@@ -24,6 +24,7 @@ mod import;
 mod invariants;
 mod kpt;
 mod krm_items;
+mod kubeseal;
 mod kustomize;
 mod layers;
 mod leaks;

@@ -122,6 +122,21 @@ fi
 printf 'FLUX_KUSTOMIZATION_CRD=%s\n' "$crd"
 # The OCI registry `flux push artifact` pushes to and `flux pull artifact` pulls from.
 build distribution v3.1.2 github.com/distribution/distribution/v3/cmd/registry
+# The sealed-secrets controller and kubeseal, one release. v0.40.0's go.mod names the module
+# github.com/bitnami/sealed-secrets, which the proxy serves only under its old path
+# github.com/bitnami-labs/sealed-secrets: `go install` refuses the mismatch, a build inside the
+# module does not mind it.
+in_module sealed-secrets v0.40.0 github.com/bitnami-labs/sealed-secrets cmd/controller
+in_module sealed-secrets v0.40.0 github.com/bitnami-labs/sealed-secrets cmd/kubeseal
+crd="$cache/sealed-secrets-v0.40.0/bitnami.com_sealedsecrets.yaml"
+if [ ! -f "$crd" ]; then
+    src="$(go mod download -json github.com/bitnami-labs/sealed-secrets@v0.40.0 |
+        sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    cp "$src/helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml" "$crd.tmp"
+    chmod u+w "$crd.tmp"
+    mv "$crd.tmp" "$crd"
+fi
+printf 'SEALEDSECRET_CRD=%s\n' "$crd"
 # Argo CD's config-management-plugin server and a client made of the repo server's own code
 # (tests/tools/argo-cd-v3.6.2/kotalc-cmp-client), from one wrapper for Argo CD's replace
 # directives. v3.6 needs Go 1.27, which the go command takes from the module proxy.
