@@ -11,13 +11,26 @@ use std::process::{Command, Output};
 
 use serde_json::Value as J;
 
-use crate::apiserver::Server;
-use crate::common::{copy_tree, real_program, root, run, scratch, text};
+use crate::apiserver::{Server, server};
+use crate::common::{copy_tree, real_program, root, run, scratch, text, tools_cache};
 
 const FLUX: &str = "flux-v2.9.5";
 
 fn flux() -> PathBuf {
     real_program(FLUX, "flux")
+}
+
+/// kustomize-controller's Kustomization CRD, which `tests/tools/build.sh` copies beside flux.
+fn kustomization_crd() -> PathBuf {
+    let crd = tools_cache()
+        .join(FLUX)
+        .join("kustomize.toolkit.fluxcd.io_kustomizations.yaml");
+    assert!(
+        crd.is_file(),
+        "{} is missing: build it with `tests/tools/build.sh` (or run the tests with `tests/run`)",
+        crd.display()
+    );
+    crd
 }
 
 /// A peer whose argument holds what a kubelet would expand, `$(NAME)`, and what Flux would
@@ -147,6 +160,47 @@ fn flux_build(server: Option<&Server>, dir: &Path, strict: bool) -> Output {
         command.arg("--strict-substitute");
     }
     command.output().expect("flux runs")
+}
+
+/// The cluster half: kustomize-controller's CRD, the Kustomization's namespace, and the
+/// ConfigMap and Secret its `substituteFrom` reads.
+fn cluster(server: &Server) {
+    static READY: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    READY.get_or_init(|| {
+        let crd = kustomization_crd();
+        server.ok(&["apply", "--server-side", "-f", &crd.to_string_lossy()]);
+        server.ok(&[
+            "wait",
+            "--for=condition=Established",
+            "crd/kustomizations.kustomize.toolkit.fluxcd.io",
+            "--timeout=600s",
+        ]);
+        server.namespace("flux-subst");
+        // The Kustomization itself, as Flux reads it from the cluster.
+        let out = server.kubectl_stdin(
+            &["apply", "-f", "-"],
+            kustomization("flux-subst").as_bytes(),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        server.ok(&[
+            "-n",
+            "flux-subst",
+            "create",
+            "configmap",
+            "cluster-vars",
+            "--from-literal=kubo_minor=77",
+            "--from-literal=repo_version=from-configmap",
+        ]);
+        server.ok(&[
+            "-n",
+            "flux-subst",
+            "create",
+            "secret",
+            "generic",
+            "cluster-secret-vars",
+            "--from-literal=IPFS_PATH=/from/secret",
+        ]);
+    });
 }
 
 /// Runs flux build on the tree and returns what it printed, by object.
@@ -293,6 +347,27 @@ fn flux_post_build_substitution_leaves_every_object_as_kotalc_wrote_it() {
         "strict substitution refuses the unmarked scripts: {}{}",
         text(&strict.stdout),
         text(&strict.stderr)
+    );
+}
+
+/// `flux build kustomization` against the API server, where `substituteFrom` reads a
+/// ConfigMap and a Secret.
+#[test]
+fn flux_substitution_from_the_cluster_leaves_every_object_as_kotalc_wrote_it() {
+    let server = server();
+    cluster(server);
+    let (dir, rendered, expected, scripts) = setup("flux-substitution-cluster");
+    assert_unchanged(Some(server), &dir, &expected, &scripts);
+
+    // Without the annotation: kubo_release from the inline variables, kubo_minor from the
+    // ConfigMap, so substituteFrom was read.
+    strip_opt_out(&rendered);
+    let rewritten = scripts_and_args(&built(Some(server), &dir, false));
+    assert!(
+        rewritten
+            .values()
+            .any(|s| s.contains("kubo_major=9\n") && s.contains("kubo_minor=77\n")),
+        "without the annotation Flux rewrites the scripts: {rewritten:?}"
     );
 }
 
