@@ -41,6 +41,7 @@ mod rest_auth;
 mod schema;
 mod scripts;
 mod seal;
+mod sealed_secrets;
 mod shell_commands;
 mod spec_fields;
 mod swarm;
