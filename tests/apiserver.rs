@@ -331,6 +331,60 @@ impl Server {
             .expect("sh runs")
     }
 
+    /// Any program inside the network namespace, with the kubeconfig that reaches this server.
+    pub fn command(&self, program: &Path) -> Command {
+        let mut command = Command::new("nsenter");
+        command
+            .arg("-t")
+            .arg(self.holder.to_string())
+            .arg("-n")
+            .arg(program)
+            .env("KUBECONFIG", self.dir.join("kubeconfig"))
+            .env("KUBECACHEDIR", self.dir.join("kube-cache"));
+        command
+    }
+
+    /// The kubeconfig of an administrator of this server.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.join("kubeconfig")
+    }
+
+    /// Starts a long-running program inside the network namespace, which dies with the test
+    /// binary; stdout and stderr go to `log`. Returns its pid.
+    pub fn spawn(&self, program: &Path, args: &[String], log: &Path) -> Result<u32, String> {
+        let holder = self.holder;
+        let (program, args, log) = (program.to_path_buf(), args.to_vec(), log.to_path_buf());
+        let kubeconfig = self.kubeconfig();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let started = std::fs::File::create(&log)
+                .and_then(|out| Ok((out.try_clone()?, out)))
+                .map_err(|e| format!("{}: {e}", log.display()))
+                .and_then(|(out, err)| {
+                    inside(holder, &program)
+                        .args(&args)
+                        .env("KUBECONFIG", &kubeconfig)
+                        .stdout(out)
+                        .stderr(err)
+                        .spawn()
+                        .map_err(|e| format!("{}: {e}", program.display()))
+                });
+            let pid = started.as_ref().map(Child::id).ok();
+            let _ = tx.send(started.map(|child| {
+                let pid = child.id();
+                std::mem::forget(child);
+                pid
+            }));
+            if pid.is_some() {
+                loop {
+                    std::thread::park();
+                }
+            }
+        });
+        rx.recv()
+            .map_err(|_| "the spawning thread ended".to_string())?
+    }
+
     pub fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_command(args).output().expect("kubectl runs")
     }
@@ -469,7 +523,7 @@ impl Server {
 }
 
 /// Whether a process still runs (an exited child stays a zombie: state Z).
-fn alive(pid: u32) -> bool {
+pub fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         stat.rsplit_once(") ")
             .is_some_and(|(_, rest)| !rest.starts_with('Z'))

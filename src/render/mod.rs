@@ -255,6 +255,7 @@ impl Renderer {
                         .at(origin)
                 })?;
             }
+            keep_from_substitution(&mut value);
             objects.push(Object::from_value(value, origin));
         }
         Ok(objects)
@@ -295,6 +296,45 @@ fn here_document(line: &str) -> Option<String> {
         .filter(|c| !matches!(c, '\'' | '"' | '\\'))
         .collect();
     (!word.is_empty()).then_some(word)
+}
+
+/// The annotation by which Flux's kustomize-controller leaves one object out of its post-build
+/// variable substitution.
+pub const FLUX_SUBSTITUTE: &str = "kustomize.toolkit.fluxcd.io/substitute";
+
+/// Marks an object that Flux's post-build substitution (`spec.postBuild.substitute` or
+/// `substituteFrom`) would rewrite, so that it reaches the cluster as kotalc wrote it. That
+/// substitution is bash-like envsubst over every string of every object: it empties the
+/// scripts' `${kubo_release%%.*}` and turns the `$$(VAR)` that keeps a kubelet from expanding
+/// a user's argument back into `$(VAR)`. `$NAME` without braces and a lone `$` are left alone,
+/// so only objects holding `${` or `$$` are marked; every other object stays open to a
+/// user's own substitution.
+fn keep_from_substitution(value: &mut J) {
+    fn substituted(text: &str) -> bool {
+        text.contains("${") || text.contains("$$")
+    }
+    fn rewritten(value: &J) -> bool {
+        match value {
+            J::String(text) => substituted(text),
+            J::Array(items) => items.iter().any(rewritten),
+            J::Object(map) => map.iter().any(|(k, v)| substituted(k) || rewritten(v)),
+            _ => false,
+        }
+    }
+    if !rewritten(value) {
+        return;
+    }
+    if let Some(J::Object(meta)) = value.get_mut("metadata") {
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| J::Object(serde_json::Map::new()));
+        if let J::Object(map) = annotations {
+            map.insert(
+                FLUX_SUBSTITUTE.to_string(),
+                J::String("disabled".to_string()),
+            );
+        }
+    }
 }
 
 /// A template states an optional field as `null` when it has no value (a map literal cannot

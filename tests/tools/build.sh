@@ -35,10 +35,12 @@ build() {
         local start=$SECONDS tmp
         tmp="$(mktemp -d "$cache/.build.XXXXXX")"
         if [ -d "$wrapper" ]; then
-            cp "$wrapper/go.mod" "$wrapper/go.sum" "$wrapper/tools.go" "$tmp/"
+            cp -R "$wrapper/." "$tmp/"
             # A wrapper whose tools.go is a main package is the program itself.
             local target=$pkg
-            if grep -q '^package main$' "$wrapper/tools.go"; then target=.; fi
+            if [ -f "$wrapper/tools.go" ] && grep -q '^package main$' "$wrapper/tools.go"; then
+                target=.
+            fi
             (cd "$tmp" && go build -tags "$tags" -o "$exe" "$target" >&2)
         else
             GOBIN="$tmp" go install -tags "$tags" "$pkg@$version" >&2
@@ -81,6 +83,75 @@ GOEXPERIMENT=nojsonv2 build kube-controller-manager v1.33.13 \
 # registers only the plugins the runner's Corefile names (the full build compiles every cloud
 # provider's SDK).
 build coredns v1.15.0 github.com/coredns/coredns
+
+# in_module NAME VERSION MODULE PKG: $cache/NAME-VERSION/<PKG's last element>, built inside
+# MODULE@VERSION itself (as the module proxy serves it, checked against go.sum), for a program
+# that a wrapper cannot build: one whose package imports its module's internal packages, or a
+# module served under a path other than the one its go.mod declares.
+in_module() {
+    local name=$1 version=$2 module=$3 pkg=$4
+    local dir="$cache/$name-$version" exe src tmp start=$SECONDS
+    exe="$(basename "$pkg")"
+    if [ ! -x "$dir/$exe" ]; then
+        log "building $module/$pkg $version (once; cached in $dir)"
+        src="$(go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+        tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+        mkdir -p "$tmp/src"
+        cp -R "$src/." "$tmp/src/"
+        chmod -R u+w "$tmp/src"
+        if [ "$name" = flux ]; then
+            # cmd/flux embeds the controllers' install manifests, which its release downloads
+            # and the module does not hold; `flux install` and `bootstrap` use them, the
+            # commands the tests run (build kustomization, push and pull artifact) do not.
+            mkdir -p "$tmp/src/cmd/flux/manifests"
+            printf '# The install manifests are not part of the Go module.\n' \
+                >"$tmp/src/cmd/flux/manifests/not-in-module.yaml"
+        fi
+        (cd "$tmp/src" && go build -o "$tmp/$exe" "./$pkg" >&2)
+        mkdir -p "$dir"
+        mv "$tmp/$exe" "$dir/$exe"
+        rm -rf "$tmp"
+        log "built $name $version in $((SECONDS - start)) s"
+    fi
+    printf '%s=%s\n' "$(printf '%s_%s' "$exe" "$version" | tr 'a-z.-' 'A-Z__')" "$dir/$exe"
+}
+
+# The GitOps consumers. Flux's CLI v2.9.5, whose `build kustomization` runs the post-build
+# substitution of kustomize-controller v1.9.5 (both link fluxcd/pkg/kustomize v1.35.6), with
+# that controller's Kustomization CRD for the API server (kustomize-controller's module holds
+# it).
+in_module flux v2.9.5 github.com/fluxcd/flux2/v2 cmd/flux
+crd="$cache/flux-v2.9.5/kustomize.toolkit.fluxcd.io_kustomizations.yaml"
+if [ ! -f "$crd" ]; then
+    src="$(go mod download -json github.com/fluxcd/kustomize-controller@v1.9.5 |
+        sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    cp "$src/config/crd/bases/kustomize.toolkit.fluxcd.io_kustomizations.yaml" "$crd.tmp"
+    chmod u+w "$crd.tmp"
+    mv "$crd.tmp" "$crd"
+fi
+printf 'FLUX_KUSTOMIZATION_CRD=%s\n' "$crd"
+# The OCI registry `flux push artifact` pushes to and `flux pull artifact` pulls from.
+build distribution v3.1.2 github.com/distribution/distribution/v3/cmd/registry
+# The sealed-secrets controller and kubeseal, one release. v0.40.0's go.mod names the module
+# github.com/bitnami/sealed-secrets, which the proxy serves only under its old path
+# github.com/bitnami-labs/sealed-secrets: `go install` refuses the mismatch, a build inside the
+# module does not mind it.
+in_module sealed-secrets v0.40.0 github.com/bitnami-labs/sealed-secrets cmd/controller
+in_module sealed-secrets v0.40.0 github.com/bitnami-labs/sealed-secrets cmd/kubeseal
+crd="$cache/sealed-secrets-v0.40.0/bitnami.com_sealedsecrets.yaml"
+if [ ! -f "$crd" ]; then
+    src="$(go mod download -json github.com/bitnami-labs/sealed-secrets@v0.40.0 |
+        sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    cp "$src/helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml" "$crd.tmp"
+    chmod u+w "$crd.tmp"
+    mv "$crd.tmp" "$crd"
+fi
+printf 'SEALEDSECRET_CRD=%s\n' "$crd"
+# Argo CD's config-management-plugin server and a client made of the repo server's own code
+# (tests/tools/argo-cd-v3.6.2/kotalc-cmp-client), from one wrapper for Argo CD's replace
+# directives. v3.6 needs Go 1.27, which the go command takes from the module proxy.
+GOTOOLCHAIN=go1.27.3 build argo-cd v3.6.2 ./argocd-cmp-server
+GOTOOLCHAIN=go1.27.3 build argo-cd v3.6.2 ./kotalc-cmp-client
 
 if ! command -v etcd >/dev/null 2>&1; then
     log "installing etcd-server (Debian)"
