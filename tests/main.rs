@@ -19,6 +19,7 @@ mod gitops;
 mod golden;
 mod hostile;
 mod import;
+mod interrupted;
 mod invariants;
 mod kpt;
 mod krm_items;

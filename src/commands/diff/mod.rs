@@ -122,7 +122,9 @@ pub fn check_tree<S: AsRef<str>>(
         return (EXIT_OK, format!("{shown} is up to date"), Vec::new());
     }
     print(&changes::render(&report, style(ColorChoice::Auto)));
-    let stale = stale_files(&shown, &report);
+    let interrupted = emit::read_owned(&dir.join(crate::input::load::MARKER))
+        .is_ok_and(|text| crate::output::update::is_journal(&text));
+    let stale = stale_files(&shown, &report, interrupted);
     let mut text = String::new();
     for d in &stale {
         text.push_str(&crate::diagnostic::render(d, &Sources::default(), format));
@@ -140,8 +142,9 @@ pub fn check_tree<S: AsRef<str>>(
 }
 
 /// One error per file of the output directory that `--check` finds wrong, at the file's path
-/// from the working directory.
-fn stale_files(dir: &str, report: &changes::Report) -> Vec<Diagnostic> {
+/// from the working directory. `interrupted`: the marker is the journal of a `build -o` that
+/// did not finish.
+fn stale_files(dir: &str, report: &changes::Report, interrupted: bool) -> Vec<Diagnostic> {
     let dir = dir.trim_end_matches('/');
     report
         .entries
@@ -153,6 +156,11 @@ fn stale_files(dir: &str, report: &changes::Report) -> Vec<Diagnostic> {
                 format!("{dir}/{}", entry.key)
             };
             let message = match entry.change {
+                changes::Change::Changed { .. }
+                    if interrupted && entry.key == crate::input::load::MARKER =>
+                {
+                    "says an interrupted `kotalc build -o` left this tree part old, part new"
+                }
                 changes::Change::Changed { .. } | changes::Change::Resource => {
                     "differs from what `kotalc build -o` would write"
                 }
@@ -165,25 +173,6 @@ fn stale_files(dir: &str, report: &changes::Report) -> Vec<Diagnostic> {
             Diagnostic::new(Code::StaleOutput, message).path(path)
         })
         .collect()
-}
-
-/// Whether `dir` already holds exactly `files` and their marker, so that writing them changes
-/// nothing.
-pub fn tree_is<S: AsRef<str>>(dir: &Path, files: &BTreeMap<String, S>) -> bool {
-    let Ok(present) = emit::files_in(dir, crate::input::load::MARKER) else {
-        return false;
-    };
-    // Read as every file of DIR is: bounded, never through a link or from a FIFO.
-    let holds = |name: &str, content: &str| {
-        emit::read_owned(&dir.join(name)).is_ok_and(|bytes| bytes == content.as_bytes())
-    };
-    holds(
-        crate::input::load::MARKER,
-        &emit::marker_text(files, crate::input::load::MARKER),
-    ) && present.len() == files.len()
-        && files
-            .iter()
-            .all(|(name, content)| present.contains(name) && holds(name, content.as_ref()))
 }
 
 pub fn diff(args: &DiffArgs) -> u8 {
