@@ -204,7 +204,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
     }
     let before = match (&args.against, &args.against_ref) {
         (Some(dir), _) => read_against(dir, &now.objects),
-        (None, Some(reference)) => at_revision(&options, reference, format),
+        (None, Some(reference)) => at_revision(&options, reference, &now.objects, format),
         (None, None) => return EXIT_USAGE,
     };
     let mut before = match before {
@@ -485,17 +485,25 @@ fn read_against(path: &Path, new: &[Object]) -> Result<Before, Diagnostic> {
 }
 
 /// What the same inputs rendered at a git revision, compiled as the working tree's are
-/// (Swarms lowered). Nothing is checked out, so the working tree is never touched.
+/// (Swarms lowered). Nothing is checked out, so the working tree is never touched. The
+/// revision's objects are rendered one at a time, as `build` streams them, and one whose
+/// text is a new object's is kept as its key alone: at most the objects that changed are
+/// held twice, never the whole output.
 fn at_revision(
     options: &compile::Options,
     reference: &str,
+    new: &[Object],
     format: Format,
 ) -> Result<Before, Diagnostic> {
     // `known_revision` has refused anything that is not a revision, options included.
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     revision::read(&options.paths, reference, &mut sources, &mut diagnostics)?;
-    let before = compile::compile_sources(options, sources, diagnostics);
+    let streamed = compile::Options {
+        stream: true,
+        ..options.clone()
+    };
+    let mut before = compile::compile_sources(&streamed, sources, diagnostics);
     if before.has_errors() {
         report_diagnostics(&before, format);
         return Err(Diagnostic::new(
@@ -503,24 +511,40 @@ fn at_revision(
             format!("the inputs at {reference} do not build, so there is nothing to compare with"),
         ));
     }
-    Ok(Before {
-        objects: before
-            .objects
-            .into_iter()
-            .map(|o| {
-                let key = object_key(&o);
-                let side = Side {
-                    kind: o.kind,
-                    value: o.value,
-                    yaml: o.yaml,
-                    exported: None,
-                };
-                (key, side)
+    let texts: BTreeMap<String, &str> = new
+        .iter()
+        .map(|o| (object_key(o), o.yaml.as_str()))
+        .collect();
+    let mut kept = Before {
+        resources: std::mem::take(&mut before.specs),
+        ..Before::default()
+    };
+    let mut keep = |o: &Object| {
+        let key = object_key(o);
+        if texts.get(&key) == Some(&o.yaml.as_str()) {
+            kept.same.insert(key);
+        } else {
+            let side = Side {
+                kind: o.kind.clone(),
+                value: o.value.clone(),
+                yaml: o.yaml.clone(),
+                exported: None,
+            };
+            kept.objects.insert(key, side);
+        }
+    };
+    if let Some(pending) = before.pending.take() {
+        pending
+            .write_each(&mut io::sink(), &mut |o, _| {
+                keep(o);
+                Ok(())
             })
-            .collect(),
-        same: BTreeSet::new(),
-        resources: before.specs,
-    })
+            .map_err(|e| Diagnostic::new(Code::Io, load::io_reason(&e)))?;
+    }
+    for o in &before.objects {
+        keep(o);
+    }
+    Ok(kept)
 }
 
 /// Where a written resource's objects are: `namespace/name`, or `name` without a namespace;
