@@ -710,22 +710,32 @@ fn fill<S: AsRef<str>>(
     marker: &str,
     like: Option<&fs::Metadata>,
 ) -> io::Result<()> {
+    use rayon::prelude::*;
     let tree = crate::output::owned::open_dir(staging)?;
     write_staging_flag(&tree)?;
+    let mut made = BTreeSet::new();
+    let mut writes = Vec::with_capacity(files.len());
     for (name, content) in files {
         let path = inside(staging, name).ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("unsafe path {name:?}"))
         })?;
-        if let Some(parent) = path.parent() {
+        if let Some(parent) = path.parent()
+            && made.insert(parent.to_path_buf())
+        {
             fs::create_dir_all(parent)?;
         }
+        writes.push((path, content.as_ref()));
+    }
+    // Creating files is mostly the kernel's work, which then runs on every core.
+    writes.par_iter().try_for_each(|(path, content)| {
         fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&path)?
-            .write_all(content.as_ref().as_bytes())?;
+            .open(path)?
+            .write_all(content.as_bytes())?;
         crate::output::update::step();
-    }
+        Ok::<(), io::Error>(())
+    })?;
     fs::write(staging.join(marker), marker_text(files, marker).as_bytes())?;
     crate::output::update::step();
     if let Some(like) = like {
