@@ -87,19 +87,41 @@ pub enum Stopped {
     Changed(String),
 }
 
-/// Applies `plan` to the tree at `dir`, staging in `staging` (which must not exist). `setgid`:
-/// the tree's group, which new files get as the kernel would give them in the tree.
+/// Applies `plan` to the tree at `dir`, staging in `staging` (which must not exist, and is
+/// removed after). `group`: the tree's group where it is setgid, which new files get as the
+/// kernel would give them in the tree.
 pub fn apply(
     dir: &Path,
     staging: &Path,
     plan: &Plan<'_>,
     group: Option<u32>,
 ) -> Result<(), Stopped> {
-    let tree = owned::open_dir(dir).map_err(Stopped::Untouched)?;
-    let stage = stage(staging, plan, group).map_err(|e| {
-        let _ = owned::remove_tree_at(staging);
-        Stopped::Untouched(e)
+    // Never one kotalc did not make: what is there is not removed.
+    fs::create_dir(staging).map_err(|e| {
+        Stopped::Untouched(if e.kind() == io::ErrorKind::AlreadyExists {
+            io::Error::new(
+                e.kind(),
+                "it is already there, and kotalc cannot prove it its own leftover: remove it",
+            )
+        } else {
+            e
+        })
     })?;
+    step();
+    let applied = apply_staged(dir, staging, plan, group);
+    // What is left staged is of no use to the next run, which plans afresh.
+    let _ = owned::remove_tree_at(staging);
+    applied
+}
+
+fn apply_staged(
+    dir: &Path,
+    staging: &Path,
+    plan: &Plan<'_>,
+    group: Option<u32>,
+) -> Result<(), Stopped> {
+    let tree = owned::open_dir(dir).map_err(Stopped::Untouched)?;
+    let stage = stage(staging, plan, group).map_err(Stopped::Untouched)?;
     let marker = OsStr::new(crate::input::load::MARKER);
     let journal_in = |name: &str| -> io::Result<()> {
         rustix::fs::renameat(&stage, name, &tree, marker)?;
@@ -148,9 +170,7 @@ pub fn apply(
             let _ = owned::remove_empty_path(&tree, Path::new(dirs));
         }
     }
-    journal_in("marker").map_err(partial)?;
-    let _ = owned::remove_tree_at(staging);
-    Ok(())
+    journal_in("marker").map_err(partial)
 }
 
 /// Whether the entry `name` in `dir` is still the file seen.
@@ -181,20 +201,9 @@ fn parent_made<'p>(tree: &OwnedFd, relative: &'p str) -> io::Result<(OwnedFd, &'
     Ok((dir, OsStr::new(last)))
 }
 
-/// The staging directory, flagged as kotalc's, holding each new file by its index in
+/// Fills the new staging directory, flagged as kotalc's, with each new file by its index in
 /// `plan.writes`, the journal and the final marker, all on disk.
 fn stage(staging: &Path, plan: &Plan<'_>, group: Option<u32>) -> io::Result<OwnedFd> {
-    fs::create_dir(staging).map_err(|e| {
-        if e.kind() == io::ErrorKind::AlreadyExists {
-            io::Error::new(
-                e.kind(),
-                "it is already there, and kotalc cannot prove it its own leftover: remove it",
-            )
-        } else {
-            e
-        }
-    })?;
-    step();
     let dir = owned::open_dir(staging)?;
     super::emit::write_staging_flag(&dir)?;
     step();
