@@ -8,7 +8,11 @@
 #   - the CI paths: build -o DIR --check and diff --against DIR on an up-to-date tree, diff
 #     --against-ref HEAD on a repository of the inputs, and krm on the same resources as one
 #     ResourceList, each against build and reading the tree (`cat`, the file system's floor);
-#   - diff --against-ref HEAD on 20,000 inputs of one resource each, against reading them.
+#   - diff --against-ref HEAD on 20,000 inputs of one resource each, against reading them;
+#   - build -o DIR onto DIR up to date, and onto DIR after 1% of the Peers changed (inputs
+#     alternating between two versions), each against --check on the same tree; the first
+#     build -o into an absent DIR against cp -r of the same tree;
+#   - output bytes per resource at N = 1,000, 10,000 and 40,000 (BYTES_40K=no: without 40,000).
 # Each time is the median of $RUNS runs (5; kustomize: 1); peak memory is the largest
 # resident set.
 #
@@ -50,10 +54,23 @@ once() {
   awk '{ print $1 }' "$work/time"
 }
 
+# flip_one_percent FROM TO: TO is FROM with the gateway of every 100th Peer switched.
+flip_one_percent() {
+  cp -r "$1" "$2"
+  find "$2" -name '*.yaml' -type f | while read -r f; do
+    awk '/^  name: peer-/ { split($2, a, "-"); hit = (a[2] % 100 == 0) }
+      /^  name: cluster-/ { hit = 0 }
+      hit && /^  gateway: / { $0 = ($2 == "true") ? "  gateway: false" : "  gateway: true" }
+      { print }' "$f" > "$f.new" && mv "$f.new" "$f"
+  done
+}
+
 rows=""
 ci=""
+writes=""
 for n in 1000 10000; do
   "$generate" "$n" "$work/in-$n" "$work/list-$n.yaml" 2>/dev/null
+  flip_one_percent "$work/in-$n" "$work/changed-$n"
   "$kotalc" build "$work/in-$n" > "$work/out-$n.yaml" 2>/dev/null
   bytes=$(wc -c < "$work/out-$n.yaml")
   objects=$(grep -c '^kind:' "$work/out-$n.yaml")
@@ -82,6 +99,31 @@ for n in 1000 10000; do
   krm_rss=$(cat "$work/rss")
   ci="$ci$n $bytes $build $cat_time $check $check_rss $against $against_rss $files $against_ref $krm $krm_rss
 "
+  # -o onto the up-to-date tree, then onto a tree 1% out of date: each run switches the
+  # inputs, so that each is an update of 1% of the Peers.
+  unchanged=$(median "$kotalc build $work/in-$n -o $work/dir-$n")
+  rm -f "$work/flip"
+  one_percent=$(median "if [ -e $work/flip ]; then rm $work/flip; $kotalc build $work/in-$n -o $work/dir-$n; else touch $work/flip; $kotalc build $work/changed-$n -o $work/dir-$n; fi")
+  "$kotalc" build "$work/in-$n" -o "$work/dir-$n" 2>/dev/null
+  check_again=$(median "$kotalc build $work/in-$n -o $work/dir-$n --check")
+  # The first -o into a new directory, and cp -r of the same tree, each into a new name.
+  first=$(median "$kotalc build $work/in-$n -o \$(mktemp -u -p $work first.XXXXXX)")
+  rm -rf "$work"/first.*
+  copy=$(median "cp -r $work/dir-$n \$(mktemp -u -p $work copy.XXXXXX)")
+  rm -rf "$work"/copy.*
+  writes="$writes$n $check_again $unchanged $one_percent $first $copy
+"
+done
+
+# Output bytes per resource (N Peers and N/4 ClusterPeers), one build each.
+per_resource=""
+for n in 1000 10000 40000; do
+  if [ "$n" = 40000 ] && [ "${BYTES_40K:-yes}" = no ]; then continue; fi
+  if [ "$n" = 40000 ]; then "$generate" "$n" "$work/in-$n" 2>/dev/null; fi
+  out_bytes=$("$kotalc" build "$work/in-$n" 2>/dev/null | wc -c)
+  per_resource="$per_resource$n $((n + n / 4)) $out_bytes
+"
+  if [ "$n" = 40000 ]; then rm -rf "$work/in-$n"; fi
 done
 
 # The revision's files as many as they come: 16,000 Peers and 4,000 ClusterPeers, one a file.
@@ -146,6 +188,23 @@ table="$table
 | private Peers, one swarm key | output | bytes per Peer | largest NetworkPolicy (bytes) | build |
 |---|---|---|---|---|
 $swarm_rows"
+table="$table
+
+| N | build -o --check | -o, up to date | / --check | -o, 1% of Peers changed | / --check | first -o | cp -r of the tree | / cp -r |
+|---|---|---|---|---|---|---|---|---|
+$(printf '%s' "$writes" | awk 'NF {
+    printf "| %d | %.2f s | %.2f s | %.2f | %.2f s | %.2f | %.2f s | %.2f s | %.2f |\n", \
+      $1, $2, $3, $3 / $2, $4, $4 / $2, $5, $6, $5 / $6
+  }')"
+table="$table
+
+| N | resources | output | bytes per resource | / N = 1,000 |
+|---|---|---|---|---|
+$(printf '%s' "$per_resource" | awk 'NF {
+    per = $3 / $2
+    if (!base) base = per
+    printf "| %d | %d | %.1f MB | %.0f | %.2f |\n", $1, $2, $3 / 1e6, per, per / base
+  }')"
 # Diagnostics at scale: 100,000 documents that are not objects, and a Peer with 100,000
 # unknown fields (one a line, then all on one line), in the human and JSON formats. Rendering is linear in the input and shown
 # diagnostics are capped, so the two formats take about the same time.

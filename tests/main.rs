@@ -23,6 +23,7 @@ mod gitops;
 mod golden;
 mod hostile;
 mod import;
+mod interrupted;
 mod invariants;
 mod kpt;
 mod krm_items;

@@ -1,5 +1,5 @@
-//! `build -o DIR`: one file per object plus a kustomization, swapped in whole, never losing a
-//! file kotalc does not own.
+//! `build -o DIR`: one file per object plus a kustomization, never losing a file kotalc does
+//! not own (interrupted runs: `interrupted.rs`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -174,99 +174,6 @@ fn refuses_to_overwrite_hand_edits_unless_forced() {
         fs::read_to_string(work.join("out/extra.yaml")).expect("kept"),
         "# added by hand\n"
     );
-}
-
-/// A `build -o DIR` killed at any moment leaves DIR holding either the old tree or the new
-/// one, whole: every file its marker lists, with the listed content, and nothing else.
-#[test]
-fn a_killed_build_leaves_the_old_tree_or_the_new_one() {
-    use std::collections::BTreeMap;
-    use std::time::Duration;
-
-    let dir = crate::common::scratch("output-kill");
-    let inputs = dir.join("in");
-    fs::create_dir_all(&inputs).expect("mkdir");
-    let write_inputs = |gateway: bool| {
-        for i in 0..400 {
-            fs::write(
-                inputs.join(format!("peer-{i:03}.yaml")),
-                format!(
-                    "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: peer-{i}\n  namespace: ipfs\nspec:\n  gateway: {gateway}\n"
-                ),
-            )
-            .expect("write");
-        }
-    };
-    let out = dir.join("out");
-    let build = || {
-        crate::common::kotalc()
-            .args(["build", "in", "-o", "out", "--force"])
-            .current_dir(&dir)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("kotalc runs")
-    };
-    // The tree as a map of file to content, checked against its own marker.
-    let snapshot = || -> BTreeMap<String, Vec<u8>> {
-        let marker = fs::read_to_string(out.join(".kotalc-files")).expect("DIR has its marker");
-        let mut files = BTreeMap::new();
-        for entry in walkdir::WalkDir::new(&out) {
-            let entry = entry.expect("walk");
-            if entry.file_type().is_file() {
-                let name = entry
-                    .path()
-                    .strip_prefix(&out)
-                    .expect("prefix")
-                    .to_string_lossy()
-                    .into_owned();
-                files.insert(name, fs::read(entry.path()).expect("read"));
-            }
-        }
-        let listed: Vec<&str> = marker.lines().filter(|l| !l.starts_with('#')).collect();
-        assert_eq!(
-            files.len(),
-            listed.len() + 1,
-            "files that the marker does not list"
-        );
-        for line in listed {
-            let (_, name) = line.split_once("  ").expect("sha256sum line");
-            assert!(files.contains_key(name), "{name} is listed but missing");
-        }
-        files
-    };
-
-    write_inputs(false);
-    assert!(build().wait().expect("wait").success());
-    let old = snapshot();
-    write_inputs(true);
-    for delay in [0, 2, 5, 10, 20, 40, 80, 160, 320] {
-        let mut child = build();
-        std::thread::sleep(Duration::from_millis(delay));
-        let _ = child.kill();
-        let _ = child.wait();
-        let now = snapshot();
-        let new_tree = now
-            .values()
-            .any(|c| String::from_utf8_lossy(c).contains("value: \"0.0.0.0\""));
-        if new_tree {
-            assert_ne!(now, old);
-        } else {
-            assert_eq!(now, old, "killed after {delay} ms: a mix of trees");
-        }
-    }
-    assert!(build().wait().expect("wait").success());
-    let new = snapshot();
-    assert!(
-        new.values()
-            .any(|c| String::from_utf8_lossy(c).contains("value: \"0.0.0.0\""))
-    );
-    // Staging trees of the killed runs are gone.
-    let leftovers: Vec<_> = fs::read_dir(&dir)
-        .expect("dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("kotalc-"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 /// The one layout rule of `build -o DIR` and `import -o DIR`: `DIR/<namespace>/<kind>-<name>.yaml`

@@ -382,16 +382,14 @@ fn build(args: &BuildArgs) -> u8 {
             let result = emit::check_overlap(dir, &options.paths)
                 .and_then(|()| emit::tree(&outcome.objects))
                 .and_then(|files| {
-                    let unchanged = diff::tree_is(dir, &files);
                     emit::write_dir(dir, &files, args.force, crate::input::load::MARKER)
-                        .map(|written| (written, unchanged))
                 });
             match result {
-                Ok((written, unchanged)) => {
+                Ok(written) => {
                     if format.prose() {
                         written.warn_left_alone();
                     }
-                    let result = if unchanged {
+                    let result = if written.unchanged {
                         format!("{shown} is unchanged ({})", files(written.files))
                     } else {
                         format!(

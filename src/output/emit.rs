@@ -152,34 +152,42 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 pub fn marker_text<S: AsRef<str>>(files: &BTreeMap<String, S>, marker: &str) -> String {
-    let mut text = if marker == crate::input::load::MARKER {
-        String::from(
-            "# Written by kotalc. Every file listed here is replaced by the next `kotalc build -o`;\n\
-             # edit the inputs, not these files.\n",
-        )
-    } else if marker == GENERATED_MARKER {
-        String::from(
-            "# Written by kotalc new, with fresh keys. kotalc never writes here again: edit these\n\
-             # files as your own.\n",
-        )
-    } else if marker == IMPORT_MARKER {
-        String::from(
-            "# Written by kotalc import. A file that still matches its sum here is replaced by the\n\
-             # next `kotalc import -o`; edited files are kept unless --force.\n",
-        )
-    } else {
-        String::from(
-            "# Written by kotalc migrate. A file that still matches its sum here is replaced by the\n\
-             # next `kotalc migrate -o`; edited files are kept unless --force.\n",
-        )
-    };
-    for (name, content) in files {
-        text.push_str(&format!(
-            "{}  {name}\n",
-            sha256_hex(content.as_ref().as_bytes())
-        ));
+    marker_of(marker, files.keys().map(String::as_str).zip(sums_of(files)))
+}
+
+/// Each file's sha256, in the order of `files`, on every core.
+fn sums_of<S: AsRef<str>>(files: &BTreeMap<String, S>) -> Vec<String> {
+    use rayon::prelude::*;
+    let contents: Vec<&str> = files.values().map(AsRef::as_ref).collect();
+    contents
+        .par_iter()
+        .map(|content| sha256_hex(content.as_bytes()))
+        .collect()
+}
+
+fn marker_of<'a>(marker: &str, sums: impl Iterator<Item = (&'a str, String)>) -> String {
+    let mut text = String::from(marker_header(marker));
+    for (name, sum) in sums {
+        text.push_str(&format!("{sum}  {name}\n"));
     }
     text
+}
+
+/// The comment that opens a marker, saying what the tree is.
+fn marker_header(marker: &str) -> &'static str {
+    if marker == crate::input::load::MARKER {
+        "# Written by kotalc. Every file listed here is replaced by the next `kotalc build -o`;\n\
+         # edit the inputs, not these files.\n"
+    } else if marker == GENERATED_MARKER {
+        "# Written by kotalc new, with fresh keys. kotalc never writes here again: edit these\n\
+         # files as your own.\n"
+    } else if marker == IMPORT_MARKER {
+        "# Written by kotalc import. A file that still matches its sum here is replaced by the\n\
+         # next `kotalc import -o`; edited files are kept unless --force.\n"
+    } else {
+        "# Written by kotalc migrate. A file that still matches its sum here is replaced by the\n\
+         # next `kotalc migrate -o`; edited files are kept unless --force.\n"
+    }
 }
 
 /// Files kotalc reads back from an output directory (its own outputs and markers) are
@@ -197,19 +205,27 @@ enum Existing {
     Absent,
     Empty(fs::Metadata),
     Owned {
-        listed: BTreeMap<String, String>,
+        listed: BTreeMap<String, Vec<String>>,
         meta: fs::Metadata,
     },
     Foreign,
 }
 
-/// The marker's listing: relative path to sha256.
-fn listing(text: &str) -> BTreeMap<String, String> {
-    text.lines()
+/// The marker's listing: relative path to each sum it may have (two while an update runs,
+/// see [`crate::output::update`]).
+fn listing(text: &str) -> BTreeMap<String, Vec<String>> {
+    let mut listed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (hash, name) in text
+        .lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_once("  "))
-        .map(|(hash, name)| (name.to_string(), hash.to_string()))
-        .collect()
+    {
+        listed
+            .entry(name.to_string())
+            .or_default()
+            .push(hash.to_string());
+    }
+    listed
 }
 
 fn inspect(dir: &Path, marker: &str) -> Result<Existing, Diagnostic> {
@@ -269,6 +285,8 @@ pub struct Written {
     pub removed: Vec<String>,
     /// Files kotalc did not write, kept in the new tree.
     pub kept: Vec<String>,
+    /// Whether the directory already held exactly this: nothing was written.
+    pub unchanged: bool,
     /// Trees beside the output directory named like kotalc's leftovers that kotalc cannot
     /// prove its own, with why: they are left as they are.
     pub left_alone: Vec<String>,
@@ -352,9 +370,10 @@ fn placement(dir: &Path) -> Result<(PathBuf, String), Diagnostic> {
 
 /// Writes `files` as the whole content of `dir`. `dir` must be absent, empty, or kotalc's
 /// (it holds the marker). Files edited by hand since kotalc wrote them are kept unless
-/// `force`; files kotalc did not write are never deleted: they are refused, or with `force`
-/// kept in the new tree. The new tree is built beside `dir` and swapped in; whatever
-/// appeared in `dir` meanwhile is kept too.
+/// `force`; files kotalc did not write are never touched: they are refused, or with `force`
+/// kept. A new tree is built beside `dir` and renamed into place; a tree kotalc owns is
+/// brought up to date in place (see [`crate::output::update`]): only files whose bytes change
+/// are written, and an up-to-date tree is not written at all.
 pub fn write_dir<S: AsRef<str>>(
     dir: &Path,
     files: &BTreeMap<String, S>,
@@ -366,8 +385,7 @@ pub fn write_dir<S: AsRef<str>>(
     crate::input::load::confine(dir, "the output directory")?;
     let (parent, base) = placement(dir)?;
     let existing = inspect(dir, marker)?;
-    let mut removed = Vec::new();
-    match &existing {
+    let (listed, meta) = match &existing {
         Existing::Foreign => {
             return Err(out_error(
                 &shown,
@@ -377,97 +395,212 @@ pub fn write_dir<S: AsRef<str>>(
                 "name an empty or new directory; kotalc never replaces a directory it does not own",
             ));
         }
-        Existing::Owned { listed, .. } => {
-            let present = files_in(dir, marker)?;
-            let mut edited = Vec::new();
-            let mut foreign = Vec::new();
-            let mut taken = Vec::new();
-            for name in &present {
-                match (listed.get(name), read_owned(&dir.join(name))) {
-                    (Some(hash), Ok(bytes)) => {
-                        if sha256_hex(&bytes) != *hash {
-                            edited.push(name.clone());
-                        }
-                        if !files.contains_key(name) {
-                            removed.push(name.clone());
-                        }
+        Existing::Owned { listed, meta } => (listed, meta),
+        Existing::Absent | Existing::Empty(_) => {
+            let left_alone = remove_leftovers(&parent, &base, marker);
+            let staging = parent.join(format!(".{base}.kotalc-new-{}", std::process::id()));
+            let meta = match &existing {
+                Existing::Empty(meta) => Some(meta),
+                _ => None,
+            };
+            stage(&staging, files, marker, meta).map_err(|e| {
+                out_error(
+                    &shown,
+                    &format!(
+                        "cannot be written: kotalc builds the new tree beside it, in {}: {}",
+                        display(&staging),
+                        io_reason(&e)
+                    ),
+                )
+            })?;
+            let kept = swap(
+                dir,
+                &staging,
+                &parent,
+                &base,
+                &existing,
+                &BTreeMap::new(),
+                force,
+                marker,
+            )?;
+            return Ok(Written {
+                files: files.len(),
+                kept,
+                left_alone,
+                ..Written::default()
+            });
+        }
+    };
+    let present = files_in(dir, marker)?;
+    let mut edited = Vec::new();
+    let mut foreign = Vec::new();
+    let mut taken = Vec::new();
+    let mut writes = Vec::new();
+    let mut removes = Vec::new();
+    let mut removed = Vec::new();
+    // Every sum a file may have while the update runs: its sum now, where kotalc replaces
+    // or removes it, and its new sum.
+    let mut sums: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let writes_into = |name: &str| {
+        files
+            .range(format!("{name}/")..)
+            .next()
+            .is_some_and(|(f, _)| f.starts_with(&format!("{name}/")))
+    };
+    for name in &present {
+        let new = files.get_key_value(name.as_str());
+        let path = dir.join(name);
+        if writes_into(name) {
+            taken.push(name.clone());
+            continue;
+        }
+        match (listed.get(name), read_owned(&path)) {
+            (Some(_), Ok(bytes))
+                if new.is_some_and(|(_, content)| content.as_ref().as_bytes() == bytes) => {}
+            (Some(hashes), Ok(bytes)) => {
+                let hash = sha256_hex(&bytes);
+                if !hashes.contains(&hash) {
+                    edited.push(name.clone());
+                }
+                // What was read, to be sure it is what gets replaced or removed.
+                let Ok(stat) = crate::output::owned::stat_at(
+                    crate::output::owned::open_dir(path.parent().unwrap_or(dir))
+                        .map_err(|e| out_error(&shown, &io_reason(&e)))?,
+                    path.file_name().unwrap_or_default(),
+                ) else {
+                    taken.push(name.clone());
+                    continue;
+                };
+                let seen = crate::output::update::Seen::of(&stat);
+                match new {
+                    Some((key, content)) => {
+                        sums.insert(key, vec![hash]);
+                        writes.push((key.as_str(), content.as_ref(), Some(seen)));
                     }
-                    // A link or a special file where kotalc writes a file, or a directory
-                    // it writes into, is not kotalc's.
-                    _ if files.contains_key(name)
-                        || files
-                            .range(format!("{name}/")..)
-                            .next()
-                            .is_some_and(|(f, _)| f.starts_with(&format!("{name}/"))) =>
-                    {
-                        taken.push(name.clone());
+                    None => {
+                        sums.insert(name, vec![hash]);
+                        removes.push((name.clone(), seen));
+                        removed.push(name.clone());
                     }
-                    _ => foreign.push(name.clone()),
                 }
             }
-            let mut lines = Vec::new();
-            if !force {
-                lines.extend(
-                    edited
-                        .iter()
-                        .map(|f| format!("edited since kotalc wrote it: {f}")),
-                );
-                lines.extend(
-                    foreign
-                        .iter()
-                        .map(|f| format!("not written by kotalc: {f}")),
-                );
-            }
-            lines.extend(
-                taken
-                    .iter()
-                    .map(|f| format!("not written by kotalc, and kotalc would write it: {f}")),
-            );
-            if !lines.is_empty() {
-                let help = if taken.is_empty() {
-                    "move them away, or pass --force to replace the edited files and keep the others"
-                } else {
-                    "move them away; --force never replaces a file kotalc did not write"
-                };
-                let mut error = out_error(
-                    &shown,
-                    "holds changes made by hand; refusing to overwrite them",
-                );
-                error.help = lines;
-                return Err(error.help_line(help));
-            }
+            // A link or a special file where kotalc writes a file, or a directory it writes
+            // into, is not kotalc's.
+            _ if new.is_some() => taken.push(name.clone()),
+            _ => foreign.push(name.clone()),
         }
-        Existing::Absent | Existing::Empty(_) => {}
     }
-
+    for (name, content) in files {
+        if !present.contains(name) {
+            // Nothing is there, or a directory is: kotalc writes no file over it.
+            if inside(dir, name).is_none_or(|target| fs::symlink_metadata(target).is_ok()) {
+                taken.push(name.clone());
+                continue;
+            }
+            writes.push((name.as_str(), content.as_ref(), None));
+        }
+    }
+    let mut lines = Vec::new();
+    if !force {
+        lines.extend(
+            edited
+                .iter()
+                .map(|f| format!("edited since kotalc wrote it: {f}")),
+        );
+        lines.extend(
+            foreign
+                .iter()
+                .map(|f| format!("not written by kotalc: {f}")),
+        );
+    }
+    lines.extend(
+        taken
+            .iter()
+            .map(|f| format!("not written by kotalc, and kotalc would write it: {f}")),
+    );
+    if !lines.is_empty() {
+        let help = if taken.is_empty() {
+            "move them away, or pass --force to replace the edited files and keep the others"
+        } else {
+            "move them away; --force never replaces a file kotalc did not write"
+        };
+        let mut error = out_error(
+            &shown,
+            "holds changes made by hand; refusing to overwrite them",
+        );
+        error.help = lines;
+        return Err(error.help_line(help));
+    }
     let left_alone = remove_leftovers(&parent, &base, marker);
-    let staging = parent.join(format!(".{base}.kotalc-new-{}", std::process::id()));
-    let meta = match &existing {
-        Existing::Empty(meta) | Existing::Owned { meta, .. } => Some(meta),
-        _ => None,
+    let new_sums = sums_of(files);
+    let final_marker = marker_of(
+        marker,
+        files
+            .keys()
+            .map(String::as_str)
+            .zip(new_sums.iter().cloned()),
+    );
+    let marker_current = read_owned(&dir.join(marker)).is_ok_and(|b| b == final_marker.as_bytes());
+    if writes.is_empty() && removes.is_empty() && marker_current {
+        return Ok(Written {
+            files: files.len(),
+            kept: foreign,
+            left_alone,
+            unchanged: true,
+            ..Written::default()
+        });
+    }
+    for (name, sum) in files.keys().zip(new_sums) {
+        let entry = sums.entry(name.as_str()).or_default();
+        if !entry.contains(&sum) {
+            entry.push(sum);
+        }
+    }
+    let plan = crate::output::update::Plan {
+        writes,
+        removes,
+        journal: crate::output::update::journal(marker_header(marker), &sums),
+        marker: final_marker,
     };
-    stage(&staging, files, marker, meta).map_err(|e| {
-        out_error(
+    let staging = parent.join(format!(".{base}.kotalc-new-{}", std::process::id()));
+    let group = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.mode() & 0o2000 != 0).then(|| meta.gid())
+    };
+    use crate::output::update::Stopped;
+    crate::output::update::apply(dir, &staging, &plan, group).map_err(|stopped| match stopped {
+        Stopped::Untouched(e) => out_error(
             &shown,
             &format!(
-                "cannot be written: kotalc builds the new tree beside it, in {}: {}",
+                "cannot be written: kotalc stages the changed files beside it, in {}: {}; \
+                 nothing was replaced",
                 display(&staging),
                 io_reason(&e)
             ),
+        ),
+        Stopped::Partial(e) => out_error(
+            &shown,
+            &format!(
+                "could not be completed ({}): some files are new, some old, and its {marker} \
+                 says so",
+                io_reason(&e)
+            ),
         )
+        .help("run kotalc again once the cause is fixed: it completes the tree"),
+        Stopped::Changed(name) => out_error(
+            &shown,
+            &format!("changed while kotalc was writing it: {name} is not what kotalc read"),
+        )
+        .help(format!(
+            "some files are new, some old, and its {marker} says so; run kotalc again"
+        )),
     })?;
-    let listed = match &existing {
-        Existing::Owned { listed, .. } => listed.clone(),
-        _ => BTreeMap::new(),
-    };
-    let kept = swap(
-        dir, &staging, &parent, &base, &existing, &listed, force, marker,
-    )?;
     Ok(Written {
         files: files.len(),
         removed,
-        kept,
+        kept: foreign,
         left_alone,
+        unchanged: false,
     })
 }
 
@@ -486,7 +619,7 @@ fn staging_proof(tree: &rustix::fs::Stat, mtime: (i64, i64)) -> String {
     )
 }
 
-fn write_staging_flag(tree: &std::os::fd::OwnedFd) -> io::Result<()> {
+pub(super) fn write_staging_flag(tree: &std::os::fd::OwnedFd) -> io::Result<()> {
     use rustix::fs::{Mode, OFlags, Timespec, Timestamps};
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -577,22 +710,34 @@ fn fill<S: AsRef<str>>(
     marker: &str,
     like: Option<&fs::Metadata>,
 ) -> io::Result<()> {
+    use rayon::prelude::*;
     let tree = crate::output::owned::open_dir(staging)?;
     write_staging_flag(&tree)?;
+    let mut made = BTreeSet::new();
+    let mut writes = Vec::with_capacity(files.len());
     for (name, content) in files {
         let path = inside(staging, name).ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("unsafe path {name:?}"))
         })?;
-        if let Some(parent) = path.parent() {
+        if let Some(parent) = path.parent()
+            && made.insert(parent.to_path_buf())
+        {
             fs::create_dir_all(parent)?;
         }
+        writes.push((path, content.as_ref()));
+    }
+    // Creating files is mostly the kernel's work, which then runs on every core.
+    writes.par_iter().try_for_each(|(path, content)| {
         fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&path)?
-            .write_all(content.as_ref().as_bytes())?;
-    }
+            .open(path)?
+            .write_all(content.as_bytes())?;
+        crate::output::update::step();
+        Ok::<(), io::Error>(())
+    })?;
     fs::write(staging.join(marker), marker_text(files, marker).as_bytes())?;
+    crate::output::update::step();
     if let Some(like) = like {
         keep_attributes(staging, like)?;
     }
@@ -630,13 +775,13 @@ fn keep_attributes(staging: &Path, like: &fs::Metadata) -> io::Result<()> {
 /// Everything staged reaches the disk before the tree is swapped in: one `syncfs` for the
 /// whole tree, where fsync per file would cost a disk flush for each of thousands of files.
 #[cfg(target_os = "linux")]
-fn durable(staging: &Path) -> io::Result<()> {
+pub(super) fn durable(staging: &Path) -> io::Result<()> {
     let dir = fs::File::open(staging)?;
     rustix::fs::syncfs(&dir).map_err(io::Error::from)
 }
 
 #[cfg(not(target_os = "linux"))]
-fn durable(staging: &Path) -> io::Result<()> {
+pub(super) fn durable(staging: &Path) -> io::Result<()> {
     for entry in walkdir::WalkDir::new(staging) {
         let entry = entry.map_err(io::Error::other)?;
         fs::File::open(entry.path())?.sync_all()?;
@@ -657,7 +802,7 @@ fn swap(
     parent: &Path,
     base: &str,
     existing: &Existing,
-    listed: &BTreeMap<String, String>,
+    listed: &BTreeMap<String, Vec<String>>,
     force: bool,
     marker: &str,
 ) -> Result<Vec<String>, Diagnostic> {
@@ -726,7 +871,7 @@ fn settle(
     dir: &Path,
     old: &Path,
     staging: &Path,
-    listed: &BTreeMap<String, String>,
+    listed: &BTreeMap<String, Vec<String>>,
     force: bool,
     marker: &str,
     restore: impl FnOnce() -> io::Result<()>,
@@ -742,7 +887,7 @@ fn settle(
         let path = old.join(&name);
         let ours = name == marker
             || match (listed.get(&name), read_owned(&path)) {
-                (Some(hash), Ok(bytes)) => force || sha256_hex(&bytes) == *hash,
+                (Some(hashes), Ok(bytes)) => force || hashes.contains(&sha256_hex(&bytes)),
                 _ => false,
             };
         if ours {
@@ -915,7 +1060,7 @@ fn plain_output(tree: &std::os::fd::OwnedFd, marker: &str) -> Result<(), String>
             || (name == STAGING_FLAG && entry.stat.st_size == 0)
             || listed
                 .get(&*name)
-                .is_some_and(|hash| read(&name).is_ok_and(|b| sha256_hex(&b) == *hash));
+                .is_some_and(|hashes| read(&name).is_ok_and(|b| hashes.contains(&sha256_hex(&b))));
         if !ours {
             return Err(format!(
                 "it holds {name}, which its {marker} does not list with that content"

@@ -3,3 +3,4 @@
 
 pub mod emit;
 pub mod owned;
+pub mod update;

@@ -106,7 +106,7 @@ fn walk_into(
 
 /// Opens the directory that holds `relative` below `root`, each component without following
 /// a link, and returns it with the last component. `relative` must be plain components.
-fn parent_of(root: impl AsFd, relative: &Path) -> io::Result<(OwnedFd, &OsStr)> {
+pub fn parent_of(root: impl AsFd, relative: &Path) -> io::Result<(OwnedFd, &OsStr)> {
     let mut parts = Vec::new();
     for component in relative.components() {
         match component {
@@ -187,6 +187,19 @@ pub fn remove_tree_at(path: &Path) -> io::Result<()> {
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no final component"))?;
     remove_tree(open_dir(parent)?, name)
+}
+
+/// Removes the directory `relative` below `root` if it is empty, then each of its parents
+/// below `root` that this leaves empty; stops at the first that is not.
+pub fn remove_empty_path(root: impl AsFd, relative: &Path) -> io::Result<()> {
+    let root = root.as_fd();
+    let mut path = relative;
+    while !path.as_os_str().is_empty() {
+        let (dir, name) = parent_of(root, path)?;
+        unlinkat(dir, name, AtFlags::REMOVEDIR)?;
+        path = path.parent().unwrap_or(Path::new(""));
+    }
+    Ok(())
 }
 
 /// Removes the empty directories below `root`, deepest first; a directory that is not empty

@@ -131,7 +131,9 @@ pub fn check_tree<S: AsRef<str>>(
         return (EXIT_OK, format!("{shown} is up to date"), Vec::new());
     }
     print(&render(&report, format, ColorChoice::Auto));
-    let stale = stale_files(&shown, &report);
+    let interrupted = emit::read_owned(&dir.join(crate::input::load::MARKER))
+        .is_ok_and(|text| crate::output::update::is_journal(&text));
+    let stale = stale_files(&shown, &report, interrupted);
     let mut text = String::new();
     for d in &stale {
         text.push_str(&crate::diagnostic::render(d, &Sources::default(), format));
@@ -149,8 +151,9 @@ pub fn check_tree<S: AsRef<str>>(
 }
 
 /// One error per file of the output directory that `--check` finds wrong, at the file's path
-/// from the working directory.
-fn stale_files(dir: &str, report: &changes::Report) -> Vec<Diagnostic> {
+/// from the working directory. `interrupted`: the marker is the journal of a `build -o` that
+/// did not finish.
+fn stale_files(dir: &str, report: &changes::Report, interrupted: bool) -> Vec<Diagnostic> {
     let dir = dir.trim_end_matches('/');
     report
         .entries
@@ -162,6 +165,11 @@ fn stale_files(dir: &str, report: &changes::Report) -> Vec<Diagnostic> {
                 format!("{dir}/{}", entry.key)
             };
             let message = match entry.change {
+                changes::Change::Changed { .. }
+                    if interrupted && entry.key == crate::input::load::MARKER =>
+                {
+                    "says an interrupted `kotalc build -o` left this tree part old, part new"
+                }
                 changes::Change::Changed { .. } | changes::Change::Resource => {
                     "differs from what `kotalc build -o` would write"
                 }
@@ -174,25 +182,6 @@ fn stale_files(dir: &str, report: &changes::Report) -> Vec<Diagnostic> {
             Diagnostic::new(Code::StaleOutput, message).path(path)
         })
         .collect()
-}
-
-/// Whether `dir` already holds exactly `files` and their marker, so that writing them changes
-/// nothing.
-pub fn tree_is<S: AsRef<str>>(dir: &Path, files: &BTreeMap<String, S>) -> bool {
-    let Ok(present) = emit::files_in(dir, crate::input::load::MARKER) else {
-        return false;
-    };
-    // Read as every file of DIR is: bounded, never through a link or from a FIFO.
-    let holds = |name: &str, content: &str| {
-        emit::read_owned(&dir.join(name)).is_ok_and(|bytes| bytes == content.as_bytes())
-    };
-    holds(
-        crate::input::load::MARKER,
-        &emit::marker_text(files, crate::input::load::MARKER),
-    ) && present.len() == files.len()
-        && files
-            .iter()
-            .all(|(name, content)| present.contains(name) && holds(name, content.as_ref()))
 }
 
 pub fn diff(args: &DiffArgs) -> u8 {
@@ -230,7 +219,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
     let before = match (&args.against, &args.against_ref, &repository) {
         (Some(dir), _, _) => read_against(dir, &now.objects, format),
         (None, Some(reference), Some(repository)) => {
-            at_revision(repository, &options, reference, format)
+            at_revision(repository, &options, reference, &now.objects, format)
         }
         _ => return EXIT_USAGE,
     };
@@ -520,11 +509,15 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
 }
 
 /// What the same inputs rendered at a git revision, compiled as the working tree's are
-/// (Swarms lowered). Nothing is checked out, so the working tree is never touched.
+/// (Swarms lowered). Nothing is checked out, so the working tree is never touched. The
+/// revision's objects are rendered one at a time, as `build` streams them, and one whose
+/// text is a new object's is kept as its key alone: at most the objects that changed are
+/// held twice, never the whole output.
 fn at_revision(
     repository: &Repository,
     options: &compile::Options,
     reference: &str,
+    new: &[Object],
     format: Format,
 ) -> Result<Before, Diagnostic> {
     // `repository_of` has refused anything that is not a revision, options included.
@@ -537,7 +530,11 @@ fn at_revision(
         &mut sources,
         &mut diagnostics,
     )?;
-    let before = compile::compile_sources(options, sources, diagnostics);
+    let streamed = compile::Options {
+        stream: true,
+        ..options.clone()
+    };
+    let mut before = compile::compile_sources(&streamed, sources, diagnostics);
     if before.has_errors() {
         report_diagnostics(&before, format);
         return Err(Diagnostic::new(
@@ -545,24 +542,40 @@ fn at_revision(
             format!("the inputs at {reference} do not build, so there is nothing to compare with"),
         ));
     }
-    Ok(Before {
-        objects: before
-            .objects
-            .into_iter()
-            .map(|o| {
-                let key = object_key(&o);
-                let side = Side {
-                    kind: o.kind,
-                    value: o.value,
-                    yaml: o.yaml,
-                    exported: None,
-                };
-                (key, side)
+    let texts: BTreeMap<String, &str> = new
+        .iter()
+        .map(|o| (object_key(o), o.yaml.as_str()))
+        .collect();
+    let mut kept = Before {
+        resources: std::mem::take(&mut before.specs),
+        ..Before::default()
+    };
+    let mut keep = |o: &Object| {
+        let key = object_key(o);
+        if texts.get(&key) == Some(&o.yaml.as_str()) {
+            kept.same.insert(key);
+        } else {
+            let side = Side {
+                kind: o.kind.clone(),
+                value: o.value.clone(),
+                yaml: o.yaml.clone(),
+                exported: None,
+            };
+            kept.objects.insert(key, side);
+        }
+    };
+    if let Some(pending) = before.pending.take() {
+        pending
+            .write_each(&mut io::sink(), &mut |o, _| {
+                keep(o);
+                Ok(())
             })
-            .collect(),
-        same: BTreeSet::new(),
-        resources: before.specs,
-    })
+            .map_err(|e| Diagnostic::new(Code::Io, load::io_reason(&e)))?;
+    }
+    for o in &before.objects {
+        keep(o);
+    }
+    Ok(kept)
 }
 
 /// Where a written resource's objects are: `namespace/name`, or `name` without a namespace;
