@@ -35,6 +35,7 @@ mod pods;
 mod real_programs;
 mod reporting;
 mod rest_auth;
+mod runtime_limits;
 mod schema;
 mod scripts;
 mod seal;

@@ -4,6 +4,7 @@
 
 pub mod lint;
 pub mod policy;
+pub mod runtime;
 pub mod set;
 pub mod swarm;
 pub mod validate;

@@ -272,6 +272,7 @@ fn check(run: &mut Run, resolved: Resolved) -> Checked {
         crate::check::policy::check(resource, config, policies, diagnostics);
         let mut lints = Vec::new();
         lint::resource(resource, config, &mut lints);
+        crate::check::runtime::check(resource, config, diagnostics, &mut lints);
         diagnostics.extend(lints.into_iter().filter(|d| !allow.contains(&d.code)));
     }
     validate::duplicates(resources, diagnostics);

@@ -86,6 +86,7 @@ codes! {
     PrivateSwarmIsolated = "private-swarm-isolated", Warning, "a private swarm whose peers have no bootstrap or peering list to find each other";
     RaftTrustedPeers = "raft-trusted-peers", Warning, "a ClusterPeer with raft consensus and trustedPeers, which only crdt consensus reads";
     ServerProfileFiltersCluster = "server-profile-filters-cluster", Warning, "the `server` profile on a Peer that peers inside the cluster, whose pod and Service addresses it filters out";
+    ExceedsLimit = "exceeds-limit", Warning, "a `kotalc.io/go-memory-limit`, `resource-manager-memory` or `storage-max` above the memory limit or the claim it is a share of";
     PlaintextSecret = "plaintext-secret", Error, "a Secret with values in the inputs: plaintext in git";
     SealedSecretMissingKey = "sealed-secret-missing-key", Error, "a SealedSecret of the inputs lacks a data key that a resource reads";
     SealedSecretInvalid = "sealed-secret-invalid", Error, "a SealedSecret of the inputs is malformed, or its scope does not fit its namespace";

@@ -37,6 +37,14 @@ pub const OPEN_EGRESS: &str = "kotalc.io/open-egress";
 /// `USER:PASSWORD`.
 pub const REST_CREDENTIALS_SECRET: &str = "kotalc.io/rest-credentials-secret";
 
+/// `GOMEMLIMIT` of a resource's daemon: a quantity (`3Gi`), or `off` to set none; without it,
+/// a share of the container's memory limit (see [`crate::model::runtime`]).
+pub const GO_MEMORY_LIMIT: &str = "kotalc.io/go-memory-limit";
+/// A Peer's `Swarm.ResourceMgr.MaxMemory`: a quantity, or `off` to leave it to kubo.
+pub const RESOURCE_MANAGER_MEMORY: &str = "kotalc.io/resource-manager-memory";
+/// A Peer's `Datastore.StorageMax`: a quantity, or `off` to leave it to kubo.
+pub const STORAGE_MAX: &str = "kotalc.io/storage-max";
+
 /// Every directive and what it does; `explain` and the man pages list them from here.
 pub const DIRECTIVES: &[(&str, &str)] = &[
     (
@@ -87,6 +95,22 @@ pub const DIRECTIVES: &[(&str, &str)] = &[
         "ClusterPeers only: the Secret whose `credentials` key holds the REST API's \
          `USER:PASSWORD`",
     ),
+    (
+        GO_MEMORY_LIMIT,
+        "the daemon's GOMEMLIMIT, a quantity (`3Gi`), or `off` to set none (the image's \
+         environment then decides); default 80% of the memory limit",
+    ),
+    (
+        RESOURCE_MANAGER_MEMORY,
+        "Peers only: kubo's Swarm.ResourceMgr.MaxMemory, a quantity (`2Gi`), or `off` to leave \
+         what the repository holds; default 50% of the memory limit",
+    ),
+    (
+        STORAGE_MAX,
+        "Peers only: kubo's Datastore.StorageMax, a quantity (`90Gi`), or `off` to leave what \
+         the repository holds (and its StorageGCWatermark); default 90% of the storage claim, \
+         with StorageGCWatermark 90",
+    ),
 ];
 
 /// The directives a resource of `kind` may carry, with what each does.
@@ -106,11 +130,17 @@ pub fn list(text: &str) -> impl Iterator<Item = &str> {
     text.split(',').map(str::trim).filter(|n| !n.is_empty())
 }
 /// The annotations that extend a Peer; other kinds refuse them.
-const PEER_ONLY: &[&str] = &[IDENTITY_SECRET, PEERING, PEER_ID];
+const PEER_ONLY: &[&str] = &[
+    IDENTITY_SECRET,
+    PEERING,
+    PEER_ID,
+    RESOURCE_MANAGER_MEMORY,
+    STORAGE_MAX,
+];
 /// The annotations that extend a ClusterPeer; other kinds refuse them.
 const CLUSTER_PEER_ONLY: &[&str] = &[REST_CREDENTIALS_SECRET];
 /// Directives that the resource's own checks read; here they are only known.
-const CHECKED_ELSEWHERE: &[&str] = &[API_CLIENTS, NETWORK_POLICIES, OPEN_EGRESS];
+const CHECKED_ELSEWHERE: &[&str] = &[API_CLIENTS, NETWORK_POLICIES, OPEN_EGRESS, GO_MEMORY_LIMIT];
 
 /// The warning codes a resource allows, reporting every `kotalc.io/*` annotation that is
 /// unknown or malformed.

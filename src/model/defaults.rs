@@ -109,6 +109,8 @@ pub struct PeerConfig {
     pub peering_list: Option<String>,
     #[serde(skip)]
     pub policy: crate::model::policy::Settings,
+    /// Memory and storage settings from the limits (`kotalc.io/go-memory-limit`, ...).
+    pub runtime: crate::model::runtime::Runtime,
 }
 
 /// A fixed peer identity: the ID, and the Secret whose data key `key` holds its private key.
@@ -166,6 +168,7 @@ pub fn peer(spec: &PeerSpec, annotations: &BTreeMap<String, String>) -> PeerConf
         }),
         _ => None,
     };
+    let resources = compute(spec.resources.as_ref());
     PeerConfig {
         image: spec.image.clone().unwrap_or_else(|| PEER_IMAGE.into()),
         replicas: spec.replicas.unwrap_or(1),
@@ -184,7 +187,12 @@ pub fn peer(spec: &PeerSpec, annotations: &BTreeMap<String, String>) -> PeerConf
         swarm_key_secret_name: spec.swarm_key_secret_name.clone(),
         logging: spec.logging.unwrap_or_default(),
         extra_args: spec.extra_args.clone().unwrap_or_default(),
-        resources: compute(spec.resources.as_ref()),
+        runtime: crate::model::runtime::peer(
+            resources.memory_limit.value,
+            resources.storage.value,
+            annotations,
+        ),
+        resources,
         identity,
         peering: annotations
             .get(annotations::PEERING)
@@ -213,6 +221,8 @@ pub struct ClusterPeerConfig {
     pub rest_credentials_secret: Option<String>,
     #[serde(skip)]
     pub policy: crate::model::policy::Settings,
+    /// `GOMEMLIMIT` from the memory limit (`kotalc.io/go-memory-limit`).
+    pub runtime: crate::model::runtime::Runtime,
 }
 
 pub fn cluster_peer(
@@ -220,6 +230,7 @@ pub fn cluster_peer(
     annotations: &BTreeMap<String, String>,
 ) -> ClusterPeerConfig {
     let trusted = spec.trusted_peers.clone().unwrap_or_default();
+    let resources = compute(spec.resources.as_ref());
     ClusterPeerConfig {
         image: spec
             .image
@@ -239,7 +250,8 @@ pub fn cluster_peer(
         peer_endpoint: spec.peer_endpoint.clone(),
         logging: spec.logging.unwrap_or_default(),
         extra_args: spec.extra_args.clone().unwrap_or_default(),
-        resources: compute(spec.resources.as_ref()),
+        runtime: crate::model::runtime::cluster_peer(resources.memory_limit.value, annotations),
+        resources,
         rest_credentials_secret: annotations
             .get(annotations::REST_CREDENTIALS_SECRET)
             .cloned(),

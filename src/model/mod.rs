@@ -9,6 +9,7 @@ pub mod parse;
 mod peer;
 pub mod policy;
 pub mod references;
+pub mod runtime;
 pub mod schema;
 mod swarm;
 

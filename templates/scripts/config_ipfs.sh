@@ -3,7 +3,8 @@
 # configuration and the private-swarm settings, in that order, at every start.
 # Input (environment): IPFS_PATH, IPFS_API_HOST, IPFS_API_PORT, IPFS_GATEWAY_HOST,
 # IPFS_GATEWAY_PORT, IPFS_PROFILES (semicolon-separated, may be empty), KOTAL_PRIVATE_SWARM
-# ("true" for a Peer with a swarm key).
+# ("true" for a Peer with a swarm key), KOTAL_RESOURCE_MANAGER_MEMORY, KOTAL_STORAGE_MAX and
+# KOTAL_STORAGE_GC_WATERMARK (each empty to leave the setting as the repository holds it).
 set -e
 
 # kubo's release decides which keys its configuration has: `ipfs version --number` prints it
@@ -59,6 +60,18 @@ fi
 
 ipfs config Addresses.API "/ip4/$IPFS_API_HOST/tcp/$IPFS_API_PORT"
 ipfs config Addresses.Gateway "/ip4/$IPFS_GATEWAY_HOST/tcp/$IPFS_GATEWAY_PORT"
+
+# Memory and storage from the pod's limits, after the profiles (none of which sets them):
+# libp2p's resource manager otherwise plans for half of the node's memory
+# (core/node/libp2p/rcmgr_defaults.go:22 at v0.28.0), and GC for kubo's 10GB whatever the
+# claim. Each is a humanize size (`3276MiB`), parsed at every daemon start.
+if [ -n "$KOTAL_RESOURCE_MANAGER_MEMORY" ]; then
+  ipfs config Swarm.ResourceMgr.MaxMemory "$KOTAL_RESOURCE_MANAGER_MEMORY"
+fi
+if [ -n "$KOTAL_STORAGE_MAX" ]; then
+  ipfs config Datastore.StorageMax "$KOTAL_STORAGE_MAX"
+  ipfs config --json Datastore.StorageGCWatermark "$KOTAL_STORAGE_GC_WATERMARK"
+fi
 
 if [ "$KOTAL_PRIVATE_SWARM" = true ]; then
   # The public bootstrap list, and from v0.37 the "auto" placeholder (config/init.go:38 at
