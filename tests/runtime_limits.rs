@@ -3,7 +3,8 @@
 //! `Datastore.StorageMax` and `StorageGCWatermark` in `ipfs config`, kubo's resource manager
 //! runs with that memory, and the daemon's environment holds `GOMEMLIMIT`; a grown claim
 //! reaches the repository at the next start, and `diff` names the new value. The real
-//! ipfs-cluster-service runs with `GOMEMLIMIT` and answers on its metrics port.
+//! ipfs-cluster-service runs with `GOMEMLIMIT` and answers on its metrics port, and so does
+//! kubo on the metrics path of its RPC API, where its PodMonitor points.
 
 use std::fs;
 use std::time::Duration;
@@ -99,12 +100,32 @@ fn real_kubo_runs_with_memory_and_storage_from_the_spec() {
             assert_eq!(config("Datastore.StorageGCWatermark"), "90", "{version}");
             // kubo's resource manager runs with that memory, not half of the machine's.
             assert_eq!(system_memory(pod), Some(1536 << 20), "{version}");
+            // The metrics path a PodMonitor scrapes, on the pod's address (the RPC API).
+            let metrics = pod.http("GET", 5001, "/debug/metrics/prometheus");
+            assert!(
+                metrics
+                    .as_ref()
+                    .is_some_and(|(status, body)| *status == 200 && body.contains("go_goroutines")),
+                "{version}: {:?}\n{}",
+                metrics.as_ref().map(|(status, _)| status),
+                pod.logs()
+            );
             // 80% of the 3Gi limit, in whole MiB.
             let env = environment(pod, "peer");
             assert!(
                 env.contains(&"GOMEMLIMIT=2457MiB".to_string()),
                 "{version}: {env:?}"
             );
+            // The Go runtime took it: from v0.38 kubo's Prometheus client reports the limit
+            // (/gc/gomemlimit:bytes); v0.28.0's predates that metric.
+            if version != "v0.28.0" {
+                let limit = metrics.as_ref().and_then(|(_, body)| {
+                    body.lines()
+                        .find_map(|l| l.strip_prefix("go_gc_gomemlimit_bytes "))
+                        .and_then(|v| v.parse::<f64>().ok())
+                });
+                assert_eq!(limit, Some((2457u64 << 20) as f64), "{version}");
+            }
         });
         // The claim grows: the next start sets the new StorageMax.
         cluster.apply(&render(&format!("{version}-grown"), &peer(version, "40Gi")));

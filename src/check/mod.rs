@@ -3,6 +3,7 @@
 //! (`swarm`).
 
 pub mod lint;
+pub mod monitoring;
 pub mod policy;
 pub mod runtime;
 pub mod set;

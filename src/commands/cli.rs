@@ -263,6 +263,12 @@ pub struct CheckArgs {
     /// resource: the annotation `kotalc.io/network-policies: "false"`).
     #[arg(long)]
     pub no_network_policies: bool,
+    /// Prometheus pods that scrape every resource: a PodMonitor each, and a NetworkPolicy
+    /// grant to its metrics port alone. `NS:KEY=VALUE` (pods of namespace NS with that label),
+    /// `NS:*`, or `KEY=VALUE` (the resource's namespace), comma-separated; one resource:
+    /// the annotation `kotalc.io/monitoring` (`off` leaves it out).
+    #[arg(long, value_name = "SCRAPERS", value_parser = scrapers)]
+    pub monitoring: Option<String>,
     /// How diagnostics are printed on stderr.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -469,7 +475,13 @@ pub fn options(args: &CheckArgs, render: bool) -> Options {
         specs: false,
         stream: false,
         no_network_policies: args.no_network_policies,
+        monitoring: args.monitoring.clone(),
     }
+}
+
+/// `--monitoring`: a scraper list as the annotation takes it (without `off`).
+fn scrapers(text: &str) -> Result<String, String> {
+    crate::model::monitoring::parse(text, false).map(|_| text.to_string())
 }
 
 /// Secret options that cannot work together, as a usage error.

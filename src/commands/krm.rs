@@ -528,6 +528,12 @@ pub fn options(config: &J) -> Result<Options, String> {
     for path in &paths {
         confined(path)?;
     }
+    let monitoring = text("monitoring");
+    if let Some(scrapers) = &monitoring
+        && let Err(problem) = crate::model::monitoring::parse(scrapers, false)
+    {
+        return Err(format!("config monitoring {scrapers:?}: {problem}"));
+    }
     if let Some(ns) = text("namespace")
         && let Some(problem) = crate::kube::names::namespace(&ns)
     {
@@ -547,6 +553,7 @@ pub fn options(config: &J) -> Result<Options, String> {
         specs: false,
         stream: false,
         no_network_policies: !network_policies,
+        monitoring,
     })
 }
 

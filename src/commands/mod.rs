@@ -206,6 +206,11 @@ fn argocd(options: &mut Options) -> Result<(), String> {
     if let Some(on) = flag("NETWORK_POLICIES")? {
         options.no_network_policies = !on;
     }
+    if let Some(scrapers) = var("MONITORING")? {
+        crate::model::monitoring::parse(&scrapers, false)
+            .map_err(|e| format!("ARGOCD_ENV_KOTALC_MONITORING: {e}"))?;
+        options.monitoring = Some(scrapers);
+    }
     if let Some(passthrough) = flag("PASSTHROUGH")? {
         options.passthrough = passthrough;
     }

@@ -50,6 +50,9 @@ pub struct Options {
     pub stream: bool,
     /// Render no NetworkPolicy, for a cluster whose network plugin enforces none.
     pub no_network_policies: bool,
+    /// `--monitoring`: the Prometheus pods that scrape every resource without its own
+    /// `kotalc.io/monitoring`.
+    pub monitoring: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -236,18 +239,29 @@ fn resolve(run: &mut Run, parsed: Parsed) -> Resolved {
         .iter()
         .map(|resource| {
             allowed.push(annotations::allowed(resource, &mut run.diagnostics));
-            resource.object.as_ref().and_then(|object| match object {
-                Typed::Peer(peer) => Some(Config::Peer(defaults::peer(
-                    &peer.spec,
-                    &peer.metadata.annotations,
-                ))),
-                Typed::ClusterPeer(cluster) => Some(Config::ClusterPeer(defaults::cluster_peer(
-                    &cluster.spec,
-                    &cluster.metadata.annotations,
-                ))),
-                // Checked and lowered to Peers by `swarm::lower`.
-                Typed::Swarm(_) => None,
-            })
+            resource
+                .object
+                .as_ref()
+                .and_then(|object| match object {
+                    Typed::Peer(peer) => Some(Config::Peer(defaults::peer(
+                        &peer.spec,
+                        &peer.metadata.annotations,
+                    ))),
+                    Typed::ClusterPeer(cluster) => Some(Config::ClusterPeer(
+                        defaults::cluster_peer(&cluster.spec, &cluster.metadata.annotations),
+                    )),
+                    // Checked and lowered to Peers by `swarm::lower`.
+                    Typed::Swarm(_) => None,
+                })
+                .map(|mut config| {
+                    if run.options.monitoring.is_some() {
+                        let own =
+                            crate::model::parse::annotation(resource, annotations::MONITORING)
+                                .and_then(|(_, node)| node.as_str());
+                        config.monitor_by_default(own, run.options.monitoring.as_deref());
+                    }
+                    config
+                })
         })
         .collect();
     Resolved {
@@ -273,6 +287,7 @@ fn check(run: &mut Run, resolved: Resolved) -> Checked {
         let mut lints = Vec::new();
         lint::resource(resource, config, &mut lints);
         crate::check::runtime::check(resource, config, diagnostics, &mut lints);
+        crate::check::monitoring::check(resource, config, diagnostics);
         diagnostics.extend(lints.into_iter().filter(|d| !allow.contains(&d.code)));
     }
     validate::duplicates(resources, diagnostics);
@@ -394,6 +409,10 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
     for doc in set.passthrough {
         others.push(Object::from_value(doc.value, doc.root.span));
     }
+    others.extend(crate::render::monitoring::pod_monitors(
+        &set.resources,
+        &configs,
+    ));
     // With the embedded templates, the kinds are known before they render: `build` to
     // stdout writes each object, NetworkPolicies included, as it is rendered.
     let streams = options.stream && options.templates.is_none();

@@ -45,6 +45,10 @@ pub const RESOURCE_MANAGER_MEMORY: &str = "kotalc.io/resource-manager-memory";
 /// A Peer's `Datastore.StorageMax`: a quantity, or `off` to leave it to kubo.
 pub const STORAGE_MAX: &str = "kotalc.io/storage-max";
 
+/// The Prometheus pods that scrape the resource (`NS:KEY=VALUE`, ...), or `off` to leave it
+/// out of `--monitoring`: a PodMonitor, and a NetworkPolicy grant to its metrics port.
+pub const MONITORING: &str = "kotalc.io/monitoring";
+
 /// Every directive and what it does; `explain` and the man pages list them from here.
 pub const DIRECTIVES: &[(&str, &str)] = &[
     (
@@ -111,6 +115,13 @@ pub const DIRECTIVES: &[(&str, &str)] = &[
          the repository holds (and its StorageGCWatermark); default 90% of the storage claim, \
          with StorageGCWatermark 90",
     ),
+    (
+        MONITORING,
+        "the Prometheus pods that scrape this resource, comma-separated `NS:KEY=VALUE`, \
+         `NS:*` or `KEY=VALUE` (this namespace), or `off` to leave it out of --monitoring: a \
+         PodMonitor for its metrics, which its NetworkPolicy opens to those pods alone (a \
+         Peer's on its RPC API port, so it needs `api: true`)",
+    ),
 ];
 
 /// The directives a resource of `kind` may carry, with what each does.
@@ -140,7 +151,13 @@ const PEER_ONLY: &[&str] = &[
 /// The annotations that extend a ClusterPeer; other kinds refuse them.
 const CLUSTER_PEER_ONLY: &[&str] = &[REST_CREDENTIALS_SECRET];
 /// Directives that the resource's own checks read; here they are only known.
-const CHECKED_ELSEWHERE: &[&str] = &[API_CLIENTS, NETWORK_POLICIES, OPEN_EGRESS, GO_MEMORY_LIMIT];
+const CHECKED_ELSEWHERE: &[&str] = &[
+    API_CLIENTS,
+    NETWORK_POLICIES,
+    OPEN_EGRESS,
+    GO_MEMORY_LIMIT,
+    MONITORING,
+];
 
 /// The warning codes a resource allows, reporting every `kotalc.io/*` annotation that is
 /// unknown or malformed.

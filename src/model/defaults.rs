@@ -111,6 +111,9 @@ pub struct PeerConfig {
     pub policy: crate::model::policy::Settings,
     /// Memory and storage settings from the limits (`kotalc.io/go-memory-limit`, ...).
     pub runtime: crate::model::runtime::Runtime,
+    /// The Prometheus pods that scrape it (`kotalc.io/monitoring` or `--monitoring`).
+    #[serde(skip)]
+    pub monitoring: Vec<crate::model::policy::Client>,
 }
 
 /// A fixed peer identity: the ID, and the Secret whose data key `key` holds its private key.
@@ -193,6 +196,10 @@ pub fn peer(spec: &PeerSpec, annotations: &BTreeMap<String, String>) -> PeerConf
             annotations,
         ),
         resources,
+        monitoring: crate::model::monitoring::scrapers(
+            annotations.get(annotations::MONITORING).map(String::as_str),
+            None,
+        ),
         identity,
         peering: annotations
             .get(annotations::PEERING)
@@ -223,6 +230,9 @@ pub struct ClusterPeerConfig {
     pub policy: crate::model::policy::Settings,
     /// `GOMEMLIMIT` from the memory limit (`kotalc.io/go-memory-limit`).
     pub runtime: crate::model::runtime::Runtime,
+    /// The Prometheus pods that scrape it (`kotalc.io/monitoring` or `--monitoring`).
+    #[serde(skip)]
+    pub monitoring: Vec<crate::model::policy::Client>,
 }
 
 pub fn cluster_peer(
@@ -252,6 +262,10 @@ pub fn cluster_peer(
         extra_args: spec.extra_args.clone().unwrap_or_default(),
         runtime: crate::model::runtime::cluster_peer(resources.memory_limit.value, annotations),
         resources,
+        monitoring: crate::model::monitoring::scrapers(
+            annotations.get(annotations::MONITORING).map(String::as_str),
+            None,
+        ),
         rest_credentials_secret: annotations
             .get(annotations::REST_CREDENTIALS_SECRET)
             .cloned(),
@@ -271,6 +285,26 @@ impl Config {
         match self {
             Config::Peer(p) => &p.resources,
             Config::ClusterPeer(c) => &c.resources,
+        }
+    }
+
+    /// The Prometheus pods that scrape it.
+    pub fn monitoring(&self) -> &[crate::model::policy::Client] {
+        match self {
+            Config::Peer(p) => &p.monitoring,
+            Config::ClusterPeer(c) => &c.monitoring,
+        }
+    }
+
+    /// Scraped by the run's `--monitoring` pods, unless its own annotation says otherwise.
+    pub fn monitor_by_default(&mut self, annotation: Option<&str>, run: Option<&str>) {
+        let scrapers = crate::model::monitoring::scrapers(annotation, run);
+        match self {
+            // kubo's metrics are on the RPC API: --monitoring leaves a Peer whose API listens
+            // on 127.0.0.1 alone (its own annotation asking for it is an error).
+            Config::Peer(p) if !p.api && annotation.is_none() => p.monitoring = Vec::new(),
+            Config::Peer(p) => p.monitoring = scrapers,
+            Config::ClusterPeer(c) => c.monitoring = scrapers,
         }
     }
 

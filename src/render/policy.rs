@@ -378,6 +378,8 @@ pub fn one(
     if !settings.enabled {
         return None;
     }
+    let mut ingress = ingress;
+    ingress.extend(crate::render::monitoring::ingress(config, ns));
     let value = json!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
