@@ -15,6 +15,7 @@ mod discoverable;
 mod escape;
 mod examples;
 mod fuzz_smoke;
+mod gateway_exposure;
 mod gitops;
 mod golden;
 mod hostile;

@@ -2,6 +2,7 @@
 //! NetworkPolicy annotations (`policy`), and a Swarm's checks with its lowering to Peers
 //! (`swarm`).
 
+pub mod gateway;
 pub mod lint;
 pub mod monitoring;
 pub mod policy;

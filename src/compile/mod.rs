@@ -288,6 +288,7 @@ fn check(run: &mut Run, resolved: Resolved) -> Checked {
         lint::resource(resource, config, &mut lints);
         crate::check::runtime::check(resource, config, diagnostics, &mut lints);
         crate::check::monitoring::check(resource, config, diagnostics);
+        crate::check::gateway::check(resource, config, diagnostics);
         diagnostics.extend(lints.into_iter().filter(|d| !allow.contains(&d.code)));
     }
     validate::duplicates(resources, diagnostics);
@@ -413,6 +414,7 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
         &set.resources,
         &configs,
     ));
+    others.extend(crate::render::gateway::routes(&set.resources, &configs));
     // With the embedded templates, the kinds are known before they render: `build` to
     // stdout writes each object, NetworkPolicies included, as it is rendered.
     let streams = options.stream && options.templates.is_none();

@@ -75,6 +75,7 @@ codes! {
     DuplicatePeerId = "duplicate-peer-id", Error, "two resources claim the same peer ID";
     SecretConflict = "secret-conflict", Error, "one Secret is referenced for different purposes, or two identities share one private key";
     RestCredentialsMismatch = "rest-credentials-mismatch", Error, "ClusterPeers of one cluster with different REST API credentials, or some without";
+    GatewayExposure = "gateway-exposure", Error, "a Peer's exposed gateway that would not be its gateway: `gateway` off, or the RPC API's port";
     MonitoringApiClosed = "monitoring-api-closed", Error, "a Peer with `kotalc.io/monitoring` whose RPC API, where kubo serves its metrics, listens on 127.0.0.1 only";
     ClusterSecretMismatch = "cluster-secret-mismatch", Warning, "ClusterPeers that bootstrap to each other name different cluster secrets";
     SwarmKeyMismatch = "swarm-key-mismatch", Warning, "Peers that peer with each other name different swarm keys, or one has none";

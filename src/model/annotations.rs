@@ -49,6 +49,12 @@ pub const STORAGE_MAX: &str = "kotalc.io/storage-max";
 /// out of `--monitoring`: a PodMonitor, and a NetworkPolicy grant to its metrics port.
 pub const MONITORING: &str = "kotalc.io/monitoring";
 
+/// A Peer's gateway exposed outside the cluster (see [`crate::model::gateway`]).
+pub const GATEWAY_HOST: &str = "kotalc.io/gateway-host";
+pub const GATEWAY_PARENT: &str = "kotalc.io/gateway-parent";
+pub const GATEWAY_CONTROLLER_NAMESPACE: &str = "kotalc.io/gateway-controller-namespace";
+pub const GATEWAY_SUBDOMAINS: &str = "kotalc.io/gateway-subdomains";
+
 /// Every directive and what it does; `explain` and the man pages list them from here.
 pub const DIRECTIVES: &[(&str, &str)] = &[
     (
@@ -122,6 +128,27 @@ pub const DIRECTIVES: &[(&str, &str)] = &[
          PodMonitor for its metrics, which its NetworkPolicy opens to those pods alone (a \
          Peer's on its RPC API port, so it needs `api: true`)",
     ),
+    (
+        GATEWAY_HOST,
+        "Peers only, with `gateway: true`: expose the gateway port (never the RPC API) at this \
+         host, through an HTTPRoute (with kotalc.io/gateway-parent) or an Ingress, and set \
+         kubo's Gateway.PublicGateways to match; needs kotalc.io/gateway-controller-namespace",
+    ),
+    (
+        GATEWAY_PARENT,
+        "Peers only: `NAMESPACE/NAME` of the Gateway API Gateway the HTTPRoute attaches to; \
+         without it, an Ingress is rendered",
+    ),
+    (
+        GATEWAY_CONTROLLER_NAMESPACE,
+        "Peers only: the namespace of the ingress or gateway controller's pods, the only ones \
+         the NetworkPolicy admits to the exposed gateway port",
+    ),
+    (
+        GATEWAY_SUBDOMAINS,
+        "Peers only: `\"true\"` (default) for a subdomain gateway, `<cid>.ipfs.<host>` and \
+         `<name>.ipns.<host>`; `\"false\"` for a path gateway, `<host>/ipfs/<cid>`",
+    ),
 ];
 
 /// The directives a resource of `kind` may carry, with what each does.
@@ -147,6 +174,10 @@ const PEER_ONLY: &[&str] = &[
     PEER_ID,
     RESOURCE_MANAGER_MEMORY,
     STORAGE_MAX,
+    GATEWAY_HOST,
+    GATEWAY_PARENT,
+    GATEWAY_CONTROLLER_NAMESPACE,
+    GATEWAY_SUBDOMAINS,
 ];
 /// The annotations that extend a ClusterPeer; other kinds refuse them.
 const CLUSTER_PEER_ONLY: &[&str] = &[REST_CREDENTIALS_SECRET];

@@ -114,6 +114,9 @@ pub struct PeerConfig {
     /// The Prometheus pods that scrape it (`kotalc.io/monitoring` or `--monitoring`).
     #[serde(skip)]
     pub monitoring: Vec<crate::model::policy::Client>,
+    /// The gateway exposed outside the cluster (`kotalc.io/gateway-host`); malformed
+    /// annotations are reported by the checks and read as none.
+    pub exposure: Option<crate::model::gateway::Exposure>,
 }
 
 /// A fixed peer identity: the ID, and the Secret whose data key `key` holds its private key.
@@ -201,6 +204,7 @@ pub fn peer(spec: &PeerSpec, annotations: &BTreeMap<String, String>) -> PeerConf
             None,
         ),
         identity,
+        exposure: crate::model::gateway::exposure(annotations).ok().flatten(),
         peering: annotations
             .get(annotations::PEERING)
             .map(|list| peering(list)),

@@ -5,6 +5,7 @@ pub mod annotations;
 mod cluster_peer;
 mod common;
 pub mod defaults;
+pub mod gateway;
 pub mod monitoring;
 pub mod parse;
 mod peer;

@@ -313,7 +313,8 @@ pub fn one(
             let mut ingress = vec![anywhere(&swarm)];
             let gateway = named("gateway");
             if !gateway.is_empty() {
-                ingress.push(anywhere(&gateway));
+                let exposed = crate::render::gateway::ingress(config, peer.gateway_port);
+                ingress.push(exposed.unwrap_or_else(|| anywhere(&gateway)));
             }
             let api = named("api");
             if !api.is_empty() {
