@@ -404,6 +404,11 @@ pub struct NewArgs {
     /// sealed identities.
     #[arg(long)]
     pub cluster: bool,
+    /// The Prometheus pods that scrape every resource written (`kotalc.io/monitoring`, in
+    /// `--monitoring`'s syntax): the Peers' RPC APIs, where kubo serves its metrics, then
+    /// listen on the pod's address, open to those pods and the cluster's peers alone.
+    #[arg(long, value_name = "SCRAPERS", value_parser = scrapers)]
+    pub monitoring: Option<String>,
     /// The sealed-secrets controller's certificate (`kubeseal --fetch-cert`): every secret is
     /// generated and sealed at once, and its plaintext never touches disk.
     #[arg(long, value_name = "FILE")]
