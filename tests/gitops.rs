@@ -203,8 +203,11 @@ fn diff_against_a_git_revision_reads_it_without_checking_out() {
     assert!(stdout.contains("its data is lost"), "{stdout}");
     // The removed resource's NetworkPolicy goes like its other objects.
     assert!(stdout.contains("- NetworkPolicy ipfs/archive"), "{stdout}");
+    // The grown claim's StorageMax changes with it, in the StatefulSet (90% of the claim).
+    assert!(stdout.contains("~ StatefulSet ipfs/gateway"), "{stdout}");
+    assert!(stdout.contains("+          value: 90GiB"), "{stdout}");
     assert!(
-        stdout.contains("0 added, 5 removed, 1 changed, 4 unchanged\n"),
+        stdout.contains("0 added, 5 removed, 2 changed, 3 unchanged\n"),
         "{stdout}"
     );
     // The working tree is as it was: nothing checked out.

@@ -254,6 +254,10 @@ fn diff_against_the_operators_exported_objects_shows_only_deliberate_differences
     // replaced), and the cluster ports that nothing listens on; and the liveness probe.
     const RUNTIME_ENV: &[&str] = &[
         "KOTAL_PRIVATE_SWARM",
+        "KOTAL_RESOURCE_MANAGER_MEMORY",
+        "KOTAL_STORAGE_MAX",
+        "KOTAL_STORAGE_GC_WATERMARK",
+        "GOMEMLIMIT",
         "LIBP2P_FORCE_PNET",
         "LIBP2P_TCP_MUX",
         "CLUSTER_CRDT_TRUSTEDPEERS",
@@ -281,7 +285,8 @@ fn diff_against_the_operators_exported_objects_shows_only_deliberate_differences
     let mut entry = String::new();
     // Whether the changed lines since the last unchanged one belong to a runtime-fix entry.
     let mut in_fix = false;
-    for line in stdout.lines() {
+    let lines: Vec<&str> = stdout.lines().collect();
+    for (at, line) in lines.iter().copied().enumerate() {
         if let Some(key) = line.strip_prefix("~ ").or_else(|| line.strip_prefix("+ ")) {
             entry = key.to_string();
             assert!(
@@ -313,6 +318,17 @@ fn diff_against_the_operators_exported_objects_shows_only_deliberate_differences
                 .strip_prefix("- name: ")
                 .is_some_and(|name| RUNTIME_ENV.contains(&name))
                 || line.starts_with("    -") && REMOVED_PORTS.contains(&item);
+        }
+        // A removed port's last line, which the diff may align with the entry before it:
+        // the removed entry that follows is the runtime fix.
+        if line.starts_with("    -")
+            && item.starts_with("protocol: ")
+            && lines.get(at + 1).is_some_and(|next| {
+                next.starts_with("    -")
+                    && REMOVED_PORTS.contains(&next.trim_start_matches("    -").trim_start())
+            })
+        {
+            in_fix = true;
         }
         // The ClusterPeer daemon's liveness probe, added whole (a runtime fix: it restarts a
         // raft joiner hung after its failed join).

@@ -1143,3 +1143,111 @@ fn the_dns_setting_is_offered_by_every_front_end() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("ARGOCD_ENV_KOTALC_CLUSTER_DNS"));
 }
+
+/// Monitoring and an exposed gateway, against the same set without them: cyclonus's answers
+/// differ in exactly these cells, and nowhere else. The named Prometheus pods reach each
+/// resource's metrics port (a Peer's RPC API port, where kubo serves its metrics; a
+/// ClusterPeer's 8888) and nothing else; the exposed gateway admits the controller's
+/// namespace alone, where it admitted everyone.
+#[test]
+fn monitoring_and_an_exposed_gateway_change_only_their_cells() {
+    let peers = |exposed: &str| {
+        format!(
+            "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: exposed\n  \
+             namespace: ipfs\n{exposed}spec:\n  api: true\n  gateway: true\n---\n\
+             apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: inside\n  \
+             namespace: ipfs\nspec:\n  gateway: true\n---\n\
+             apiVersion: ipfs.kotal.io/v1alpha1\nkind: ClusterPeer\nmetadata:\n  name: cluster\n  \
+             namespace: ipfs\nspec:\n  clusterSecretName: cluster-secret\n  \
+             peerEndpoint: /dns4/exposed/tcp/5001\n"
+        )
+    };
+    let base_dir = scratch("network-policy-ops-base-input");
+    fs::write(base_dir.join("set.yaml"), peers("")).unwrap();
+    let opted_dir = scratch("network-policy-ops-input");
+    fs::write(
+        opted_dir.join("set.yaml"),
+        peers(
+            "  annotations:\n    kotalc.io/gateway-host: ipfs.example.com\n    \
+             kotalc.io/gateway-controller-namespace: ingress-nginx\n",
+        ),
+    )
+    .unwrap();
+    let base = build(&base_dir);
+    let out = run(
+        &opted_dir,
+        &[
+            "build",
+            "--monitoring",
+            "monitoring:app.kubernetes.io/name=prometheus",
+            ".",
+        ],
+    );
+    assert_exit(&out, 0);
+    let opted: Vec<J> = serde_saphyr::from_multiple(&text(&out.stdout)).expect("YAML stream");
+    let mut endpoints = pods(&opted);
+    let n = endpoints.len();
+    endpoints.extend(others(
+        n,
+        &[
+            (
+                "prometheus",
+                Some("monitoring"),
+                &[("app.kubernetes.io/name", "prometheus")],
+                &[],
+            ),
+            (
+                "other-monitor",
+                Some("monitoring"),
+                &[("app", "grafana")],
+                &[],
+            ),
+            (
+                "controller",
+                Some("ingress-nginx"),
+                &[("app", "controller")],
+                &[],
+            ),
+            ("stranger", Some("ipfs"), &[("app", "web")], &["80/TCP"]),
+            ("internet", None, &[], &["443/TCP"]),
+        ],
+    ));
+    let before = evaluate("ops-base", &base, &endpoints);
+    let after = evaluate("ops", &opted, &endpoints);
+    let changed: BTreeSet<String> = after
+        .iter()
+        .filter(|(cell, allowed)| before.get(*cell) != Some(*allowed))
+        .map(|((source, destination, port), allowed)| {
+            format!("{source} -> {destination} {port}: {allowed}")
+        })
+        .collect();
+    // Every pod but the controller loses the exposed gateway, which was open to all (the
+    // ClusterPeer's own egress never allowed it: no change there).
+    let mut expected: BTreeSet<String> = [
+        "prometheus -> exposed 5001/TCP: true",
+        "prometheus -> cluster 8888/TCP: true",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    for source in [
+        "inside",
+        "prometheus",
+        "other-monitor",
+        "stranger",
+        "internet",
+    ] {
+        expected.insert(format!("{source} -> exposed 8080/TCP: false"));
+    }
+    assert_eq!(changed, expected);
+    // The controller still reaches the gateway, and only the gateway of `exposed`.
+    for ((source, destination, port), allowed) in &after {
+        if source == "controller" && destination == "exposed" {
+            assert_eq!(
+                *allowed,
+                port == "8080/TCP" || port.starts_with("4001/"),
+                "{port}"
+            );
+        }
+    }
+}

@@ -321,3 +321,58 @@ fn new_never_writes_over_anything() {
     assert!(text(&out.stderr).contains("error[invalid-certificate]"));
     assert!(!work.join("refused").exists());
 }
+
+/// `--monitoring` writes the scrapers on every resource and opens the Peers' RPC APIs, where
+/// kubo serves its metrics: the swarm builds with `--deny-warnings`, with a PodMonitor per
+/// resource and each NetworkPolicy admitting the scrapers.
+#[test]
+fn a_new_private_swarm_can_be_monitored() {
+    let work = scratch("new-private-swarm-monitored");
+    let cert = controller_cert();
+    let scrapers = "monitoring:app.kubernetes.io/name=prometheus";
+    let out = run(
+        &work,
+        &[
+            "new",
+            "private-swarm",
+            "watched",
+            "--peers",
+            "2",
+            "--cluster",
+            "--monitoring",
+            scrapers,
+            "--cert",
+            &cert,
+            "-n",
+            "ipfs",
+            "-o",
+            "swarm",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let build = run(&work, &["build", "--deny-warnings", "swarm"]);
+    assert!(build.status.success(), "{}", text(&build.stderr));
+    let objects: Vec<J> = serde_saphyr::from_multiple(&text(&build.stdout)).expect("YAML");
+    let monitors: BTreeSet<&str> = objects
+        .iter()
+        .filter(|o| o["kind"] == "PodMonitor")
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(
+        monitors,
+        BTreeSet::from([
+            "watched-0",
+            "watched-1",
+            "watched-cluster-0",
+            "watched-cluster-1"
+        ])
+    );
+    for policy in objects.iter().filter(|o| o["kind"] == "NetworkPolicy") {
+        let admits = policy["spec"]["ingress"].as_array().is_some_and(|rules| {
+            rules.iter().any(|r| {
+                r["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "prometheus"
+            })
+        });
+        assert!(admits, "{policy}");
+    }
+}

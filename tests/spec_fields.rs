@@ -249,9 +249,16 @@ fn peer(objects: &[Object], e: &PeerExpect<'_>) {
     } else {
         "false"
     };
+    // Half of the 4Gi memory limit for libp2p's resource manager, 90% of the 10Gi claim for
+    // the repository (README, "Memory and storage").
     assert_eq!(
         config_env[6..],
-        pairs(&[("KOTAL_PRIVATE_SWARM", private)])[..]
+        pairs(&[
+            ("KOTAL_PRIVATE_SWARM", private),
+            ("KOTAL_RESOURCE_MANAGER_MEMORY", "2GiB"),
+            ("KOTAL_STORAGE_MAX", "9GiB"),
+            ("KOTAL_STORAGE_GC_WATERMARK", "90"),
+        ])[..]
     );
 
     let main = &pod["containers"][0];
@@ -263,6 +270,8 @@ fn peer(objects: &[Object], e: &PeerExpect<'_>) {
     let mut main_env = vec![
         ("IPFS_PATH", "/home/ipfs/kotal-data"),
         ("IPFS_LOGGING", "info"),
+        // 80% of the 4Gi memory limit, in whole MiB.
+        ("GOMEMLIMIT", "3276MiB"),
     ];
     if e.swarm_key.is_some() {
         main_env.push(("LIBP2P_FORCE_PNET", "1"));
@@ -426,6 +435,7 @@ fn cluster_peer_sample_matches_spec() {
     let mut main_env = vec![("IPFS_CLUSTER_PATH", "/home/ipfs-cluster/kotal-data")];
     main_env.extend(settings);
     main_env.push(("IPFS_CLUSTER_LOG_LEVEL", "info"));
+    main_env.push(("GOMEMLIMIT", "3276MiB"));
     assert_eq!(env(main), pairs(&main_env));
     assert_eq!(
         main["volumeMounts"],

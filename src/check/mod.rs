@@ -2,8 +2,11 @@
 //! NetworkPolicy annotations (`policy`), and a Swarm's checks with its lowering to Peers
 //! (`swarm`).
 
+pub mod gateway;
 pub mod lint;
+pub mod monitoring;
 pub mod policy;
+pub mod runtime;
 pub mod set;
 pub mod swarm;
 pub mod validate;

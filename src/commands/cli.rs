@@ -273,6 +273,12 @@ pub struct CheckArgs {
     /// kube-system:k8s-app=kube-dns (one resource: the annotation `kotalc.io/cluster-dns`).
     #[arg(long, value_name = "SERVERS", value_parser = cluster_dns)]
     pub cluster_dns: Option<String>,
+    /// Prometheus pods that scrape every resource: a PodMonitor each, and a NetworkPolicy
+    /// grant to its metrics port alone. `NS:KEY=VALUE` (pods of namespace NS with that label),
+    /// `NS:*`, or `KEY=VALUE` (the resource's namespace), comma-separated; one resource:
+    /// the annotation `kotalc.io/monitoring` (`off` leaves it out).
+    #[arg(long, value_name = "SCRAPERS", value_parser = scrapers)]
+    pub monitoring: Option<String>,
     /// How diagnostics are printed on stderr.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -427,6 +433,11 @@ pub struct NewArgs {
     /// sealed identities.
     #[arg(long)]
     pub cluster: bool,
+    /// The Prometheus pods that scrape every resource written (`kotalc.io/monitoring`, in
+    /// `--monitoring`'s syntax): the Peers' RPC APIs, where kubo serves its metrics, then
+    /// listen on the pod's address, open to those pods and the cluster's peers alone.
+    #[arg(long, value_name = "SCRAPERS", value_parser = scrapers)]
+    pub monitoring: Option<String>,
     /// The sealed-secrets controller's certificate (`kubeseal --fetch-cert`): every secret is
     /// generated and sealed at once, and its plaintext never touches disk.
     #[arg(long, value_name = "FILE")]
@@ -504,6 +515,7 @@ pub fn options(args: &CheckArgs, render: bool) -> Options {
             .cluster_dns
             .as_deref()
             .and_then(|text| crate::model::policy::dns(text).ok()),
+        monitoring: args.monitoring.clone(),
     }
 }
 
@@ -535,6 +547,11 @@ fn parent_dirs(paths: &[PathBuf]) -> Vec<PathBuf> {
         .filter(|d| !dirs.iter().any(|outer| within(d, outer)))
         .cloned()
         .collect()
+}
+
+/// `--monitoring`: a scraper list as the annotation takes it (without `off`).
+fn scrapers(text: &str) -> Result<String, String> {
+    crate::model::monitoring::parse(text, false).map(|_| text.to_string())
 }
 
 /// Secret options that cannot work together, as a usage error.

@@ -636,6 +636,12 @@ pub fn options(config: &J) -> Result<Options, String> {
     for path in &paths {
         confined(path)?;
     }
+    let monitoring = text("monitoring");
+    if let Some(scrapers) = &monitoring
+        && let Err(problem) = crate::model::monitoring::parse(scrapers, false)
+    {
+        return Err(format!("config monitoring {scrapers:?}: {problem}"));
+    }
     if let Some(ns) = text("namespace")
         && let Some(problem) = crate::kube::names::namespace(&ns)
     {
@@ -656,6 +662,7 @@ pub fn options(config: &J) -> Result<Options, String> {
         stream: false,
         no_network_policies: !network_policies,
         cluster_dns,
+        monitoring,
     })
 }
 

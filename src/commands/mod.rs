@@ -68,7 +68,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
                     }
                 },
             };
-            let schema = crate::model::schema::document(kind);
+            let mut schema = crate::model::schema::document(kind);
+            describe_directives(&mut schema);
             let text = format!(
                 "{}\n",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
@@ -209,6 +210,11 @@ fn argocd(options: &mut Options) -> Result<(), String> {
             crate::model::policy::dns(&servers)
                 .map_err(|problem| format!("ARGOCD_ENV_KOTALC_CLUSTER_DNS: {problem}"))?,
         );
+    }
+    if let Some(scrapers) = var("MONITORING")? {
+        crate::model::monitoring::parse(&scrapers, false)
+            .map_err(|e| format!("ARGOCD_ENV_KOTALC_MONITORING: {e}"))?;
+        options.monitoring = Some(scrapers);
     }
     if let Some(passthrough) = flag("PASSTHROUGH")? {
         options.passthrough = passthrough;
@@ -524,4 +530,25 @@ fn man(args: &crate::commands::cli::ManArgs) -> u8 {
         Ok(roff) => print(&String::from_utf8_lossy(&roff)),
         Err(_) => EXIT_PROBLEMS,
     }
+}
+
+/// Lists every `kotalc.io/*` annotation in the description of `metadata.annotations`, where an
+/// editor shows it: the map itself takes any string, as Kubernetes' does, and `build` judges
+/// the directives.
+fn describe_directives(schema: &mut serde_json::Value) {
+    let Some(serde_json::Value::Object(annotations)) =
+        schema.pointer_mut("/$defs/ObjectMeta/properties/annotations")
+    else {
+        return;
+    };
+    let mut text = annotations
+        .get("description")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    text.push_str(" The directives:");
+    for (name, meaning) in crate::model::annotations::DIRECTIVES {
+        text.push_str(&format!("\n- {name}: {meaning}"));
+    }
+    annotations.insert("description".into(), serde_json::Value::String(text));
 }

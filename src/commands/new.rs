@@ -173,8 +173,14 @@ fn private_swarm(
             .entry(crate::model::annotations::PEERING.to_string())
             .or_default();
         let mut spec = json!({ "swarmKeySecretName": swarm_key });
-        if args.cluster {
+        if args.cluster || args.monitoring.is_some() {
             spec["api"] = json!(true);
+        }
+        if let Some(scrapers) = &args.monitoring {
+            annotations.insert(
+                crate::model::annotations::MONITORING.to_string(),
+                scrapers.clone(),
+            );
         }
         let object = json!({
             "apiVersion": crate::model::API_VERSION,
@@ -218,6 +224,11 @@ fn private_swarm(
             "metadata": { "name": member.name, "namespace": namespace },
             "spec": spec,
         });
+        let mut object = object;
+        if let Some(scrapers) = &args.monitoring {
+            object["metadata"]["annotations"] =
+                json!({ crate::model::annotations::MONITORING: scrapers });
+        }
         files.resource(
             &object,
             &format!(

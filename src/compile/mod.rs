@@ -53,6 +53,9 @@ pub struct Options {
     /// Where the policies let pods send DNS queries, unless a resource's
     /// `kotalc.io/cluster-dns` says otherwise; `None`: kube-system's kube-dns pods.
     pub cluster_dns: Option<Vec<crate::model::policy::Client>>,
+    /// `--monitoring`: the Prometheus pods that scrape every resource without its own
+    /// `kotalc.io/monitoring`.
+    pub monitoring: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -261,6 +264,11 @@ fn resolve(run: &mut Run, parsed: Parsed) -> Resolved {
                             .unwrap_or_else(crate::model::policy::default_dns),
                     );
                 }
+                if run.options.monitoring.is_some() {
+                    let own = crate::model::parse::annotation(resource, annotations::MONITORING)
+                        .and_then(|(_, node)| node.as_str());
+                    config.monitor_by_default(own, run.options.monitoring.as_deref());
+                }
             }
             config
         })
@@ -287,6 +295,9 @@ fn check(run: &mut Run, resolved: Resolved) -> Checked {
         crate::check::policy::check(resource, config, policies, diagnostics);
         let mut lints = Vec::new();
         lint::resource(resource, config, &mut lints);
+        crate::check::runtime::check(resource, config, diagnostics, &mut lints);
+        crate::check::monitoring::check(resource, config, diagnostics);
+        crate::check::gateway::check(resource, config, diagnostics);
         diagnostics.extend(lints.into_iter().filter(|d| !allow.contains(&d.code)));
     }
     validate::duplicates(resources, diagnostics);
@@ -423,6 +434,11 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
     for doc in set.passthrough {
         others.push(Object::from_value(doc.value, doc.root.span));
     }
+    others.extend(crate::render::monitoring::pod_monitors(
+        &set.resources,
+        &configs,
+    ));
+    others.extend(crate::render::gateway::routes(&set.resources, &configs));
     // With the embedded templates, the kinds are known before they render: `build` to
     // stdout writes each object, NetworkPolicies included, as it is rendered.
     let streams = options.stream && options.templates.is_none();

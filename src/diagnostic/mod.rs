@@ -80,6 +80,8 @@ codes! {
     DuplicatePeerId = "duplicate-peer-id", Error, "two resources claim the same peer ID";
     SecretConflict = "secret-conflict", Error, "one Secret is referenced for different purposes, or two identities share one private key";
     RestCredentialsMismatch = "rest-credentials-mismatch", Error, "ClusterPeers of one cluster with different REST API credentials, or some without";
+    GatewayExposure = "gateway-exposure", Error, "a Peer's exposed gateway that would not be its gateway: `gateway` off, or the RPC API's port";
+    MonitoringApiClosed = "monitoring-api-closed", Error, "a Peer with `kotalc.io/monitoring` whose RPC API, where kubo serves its metrics, listens on 127.0.0.1 only";
     ClusterSecretMismatch = "cluster-secret-mismatch", Warning, "ClusterPeers that bootstrap to each other name different cluster secrets";
     SwarmKeyMismatch = "swarm-key-mismatch", Warning, "Peers that peer with each other name different swarm keys, or one has none";
     PeeringWithoutIdentity = "peering-without-identity", Warning, "a `kotalc.io/peering` address names a Peer of the set without a fixed identity, whose peer ID changes with its volume";
@@ -91,6 +93,7 @@ codes! {
     PrivateSwarmIsolated = "private-swarm-isolated", Warning, "a private swarm whose peers have no bootstrap or peering list to find each other";
     RaftTrustedPeers = "raft-trusted-peers", Warning, "a ClusterPeer with raft consensus and trustedPeers, which only crdt consensus reads";
     ServerProfileFiltersCluster = "server-profile-filters-cluster", Warning, "the `server` profile on a Peer that peers inside the cluster, whose pod and Service addresses it filters out";
+    ExceedsLimit = "exceeds-limit", Warning, "a `kotalc.io/go-memory-limit`, `resource-manager-memory` or `storage-max` above the memory limit or the claim it is a share of";
     PlaintextSecret = "plaintext-secret", Error, "a Secret with values in the inputs: plaintext in git";
     SealedSecretMissingKey = "sealed-secret-missing-key", Error, "a SealedSecret of the inputs lacks a data key that a resource reads";
     SealedSecretInvalid = "sealed-secret-invalid", Error, "a SealedSecret of the inputs is malformed, or its scope does not fit its namespace";

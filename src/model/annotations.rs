@@ -41,6 +41,24 @@ pub const CLUSTER_DNS: &str = "kotalc.io/cluster-dns";
 /// `USER:PASSWORD`.
 pub const REST_CREDENTIALS_SECRET: &str = "kotalc.io/rest-credentials-secret";
 
+/// `GOMEMLIMIT` of a resource's daemon: a quantity (`3Gi`), or `off` to set none; without it,
+/// a share of the container's memory limit (see [`crate::model::runtime`]).
+pub const GO_MEMORY_LIMIT: &str = "kotalc.io/go-memory-limit";
+/// A Peer's `Swarm.ResourceMgr.MaxMemory`: a quantity, or `off` to leave it to kubo.
+pub const RESOURCE_MANAGER_MEMORY: &str = "kotalc.io/resource-manager-memory";
+/// A Peer's `Datastore.StorageMax`: a quantity, or `off` to leave it to kubo.
+pub const STORAGE_MAX: &str = "kotalc.io/storage-max";
+
+/// The Prometheus pods that scrape the resource (`NS:KEY=VALUE`, ...), or `off` to leave it
+/// out of `--monitoring`: a PodMonitor, and a NetworkPolicy grant to its metrics port.
+pub const MONITORING: &str = "kotalc.io/monitoring";
+
+/// A Peer's gateway exposed outside the cluster (see [`crate::model::gateway`]).
+pub const GATEWAY_HOST: &str = "kotalc.io/gateway-host";
+pub const GATEWAY_PARENT: &str = "kotalc.io/gateway-parent";
+pub const GATEWAY_CONTROLLER_NAMESPACE: &str = "kotalc.io/gateway-controller-namespace";
+pub const GATEWAY_SUBDOMAINS: &str = "kotalc.io/gateway-subdomains";
+
 /// Every directive and what it does; `explain` and the man pages list them from here.
 pub const DIRECTIVES: &[(&str, &str)] = &[
     (
@@ -97,6 +115,50 @@ pub const DIRECTIVES: &[(&str, &str)] = &[
         "ClusterPeers only: the Secret whose `credentials` key holds the REST API's \
          `USER:PASSWORD`",
     ),
+    (
+        GO_MEMORY_LIMIT,
+        "the daemon's GOMEMLIMIT, a quantity (`3Gi`), or `off` to set none (the image's \
+         environment then decides); default 80% of the memory limit",
+    ),
+    (
+        RESOURCE_MANAGER_MEMORY,
+        "Peers only: kubo's Swarm.ResourceMgr.MaxMemory, a quantity (`2Gi`), or `off` to leave \
+         what the repository holds; default 50% of the memory limit",
+    ),
+    (
+        STORAGE_MAX,
+        "Peers only: kubo's Datastore.StorageMax, a quantity (`90Gi`), or `off` to leave what \
+         the repository holds (and its StorageGCWatermark); default 90% of the storage claim, \
+         with StorageGCWatermark 90",
+    ),
+    (
+        MONITORING,
+        "the Prometheus pods that scrape this resource, comma-separated `NS:KEY=VALUE`, \
+         `NS:*` or `KEY=VALUE` (this namespace), or `off` to leave it out of --monitoring: a \
+         PodMonitor for its metrics, which its NetworkPolicy opens to those pods alone (a \
+         Peer's on its RPC API port, so it needs `api: true`)",
+    ),
+    (
+        GATEWAY_HOST,
+        "Peers only, with `gateway: true`: expose the gateway port (never the RPC API) at this \
+         host, through an HTTPRoute (with kotalc.io/gateway-parent) or an Ingress, and set \
+         kubo's Gateway.PublicGateways to match; needs kotalc.io/gateway-controller-namespace",
+    ),
+    (
+        GATEWAY_PARENT,
+        "Peers only: `NAMESPACE/NAME` of the Gateway API Gateway the HTTPRoute attaches to; \
+         without it, an Ingress is rendered",
+    ),
+    (
+        GATEWAY_CONTROLLER_NAMESPACE,
+        "Peers only: the namespace of the ingress or gateway controller's pods, the only ones \
+         the NetworkPolicy admits to the exposed gateway port",
+    ),
+    (
+        GATEWAY_SUBDOMAINS,
+        "Peers only: `\"true\"` (default) for a subdomain gateway, `<cid>.ipfs.<host>` and \
+         `<name>.ipns.<host>`; `\"false\"` for a path gateway, `<host>/ipfs/<cid>`",
+    ),
 ];
 
 /// The directives a resource of `kind` may carry, with what each does.
@@ -116,11 +178,28 @@ pub fn list(text: &str) -> impl Iterator<Item = &str> {
     text.split(',').map(str::trim).filter(|n| !n.is_empty())
 }
 /// The annotations that extend a Peer; other kinds refuse them.
-const PEER_ONLY: &[&str] = &[IDENTITY_SECRET, PEERING, PEER_ID];
+const PEER_ONLY: &[&str] = &[
+    IDENTITY_SECRET,
+    PEERING,
+    PEER_ID,
+    RESOURCE_MANAGER_MEMORY,
+    STORAGE_MAX,
+    GATEWAY_HOST,
+    GATEWAY_PARENT,
+    GATEWAY_CONTROLLER_NAMESPACE,
+    GATEWAY_SUBDOMAINS,
+];
 /// The annotations that extend a ClusterPeer; other kinds refuse them.
 const CLUSTER_PEER_ONLY: &[&str] = &[REST_CREDENTIALS_SECRET];
 /// Directives that the resource's own checks read; here they are only known.
-const CHECKED_ELSEWHERE: &[&str] = &[API_CLIENTS, CLUSTER_DNS, NETWORK_POLICIES, OPEN_EGRESS];
+const CHECKED_ELSEWHERE: &[&str] = &[
+    API_CLIENTS,
+    CLUSTER_DNS,
+    NETWORK_POLICIES,
+    OPEN_EGRESS,
+    GO_MEMORY_LIMIT,
+    MONITORING,
+];
 
 /// The warning codes a resource allows, reporting every `kotalc.io/*` annotation that is
 /// unknown or malformed.

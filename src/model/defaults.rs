@@ -109,6 +109,14 @@ pub struct PeerConfig {
     pub peering_list: Option<String>,
     #[serde(skip)]
     pub policy: crate::model::policy::Settings,
+    /// Memory and storage settings from the limits (`kotalc.io/go-memory-limit`, ...).
+    pub runtime: crate::model::runtime::Runtime,
+    /// The Prometheus pods that scrape it (`kotalc.io/monitoring` or `--monitoring`).
+    #[serde(skip)]
+    pub monitoring: Vec<crate::model::policy::Client>,
+    /// The gateway exposed outside the cluster (`kotalc.io/gateway-host`); malformed
+    /// annotations are reported by the checks and read as none.
+    pub exposure: Option<crate::model::gateway::Exposure>,
 }
 
 /// A fixed peer identity: the ID, and the Secret whose data key `key` holds its private key.
@@ -166,6 +174,7 @@ pub fn peer(spec: &PeerSpec, annotations: &BTreeMap<String, String>) -> PeerConf
         }),
         _ => None,
     };
+    let resources = compute(spec.resources.as_ref());
     PeerConfig {
         image: spec.image.clone().unwrap_or_else(|| PEER_IMAGE.into()),
         replicas: spec.replicas.unwrap_or(1),
@@ -184,8 +193,18 @@ pub fn peer(spec: &PeerSpec, annotations: &BTreeMap<String, String>) -> PeerConf
         swarm_key_secret_name: spec.swarm_key_secret_name.clone(),
         logging: spec.logging.unwrap_or_default(),
         extra_args: spec.extra_args.clone().unwrap_or_default(),
-        resources: compute(spec.resources.as_ref()),
+        runtime: crate::model::runtime::peer(
+            resources.memory_limit.value,
+            resources.storage.value,
+            annotations,
+        ),
+        resources,
+        monitoring: crate::model::monitoring::scrapers(
+            annotations.get(annotations::MONITORING).map(String::as_str),
+            None,
+        ),
         identity,
+        exposure: crate::model::gateway::exposure(annotations).ok().flatten(),
         peering: annotations
             .get(annotations::PEERING)
             .map(|list| peering(list)),
@@ -213,6 +232,11 @@ pub struct ClusterPeerConfig {
     pub rest_credentials_secret: Option<String>,
     #[serde(skip)]
     pub policy: crate::model::policy::Settings,
+    /// `GOMEMLIMIT` from the memory limit (`kotalc.io/go-memory-limit`).
+    pub runtime: crate::model::runtime::Runtime,
+    /// The Prometheus pods that scrape it (`kotalc.io/monitoring` or `--monitoring`).
+    #[serde(skip)]
+    pub monitoring: Vec<crate::model::policy::Client>,
 }
 
 pub fn cluster_peer(
@@ -220,6 +244,7 @@ pub fn cluster_peer(
     annotations: &BTreeMap<String, String>,
 ) -> ClusterPeerConfig {
     let trusted = spec.trusted_peers.clone().unwrap_or_default();
+    let resources = compute(spec.resources.as_ref());
     ClusterPeerConfig {
         image: spec
             .image
@@ -239,7 +264,12 @@ pub fn cluster_peer(
         peer_endpoint: spec.peer_endpoint.clone(),
         logging: spec.logging.unwrap_or_default(),
         extra_args: spec.extra_args.clone().unwrap_or_default(),
-        resources: compute(spec.resources.as_ref()),
+        runtime: crate::model::runtime::cluster_peer(resources.memory_limit.value, annotations),
+        resources,
+        monitoring: crate::model::monitoring::scrapers(
+            annotations.get(annotations::MONITORING).map(String::as_str),
+            None,
+        ),
         rest_credentials_secret: annotations
             .get(annotations::REST_CREDENTIALS_SECRET)
             .cloned(),
@@ -259,6 +289,26 @@ impl Config {
         match self {
             Config::Peer(p) => &p.resources,
             Config::ClusterPeer(c) => &c.resources,
+        }
+    }
+
+    /// The Prometheus pods that scrape it.
+    pub fn monitoring(&self) -> &[crate::model::policy::Client] {
+        match self {
+            Config::Peer(p) => &p.monitoring,
+            Config::ClusterPeer(c) => &c.monitoring,
+        }
+    }
+
+    /// Scraped by the run's `--monitoring` pods, unless its own annotation says otherwise.
+    pub fn monitor_by_default(&mut self, annotation: Option<&str>, run: Option<&str>) {
+        let scrapers = crate::model::monitoring::scrapers(annotation, run);
+        match self {
+            // kubo's metrics are on the RPC API: --monitoring leaves a Peer whose API listens
+            // on 127.0.0.1 alone (its own annotation asking for it is an error).
+            Config::Peer(p) if !p.api && annotation.is_none() => p.monitoring = Vec::new(),
+            Config::Peer(p) => p.monitoring = scrapers,
+            Config::ClusterPeer(c) => c.monitoring = scrapers,
         }
     }
 

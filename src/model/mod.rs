@@ -5,10 +5,13 @@ pub mod annotations;
 mod cluster_peer;
 mod common;
 pub mod defaults;
+pub mod gateway;
+pub mod monitoring;
 pub mod parse;
 mod peer;
 pub mod policy;
 pub mod references;
+pub mod runtime;
 pub mod schema;
 mod swarm;
 

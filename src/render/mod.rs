@@ -3,6 +3,8 @@
 //! field Kubernetes does not know, then kept as canonical JSON for emission.
 
 mod context;
+pub mod gateway;
+pub mod monitoring;
 pub mod policy;
 pub mod typed;
 

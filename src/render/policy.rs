@@ -446,7 +446,8 @@ pub fn one(
             let mut ingress = vec![anywhere(&swarm)];
             let gateway = named("gateway");
             if !gateway.is_empty() {
-                ingress.push(anywhere(&gateway));
+                let exposed = crate::render::gateway::ingress(config, peer.gateway_port);
+                ingress.push(exposed.unwrap_or_else(|| anywhere(&gateway)));
             }
             let api = named("api");
             if !api.is_empty() {
@@ -511,6 +512,8 @@ pub fn one(
     if !settings.enabled {
         return None;
     }
+    let mut ingress = ingress;
+    ingress.extend(crate::render::monitoring::ingress(config, ns));
     let value = json!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

@@ -3,7 +3,9 @@
 # configuration and the private-swarm settings, in that order, at every start.
 # Input (environment): IPFS_PATH, IPFS_API_HOST, IPFS_API_PORT, IPFS_GATEWAY_HOST,
 # IPFS_GATEWAY_PORT, IPFS_PROFILES (semicolon-separated, may be empty), KOTAL_PRIVATE_SWARM
-# ("true" for a Peer with a swarm key).
+# ("true" for a Peer with a swarm key), KOTAL_RESOURCE_MANAGER_MEMORY, KOTAL_STORAGE_MAX and
+# KOTAL_STORAGE_GC_WATERMARK (each empty to leave the setting as the repository holds it),
+# KOTAL_PUBLIC_GATEWAYS (kubo's Gateway.PublicGateways as JSON, for an exposed gateway).
 set -e
 
 # kubo's release decides which keys its configuration has: `ipfs version --number` prints it
@@ -73,6 +75,23 @@ esac
 if [ "$discovery" = off ]; then
   ipfs config --json Discovery.MDNS.Enabled false
   ipfs config --json Swarm.DisableNatPortMap true
+fi
+# Memory and storage from the pod's limits, after the profiles (none of which sets them):
+# libp2p's resource manager otherwise plans for half of the node's memory
+# (core/node/libp2p/rcmgr_defaults.go:22 at v0.28.0), and GC for kubo's 10GB whatever the
+# claim. Each is a humanize size (`3276MiB`), parsed at every daemon start.
+if [ -n "$KOTAL_RESOURCE_MANAGER_MEMORY" ]; then
+  ipfs config Swarm.ResourceMgr.MaxMemory "$KOTAL_RESOURCE_MANAGER_MEMORY"
+fi
+# The exposed gateway's host: a subdomain gateway answers <cid>.ipfs.<host> and redirects
+# <host>/ipfs/<cid> there; a path gateway answers <host>/ipfs/<cid> (config/gateway.go
+# GatewaySpec at v0.28.0). Left as it is when the gateway is not exposed.
+if [ -n "$KOTAL_PUBLIC_GATEWAYS" ]; then
+  ipfs config --json Gateway.PublicGateways "$KOTAL_PUBLIC_GATEWAYS"
+fi
+if [ -n "$KOTAL_STORAGE_MAX" ]; then
+  ipfs config Datastore.StorageMax "$KOTAL_STORAGE_MAX"
+  ipfs config --json Datastore.StorageGCWatermark "$KOTAL_STORAGE_GC_WATERMARK"
 fi
 
 if [ "$KOTAL_PRIVATE_SWARM" = true ]; then

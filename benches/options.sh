@@ -1,0 +1,62 @@
+#!/bin/sh
+# The cost per resource of build with the opt-in options, against plain build, on the
+# benchmark's generated inputs (N Peers and N/4 ClusterPeers, fixed seed): --monitoring on every
+# resource, and every Peer whose gateway is on exposed (kotalc.io/gateway-host and
+# kotalc.io/gateway-controller-namespace), which adds a PodMonitor, an Ingress and policy rules.
+# Each time is the median of $RUNS runs (5).
+#
+#   benches/options.sh            print the table
+set -eu
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+cargo build --release --quiet --bench generate
+generate=$(find target/release/deps -maxdepth 1 -type f -name 'generate-*' ! -name '*.d' | head -n 1)
+kotalc=${KOTALC:-target/release/kotalc}
+runs=${RUNS:-5}
+work=${BENCH_WORK:-target/bench-options}
+rm -rf "$work"
+mkdir -p "$work"
+
+median() {
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f '%e' -o "$work/time" sh -c "$1" >/dev/null 2>&1
+    cat "$work/time"
+  done | sort -n | awk -v mid=$(((runs + 1) / 2)) 'NR == mid { print $1 }'
+}
+
+# expose DIR: every Peer document with `gateway: true` gets the gateway annotations.
+expose() {
+  find "$1" -name '*.yaml' | while read -r file; do
+    awk '
+      function flush() {
+        if (doc ~ /\nkind: Peer\n/ && doc ~ /\n  gateway: true\n/)
+          sub(/\n  labels:\n/, "\n  annotations:\n    kotalc.io/gateway-host: ipfs.example.com\n    kotalc.io/gateway-controller-namespace: ingress-nginx\n  labels:\n", doc)
+        printf "%s", substr(doc, 2)
+        doc = ""
+      }
+      /^---$/ { flush(); print; next }
+      { doc = doc "\n" $0 }
+      END { flush(); print "" }
+    ' "$file" > "$file.new"
+    mv "$file.new" "$file"
+  done
+}
+
+printf '| N | resources | build | per resource | with the options | per resource | options / build |\n'
+printf '|---|---|---|---|---|---|---|\n'
+for n in 1000 10000; do
+  "$generate" "$n" "$work/in-$n" >/dev/null 2>&1
+  cp -r "$work/in-$n" "$work/opted-$n"
+  expose "$work/opted-$n"
+  resources=$((n + n / 4))
+  "$kotalc" build "$work/opted-$n" --monitoring monitoring:app.kubernetes.io/name=prometheus \
+    > "$work/opted-$n.yaml"
+  plain=$(median "$kotalc build $work/in-$n")
+  opted=$(median "$kotalc build $work/opted-$n --monitoring monitoring:app.kubernetes.io/name=prometheus")
+  awk -v n="$n" -v r="$resources" -v p="$plain" -v o="$opted" 'BEGIN {
+    printf "| %d | %d | %.2f s | %.0f us | %.2f s | %.0f us | %.2f |\n", n, r, p, p / r * 1e6, o, o / r * 1e6, o / p
+  }'
+done
+printf '\nObjects with the options at N = 10,000: %s PodMonitors, %s Ingresses.\n' \
+  "$(grep -c '^kind: PodMonitor' "$work/opted-10000.yaml")" \
+  "$(grep -c '^kind: Ingress' "$work/opted-10000.yaml")"
