@@ -604,76 +604,6 @@ pub fn write_dir<S: AsRef<str>>(
     })
 }
 
-/// Marks a staging tree as being written, and proves it kotalc's: the file records the
-/// device and inode of the tree's directory and carries a modification time to the
-/// nanosecond that it records too. Files committed to a repository cannot forge either (a
-/// checkout gets new inodes and the time of the checkout), so a later run removes a tree
-/// with a matching flag whole, and no other. The flag is removed before the tree is swapped
-/// in.
-const STAGING_FLAG: &str = ".kotalc-staging";
-
-fn staging_proof(tree: &rustix::fs::Stat, mtime: (i64, i64)) -> String {
-    format!(
-        "kotalc staging tree {} {} {}.{:09}\n",
-        tree.st_dev, tree.st_ino, mtime.0, mtime.1
-    )
-}
-
-pub(super) fn write_staging_flag(tree: &std::os::fd::OwnedFd) -> io::Result<()> {
-    use rustix::fs::{Mode, OFlags, Timespec, Timestamps};
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(io::Error::other)?;
-    let mtime = (
-        i64::try_from(now.as_secs()).map_err(io::Error::other)?,
-        i64::from(now.subsec_nanos()),
-    );
-    let flag = rustix::fs::openat(
-        tree,
-        STAGING_FLAG,
-        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o600),
-    )?;
-    let proof = staging_proof(&rustix::fs::fstat(tree)?, mtime);
-    fs::File::from(flag.try_clone()?).write_all(proof.as_bytes())?;
-    let time = Timespec {
-        tv_sec: mtime.0,
-        tv_nsec: mtime.1 as _,
-    };
-    rustix::fs::futimens(
-        &flag,
-        &Timestamps {
-            last_access: time,
-            last_modification: time,
-        },
-    )?;
-    Ok(())
-}
-
-/// Whether the tree open at `tree` holds a staging flag that proves it kotalc's.
-fn proven_staging(tree: &std::os::fd::OwnedFd) -> bool {
-    use rustix::fs::{Mode, OFlags};
-    let proven = || -> io::Result<bool> {
-        let flag = rustix::fs::openat(
-            tree,
-            STAGING_FLAG,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        let stat = rustix::fs::fstat(&flag)?;
-        if crate::output::owned::file_type(&stat) != rustix::fs::FileType::RegularFile
-            || stat.st_size > 256
-        {
-            return Ok(false);
-        }
-        let mut text = String::new();
-        io::Read::read_to_string(&mut fs::File::from(flag), &mut text)?;
-        let mtime = (stat.st_mtime as i64, stat.st_mtime_nsec as i64);
-        Ok(text == staging_proof(&rustix::fs::fstat(tree)?, mtime))
-    };
-    proven().unwrap_or(false)
-}
-
 /// Builds the new tree at `staging`, which must not exist: kotalc never removes what it did
 /// not create. On failure, what it created is removed.
 fn stage<S: AsRef<str>>(
@@ -712,7 +642,7 @@ fn fill<S: AsRef<str>>(
 ) -> io::Result<()> {
     use rayon::prelude::*;
     let tree = crate::output::owned::open_dir(staging)?;
-    write_staging_flag(&tree)?;
+    crate::output::owned::write_staging_flag(&tree)?;
     let mut made = BTreeSet::new();
     let mut writes = Vec::with_capacity(files.len());
     for (name, content) in files {
@@ -741,8 +671,8 @@ fn fill<S: AsRef<str>>(
     if let Some(like) = like {
         keep_attributes(staging, like)?;
     }
-    durable(staging)?;
-    crate::output::owned::remove_file(&tree, Path::new(STAGING_FLAG))
+    crate::output::owned::durable(staging)?;
+    crate::output::owned::remove_file(&tree, Path::new(crate::output::owned::STAGING_FLAG))
 }
 
 /// Gives the new tree the old directory's mode, owner and group, and, where the directory
@@ -770,23 +700,6 @@ fn keep_attributes(staging: &Path, like: &fs::Metadata) -> io::Result<()> {
 #[cfg(not(unix))]
 fn keep_attributes(staging: &Path, like: &fs::Metadata) -> io::Result<()> {
     fs::set_permissions(staging, like.permissions())
-}
-
-/// Everything staged reaches the disk before the tree is swapped in: one `syncfs` for the
-/// whole tree, where fsync per file would cost a disk flush for each of thousands of files.
-#[cfg(target_os = "linux")]
-pub(super) fn durable(staging: &Path) -> io::Result<()> {
-    let dir = fs::File::open(staging)?;
-    rustix::fs::syncfs(&dir).map_err(io::Error::from)
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(super) fn durable(staging: &Path) -> io::Result<()> {
-    for entry in walkdir::WalkDir::new(staging) {
-        let entry = entry.map_err(io::Error::other)?;
-        fs::File::open(entry.path())?.sync_all()?;
-    }
-    Ok(())
 }
 
 /// Puts the staged tree at `dir`. An existing tree is exchanged with it in one atomic
@@ -959,7 +872,7 @@ fn exchange(_: &Path, _: &Path) -> io::Result<()> {
 }
 
 /// Trees that an interrupted run left beside `dir`, removed under the same rules as the
-/// output: a staging tree whose flag proves it kotalc's (see [`STAGING_FLAG`]) is removed
+/// output: a staging tree whose flag proves it kotalc's (see [`crate::output::owned::STAGING_FLAG`]) is removed
 /// whole; any other (an old tree swapped out) only when it is plain directories and regular
 /// files, each one the marker or a file the marker lists with its listed content, so that
 /// nothing but kotalc's own output is ever lost. A tree kotalc cannot prove its own, a link
@@ -1002,7 +915,7 @@ fn remove_leftovers(parent: &Path, base: &str, marker: &str) -> Vec<String> {
                 continue;
             }
         };
-        let removable = if proven_staging(&tree) {
+        let removable = if crate::output::owned::proven_staging(&tree) {
             Ok(())
         } else {
             plain_output(&tree, marker)
@@ -1057,7 +970,7 @@ fn plain_output(tree: &std::os::fd::OwnedFd, marker: &str) -> Result<(), String>
         }
         let name = entry.path.to_string_lossy();
         let ours = name == marker
-            || (name == STAGING_FLAG && entry.stat.st_size == 0)
+            || (name == crate::output::owned::STAGING_FLAG && entry.stat.st_size == 0)
             || listed
                 .get(&*name)
                 .is_some_and(|hashes| read(&name).is_ok_and(|b| hashes.contains(&sha256_hex(&b))));

@@ -215,3 +215,91 @@ pub fn remove_empty_dirs(root: impl AsFd) {
         }
     }
 }
+
+/// Marks a staging tree as being written, and proves it kotalc's: the file records the
+/// device and inode of the tree's directory and carries a modification time to the
+/// nanosecond that it records too. Files committed to a repository cannot forge either (a
+/// checkout gets new inodes and the time of the checkout), so a later run removes a tree
+/// with a matching flag whole, and no other. The flag is removed before the tree is swapped
+/// in.
+pub(super) const STAGING_FLAG: &str = ".kotalc-staging";
+
+fn staging_proof(tree: &rustix::fs::Stat, mtime: (i64, i64)) -> String {
+    format!(
+        "kotalc staging tree {} {} {}.{:09}\n",
+        tree.st_dev, tree.st_ino, mtime.0, mtime.1
+    )
+}
+
+pub(super) fn write_staging_flag(tree: &std::os::fd::OwnedFd) -> io::Result<()> {
+    use rustix::fs::{Mode, OFlags, Timespec, Timestamps};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(io::Error::other)?;
+    let mtime = (
+        i64::try_from(now.as_secs()).map_err(io::Error::other)?,
+        i64::from(now.subsec_nanos()),
+    );
+    let flag = rustix::fs::openat(
+        tree,
+        STAGING_FLAG,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    let proof = staging_proof(&rustix::fs::fstat(tree)?, mtime);
+    io::Write::write_all(
+        &mut std::fs::File::from(flag.try_clone()?),
+        proof.as_bytes(),
+    )?;
+    let time = Timespec {
+        tv_sec: mtime.0,
+        tv_nsec: mtime.1 as _,
+    };
+    rustix::fs::futimens(
+        &flag,
+        &Timestamps {
+            last_access: time,
+            last_modification: time,
+        },
+    )?;
+    Ok(())
+}
+
+/// Whether the tree open at `tree` holds a staging flag that proves it kotalc's.
+pub(super) fn proven_staging(tree: &std::os::fd::OwnedFd) -> bool {
+    use rustix::fs::{Mode, OFlags};
+    let proven = || -> io::Result<bool> {
+        let flag = rustix::fs::openat(
+            tree,
+            STAGING_FLAG,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let stat = rustix::fs::fstat(&flag)?;
+        if file_type(&stat) != rustix::fs::FileType::RegularFile || stat.st_size > 256 {
+            return Ok(false);
+        }
+        let mut text = String::new();
+        io::Read::read_to_string(&mut std::fs::File::from(flag), &mut text)?;
+        let mtime = (stat.st_mtime as i64, stat.st_mtime_nsec as i64);
+        Ok(text == staging_proof(&rustix::fs::fstat(tree)?, mtime))
+    };
+    proven().unwrap_or(false)
+}
+
+/// Everything staged reaches the disk before the tree is swapped in: one `syncfs` for the
+/// whole tree, where fsync per file would cost a disk flush for each of thousands of files.
+#[cfg(target_os = "linux")]
+pub(super) fn durable(staging: &Path) -> io::Result<()> {
+    let dir = std::fs::File::open(staging)?;
+    rustix::fs::syncfs(&dir).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(super) fn durable(staging: &Path) -> io::Result<()> {
+    for entry in walkdir::WalkDir::new(staging) {
+        let entry = entry.map_err(io::Error::other)?;
+        std::fs::File::open(entry.path())?.sync_all()?;
+    }
+    Ok(())
+}

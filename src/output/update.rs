@@ -205,7 +205,7 @@ fn parent_made<'p>(tree: &OwnedFd, relative: &'p str) -> io::Result<(OwnedFd, &'
 /// `plan.writes`, the journal and the final marker, all on disk.
 fn stage(staging: &Path, plan: &Plan<'_>, group: Option<u32>) -> io::Result<OwnedFd> {
     let dir = owned::open_dir(staging)?;
-    super::emit::write_staging_flag(&dir)?;
+    owned::write_staging_flag(&dir)?;
     step();
     let write = |name: &str, content: &str| -> io::Result<()> {
         let file = rustix::fs::openat(
@@ -226,7 +226,7 @@ fn stage(staging: &Path, plan: &Plan<'_>, group: Option<u32>) -> io::Result<Owne
     }
     write("journal", &plan.journal)?;
     write("marker", &plan.marker)?;
-    super::emit::durable(staging)?;
+    owned::durable(staging)?;
     Ok(dir)
 }
 
