@@ -179,14 +179,13 @@ for n in 500 2000; do
   "$kotalc" build "$work/swarm-$n" > "$work/swarm-$n.yaml" 2>/dev/null
   bytes=$(wc -c < "$work/swarm-$n.yaml")
   largest=$(awk '/^kind: NetworkPolicy/ { p = 1 } /^---/ { if (p && size > max) max = size; p = 0; size = 0; next } { size += length($0) + 1 } END { print max + 0 }' "$work/swarm-$n.yaml")
-  swarm_build=$(median "$kotalc build $work/swarm-$n > /dev/null")
-  swarm_rows="$swarm_rows| $n | $(awk -v b="$bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }') | $(awk -v b="$bytes" -v n="$n" 'BEGIN { printf "%d", b / n }') | $largest | $swarm_build s |
+  swarm_rows="$swarm_rows| $n | $(awk -v b="$bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }') | $(awk -v b="$bytes" -v n="$n" 'BEGIN { printf "%d", b / n }') | $largest |
 "
 done
 table="$table
 
-| private Peers, one swarm key | output | bytes per Peer | largest NetworkPolicy (bytes) | build |
-|---|---|---|---|---|
+| private Peers, one swarm key | output | bytes per Peer | largest NetworkPolicy (bytes) |
+|---|---|---|---|
 $swarm_rows"
 table="$table
 

@@ -799,8 +799,8 @@ fn a_grant_never_admits_every_namespace() {
     assert_matrix(
         &actual,
         "
-        kubo      4001/TCP  *
-        kubo      4001/UDP  *
+        kubo      4001/TCP  * -pinner
+        kubo      4001/UDP  * -pinner
         kubo      5001/TCP  pinner
         pinner    9096/TCP  none
         pinner    9094/TCP  none
@@ -833,7 +833,7 @@ fn a_grant_never_admits_every_namespace() {
     let stderr = text(&refused.stderr);
     for (place, field) in [
         ("set.yaml:18:7", "spec.bootstrapPeers[0]"),
-        ("set.yaml:32:24", "metadata.annotations[kotalc.io/peering]"),
+        ("set.yaml:33:24", "metadata.annotations[kotalc.io/peering]"),
     ] {
         assert!(
             stderr.contains(place) && stderr.contains(field),
@@ -1014,8 +1014,8 @@ fn dns_goes_to_the_clusters_dns_only() {
     assert_matrix(
         &actual,
         "
-        p1             4001/TCP  *
-        p2             4001/TCP  *
+        p1             4001/TCP  * -c1
+        p2             4001/TCP  * -c1
         c1             9096/TCP  none
         c1             9094/TCP  none
         c1             9095/TCP  none
@@ -1042,8 +1042,8 @@ fn dns_goes_to_the_clusters_dns_only() {
     assert_matrix(
         &actual,
         "
-        p1             4001/TCP  *
-        p2             4001/TCP  *
+        p1             4001/TCP  * -c1
+        p2             4001/TCP  * -c1
         c1             9096/TCP  none
         c1             9094/TCP  none
         c1             9095/TCP  none

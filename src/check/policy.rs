@@ -201,9 +201,8 @@ pub fn namespaces(
                 }
                 for (path, text) in crate::model::parse::items(&resources[a], "spec.bootstrapPeers")
                 {
-                    if let Some(b) = named(a, text, Shape::WithPeer, Kind::ClusterPeer)
-                        && (enabled(a) || enabled(b))
-                    {
+                    // Every policy of the cluster admits its namespaces, not only a's and b's.
+                    if let Some(b) = named(a, text, Shape::WithPeer, Kind::ClusterPeer) {
                         refuse(
                             a,
                             b,

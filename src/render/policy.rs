@@ -215,8 +215,9 @@ pub struct Plan {
     links: BTreeMap<usize, BTreeSet<usize>>,
     /// Each member's group: one kind, namespace and secret.
     group_of: BTreeMap<usize, usize>,
-    /// Each group's first (kind, namespace, secret), and its cluster (the root of its
-    /// connected component; a Peer's group is its own).
+    /// Each group's (kind, namespace, secret), and its parent towards the root of its cluster
+    /// (a union-find of the groups that bootstrap addresses connect; a Peer's group is its
+    /// own root).
     groups: Vec<((Kind, String, String), usize)>,
     /// Each cluster's label value and namespaces.
     clusters: BTreeMap<usize, (String, BTreeSet<String>)>,
