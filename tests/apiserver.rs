@@ -78,14 +78,25 @@ fn start() -> Result<Server, String> {
         garbage_collector: OnceLock::new(),
     };
     server.wait_ready()?;
-    let crds = root().join("tests/data/crds");
-    let out = server.kubectl(&["apply", "--server-side", "-f", &crds.to_string_lossy()]);
-    if !out.status.success() {
+    // The Kotal, sealed-secrets and external-secrets CRDs, and those of the opt-in objects
+    // (PodMonitor, HTTPRoute) from their Go modules.
+    let opt_in = crate::common::tools_cache().join("crds-v1");
+    if !opt_in.join("done").is_file() {
         return Err(format!(
-            "the CRDs of tests/data/crds are refused:\n{}{}",
-            text(&out.stdout),
-            text(&out.stderr)
+            "{} is missing: build it with `tests/tools/build.sh` (or run the tests with `tests/run`)",
+            opt_in.display()
         ));
+    }
+    for crds in [root().join("tests/data/crds"), opt_in] {
+        let out = server.kubectl(&["apply", "--server-side", "-f", &crds.to_string_lossy()]);
+        if !out.status.success() {
+            return Err(format!(
+                "the CRDs of {} are refused:\n{}{}",
+                crds.display(),
+                text(&out.stdout),
+                text(&out.stderr)
+            ));
+        }
     }
     let out = server.kubectl(&[
         "wait",

@@ -407,8 +407,9 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
     let policies = !options.no_network_policies;
     // Each pod's swarm or cluster label, which the policies select members by: on every
     // member, its own policy on or off, as its peers' policies admit it by the label; none
-    // without policies, so that such a build renders the operator's pods.
-    if policies {
+    // where no policy is rendered (`--no-network-policies`, or every resource's own policy
+    // off, as `import` writes them), so that such a build renders the operator's pods.
+    if policies && configs.iter().flatten().any(|c| c.policy().enabled) {
         let members = crate::render::policy::memberships(&crate::render::policy::Input::new(
             &set.resources,
             &configs,

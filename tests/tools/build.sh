@@ -153,6 +153,23 @@ printf 'SEALEDSECRET_CRD=%s\n' "$crd"
 GOTOOLCHAIN=go1.27.3 build argo-cd v3.6.2 ./argocd-cmp-server
 GOTOOLCHAIN=go1.27.3 build argo-cd v3.6.2 ./kotalc-cmp-client
 
+# The CRDs of the opt-in objects kotalc renders, for the API server to check them against: the
+# PodMonitor of prometheus-operator v0.84.0 and the HTTPRoute of Gateway API v1.3.0 (its
+# standard channel), each file as its Go module holds it.
+crds="$cache/crds-v1"
+if [ ! -f "$crds/done" ]; then
+    mkdir -p "$crds"
+    for file in \
+        github.com/prometheus-operator/prometheus-operator@v0.84.0:example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml \
+        sigs.k8s.io/gateway-api@v1.3.0:config/crd/standard/gateway.networking.k8s.io_httproutes.yaml; do
+        src="$(go mod download -json "${file%%:*}" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+        cp "$src/${file#*:}" "$crds/"
+        chmod u+w "$crds/$(basename "${file#*:}")"
+    done
+    touch "$crds/done"
+fi
+printf 'CRDS=%s\n' "$crds"
+
 if ! command -v etcd >/dev/null 2>&1; then
     log "installing etcd-server (Debian)"
     apt-get update -q >/dev/null
