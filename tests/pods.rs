@@ -507,10 +507,25 @@ impl Network {
         network
     }
 
-    /// Writes the zone anew with the Services' records.
+    /// Writes the zone anew with the Services' records, and waits until the cluster DNS
+    /// answers each of them: CoreDNS reloads the zone within a second, and a pod started
+    /// sooner would otherwise ask before the names are there.
     fn zone(&mut self, records: &[(String, Ipv4Addr)]) {
         self.serial += 1;
         write_zone(&self.zone, self.serial, records);
+        for (name, addr) in records {
+            let (netns, fqdn, addr) = (self.netns.clone(), format!("{name}.cluster.local"), *addr);
+            let asked = fqdn.clone();
+            wait_for(
+                &format!("the cluster DNS answers {fqdn}"),
+                Duration::from_secs(120),
+                move || {
+                    let fqdn = fqdn.clone();
+                    in_netns(&netns, move || dns_a(&fqdn) == Some(addr))
+                },
+                move || format!("{asked} is not answered with {addr}"),
+            );
+        }
     }
 
     /// Plugs a pod in: a veth pair, `eth0` in the pod (a MAC derived from its address, so that
@@ -635,6 +650,38 @@ impl Drop for Network {
 
 /// Writes the `cluster.local` zone: each Service's record, under a serial that grows at each
 /// write (the file plugin reloads a zone whose serial grew), whole, then renamed into place.
+/// The first A record the cluster DNS answers for `name`, asked over UDP as a resolver asks.
+fn dns_a(name: &str) -> Option<Ipv4Addr> {
+    let mut query = vec![0x4b, 0x0c, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in name.split('.') {
+        query.push(u8::try_from(label.len()).ok()?);
+        query.extend_from_slice(label.as_bytes());
+    }
+    query.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    socket.send_to(&query, SocketAddrV4::new(DNS, 53)).ok()?;
+    let mut answer = [0u8; 512];
+    let n = socket.recv(&mut answer).ok()?;
+    let answer = &answer[..n];
+    // NOERROR and an answer: after the echoed question, the answer's name (a pointer, or the
+    // name spelled out), its type, class, TTL and length (ten bytes), then the address.
+    if answer.len() < query.len() || answer[3] & 0x0f != 0 || answer[7] == 0 {
+        return None;
+    }
+    let mut at = query.len();
+    if answer.get(at)? & 0xc0 == 0xc0 {
+        at += 2;
+    } else {
+        while *answer.get(at)? != 0 {
+            at += usize::from(answer[at]) + 1;
+        }
+        at += 1;
+    }
+    let rdata = answer.get(at + 10..at + 14)?;
+    Some(Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3]))
+}
+
 fn write_zone(path: &Path, serial: u32, records: &[(String, Ipv4Addr)]) {
     let mut zone = format!(
         "$ORIGIN cluster.local.\n@ 30 IN SOA ns.dns hostmaster {serial} 7200 1800 86400 30\n\
