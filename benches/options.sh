@@ -31,12 +31,12 @@ expose() {
       function flush() {
         if (doc ~ /\nkind: Peer\n/ && doc ~ /\n  gateway: true\n/)
           sub(/\n  labels:\n/, "\n  annotations:\n    kotalc.io/gateway-host: ipfs.example.com\n    kotalc.io/gateway-controller-namespace: ingress-nginx\n  labels:\n", doc)
-        printf "%s", substr(doc, 2)
+        if (doc != "") printf "%s\n", substr(doc, 2)
         doc = ""
       }
       /^---$/ { flush(); print; next }
       { doc = doc "\n" $0 }
-      END { flush(); print "" }
+      END { flush() }
     ' "$file" > "$file.new"
     mv "$file.new" "$file"
   done
