@@ -216,6 +216,20 @@ impl Report {
             .all(|e| matches!(e.change, Change::Resource))
     }
 
+    /// How many objects were added, removed and changed: every format's summary line.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let (mut added, mut removed, mut changed) = (0, 0, 0);
+        for entry in &self.entries {
+            match entry.change {
+                Change::Added => added += 1,
+                Change::Removed => removed += 1,
+                Change::Changed { .. } => changed += 1,
+                Change::Resource => {}
+            }
+        }
+        (added, removed, changed)
+    }
+
     /// Findings that are refused or destructive and not allowed: what `--fail-on
     /// destructive` fails on.
     pub fn blocking(&self) -> usize {
@@ -904,22 +918,18 @@ impl Style {
 /// `+` added, `-` removed, `~` changed with its unified diff, warnings, then a summary line.
 pub fn render(report: &Report, style: Style) -> String {
     let mut out = String::new();
-    let (mut added, mut removed, mut changed) = (0, 0, 0);
     for entry in &report.entries {
         match &entry.change {
             Change::Added => {
-                added += 1;
                 let _ = writeln!(out, "{}", style.paint("32", &format!("+ {}", entry.key)));
             }
             Change::Removed => {
-                removed += 1;
                 let _ = writeln!(out, "{}", style.paint("31", &format!("- {}", entry.key)));
             }
             Change::Resource => {
                 let _ = writeln!(out, "{}", style.paint("33", &format!("! {}", entry.key)));
             }
             Change::Changed { unified } => {
-                changed += 1;
                 let _ = writeln!(out, "{}", style.paint("33", &format!("~ {}", entry.key)));
                 for line in unified.lines() {
                     let painted = match line.as_bytes().first() {
@@ -953,6 +963,7 @@ pub fn render(report: &Report, style: Style) -> String {
             );
         }
     }
+    let (added, removed, changed) = report.counts();
     let _ = writeln!(
         out,
         "{added} added, {removed} removed, {changed} changed, {} unchanged",

@@ -107,15 +107,7 @@ fn details(entry: &Entry) -> String {
 }
 
 pub fn render(report: &Report) -> String {
-    let (mut added, mut removed, mut changed) = (0, 0, 0);
-    for entry in &report.entries {
-        match entry.change {
-            Change::Added => added += 1,
-            Change::Removed => removed += 1,
-            Change::Changed { .. } => changed += 1,
-            Change::Resource => {}
-        }
-    }
+    let (added, removed, changed) = report.counts();
     let mut out = String::from("### kotalc diff\n\n");
     let _ = writeln!(
         out,
