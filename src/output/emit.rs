@@ -671,7 +671,10 @@ fn fill<S: AsRef<str>>(
     if let Some(like) = like {
         keep_attributes(staging, like)?;
     }
-    crate::output::owned::durable(staging)?;
+    // No `syncfs` here, as `cp -r` has none: a first tree replaces nothing, so a power loss
+    // can cost only the new tree's data, never a file kotalc had written before, and
+    // `--check` then reports the difference. On a file system mounted with `discard`,
+    // `syncfs` also waited for every other writer's data and pending discards.
     crate::output::owned::remove_file(&tree, Path::new(crate::output::owned::STAGING_FLAG))
 }
 

@@ -287,8 +287,8 @@ pub(super) fn proven_staging(tree: &std::os::fd::OwnedFd) -> bool {
     proven().unwrap_or(false)
 }
 
-/// Everything staged reaches the disk before the tree is swapped in: one `syncfs` for the
-/// whole tree, where fsync per file would cost a disk flush for each of thousands of files.
+/// The files staged to replace files of a tree reach the disk before they are renamed over
+/// the old ones: one `syncfs`, where fsync per file would cost a disk flush for each file.
 #[cfg(target_os = "linux")]
 pub(super) fn durable(staging: &Path) -> io::Result<()> {
     let dir = std::fs::File::open(staging)?;
