@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value as J, json};
 
+use crate::diagnostic::settings::{Front, Setting};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::yaml::{Node, Value};
 use crate::model::defaults::Config;
@@ -94,6 +95,8 @@ pub struct Input<'a> {
     /// Each input file's directory from the working directory, by file id, so that a hint
     /// writes the sealed file beside the resource.
     pub dirs: &'a [String],
+    /// The words a hint names a setting in.
+    pub front: Front,
 }
 
 impl Input<'_> {
@@ -292,7 +295,10 @@ fn provided<'a>(
                         scope.name()
                     ),
                 )
-                .help("set metadata.namespace to the namespace it was sealed for, or pass --namespace"),
+                .help(format!(
+                    "set metadata.namespace to the namespace it was sealed for, or {}",
+                    input.front.set(Setting::Namespace, None)
+                )),
             );
         }
         for (field, expected) in [("name", Some(name)), ("namespace", namespace)] {
@@ -516,7 +522,11 @@ fn external_secret(
         )
         .at(span)
         .field(&first.field)
-        .help("set metadata.namespace, pass --namespace, or change --remote-key-template"));
+        .help(format!(
+            "set metadata.namespace, {}, or change {}",
+            input.front.set(Setting::Namespace, None),
+            input.front.name(Setting::RemoteKeyTemplate)
+        )));
     }
     let keys: BTreeSet<&str> = uses.iter().map(|u| u.key).collect();
     let data: Vec<J> = keys
