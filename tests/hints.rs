@@ -113,6 +113,25 @@ fn the_krm_function_names_its_config_keys() {
         "{said}"
     );
     no_flags(&said);
+
+    // A warning made an error, and a SealedSecret left out, by the config's settings.
+    let isolated = format!("{PEER}spec:\n  swarmKeySecretName: swarm-key\n");
+    let out = krm(&[&isolated], r#"{"denyWarnings": true}"#);
+    assert_exit(&out, 1);
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("made an error by config denyWarnings"),
+        "{said}"
+    );
+    assert!(!said.contains("--deny-warnings"), "{said}");
+    let sealed = SEALED.replace("name: swarm-key\n", "name: swarm-key\n  namespace: ipfs\n");
+    let out = krm(&[PEER, &sealed], r#"{"secretMode": "none"}"#);
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("(config secretMode none writes no Secret objects)"),
+        "{said}"
+    );
+    assert!(!said.contains("--secret-mode"), "{said}");
 }
 
 #[test]

@@ -343,8 +343,8 @@ fn settle_severities(options: &Options, diagnostics: &mut Vec<Diagnostic>) {
             .filter(|d| d.severity == Severity::Warning)
         {
             d.severity = Severity::Error;
-            let note = "a warning, made an error by --deny-warnings";
-            d.help.push(note.to_string());
+            let by = options.front.name(Setting::DenyWarnings);
+            d.help.push(format!("a warning, made an error by {by}"));
         }
     }
 }

@@ -122,7 +122,7 @@ pub fn plan(
     let provided = provided(input, diagnostics);
     if options.mode != SecretMode::Sealed {
         for ((_, name), p) in &provided {
-            diagnostics.push(sealed_in_other_mode(name, p, options.mode));
+            diagnostics.push(sealed_in_other_mode(name, p, options.mode, input.front));
         }
     }
     let mut objects = Vec::new();
@@ -176,7 +176,12 @@ pub fn plan(
 
 /// What a SealedSecret of the inputs becomes when the Secrets are not rendered as
 /// SealedSecrets: said, because it is not what the mode alone suggests.
-fn sealed_in_other_mode(name: &str, p: &Provided<'_>, mode: SecretMode) -> Diagnostic {
+fn sealed_in_other_mode(
+    name: &str,
+    p: &Provided<'_>,
+    mode: SecretMode,
+    front: Front,
+) -> Diagnostic {
     let d = Diagnostic::new(
         Code::SealedSecretMode,
         match mode {
@@ -185,8 +190,9 @@ fn sealed_in_other_mode(name: &str, p: &Provided<'_>, mode: SecretMode) -> Diagn
                  from it, and no ExternalSecret is rendered for it"
             ),
             _ => format!(
-                "SealedSecret {name:?} of the inputs is not written (--secret-mode none \
-                 writes no Secret objects); its data keys are still checked"
+                "SealedSecret {name:?} of the inputs is not written ({} none writes no Secret \
+                 objects); its data keys are still checked",
+                front.name(Setting::SecretMode)
             ),
         },
     )
