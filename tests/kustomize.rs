@@ -171,7 +171,7 @@ fn argocd_generate_command() {
     let parameters = plugin["spec"]["parameters"]["static"]
         .as_array()
         .expect("parameters");
-    assert_eq!(parameters.len(), 11, "one per option");
+    assert_eq!(parameters.len(), 12, "one per option");
     for parameter in parameters {
         let name = parameter["name"]
             .as_str()

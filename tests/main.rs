@@ -22,6 +22,7 @@ mod fuzz_smoke;
 mod gateway_exposure;
 mod gitops;
 mod golden;
+mod hints;
 mod hostile;
 mod import;
 mod interrupted;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::check::set::service;
+use crate::diagnostic::settings::{Front, Setting};
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::yaml::Value;
@@ -131,6 +132,7 @@ pub fn namespaces(
     resources: &[Resource],
     configs: &[Option<Config>],
     sources: &Sources,
+    front: Front,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let mut index: BTreeMap<(Kind, &str, &str), usize> = BTreeMap::new();
@@ -176,10 +178,10 @@ pub fn namespaces(
                 rb.namespace_or_empty()
             ))
             .help(format!(
-                "set metadata.namespace on {} {:?}, or pass --namespace with the namespace it \
-                 is applied to (a KRM function's or plugin's config: namespace)",
+                "set metadata.namespace on {} {:?}, or {} with the namespace it is applied to",
                 ra.kind.name(),
-                ra.name
+                ra.name,
+                front.set(Setting::Namespace, None),
             )),
         );
     };

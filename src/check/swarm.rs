@@ -56,8 +56,10 @@ pub fn lower(parsed: &mut Parsed, sources: &mut Sources, diagnostics: &mut Vec<D
             }
         }
     }
+    // The lowered Peers are Kotal resources: no hint of theirs names a setting.
     for doc in added {
-        parse::parse_document(doc, false, parsed, diagnostics);
+        let front = crate::diagnostic::settings::Front::default();
+        parse::parse_document(doc, false, front, parsed, diagnostics);
     }
 }
 

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::compile::Options;
+use crate::compile::{Options, Settings};
+use crate::diagnostic::settings::Front;
 use crate::diagnostic::{Code, Format};
 use crate::ipfs::keys::Material;
 use crate::secrets::seal::Scope;
-use crate::secrets::{SecretMode, SecretOptions, StoreKind};
+use crate::secrets::{SecretMode, StoreKind};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -484,8 +485,12 @@ impl clap::builder::TypedValueParser for AllowCode {
     }
 }
 
-pub fn options(args: &CheckArgs, render: bool) -> Options {
-    Options {
+/// The settings the flags give, for [`Options::new`] to check.
+pub fn settings(args: &CheckArgs, render: bool) -> Settings {
+    use clap::ValueEnum;
+    let name = |value: Option<clap::builder::PossibleValue>| value.map(|v| v.get_name().into());
+    Settings {
+        front: Front::Cli,
         // The current directory when none is given, named so that messages can name it.
         paths: if args.paths.is_empty() {
             vec![".".into()]
@@ -498,25 +503,22 @@ pub fn options(args: &CheckArgs, render: bool) -> Options {
         passthrough: args.passthrough,
         templates: None,
         deny_warnings: args.deny_warnings,
-        allow: args.allow.clone(),
+        allow: args.allow.iter().map(|c| c.as_str().to_string()).collect(),
         allow_empty: args.allow_empty,
         render,
-        secrets: SecretOptions {
-            mode: args.secrets.secret_mode,
-            store: args.secrets.secret_store.clone(),
-            store_kind: args.secrets.secret_store_kind,
-            remote_key_template: args.secrets.remote_key_template.clone(),
-        },
-        lean: false,
-        specs: false,
-        stream: false,
         no_network_policies: args.no_network_policies,
-        cluster_dns: args
-            .cluster_dns
-            .as_deref()
-            .and_then(|text| crate::model::policy::dns(text).ok()),
+        cluster_dns: args.cluster_dns.clone(),
         monitoring: args.monitoring.clone(),
+        secret_mode: name(args.secrets.secret_mode.to_possible_value()),
+        secret_store: args.secrets.secret_store.clone(),
+        secret_store_kind: name(args.secrets.secret_store_kind.to_possible_value()),
+        remote_key_template: Some(args.secrets.remote_key_template.clone()),
     }
+}
+
+/// The options the flags give; a problem is a usage error.
+pub fn options(args: &CheckArgs, render: bool) -> Result<Options, String> {
+    Options::new(settings(args, render))
 }
 
 /// The directory of each path, each once, in the order first named, less those inside another
@@ -552,16 +554,6 @@ fn parent_dirs(paths: &[PathBuf]) -> Vec<PathBuf> {
 /// `--monitoring`: a scraper list as the annotation takes it (without `off`).
 fn scrapers(text: &str) -> Result<String, String> {
     crate::model::monitoring::parse(text, false).map(|_| text.to_string())
-}
-
-/// Secret options that cannot work together, as a usage error.
-pub fn secret_usage(args: &CheckArgs, render: bool) -> Option<String> {
-    let s = &args.secrets;
-    if render && s.secret_mode == SecretMode::External && s.secret_store.is_none() {
-        return Some("--secret-mode external needs --secret-store NAME".into());
-    }
-    crate::secrets::check_remote_key_template(&s.remote_key_template)
-        .map(|problem| format!("--remote-key-template {problem}"))
 }
 
 #[cfg(test)]

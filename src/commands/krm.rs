@@ -9,12 +9,12 @@ use serde_saphyr::Spanned;
 use std::fmt;
 use std::io::{self, Write};
 
-use crate::compile::{self, Options, Pending};
+use crate::compile::{self, Options, Pending, Settings};
+use crate::diagnostic::settings::{Front, Setting};
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::model::GROUP;
 use crate::render::Object;
-use crate::secrets::{SecretMode, SecretOptions, StoreKind};
 
 pub const RESOURCE_LIST: &str = "config.kubernetes.io/v1";
 
@@ -342,7 +342,7 @@ fn process_list(input: &str, stream: bool) -> Processed {
         key_lines,
     } = list;
     let texts = item_texts(input, &starts, &key_lines);
-    let mut options = match options(&fields["functionConfig"]) {
+    let mut options = match settings(&fields["functionConfig"], Front::Krm).and_then(Options::new) {
         Ok(options) => options,
         Err(message) => return failure(items, texts, &message),
     };
@@ -562,68 +562,28 @@ fn identity(item: &J) -> J {
     J::Object(reference)
 }
 
-/// The CLI options from a functionConfig's or plugin config's `spec` (or, as kpt passes
-/// them, a ConfigMap's `data`).
-pub fn options(config: &J) -> Result<Options, String> {
+/// The settings of a functionConfig's or plugin configuration's `spec` (or, as kpt passes
+/// them, a ConfigMap's `data`), for [`Options::new`] to check.
+pub fn settings(config: &J, front: Front) -> Result<Settings, String> {
     let spec = if config["spec"].is_object() {
         &config["spec"]
     } else {
         &config["data"]
     };
-    let text = |key: &str| spec[key].as_str().map(String::from);
-    let flag = |key: &str| match &spec[key] {
-        J::Bool(b) => Ok(*b),
-        J::String(s) if s == "true" || s == "false" => Ok(s == "true"),
-        J::Null => Ok(false),
+    let text = |setting: Setting| match &spec[setting.key()] {
+        J::String(text) => Ok(Some(text.clone())),
+        J::Null => Ok(None),
+        _ => Err(format!("{}: expected a string", front.name(setting))),
+    };
+    let flag = |setting: Setting| match &spec[setting.key()] {
+        J::Bool(b) => Ok(Some(*b)),
+        J::String(s) if s == "true" || s == "false" => Ok(Some(s == "true")),
+        J::Null => Ok(None),
         other => Err(format!(
-            "config {key}: expected true or false, found {other}"
+            "{}: expected true or false, found {other}",
+            front.name(setting)
         )),
     };
-    // On unless the configuration says false.
-    let network_policies = match &spec["networkPolicies"] {
-        J::Null => true,
-        _ => flag("networkPolicies")?,
-    };
-    let cluster_dns = match text("clusterDns") {
-        Some(servers) => Some(
-            crate::model::policy::dns(&servers)
-                .map_err(|problem| format!("config clusterDns: {problem}"))?,
-        ),
-        None if spec["clusterDns"].is_null() => None,
-        None => return Err("config clusterDns: expected a string".into()),
-    };
-    let mode = match text("secretMode").as_deref() {
-        None | Some("sealed") => SecretMode::Sealed,
-        Some("external") => SecretMode::External,
-        Some("none") => SecretMode::None,
-        Some(other) => {
-            return Err(format!(
-                "config secretMode: {other:?} is not sealed, external or none"
-            ));
-        }
-    };
-    let store_kind = match text("secretStoreKind").as_deref() {
-        None | Some("SecretStore") => StoreKind::SecretStore,
-        Some("ClusterSecretStore") => StoreKind::ClusterSecretStore,
-        Some(other) => {
-            return Err(format!(
-                "config secretStoreKind: {other:?} is not SecretStore or ClusterSecretStore"
-            ));
-        }
-    };
-    let secrets = SecretOptions {
-        mode,
-        store: text("secretStore"),
-        store_kind,
-        remote_key_template: text("remoteKeyTemplate")
-            .unwrap_or_else(|| crate::secrets::DEFAULT_REMOTE_KEY.to_string()),
-    };
-    if mode == SecretMode::External && secrets.store.is_none() {
-        return Err("config secretMode external needs secretStore".into());
-    }
-    if let Some(problem) = crate::secrets::check_remote_key_template(&secrets.remote_key_template) {
-        return Err(format!("config remoteKeyTemplate {problem}"));
-    }
     let paths = match &spec["paths"] {
         J::Array(paths) => paths
             .iter()
@@ -636,55 +596,48 @@ pub fn options(config: &J) -> Result<Options, String> {
     for path in &paths {
         confined(path)?;
     }
-    let monitoring = text("monitoring");
-    if let Some(scrapers) = &monitoring
-        && let Err(problem) = crate::model::monitoring::parse(scrapers, false)
-    {
-        return Err(format!("config monitoring {scrapers:?}: {problem}"));
-    }
-    if let Some(ns) = text("namespace")
-        && let Some(problem) = crate::kube::names::namespace(&ns)
-    {
-        return Err(format!("[invalid-name] config namespace {ns:?}: {problem}"));
-    }
-    Ok(Options {
+    Ok(Settings {
+        front,
         paths,
-        namespace: text("namespace"),
-        passthrough: false,
+        namespace: text(Setting::Namespace)?,
+        passthrough: flag(Setting::Passthrough)?.unwrap_or(false),
         templates: None,
-        deny_warnings: flag("denyWarnings")?,
-        allow: allow(&spec["allow"])?,
-        allow_empty: flag("allowEmpty")?,
+        deny_warnings: flag(Setting::DenyWarnings)?.unwrap_or(false),
+        allow: allow(&spec[Setting::Allow.key()], front)?,
+        allow_empty: flag(Setting::AllowEmpty)?.unwrap_or(false),
         render: true,
-        secrets,
-        lean: false,
-        specs: false,
-        stream: false,
-        no_network_policies: !network_policies,
-        cluster_dns,
-        monitoring,
+        // On unless the configuration says false.
+        no_network_policies: !flag(Setting::NetworkPolicies)?.unwrap_or(true),
+        cluster_dns: text(Setting::ClusterDns)?,
+        monitoring: text(Setting::Monitoring)?,
+        secret_mode: text(Setting::SecretMode)?,
+        secret_store: text(Setting::SecretStore)?,
+        secret_store_kind: text(Setting::SecretStoreKind)?,
+        remote_key_template: text(Setting::RemoteKeyTemplate)?,
     })
 }
 
 /// `allow`: warning codes silenced for the whole run, as a list or (in a ConfigMap's `data`)
 /// a comma-separated string.
-fn allow(value: &J) -> Result<Vec<crate::diagnostic::Code>, String> {
-    let names: Vec<&str> = match value {
-        J::Null => Vec::new(),
-        J::String(list) => crate::model::annotations::list(list).collect(),
+fn allow(value: &J, front: Front) -> Result<Vec<String>, String> {
+    let wrong = || {
+        format!(
+            "{}: expected a list of warning codes",
+            front.name(Setting::Allow)
+        )
+    };
+    match value {
+        J::Null => Ok(Vec::new()),
+        J::String(list) => Ok(crate::model::annotations::list(list)
+            .map(String::from)
+            .collect()),
         J::Array(items) => items
             .iter()
-            .map(J::as_str)
+            .map(|item| item.as_str().map(String::from))
             .collect::<Option<Vec<_>>>()
-            .ok_or("config allow: expected a list of warning codes")?,
-        _ => return Err("config allow: expected a list of warning codes".into()),
-    };
-    names
-        .into_iter()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(|n| crate::model::annotations::run_allow(n).map_err(|e| format!("config allow: {e}")))
-        .collect()
+            .ok_or_else(wrong),
+        _ => Err(wrong()),
+    }
 }
 
 /// The run's summary as an `info` result, the last, as a compiler's last line. It counts

@@ -62,6 +62,7 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     let parsed = parse::parse(
         &mut sources,
         true,
+        crate::diagnostic::settings::Front::Cli,
         args.namespace.as_deref(),
         &mut diagnostics,
     );

@@ -7,9 +7,9 @@ use std::io::{self, Write};
 use clap::Parser;
 
 use crate::commands::cli::{BuildArgs, CheckArgs, Cli, Command};
-use crate::compile::{self, Options, Outcome};
+use crate::compile::{self, Options, Outcome, Settings};
+use crate::diagnostic::settings::{ARGOCD_ENV, Front, Setting};
 use crate::output::emit;
-use crate::secrets::SecretMode;
 
 pub mod cli;
 pub mod diff;
@@ -22,7 +22,7 @@ mod plugin;
 mod report;
 mod secrets;
 
-use cli::{options, secret_usage};
+use cli::options;
 use report::{
     EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, fail_output, files, report_diagnostics, summary, summary_of,
 };
@@ -158,167 +158,102 @@ fn print(text: &str) -> u8 {
 /// Argo CD's config management plugin environment: `ARGOCD_ENV_KOTALC_*` (the Application's
 /// plugin env, which Argo CD prefixes) set options, and `ARGOCD_APP_NAMESPACE` is the default
 /// namespace when neither `--namespace` nor `ARGOCD_ENV_KOTALC_NAMESPACE` gives one.
-fn argocd(options: &mut Options) -> Result<(), String> {
+fn argocd(settings: &mut Settings) -> Result<(), String> {
     argocd_unknown_variables()?;
-    let var = argocd_var;
-    let flag = |name: &str| -> Result<Option<bool>, String> {
-        match var(name)?.as_deref() {
+    settings.front = Front::ArgoCd;
+    let var = |setting: Setting| argocd_var(setting.variable());
+    let flag = |setting: Setting| -> Result<Option<bool>, String> {
+        match var(setting)?.as_deref() {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
             Some(other) => Err(format!(
-                "ARGOCD_ENV_KOTALC_{name}: expected true or false, found {other:?}"
+                "{}: expected true or false, found {other:?}",
+                Front::ArgoCd.name(setting)
             )),
         }
     };
-    if let Some(ns) = var("NAMESPACE")? {
-        options.namespace = Some(ns);
+    if let Some(ns) = var(Setting::Namespace)? {
+        settings.namespace = Some(ns);
     }
-    if options.namespace.is_none() {
-        options.namespace = std::env::var("ARGOCD_APP_NAMESPACE")
+    if settings.namespace.is_none() {
+        settings.namespace = std::env::var("ARGOCD_APP_NAMESPACE")
             .ok()
             .filter(|n| !n.is_empty());
     }
-    if let Some(mode) = var("SECRET_MODE")? {
-        use clap::ValueEnum;
-        options.secrets.mode = SecretMode::from_str(&mode, false).map_err(|_| {
-            format!("ARGOCD_ENV_KOTALC_SECRET_MODE: {mode:?} is not sealed, external or none")
-        })?;
+    for (setting, value) in [
+        (Setting::SecretMode, &mut settings.secret_mode),
+        (Setting::SecretStore, &mut settings.secret_store),
+        (Setting::SecretStoreKind, &mut settings.secret_store_kind),
+        (
+            Setting::RemoteKeyTemplate,
+            &mut settings.remote_key_template,
+        ),
+        (Setting::ClusterDns, &mut settings.cluster_dns),
+        (Setting::Monitoring, &mut settings.monitoring),
+    ] {
+        if let Some(given) = var(setting)? {
+            *value = Some(given);
+        }
     }
-    if let Some(store) = var("SECRET_STORE")? {
-        options.secrets.store = Some(store);
+    for (setting, value) in [
+        (Setting::DenyWarnings, &mut settings.deny_warnings),
+        (Setting::AllowEmpty, &mut settings.allow_empty),
+        (Setting::Passthrough, &mut settings.passthrough),
+    ] {
+        if let Some(on) = flag(setting)? {
+            *value = on;
+        }
     }
-    if let Some(kind) = var("SECRET_STORE_KIND")? {
-        use clap::ValueEnum;
-        options.secrets.store_kind = crate::secrets::StoreKind::from_str(&kind, false)
-            .map_err(|_| format!("ARGOCD_ENV_KOTALC_SECRET_STORE_KIND: {kind:?} is not SecretStore or ClusterSecretStore"))?;
+    if let Some(on) = flag(Setting::NetworkPolicies)? {
+        settings.no_network_policies = !on;
     }
-    if let Some(template) = var("REMOTE_KEY_TEMPLATE")? {
-        options.secrets.remote_key_template = template;
+    if let Some(list) = var(Setting::Allow)? {
+        let codes = crate::model::annotations::list(&list).map(String::from);
+        settings.allow.extend(codes);
     }
-    if let Some(deny) = flag("DENY_WARNINGS")? {
-        options.deny_warnings = deny;
-    }
-    if let Some(allow) = flag("ALLOW_EMPTY")? {
-        options.allow_empty = allow;
-    }
-    if let Some(on) = flag("NETWORK_POLICIES")? {
-        options.no_network_policies = !on;
-    }
-    if let Some(servers) = var("CLUSTER_DNS")? {
-        options.cluster_dns = Some(
-            crate::model::policy::dns(&servers)
-                .map_err(|problem| format!("ARGOCD_ENV_KOTALC_CLUSTER_DNS: {problem}"))?,
-        );
-    }
-    if let Some(scrapers) = var("MONITORING")? {
-        crate::model::monitoring::parse(&scrapers, false)
-            .map_err(|e| format!("ARGOCD_ENV_KOTALC_MONITORING: {e}"))?;
-        options.monitoring = Some(scrapers);
-    }
-    if let Some(passthrough) = flag("PASSTHROUGH")? {
-        options.passthrough = passthrough;
-    }
-    if let Some(list) = var("ALLOW")? {
-        let codes = crate::model::annotations::run_allow_list(&list)
-            .map_err(|e| format!("ARGOCD_ENV_KOTALC_ALLOW: {e}"))?;
-        options.allow.extend(codes);
-    }
-    if options.secrets.mode == SecretMode::External && options.secrets.store.is_none() {
-        return Err("secret mode external needs ARGOCD_ENV_KOTALC_SECRET_STORE".into());
-    }
-    match crate::secrets::check_remote_key_template(&options.secrets.remote_key_template) {
-        Some(problem) => Err(format!("remote key template {problem}")),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 /// An option from the Application's plugin env (`ARGOCD_ENV_KOTALC_<NAME>`) or the plugin's
 /// parameter of the same name, which Argo CD passes as `PARAM_<NAME>`; both given must agree.
 fn argocd_var(name: &str) -> Result<Option<String>, String> {
-    let env = std::env::var(format!("ARGOCD_ENV_KOTALC_{name}")).ok();
+    let env = std::env::var(format!("{ARGOCD_ENV}{name}")).ok();
     let parameter = std::env::var(format!("PARAM_{name}")).ok();
     match (env, parameter) {
         (Some(env), Some(parameter)) if env != parameter => Err(format!(
-            "ARGOCD_ENV_KOTALC_{name} is {env:?} but the plugin parameter PARAM_{name} is \
+            "{ARGOCD_ENV}{name} is {env:?} but the plugin parameter PARAM_{name} is \
              {parameter:?}: set one of them"
         )),
         (env, parameter) => Ok(env.or(parameter)),
     }
 }
 
-/// Option names in the hints of diagnostics, as an Argo CD user sets them: the plugin has no
-/// command line.
-fn argocd_hints(outcome: &mut Outcome) {
-    const FLAGS: &[(&str, &str)] = &[
-        (
-            "pass --passthrough",
-            "set KOTALC_PASSTHROUGH to \"true\" in the Application's plugin env \
-             (ARGOCD_ENV_KOTALC_PASSTHROUGH) or the plugin's passthrough parameter",
-        ),
-        (
-            "pass --allow-empty",
-            "set KOTALC_ALLOW_EMPTY to \"true\" in the Application's plugin env \
-             (ARGOCD_ENV_KOTALC_ALLOW_EMPTY) or the plugin's allow-empty parameter",
-        ),
-        (
-            "or pass --namespace",
-            "or set KOTALC_NAMESPACE in the Application's plugin env",
-        ),
-    ];
-    for d in &mut outcome.diagnostics {
-        for help in &mut d.help {
-            for (flag, argocd) in FLAGS {
-                if help.contains(flag) {
-                    *help = help.replace(flag, argocd);
-                }
-            }
-        }
-    }
-}
-
-/// The options an Application's plugin env may set, as `KOTALC_<NAME>`.
-const ARGOCD_OPTIONS: &[&str] = &[
-    "ALLOW",
-    "ALLOW_EMPTY",
-    "CLUSTER_DNS",
-    "DENY_WARNINGS",
-    "NAMESPACE",
-    "NETWORK_POLICIES",
-    "PASSTHROUGH",
-    "REMOTE_KEY_TEMPLATE",
-    "SECRET_MODE",
-    "SECRET_STORE",
-    "SECRET_STORE_KIND",
-];
-
 /// A misspelt option in an Application would otherwise be ignored and the sync would go on
 /// with the default, so every `ARGOCD_ENV_KOTALC_*` variable must be one kotalc knows.
 fn argocd_unknown_variables() -> Result<(), String> {
-    const PREFIX: &str = "ARGOCD_ENV_KOTALC_";
+    let options: Vec<&str> = Setting::ALL.iter().map(|s| s.variable()).collect();
     let mut unknown: Vec<String> = std::env::vars_os()
         .filter_map(|(name, _)| name.into_string().ok())
-        .filter_map(|name| name.strip_prefix(PREFIX).map(String::from))
-        .filter(|name| !ARGOCD_OPTIONS.contains(&name.as_str()))
+        .filter_map(|name| name.strip_prefix(ARGOCD_ENV).map(String::from))
+        .filter(|name| !options.contains(&name.as_str()))
         .collect();
     unknown.sort();
     let Some(first) = unknown.first() else {
         return Ok(());
     };
-    let known: Vec<String> = ARGOCD_OPTIONS
-        .iter()
-        .map(|o| format!("KOTALC_{o}"))
-        .collect();
-    let hint = match crate::diagnostic::suggest(first, ARGOCD_OPTIONS.iter().copied()) {
+    let mut known: Vec<String> = options.iter().map(|o| format!("KOTALC_{o}")).collect();
+    known.sort();
+    let hint = match crate::diagnostic::suggest(first, options.iter().copied()) {
         Some(option) => format!("did you mean KOTALC_{option}? "),
         None => String::new(),
     };
     Err(format!(
         "unknown plugin env {} (Argo CD passes the Application's KOTALC_{first} as \
-         {PREFIX}{first}): {hint}kotalc knows {}",
+         {ARGOCD_ENV}{first}): {hint}kotalc knows {}",
         unknown
             .iter()
-            .map(|u| format!("{PREFIX}{u}"))
+            .map(|u| format!("{ARGOCD_ENV}{u}"))
             .collect::<Vec<_>>()
             .join(", "),
         known.join(", ")
@@ -326,28 +261,27 @@ fn argocd_unknown_variables() -> Result<(), String> {
 }
 
 fn build(args: &BuildArgs) -> u8 {
-    if let Some(problem) = secret_usage(&args.check, true) {
-        eprintln!("error: {problem}");
-        return EXIT_USAGE;
-    }
-    let mut options = options(&args.check, true);
-    options.templates = args.templates.clone();
+    let mut settings = cli::settings(&args.check, true);
+    settings.templates = args.templates.clone();
+    let options = if args.argocd {
+        argocd(&mut settings).and_then(|()| Options::new(settings))
+    } else {
+        Options::new(settings)
+    };
+    let mut options = match options {
+        Ok(options) => options,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            return EXIT_USAGE;
+        }
+    };
     // The objects only go to the output: keep their YAML, not their data. To stdout, each
     // is written as it is rendered.
     options.lean = true;
     options.stream = args.output.is_none();
-    if args.argocd
-        && let Err(problem) = argocd(&mut options)
-    {
-        eprintln!("error: {problem}");
-        return EXIT_USAGE;
-    }
     let format = args.check.format;
     report::anchor(&options);
     let mut outcome = compile::compile(&options);
-    if args.argocd {
-        argocd_hints(&mut outcome);
-    }
     report_diagnostics(&outcome, format);
     if outcome.has_errors() {
         let result = if args.check_only {
@@ -436,11 +370,13 @@ fn write_stdout(outcome: &mut Outcome) -> io::Result<()> {
 }
 
 fn validate(args: &CheckArgs) -> u8 {
-    if let Some(problem) = secret_usage(args, false) {
-        eprintln!("error: {problem}");
-        return EXIT_USAGE;
-    }
-    let options = options(args, false);
+    let options = match options(args, false) {
+        Ok(options) => options,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            return EXIT_USAGE;
+        }
+    };
     report::anchor(&options);
     let outcome = compile::compile(&options);
     report_diagnostics(&outcome, args.format);

@@ -10,8 +10,9 @@ use serde_json::Value as J;
 
 use super::report::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary};
 use crate::commands::cli::PluginArgs;
-use crate::compile;
+use crate::compile::{self, Options};
 use crate::diagnostic::Format;
+use crate::diagnostic::settings::Front;
 use crate::input::load;
 use crate::output::emit;
 
@@ -38,7 +39,8 @@ pub fn run(args: &PluginArgs) -> u8 {
         );
         return EXIT_PROBLEMS;
     }
-    let options = match crate::commands::krm::options(&config) {
+    let settings = crate::commands::krm::settings(&config, Front::Plugin);
+    let options = match settings.and_then(Options::new) {
         Ok(options) if !options.paths.is_empty() => options,
         Ok(_) => {
             eprintln!("error: {shown}: spec.paths must name the input files or directories");

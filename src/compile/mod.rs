@@ -2,8 +2,10 @@
 //! Every stage reports into one list of diagnostics and later stages run on whatever is sound,
 //! so one run shows every problem.
 
+mod options;
 mod pending;
 
+pub use options::{Options, Settings};
 pub use pending::Pending;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,6 +14,7 @@ use std::path::PathBuf;
 use crate::check::lint;
 use crate::check::swarm;
 use crate::check::validate;
+use crate::diagnostic::settings::Setting;
 use crate::diagnostic::source::{Sources, Span};
 use crate::diagnostic::{self, Code, Diagnostic, Severity};
 use crate::input::load;
@@ -20,43 +23,7 @@ use crate::model::defaults;
 use crate::model::defaults::Config;
 use crate::model::parse::{self, Object as Typed};
 use crate::render::{Object, Renderer};
-use crate::secrets::{self, SecretOptions};
-
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    pub paths: Vec<PathBuf>,
-    /// Namespace for resources that name none.
-    pub namespace: Option<String>,
-    /// Copy non-Kotal documents to the output instead of refusing them.
-    pub passthrough: bool,
-    /// Directory of template overrides.
-    pub templates: Option<PathBuf>,
-    pub deny_warnings: bool,
-    /// Warning and note codes silenced for the whole run (`--allow`).
-    pub allow: Vec<Code>,
-    pub allow_empty: bool,
-    /// `false` for `validate`: every check, no objects.
-    pub render: bool,
-    pub secrets: SecretOptions,
-    /// Keep only each object's YAML, not its data: a build that writes the output needs no
-    /// more, and at scale the data would be several times the output's size.
-    pub lean: bool,
-    /// Keep each resource as JSON, Swarms lowered to their Peers: what `diff` compares specs
-    /// on.
-    pub specs: bool,
-    /// Leave the render to [`Pending::write`], which writes each object as it is rendered:
-    /// `build` to stdout never holds the whole output. Only with the embedded templates,
-    /// whose kinds are known before they render.
-    pub stream: bool,
-    /// Render no NetworkPolicy, for a cluster whose network plugin enforces none.
-    pub no_network_policies: bool,
-    /// Where the policies let pods send DNS queries, unless a resource's
-    /// `kotalc.io/cluster-dns` says otherwise; `None`: kube-system's kube-dns pods.
-    pub cluster_dns: Option<Vec<crate::model::policy::Client>>,
-    /// `--monitoring`: the Prometheus pods that scrape every resource without its own
-    /// `kotalc.io/monitoring`.
-    pub monitoring: Option<String>,
-}
+use crate::secrets;
 
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -212,12 +179,17 @@ fn parse(run: &mut Run) -> Parsed {
                 Code::InvalidName,
                 format!("the default namespace {ns:?} is invalid: {problem}"),
             )
-            .help("the namespace given with --namespace, ARGOCD_APP_NAMESPACE or the function's config names a directory of the output and a namespace of the cluster"),
+            .help(format!(
+                "the namespace given with {} names a directory of the output and a namespace \
+                 of the cluster",
+                options.front.default_namespace()
+            )),
         );
     }
     let mut set = parse::parse(
         &mut run.sources,
         options.passthrough,
+        options.front,
         options.namespace.as_deref(),
         &mut run.diagnostics,
     );
@@ -302,7 +274,13 @@ fn check(run: &mut Run, resolved: Resolved) -> Checked {
     }
     validate::duplicates(resources, diagnostics);
     if policies {
-        crate::check::policy::namespaces(resources, &resolved.configs, &run.sources, diagnostics);
+        crate::check::policy::namespaces(
+            resources,
+            &resolved.configs,
+            &run.sources,
+            options.front,
+            diagnostics,
+        );
     }
     let references = crate::model::references::references(resources, &resolved.configs);
     crate::check::set::check(
@@ -331,6 +309,7 @@ fn check(run: &mut Run, resolved: Resolved) -> Checked {
             sealed: &resolved.parsed.set.sealed,
             references: &references,
             dirs: &dirs,
+            front: options.front,
         },
         &options.secrets,
         diagnostics,
@@ -338,8 +317,13 @@ fn check(run: &mut Run, resolved: Resolved) -> Checked {
     collisions(&resolved.parsed.set, policies, diagnostics);
     if resources.is_empty() && !options.allow_empty && !diagnostics.iter().any(Diagnostic::is_error)
     {
-        let mut empty = Diagnostic::new(Code::EmptyOutput, "the inputs hold no Kotal IPFS resource")
-            .help("an empty render makes Argo CD prune everything; pass --allow-empty if that is intended");
+        let mut empty =
+            Diagnostic::new(Code::EmptyOutput, "the inputs hold no Kotal IPFS resource").help(
+                format!(
+                    "an empty render makes Argo CD prune everything; {} if that is intended",
+                    options.front.set(Setting::AllowEmpty, Some("true"))
+                ),
+            );
         empty
             .help
             .extend(empty_inputs(&options.paths, &run.sources));
@@ -359,8 +343,8 @@ fn settle_severities(options: &Options, diagnostics: &mut Vec<Diagnostic>) {
             .filter(|d| d.severity == Severity::Warning)
         {
             d.severity = Severity::Error;
-            let note = "a warning, made an error by --deny-warnings";
-            d.help.push(note.to_string());
+            let by = options.front.name(Setting::DenyWarnings);
+            d.help.push(format!("a warning, made an error by {by}"));
         }
     }
 }

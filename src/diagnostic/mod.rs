@@ -2,6 +2,7 @@
 
 pub mod markdown;
 pub mod sarif;
+pub mod settings;
 pub mod shell;
 pub mod source;
 

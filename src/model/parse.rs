@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value as J};
 
+use crate::diagnostic::settings::{Front, Setting};
 use crate::diagnostic::source::{Sources, Span};
 use crate::diagnostic::suggest;
 use crate::diagnostic::{Code, Diagnostic};
@@ -138,11 +139,12 @@ pub const MAX_DIAGNOSTICS: usize = 10_000;
 pub fn parse(
     sources: &mut Sources,
     passthrough: bool,
+    front: Front,
     default_namespace: Option<&str>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Parsed {
     let mut parsed = parse_each(sources, diagnostics, |doc, parsed, found| {
-        parse_document(doc, passthrough, parsed, found);
+        parse_document(doc, passthrough, front, parsed, found);
     });
     // Resolved once, here: every later stage reads the namespace a resource's objects go to.
     if let Some(default) = default_namespace {
@@ -299,9 +301,11 @@ fn secrets_of(doc: &Node, out: &mut Vec<(Span, String)>) {
     }
 }
 
+/// `front` names the setting that copies other documents, in a hint where one is refused.
 pub fn parse_document(
     doc: Node,
     passthrough: bool,
+    front: Front,
     parsed: &mut Parsed,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
@@ -364,9 +368,11 @@ pub fn parse_document(
         let help = if api_version.starts_with(&format!("{}/", model::GROUP)) {
             format!("kotalc reads {}", model::API_VERSION)
         } else {
-            "kotalc compiles Kotal IPFS resources (Peer, ClusterPeer); pass --passthrough to copy \
-             other manifests to the output unchanged"
-                .to_string()
+            format!(
+                "kotalc compiles Kotal IPFS resources (Peer, ClusterPeer); {} to copy other \
+                 manifests to the output unchanged",
+                front.set(Setting::Passthrough, Some("true"))
+            )
         };
         diagnostics.push(
             Diagnostic::new(

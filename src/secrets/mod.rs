@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value as J, json};
 
+use crate::diagnostic::settings::{Front, Setting};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::yaml::{Node, Value};
 use crate::model::defaults::Config;
@@ -94,6 +95,8 @@ pub struct Input<'a> {
     /// Each input file's directory from the working directory, by file id, so that a hint
     /// writes the sealed file beside the resource.
     pub dirs: &'a [String],
+    /// The words a hint names a setting in.
+    pub front: Front,
 }
 
 impl Input<'_> {
@@ -119,7 +122,7 @@ pub fn plan(
     let provided = provided(input, diagnostics);
     if options.mode != SecretMode::Sealed {
         for ((_, name), p) in &provided {
-            diagnostics.push(sealed_in_other_mode(name, p, options.mode));
+            diagnostics.push(sealed_in_other_mode(name, p, options.mode, input.front));
         }
     }
     let mut objects = Vec::new();
@@ -173,7 +176,12 @@ pub fn plan(
 
 /// What a SealedSecret of the inputs becomes when the Secrets are not rendered as
 /// SealedSecrets: said, because it is not what the mode alone suggests.
-fn sealed_in_other_mode(name: &str, p: &Provided<'_>, mode: SecretMode) -> Diagnostic {
+fn sealed_in_other_mode(
+    name: &str,
+    p: &Provided<'_>,
+    mode: SecretMode,
+    front: Front,
+) -> Diagnostic {
     let d = Diagnostic::new(
         Code::SealedSecretMode,
         match mode {
@@ -182,8 +190,9 @@ fn sealed_in_other_mode(name: &str, p: &Provided<'_>, mode: SecretMode) -> Diagn
                  from it, and no ExternalSecret is rendered for it"
             ),
             _ => format!(
-                "SealedSecret {name:?} of the inputs is not written (--secret-mode none \
-                 writes no Secret objects); its data keys are still checked"
+                "SealedSecret {name:?} of the inputs is not written ({} none writes no Secret \
+                 objects); its data keys are still checked",
+                front.name(Setting::SecretMode)
             ),
         },
     )
@@ -292,7 +301,10 @@ fn provided<'a>(
                         scope.name()
                     ),
                 )
-                .help("set metadata.namespace to the namespace it was sealed for, or pass --namespace"),
+                .help(format!(
+                    "set metadata.namespace to the namespace it was sealed for, or {}",
+                    input.front.set(Setting::Namespace, None)
+                )),
             );
         }
         for (field, expected) in [("name", Some(name)), ("namespace", namespace)] {
@@ -516,7 +528,11 @@ fn external_secret(
         )
         .at(span)
         .field(&first.field)
-        .help("set metadata.namespace, pass --namespace, or change --remote-key-template"));
+        .help(format!(
+            "set metadata.namespace, {}, or change {}",
+            input.front.set(Setting::Namespace, None),
+            input.front.name(Setting::RemoteKeyTemplate)
+        )));
     }
     let keys: BTreeSet<&str> = uses.iter().map(|u| u.key).collect();
     let data: Vec<J> = keys

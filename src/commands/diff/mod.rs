@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as J;
 
 use super::report::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, report_diagnostics, summary, summary_of};
+use crate::commands::cli::options;
 use crate::commands::cli::{ColorChoice, DiffArgs, FailOn};
-use crate::commands::cli::{options, secret_usage};
 use crate::compile;
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic, Format};
@@ -185,11 +185,13 @@ fn stale_files(dir: &str, report: &changes::Report, interrupted: bool) -> Vec<Di
 }
 
 pub fn diff(args: &DiffArgs) -> u8 {
-    if let Some(problem) = secret_usage(&args.check, true) {
-        eprintln!("error: {problem}");
-        return EXIT_USAGE;
-    }
-    let mut options = options(&args.check, true);
+    let mut options = match options(&args.check, true) {
+        Ok(options) => options,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            return EXIT_USAGE;
+        }
+    };
     // Only the objects' text is kept: an object is parsed only where its text changes. The
     // resources' specs are kept as the compile leaves them, Swarms lowered.
     options.lean = true;

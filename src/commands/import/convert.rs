@@ -203,7 +203,8 @@ fn document(
     let kotal = api_version.starts_with(&format!("{}/", crate::model::GROUP));
     let secret = api_version == "v1" && kind == "Secret";
     if kotal || secret && parse::has_data(&doc) || api_version.is_empty() || kind.is_empty() {
-        parse::parse_document(clean(doc), false, parsed, diagnostics);
+        let front = crate::diagnostic::settings::Front::Cli;
+        parse::parse_document(clean(doc), false, front, parsed, diagnostics);
     } else {
         let mut skipped = skipped.lock().unwrap_or_else(PoisonError::into_inner);
         *skipped.entry(kind).or_default() += 1;
