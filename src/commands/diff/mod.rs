@@ -1,7 +1,7 @@
 //! `kotalc build -o DIR --check` and `kotalc diff`: render in memory, compare, write nothing.
 
-pub mod changes;
 pub mod markdown;
+pub mod terminal;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, IsTerminal, Write};
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as J;
 
 use super::report::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, report_diagnostics, summary, summary_of};
+use crate::check::changes::{self, Side};
 use crate::commands::cli::{ColorChoice, DiffArgs, FailOn};
 use crate::commands::cli::{options, secret_usage};
 use crate::compile;
@@ -20,7 +21,7 @@ use crate::input::repository::{self, Repository};
 use crate::input::revision;
 use crate::output::emit;
 use crate::render::Object;
-use changes::{Side, Style};
+use terminal::Style;
 
 fn style(choice: ColorChoice) -> Style {
     let colour = match choice {
@@ -37,7 +38,7 @@ fn style(choice: ColorChoice) -> Style {
 fn render(report: &changes::Report, format: Format, color: ColorChoice) -> String {
     match format {
         Format::Markdown => markdown::render(report),
-        _ => changes::render(report, style(color)),
+        _ => terminal::render(report, style(color)),
     }
 }
 
@@ -244,20 +245,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
     let mut report = compare(before, &now.objects);
     changes::resource_changes(&mut report, &old_resources, &now.specs);
     changes::rendered_resource_changes(&mut report, &rendered, &now.specs);
-    let mut allowed: BTreeMap<String, Vec<String>> = now
-        .specs
-        .iter()
-        .filter_map(|(key, value)| Some((place_of(key), allow_change(value)?)))
-        .collect();
-    // A resource that is gone can only have allowed its removal before it went.
-    for (key, value) in &old_resources {
-        if !now.specs.contains_key(key)
-            && let Some(fields) = allow_change(value)
-        {
-            allowed.insert(place_of(key), fields);
-        }
-    }
-    report.allow(&allowed);
+    report.allow(&changes::allowances(&now.specs, &old_resources));
     print(&render(&report, format, args.color));
     // The objects, as the last line of stdout counts them.
     let changed = report.changed_objects();
@@ -275,25 +263,6 @@ pub fn diff(args: &DiffArgs) -> u8 {
     let fail = args.exit_code && !report.is_empty()
         || args.fail_on == Some(FailOn::Destructive) && report.blocking() > 0;
     if fail { EXIT_PROBLEMS } else { EXIT_OK }
-}
-
-/// `namespace/name` of a `Kind namespace/name` key.
-fn place_of(key: &str) -> String {
-    key.split_once(' ')
-        .map(|(_, place)| place)
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// The fields a resource's `kotalc.io/allow-change` names.
-fn allow_change(resource: &J) -> Option<Vec<String>> {
-    let fields =
-        resource["metadata"]["annotations"][crate::model::annotations::ALLOW_CHANGE].as_str()?;
-    Some(
-        crate::model::annotations::list(fields)
-            .map(String::from)
-            .collect(),
-    )
 }
 
 /// The repository `--against-ref` reads: the one named with `--repo`, or the work tree that
