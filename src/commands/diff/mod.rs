@@ -4,7 +4,7 @@ pub mod markdown;
 pub mod terminal;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as J;
@@ -23,22 +23,11 @@ use crate::output::emit;
 use crate::render::Object;
 use terminal::Style;
 
-fn style(choice: ColorChoice) -> Style {
-    let colour = match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
-        }
-    };
-    Style { colour }
-}
-
 /// The difference as stdout shows it: a Markdown summary for a pull request, else the text.
 fn render(report: &changes::Report, format: Format, color: ColorChoice) -> String {
     match format {
         Format::Markdown => markdown::render(report),
-        _ => terminal::render(report, style(color)),
+        _ => terminal::render(report, Style::of(color)),
     }
 }
 
@@ -464,8 +453,7 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
                 continue;
             }
             if doc["apiVersion"] == crate::model::API_VERSION {
-                let key = format!("{kind} {}", place(&doc));
-                before.resources.insert(key, doc);
+                before.resources.insert(changes::key(&doc), doc);
                 continue;
             }
             let side = changes::exported(doc);
@@ -545,15 +533,4 @@ fn at_revision(
         keep(o);
     }
     Ok(kept)
-}
-
-/// Where a written resource's objects are: `namespace/name`, or `name` without a namespace;
-/// the key
-/// [`compile::Outcome::specs`] gives a compiled resource.
-fn place(value: &serde_json::Value) -> String {
-    let name = value["metadata"]["name"].as_str().unwrap_or_default();
-    match value["metadata"]["namespace"].as_str() {
-        Some(ns) => format!("{ns}/{name}"),
-        None => name.to_string(),
-    }
 }

@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 
+use std::io::{self, IsTerminal};
+
 use crate::check::changes::{Change, Gravity, Report};
+use crate::commands::cli::ColorChoice;
 
 /// Colours for a terminal, or none.
 #[derive(Clone, Copy, Debug)]
@@ -12,6 +15,19 @@ pub struct Style {
 }
 
 impl Style {
+    /// Colours as `--color` asks; by default, on a terminal unless `NO_COLOR` is set.
+    pub fn of(choice: ColorChoice) -> Style {
+        let colour = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && io::stdout().is_terminal()
+            }
+        };
+        Style { colour }
+    }
+
     /// `text`, its control characters escaped (names and values come from files anyone can
     /// commit), coloured.
     fn paint(self, code: &str, text: &str) -> String {
