@@ -89,7 +89,7 @@ pub fn lower(
 
 /// The Swarm rules of spec 1.4 and the key checks. Returns the lowered nodes when the Swarm
 /// has no error; warnings and notes are reported either way.
-pub fn check(
+fn check(
     resource: &Resource,
     swarm: &Swarm,
     diagnostics: &mut Vec<Diagnostic>,

@@ -60,3 +60,30 @@ pub fn validated(
     validate::duplicates(resources, diagnostics);
     configs
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Code;
+
+    fn parsed(text: &str, diagnostics: &mut Vec<Diagnostic>) -> (parse::Parsed, Vec<Lowered>) {
+        let mut sources = Sources::default();
+        sources.add("peers.yaml".into(), text.into());
+        parse(&mut sources, false, Some("ipfs"), diagnostics)
+    }
+
+    #[test]
+    fn each_resource_is_resolved_and_the_set_checked_for_duplicates() {
+        let peer = format!(
+            "apiVersion: {}\nkind: Peer\nmetadata:\n  name: p\n",
+            crate::model::API_VERSION
+        );
+        let mut diagnostics = Vec::new();
+        let (parsed, swarms) = parsed(&format!("{peer}---\n{peer}"), &mut diagnostics);
+        assert!(swarms.is_empty());
+        let configs = validated(&parsed.resources, &mut diagnostics);
+        assert!(configs.iter().all(|c| matches!(c, Some(Config::Peer(_)))));
+        let codes: Vec<Code> = diagnostics.iter().map(|d| d.code).collect();
+        assert!(codes.contains(&Code::DuplicateResource), "{codes:?}");
+    }
+}
