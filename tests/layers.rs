@@ -24,7 +24,7 @@ fn layer(folder: &str) -> Option<usize> {
     LAYERS.iter().position(|l| l.contains(&folder))
 }
 
-/// Every source file, by module path (`check::validate`, `commands::diff::changes`).
+/// Every source file, by module path (`check::validate`, `commands::diff::markdown`).
 fn modules() -> BTreeMap<String, PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut out = BTreeMap::new();

@@ -1,7 +1,8 @@
 //! The checks: each resource alone (`validate`), the whole set (`set`), warnings (`lint`), the
-//! NetworkPolicy annotations (`policy`), and a Swarm's checks with its lowering to Peers
-//! (`swarm`).
+//! NetworkPolicy annotations (`policy`), a Swarm's checks with its lowering to Peers
+//! (`swarm`), and what a change to the objects does to a cluster (`changes`).
 
+pub mod changes;
 pub mod gateway;
 pub mod lint;
 pub mod monitoring;

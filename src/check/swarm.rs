@@ -30,15 +30,41 @@ pub struct LoweredNode {
     pub private_key: String,
 }
 
-/// Checks every Swarm and appends its nodes' Peers to the resources. The Swarm itself stays,
-/// without configuration, so that its metadata is still checked.
-pub fn lower(parsed: &mut Parsed, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) {
-    let mut added = Vec::new();
-    for resource in &parsed.resources {
+/// A Swarm that passes its checks: its index among the resources, and its nodes.
+pub struct Lowered {
+    pub resource: usize,
+    pub nodes: Vec<LoweredNode>,
+}
+
+/// Checks every Swarm; returns the nodes of each one without an error.
+pub fn check_all(parsed: &Parsed, diagnostics: &mut Vec<Diagnostic>) -> Vec<Lowered> {
+    let mut lowered = Vec::new();
+    for (index, resource) in parsed.resources.iter().enumerate() {
         let Some(Object::Swarm(swarm)) = &resource.object else {
             continue;
         };
-        let Some(nodes) = check(resource, swarm, diagnostics) else {
+        if let Some(nodes) = check(resource, swarm, diagnostics) {
+            lowered.push(Lowered {
+                resource: index,
+                nodes,
+            });
+        }
+    }
+    lowered
+}
+
+/// Appends the Peers of the Swarms `check_all` passed to the resources. The Swarm itself
+/// stays, without configuration, so that its metadata is still checked.
+pub fn lower(
+    parsed: &mut Parsed,
+    sources: &mut Sources,
+    swarms: Vec<Lowered>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut added = Vec::new();
+    for Lowered { resource, nodes } in swarms {
+        let resource = &parsed.resources[resource];
+        let Some(Object::Swarm(swarm)) = &resource.object else {
             continue;
         };
         let display = sources.get(resource.root.span.file).path.clone();
@@ -65,7 +91,7 @@ pub fn lower(parsed: &mut Parsed, sources: &mut Sources, diagnostics: &mut Vec<D
 
 /// The Swarm rules of spec 1.4 and the key checks. Returns the lowered nodes when the Swarm
 /// has no error; warnings and notes are reported either way.
-pub fn check(
+fn check(
     resource: &Resource,
     swarm: &Swarm,
     diagnostics: &mut Vec<Diagnostic>,

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use super::report::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary, summary_of};
-use crate::check::swarm::{self, LoweredNode};
+use crate::check::swarm::LoweredNode;
 use crate::commands::cli::MigrateArgs;
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::input::load;
-use crate::model::parse::{self, Object};
+use crate::model::parse::Object;
 use crate::secrets::seal::{self, Scope};
 
 pub fn migrate(args: &MigrateArgs) -> u8 {
@@ -59,7 +59,7 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     }
     let rooted = load::load_rooted(&paths, &mut sources, &mut diagnostics);
     // Every document is read, Kotal or not: only Swarms are rewritten.
-    let parsed = parse::parse(
+    let (parsed, swarms) = crate::compile::checks::parse(
         &mut sources,
         true,
         crate::diagnostic::settings::Front::Cli,
@@ -78,13 +78,12 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     // The replacement text of each Swarm, by file and first line.
     let mut replaced: BTreeMap<(usize, u32), String> = BTreeMap::new();
     let mut unsealed = Vec::new();
-    for resource in &parsed.resources {
+    for lowered in &swarms {
+        let resource = &parsed.resources[lowered.resource];
         let Some(Object::Swarm(swarm)) = &resource.object else {
             continue;
         };
-        let Some(nodes) = swarm::check(resource, swarm, &mut diagnostics) else {
-            continue;
-        };
+        let nodes = &lowered.nodes;
         let namespace = resource.namespace.as_deref();
         let mut text = format!(
             "# Migrated by kotalc from Swarm {:?}: one Peer per node, each with its fixed identity\n\

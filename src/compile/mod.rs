@@ -2,6 +2,7 @@
 //! Every stage reports into one list of diagnostics and later stages run on whatever is sound,
 //! so one run shows every problem.
 
+pub mod checks;
 mod options;
 mod pending;
 
@@ -19,9 +20,8 @@ use crate::diagnostic::source::{Sources, Span};
 use crate::diagnostic::{self, Code, Diagnostic, Severity};
 use crate::input::load;
 use crate::model::annotations;
-use crate::model::defaults;
 use crate::model::defaults::Config;
-use crate::model::parse::{self, Object as Typed};
+use crate::model::parse;
 use crate::render::{Object, Renderer};
 use crate::secrets;
 
@@ -186,7 +186,7 @@ fn parse(run: &mut Run) -> Parsed {
             )),
         );
     }
-    let mut set = parse::parse(
+    let (mut set, swarms) = checks::parse(
         &mut run.sources,
         options.passthrough,
         options.front,
@@ -197,7 +197,7 @@ fn parse(run: &mut Run) -> Parsed {
     for doc in set.passthrough.iter().chain(&set.sealed) {
         crate::kube::names::check_document(&doc.root, &mut run.diagnostics);
     }
-    swarm::lower(&mut set, &mut run.sources, &mut run.diagnostics);
+    swarm::lower(&mut set, &mut run.sources, swarms, &mut run.diagnostics);
     let specs = if options.specs {
         specs(&set.resources)
     } else {
@@ -214,18 +214,7 @@ fn resolve(run: &mut Run, parsed: Parsed) -> Resolved {
         .iter()
         .map(|resource| {
             allowed.push(annotations::allowed(resource, &mut run.diagnostics));
-            let mut config = resource.object.as_ref().and_then(|object| match object {
-                Typed::Peer(peer) => Some(Config::Peer(defaults::peer(
-                    &peer.spec,
-                    &peer.metadata.annotations,
-                ))),
-                Typed::ClusterPeer(cluster) => Some(Config::ClusterPeer(defaults::cluster_peer(
-                    &cluster.spec,
-                    &cluster.metadata.annotations,
-                ))),
-                // Checked and lowered to Peers by `swarm::lower`.
-                Typed::Swarm(_) => None,
-            });
+            let mut config = checks::configure(resource);
             if let Some(config) = &mut config {
                 let policy = config.policy_mut();
                 if policy.dns.is_none() {

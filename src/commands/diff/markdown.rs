@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::changes::{Change, Entry, Gravity, Report};
+use crate::check::changes::{Change, Entry, Gravity, Report};
 use crate::diagnostic::markdown;
 use crate::diagnostic::printable;
 

@@ -1,15 +1,16 @@
 //! `kotalc build -o DIR --check` and `kotalc diff`: render in memory, compare, write nothing.
 
-pub mod changes;
 pub mod markdown;
+pub mod terminal;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as J;
 
 use super::report::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, report_diagnostics, summary, summary_of};
+use crate::check::changes::{self, Side};
 use crate::commands::cli::options;
 use crate::commands::cli::{ColorChoice, DiffArgs, FailOn};
 use crate::compile;
@@ -20,24 +21,13 @@ use crate::input::repository::{self, Repository};
 use crate::input::revision;
 use crate::output::emit;
 use crate::render::Object;
-use changes::{Side, Style};
-
-fn style(choice: ColorChoice) -> Style {
-    let colour = match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
-        }
-    };
-    Style { colour }
-}
+use terminal::Style;
 
 /// The difference as stdout shows it: a Markdown summary for a pull request, else the text.
 fn render(report: &changes::Report, format: Format, color: ColorChoice) -> String {
     match format {
         Format::Markdown => markdown::render(report),
-        _ => changes::render(report, style(color)),
+        _ => terminal::render(report, Style::of(color)),
     }
 }
 
@@ -246,20 +236,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
     let mut report = compare(before, &now.objects);
     changes::resource_changes(&mut report, &old_resources, &now.specs);
     changes::rendered_resource_changes(&mut report, &rendered, &now.specs);
-    let mut allowed: BTreeMap<String, Vec<String>> = now
-        .specs
-        .iter()
-        .filter_map(|(key, value)| Some((place_of(key), allow_change(value)?)))
-        .collect();
-    // A resource that is gone can only have allowed its removal before it went.
-    for (key, value) in &old_resources {
-        if !now.specs.contains_key(key)
-            && let Some(fields) = allow_change(value)
-        {
-            allowed.insert(place_of(key), fields);
-        }
-    }
-    report.allow(&allowed);
+    report.allow(&changes::allowances(&now.specs, &old_resources));
     print(&render(&report, format, args.color));
     // The objects, as the last line of stdout counts them.
     let changed = report.changed_objects();
@@ -277,25 +254,6 @@ pub fn diff(args: &DiffArgs) -> u8 {
     let fail = args.exit_code && !report.is_empty()
         || args.fail_on == Some(FailOn::Destructive) && report.blocking() > 0;
     if fail { EXIT_PROBLEMS } else { EXIT_OK }
-}
-
-/// `namespace/name` of a `Kind namespace/name` key.
-fn place_of(key: &str) -> String {
-    key.split_once(' ')
-        .map(|(_, place)| place)
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// The fields a resource's `kotalc.io/allow-change` names.
-fn allow_change(resource: &J) -> Option<Vec<String>> {
-    let fields =
-        resource["metadata"]["annotations"][crate::model::annotations::ALLOW_CHANGE].as_str()?;
-    Some(
-        crate::model::annotations::list(fields)
-            .map(String::from)
-            .collect(),
-    )
 }
 
 /// The repository `--against-ref` reads: the one named with `--repo`, or the work tree that
@@ -497,8 +455,7 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
                 continue;
             }
             if doc["apiVersion"] == crate::model::API_VERSION {
-                let key = format!("{kind} {}", place(&doc));
-                before.resources.insert(key, doc);
+                before.resources.insert(changes::key(&doc), doc);
                 continue;
             }
             let side = changes::exported(doc);
@@ -578,15 +535,4 @@ fn at_revision(
         keep(o);
     }
     Ok(kept)
-}
-
-/// Where a written resource's objects are: `namespace/name`, or `name` without a namespace;
-/// the key
-/// [`compile::Outcome::specs`] gives a compiled resource.
-fn place(value: &serde_json::Value) -> String {
-    let name = value["metadata"]["name"].as_str().unwrap_or_default();
-    match value["metadata"]["namespace"].as_str() {
-        Some(ns) => format!("{ns}/{name}"),
-        None => name.to_string(),
-    }
 }

@@ -9,15 +9,12 @@ use std::sync::{Mutex, PoisonError};
 use serde::{Serialize, Serializer};
 use serde_json::Value as J;
 
-use crate::check::validate;
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::yaml::{self, Node, Value};
 use crate::kube::quantity;
 use crate::model::Kind;
-use crate::model::annotations;
 use crate::model::defaults;
-use crate::model::defaults::Config;
 use crate::model::parse::{self, Object as Typed, Parsed};
 
 /// The metadata a resource in git sets; the rest is the API server's.
@@ -99,40 +96,23 @@ pub fn import(
         });
     });
     out.skipped = skipped.into_inner().unwrap_or_else(PoisonError::into_inner);
-    let configs: Vec<Option<Config>> = parsed
-        .resources
-        .iter()
-        .map(|resource| {
-            annotations::allowed(resource, diagnostics);
-            let config = match resource.object.as_ref()? {
-                Typed::Peer(peer) => Config::Peer(defaults::peer(
-                    &peer.spec,
-                    &peer.metadata.annotations,
-                )),
-                Typed::ClusterPeer(cluster) => {
-                    Config::ClusterPeer(defaults::cluster_peer(
-                        &cluster.spec,
-                        &cluster.metadata.annotations,
-                    ))
-                }
-                Typed::Swarm(_) => {
-                    diagnostics.push(
-                        Diagnostic::new(
-                            Code::UnknownKind,
-                            "a Swarm is not imported: it holds its nodes' private keys in plain text",
-                        )
-                        .at(resource.root.get("kind").map_or(resource.root.span, |n| n.span))
-                        .field("kind")
-                        .help("`kotalc migrate` rewrites a Swarm as Peers with sealed identities"),
-                    );
-                    return None;
-                }
-            };
-            validate::resource(resource, &config, diagnostics);
-            Some(config)
-        })
-        .collect();
-    validate::duplicates(&parsed.resources, diagnostics);
+    let configs = crate::compile::checks::validated(&parsed.resources, diagnostics);
+    for resource in &parsed.resources {
+        if let Some(Typed::Swarm(_)) = resource.object {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::UnknownKind,
+                    "a Swarm is not imported: it holds its nodes' private keys in plain text",
+                )
+                .at(resource
+                    .root
+                    .get("kind")
+                    .map_or(resource.root.span, |n| n.span))
+                .field("kind")
+                .help("`kotalc migrate` rewrites a Swarm as Peers with sealed identities"),
+            );
+        }
+    }
     for reference in crate::model::references::references(&parsed.resources, &configs) {
         let resource = &parsed.resources[reference.resource];
         let namespace = resource.namespace.as_deref().unwrap_or("<namespace>");

@@ -1,8 +1,12 @@
 //! What a change does to the cluster, per object: the dry run behind `kotalc diff` and
-//! `build --check`. Changes a cluster refuses, or that lose data, are called out.
+//! `build --check`. Changes a cluster refuses, or that lose data, are called out, as data:
+//! how they are printed is the command's.
+//!
+//! The rules are Kubernetes' (what the API server refuses, what rolls pods) and the Kotal
+//! operator's (what its webhook refuses on a Peer's or ClusterPeer's spec, what kubo's
+//! repository migrations need), so they sit with the other checks, above the model.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde_json::Value as J;
 use similar::TextDiff;
@@ -324,6 +328,46 @@ pub fn resource_changes(report: &mut Report, old: &BTreeMap<String, J>, new: &BT
         }
     }
     report.entries.sort_by(|a, b| a.key.cmp(&b.key));
+}
+
+/// What each resource's `kotalc.io/allow-change` accepts, by `namespace/name`, the place of
+/// the resource and so of its objects. `new` and `old` map `Kind namespace/name` to the
+/// resources' JSON; a resource that is gone can only have allowed its removal before it went.
+pub fn allowances(
+    new: &BTreeMap<String, J>,
+    old: &BTreeMap<String, J>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut allowed: BTreeMap<String, Vec<String>> = new
+        .iter()
+        .filter_map(|(key, value)| Some((place_of(key), allow_change(value)?)))
+        .collect();
+    for (key, value) in old {
+        if !new.contains_key(key)
+            && let Some(fields) = allow_change(value)
+        {
+            allowed.insert(place_of(key), fields);
+        }
+    }
+    allowed
+}
+
+/// `namespace/name` of a `Kind namespace/name` key.
+fn place_of(key: &str) -> String {
+    key.split_once(' ')
+        .map(|(_, place)| place)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The fields a resource's `kotalc.io/allow-change` names.
+fn allow_change(resource: &J) -> Option<Vec<String>> {
+    let fields =
+        resource["metadata"]["annotations"][crate::model::annotations::ALLOW_CHANGE].as_str()?;
+    Some(
+        crate::model::annotations::list(fields)
+            .map(String::from)
+            .collect(),
+    )
 }
 
 /// What old objects say of their ClusterPeers' immutable fields, for an old side that holds no
@@ -896,87 +940,226 @@ fn grows(before: &Side, from: &str, to: &str) -> Finding {
     }
 }
 
-/// Colours for a terminal, or none.
-#[derive(Clone, Copy, Debug)]
-pub struct Style {
-    pub colour: bool,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
 
-impl Style {
-    /// `text`, its control characters escaped (names and values come from files anyone can
-    /// commit), coloured.
-    fn paint(self, code: &str, text: &str) -> String {
-        let text = crate::diagnostic::printable(text, false);
-        if self.colour {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+    fn one(value: J) -> BTreeMap<String, Side> {
+        let side = side(value);
+        BTreeMap::from([(key(&side.value), side)])
     }
-}
 
-/// `+` added, `-` removed, `~` changed with its unified diff, warnings, then a summary line.
-pub fn render(report: &Report, style: Style) -> String {
-    let mut out = String::new();
-    for entry in &report.entries {
-        match &entry.change {
-            Change::Added => {
-                let _ = writeln!(out, "{}", style.paint("32", &format!("+ {}", entry.key)));
-            }
-            Change::Removed => {
-                let _ = writeln!(out, "{}", style.paint("31", &format!("- {}", entry.key)));
-            }
-            Change::Resource => {
-                let _ = writeln!(out, "{}", style.paint("33", &format!("! {}", entry.key)));
-            }
-            Change::Changed { unified } => {
-                let _ = writeln!(out, "{}", style.paint("33", &format!("~ {}", entry.key)));
-                for line in unified.lines() {
-                    let painted = match line.as_bytes().first() {
-                        Some(b'+') if !line.starts_with("+++") => style.paint("32", line),
-                        Some(b'-') if !line.starts_with("---") => style.paint("31", line),
-                        Some(b'@') => style.paint("36", line),
-                        _ => crate::diagnostic::printable(line, false).into_owned(),
-                    };
-                    let _ = writeln!(out, "    {painted}");
-                }
-            }
-        }
-        for f in &entry.findings {
-            let label = format!("{}:", f.gravity.name());
-            let colour = match f.gravity {
-                Gravity::RollsPods => "36",
-                Gravity::Warning | Gravity::Needs => "1;33",
-                Gravity::Refused | Gravity::Destructive => "1;31",
-            };
-            let allowed = if f.allowed {
-                " (allowed by kotalc.io/allow-change)"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                out,
-                "  {} {}: {}{allowed}",
-                style.paint(colour, &label),
-                crate::diagnostic::printable(f.field, false),
-                crate::diagnostic::printable(&f.why, false)
-            );
-        }
+    /// The findings of changing `before` into `after`, one object each.
+    fn findings(before: J, after: J) -> Vec<(Gravity, &'static str)> {
+        let report = compare(one(before), one(after));
+        report
+            .entries
+            .iter()
+            .flat_map(|e| &e.findings)
+            .map(|f| (f.gravity, f.field))
+            .collect()
     }
-    let (added, removed, changed) = report.counts();
-    let _ = writeln!(
-        out,
-        "{added} added, {removed} removed, {changed} changed, {} unchanged",
-        report.unchanged
-    );
-    let blocking = report.blocking();
-    if blocking > 0 {
-        let _ = writeln!(
-            out,
-            "{blocking} change(s) refused or destructive: do what each one says, or, to \
-             recreate deliberately, name the field in the resource's kotalc.io/allow-change \
-             annotation"
+
+    fn statefulset(selector: &str, image: &str) -> J {
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "p", "namespace": "ipfs"},
+            "spec": {
+                "selector": {"matchLabels": {"app": selector}},
+                "template": {"spec": {"containers": [
+                    {"name": "peer", "command": ["ipfs"], "image": image}
+                ]}},
+            },
+        })
+    }
+
+    fn claim(storage: &str, class: Option<&str>) -> J {
+        let mut claim = json!({
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "p", "namespace": "ipfs"},
+            "spec": {"accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": storage}}},
+        });
+        if let Some(class) = class {
+            claim["spec"]["storageClassName"] = json!(class);
+        }
+        claim
+    }
+
+    #[test]
+    fn keys_name_kind_namespace_and_name() {
+        assert_eq!(key(&statefulset("a", "x")), "StatefulSet ipfs/p");
+        let cluster_wide = json!({"kind": "Namespace", "metadata": {"name": "ipfs"}});
+        assert_eq!(key(&cluster_wide), "Namespace ipfs");
+    }
+
+    #[test]
+    fn a_new_selector_is_refused_and_a_new_template_rolls_pods() {
+        let found = findings(
+            statefulset("a", "ipfs/kubo:v0.38.2"),
+            statefulset("b", "ipfs/kubo:v0.39.0"),
+        );
+        assert_eq!(
+            found,
+            [
+                (Gravity::Refused, "StatefulSet.spec.selector"),
+                (Gravity::RollsPods, "StatefulSet.spec.template"),
+            ]
         );
     }
-    crate::diagnostic::uncommanded(&out).into_owned()
+
+    #[test]
+    fn kubo_across_repository_version_16_is_a_warning() {
+        let found = findings(
+            statefulset("a", "ipfs/kubo:v0.28.0"),
+            statefulset("a", "ipfs/kubo:v0.38.2"),
+        );
+        assert!(found.contains(&(
+            Gravity::Warning,
+            "StatefulSet.spec.template.spec.containers[peer].image"
+        )));
+    }
+
+    #[test]
+    fn a_claim_grows_on_a_condition_and_never_shrinks() {
+        const STORAGE: &str = "PersistentVolumeClaim.spec.resources.requests.storage";
+        let grows = findings(claim("10Gi", None), claim("20Gi", None));
+        assert_eq!(grows, [(Gravity::Needs, STORAGE)]);
+        let shrinks = findings(claim("20Gi", None), claim("10Gi", None));
+        assert_eq!(shrinks, [(Gravity::Refused, STORAGE)]);
+        assert!(Gravity::Refused.blocks() && !Gravity::Needs.blocks());
+    }
+
+    #[test]
+    fn a_pending_claim_refuses_to_grow() {
+        let mut export = claim("10Gi", None);
+        export["metadata"]["uid"] = json!("0");
+        export["status"] = json!({"phase": "Pending"});
+        let before = exported(export);
+        let old = BTreeMap::from([(key(&before.value), before)]);
+        let report = compare(old, one(claim("20Gi", None)));
+        let gravities: Vec<Gravity> = report.entries[0]
+            .findings
+            .iter()
+            .map(|f| f.gravity)
+            .collect();
+        assert_eq!(gravities, [Gravity::Refused]);
+    }
+
+    #[test]
+    fn a_new_class_is_refused_and_a_removed_claim_is_destructive() {
+        let found = findings(claim("10Gi", Some("fast")), claim("10Gi", Some("slow")));
+        assert_eq!(
+            found,
+            [(
+                Gravity::Refused,
+                "PersistentVolumeClaim.spec.storageClassName"
+            )]
+        );
+        let report = compare(one(claim("10Gi", None)), BTreeMap::new());
+        assert!(matches!(report.entries[0].change, Change::Removed));
+        assert_eq!(report.blocking(), 1);
+        assert_eq!(report.counts(), (0, 1, 0));
+    }
+
+    #[test]
+    fn an_exported_service_keeps_its_allocated_address() {
+        let service = |ip: Option<&str>| {
+            let mut service = json!({
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "p", "namespace": "ipfs"},
+                "spec": {"ports": [{"port": 5001}]},
+            });
+            if let Some(ip) = ip {
+                service["metadata"]["uid"] = json!("0");
+                service["spec"]["clusterIP"] = json!(ip);
+                service["spec"]["sessionAffinity"] = json!("None");
+            }
+            service
+        };
+        let before = exported(service(Some("10.0.0.1")));
+        let old = BTreeMap::from([(key(&before.value), before)]);
+        let report = compare(old, one(service(None)));
+        assert!(report.is_empty(), "{report:?}");
+        assert_eq!(report.unchanged, 1);
+    }
+
+    #[test]
+    fn secret_values_are_redacted() {
+        let mut secret = json!({
+            "kind": "Secret",
+            "metadata": {"name": "s"},
+            "data": {"key": "c2VjcmV0"},
+        });
+        assert!(redact(&mut secret));
+        assert_eq!(secret["data"]["key"], REDACTED);
+        let mut map = json!({"kind": "ConfigMap", "data": {"key": "value"}});
+        assert!(!redact(&mut map));
+    }
+
+    #[test]
+    fn a_cluster_peer_keeps_its_consensus_unless_allowed() {
+        let peer = |consensus: &str, allow: Option<&str>| {
+            let mut peer = json!({
+                "apiVersion": crate::model::API_VERSION,
+                "kind": "ClusterPeer",
+                "metadata": {"name": "c", "namespace": "ipfs"},
+                "spec": {"consensus": consensus},
+            });
+            if let Some(allow) = allow {
+                peer["metadata"]["annotations"] =
+                    json!({crate::model::annotations::ALLOW_CHANGE: allow});
+            }
+            BTreeMap::from([("ClusterPeer ipfs/c".to_string(), peer)])
+        };
+        let (old, new) = (peer("crdt", None), peer("raft", Some("spec.consensus")));
+        let mut report = Report::default();
+        resource_changes(&mut report, &old, &new);
+        assert_eq!(report.blocking(), 1);
+        assert!(report.is_empty(), "a resource's findings are not objects");
+        report.allow(&allowances(&new, &old));
+        assert_eq!(report.blocking(), 0);
+        assert!(report.entries[0].findings[0].allowed);
+    }
+
+    #[test]
+    fn a_rendered_cluster_peer_shows_its_immutable_fields() {
+        let statefulset = json!({
+            "kind": "StatefulSet",
+            "metadata": {
+                "name": "c", "namespace": "ipfs",
+                "labels": {
+                    "app.kubernetes.io/component": "ipfs-clusterpeer",
+                    "app.kubernetes.io/instance": "c",
+                },
+            },
+            "spec": {"template": {"spec": {"containers": [{"env": [
+                {"name": "IPFS_CLUSTER_CONSENSUS", "value": "crdt"},
+                {"name": "CLUSTER_ID", "value": "12D3"},
+            ]}]}}},
+        });
+        let rendered = rendered_cluster_peers(&one(statefulset));
+        assert_eq!(
+            rendered["ClusterPeer ipfs/c"],
+            json!({"consensus": "crdt", "id": "12D3"})
+        );
+    }
+
+    #[test]
+    fn an_export_compares_without_what_the_server_adds() {
+        let value = json!({
+            "kind": "Service",
+            "metadata": {"name": "p", "uid": "0", "resourceVersion": "1"},
+            "spec": {"sessionAffinity": "None", "ports": []},
+            "status": {},
+        });
+        assert_eq!(
+            normalize(value),
+            json!({"kind": "Service", "metadata": {"name": "p"}, "spec": {"ports": []}})
+        );
+    }
 }
