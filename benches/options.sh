@@ -6,6 +6,7 @@
 # Each time is the median of $RUNS runs (5).
 #
 #   benches/options.sh            print the table
+#   benches/options.sh --docs     also replace the table in docs/performance.md
 set -eu
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -42,21 +43,33 @@ expose() {
   done
 }
 
-printf '| N | resources | build | per resource | with the options | per resource | options / build |\n'
-printf '|---|---|---|---|---|---|---|\n'
-for n in 1000 10000; do
-  "$generate" "$n" "$work/in-$n" >/dev/null 2>&1
-  cp -r "$work/in-$n" "$work/opted-$n"
-  expose "$work/opted-$n"
-  resources=$((n + n / 4))
-  "$kotalc" build "$work/opted-$n" --monitoring monitoring:app.kubernetes.io/name=prometheus \
-    > "$work/opted-$n.yaml"
-  plain=$(median "$kotalc build $work/in-$n")
-  opted=$(median "$kotalc build $work/opted-$n --monitoring monitoring:app.kubernetes.io/name=prometheus")
-  awk -v n="$n" -v r="$resources" -v p="$plain" -v o="$opted" 'BEGIN {
-    printf "| %d | %d | %.2f s | %.0f us | %.2f s | %.0f us | %.2f |\n", n, r, p, p / r * 1e6, o, o / r * 1e6, o / p
-  }'
-done
-printf '\nObjects with the options at N = 10,000: %s PodMonitors, %s Ingresses.\n' \
-  "$(grep -c '^kind: PodMonitor' "$work/opted-10000.yaml")" \
-  "$(grep -c '^kind: Ingress' "$work/opted-10000.yaml")"
+table() {
+  printf '| N | resources | build | per resource | with the options | per resource | options / build |\n'
+  printf '|---|---|---|---|---|---|---|\n'
+  for n in 1000 10000; do
+    "$generate" "$n" "$work/in-$n" >/dev/null 2>&1
+    cp -r "$work/in-$n" "$work/opted-$n"
+    expose "$work/opted-$n"
+    resources=$((n + n / 4))
+    "$kotalc" build "$work/opted-$n" --monitoring monitoring:app.kubernetes.io/name=prometheus \
+      > "$work/opted-$n.yaml"
+    plain=$(median "$kotalc build $work/in-$n")
+    opted=$(median "$kotalc build $work/opted-$n --monitoring monitoring:app.kubernetes.io/name=prometheus")
+    awk -v n="$n" -v r="$resources" -v p="$plain" -v o="$opted" 'BEGIN {
+      printf "| %d | %d | %.2f s | %.0f us | %.2f s | %.0f us | %.2f |\n", n, r, p, p / r * 1e6, o, o / r * 1e6, o / p
+    }'
+  done
+  printf '\nObjects with the options at N = 10,000: %s PodMonitors, %s Ingresses.\n' \
+    "$(grep -c '^kind: PodMonitor' "$work/opted-10000.yaml")" \
+    "$(grep -c '^kind: Ingress' "$work/opted-10000.yaml")"
+}
+table > "$work/table.md"
+cat "$work/table.md"
+
+if [ "${1:-}" = "--docs" ]; then
+  awk -v table="$work/table.md" '
+    /<!-- options:start -->/ { print; while ((getline line < table) > 0) print line; skip = 1; next }
+    /<!-- options:end -->/ { skip = 0 }
+    !skip' docs/performance.md > "$work/performance.md"
+  mv "$work/performance.md" docs/performance.md
+fi

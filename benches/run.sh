@@ -17,7 +17,7 @@
 # resident set.
 #
 #   benches/run.sh               print the tables
-#   benches/run.sh --readme      also replace the tables in README.md
+#   benches/run.sh --docs        also replace the tables in docs/performance.md
 #   KOTALC=path BENCH_WORK=dir benches/run.sh   measure another kotalc binary (an older
 #                                build, to compare), working in dir
 #   RUNS=n KUSTOMIZE=no          fewer runs per median; no kustomize row (on a busy machine)
@@ -243,11 +243,11 @@ table="$table
 $(awk -v b="$block" -v f="$flow" 'BEGIN { printf "| build (not an object: fails) | %.2f s | %.2f s | %.1f |\n", b, f, (b > 0) ? f / b : 0 }')"
 printf '%s\n' "$table"
 
-if [ "${1:-}" = "--readme" ]; then
+if [ "${1:-}" = "--docs" ]; then
   printf '%s\n' "$table" > "$work/table.md"
   awk -v table="$work/table.md" '
     /<!-- bench:start -->/ { print; while ((getline line < table) > 0) print line; skip = 1; next }
     /<!-- bench:end -->/ { skip = 0 }
-    !skip' README.md > "$work/README.md"
-  mv "$work/README.md" README.md
+    !skip' docs/performance.md > "$work/performance.md"
+  mv "$work/performance.md" docs/performance.md
 fi

@@ -11,6 +11,7 @@ use serde_json::{Value as J, json};
 
 use crate::apiserver::server;
 use crate::common::{root, run, scratch, text};
+use crate::docs::page;
 
 /// The kinds kotalc makes; everything else in an output is passed through.
 const KOTALC_KINDS: &[&str] = &[
@@ -293,14 +294,14 @@ fn crd_schema(file: &str) -> J {
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
 }
 
-/// Where kotalc refuses more than the CRD schema, as the README lists them: each is a
+/// Where kotalc refuses more than the CRD schema, as docs/api.md lists them: each is a
 /// diagnostic code kotalc reports for a resource that the API server accepts.
-fn readme_stricter_codes() -> BTreeSet<String> {
-    let readme = fs::read_to_string(root().join("README.md")).expect("README");
-    let start = readme
-        .find("### Where kotalc refuses more than the CRDs")
-        .expect("the README lists where kotalc refuses more than the CRDs");
-    let section = &readme[start..];
+fn docs_stricter_codes() -> BTreeSet<String> {
+    let page = page("api.md");
+    let start = page
+        .find("## Where kotalc refuses more than the CRDs")
+        .expect("docs/api.md lists where kotalc refuses more than the CRDs");
+    let section = &page[start..];
     let section = &section[..section[4..].find("\n#").map_or(section.len(), |e| e + 4)];
     section
         .lines()
@@ -311,7 +312,7 @@ fn readme_stricter_codes() -> BTreeSet<String> {
 
 /// kotalc never accepts a resource the Kotal CRDs refuse: each Peer and ClusterPeer field is
 /// given every value its schema refuses, and each variant is built by kotalc and created
-/// (dry run) on the API server. Where kotalc refuses what the server accepts, the README
+/// (dry run) on the API server. Where kotalc refuses what the server accepts, docs/api.md
 /// says so.
 #[test]
 fn kotalc_never_accepts_a_resource_the_kotal_crds_refuse() {
@@ -399,7 +400,7 @@ fn kotalc_never_accepts_a_resource_the_kotal_crds_refuse() {
         "the base Peer is refused: {}",
         text(&out.stderr)
     );
-    let documented = readme_stricter_codes();
+    let documented = docs_stricter_codes();
     let mut wrong = Vec::new();
     let mut stricter = BTreeSet::new();
     for (i, (shown, ok, codes, stderr)) in kotalc.iter().enumerate() {
@@ -412,8 +413,8 @@ fn kotalc_never_accepts_a_resource_the_kotal_crds_refuse() {
                 stricter.insert(code.clone());
                 if !documented.contains(code) {
                     wrong.push(format!(
-                        "kotalc refuses {shown} with {code}, which the CRD accepts, and the \
-                         README's list does not say so:\n{stderr}"
+                        "kotalc refuses {shown} with {code}, which the CRD accepts, and \
+                         docs/api.md's list does not say so:\n{stderr}"
                     ));
                 }
             }

@@ -1,6 +1,6 @@
 //! Moving off the Kotal operator, on a real API server: the operator's custom resources and the
 //! objects its controllers made (ownerReferences to the resources' uids, field manager
-//! `manager`), then the README's "Moving off the Kotal operator" commands, as written. It ends
+//! `manager`), then the commands of docs/takeover.md, as written. It ends
 //! with the live objects equal to kotalc's render and the same uids: nothing recreated.
 
 use std::collections::BTreeMap;
@@ -11,12 +11,14 @@ use serde_json::{Value as J, json};
 use crate::api_accepts::{list_in, objects};
 use crate::apiserver::server;
 use crate::common::{root, text};
+use crate::docs::page;
 
-/// The commands of the README's takeover, comments dropped and continuation lines joined.
-fn readme_commands() -> Vec<String> {
-    let readme = fs::read_to_string(root().join("README.md")).expect("README");
-    let section = &readme[readme
-        .find("## Moving off the Kotal operator")
+/// The commands of the takeover in docs/takeover.md, comments dropped and continuation lines
+/// joined.
+fn docs_commands() -> Vec<String> {
+    let page = page("takeover.md");
+    let section = &page[page
+        .find("# Moving off the Kotal operator")
         .expect("the takeover section")..];
     let block = &section[section.find("```sh\n").expect("its commands") + 6..];
     let block = &block[..block.find("```").expect("the block's end")];
@@ -82,7 +84,7 @@ fn uids(server: &crate::apiserver::Server, kinds: &str) -> BTreeMap<String, Stri
 }
 
 #[test]
-fn moving_off_the_operator_as_the_readme_says_keeps_every_object() {
+fn moving_off_the_operator_as_the_docs_say_keeps_every_object() {
     let server = server();
     server.garbage_collector();
     let ns = server.namespace("ipfs");
@@ -165,7 +167,7 @@ fn moving_off_the_operator_as_the_readme_says_keeps_every_object() {
     let before = uids(server, "sts,svc,cm,pvc");
     assert_eq!(before.len(), 12, "{before:?}");
 
-    // The README's commands, as written, from a directory of the user's.
+    // The commands of docs/takeover.md, as written, from a directory of the user's.
     let shell = |command: &str| {
         let out = server.shell(command, &dir);
         assert!(
@@ -177,12 +179,12 @@ fn moving_off_the_operator_as_the_readme_says_keeps_every_object() {
         );
         out
     };
-    let commands = readme_commands();
+    let commands = docs_commands();
     assert!(commands.len() >= 10, "{commands:?}");
     let mut printed = Vec::new();
     for command in &commands {
         if command.contains("kotalc seal") {
-            // Step 2: every seal command import printed, the README's example among them.
+            // Step 2: every seal command import printed, the example of docs/takeover.md among them.
             let runnable: Vec<String> = printed
                 .iter()
                 .map(|c: &String| c.replace("'<controller.pem>'", "controller.pem"))

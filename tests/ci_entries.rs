@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 use serde_json::Value as J;
 
 use crate::common::{root, run, run_with_stdin, scratch, text, tools_cache};
+use crate::docs::{blocks, page};
 
 /// A tool that `tests/tools/ci-tools.sh` installs.
 fn ci_tool(dir: &str, file: &str) -> PathBuf {
@@ -466,27 +467,16 @@ fn path_with_kotalc(more: &[&Path]) -> std::ffi::OsString {
     std::env::join_paths(dirs).expect("PATH")
 }
 
-/// The README's block of `lang` that holds `marker`.
-fn readme_block(lang: &str, marker: &str) -> String {
-    let readme = fs::read_to_string(root().join("README.md")).expect("README");
-    let section = &readme[readme
-        .find("### In CI: pre-commit")
-        .expect("the README's CI section")..];
-    let open = format!("```{lang}\n");
-    let mut rest = section;
-    while let Some(start) = rest.find(&open) {
-        let body = &rest[start + open.len()..];
-        let end = body.find("\n```").expect("the block's end");
-        if body[..end].contains(marker) {
-            return body[..end + 1].to_string();
-        }
-        rest = &body[end..];
-    }
-    panic!("no {lang} block with {marker} in the README's CI section");
+/// The block of `lang` in docs/ci.md that holds `marker`.
+fn docs_block(lang: &str, marker: &str) -> String {
+    blocks(&page("ci.md"), lang)
+        .into_iter()
+        .find(|block| block.contains(marker))
+        .unwrap_or_else(|| panic!("no {lang} block with {marker} in docs/ci.md"))
 }
 
 /// Commits through pre-commit with the hooks of `.pre-commit-hooks.yaml`, configured as the
-/// README shows: a bad Peer fails the commit with kotalc's diagnostic, a good one passes, and
+/// docs/ci.md shows: a bad Peer fails the commit with kotalc's diagnostic, a good one passes, and
 /// a rendered tree left stale fails until it is rebuilt. pre-commit would build kotalc with
 /// cargo (`language: rust`); here the hooks run the kotalc under test from PATH
 /// (`language: system`), everything else of them as shipped.
@@ -528,7 +518,7 @@ fn pre_commit_hooks_fail_a_bad_commit_and_pass_a_good_one() {
 
     let repo = base.join("repo");
     fs::create_dir_all(repo.join("ipfs")).expect("mkdir");
-    let config = readme_block("yaml", "kotalc-validate")
+    let config = docs_block("yaml", "kotalc-validate")
         .replace(
             "https://github.com/<owner>/kotalc",
             &hooks.display().to_string(),
@@ -638,7 +628,7 @@ fn pre_commit_hooks_fail_a_bad_commit_and_pass_a_good_one() {
 }
 
 /// action.yml against SchemaStore's github-action schema, by action-validator; every input
-/// documented, passed to the scripts, and in the README's table.
+/// documented, passed to the scripts, and in docs/ci.md's table.
 #[test]
 fn action_yml_validates_and_documents_every_input() {
     let validator = ci_tool(
@@ -655,22 +645,18 @@ fn action_yml_validates_and_documents_every_input() {
         text(&out.stdout),
         text(&out.stderr)
     );
-    // The README's workflow, as a workflow.
+    // The workflow of docs/ci.md, as a workflow.
     let scratch = scratch("ci-action-workflow");
     let workflow = scratch.join(".github/workflows/kotalc.yaml");
     fs::create_dir_all(workflow.parent().expect("dir")).expect("mkdir");
-    fs::write(
-        &workflow,
-        readme_block("yaml", "uses: <owner>/kotalc@v0.1.0"),
-    )
-    .expect("write");
+    fs::write(&workflow, docs_block("yaml", "uses: <owner>/kotalc@v0.1.0")).expect("write");
     let out = Command::new(&validator)
         .arg(&workflow)
         .output()
         .expect("action-validator runs");
     assert!(
         out.status.success(),
-        "the README's workflow: {}{}",
+        "the workflow of docs/ci.md: {}{}",
         text(&out.stdout),
         text(&out.stderr)
     );
@@ -690,7 +676,7 @@ fn action_yml_validates_and_documents_every_input() {
     assert!(!out.status.success(), "a broken action.yml passed");
 
     let parsed: J = serde_saphyr::from_str(&action).expect("YAML");
-    let readme = fs::read_to_string(root().join("README.md")).expect("README");
+    let docs = page("ci.md");
     let inputs = parsed["inputs"].as_object().expect("inputs");
     assert!(inputs.len() >= 9, "{inputs:?}");
     for (name, input) in inputs {
@@ -701,8 +687,8 @@ fn action_yml_validates_and_documents_every_input() {
             "input {name} is not used"
         );
         assert!(
-            readme.contains(&format!("| `{name}` |")),
-            "input {name} is not in the README's table"
+            docs.contains(&format!("| `{name}` |")),
+            "input {name} is not in docs/ci.md's table"
         );
     }
 }
@@ -970,10 +956,10 @@ fn action_install_finds_the_pinned_kotalc() {
     assert_eq!(path, format!("{}\n", root_dir.join("bin").display()));
 }
 
-/// The README's SARIF step and pull-request summary commands, run as a user copies them, in a
+/// The SARIF step and pull-request summary commands of docs/ci.md, run as a user copies them, in a
 /// repository whose base branch is fetched: the log validates, the summary names the change.
 #[test]
-fn readme_sarif_and_summary_commands_run_as_written() {
+fn the_docs_sarif_and_summary_commands_run_as_written() {
     let (schemas, index) = sarif_schema();
     let repo = scratch("ci-readme-commands");
     fs::create_dir_all(repo.join("ipfs")).expect("mkdir");
@@ -1000,7 +986,7 @@ fn readme_sarif_and_summary_commands_run_as_written() {
             .expect("sh runs")
     };
 
-    let step = readme_block("yaml", "--format sarif");
+    let step = docs_block("yaml", "--format sarif");
     let command = step
         .lines()
         .find_map(|l| l.trim().strip_prefix("- run: "))
@@ -1015,7 +1001,7 @@ fn readme_sarif_and_summary_commands_run_as_written() {
     assert_eq!(log["runs"][0]["results"][0]["ruleId"], "unknown-field");
 
     fs::write(repo.join("ipfs/gateway.yaml"), peer.replace("500m", "700m")).expect("write");
-    let out = sh(&readme_block("sh", "--format markdown"));
+    let out = sh(&docs_block("sh", "--format markdown"));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let summary = fs::read_to_string(repo.join("summary.md")).expect("the summary");
     assert!(

@@ -389,7 +389,7 @@ fn a_rendered_tree_goes_through_an_oci_registry_unchanged() {
         ),
     )
     .expect("write");
-    // What a CI job runs after rendering (see the README), against a registry that listens
+    // What a CI job runs after rendering (see docs/gitops.md), against a registry that listens
     // within the bound.
     let script = format!(
         "set -e\n\

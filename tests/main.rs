@@ -14,6 +14,7 @@ mod common;
 mod control_chars;
 mod determinism;
 mod discoverable;
+mod docs;
 mod escape;
 mod examples;
 mod flux;

@@ -2,7 +2,7 @@
 //! (the NetworkPolicy simulator that SIG network-policy-api's policy-assistant grew from; the
 //! Go module proxy serves cyclonus, not policy-assistant) answers, for every source, destination
 //! and port of a rendered set, whether Kubernetes lets the connection through. Each matrix
-//! below is written out by hand, cell by cell, from what the README promises: who reaches which
+//! below is written out by hand, cell by cell, from what docs/network-policies.md promises: who reaches which
 //! port, and, by omission, who does not. The policies' text is never compared with itself.
 
 use std::collections::{BTreeMap, BTreeSet};

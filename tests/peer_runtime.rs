@@ -216,7 +216,7 @@ fn a_restart_keeps_the_repository_and_its_settings() {
 
 /// The repository made by v0.28 (version 15) is migrated by the v0.42 image before any
 /// `ipfs config`, and the 16-to-17 migration's AutoConf and `auto` bootstrap are undone. The
-/// image has fs-repo-15-to-16 on its PATH, as the README says to provide it.
+/// image has fs-repo-15-to-16 on its PATH, as docs/rendering.md says to provide it.
 #[test]
 fn an_image_upgrade_migrates_before_configuring() {
     let pod = Pod {
@@ -243,7 +243,7 @@ fn an_image_upgrade_migrates_before_configuring() {
 }
 
 /// Without fs-repo-15-to-16 and without egress the upgrade stops in config-ipfs, and the
-/// failure names what it needs and where the README says how to provide it.
+/// failure names what it needs and where the docs say how to provide it.
 #[test]
 fn an_upgrade_without_the_migration_names_it() {
     let pod = Pod::new("runtime-upgrade-no-migration");

@@ -3,7 +3,7 @@
 //! kubelet runs it (the rendered init container writes the configuration, the daemon container
 //! starts with the Secrets' values in its environment). Without credentials the REST API
 //! answers 401, with the wrong ones 401, with the right ones 200; `/health` answers without
-//! any; `ipfs-cluster-ctl` reaches it as the README writes it.
+//! any; `ipfs-cluster-ctl` reaches it as docs/network-policies.md writes it.
 
 use std::fs;
 use std::time::Duration;

@@ -139,7 +139,7 @@ fn schema_agrees_with_build_on_field_level_rules() {
     );
 }
 
-/// The README maps the all-kinds schema over a whole tree, where `kotalc seal` writes
+/// docs/api.md maps the all-kinds schema over a whole tree, where `kotalc seal` writes
 /// SealedSecrets: other kinds pass, Kotal documents are still judged.
 #[test]
 fn the_all_kinds_schema_leaves_other_kinds_alone() {

@@ -250,7 +250,7 @@ fn peer(objects: &[Object], e: &PeerExpect<'_>) {
         "false"
     };
     // Half of the 4Gi memory limit for libp2p's resource manager, 90% of the 10Gi claim for
-    // the repository (README, "Memory and storage").
+    // the repository (docs/rendering.md, "Memory and storage from the spec").
     assert_eq!(
         config_env[6..],
         pairs(&[
