@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use crate::check::lint;
 use crate::check::swarm;
 use crate::check::validate;
+use crate::diagnostic::path::display;
 use crate::diagnostic::source::{Sources, Span};
 use crate::diagnostic::{self, Code, Diagnostic, Severity};
 use crate::input::load;
@@ -615,7 +616,7 @@ fn empty_inputs(paths: &[PathBuf], sources: &Sources) -> Vec<String> {
     let mut text = Vec::new();
     let (skipped, count) = load::skipped(paths, NAMED);
     if read.is_empty() && count == 0 && !paths.is_empty() {
-        let named: Vec<String> = paths.iter().map(|p| load::display(p)).collect();
+        let named: Vec<String> = paths.iter().map(|p| display(p)).collect();
         text.push(format!("{} holds no file", named.join(", ")));
     } else if read.is_empty() {
         text.push("no *.yaml or *.yml file was read".to_string());

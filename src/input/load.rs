@@ -4,6 +4,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::diagnostic::path::{display, io_error, io_reason};
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::repository;
@@ -488,30 +489,6 @@ pub fn too_large(path: String) -> Diagnostic {
     )
     .path(path)
     .help("split the resources over several files")
-}
-
-fn io_error(path: &str, what: &str, e: &std::io::Error) -> Diagnostic {
-    Diagnostic::new(Code::Io, format!("{what}: {}", io_reason(e))).path(path)
-}
-
-/// The OS reason without Rust's "(os error N)" suffix, which means nothing to users.
-pub fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
-
-/// A path as users see it: `/` separators, no leading `./`.
-pub fn display(path: &Path) -> String {
-    let text = path.to_string_lossy().replace('\\', "/");
-    let trimmed = text.strip_prefix("./").unwrap_or(&text);
-    if trimmed.is_empty() {
-        ".".into()
-    } else {
-        trimmed.to_string()
-    }
 }
 
 /// The files below `paths` that the loader skips (not `*.yaml`/`*.yml`, hidden, a

@@ -9,6 +9,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use crate::diagnostic::path::{display, io_reason};
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::load::{self, MAX_FILE_BYTES};
@@ -57,7 +58,7 @@ pub fn prefix(repository: &Repository, root: &Path) -> Result<String, Diagnostic
             Code::Io,
             format!(
                 "{} is not inside the repository at {}, so it has no revision there",
-                load::display(root),
+                display(root),
                 repository.work_tree.display()
             ),
         )
@@ -148,12 +149,12 @@ fn list(
                 .unwrap_or(file)
                 .trim_start_matches('/');
             // From the working directory, as every diagnostic path is.
-            match load::display(root).trim_end_matches('/') {
+            match display(root).trim_end_matches('/') {
                 "." => relative.to_string(),
                 root => format!("{root}/{relative}"),
             }
         } else {
-            load::display(root)
+            display(root)
         };
         let shown = format!("{shown}@{reference}");
         if size.parse::<u64>().map_or(true, |s| s > MAX_FILE_BYTES) {
@@ -185,7 +186,7 @@ fn read_blobs(
             Code::Io,
             format!(
                 "cannot read the inputs at {reference} with git cat-file: {}",
-                load::io_reason(&e)
+                io_reason(&e)
             ),
         )
     };
@@ -259,9 +260,11 @@ fn read_one(
 
 /// Runs git on `repository`; its output, or its complaint as a diagnostic.
 pub fn git(repository: &Repository, args: &[&str]) -> Result<Vec<u8>, Diagnostic> {
-    let out = repository.git().args(args).output().map_err(|e| {
-        Diagnostic::new(Code::Io, format!("cannot run git: {}", load::io_reason(&e)))
-    })?;
+    let out = repository
+        .git()
+        .args(args)
+        .output()
+        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot run git: {}", io_reason(&e))))?;
     if !out.status.success() {
         return Err(Diagnostic::new(
             Code::Io,
