@@ -518,6 +518,29 @@ fn a_committed_link_is_skipped_at_a_revision_as_on_disk() {
     );
 }
 
+/// A user whose inputs held no resource at HEAD (only a `peer.json`) diffs against it: the
+/// error names the file HEAD held as skipped, not the files of the working tree.
+#[test]
+fn the_files_skipped_at_a_revision_are_the_revisions() {
+    let dir = committed("gitops-ref-skipped", &[("ipfs/peer.json", "{}\n")]);
+    fs::remove_file(dir.join("ipfs/peer.json")).expect("remove");
+    fs::write(dir.join("ipfs/gateway.yaml"), PEER).expect("write");
+    fs::write(dir.join("ipfs/notes.txt"), "to do\n").expect("write");
+    let out = diff_head(&dir);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the inputs at HEAD do not build"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no *.yaml or *.yml file was read")
+            && stderr.contains("skipped ipfs/peer.json@HEAD (only *.yaml"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("notes.txt"), "{stderr}");
+}
+
 /// The old side's resources are compared as they render: a Swarm's nodes as Peers. A node
 /// migrated to a Peer whose spec the webhook refuses is reported.
 #[test]
