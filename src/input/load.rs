@@ -571,3 +571,40 @@ pub fn too_large(path: String) -> Diagnostic {
 /// The file that marks a directory as kotalc's and lists what kotalc wrote there, in
 /// `sha256sum` format so that `sha256sum -c .kotalc-files` checks it too.
 pub const MARKER: &str = ".kotalc-files";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rules_name_why_an_entry_is_passed_over() {
+        let inputs = Filter::INPUTS;
+        assert_eq!(inputs.enters("ipfs", || false), Ok(()));
+        assert_eq!(inputs.enters(".git", || false), Err(Skip::Hidden));
+        assert_eq!(inputs.enters("out", || true), Err(Skip::Output));
+        assert_eq!(inputs.takes(Path::new("a/peer.yml"), true), Ok(()));
+        assert_eq!(
+            inputs.takes(Path::new("a/.peer.yaml"), true),
+            Err(Skip::Hidden)
+        );
+        assert_eq!(
+            inputs.takes(Path::new("a/peer.json"), true),
+            Err(Skip::Name)
+        );
+        let kustomization = Path::new("a/kustomization.yaml");
+        assert_eq!(inputs.takes(kustomization, true), Err(Skip::Name));
+        assert_eq!(
+            inputs.takes(Path::new("a/l.yaml"), false),
+            Err(Skip::NotRegular)
+        );
+        // Reading output as well: everything is entered, and every YAML file taken.
+        let output = Filter {
+            json: true,
+            output: true,
+            ..inputs
+        };
+        assert_eq!(output.enters(".hidden", || true), Ok(()));
+        assert_eq!(output.takes(kustomization, true), Ok(()));
+        assert_eq!(output.takes(Path::new("a/export.json"), true), Ok(()));
+    }
+}
