@@ -518,6 +518,61 @@ fn a_committed_link_is_skipped_at_a_revision_as_on_disk() {
     );
 }
 
+/// A user whose inputs held no resource at HEAD (a `peer.json`, a hidden directory, a tree
+/// kotalc rendered) diffs against it: the error names what HEAD held as skipped, as `build`
+/// names it on disk, and nothing of the working tree.
+#[test]
+fn the_files_skipped_at_a_revision_are_the_revisions() {
+    let dir = committed(
+        "gitops-ref-skipped",
+        &[
+            ("ipfs/peer.json", "{}\n"),
+            ("ipfs/.cache/peer.yaml", PEER),
+            ("ipfs/out/.kotalc-files", ""),
+            (
+                "ipfs/out/ipfs/statefulset-gateway.yaml",
+                "kind: StatefulSet\n",
+            ),
+        ],
+    );
+    let skipped = |stderr: &str| {
+        stderr
+            .lines()
+            .map(str::trim_start)
+            .find(|l| l.starts_with("skipped "))
+            .unwrap_or_else(|| panic!("no skipped files named:\n{stderr}"))
+            .split(" (only")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let on_disk = run(&dir, &["build", "ipfs"]);
+    assert_eq!(on_disk.status.code(), Some(1));
+    assert_eq!(
+        skipped(&text(&on_disk.stderr)),
+        "skipped ipfs/.cache/, ipfs/out/ (kotalc's output), ipfs/peer.json"
+    );
+
+    fs::remove_file(dir.join("ipfs/peer.json")).expect("remove");
+    fs::remove_dir_all(dir.join("ipfs/.cache")).expect("remove");
+    fs::remove_dir_all(dir.join("ipfs/out")).expect("remove");
+    fs::write(dir.join("ipfs/gateway.yaml"), PEER).expect("write");
+    fs::write(dir.join("ipfs/notes.txt"), "to do\n").expect("write");
+    let out = diff_head(&dir);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the inputs at HEAD do not build")
+            && stderr.contains("no *.yaml or *.yml file was read"),
+        "{stderr}"
+    );
+    assert_eq!(
+        skipped(&stderr),
+        "skipped ipfs/.cache/@HEAD, ipfs/out/@HEAD (kotalc's output), ipfs/peer.json@HEAD"
+    );
+    assert!(!stderr.contains("notes.txt"), "{stderr}");
+}
+
 /// The old side's resources are compared as they render: a Swarm's nodes as Peers. A node
 /// migrated to a Peer whose spec the webhook refuses is reported.
 #[test]

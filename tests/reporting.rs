@@ -397,6 +397,57 @@ fn hints_say_what_to_do() {
     );
 }
 
+/// A user builds the tree kotalc rendered again, with --passthrough: no file is named both
+/// read and skipped. The files read are named once; the marker file and the kustomization
+/// passed over are named as skipped.
+#[test]
+fn a_rendered_tree_built_with_passthrough_names_no_file_both_read_and_skipped() {
+    let dir = scratch("reporting-rendered-passthrough");
+    fs::create_dir_all(dir.join("ipfs")).expect("mkdir");
+    fs::write(
+        dir.join("ipfs/gateway.yaml"),
+        "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: gateway\n  \
+         namespace: ipfs\nspec: {}\n",
+    )
+    .expect("write");
+    assert_exit(&run(&dir, &["build", "ipfs", "-o", "out"]), 0);
+    assert!(dir.join("out/.kotalc-files").is_file());
+
+    let out = run(&dir, &["build", "out", "--passthrough"]);
+    assert_exit(&out, 1);
+    let stderr = text(&out.stderr);
+    let line = |start: &str| {
+        stderr
+            .lines()
+            .map(str::trim_start)
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start:?}:\n{stderr}"))
+            .to_string()
+    };
+    let read = line("read ");
+    let skipped = line("skipped ");
+    assert!(
+        read.starts_with("read out/ipfs/configmap-gateway.yaml, ")
+            && read.contains("out/ipfs/statefulset-gateway.yaml"),
+        "{stderr}"
+    );
+    assert!(
+        skipped.starts_with("skipped out/.kotalc-files, out/kustomization.yaml (only"),
+        "{stderr}"
+    );
+    let files = read
+        .trim_start_matches("read ")
+        .split(": ")
+        .next()
+        .unwrap_or_default();
+    for file in files.split(", ") {
+        assert!(
+            !skipped.contains(file),
+            "{file} read and skipped:\n{stderr}"
+        );
+    }
+}
+
 /// Argo CD passes the Application's plugin env as ARGOCD_ENV_*: a misspelt option is a
 /// usage error naming the known ones, not a silently ignored setting.
 #[test]

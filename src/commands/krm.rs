@@ -651,7 +651,7 @@ fn summary_result(summary: &crate::diagnostic::Summary) -> J {
 /// kotalc read, and echo, the machine's files.
 fn confined(path: &std::path::Path) -> Result<(), String> {
     use std::path::Component;
-    let shown = crate::input::load::display(path);
+    let shown = crate::diagnostic::path::display(path);
     let lexical = path
         .components()
         .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use super::report::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary, summary_of};
 use crate::check::swarm::LoweredNode;
 use crate::commands::cli::MigrateArgs;
+use crate::diagnostic::path::{display, io_reason};
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::input::load;
@@ -50,11 +51,11 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
             format!(
                 "the output directory {} is inside the input {}; migrate would read its own \
                  output: name a directory outside the inputs",
-                load::display(dir),
-                load::display(&root)
+                display(dir),
+                display(&root)
             ),
         )
-        .path(load::display(dir));
+        .path(display(dir));
         return super::report::fail_output(&Default::default(), &d, args.format);
     }
     let rooted = load::load_rooted(&paths, &mut sources, &mut diagnostics);
@@ -139,7 +140,7 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
             result.and_then(|()| stdout.flush()).map_err(|e| {
                 Diagnostic::new(
                     Code::OutputFile,
-                    format!("cannot write to stdout: {}", load::io_reason(&e)),
+                    format!("cannot write to stdout: {}", io_reason(&e)),
                 )
             })
         }
@@ -159,7 +160,7 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
                 result = Some(format!(
                     "wrote {} to {}",
                     super::report::files(written.files),
-                    load::display(dir)
+                    display(dir)
                 ));
             }),
     };
@@ -194,7 +195,7 @@ fn output_files(
         let Some((root, relative)) = rooted.get(&file) else {
             continue;
         };
-        let mut name = load::display(relative);
+        let mut name = display(relative);
         if paths.len() > 1 {
             let root_name = std::fs::canonicalize(&paths[*root])
                 .ok()

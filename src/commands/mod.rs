@@ -103,7 +103,7 @@ fn krm() -> u8 {
         Err(e) => {
             eprintln!(
                 "kotalc: cannot read the ResourceList: {}",
-                crate::input::load::io_reason(&e)
+                crate::diagnostic::path::io_reason(&e)
             );
             return EXIT_PROBLEMS;
         }
@@ -128,14 +128,14 @@ fn write_file(path: &std::path::Path, text: &str) -> u8 {
     .and_then(|()| std::fs::write(path, text));
     match written {
         Ok(()) => {
-            eprintln!("kotalc: wrote {}", crate::input::load::display(path));
+            eprintln!("kotalc: wrote {}", crate::diagnostic::path::display(path));
             EXIT_OK
         }
         Err(e) => {
             eprintln!(
                 "error: cannot write {}: {}",
-                crate::input::load::display(path),
-                crate::input::load::io_reason(&e)
+                crate::diagnostic::path::display(path),
+                crate::diagnostic::path::io_reason(&e)
             );
             EXIT_PROBLEMS
         }
@@ -312,13 +312,13 @@ fn build(args: &BuildArgs) -> u8 {
             Err(e) => {
                 eprintln!(
                     "kotalc: cannot write to stdout: {}",
-                    crate::input::load::io_reason(&e)
+                    crate::diagnostic::path::io_reason(&e)
                 );
                 EXIT_PROBLEMS
             }
         },
         Some(dir) => {
-            let shown = crate::input::load::display(dir);
+            let shown = crate::diagnostic::path::display(dir);
             let result = emit::check_overlap(dir, &options.paths)
                 .and_then(|()| emit::tree(&outcome.objects))
                 .and_then(|files| {
@@ -435,8 +435,8 @@ fn man(args: &crate::commands::cli::ManArgs) -> u8 {
             if let Err(e) = page(command).and_then(|roff| std::fs::write(&path, roff)) {
                 eprintln!(
                     "error: cannot write {}: {}",
-                    crate::input::load::display(&path),
-                    crate::input::load::io_reason(&e)
+                    crate::diagnostic::path::display(&path),
+                    crate::diagnostic::path::io_reason(&e)
                 );
                 return EXIT_PROBLEMS;
             }
@@ -444,7 +444,7 @@ fn man(args: &crate::commands::cli::ManArgs) -> u8 {
         eprintln!(
             "kotalc: wrote {} to {}",
             files(pages.len()),
-            crate::input::load::display(dir)
+            crate::diagnostic::path::display(dir)
         );
         return EXIT_OK;
     }

@@ -12,6 +12,7 @@ use super::report::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics, summary};
 use crate::commands::cli::PluginArgs;
 use crate::compile::{self, Options};
 use crate::diagnostic::Format;
+use crate::diagnostic::path::{display, io_reason};
 use crate::diagnostic::settings::Front;
 use crate::input::load;
 use crate::output::emit;
@@ -19,9 +20,9 @@ use crate::output::emit;
 pub const KIND: &str = "KotalcBuild";
 
 pub fn run(args: &PluginArgs) -> u8 {
-    let shown = load::display(&args.config);
+    let shown = display(&args.config);
     let config: J = match load::read_regular(&args.config, 1 << 20, true)
-        .map_err(|e| load::io_reason(&e))
+        .map_err(|e| io_reason(&e))
         .and_then(|bytes| {
             serde_saphyr::from_slice_with_options(&bytes, crate::input::yaml::options())
                 .map_err(|_| "not a YAML mapping".to_string())

@@ -122,7 +122,7 @@ pub fn anchor(options: &crate::compile::Options) {
         let shown = if path.as_os_str() == "-" {
             "stdin.yaml".to_string()
         } else {
-            crate::input::load::display(path)
+            crate::diagnostic::path::display(path)
         };
         diagnostic::sarif::anchor(&shown);
     }

@@ -159,7 +159,7 @@ pub fn seal(args: &SealArgs) -> u8 {
                         Code::OutputFile,
                         format!(
                             "cannot write to stdout: {}",
-                            crate::input::load::io_reason(&e)
+                            crate::diagnostic::path::io_reason(&e)
                         ),
                     )
                 })
@@ -190,7 +190,7 @@ pub fn seal(args: &SealArgs) -> u8 {
 
 /// The sealing key from the controller's certificate at `path`.
 pub(super) fn certificate(path: &Path) -> Result<rsa::PublicKey, Diagnostic> {
-    let shown = crate::input::load::display(path);
+    let shown = crate::diagnostic::path::display(path);
     let pem = read_certificate(path).map_err(|e| {
         Diagnostic::new(
             Code::InvalidCertificate,
@@ -215,7 +215,10 @@ fn read_stdin(limit: u64) -> Result<Vec<u8>, Diagnostic> {
     crate::input::load::read_stream(io::stdin().lock(), limit).map_err(|e| {
         Diagnostic::new(
             Code::Io,
-            format!("cannot read stdin: {}", crate::input::load::io_reason(&e)),
+            format!(
+                "cannot read stdin: {}",
+                crate::diagnostic::path::io_reason(&e)
+            ),
         )
     })
 }
@@ -282,7 +285,7 @@ const MAX_VALUE: u64 = 1 << 20;
 /// A PEM certificate or public key: a regular file of at most 1 MiB, as text.
 pub fn read_certificate(path: &Path) -> Result<String, String> {
     let bytes = crate::input::load::read_regular(path, 1 << 20, true)
-        .map_err(|e| crate::input::load::io_reason(&e))?;
+        .map_err(|e| crate::diagnostic::path::io_reason(&e))?;
     String::from_utf8(bytes).map_err(|_| "not a PEM file: not text".to_string())
 }
 
@@ -325,11 +328,14 @@ fn values(args: &SealArgs, secret: Option<SecretManifest>) -> Result<Values, Dia
         inputs.push((args.keys[0].clone(), value, "<stdin>".into()));
     } else {
         for (key, path) in args.keys.iter().zip(&args.from_files) {
-            let shown = crate::input::load::display(path);
+            let shown = crate::diagnostic::path::display(path);
             let value = crate::input::load::read_regular(path, MAX_VALUE, true).map_err(|e| {
                 Diagnostic::new(
                     Code::Io,
-                    format!("cannot read {shown}: {}", crate::input::load::io_reason(&e)),
+                    format!(
+                        "cannot read {shown}: {}",
+                        crate::diagnostic::path::io_reason(&e)
+                    ),
                 )
                 .path(&shown)
             })?;
@@ -398,7 +404,7 @@ fn values(args: &SealArgs, secret: Option<SecretManifest>) -> Result<Values, Dia
 /// Writes a file beside its final path and renames it in, refusing to replace one unless
 /// `force`.
 fn write_file(path: &Path, content: &[u8], force: bool) -> Result<(), Diagnostic> {
-    let shown = crate::input::load::display(path);
+    let shown = crate::diagnostic::path::display(path);
     let error = |what: String| Diagnostic::new(Code::OutputFile, what).path(&shown);
     if !force && path.symlink_metadata().is_ok() {
         return Err(error(format!("{shown} exists; pass --force to replace it")));
@@ -417,8 +423,8 @@ fn write_file(path: &Path, content: &[u8], force: bool) -> Result<(), Diagnostic
         .map_err(|e| {
             error(format!(
                 "cannot write {shown}: {} is in the way ({})",
-                crate::input::load::display(&staging),
-                crate::input::load::io_reason(&e)
+                crate::diagnostic::path::display(&staging),
+                crate::diagnostic::path::io_reason(&e)
             ))
         })?;
     let written = io::Write::write_all(&mut { created }, content).and_then(|()| {
@@ -434,7 +440,7 @@ fn write_file(path: &Path, content: &[u8], force: bool) -> Result<(), Diagnostic
         let _ = std::fs::remove_file(&staging);
         error(format!(
             "cannot write {shown}: {}",
-            crate::input::load::io_reason(&e)
+            crate::diagnostic::path::io_reason(&e)
         ))
     })
 }

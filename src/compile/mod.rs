@@ -15,8 +15,9 @@ use std::path::PathBuf;
 use crate::check::lint;
 use crate::check::swarm;
 use crate::check::validate;
+use crate::diagnostic::path::display;
 use crate::diagnostic::settings::Setting;
-use crate::diagnostic::source::{Sources, Span};
+use crate::diagnostic::source::{Skip, Sources, Span};
 use crate::diagnostic::{self, Code, Diagnostic, Severity};
 use crate::input::load;
 use crate::model::annotations;
@@ -580,15 +581,15 @@ fn network_policies_note(count: usize) -> Diagnostic {
     )
 }
 
-/// What an input without a resource held: the files read, and those skipped, so that a
-/// wrong directory or extension shows at once.
+/// What an input without a resource held: the files read, and those the same walk passed
+/// over, so that a wrong directory or extension shows at once.
 fn empty_inputs(paths: &[PathBuf], sources: &Sources) -> Vec<String> {
     const NAMED: usize = 5;
     let read: Vec<&str> = sources.iter().map(|(_, f)| f.path.as_str()).collect();
+    let passed = sources.passed();
     let mut text = Vec::new();
-    let (skipped, count) = load::skipped(paths, NAMED);
-    if read.is_empty() && count == 0 && !paths.is_empty() {
-        let named: Vec<String> = paths.iter().map(|p| load::display(p)).collect();
+    if read.is_empty() && passed.is_empty() && !paths.is_empty() {
+        let named: Vec<String> = paths.iter().map(|p| display(p)).collect();
         text.push(format!("{} holds no file", named.join(", ")));
     } else if read.is_empty() {
         text.push("no *.yaml or *.yml file was read".to_string());
@@ -605,13 +606,21 @@ fn empty_inputs(paths: &[PathBuf], sources: &Sources) -> Vec<String> {
             if read.len() == 1 { "it" } else { "them" }
         ));
     }
-    if count > 0 {
+    if !passed.is_empty() {
+        let named: Vec<String> = passed
+            .iter()
+            .take(NAMED)
+            .map(|p| match p.why {
+                Skip::Output => format!("{} (kotalc's output)", p.path),
+                Skip::Hidden | Skip::Name | Skip::NotRegular => p.path.clone(),
+            })
+            .collect();
         text.push(format!(
             "skipped {}{} (only *.yaml and *.yml files are read; hidden ones, \
              kustomization files and links are not)",
-            skipped.join(", "),
-            if count > skipped.len() {
-                format!(" and {} more", count - skipped.len())
+            named.join(", "),
+            if passed.len() > NAMED {
+                format!(" and {} more", passed.len() - NAMED)
             } else {
                 String::new()
             }

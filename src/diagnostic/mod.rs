@@ -1,6 +1,7 @@
 //! One diagnostic type for every problem kotalc reports, and the renderers that print it.
 
 pub mod markdown;
+pub mod path;
 pub mod sarif;
 pub mod settings;
 pub mod shell;

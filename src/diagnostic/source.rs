@@ -96,10 +96,34 @@ impl ShownLine {
     }
 }
 
-/// Every input file of one run, in discovery order.
+/// Why the loader passed over an entry below an input directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// A hidden file, or a hidden directory, not entered.
+    Hidden,
+    /// A directory that holds kotalc's marker file: a tree kotalc rendered, output and never
+    /// input, not entered.
+    Output,
+    /// A file whose name is not a resource file's.
+    Name,
+    /// A link, FIFO, device or submodule with a resource file's name: never followed or read.
+    NotRegular,
+}
+
+/// An entry below an input directory that the loader passed over, named as the files read
+/// are; a directory's name ends with `/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Passed {
+    pub path: String,
+    pub why: Skip,
+}
+
+/// Every input file of one run, in discovery order, and the entries passed over.
 #[derive(Debug, Default)]
 pub struct Sources {
     files: Vec<SourceFile>,
+    /// Recorded by the same walk that found the files, in its order.
+    passed: Vec<Passed>,
     /// The text of every secret value of the inputs, never printed in any message.
     secret_values: std::collections::BTreeSet<String>,
 }
@@ -121,6 +145,15 @@ impl Sources {
             last_shown: std::sync::Mutex::new(None),
         });
         self.files.len() - 1
+    }
+
+    /// Records an entry the loader passed over: what an input without a resource names.
+    pub fn pass(&mut self, path: String, why: Skip) {
+        self.passed.push(Passed { path, why });
+    }
+
+    pub fn passed(&self) -> &[Passed] {
+        &self.passed
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {

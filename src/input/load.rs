@@ -4,7 +4,8 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::source::Sources;
+use crate::diagnostic::path::{display, io_error, io_reason};
+use crate::diagnostic::source::{Skip, Sources};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::repository;
 
@@ -41,6 +42,43 @@ impl Filter {
         follow: true,
         confined: true,
     };
+
+    /// Whether a directory below an input directory is entered: a hidden one is not, nor a
+    /// tree kotalc rendered (it holds the [`MARKER`] file), unless output is read too. The
+    /// rule for the disk and for a revision alike.
+    pub fn enters(self, name: &str, holds_marker: impl FnOnce() -> bool) -> Result<(), Skip> {
+        if self.output {
+            Ok(())
+        } else if name.starts_with('.') {
+            Err(Skip::Hidden)
+        } else if holds_marker() {
+            Err(Skip::Output)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether a file below an input directory is read: a regular file with a wanted name
+    /// (a resource file's, or any `*.yaml`/`*.yml` with output; `*.json` too with `json`),
+    /// not hidden unless output is read too. The rule for the disk and for a revision alike.
+    pub fn takes(self, path: &Path, regular: bool) -> Result<(), Skip> {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let extension = path.extension().and_then(|e| e.to_str());
+        let yaml = if self.output {
+            matches!(extension, Some("yaml" | "yml"))
+        } else {
+            is_resource_file(path)
+        };
+        if !self.output && name.starts_with('.') {
+            Err(Skip::Hidden)
+        } else if !(yaml || self.json && extension == Some("json")) {
+            Err(Skip::Name)
+        } else if !regular {
+            Err(Skip::NotRegular)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// What a reader finds below an input path.
@@ -64,32 +102,50 @@ pub fn read(
 ) -> impl Iterator<Item = Found> + use<> {
     list(root, filter, diagnostics)
         .into_iter()
-        .map(move |listed| match listed {
-            Listed::File(path) => {
-                let bytes = read_regular(&path, MAX_FILE_BYTES, filter.follow);
-                Found::File(path, bytes)
+        .filter_map(move |listed| match listed {
+            Listed::File { path, stream } => {
+                let bytes = read_listed(&path, stream, filter.follow);
+                Some(Found::File(path, bytes))
             }
-            Listed::Stream(path) => {
-                let bytes = if path.as_os_str() == "-" {
-                    read_stream(std::io::stdin().lock(), MAX_FILE_BYTES)
-                } else {
-                    fs::File::open(&path).and_then(|f| read_stream(f, MAX_FILE_BYTES))
-                };
-                Found::File(path, bytes)
-            }
-            Listed::Unread(path) => Found::Unread(path),
+            Listed::Passed {
+                path,
+                why: Skip::NotRegular,
+                ..
+            } => Some(Found::Unread(path)),
+            Listed::Passed { .. } => None,
         })
 }
 
+/// An entry of one walk: a file to read, or an entry passed over and why.
 enum Listed {
-    File(PathBuf),
-    Stream(PathBuf),
-    Unread(PathBuf),
+    /// Read as a stream (standard input, a pipe named), or as a regular file.
+    File {
+        path: PathBuf,
+        stream: bool,
+    },
+    Passed {
+        path: PathBuf,
+        why: Skip,
+        dir: bool,
+    },
+}
+
+fn read_listed(path: &Path, stream: bool, follow: bool) -> std::io::Result<Vec<u8>> {
+    if !stream {
+        read_regular(path, MAX_FILE_BYTES, follow)
+    } else if path.as_os_str() == "-" {
+        read_stream(std::io::stdin().lock(), MAX_FILE_BYTES)
+    } else {
+        fs::File::open(path).and_then(|f| read_stream(f, MAX_FILE_BYTES))
+    }
 }
 
 fn list(root: &Path, filter: Filter, diagnostics: &mut Vec<Diagnostic>) -> Vec<Listed> {
     if root.as_os_str() == "-" {
-        return vec![Listed::Stream(root.to_path_buf())];
+        return vec![Listed::File {
+            path: root.to_path_buf(),
+            stream: true,
+        }];
     }
     let shown_root = display(root);
     let meta = match fs::metadata(root) {
@@ -112,9 +168,15 @@ fn list(root: &Path, filter: Filter, diagnostics: &mut Vec<Diagnostic>) -> Vec<L
     if meta.is_dir() {
         walk(root, &shown_root, filter, diagnostics)
     } else if meta.is_file() {
-        vec![Listed::File(root.to_path_buf())]
+        vec![Listed::File {
+            path: root.to_path_buf(),
+            stream: false,
+        }]
     } else if pipe && filter.pipes {
-        vec![Listed::Stream(root.to_path_buf())]
+        vec![Listed::File {
+            path: root.to_path_buf(),
+            stream: true,
+        }]
     } else {
         // A FIFO or a device would block or never end.
         diagnostics
@@ -189,16 +251,25 @@ fn load_root(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let shown_root = display(root);
-    for found in read(root, filter, diagnostics) {
-        let Found::File(path, bytes) = found else {
-            continue;
+    // Diagnostics name the file as given from the working directory, as every format does.
+    let full = |path: &Path| display(path).trim_start_matches("./").to_string();
+    for listed in list(root, filter, diagnostics) {
+        let (path, bytes) = match listed {
+            Listed::File { path, stream } => {
+                let bytes = read_listed(&path, stream, filter.follow);
+                (path, bytes)
+            }
+            Listed::Passed { path, why, dir } => {
+                let slash = if dir { "/" } else { "" };
+                sources.pass(format!("{}{slash}", full(&path)), why);
+                continue;
+            }
         };
-        // Diagnostics name the file as given from the working directory, as every format does.
         let (shown, full, what) = if root.as_os_str() == "-" {
             let stdin = String::from("<stdin>");
             (stdin.clone(), stdin, "cannot read standard input")
         } else {
-            let full = display(&path).trim_start_matches("./").to_string();
+            let full = full(&path);
             let shown = if path == root {
                 shown_root.clone()
             } else {
@@ -221,48 +292,21 @@ fn load_root(
     }
 }
 
-/// The files below `root` that `filter` wants, sorted bytewise; the entries with a wanted name
-/// that are not regular files are listed as unread. Links are not followed. Unless
-/// `filter.output`, hidden entries are skipped, `kustomization.yaml` files are not
-/// resources, and a tree kotalc rendered (it holds the marker file) is output, never input.
+/// Every entry below `root`, sorted bytewise: the files `filter` takes, and those it passes
+/// over with the reason (a directory not entered stands for everything below it). Links are
+/// not followed.
 fn walk(
     root: &Path,
     shown_root: &str,
     filter: Filter,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<Listed> {
-    let mut found = Vec::new();
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .into_iter()
-        .filter_entry(|e| {
-            filter.output
-                || e.depth() == 0
-                || !(e.file_name().to_string_lossy().starts_with('.')
-                    || e.file_type().is_dir() && e.path().join(MARKER).exists())
-        });
-    let wanted = |path: &Path| {
-        let extension = path.extension().and_then(|e| e.to_str());
-        let yaml = if filter.output {
-            matches!(extension, Some("yaml" | "yml"))
-        } else {
-            is_resource_file(path)
-        };
-        yaml || filter.json && extension == Some("json")
-    };
+    let mut listed = Vec::new();
     let mut repositories = Vec::new();
-    for entry in walker {
-        match entry {
-            Ok(entry)
-                if filter.confined
-                    && entry.file_type().is_dir()
-                    && repository::looks_like_repository(entry.path()) =>
-            {
-                repositories.push(entry.into_path());
-            }
-            Ok(entry) if entry.file_type().is_dir() || !wanted(entry.path()) => {}
-            Ok(entry) if entry.file_type().is_file() => found.push(Listed::File(entry.into_path())),
-            Ok(entry) => found.push(Listed::Unread(entry.into_path())),
+    let mut entries = walkdir::WalkDir::new(root).follow_links(false).into_iter();
+    while let Some(entry) = entries.next() {
+        let entry = match entry {
+            Ok(entry) => entry,
             Err(e) => {
                 let path = e.path().map_or_else(|| shown_root.to_string(), display);
                 let message = match e.io_error() {
@@ -270,17 +314,51 @@ fn walk(
                     None => format!("cannot walk directory: {e}"),
                 };
                 diagnostics.push(Diagnostic::new(Code::Io, message).path(path));
+                continue;
+            }
+        };
+        let dir = entry.file_type().is_dir();
+        let taken = if entry.depth() == 0 {
+            // The root: walked, never listed. Named through a link, the entry is the link.
+            if !dir {
+                continue;
+            }
+            Ok(())
+        } else if dir {
+            let name = entry.file_name().to_string_lossy();
+            filter.enters(&name, || entry.path().join(MARKER).exists())
+        } else {
+            filter.takes(entry.path(), entry.file_type().is_file())
+        };
+        match taken {
+            Err(why) => {
+                if dir {
+                    entries.skip_current_dir();
+                }
+                listed.push(Listed::Passed {
+                    path: entry.into_path(),
+                    why,
+                    dir,
+                });
+            }
+            Ok(()) if !dir => listed.push(Listed::File {
+                path: entry.into_path(),
+                stream: false,
+            }),
+            Ok(()) => {
+                if filter.confined && repository::looks_like_repository(entry.path()) {
+                    repositories.push(entry.into_path());
+                }
             }
         }
     }
-    let path = |listed: &Listed| match listed {
-        Listed::File(path) | Listed::Stream(path) | Listed::Unread(path) => {
+    listed.sort_by_cached_key(|listed| match listed {
+        Listed::File { path, .. } | Listed::Passed { path, .. } => {
             path.as_os_str().as_encoded_bytes().to_vec()
         }
-    };
-    found.sort_by_cached_key(path);
+    });
     planted(repositories, diagnostics);
-    found
+    listed
 }
 
 /// Names each directory among the inputs that looks like a git repository, but for the work
@@ -352,9 +430,9 @@ pub fn confine(path: &Path, what: &str) -> Result<(), Diagnostic> {
     ))
 }
 
-/// A `*.yaml` or `*.yml` file that is not a kustomization: what every reader takes for an
-/// input, on disk or at a revision.
-pub fn is_resource_file(path: &Path) -> bool {
+/// A `*.yaml` or `*.yml` file that is not a kustomization: what an input directory's reader
+/// takes for a resource.
+fn is_resource_file(path: &Path) -> bool {
     let yaml = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml")
@@ -490,67 +568,43 @@ pub fn too_large(path: String) -> Diagnostic {
     .help("split the resources over several files")
 }
 
-fn io_error(path: &str, what: &str, e: &std::io::Error) -> Diagnostic {
-    Diagnostic::new(Code::Io, format!("{what}: {}", io_reason(e))).path(path)
-}
-
-/// The OS reason without Rust's "(os error N)" suffix, which means nothing to users.
-pub fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
-
-/// A path as users see it: `/` separators, no leading `./`.
-pub fn display(path: &Path) -> String {
-    let text = path.to_string_lossy().replace('\\', "/");
-    let trimmed = text.strip_prefix("./").unwrap_or(&text);
-    if trimmed.is_empty() {
-        ".".into()
-    } else {
-        trimmed.to_string()
-    }
-}
-
-/// The files below `paths` that the loader skips (not `*.yaml`/`*.yml`, hidden, a
-/// kustomization, a link, or in a tree kotalc rendered), for the error of an input with no
-/// resource. At most `limit` are named; the count is of all of them.
-pub fn skipped(paths: &[PathBuf], limit: usize) -> (Vec<String>, usize) {
-    let mut named = Vec::new();
-    let mut count = 0;
-    for root in paths.iter().filter(|p| p.is_dir()) {
-        let walker = walkdir::WalkDir::new(root)
-            .follow_links(false)
-            .sort_by_file_name();
-        for entry in walker.into_iter().flatten() {
-            let file = entry.file_type().is_file() || entry.file_type().is_symlink();
-            if entry.depth() == 0 || !file {
-                continue;
-            }
-            let path = entry.path();
-            let hidden = path
-                .strip_prefix(root)
-                .unwrap_or(path)
-                .components()
-                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
-            let rendered = path
-                .ancestors()
-                .skip(1)
-                .take_while(|a| a.starts_with(root))
-                .any(|a| a.join(crate::input::load::MARKER).exists());
-            if hidden || rendered || entry.file_type().is_symlink() || !is_resource_file(path) {
-                count += 1;
-                if named.len() < limit {
-                    named.push(display(path));
-                }
-            }
-        }
-    }
-    (named, count)
-}
-
 /// The file that marks a directory as kotalc's and lists what kotalc wrote there, in
 /// `sha256sum` format so that `sha256sum -c .kotalc-files` checks it too.
 pub const MARKER: &str = ".kotalc-files";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rules_name_why_an_entry_is_passed_over() {
+        let inputs = Filter::INPUTS;
+        assert_eq!(inputs.enters("ipfs", || false), Ok(()));
+        assert_eq!(inputs.enters(".git", || false), Err(Skip::Hidden));
+        assert_eq!(inputs.enters("out", || true), Err(Skip::Output));
+        assert_eq!(inputs.takes(Path::new("a/peer.yml"), true), Ok(()));
+        assert_eq!(
+            inputs.takes(Path::new("a/.peer.yaml"), true),
+            Err(Skip::Hidden)
+        );
+        assert_eq!(
+            inputs.takes(Path::new("a/peer.json"), true),
+            Err(Skip::Name)
+        );
+        let kustomization = Path::new("a/kustomization.yaml");
+        assert_eq!(inputs.takes(kustomization, true), Err(Skip::Name));
+        assert_eq!(
+            inputs.takes(Path::new("a/l.yaml"), false),
+            Err(Skip::NotRegular)
+        );
+        // Reading output as well: everything is entered, and every YAML file taken.
+        let output = Filter {
+            json: true,
+            output: true,
+            ..inputs
+        };
+        assert_eq!(output.enters(".hidden", || true), Ok(()));
+        assert_eq!(output.takes(kustomization, true), Ok(()));
+        assert_eq!(output.takes(Path::new("a/export.json"), true), Ok(()));
+    }
+}

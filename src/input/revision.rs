@@ -5,13 +5,15 @@
 //! the repository the user means alone (see [`repository`](crate::input::repository)),
 //! never on one found among the inputs.
 
+use std::collections::HashSet;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use crate::diagnostic::source::Sources;
+use crate::diagnostic::path::{display, io_reason};
+use crate::diagnostic::source::{Skip, Sources};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::input::load::{self, MAX_FILE_BYTES};
+use crate::input::load::{self, Filter, MAX_FILE_BYTES};
 use crate::input::repository::Repository;
 
 /// A file of the revision that the loader reads on disk: its object and where it is shown.
@@ -21,8 +23,9 @@ struct Blob {
 }
 
 /// Reads the files that `kotalc build paths` would read, as they are at `reference` in
-/// `repository`, into `sources`; a file over the input limit is a diagnostic, as on disk.
-/// `reference` must have been checked to be a revision, never an option.
+/// `repository`, into `sources`, and records there what it passes over, by the loader's
+/// rules; a file over the input limit is a diagnostic, as on disk. `reference` must have
+/// been checked to be a revision, never an option.
 pub fn read(
     repository: &Repository,
     paths: &[PathBuf],
@@ -32,7 +35,7 @@ pub fn read(
 ) -> Result<(), Diagnostic> {
     for root in paths {
         let prefix = prefix(repository, root)?;
-        let blobs = list(repository, root, &prefix, reference, diagnostics)?;
+        let blobs = list(repository, root, &prefix, reference, sources, diagnostics)?;
         read_blobs(repository, reference, &blobs, sources, diagnostics)?;
     }
     Ok(())
@@ -57,7 +60,7 @@ pub fn prefix(repository: &Repository, root: &Path) -> Result<String, Diagnostic
             Code::Io,
             format!(
                 "{} is not inside the repository at {}, so it has no revision there",
-                load::display(root),
+                display(root),
                 repository.work_tree.display()
             ),
         )
@@ -75,17 +78,21 @@ pub fn prefix(repository: &Repository, root: &Path) -> Result<String, Diagnostic
     Ok(prefix)
 }
 
-/// The files below `root` at `reference` that the loader would read: `*.yaml` and `*.yml`,
-/// not hidden, not a kustomization, not in a tree kotalc rendered, and regular files only (a
-/// link is skipped as on disk: its target is never read).
+/// The files of `root` at `reference` that the loader would read, by its rules
+/// ([`Filter::enters`], [`Filter::takes`]): a file named is read whatever its name, and below
+/// a directory, the entries the loader passes over on disk are recorded in `sources` as
+/// passed over. A regular file is a blob of mode 100644 or 100755; a link (120000) or a
+/// submodule is not, so a link's target is never read.
 fn list(
     repository: &Repository,
     root: &Path,
     prefix: &str,
     reference: &str,
+    sources: &mut Sources,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Vec<Blob>, Diagnostic> {
-    let target = if root.is_dir() {
+    let directory = root.is_dir();
+    let target = if directory {
         prefix.to_string()
     } else {
         format!(
@@ -112,50 +119,65 @@ fn list(
             spec,
         ],
     )?;
-    // `<mode> <type> <object> <size>\t<path>`, each record ended by NUL.
+    // `<mode> <type> <object> <size>\t<path>`, each record ended by NUL; the paths relative to
+    // the directory named.
     let entries: Vec<(&[u8], String)> = listing
         .split(|&b| b == 0)
         .filter_map(|record| {
             let tab = record.iter().position(|&b| b == b'\t')?;
-            let path = String::from_utf8_lossy(&record[tab + 1..]).into_owned();
-            Some((&record[..tab], path))
+            let path = String::from_utf8_lossy(&record[tab + 1..]);
+            let relative = match path.strip_prefix(target.as_str()) {
+                Some(relative) if directory => relative.trim_start_matches('/').to_string(),
+                _ => path.into_owned(),
+            };
+            Some((&record[..tab], relative))
         })
         .collect();
-    let rendered_dirs: Vec<&str> = entries
+    let marked: HashSet<&str> = entries
         .iter()
-        .filter_map(|(_, f)| f.strip_suffix(crate::input::load::MARKER))
-        .filter(|d| d.is_empty() || d.ends_with('/'))
+        .filter_map(|(_, f)| f.strip_suffix(load::MARKER)?.strip_suffix('/'))
         .collect();
+    // From the working directory, as every diagnostic path is.
+    let shown_root = display(root);
+    let shown = |relative: &str| {
+        let shown = if !directory {
+            shown_root.clone()
+        } else {
+            match shown_root.trim_end_matches('/') {
+                "." => relative.to_string(),
+                root => format!("{root}/{relative}"),
+            }
+        };
+        format!("{shown}@{reference}")
+    };
+    let mut passed = Vec::new();
     let mut blobs = Vec::new();
-    for (meta, file) in &entries {
+    'entries: for (meta, file) in &entries {
         let meta = String::from_utf8_lossy(meta);
         let fields: Vec<&str> = meta.split_whitespace().collect();
         let [mode, kind, oid, size] = fields[..] else {
             continue;
         };
-        let relative = file.strip_prefix(prefix).unwrap_or(file);
-        let hidden = relative.split('/').any(|c| c.starts_with('.'));
-        let resource = load::is_resource_file(Path::new(file));
-        let rendered = rendered_dirs.iter().any(|d| file.starts_with(d));
-        // A regular file, executable or not; a link (120000) or a submodule is not read.
         let regular = kind == "blob" && matches!(mode, "100644" | "100755");
-        if hidden || !resource || rendered || !regular {
+        if directory {
+            // Each directory on the way down, as the walk on disk meets it.
+            for (end, _) in file.match_indices('/') {
+                let dir = &file[..end];
+                let name = dir.rsplit('/').next().unwrap_or(dir);
+                if let Err(why) = Filter::INPUTS.enters(name, || marked.contains(dir)) {
+                    passed.push((dir, why, true));
+                    continue 'entries;
+                }
+            }
+            if let Err(why) = Filter::INPUTS.takes(Path::new(file), regular) {
+                passed.push((file, why, false));
+                continue;
+            }
+        } else if !regular {
+            passed.push((file, Skip::NotRegular, false));
             continue;
         }
-        let shown = if root.is_dir() {
-            let relative = file
-                .strip_prefix(target.as_str())
-                .unwrap_or(file)
-                .trim_start_matches('/');
-            // From the working directory, as every diagnostic path is.
-            match load::display(root).trim_end_matches('/') {
-                "." => relative.to_string(),
-                root => format!("{root}/{relative}"),
-            }
-        } else {
-            load::display(root)
-        };
-        let shown = format!("{shown}@{reference}");
+        let shown = shown(file);
         if size.parse::<u64>().map_or(true, |s| s > MAX_FILE_BYTES) {
             diagnostics.push(load::too_large(shown));
             continue;
@@ -164,6 +186,13 @@ fn list(
             oid: oid.to_string(),
             shown,
         });
+    }
+    // In the order of the walk on disk: bytewise, a directory by its name alone.
+    passed.sort_by_key(|(path, ..)| *path);
+    passed.dedup_by_key(|(path, ..)| *path);
+    for (path, why, dir) in passed {
+        let slash = if dir { "/" } else { "" };
+        sources.pass(shown(&format!("{path}{slash}")), why);
     }
     Ok(blobs)
 }
@@ -185,7 +214,7 @@ fn read_blobs(
             Code::Io,
             format!(
                 "cannot read the inputs at {reference} with git cat-file: {}",
-                load::io_reason(&e)
+                io_reason(&e)
             ),
         )
     };
@@ -259,9 +288,11 @@ fn read_one(
 
 /// Runs git on `repository`; its output, or its complaint as a diagnostic.
 pub fn git(repository: &Repository, args: &[&str]) -> Result<Vec<u8>, Diagnostic> {
-    let out = repository.git().args(args).output().map_err(|e| {
-        Diagnostic::new(Code::Io, format!("cannot run git: {}", load::io_reason(&e)))
-    })?;
+    let out = repository
+        .git()
+        .args(args)
+        .output()
+        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot run git: {}", io_reason(&e))))?;
     if !out.status.success() {
         return Err(Diagnostic::new(
             Code::Io,

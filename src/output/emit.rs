@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::diagnostic::path::{display, io_reason};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::input::load::{display, io_reason};
 use crate::render::Object;
 
 /// The marker of a tree `kotalc migrate` wrote: inputs, so the loader reads it.

@@ -357,7 +357,7 @@ fn read_overrides(
     sources: &mut BTreeMap<&'static str, String>,
     problems: &mut Vec<Diagnostic>,
 ) {
-    let shown = crate::input::load::display(dir);
+    let shown = crate::diagnostic::path::display(dir);
     if !dir.is_dir() {
         problems.push(Diagnostic::new(Code::Io, "--templates must name a directory").path(shown));
         return;
@@ -376,8 +376,9 @@ fn read_overrides(
                 continue;
             }
         };
-        let relative =
-            crate::input::load::display(entry.path().strip_prefix(dir).unwrap_or(entry.path()));
+        let relative = crate::diagnostic::path::display(
+            entry.path().strip_prefix(dir).unwrap_or(entry.path()),
+        );
         let path = format!("{}/{relative}", shown.trim_end_matches('/'));
         // Named, never followed or read: a link could put any file of the machine into a
         // ConfigMap, and a FIFO would block the build. As the inputs' links are named.
@@ -423,7 +424,7 @@ fn read_overrides(
                     Code::Io,
                     format!(
                         "cannot read template: {}",
-                        crate::input::load::io_reason(&e)
+                        crate::diagnostic::path::io_reason(&e)
                     ),
                 )
                 .path(path),

@@ -14,6 +14,7 @@ use crate::check::changes::{self, Side};
 use crate::commands::cli::options;
 use crate::commands::cli::{ColorChoice, DiffArgs, FailOn};
 use crate::compile;
+use crate::diagnostic::path::{display, io_reason};
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::input::load;
@@ -63,7 +64,7 @@ pub fn check_tree<S: AsRef<str>>(
     files: &BTreeMap<String, S>,
     format: Format,
 ) -> (u8, String, Vec<Diagnostic>) {
-    let shown = load::display(dir);
+    let shown = display(dir);
     let marker = emit::marker_text(files, crate::input::load::MARKER);
     let mut expected: BTreeMap<&str, &str> = files
         .iter()
@@ -74,7 +75,7 @@ pub fn check_tree<S: AsRef<str>>(
     let mut unchanged = 0;
     if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
         let d = Diagnostic::new(Code::OutputDir, "output directory is a symbolic link")
-            .path(load::display(dir))
+            .path(display(dir))
             .help(
                 "kotalc never follows links in or to the output: name the directory it points to",
             );
@@ -104,7 +105,7 @@ pub fn check_tree<S: AsRef<str>>(
                 Err(e) => Side {
                     kind: String::new(),
                     value: J::Null,
-                    yaml: format!("# {name}: {}, not read\n", load::io_reason(&e)),
+                    yaml: format!("# {name}: {}, not read\n", io_reason(&e)),
                     exported: None,
                 },
             };
@@ -270,7 +271,7 @@ fn repository_of(
         return Err(format!("--against-ref {reference:?} is not a git revision"));
     }
     let (start, shown) = match &args.repo {
-        Some(dir) => (dir.clone(), load::display(dir)),
+        Some(dir) => (dir.clone(), display(dir)),
         None => (PathBuf::from("."), "the current directory".to_string()),
     };
     let repository = repository::work_tree(&start).ok_or_else(|| {
@@ -298,7 +299,7 @@ fn repository_of(
         .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
         .arg(format!("{reference}^{{commit}}"))
         .output()
-        .map_err(|e| format!("cannot run git: {}", load::io_reason(&e)))?;
+        .map_err(|e| format!("cannot run git: {}", io_reason(&e)))?;
     if found.status.success() {
         Ok(repository)
     } else {
@@ -408,7 +409,7 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
                 }
                 eprintln!(
                     "kotalc: {} is not a regular file (a link?); not read",
-                    crate::diagnostic::inert(&load::display(&file))
+                    crate::diagnostic::inert(&display(&file))
                 );
                 continue;
             }
@@ -416,17 +417,13 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
         let bytes = bytes.map_err(|e| {
             Diagnostic::new(
                 Code::Io,
-                format!(
-                    "cannot read {}: {}",
-                    load::display(&file),
-                    load::io_reason(&e)
-                ),
+                format!("cannot read {}: {}", display(&file), io_reason(&e)),
             )
         })?;
         let relative = file
             .strip_prefix(path)
             .ok()
-            .map(load::display)
+            .map(display)
             .unwrap_or_default();
         if let Some(object) = written.get(&relative)
             && object.yaml.as_bytes() == bytes
@@ -442,7 +439,7 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
                 .map_err(|e| {
                     // The parser's message without its snippet, which would quote the file.
                     let d = crate::input::yaml::syntax_error(0, &e);
-                    Diagnostic::new(d.code, format!("{}: {}", load::display(&file), d.message))
+                    Diagnostic::new(d.code, format!("{}: {}", display(&file), d.message))
                 })?;
         let mut objects = Vec::new();
         for doc in docs {
@@ -529,7 +526,7 @@ fn at_revision(
                 keep(o);
                 Ok(())
             })
-            .map_err(|e| Diagnostic::new(Code::Io, load::io_reason(&e)))?;
+            .map_err(|e| Diagnostic::new(Code::Io, io_reason(&e)))?;
     }
     for o in &before.objects {
         keep(o);

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use super::report::{EXIT_OK, EXIT_PROBLEMS, report_diagnostics};
 use crate::commands::cli::ImportArgs;
+use crate::diagnostic::path::{display, io_reason};
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::input::load;
@@ -27,7 +28,7 @@ pub fn import(args: &ImportArgs) -> u8 {
         ..load::Filter::INPUTS
     };
     load::load_files(&paths, filter, &mut sources, &mut diagnostics);
-    let output_dir = args.output.as_deref().map(load::display);
+    let output_dir = args.output.as_deref().map(display);
     let imported = convert::import(
         &mut sources,
         args.keep_defaults,
@@ -86,7 +87,7 @@ pub fn import(args: &ImportArgs) -> u8 {
                 .map_err(|e| {
                     Diagnostic::new(
                         Code::OutputFile,
-                        format!("cannot write to stdout: {}", load::io_reason(&e)),
+                        format!("cannot write to stdout: {}", io_reason(&e)),
                     )
                 })
         }
@@ -103,7 +104,7 @@ pub fn import(args: &ImportArgs) -> u8 {
             Some(format!(
                 "wrote {} to {}",
                 super::report::files(written.files),
-                crate::diagnostic::printable(&load::display(dir), false)
+                crate::diagnostic::printable(&display(dir), false)
             ))
         }),
     };
