@@ -4,7 +4,7 @@
 use serde_json::{Value as J, json};
 
 use kotalc::compile::{Options, compile};
-use kotalc::render::Object;
+use kotalc::kube::manifest::Object;
 use kotalc::secrets::{SecretMode, SecretOptions};
 
 fn build(case: &str) -> Vec<Object> {

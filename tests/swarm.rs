@@ -10,7 +10,7 @@ use std::process::Command;
 use serde_json::Value as J;
 
 use kotalc::compile::{Options, compile};
-use kotalc::render::Object;
+use kotalc::kube::manifest::Object;
 
 use crate::common::{assert_exit, root, run, scratch, text};
 

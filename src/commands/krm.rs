@@ -12,8 +12,8 @@ use std::io::{self, Write};
 use crate::compile::{self, Options, Pending};
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::kube::manifest::Object;
 use crate::model::GROUP;
-use crate::render::Object;
 use crate::secrets::{SecretMode, SecretOptions, StoreKind};
 
 pub const RESOURCE_LIST: &str = "config.kubernetes.io/v1";

@@ -15,11 +15,12 @@ use crate::check::validate;
 use crate::diagnostic::source::{Sources, Span};
 use crate::diagnostic::{self, Code, Diagnostic, Severity};
 use crate::input::load;
+use crate::kube::manifest::{self, Key, Object};
 use crate::model::annotations;
 use crate::model::defaults;
 use crate::model::defaults::Config;
 use crate::model::parse::{self, Object as Typed};
-use crate::render::{Object, Renderer};
+use crate::render::Renderer;
 use crate::secrets::{self, SecretOptions};
 
 #[derive(Clone, Debug, Default)]
@@ -454,7 +455,7 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
                 // that fails it is a diagnostic, before anything is written.
                 network_policies(run, &set.resources, &configs);
             }
-            crate::output::emit::sort(&mut others);
+            crate::kube::manifest::sort(&mut others);
             rendered.pending = Some(Pending {
                 renderer,
                 resources: set.resources,
@@ -475,7 +476,7 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
                 .collect();
             rendered.objects = render_all(run, &renderer, resources);
             rendered.objects.append(&mut others);
-            crate::output::emit::sort(&mut rendered.objects);
+            crate::kube::manifest::sort(&mut rendered.objects);
         }
         Err(problems) => run.diagnostics.extend(problems),
     }
@@ -582,11 +583,8 @@ fn specs(resources: &[parse::Resource]) -> BTreeMap<String, serde_json::Value> {
         .iter()
         .filter(|r| r.kind != crate::model::Kind::Swarm)
         .map(|r| {
-            let place = match &r.namespace {
-                Some(ns) => format!("{ns}/{}", r.name),
-                None => r.name.clone(),
-            };
-            (format!("{} {place}", r.kind.name()), r.root.to_json())
+            let key = Key::new(r.kind.name(), r.namespace.as_deref(), &r.name);
+            (key.to_string(), r.root.to_json())
         })
         .collect()
 }
@@ -650,19 +648,9 @@ fn empty_inputs(paths: &[PathBuf], sources: &Sources) -> Vec<String> {
 /// Two resources (or a resource and a passthrough document) that would produce an object of
 /// the same kind, namespace and name: one would silently overwrite the other in the cluster.
 fn collisions(parsed: &parse::Parsed, network_policies: bool, diagnostics: &mut Vec<Diagnostic>) {
-    const RENDERED: [&str; 5] = [
-        "ConfigMap",
-        "PersistentVolumeClaim",
-        "Service",
-        "StatefulSet",
-        "NetworkPolicy",
-    ];
-    let mut owners: BTreeMap<(String, String, String), (Span, String)> = BTreeMap::new();
+    let mut owners: BTreeMap<Key, (Span, String)> = BTreeMap::new();
     let mut reported = std::collections::BTreeSet::new();
-    let mut claim = |key: (String, String, String),
-                     span: Span,
-                     who: String,
-                     diagnostics: &mut Vec<Diagnostic>| {
+    let mut claim = |key: Key, span: Span, who: String, diagnostics: &mut Vec<Diagnostic>| {
         match owners.get(&key) {
             // The same kind and name twice is a duplicate resource, reported on its own.
             Some((first, first_who)) if *first != span && *first_who != who => {
@@ -672,12 +660,11 @@ fn collisions(parsed: &parse::Parsed, network_policies: bool, diagnostics: &mut 
                             Code::DuplicateObject,
                             format!(
                                 "{who} and {first_who} both render {} {:?}{}",
-                                key.0,
-                                key.2,
-                                if key.1.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!(" in namespace {}", key.1)
+                                key.kind,
+                                key.name,
+                                match &key.namespace {
+                                    Some(ns) if !ns.is_empty() => format!(" in namespace {ns}"),
+                                    _ => String::new(),
                                 }
                             ),
                         )
@@ -694,31 +681,27 @@ fn collisions(parsed: &parse::Parsed, network_policies: bool, diagnostics: &mut 
             }
         }
     };
+    // A pair of resources is named by the first kind they share: a template's before the
+    // NetworkPolicy.
+    let mut kinds: Vec<&manifest::Kind> = manifest::per_resource(network_policies).collect();
+    kinds.sort_by_key(|k| k.source == manifest::Source::Policy);
     for r in &parsed.resources {
         // A Swarm renders nothing itself; its lowered Peers claim their objects.
         if r.name.is_empty() || r.kind == crate::model::Kind::Swarm {
             continue;
         }
-        let ns = r.namespace_or_empty().to_string();
+        let ns = r.namespace.as_deref().filter(|ns| !ns.is_empty());
         let span = r.root.key_span("metadata.name").unwrap_or(r.root.span);
-        for kind in RENDERED {
-            if kind == "NetworkPolicy" && !network_policies {
-                continue;
-            }
+        for kind in &kinds {
             let who = format!("{} {:?}", r.kind.name(), r.name);
-            claim(
-                (kind.into(), ns.clone(), r.name.clone()),
-                span,
-                who,
-                diagnostics,
-            );
+            claim(Key::new(kind.name, ns, &r.name), span, who, diagnostics);
         }
     }
     for doc in &parsed.passthrough {
-        let object = crate::render::Identity::of(&doc.value);
+        let mut key = Key::of(&doc.value);
+        key.namespace = key.namespace.filter(|ns| !ns.is_empty());
         let span = doc.root.key_span("metadata.name").unwrap_or(doc.root.span);
-        let who = format!("{} {:?}", object.kind, object.name);
-        let ns = object.namespace.clone().unwrap_or_default();
-        claim((object.kind, ns, object.name), span, who, diagnostics);
+        let who = format!("{} {:?}", key.kind, key.name);
+        claim(key, span, who, diagnostics);
     }
 }

@@ -1,10 +1,11 @@
 //! The streamed render: `build` to stdout writes each object as it is rendered, in output
 //! order, and never holds the whole output.
 
+use crate::kube::manifest::Object;
 use crate::model::defaults::Config;
 use crate::model::parse;
+use crate::render::Renderer;
 use crate::render::policy;
-use crate::render::{Object, Renderer};
 
 /// A checked build whose objects are rendered as they are written: one kind at a time, in
 /// output order (NetworkPolicies first, then the templates' kinds), a bounded chunk of
@@ -64,12 +65,7 @@ impl Pending {
         });
         let input = policy::Input::new(&self.resources, &self.configs);
         let plan = self.policies.then(|| policy::Plan::new(&input));
-        let kinds = plan
-            .as_ref()
-            .map(|_| "NetworkPolicy")
-            .into_iter()
-            .chain(crate::render::EMBEDDED_KINDS.iter().copied());
-        for kind in kinds {
+        for kind in crate::kube::manifest::per_resource(plan.is_some()).map(|k| k.name) {
             // The last object written, its text dropped: the next must sort after it.
             let mut last: Option<Object> = None;
             for chunk in order.chunks(CHUNK) {
@@ -99,18 +95,13 @@ impl Pending {
                 // fixture); should one not, nothing more is written.
                 let rendered = rendered.map_err(std::io::Error::other)?;
                 for mut object in rendered.into_iter().flatten() {
-                    if last
-                        .as_ref()
-                        .is_some_and(|l| !crate::output::emit::before(l, &object))
-                    {
+                    if last.as_ref().is_some_and(|l| !l.before(&object)) {
                         return Err(std::io::Error::other(format!(
                             "{kind} {:?} is not named as its resource",
                             object.name
                         )));
                     }
-                    while let Some(other) =
-                        others.next_if(|o| crate::output::emit::before(o, &object))
-                    {
+                    while let Some(other) = others.next_if(|o| o.before(&object)) {
                         each(&other, out)?;
                     }
                     each(&object, out)?;

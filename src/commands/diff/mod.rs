@@ -18,8 +18,8 @@ use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::input::load;
 use crate::input::repository::{self, Repository};
 use crate::input::revision;
+use crate::kube::manifest::{Key, Object};
 use crate::output::emit;
-use crate::render::Object;
 use changes::{Side, Style};
 
 fn style(choice: ColorChoice) -> Style {
@@ -350,14 +350,6 @@ fn repository_of(
     }
 }
 
-/// `Kind namespace/name`, as [`changes::key`] makes it from the object's data.
-fn object_key(object: &Object) -> String {
-    match &object.namespace {
-        Some(ns) => format!("{} {ns}/{}", object.kind, object.name),
-        None => format!("{} {}", object.kind, object.name),
-    }
-}
-
 /// An object as one side of the comparison, its data parsed from its text if a lean compile
 /// dropped it.
 fn object_side(object: &Object) -> Side {
@@ -393,7 +385,7 @@ fn compare(before: Before, objects: &[Object]) -> changes::Report {
     let mut after = BTreeMap::new();
     let mut unchanged = 0;
     for object in objects {
-        let key = object_key(object);
+        let key = object.key().to_string();
         if before.same.contains(&key) || old.get(&key).is_some_and(|b| b.yaml == object.yaml) {
             old.remove(&key);
             unchanged += 1;
@@ -435,7 +427,7 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
     // Where `build -o` writes each new object.
     let written: BTreeMap<String, &Object> = new
         .iter()
-        .filter_map(|o| Some((emit::file_name(o)?, o)))
+        .filter_map(|o| Some((crate::kube::manifest::file_inside(&o.key())?, o)))
         .collect();
     let mut before = Before::default();
     for found in found {
@@ -471,7 +463,7 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
         if let Some(object) = written.get(&relative)
             && object.yaml.as_bytes() == bytes
         {
-            let key = object_key(object);
+            let key = object.key().to_string();
             before.objects.remove(&key);
             before.same.insert(key);
             continue;
@@ -495,12 +487,12 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
                 continue;
             }
             if doc["apiVersion"] == crate::model::API_VERSION {
-                let key = format!("{kind} {}", place(&doc));
+                let key = Key::of(&doc).to_string();
                 before.resources.insert(key, doc);
                 continue;
             }
             let side = changes::exported(doc);
-            let key = changes::key(&side.value);
+            let key = Key::of(&side.value).to_string();
             before.same.remove(&key);
             before.objects.insert(key, side);
         }
@@ -544,14 +536,14 @@ fn at_revision(
     }
     let texts: BTreeMap<String, &str> = new
         .iter()
-        .map(|o| (object_key(o), o.yaml.as_str()))
+        .map(|o| (o.key().to_string(), o.yaml.as_str()))
         .collect();
     let mut kept = Before {
         resources: std::mem::take(&mut before.specs),
         ..Before::default()
     };
     let mut keep = |o: &Object| {
-        let key = object_key(o);
+        let key = o.key().to_string();
         if texts.get(&key) == Some(&o.yaml.as_str()) {
             kept.same.insert(key);
         } else {
@@ -576,15 +568,4 @@ fn at_revision(
         keep(o);
     }
     Ok(kept)
-}
-
-/// Where a written resource's objects are: `namespace/name`, or `name` without a namespace;
-/// the key
-/// [`compile::Outcome::specs`] gives a compiled resource.
-fn place(value: &serde_json::Value) -> String {
-    let name = value["metadata"]["name"].as_str().unwrap_or_default();
-    match value["metadata"]["namespace"].as_str() {
-        Some(ns) => format!("{ns}/{name}"),
-        None => name.to_string(),
-    }
 }
