@@ -45,9 +45,10 @@ pub struct Options {
     /// Keep each resource as JSON, Swarms lowered to their Peers: what `diff` compares specs
     /// on.
     pub specs: bool,
-    /// Leave the render to [`Pending::write`], which writes each object as it is rendered:
-    /// `build` to stdout never holds the whole output. Only with the embedded templates,
-    /// whose kinds are known before they render.
+    /// Leave the objects in [`Outcome::pending`], to be taken one at a time as they are
+    /// rendered (`build` to stdout never holds the whole output), rather than collected into
+    /// [`Outcome::objects`]. Either way they are the one sequence [`Pending`] renders. Only
+    /// with the embedded templates: an override's problems are diagnostics of the compile.
     pub stream: bool,
     /// Render no NetworkPolicy, for a cluster whose network plugin enforces none.
     pub no_network_policies: bool,
@@ -431,7 +432,7 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
         0
     };
     rendered.note = (count > 0).then(|| network_policies_note(count));
-    // Everything else not rendered from a template, made once for either way of rendering.
+    // Everything else not rendered from a template, merged in where it sorts.
     let mut others = secrets;
     for doc in set.passthrough {
         others.push(Object::from_value(doc.value, doc.root.span));
@@ -441,116 +442,34 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
         &configs,
     ));
     others.extend(crate::render::gateway::routes(&set.resources, &configs));
-    // With the embedded templates, the kinds are known before they render: `build` to
-    // stdout writes each object, NetworkPolicies included, as it is rendered.
-    let streams = options.stream && options.templates.is_none();
-    match Renderer::new(if streams {
-        None
+    manifest::sort(&mut others);
+    let renderer = match Renderer::new(options.templates.as_deref()) {
+        Ok(renderer) => renderer,
+        Err(problems) => {
+            run.diagnostics.extend(problems);
+            return rendered;
+        }
+    };
+    let pending = Pending {
+        renderer,
+        resources: set.resources,
+        configs,
+        policies,
+        others,
+        lean: options.lean,
+        overridden: options.templates.is_some(),
+    };
+    // An override's problems are diagnostics, said before anything is written: such a
+    // render is taken whole here.
+    if options.stream && options.templates.is_none() {
+        rendered.pending = Some(pending);
     } else {
-        options.templates.as_deref()
-    }) {
-        Ok(renderer) if streams => {
-            if cfg!(debug_assertions) && policies {
-                // The debug builds' type check, as the collected render makes it: a policy
-                // that fails it is a diagnostic, before anything is written.
-                network_policies(run, &set.resources, &configs);
-            }
-            crate::kube::manifest::sort(&mut others);
-            rendered.pending = Some(Pending {
-                renderer,
-                resources: set.resources,
-                configs,
-                policies,
-                others,
-            });
+        match pending.collect() {
+            Ok(objects) => rendered.objects = objects,
+            Err(problems) => run.diagnostics.extend(problems),
         }
-        Ok(renderer) => {
-            if policies {
-                others.extend(network_policies(run, &set.resources, &configs));
-            }
-            let resources = set
-                .resources
-                .into_iter()
-                .zip(configs)
-                .filter_map(|(resource, config)| Some((resource, config?)))
-                .collect();
-            rendered.objects = render_all(run, &renderer, resources);
-            rendered.objects.append(&mut others);
-            crate::kube::manifest::sort(&mut rendered.objects);
-        }
-        Err(problems) => run.diagnostics.extend(problems),
     }
     rendered
-}
-
-/// The NetworkPolicies of the whole set; in a debug build, each checked against its
-/// k8s-openapi type as the templates' objects are.
-fn network_policies(
-    run: &mut Run,
-    resources: &[parse::Resource],
-    configs: &[Option<Config>],
-) -> Vec<Object> {
-    let input = crate::render::policy::Input::new(resources, configs);
-    let lean = run.options.lean;
-    // Each policy's data is checked and, when lean, dropped as it is made: all of them at
-    // once are larger than the output.
-    crate::render::policy::render(
-        &input,
-        |i| crate::render::metadata(&resources[i]),
-        |mut policy| {
-            if cfg!(debug_assertions)
-                && let Err(problem) = crate::render::typed::check(policy.value.clone())
-            {
-                run.diagnostics.push(
-                    Diagnostic::new(Code::Template, format!("NetworkPolicy {problem}"))
-                        .at(policy.origin),
-                );
-            }
-            if lean {
-                policy.value = serde_json::Value::Null;
-            }
-            policy
-        },
-    )
-}
-
-/// Every resource's objects, rendered in parallel and collected in resource order. Each
-/// resource is dropped once it is rendered, so the inputs' memory is reused for the output's.
-/// Rendering with the embedded templates cannot fail (the tests render every fixture); with
-/// overrides it can, and its diagnostics show the resource's lines.
-fn render_all(
-    run: &mut Run,
-    renderer: &Renderer,
-    resources: Vec<(parse::Resource, Config)>,
-) -> Vec<Object> {
-    use rayon::prelude::*;
-    let lean = run.options.lean;
-    let rendered: Vec<Result<Vec<Object>, Diagnostic>> = resources
-        .into_par_iter()
-        .map(|(resource, config)| {
-            renderer.render(&resource, &config).map(|mut objects| {
-                if lean {
-                    objects
-                        .iter_mut()
-                        .for_each(|o| o.value = serde_json::Value::Null);
-                }
-                objects
-            })
-        })
-        .collect();
-    let mut objects = Vec::with_capacity(
-        rendered
-            .iter()
-            .map(|r| r.as_ref().map_or(0, Vec::len))
-            .sum(),
-    );
-    for result in rendered {
-        match result {
-            Ok(rendered) => objects.extend(rendered),
-            Err(d) => run.diagnostics.push(d),
-        }
-    }
-    objects
 }
 
 fn finish(run: Run, mut rendered: Rendered) -> Outcome {

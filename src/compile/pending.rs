@@ -1,13 +1,15 @@
-//! The streamed render: `build` to stdout writes each object as it is rendered, in output
-//! order, and never holds the whole output.
+//! The render: every object of a checked build, in output order, one at a time. `build` to
+//! stdout writes each as it comes and never holds the whole output; `build -o`, `diff` and
+//! `--templates` collect the same sequence.
 
-use crate::kube::manifest::Object;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::kube::manifest::{self, Object};
 use crate::model::defaults::Config;
 use crate::model::parse;
 use crate::render::Renderer;
 use crate::render::policy;
 
-/// A checked build whose objects are rendered as they are written: one kind at a time, in
+/// A checked build whose objects are rendered as they are taken: one kind at a time, in
 /// output order (NetworkPolicies first, then the templates' kinds), a bounded chunk of
 /// resources at a time and each chunk in parallel, so that only a chunk's objects are ever
 /// held and the bytes are those of a sorted whole.
@@ -18,14 +20,27 @@ pub struct Pending {
     pub(super) configs: Vec<Option<Config>>,
     /// Whether NetworkPolicies are written.
     pub(super) policies: bool,
-    /// The Secrets and passthrough documents, sorted: merged in where they sort.
+    /// The Secrets, passthrough documents, PodMonitors and HTTPRoutes, sorted: merged in
+    /// where they sort.
     pub(super) others: Vec<Object>,
+    /// Keep only each rendered object's YAML, not its data.
+    pub(super) lean: bool,
+    /// Templates replaced by `--templates`: their objects may be of any kind and name, so
+    /// they are sorted once all are rendered.
+    pub(super) overridden: bool,
 }
 
 impl std::fmt::Debug for Pending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Pending({} resources)", self.resources.len())
     }
+}
+
+/// Why the sequence stopped.
+enum Stop {
+    /// A resource did not render (with `--templates`); every such resource is named.
+    Render(Vec<Diagnostic>),
+    Write(std::io::Error),
 }
 
 impl Pending {
@@ -42,12 +57,61 @@ impl Pending {
         out.flush()
     }
 
-    /// Renders the objects in output order, each given to `each` as it is rendered.
+    /// Gives the objects in output order to `each` as they are rendered.
     pub fn write_each(
         self,
         out: &mut dyn std::io::Write,
         each: &mut dyn FnMut(&Object, &mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
+        self.each(&mut |object| each(&object, out))
+            .map_err(|stop| match stop {
+                Stop::Write(e) => e,
+                Stop::Render(problems) => std::io::Error::other(
+                    problems
+                        .into_iter()
+                        .map(|d| d.message)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+            })
+    }
+
+    /// Every object, in output order; or what did not render.
+    pub(super) fn collect(self) -> Result<Vec<Object>, Vec<Diagnostic>> {
+        let mut objects = Vec::new();
+        match self.each(&mut |object| {
+            objects.push(object);
+            Ok(())
+        }) {
+            Ok(()) => Ok(objects),
+            Err(Stop::Render(problems)) => Err(problems),
+            Err(Stop::Write(e)) => Err(vec![Diagnostic::new(Code::Io, e.to_string())]),
+        }
+    }
+
+    /// Gives each object to `each` in output order. With `--templates`, the objects are
+    /// held and sorted before the first is given.
+    fn each(self, each: &mut dyn FnMut(Object) -> std::io::Result<()>) -> Result<(), Stop> {
+        if !self.overridden {
+            return self.render(true, each);
+        }
+        let mut objects = Vec::new();
+        self.render(false, &mut |object| {
+            objects.push(object);
+            Ok(())
+        })?;
+        manifest::sort(&mut objects);
+        objects.into_iter().try_for_each(each).map_err(Stop::Write)
+    }
+
+    /// Renders kind by kind, each object merged with the others where it sorts. `ordered`:
+    /// every rendered object is named as its resource, so that each kind's objects come in
+    /// their resources' order; checked as they come.
+    fn render(
+        self,
+        ordered: bool,
+        each: &mut dyn FnMut(Object) -> std::io::Result<()>,
+    ) -> Result<(), Stop> {
         use rayon::prelude::*;
         /// Resources rendered at once: enough to keep every core busy, few enough that the
         /// objects held are a small part of the output.
@@ -65,54 +129,91 @@ impl Pending {
         });
         let input = policy::Input::new(&self.resources, &self.configs);
         let plan = self.policies.then(|| policy::Plan::new(&input));
-        for kind in crate::kube::manifest::per_resource(plan.is_some()).map(|k| k.name) {
-            // The last object written, its text dropped: the next must sort after it.
+        let lean = self.lean;
+        // Every resource that did not render is named; nothing more is given once one did not.
+        let mut problems = Vec::new();
+        let mut failed = vec![false; self.resources.len()];
+        for kind in manifest::per_resource(plan.is_some()).map(|k| k.name) {
+            // The last object given, its text dropped: the next must sort after it.
             let mut last: Option<Object> = None;
             for chunk in order.chunks(CHUNK) {
-                let rendered: Result<Vec<Vec<Object>>, String> = chunk
+                let rendered: Vec<(usize, Result<Vec<Object>, Diagnostic>)> = chunk
                     .par_iter()
+                    .filter(|&&i| !failed[i])
                     .map(|&i| {
-                        let mut objects: Vec<Object> = match (&plan, &self.configs[i]) {
+                        let objects = match (&plan, &self.configs[i]) {
                             (Some(plan), _) if kind == "NetworkPolicy" => {
                                 let metadata = |i| crate::render::metadata(&resources[i]);
                                 policy::one(&input, plan, i, &metadata)
-                                    .into_iter()
-                                    .collect()
+                                    .map(checked_policy)
+                                    .transpose()
+                                    .map(Vec::from_iter)
                             }
-                            (_, Some(config)) => self
-                                .renderer
-                                .render_only(&self.resources[i], config, Some(kind))
-                                .map_err(|d| d.message)?,
-                            (_, None) => Vec::new(),
+                            (_, Some(config)) => {
+                                self.renderer.render(&self.resources[i], config, kind)
+                            }
+                            (_, None) => Ok(Vec::new()),
                         };
-                        objects
-                            .iter_mut()
-                            .for_each(|o| o.value = serde_json::Value::Null);
-                        Ok(objects)
+                        (i, objects)
                     })
                     .collect();
-                // The embedded templates render every valid resource (the tests render every
-                // fixture); should one not, nothing more is written.
-                let rendered = rendered.map_err(std::io::Error::other)?;
-                for mut object in rendered.into_iter().flatten() {
-                    if last.as_ref().is_some_and(|l| !l.before(&object)) {
-                        return Err(std::io::Error::other(format!(
-                            "{kind} {:?} is not named as its resource",
-                            object.name
-                        )));
+                for (i, objects) in rendered {
+                    let objects = match objects {
+                        Ok(objects) => objects,
+                        Err(problem) => {
+                            failed[i] = true;
+                            problems.push(problem);
+                            continue;
+                        }
+                    };
+                    if !problems.is_empty() {
+                        continue;
                     }
-                    while let Some(other) = others.next_if(|o| o.before(&object)) {
-                        each(&other, out)?;
+                    for mut object in objects {
+                        if lean {
+                            object.value = serde_json::Value::Null;
+                        }
+                        if ordered && last.as_ref().is_some_and(|l| !l.before(&object)) {
+                            return Err(Stop::Write(std::io::Error::other(format!(
+                                "{kind} {:?} is not named as its resource",
+                                object.name
+                            ))));
+                        }
+                        while let Some(other) = others.next_if(|o| o.before(&object)) {
+                            each(other).map_err(Stop::Write)?;
+                        }
+                        if ordered {
+                            last = Some(Object {
+                                api_version: object.api_version.clone(),
+                                kind: object.kind.clone(),
+                                namespace: object.namespace.clone(),
+                                name: object.name.clone(),
+                                value: serde_json::Value::Null,
+                                yaml: String::new(),
+                                origin: object.origin,
+                            });
+                        }
+                        each(object).map_err(Stop::Write)?;
                     }
-                    each(&object, out)?;
-                    object.yaml = String::new();
-                    last = Some(object);
                 }
             }
         }
-        for other in others {
-            each(&other, out)?;
+        if !problems.is_empty() {
+            return Err(Stop::Render(problems));
         }
-        Ok(())
+        others.try_for_each(each).map_err(Stop::Write)
     }
+}
+
+/// A NetworkPolicy; in a debug build, checked against its k8s-openapi type as the templates'
+/// objects are.
+fn checked_policy(policy: Object) -> Result<Object, Diagnostic> {
+    if cfg!(debug_assertions)
+        && let Err(problem) = crate::render::typed::check(policy.value.clone())
+    {
+        return Err(
+            Diagnostic::new(Code::Template, format!("NetworkPolicy {problem}")).at(policy.origin),
+        );
+    }
+    Ok(policy)
 }

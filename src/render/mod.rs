@@ -125,24 +125,19 @@ impl Renderer {
         }
     }
 
-    /// Renders one resource to its objects.
-    pub fn render(&self, resource: &Resource, config: &Config) -> Result<Vec<Object>, Diagnostic> {
-        self.render_only(resource, config, None)
-    }
-
-    /// Renders one resource's objects of one kind, or all of them: with the embedded
-    /// templates, each template renders one kind (see [`manifest::KINDS`]).
-    pub fn render_only(
+    /// Renders one resource's objects of one kind: each template renders one kind (see
+    /// [`manifest::KINDS`]).
+    pub fn render(
         &self,
         resource: &Resource,
         config: &Config,
-        kind: Option<&str>,
+        kind: &str,
     ) -> Result<Vec<Object>, Diagnostic> {
         let plan = context::plan(resource, config, &self.scripts);
         let origin = resource.origin;
         let mut objects = Vec::with_capacity(plan.templates.len());
         for name in plan.templates {
-            if kind.is_some_and(|kind| manifest::template_kind(name) != Some(kind)) {
+            if manifest::template_kind(name) != Some(kind) {
                 continue;
             }
             let text = self

@@ -407,20 +407,6 @@ pub fn memberships(input: &Input<'_>) -> Vec<Option<(&'static str, String)>> {
         .collect()
 }
 
-/// One NetworkPolicy for each resource whose policy is on, in resource order, each passed
-/// through `finish` as it is made.
-pub fn render(
-    input: &Input<'_>,
-    metadata: impl Fn(usize) -> J,
-    mut finish: impl FnMut(Object) -> Object,
-) -> Vec<Object> {
-    let plan = Plan::new(input);
-    (0..input.resources.len())
-        .filter_map(|i| one(input, &plan, i, &metadata))
-        .map(&mut finish)
-        .collect()
-}
-
 /// Resource `i`'s NetworkPolicy; none when it has no configuration or its policy is off.
 pub fn one(
     input: &Input<'_>,
