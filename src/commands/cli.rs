@@ -509,7 +509,6 @@ pub fn options(args: &CheckArgs, render: bool) -> Options {
         },
         lean: false,
         specs: false,
-        stream: false,
         no_network_policies: args.no_network_policies,
         cluster_dns: args
             .cluster_dns

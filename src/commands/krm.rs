@@ -403,8 +403,12 @@ fn process_list(input: &str, stream: bool) -> Processed {
     }
     // Streamed, only the rendered objects' text is needed.
     options.lean = stream;
-    options.stream = stream;
-    let outcome = compile::compile_sources(&options, sources, diagnostics);
+    let mut outcome = compile::compile_sources(&options, sources, diagnostics);
+    let rendered = if stream {
+        Vec::new()
+    } else {
+        outcome.take_objects()
+    };
     let mut results: Vec<J> = plaintext
         .iter()
         .map(|d| result(d, &checked, &checked_origins))
@@ -443,7 +447,7 @@ fn process_list(input: &str, stream: bool) -> Processed {
         items,
         texts,
         passed,
-        rendered: if failed { Vec::new() } else { outcome.objects },
+        rendered: if failed { Vec::new() } else { rendered },
         pending: if failed { None } else { outcome.pending },
         results,
         failed,
@@ -659,7 +663,6 @@ pub fn options(config: &J) -> Result<Options, String> {
         secrets,
         lean: false,
         specs: false,
-        stream: false,
         no_network_policies: !network_policies,
         cluster_dns,
         monitoring,

@@ -335,7 +335,6 @@ fn build(args: &BuildArgs) -> u8 {
     // The objects only go to the output: keep their YAML, not their data. To stdout, each
     // is written as it is rendered.
     options.lean = true;
-    options.stream = args.output.is_none();
     if args.argocd
         && let Err(problem) = argocd(&mut options)
     {
@@ -345,6 +344,12 @@ fn build(args: &BuildArgs) -> u8 {
     let format = args.check.format;
     report::anchor(&options);
     let mut outcome = compile::compile(&options);
+    // To stdout, each object is written as it is rendered; a tree is written whole.
+    let objects = if args.output.is_some() {
+        outcome.take_objects()
+    } else {
+        Vec::new()
+    };
     if args.argocd {
         argocd_hints(&mut outcome);
     }
@@ -359,7 +364,7 @@ fn build(args: &BuildArgs) -> u8 {
         return EXIT_PROBLEMS;
     }
     match &args.output {
-        Some(dir) if args.check_only => match emit::tree(&outcome.objects) {
+        Some(dir) if args.check_only => match emit::tree(&objects) {
             Ok(files) => {
                 let (code, result, stale) = diff::check_tree(dir, &files, format);
                 let mut all = outcome.diagnostics.clone();
@@ -386,7 +391,7 @@ fn build(args: &BuildArgs) -> u8 {
         Some(dir) => {
             let shown = crate::input::load::display(dir);
             let result = emit::check_overlap(dir, &options.paths)
-                .and_then(|()| emit::tree(&outcome.objects))
+                .and_then(|()| emit::tree(&objects))
                 .and_then(|files| {
                     emit::write_dir(dir, &files, args.force, crate::input::load::MARKER)
                 });
@@ -425,13 +430,13 @@ fn build(args: &BuildArgs) -> u8 {
     }
 }
 
-/// Writes the build's objects on stdout, each as it is rendered when the render is pending.
+/// Writes the build's objects on stdout, each as it is rendered.
 fn write_stdout(outcome: &mut Outcome) -> io::Result<()> {
     // Large writes, not a syscall per line as stdout's line buffering would make.
     let mut out = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
     match outcome.pending.take() {
         Some(pending) => pending.write(&mut out),
-        None => emit::write_stream(&outcome.objects, &mut out),
+        None => out.flush(),
     }
 }
 

@@ -45,11 +45,6 @@ pub struct Options {
     /// Keep each resource as JSON, Swarms lowered to their Peers: what `diff` compares specs
     /// on.
     pub specs: bool,
-    /// Leave the objects in [`Outcome::pending`], to be taken one at a time as they are
-    /// rendered (`build` to stdout never holds the whole output), rather than collected into
-    /// [`Outcome::objects`]. Either way they are the one sequence [`Pending`] renders. Only
-    /// with the embedded templates: an override's problems are diagnostics of the compile.
-    pub stream: bool,
     /// Render no NetworkPolicy, for a cluster whose network plugin enforces none.
     pub no_network_policies: bool,
     /// Where the policies let pods send DNS queries, unless a resource's
@@ -65,14 +60,12 @@ pub struct Outcome {
     pub sources: Sources,
     /// Sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
-    /// Sorted in output order; empty when there is any error.
-    pub objects: Vec<Object>,
     /// How many Kotal resources the inputs hold, for the summary line.
     pub resources: usize,
     /// With `Options::specs`: each Peer and ClusterPeer (a Swarm's as lowered) as JSON, by
     /// `Kind namespace/name`.
     pub specs: BTreeMap<String, serde_json::Value>,
-    /// With `Options::stream` and no error: the render, still to be done.
+    /// The objects in output order, to be taken once; none when there is any error.
     pub pending: Option<Pending>,
 }
 
@@ -94,6 +87,20 @@ impl Outcome {
 
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Every object, in output order, rendered now; none when there is any error. What
+    /// does not render is added to the diagnostics: take the objects before reporting them.
+    pub fn take_objects(&mut self) -> Vec<Object> {
+        match self.pending.take().map(Pending::collect) {
+            Some(Ok(objects)) => objects,
+            Some(Err(problems)) => {
+                self.diagnostics.extend(problems);
+                diagnostic::sort(&mut self.diagnostics, &self.sources);
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
     }
 }
 
@@ -194,11 +201,10 @@ struct Checked {
     secrets: Vec<Object>,
 }
 
-/// The output: rendered objects in output order, or, when streamed, the render still to do.
+/// The output: the objects in output order, still to be taken.
 struct Rendered {
     count: usize,
     specs: BTreeMap<String, serde_json::Value>,
-    objects: Vec<Object>,
     pending: Option<Pending>,
     /// Said once, and only when policies are written.
     note: Option<Diagnostic>,
@@ -399,7 +405,6 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
     let mut rendered = Rendered {
         count,
         specs,
-        objects: Vec::new(),
         pending: None,
         note: None,
     };
@@ -450,24 +455,19 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
             return rendered;
         }
     };
-    let pending = Pending {
+    let render = pending::Render {
         renderer,
         resources: set.resources,
         configs,
         policies,
         others,
         lean: options.lean,
-        overridden: options.templates.is_some(),
     };
-    // An override's problems are diagnostics, said before anything is written: such a
-    // render is taken whole here.
-    if options.stream && options.templates.is_none() {
-        rendered.pending = Some(pending);
-    } else {
-        match pending.collect() {
-            Ok(objects) => rendered.objects = objects,
-            Err(problems) => run.diagnostics.extend(problems),
-        }
+    // An override's problems are diagnostics, said before anything is written: its objects
+    // are rendered here.
+    match Pending::new(render, options.templates.is_some()) {
+        Ok(pending) => rendered.pending = Some(pending),
+        Err(problems) => run.diagnostics.extend(problems),
     }
     rendered
 }
@@ -479,7 +479,6 @@ fn finish(run: Run, mut rendered: Rendered) -> Outcome {
         ..
     } = run;
     if diagnostics.iter().any(Diagnostic::is_error) {
-        rendered.objects.clear();
         rendered.pending = None;
     } else if let Some(note) = rendered.note {
         diagnostics.push(note);
@@ -488,7 +487,6 @@ fn finish(run: Run, mut rendered: Rendered) -> Outcome {
     Outcome {
         sources,
         diagnostics,
-        objects: rendered.objects,
         resources: rendered.count,
         specs: rendered.specs,
         pending: rendered.pending,

@@ -9,11 +9,20 @@ use crate::model::parse;
 use crate::render::Renderer;
 use crate::render::policy;
 
-/// A checked build whose objects are rendered as they are taken: one kind at a time, in
-/// output order (NetworkPolicies first, then the templates' kinds), a bounded chunk of
-/// resources at a time and each chunk in parallel, so that only a chunk's objects are ever
-/// held and the bytes are those of a sorted whole.
-pub struct Pending {
+/// The objects of a checked build, in output order, taken once: by [`Pending::write`] as
+/// they are rendered, or all at once by [`Pending::collect`].
+pub struct Pending(Objects);
+
+enum Objects {
+    Render(Box<Render>),
+    /// Rendered and sorted already: with `--templates`, whose problems are the compile's.
+    Held(Vec<Object>),
+}
+
+/// A render still to do: one kind at a time, in output order (NetworkPolicies first, then
+/// the templates' kinds), a bounded chunk of resources at a time and each chunk in parallel,
+/// so that only a chunk's objects are ever held and the bytes are those of a sorted whole.
+pub(super) struct Render {
     pub(super) renderer: Renderer,
     /// Every resource, with its configuration where it renders, as the checks saw them.
     pub(super) resources: Vec<parse::Resource>,
@@ -25,14 +34,16 @@ pub struct Pending {
     pub(super) others: Vec<Object>,
     /// Keep only each rendered object's YAML, not its data.
     pub(super) lean: bool,
-    /// Templates replaced by `--templates`: their objects may be of any kind and name, so
-    /// they are sorted once all are rendered.
-    pub(super) overridden: bool,
 }
 
 impl std::fmt::Debug for Pending {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Pending({} resources)", self.resources.len())
+        match &self.0 {
+            Objects::Render(render) => {
+                write!(f, "Pending({} resources)", render.resources.len())
+            }
+            Objects::Held(objects) => write!(f, "Pending({} objects)", objects.len()),
+        }
     }
 }
 
@@ -44,12 +55,34 @@ enum Stop {
 }
 
 impl Pending {
-    /// Whether nothing would be written.
-    pub fn is_empty(&self) -> bool {
-        self.configs.iter().all(Option::is_none) && self.others.is_empty()
+    /// Renders now if `render` holds overridden templates, whose objects may be of any kind
+    /// and name: they are held and sorted, and their problems returned.
+    pub(super) fn new(render: Render, overridden: bool) -> Result<Pending, Vec<Diagnostic>> {
+        if !overridden {
+            return Ok(Pending(Objects::Render(Box::new(render))));
+        }
+        let mut objects = Vec::new();
+        render
+            .each(false, &mut |object| {
+                objects.push(object);
+                Ok(())
+            })
+            .map_err(Stop::problems)?;
+        manifest::sort(&mut objects);
+        Ok(Pending(Objects::Held(objects)))
     }
 
-    /// Writes the whole output as `emit::write_stream` writes the sorted objects.
+    /// Whether nothing would be written.
+    pub fn is_empty(&self) -> bool {
+        match &self.0 {
+            Objects::Render(render) => {
+                render.configs.iter().all(Option::is_none) && render.others.is_empty()
+            }
+            Objects::Held(objects) => objects.is_empty(),
+        }
+    }
+
+    /// Writes the whole output: each object a document of a YAML stream.
     pub fn write(self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         self.write_each(out, &mut |object, out| {
             crate::output::emit::write_object(object, out)
@@ -77,37 +110,38 @@ impl Pending {
     }
 
     /// Every object, in output order; or what did not render.
-    pub(super) fn collect(self) -> Result<Vec<Object>, Vec<Diagnostic>> {
+    pub fn collect(self) -> Result<Vec<Object>, Vec<Diagnostic>> {
         let mut objects = Vec::new();
-        match self.each(&mut |object| {
+        self.each(&mut |object| {
             objects.push(object);
             Ok(())
-        }) {
-            Ok(()) => Ok(objects),
-            Err(Stop::Render(problems)) => Err(problems),
-            Err(Stop::Write(e)) => Err(vec![Diagnostic::new(Code::Io, e.to_string())]),
-        }
+        })
+        .map_err(Stop::problems)?;
+        Ok(objects)
     }
 
-    /// Gives each object to `each` in output order. With `--templates`, the objects are
-    /// held and sorted before the first is given.
     fn each(self, each: &mut dyn FnMut(Object) -> std::io::Result<()>) -> Result<(), Stop> {
-        if !self.overridden {
-            return self.render(true, each);
+        match self.0 {
+            Objects::Render(render) => render.each(true, each),
+            Objects::Held(objects) => objects.into_iter().try_for_each(each).map_err(Stop::Write),
         }
-        let mut objects = Vec::new();
-        self.render(false, &mut |object| {
-            objects.push(object);
-            Ok(())
-        })?;
-        manifest::sort(&mut objects);
-        objects.into_iter().try_for_each(each).map_err(Stop::Write)
     }
+}
 
+impl Stop {
+    fn problems(self) -> Vec<Diagnostic> {
+        match self {
+            Stop::Render(problems) => problems,
+            Stop::Write(e) => vec![Diagnostic::new(Code::Io, e.to_string())],
+        }
+    }
+}
+
+impl Render {
     /// Renders kind by kind, each object merged with the others where it sorts. `ordered`:
     /// every rendered object is named as its resource, so that each kind's objects come in
     /// their resources' order; checked as they come.
-    fn render(
+    fn each(
         self,
         ordered: bool,
         each: &mut dyn FnMut(Object) -> std::io::Result<()>,

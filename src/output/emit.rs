@@ -26,13 +26,6 @@ pub fn to_yaml(object: &Object) -> &str {
     &object.yaml
 }
 
-pub fn write_stream(objects: &[Object], out: &mut dyn Write) -> io::Result<()> {
-    for object in objects {
-        write_object(object, out)?;
-    }
-    out.flush()
-}
-
 /// One document of the stream.
 pub fn write_object(object: &Object, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(b"---\n")?;

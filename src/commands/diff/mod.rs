@@ -210,16 +210,17 @@ pub fn diff(args: &DiffArgs) -> u8 {
         None => None,
     };
     super::report::anchor(&options);
-    let now = compile::compile(&options);
+    let mut now = compile::compile(&options);
+    let objects = now.take_objects();
     report_diagnostics(&now, format);
     if now.has_errors() {
         summary(&now, format, Some("nothing compared".into()));
         return EXIT_PROBLEMS;
     }
     let before = match (&args.against, &args.against_ref, &repository) {
-        (Some(dir), _, _) => read_against(dir, &now.objects, format),
+        (Some(dir), _, _) => read_against(dir, &objects, format),
         (None, Some(reference), Some(repository)) => {
-            at_revision(repository, &options, reference, &now.objects, format)
+            at_revision(repository, &options, reference, &objects, format)
         }
         _ => return EXIT_USAGE,
     };
@@ -241,7 +242,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
     } else {
         BTreeMap::new()
     };
-    let mut report = compare(before, &now.objects);
+    let mut report = compare(before, &objects);
     changes::resource_changes(&mut report, &old_resources, &now.specs);
     changes::rendered_resource_changes(&mut report, &rendered, &now.specs);
     let mut allowed: BTreeMap<String, Vec<String>> = now
@@ -522,11 +523,7 @@ fn at_revision(
         &mut sources,
         &mut diagnostics,
     )?;
-    let streamed = compile::Options {
-        stream: true,
-        ..options.clone()
-    };
-    let mut before = compile::compile_sources(&streamed, sources, diagnostics);
+    let mut before = compile::compile_sources(options, sources, diagnostics);
     if before.has_errors() {
         report_diagnostics(&before, format);
         return Err(Diagnostic::new(
@@ -563,9 +560,6 @@ fn at_revision(
                 Ok(())
             })
             .map_err(|e| Diagnostic::new(Code::Io, load::io_reason(&e)))?;
-    }
-    for o in &before.objects {
-        keep(o);
     }
     Ok(kept)
 }
