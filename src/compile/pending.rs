@@ -137,105 +137,159 @@ impl Stop {
     }
 }
 
+/// Resources rendered at once: enough to keep every core busy, few enough that the objects
+/// held are a small part of the output.
+const CHUNK: usize = 1024;
+
+/// What the render carries from one chunk to the next.
+struct Merge<'a> {
+    /// The other objects still to give, sorted.
+    others: std::iter::Peekable<std::vec::IntoIter<Object>>,
+    each: &'a mut dyn FnMut(Object) -> std::io::Result<()>,
+    lean: bool,
+    /// Whether the objects come in output order, checked as they come.
+    ordered: bool,
+    /// The last object given, its text and data dropped: the next must sort after it.
+    last: Option<Object>,
+    /// Every resource that did not render is named; nothing more is given once one did not.
+    problems: Vec<Diagnostic>,
+    failed: Vec<bool>,
+}
+
+impl Merge<'_> {
+    /// Renders one kind of a chunk of resources in parallel, and gives its objects, each
+    /// after the others that sort before it.
+    fn chunk(
+        &mut self,
+        kind: &str,
+        chunk: &[usize],
+        render: &(dyn Fn(usize) -> Result<Vec<Object>, Diagnostic> + Sync),
+    ) -> Result<(), Stop> {
+        use rayon::prelude::*;
+        let failed = &self.failed;
+        let rendered: Vec<(usize, Result<Vec<Object>, Diagnostic>)> = chunk
+            .par_iter()
+            .filter(|&&i| !failed[i])
+            .map(|&i| (i, render(i)))
+            .collect();
+        for (i, objects) in rendered {
+            let objects = match objects {
+                Ok(objects) => objects,
+                Err(problem) => {
+                    self.failed[i] = true;
+                    self.problems.push(problem);
+                    continue;
+                }
+            };
+            if !self.problems.is_empty() {
+                continue;
+            }
+            for mut object in objects {
+                if self.lean {
+                    object.value = serde_json::Value::Null;
+                }
+                if self.ordered && self.last.as_ref().is_some_and(|l| !l.before(&object)) {
+                    return Err(Stop::Write(std::io::Error::other(format!(
+                        "{kind} {:?} is not named as its resource",
+                        object.name
+                    ))));
+                }
+                while let Some(other) = self.others.next_if(|o| o.before(&object)) {
+                    (self.each)(other).map_err(Stop::Write)?;
+                }
+                if self.ordered {
+                    self.last = Some(Object {
+                        api_version: object.api_version.clone(),
+                        kind: object.kind.clone(),
+                        namespace: object.namespace.clone(),
+                        name: object.name.clone(),
+                        value: serde_json::Value::Null,
+                        yaml: String::new(),
+                        origin: object.origin,
+                    });
+                }
+                (self.each)(object).map_err(Stop::Write)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Render {
     /// Renders kind by kind, each object merged with the others where it sorts. `ordered`:
     /// every rendered object is named as its resource, so that each kind's objects come in
-    /// their resources' order; checked as they come.
+    /// their resources' order; checked as they come. Each resource's data is dropped once its
+    /// last object is rendered, so that a collected output reuses the inputs' memory.
     fn each(
         self,
         ordered: bool,
         each: &mut dyn FnMut(Object) -> std::io::Result<()>,
     ) -> Result<(), Stop> {
-        use rayon::prelude::*;
-        /// Resources rendered at once: enough to keep every core busy, few enough that the
-        /// objects held are a small part of the output.
-        const CHUNK: usize = 1024;
-        let mut others = self.others.into_iter().peekable();
+        let Render {
+            renderer,
+            mut resources,
+            mut configs,
+            policies,
+            others,
+            lean,
+        } = self;
         // Every object rendered here has its resource's namespace and name
         // (`render::metadata`), so each kind's objects sort as their resources do.
-        let mut order: Vec<usize> = (0..self.resources.len())
-            .filter(|&i| self.configs[i].is_some())
+        let mut order: Vec<usize> = (0..resources.len())
+            .filter(|&i| configs[i].is_some())
             .collect();
-        let resources = &self.resources;
         order.sort_by(|&a, &b| {
             (&resources[a].namespace, &resources[a].name)
                 .cmp(&(&resources[b].namespace, &resources[b].name))
         });
-        let input = policy::Input::new(&self.resources, &self.configs);
-        let plan = self.policies.then(|| policy::Plan::new(&input));
-        let lean = self.lean;
-        // Every resource that did not render is named; nothing more is given once one did not.
-        let mut problems = Vec::new();
-        let mut failed = vec![false; self.resources.len()];
-        for kind in manifest::per_resource(plan.is_some()).map(|k| k.name) {
-            // The last object given, its text dropped: the next must sort after it.
-            let mut last: Option<Object> = None;
+        let mut merge = Merge {
+            others: others.into_iter().peekable(),
+            each,
+            lean,
+            ordered,
+            last: None,
+            problems: Vec::new(),
+            failed: vec![false; resources.len()],
+        };
+        for kind in manifest::per_resource(policies) {
+            merge.last = None;
+            if kind.source == manifest::Source::Policy {
+                let input = policy::Input::new(&resources, &configs);
+                let plan = policy::Plan::new(&input);
+                let metadata = |i| crate::render::metadata(&resources[i]);
+                let render = |i| {
+                    policy::one(&input, &plan, i, &metadata)
+                        .map(checked_policy)
+                        .transpose()
+                        .map(Vec::from_iter)
+                };
+                for chunk in order.chunks(CHUNK) {
+                    merge.chunk(kind.name, chunk, &render)?;
+                }
+                continue;
+            }
+            let last = manifest::per_resource(policies)
+                .last()
+                .is_some_and(|l| l.name == kind.name);
             for chunk in order.chunks(CHUNK) {
-                let rendered: Vec<(usize, Result<Vec<Object>, Diagnostic>)> = chunk
-                    .par_iter()
-                    .filter(|&&i| !failed[i])
-                    .map(|&i| {
-                        let objects = match (&plan, &self.configs[i]) {
-                            (Some(plan), _) if kind == "NetworkPolicy" => {
-                                let metadata = |i| crate::render::metadata(&resources[i]);
-                                policy::one(&input, plan, i, &metadata)
-                                    .map(checked_policy)
-                                    .transpose()
-                                    .map(Vec::from_iter)
-                            }
-                            (_, Some(config)) => {
-                                self.renderer.render(&self.resources[i], config, kind)
-                            }
-                            (_, None) => Ok(Vec::new()),
-                        };
-                        (i, objects)
-                    })
-                    .collect();
-                for (i, objects) in rendered {
-                    let objects = match objects {
-                        Ok(objects) => objects,
-                        Err(problem) => {
-                            failed[i] = true;
-                            problems.push(problem);
-                            continue;
-                        }
-                    };
-                    if !problems.is_empty() {
-                        continue;
-                    }
-                    for mut object in objects {
-                        if lean {
-                            object.value = serde_json::Value::Null;
-                        }
-                        if ordered && last.as_ref().is_some_and(|l| !l.before(&object)) {
-                            return Err(Stop::Write(std::io::Error::other(format!(
-                                "{kind} {:?} is not named as its resource",
-                                object.name
-                            ))));
-                        }
-                        while let Some(other) = others.next_if(|o| o.before(&object)) {
-                            each(other).map_err(Stop::Write)?;
-                        }
-                        if ordered {
-                            last = Some(Object {
-                                api_version: object.api_version.clone(),
-                                kind: object.kind.clone(),
-                                namespace: object.namespace.clone(),
-                                name: object.name.clone(),
-                                value: serde_json::Value::Null,
-                                yaml: String::new(),
-                                origin: object.origin,
-                            });
-                        }
-                        each(object).map_err(Stop::Write)?;
+                let render = |i: usize| match &configs[i] {
+                    Some(config) => renderer.render(&resources[i], config, kind.name),
+                    None => Ok(Vec::new()),
+                };
+                merge.chunk(kind.name, chunk, &render)?;
+                if last {
+                    for &i in chunk {
+                        configs[i] = None;
+                        resources[i].object = None;
                     }
                 }
             }
         }
-        if !problems.is_empty() {
-            return Err(Stop::Render(problems));
+        if !merge.problems.is_empty() {
+            return Err(Stop::Render(merge.problems));
         }
-        others.try_for_each(each).map_err(Stop::Write)
+        let Merge { others, each, .. } = merge;
+        others.into_iter().try_for_each(each).map_err(Stop::Write)
     }
 }
 
