@@ -72,6 +72,18 @@ impl Pending {
         Ok(Pending(Objects::Held(objects)))
     }
 
+    /// How many objects there are: every resource renders one of each kind, its policy
+    /// perhaps not.
+    fn len(&self) -> usize {
+        match &self.0 {
+            Objects::Render(render) => {
+                let rendered = render.configs.iter().flatten().count();
+                rendered * manifest::per_resource(render.policies).count() + render.others.len()
+            }
+            Objects::Held(objects) => objects.len(),
+        }
+    }
+
     /// Whether nothing would be written.
     pub fn is_empty(&self) -> bool {
         match &self.0 {
@@ -111,7 +123,7 @@ impl Pending {
 
     /// Every object, in output order; or what did not render.
     pub fn collect(self) -> Result<Vec<Object>, Vec<Diagnostic>> {
-        let mut objects = Vec::new();
+        let mut objects = Vec::with_capacity(self.len());
         self.each(&mut |object| {
             objects.push(object);
             Ok(())
