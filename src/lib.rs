@@ -2,7 +2,8 @@
 //!
 //! The folders are the layers, each importing only those listed before it:
 //! `diagnostic` (sources, spans, messages) → `input` (reading files, git revisions and YAML) and
-//! `ipfs` (peer IDs, multiaddrs, keys, kubo releases) → `kube` (Kubernetes names and quantities)
+//! `ipfs` (peer IDs, multiaddrs, keys, kubo releases) → `kube` (Kubernetes names and quantities,
+//! and the manifest vocabulary: objects, their keys, kinds and files)
 //! → `model` (the Kotal resources, their annotations and defaults, and parsing into them) →
 //! `check` (validation, whole-set checks, lints, Swarm lowering) → `render` → `secrets` →
 //! `output` → `compile` (the pipeline) → `commands` (the command line and the GitOps front

@@ -176,7 +176,7 @@ fn every_path_built_from_names_stays_inside_dir() {
                 let valid = kotalc::kube::names::kind(&kind).is_none()
                     && kotalc::kube::names::object_name(&kind, &name).is_none()
                     && kotalc::kube::names::namespace(&namespace).is_none();
-                let object = kotalc::render::Object {
+                let object = kotalc::kube::manifest::Object {
                     api_version: "v1".into(),
                     kind: kind.clone(),
                     namespace: Some(namespace.clone()),
@@ -190,7 +190,7 @@ fn every_path_built_from_names_stays_inside_dir() {
                         len: 1,
                     },
                 };
-                let path = kotalc::output::emit::file_name(&object);
+                let path = kotalc::kube::manifest::file_inside(&object.key());
                 if valid {
                     prop_assert!(path.is_some(), "{kind:?} {name:?} {namespace:?}");
                 }

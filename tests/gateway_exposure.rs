@@ -7,7 +7,7 @@
 use std::fs;
 use std::time::Duration;
 
-use kotalc::render::Object;
+use kotalc::kube::manifest::Object;
 
 use crate::common::{scratch, text};
 use crate::pods::{Cluster, KUBO, Pod, wait_for};

@@ -79,18 +79,19 @@ fn every_kotal_sample_compiles() {
     }
     let mut objects = 0;
     for path in &paths {
-        let outcome = compile(&Options {
+        let mut outcome = compile(&Options {
             paths: vec![path.clone()],
             render: true,
             ..Options::default()
         });
+        let count = outcome.take_objects().len();
         let errors: Vec<_> = outcome
             .diagnostics
             .iter()
             .filter(|d| d.is_error())
             .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", path.display());
-        objects += outcome.objects.len();
+        objects += count;
     }
     if paths.len() == 5 {
         // Five objects per Peer or ClusterPeer, its NetworkPolicy among them (the Swarms have

@@ -51,7 +51,7 @@ fn objects_below(dir: &Path) -> Vec<J> {
             }
         }
     }
-    objects.sort_by_key(kotalc::check::changes::key);
+    objects.sort_by_key(kotalc::kube::manifest::Key::of);
     objects
 }
 
@@ -60,7 +60,7 @@ fn built(dir: &Path, path: &str) -> Vec<J> {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let mut docs: Vec<J> = serde_saphyr::from_multiple(&text(&out.stdout)).expect("YAML");
     docs.retain(|d| !d.is_null());
-    docs.sort_by_key(kotalc::check::changes::key);
+    docs.sort_by_key(kotalc::kube::manifest::Key::of);
     docs
 }
 
@@ -285,7 +285,7 @@ fn kpt_fn_render_runs_the_example_kptfile() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         let mut docs: Vec<J> = serde_saphyr::from_multiple(&text(&out.stdout)).expect("YAML");
         docs.retain(|d| !d.is_null());
-        docs.sort_by_key(kotalc::check::changes::key);
+        docs.sort_by_key(kotalc::kube::manifest::Key::of);
         docs
     };
     let rendered_objects = |at: &Path| {

@@ -12,7 +12,7 @@ use crate::common::{copy_tree, root, run, scratch, text};
 fn objects(yaml: &str) -> Vec<J> {
     let mut docs: Vec<J> = serde_saphyr::from_multiple(yaml).expect("YAML stream");
     docs.retain(|d| !d.is_null());
-    docs.sort_by_key(kotalc::check::changes::key);
+    docs.sort_by_key(kotalc::kube::manifest::Key::of);
     docs
 }
 

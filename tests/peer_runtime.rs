@@ -10,7 +10,7 @@ use std::process::Command;
 use serde_json::{Value as J, json};
 
 use kotalc::compile::{Options, compile};
-use kotalc::render::Object;
+use kotalc::kube::manifest::Object;
 
 use crate::common::{root, scratch, text};
 
@@ -37,13 +37,14 @@ fn peer(dir: &Path, private: bool) -> Vec<Object> {
         ),
     )
     .expect("input");
-    let outcome = compile(&Options {
+    let mut outcome = compile(&Options {
         paths: vec![input],
         render: true,
         ..Options::default()
     });
+    let objects = outcome.take_objects();
     assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
-    outcome.objects
+    objects
 }
 
 struct Pod {

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kotalc::render::Object;
+use kotalc::kube::manifest::Object;
 use serde_json::Value as J;
 
 use crate::common::{debian_program, real_program, scratch};

@@ -7,7 +7,7 @@ use std::fs;
 use std::time::Duration;
 
 use kotalc::ipfs::keys::{Material, generate};
-use kotalc::render::Object;
+use kotalc::kube::manifest::Object;
 
 use crate::common::{assert_exit, real_program, scratch, text, yaml_files};
 use crate::pods::{Cluster, KUBO, Pod, wait_for};

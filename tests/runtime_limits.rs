@@ -10,7 +10,7 @@ use std::fs;
 use std::time::Duration;
 
 use kotalc::ipfs::keys::{Material, generate};
-use kotalc::render::Object;
+use kotalc::kube::manifest::Object;
 
 use crate::common::{kotalc, scratch, text};
 use crate::pods::{CLUSTER, Cluster, KUBO, Pod, wait_for};

@@ -4,7 +4,7 @@
 use serde_json::{Value as J, json};
 
 use kotalc::compile::{Options, compile};
-use kotalc::render::Object;
+use kotalc::kube::manifest::Object;
 use kotalc::secrets::{SecretMode, SecretOptions};
 
 fn build(case: &str) -> Vec<Object> {
@@ -19,7 +19,7 @@ fn build(case: &str) -> Vec<Object> {
 /// The objects built from `input`, which must compile without errors. Only what the operator
 /// renders: the Secret objects and NetworkPolicies are tested on their own.
 pub fn operator_objects(input: std::path::PathBuf) -> Vec<Object> {
-    let outcome = compile(&Options {
+    let mut outcome = compile(&Options {
         paths: vec![input],
         render: true,
         no_network_policies: true,
@@ -29,8 +29,9 @@ pub fn operator_objects(input: std::path::PathBuf) -> Vec<Object> {
         },
         ..Options::default()
     });
+    let objects = outcome.take_objects();
     assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
-    outcome.objects
+    objects
 }
 
 fn get<'a>(objects: &'a [Object], kind: &str) -> &'a J {

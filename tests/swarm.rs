@@ -10,19 +10,20 @@ use std::process::Command;
 use serde_json::Value as J;
 
 use kotalc::compile::{Options, compile};
-use kotalc::render::Object;
+use kotalc::kube::manifest::Object;
 
 use crate::common::{assert_exit, root, run, scratch, text};
 
 fn build(paths: Vec<std::path::PathBuf>, namespace: Option<&str>) -> Vec<Object> {
-    let outcome = compile(&Options {
+    let mut outcome = compile(&Options {
         paths,
         namespace: namespace.map(String::from),
         render: true,
         ..Options::default()
     });
+    let objects = outcome.take_objects();
     assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
-    outcome.objects
+    objects
 }
 
 fn without_secrets(objects: Vec<Object>) -> Vec<(String, J)> {

@@ -47,17 +47,6 @@ impl Exported {
     }
 }
 
-/// `Kind namespace/name`, or `Kind name` without a namespace.
-pub fn key(value: &J) -> String {
-    let text = |v: &J| v.as_str().unwrap_or_default().to_string();
-    let kind = text(&value["kind"]);
-    let name = text(&value["metadata"]["name"]);
-    match value["metadata"]["namespace"].as_str() {
-        Some(ns) => format!("{kind} {ns}/{name}"),
-        None => format!("{kind} {name}"),
-    }
-}
-
 /// What replaces a secret value in anything kotalc prints.
 const REDACTED: &str = "<redacted>";
 
@@ -403,11 +392,8 @@ pub fn rendered_cluster_peers(objects: &BTreeMap<String, Side>) -> BTreeMap<Stri
         let name = meta["labels"]["app.kubernetes.io/instance"]
             .as_str()
             .unwrap_or_default();
-        let place = match meta["namespace"].as_str() {
-            Some(ns) => format!("{ns}/{name}"),
-            None => name.to_string(),
-        };
-        out.insert(format!("ClusterPeer {place}"), J::Object(spec));
+        let key = crate::kube::manifest::Key::new("ClusterPeer", meta["namespace"].as_str(), name);
+        out.insert(key.to_string(), J::Object(spec));
     }
     out
 }
@@ -944,6 +930,10 @@ fn grows(before: &Side, from: &str, to: &str) -> Finding {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn key(value: &J) -> String {
+        crate::kube::manifest::Key::of(value).to_string()
+    }
 
     fn one(value: J) -> BTreeMap<String, Side> {
         let side = side(value);

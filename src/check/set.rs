@@ -399,7 +399,11 @@ fn peerings(set: &Set<'_>, diagnostics: &mut Vec<Diagnostic>) {
                                 "--generate",
                                 "peer-identity",
                                 "-o",
-                                &format!("sealedsecret-{name}-identity.yaml"),
+                                &crate::kube::manifest::file(
+                                    "SealedSecret",
+                                    None,
+                                    &format!("{name}-identity"),
+                                ),
                             ],
                         ),
                     )),

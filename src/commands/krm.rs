@@ -13,8 +13,8 @@ use crate::compile::{self, Options, Pending, Settings};
 use crate::diagnostic::settings::{Front, Setting};
 use crate::diagnostic::source::Sources;
 use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::kube::manifest::Object;
 use crate::model::GROUP;
-use crate::render::Object;
 
 pub const RESOURCE_LIST: &str = "config.kubernetes.io/v1";
 
@@ -403,8 +403,12 @@ fn process_list(input: &str, stream: bool) -> Processed {
     }
     // Streamed, only the rendered objects' text is needed.
     options.lean = stream;
-    options.stream = stream;
-    let outcome = compile::compile_sources(&options, sources, diagnostics);
+    let mut outcome = compile::compile_sources(&options, sources, diagnostics);
+    let rendered = if stream {
+        Vec::new()
+    } else {
+        outcome.take_objects()
+    };
     let mut results: Vec<J> = plaintext
         .iter()
         .map(|d| result(d, &checked, &checked_origins))
@@ -443,7 +447,7 @@ fn process_list(input: &str, stream: bool) -> Processed {
         items,
         texts,
         passed,
-        rendered: if failed { Vec::new() } else { outcome.objects },
+        rendered: if failed { Vec::new() } else { rendered },
         pending: if failed { None } else { outcome.pending },
         results,
         failed,

@@ -278,10 +278,15 @@ fn build(args: &BuildArgs) -> u8 {
     // The objects only go to the output: keep their YAML, not their data. To stdout, each
     // is written as it is rendered.
     options.lean = true;
-    options.stream = args.output.is_none();
     let format = args.check.format;
     report::anchor(&options);
     let mut outcome = compile::compile(&options);
+    // To stdout, each object is written as it is rendered; a tree is written whole.
+    let objects = if args.output.is_some() {
+        outcome.take_objects()
+    } else {
+        Vec::new()
+    };
     report_diagnostics(&outcome, format);
     if outcome.has_errors() {
         let result = if args.check_only {
@@ -293,7 +298,7 @@ fn build(args: &BuildArgs) -> u8 {
         return EXIT_PROBLEMS;
     }
     match &args.output {
-        Some(dir) if args.check_only => match emit::tree(&outcome.objects) {
+        Some(dir) if args.check_only => match emit::tree(&objects) {
             Ok(files) => {
                 let (code, result, stale) = diff::check_tree(dir, &files, format);
                 let mut all = outcome.diagnostics.clone();
@@ -320,7 +325,7 @@ fn build(args: &BuildArgs) -> u8 {
         Some(dir) => {
             let shown = crate::diagnostic::path::display(dir);
             let result = emit::check_overlap(dir, &options.paths)
-                .and_then(|()| emit::tree(&outcome.objects))
+                .and_then(|()| emit::tree(&objects))
                 .and_then(|files| {
                     emit::write_dir(dir, &files, args.force, crate::input::load::MARKER)
                 });
@@ -359,13 +364,13 @@ fn build(args: &BuildArgs) -> u8 {
     }
 }
 
-/// Writes the build's objects on stdout, each as it is rendered when the render is pending.
+/// Writes the build's objects on stdout, each as it is rendered.
 fn write_stdout(outcome: &mut Outcome) -> io::Result<()> {
     // Large writes, not a syscall per line as stdout's line buffering would make.
     let mut out = io::BufWriter::with_capacity(1 << 20, io::stdout().lock());
     match outcome.pending.take() {
         Some(pending) => pending.write(&mut out),
-        None => emit::write_stream(&outcome.objects, &mut out),
+        None => out.flush(),
     }
 }
 

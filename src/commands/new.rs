@@ -119,7 +119,10 @@ impl Files<'_> {
             &seal::peer_id_annotation(peer_id.as_deref()),
         )
         .map_err(|e| Diagnostic::new(Code::InvalidCertificate, e))?;
-        self.files.insert(format!("sealedsecret-{name}.yaml"), yaml);
+        self.files.insert(
+            crate::kube::manifest::file("SealedSecret", None, name),
+            yaml,
+        );
         Ok(peer_id.unwrap_or_default())
     }
 
@@ -143,10 +146,9 @@ impl Files<'_> {
                 format!("cannot write a resource as YAML: {e}"),
             )
         })?;
-        let kind = object["kind"].as_str().unwrap_or_default().to_lowercase();
-        let name = object["metadata"]["name"].as_str().unwrap_or_default();
-        self.files
-            .insert(format!("{kind}-{name}.yaml"), format!("{comment}{yaml}"));
+        let key = crate::kube::manifest::Key::of(object);
+        let file = crate::kube::manifest::file(&key.kind, None, &key.name);
+        self.files.insert(file, format!("{comment}{yaml}"));
         Ok(())
     }
 }

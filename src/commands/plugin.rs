@@ -15,7 +15,6 @@ use crate::diagnostic::Format;
 use crate::diagnostic::path::{display, io_reason};
 use crate::diagnostic::settings::Front;
 use crate::input::load;
-use crate::output::emit;
 
 pub const KIND: &str = "KotalcBuild";
 
@@ -52,14 +51,18 @@ pub fn run(args: &PluginArgs) -> u8 {
             return EXIT_PROBLEMS;
         }
     };
-    let outcome = compile::compile(&options);
+    let mut outcome = compile::compile(&options);
     report_diagnostics(&outcome, Format::Human);
     summary(&outcome, Format::Human, None);
     if outcome.has_errors() {
         return EXIT_PROBLEMS;
     }
     let mut stdout = io::stdout().lock();
-    match emit::write_stream(&outcome.objects, &mut stdout).and_then(|()| stdout.flush()) {
+    let written = match outcome.pending.take() {
+        Some(pending) => pending.write(&mut stdout),
+        None => stdout.flush(),
+    };
+    match written {
         Ok(()) => EXIT_OK,
         Err(_) => EXIT_PROBLEMS,
     }

@@ -20,10 +20,11 @@ use crate::diagnostic::settings::Setting;
 use crate::diagnostic::source::{Skip, Sources, Span};
 use crate::diagnostic::{self, Code, Diagnostic, Severity};
 use crate::input::load;
+use crate::kube::manifest::{self, Key, Object};
 use crate::model::annotations;
 use crate::model::defaults::Config;
 use crate::model::parse;
-use crate::render::{Object, Renderer};
+use crate::render::Renderer;
 use crate::secrets;
 
 #[derive(Debug, Default)]
@@ -31,14 +32,12 @@ pub struct Outcome {
     pub sources: Sources,
     /// Sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
-    /// Sorted in output order; empty when there is any error.
-    pub objects: Vec<Object>,
     /// How many Kotal resources the inputs hold, for the summary line.
     pub resources: usize,
     /// With `Options::specs`: each Peer and ClusterPeer (a Swarm's as lowered) as JSON, by
     /// `Kind namespace/name`.
     pub specs: BTreeMap<String, serde_json::Value>,
-    /// With `Options::stream` and no error: the render, still to be done.
+    /// The objects in output order, to be taken once; none when there is any error.
     pub pending: Option<Pending>,
 }
 
@@ -60,6 +59,20 @@ impl Outcome {
 
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Every object, in output order, rendered now; none when there is any error. What
+    /// does not render is added to the diagnostics: take the objects before reporting them.
+    pub fn take_objects(&mut self) -> Vec<Object> {
+        match self.pending.take().map(Pending::collect) {
+            Some(Ok(objects)) => objects,
+            Some(Err(problems)) => {
+                self.diagnostics.extend(problems);
+                diagnostic::sort(&mut self.diagnostics, &self.sources);
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
     }
 }
 
@@ -160,11 +173,10 @@ struct Checked {
     secrets: Vec<Object>,
 }
 
-/// The output: rendered objects in output order, or, when streamed, the render still to do.
+/// The output: the objects in output order, still to be taken.
 struct Rendered {
     count: usize,
     specs: BTreeMap<String, serde_json::Value>,
-    objects: Vec<Object>,
     pending: Option<Pending>,
     /// Said once, and only when policies are written.
     note: Option<Diagnostic>,
@@ -371,7 +383,6 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
     let mut rendered = Rendered {
         count,
         specs,
-        objects: Vec::new(),
         pending: None,
         note: None,
     };
@@ -404,7 +415,7 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
         0
     };
     rendered.note = (count > 0).then(|| network_policies_note(count));
-    // Everything else not rendered from a template, made once for either way of rendering.
+    // Everything else not rendered from a template, merged in where it sorts.
     let mut others = secrets;
     for doc in set.passthrough {
         others.push(Object::from_value(doc.value, doc.root.span));
@@ -414,116 +425,29 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
         &configs,
     ));
     others.extend(crate::render::gateway::routes(&set.resources, &configs));
-    // With the embedded templates, the kinds are known before they render: `build` to
-    // stdout writes each object, NetworkPolicies included, as it is rendered.
-    let streams = options.stream && options.templates.is_none();
-    match Renderer::new(if streams {
-        None
-    } else {
-        options.templates.as_deref()
-    }) {
-        Ok(renderer) if streams => {
-            if cfg!(debug_assertions) && policies {
-                // The debug builds' type check, as the collected render makes it: a policy
-                // that fails it is a diagnostic, before anything is written.
-                network_policies(run, &set.resources, &configs);
-            }
-            crate::output::emit::sort(&mut others);
-            rendered.pending = Some(Pending {
-                renderer,
-                resources: set.resources,
-                configs,
-                policies,
-                others,
-            });
+    manifest::sort(&mut others);
+    let renderer = match Renderer::new(options.templates.as_deref()) {
+        Ok(renderer) => renderer,
+        Err(problems) => {
+            run.diagnostics.extend(problems);
+            return rendered;
         }
-        Ok(renderer) => {
-            if policies {
-                others.extend(network_policies(run, &set.resources, &configs));
-            }
-            let resources = set
-                .resources
-                .into_iter()
-                .zip(configs)
-                .filter_map(|(resource, config)| Some((resource, config?)))
-                .collect();
-            rendered.objects = render_all(run, &renderer, resources);
-            rendered.objects.append(&mut others);
-            crate::output::emit::sort(&mut rendered.objects);
-        }
+    };
+    let render = pending::Render {
+        renderer,
+        resources: set.resources,
+        configs,
+        policies,
+        others,
+        lean: options.lean,
+    };
+    // An override's problems are diagnostics, said before anything is written: its objects
+    // are rendered here.
+    match Pending::new(render, options.templates.is_some()) {
+        Ok(pending) => rendered.pending = Some(pending),
         Err(problems) => run.diagnostics.extend(problems),
     }
     rendered
-}
-
-/// The NetworkPolicies of the whole set; in a debug build, each checked against its
-/// k8s-openapi type as the templates' objects are.
-fn network_policies(
-    run: &mut Run,
-    resources: &[parse::Resource],
-    configs: &[Option<Config>],
-) -> Vec<Object> {
-    let input = crate::render::policy::Input::new(resources, configs);
-    let lean = run.options.lean;
-    // Each policy's data is checked and, when lean, dropped as it is made: all of them at
-    // once are larger than the output.
-    crate::render::policy::render(
-        &input,
-        |i| crate::render::metadata(&resources[i]),
-        |mut policy| {
-            if cfg!(debug_assertions)
-                && let Err(problem) = crate::render::typed::check(policy.value.clone())
-            {
-                run.diagnostics.push(
-                    Diagnostic::new(Code::Template, format!("NetworkPolicy {problem}"))
-                        .at(policy.origin),
-                );
-            }
-            if lean {
-                policy.value = serde_json::Value::Null;
-            }
-            policy
-        },
-    )
-}
-
-/// Every resource's objects, rendered in parallel and collected in resource order. Each
-/// resource is dropped once it is rendered, so the inputs' memory is reused for the output's.
-/// Rendering with the embedded templates cannot fail (the tests render every fixture); with
-/// overrides it can, and its diagnostics show the resource's lines.
-fn render_all(
-    run: &mut Run,
-    renderer: &Renderer,
-    resources: Vec<(parse::Resource, Config)>,
-) -> Vec<Object> {
-    use rayon::prelude::*;
-    let lean = run.options.lean;
-    let rendered: Vec<Result<Vec<Object>, Diagnostic>> = resources
-        .into_par_iter()
-        .map(|(resource, config)| {
-            renderer.render(&resource, &config).map(|mut objects| {
-                if lean {
-                    objects
-                        .iter_mut()
-                        .for_each(|o| o.value = serde_json::Value::Null);
-                }
-                objects
-            })
-        })
-        .collect();
-    let mut objects = Vec::with_capacity(
-        rendered
-            .iter()
-            .map(|r| r.as_ref().map_or(0, Vec::len))
-            .sum(),
-    );
-    for result in rendered {
-        match result {
-            Ok(rendered) => objects.extend(rendered),
-            Err(d) => run.diagnostics.push(d),
-        }
-    }
-    objects
 }
 
 fn finish(run: Run, mut rendered: Rendered) -> Outcome {
@@ -533,7 +457,6 @@ fn finish(run: Run, mut rendered: Rendered) -> Outcome {
         ..
     } = run;
     if diagnostics.iter().any(Diagnostic::is_error) {
-        rendered.objects.clear();
         rendered.pending = None;
     } else if let Some(note) = rendered.note {
         diagnostics.push(note);
@@ -542,7 +465,6 @@ fn finish(run: Run, mut rendered: Rendered) -> Outcome {
     Outcome {
         sources,
         diagnostics,
-        objects: rendered.objects,
         resources: rendered.count,
         specs: rendered.specs,
         pending: rendered.pending,
@@ -556,11 +478,8 @@ fn specs(resources: &[parse::Resource]) -> BTreeMap<String, serde_json::Value> {
         .iter()
         .filter(|r| r.kind != crate::model::Kind::Swarm)
         .map(|r| {
-            let place = match &r.namespace {
-                Some(ns) => format!("{ns}/{}", r.name),
-                None => r.name.clone(),
-            };
-            (format!("{} {place}", r.kind.name()), r.root.to_json())
+            let key = Key::new(r.kind.name(), r.namespace.as_deref(), &r.name);
+            (key.to_string(), r.root.to_json())
         })
         .collect()
 }
@@ -632,19 +551,9 @@ fn empty_inputs(paths: &[PathBuf], sources: &Sources) -> Vec<String> {
 /// Two resources (or a resource and a passthrough document) that would produce an object of
 /// the same kind, namespace and name: one would silently overwrite the other in the cluster.
 fn collisions(parsed: &parse::Parsed, network_policies: bool, diagnostics: &mut Vec<Diagnostic>) {
-    const RENDERED: [&str; 5] = [
-        "ConfigMap",
-        "PersistentVolumeClaim",
-        "Service",
-        "StatefulSet",
-        "NetworkPolicy",
-    ];
-    let mut owners: BTreeMap<(String, String, String), (Span, String)> = BTreeMap::new();
+    let mut owners: BTreeMap<Key, (Span, String)> = BTreeMap::new();
     let mut reported = std::collections::BTreeSet::new();
-    let mut claim = |key: (String, String, String),
-                     span: Span,
-                     who: String,
-                     diagnostics: &mut Vec<Diagnostic>| {
+    let mut claim = |key: Key, span: Span, who: String, diagnostics: &mut Vec<Diagnostic>| {
         match owners.get(&key) {
             // The same kind and name twice is a duplicate resource, reported on its own.
             Some((first, first_who)) if *first != span && *first_who != who => {
@@ -654,12 +563,11 @@ fn collisions(parsed: &parse::Parsed, network_policies: bool, diagnostics: &mut 
                             Code::DuplicateObject,
                             format!(
                                 "{who} and {first_who} both render {} {:?}{}",
-                                key.0,
-                                key.2,
-                                if key.1.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!(" in namespace {}", key.1)
+                                key.kind,
+                                key.name,
+                                match &key.namespace {
+                                    Some(ns) if !ns.is_empty() => format!(" in namespace {ns}"),
+                                    _ => String::new(),
                                 }
                             ),
                         )
@@ -676,31 +584,27 @@ fn collisions(parsed: &parse::Parsed, network_policies: bool, diagnostics: &mut 
             }
         }
     };
+    // A pair of resources is named by the first kind they share: a template's before the
+    // NetworkPolicy.
+    let mut kinds: Vec<&manifest::Kind> = manifest::per_resource(network_policies).collect();
+    kinds.sort_by_key(|k| k.source == manifest::Source::Policy);
     for r in &parsed.resources {
         // A Swarm renders nothing itself; its lowered Peers claim their objects.
         if r.name.is_empty() || r.kind == crate::model::Kind::Swarm {
             continue;
         }
-        let ns = r.namespace_or_empty().to_string();
+        let ns = r.namespace.as_deref().filter(|ns| !ns.is_empty());
         let span = r.root.key_span("metadata.name").unwrap_or(r.root.span);
-        for kind in RENDERED {
-            if kind == "NetworkPolicy" && !network_policies {
-                continue;
-            }
+        for kind in &kinds {
             let who = format!("{} {:?}", r.kind.name(), r.name);
-            claim(
-                (kind.into(), ns.clone(), r.name.clone()),
-                span,
-                who,
-                diagnostics,
-            );
+            claim(Key::new(kind.name, ns, &r.name), span, who, diagnostics);
         }
     }
     for doc in &parsed.passthrough {
-        let object = crate::render::Identity::of(&doc.value);
+        let mut key = Key::of(&doc.value);
+        key.namespace = key.namespace.filter(|ns| !ns.is_empty());
         let span = doc.root.key_span("metadata.name").unwrap_or(doc.root.span);
-        let who = format!("{} {:?}", object.kind, object.name);
-        let ns = object.namespace.clone().unwrap_or_default();
-        claim((object.kind, ns, object.name), span, who, diagnostics);
+        let who = format!("{} {:?}", key.kind, key.name);
+        claim(key, span, who, diagnostics);
     }
 }

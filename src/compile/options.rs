@@ -58,10 +58,6 @@ pub struct Options {
     /// Keep each resource as JSON, Swarms lowered to their Peers: what `diff` compares specs
     /// on.
     pub specs: bool,
-    /// Leave the render to [`Pending::write`](super::Pending::write), which writes each object
-    /// as it is rendered: `build` to stdout never holds the whole output. Only with the
-    /// embedded templates, whose kinds are known before they render.
-    pub stream: bool,
     /// Render no NetworkPolicy, for a cluster whose network plugin enforces none.
     pub no_network_policies: bool,
     /// Where the policies let pods send DNS queries, unless a resource's
@@ -140,7 +136,6 @@ impl Options {
             secrets,
             lean: false,
             specs: false,
-            stream: false,
             no_network_policies: settings.no_network_policies,
             cluster_dns,
             monitoring: settings.monitoring,

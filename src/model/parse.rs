@@ -454,7 +454,7 @@ pub fn plaintext_secret(doc: &Node) -> Option<Diagnostic> {
                     "--from-file",
                     "<file>",
                     "-o",
-                    format!("sealedsecret-{name}.yaml").as_str(),
+                    crate::kube::manifest::file("SealedSecret", None, name).as_str(),
                 ],
             ))
             .help_line("then delete this file, and rotate the values: they are in the git history"),

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::diagnostic::path::{display, io_reason};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::render::Object;
+use crate::kube::manifest::Object;
 
 /// The marker of a tree `kotalc migrate` wrote: inputs, so the loader reads it.
 pub const MIGRATE_MARKER: &str = ".kotalc-migrated";
@@ -20,58 +20,10 @@ pub const IMPORT_MARKER: &str = ".kotalc-imported";
 /// The marker of a tree `kotalc new` wrote: inputs, never written again.
 pub const GENERATED_MARKER: &str = ".kotalc-generated";
 
-/// Secret-like objects first (nothing may start before its Secret exists), then
-/// NetworkPolicies (no pod may start unprotected), then the order of spec 2, then any
-/// passthrough kind by name.
-fn kind_rank(kind: &str) -> u8 {
-    match kind {
-        "Secret" | "SealedSecret" | "ExternalSecret" => 0,
-        "NetworkPolicy" => 1,
-        "ConfigMap" => 2,
-        "PersistentVolumeClaim" => 3,
-        "Service" => 4,
-        "StatefulSet" => 5,
-        _ => 6,
-    }
-}
-
-pub fn sort(objects: &mut [Object]) {
-    objects.sort_by(order);
-}
-
-fn order(a: &Object, b: &Object) -> std::cmp::Ordering {
-    (
-        kind_rank(&a.kind),
-        &a.kind,
-        &a.namespace,
-        &a.name,
-        &a.api_version,
-    )
-        .cmp(&(
-            kind_rank(&b.kind),
-            &b.kind,
-            &b.namespace,
-            &b.name,
-            &b.api_version,
-        ))
-}
-
-/// Whether `a` comes strictly before `b` in the output.
-pub fn before(a: &Object, b: &Object) -> bool {
-    order(a, b).is_lt()
-}
-
 /// Canonical YAML of one object: keys sorted, block style, strings quoted where YAML 1.1
 /// readers would misread them.
 pub fn to_yaml(object: &Object) -> &str {
     &object.yaml
-}
-
-pub fn write_stream(objects: &[Object], out: &mut dyn Write) -> io::Result<()> {
-    for object in objects {
-        write_object(object, out)?;
-    }
-    out.flush()
 }
 
 /// One document of the stream.
@@ -80,27 +32,12 @@ pub fn write_object(object: &Object, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(to_yaml(object).as_bytes())
 }
 
-/// The path of an object inside an output directory, from its namespace, kind and name;
-/// `None` when a component could leave the directory or name kotalc's own files. Names are
-/// checked as Kubernetes names long before this (`names`): this is the last guard.
-pub fn file_name(object: &Object) -> Option<String> {
-    let file = format!("{}-{}.yaml", object.kind.to_lowercase(), object.name);
-    if !crate::kube::names::path_component(&file) {
-        return None;
-    }
-    match &object.namespace {
-        Some(ns) if crate::kube::names::path_component(ns) => Some(format!("{ns}/{file}")),
-        Some(_) => None,
-        None => Some(file),
-    }
-}
-
 /// Every file of an output directory, by relative path, with its content (the objects'
 /// own text, not a copy).
 pub fn tree(objects: &[Object]) -> Result<BTreeMap<String, Cow<'_, str>>, Diagnostic> {
     let mut files = BTreeMap::new();
     for object in objects {
-        let Some(name) = file_name(object) else {
+        let Some(name) = crate::kube::manifest::file_inside(&object.key()) else {
             return Err(Diagnostic::new(
                 Code::InvalidName,
                 format!(

@@ -12,7 +12,8 @@ use crate::model::parse::Resource;
 use crate::model::{Consensus, Kind};
 
 pub struct Plan {
-    pub templates: &'static [&'static str],
+    /// The templates the resource renders, in output order.
+    pub templates: Vec<&'static str>,
     pub context: J,
 }
 
@@ -193,12 +194,7 @@ pub fn plan(
             (
                 "/home/ipfs",
                 scripts,
-                &[
-                    "configmap.yaml",
-                    "service.yaml",
-                    "pvc.yaml",
-                    "peer-statefulset.yaml",
-                ][..],
+                crate::kube::manifest::templates(false).collect(),
                 ports(config),
                 serde_json::to_value(peer).unwrap_or_default(),
                 flag_args(&peer.extra_args),
@@ -213,12 +209,7 @@ pub fn plan(
             (
                 "/home/ipfs-cluster",
                 scripts,
-                &[
-                    "configmap.yaml",
-                    "service.yaml",
-                    "pvc.yaml",
-                    "clusterpeer-statefulset.yaml",
-                ][..],
+                crate::kube::manifest::templates(true).collect(),
                 ports(config),
                 serde_json::to_value(cluster).unwrap_or_default(),
                 flag_args(&cluster.extra_args),

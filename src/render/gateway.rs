@@ -6,9 +6,9 @@
 
 use serde_json::{Value as J, json};
 
+use crate::kube::manifest::Object;
 use crate::model::defaults::Config;
 use crate::model::parse::Resource;
-use crate::render::Object;
 
 /// The label Kubernetes puts on every namespace, naming it.
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";

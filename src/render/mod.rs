@@ -16,8 +16,8 @@ use std::path::Path;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value as J;
 
-use crate::diagnostic::source::Span;
 use crate::diagnostic::{Code, Diagnostic};
+use crate::kube::manifest::{self, Object};
 use crate::model::defaults::Config;
 use crate::model::parse::Resource;
 
@@ -38,25 +38,6 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/clusterpeer-statefulset.yaml"),
     ),
 ];
-
-/// The kind each embedded template renders, in output order.
-pub const EMBEDDED_KINDS: &[&str] = &[
-    "ConfigMap",
-    "PersistentVolumeClaim",
-    "Service",
-    "StatefulSet",
-];
-
-/// The kind an embedded template renders.
-fn template_kind(name: &str) -> Option<&'static str> {
-    match name {
-        "configmap.yaml" => Some("ConfigMap"),
-        "pvc.yaml" => Some("PersistentVolumeClaim"),
-        "service.yaml" => Some("Service"),
-        "peer-statefulset.yaml" | "clusterpeer-statefulset.yaml" => Some("StatefulSet"),
-        _ => None,
-    }
-}
 
 /// The embedded container scripts, stored in each resource's ConfigMap without their comment
 /// lines (see [`without_comments`]).
@@ -90,70 +71,6 @@ pub const SCRIPTS: &[(&str, &str)] = &[
         include_str!("../../templates/scripts/start_ipfs_cluster.sh"),
     ),
 ];
-
-/// A rendered Kubernetes object in canonical form.
-#[derive(Clone, Debug)]
-pub struct Object {
-    pub api_version: String,
-    pub kind: String,
-    pub namespace: Option<String>,
-    pub name: String,
-    /// The object as data; `Null` once dropped by a lean compile, which keeps only `yaml`.
-    pub value: J,
-    /// The canonical YAML written to the output, made where the object is made (in parallel).
-    pub yaml: String,
-    /// The resource or document it came from.
-    pub origin: Span,
-}
-
-/// What identifies an object in a cluster: apiVersion, kind, namespace and name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    pub api_version: String,
-    pub kind: String,
-    pub namespace: Option<String>,
-    pub name: String,
-}
-
-impl Identity {
-    /// Read by reference, so checks over whole documents clone nothing.
-    pub fn of(value: &J) -> Identity {
-        let text = |v: Option<&J>| v.and_then(J::as_str).unwrap_or_default().to_string();
-        let meta = value.get("metadata");
-        Identity {
-            api_version: text(value.get("apiVersion")),
-            kind: text(value.get("kind")),
-            namespace: meta
-                .and_then(|m| m.get("namespace"))
-                .and_then(J::as_str)
-                .map(String::from),
-            name: text(meta.and_then(|m| m.get("name"))),
-        }
-    }
-}
-
-impl Object {
-    pub fn from_value(value: J, origin: Span) -> Object {
-        let Identity {
-            api_version,
-            kind,
-            namespace,
-            name,
-        } = Identity::of(&value);
-        let mut yaml = crate::diagnostic::manifest_text(&value).unwrap_or_default();
-        // Held until the whole output is sorted: no spare capacity.
-        yaml.shrink_to_fit();
-        Object {
-            api_version,
-            kind,
-            namespace,
-            name,
-            yaml,
-            value,
-            origin,
-        }
-    }
-}
 
 pub struct Renderer {
     env: Environment<'static>,
@@ -208,24 +125,19 @@ impl Renderer {
         }
     }
 
-    /// Renders one resource to its objects.
-    pub fn render(&self, resource: &Resource, config: &Config) -> Result<Vec<Object>, Diagnostic> {
-        self.render_only(resource, config, None)
-    }
-
-    /// Renders one resource's objects of one kind, or all of them: with the embedded
-    /// templates, each template renders one kind (see [`EMBEDDED_KINDS`]).
-    pub fn render_only(
+    /// Renders one resource's objects of one kind: each template renders one kind (see
+    /// [`manifest::KINDS`]).
+    pub fn render(
         &self,
         resource: &Resource,
         config: &Config,
-        kind: Option<&str>,
+        kind: &str,
     ) -> Result<Vec<Object>, Diagnostic> {
         let plan = context::plan(resource, config, &self.scripts);
         let origin = resource.origin;
         let mut objects = Vec::with_capacity(plan.templates.len());
         for name in plan.templates {
-            if kind.is_some_and(|kind| template_kind(name) != Some(kind)) {
+            if manifest::template_kind(name) != Some(kind) {
                 continue;
             }
             let text = self
@@ -478,6 +390,16 @@ mod tests {
             without_comments(script),
             "#!/bin/sh\nset -e\necho a # kept\ncat <<-'EOF' > f\n# data\n\tEOF\n"
         );
+    }
+
+    #[test]
+    fn every_template_of_the_kind_table_is_embedded() {
+        use std::collections::BTreeSet;
+        let embedded: BTreeSet<&str> = super::TEMPLATES.iter().map(|(name, _)| *name).collect();
+        let tabled: BTreeSet<&str> = crate::kube::manifest::templates(false)
+            .chain(crate::kube::manifest::templates(true))
+            .collect();
+        assert_eq!(embedded, tabled);
     }
 
     #[test]

@@ -12,12 +12,13 @@ use serde_json::{Value as J, json};
 
 use crate::check::set::service;
 use crate::ipfs::multiaddr::{self, Host, Multiaddr, Shape};
+use crate::kube::manifest::Object;
 use crate::model::Kind;
 use crate::model::defaults::Config;
 use crate::model::defaults::{ClusterPeerConfig, PeerConfig};
 use crate::model::parse::Resource;
 use crate::model::policy::{CLUSTER_CLIENT_LABEL, CLUSTER_LABEL, Client, SWARM_LABEL};
-use crate::render::{Object, Port};
+use crate::render::Port;
 
 /// The label Kubernetes puts on every namespace, naming it.
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -403,20 +404,6 @@ pub fn memberships(input: &Input<'_>) -> Vec<Option<(&'static str, String)>> {
     let plan = Plan::new(input);
     (0..input.resources.len())
         .map(|i| plan.membership(i))
-        .collect()
-}
-
-/// One NetworkPolicy for each resource whose policy is on, in resource order, each passed
-/// through `finish` as it is made.
-pub fn render(
-    input: &Input<'_>,
-    metadata: impl Fn(usize) -> J,
-    mut finish: impl FnMut(Object) -> Object,
-) -> Vec<Object> {
-    let plan = Plan::new(input);
-    (0..input.resources.len())
-        .filter_map(|i| one(input, &plan, i, &metadata))
-        .map(&mut finish)
         .collect()
 }
 

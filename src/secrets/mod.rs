@@ -14,10 +14,10 @@ use serde_json::{Value as J, json};
 use crate::diagnostic::settings::{Front, Setting};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::input::yaml::{Node, Value};
+use crate::kube::manifest::Object;
 use crate::model::defaults::Config;
 use crate::model::parse::{Passthrough, Resource};
 use crate::model::references::Reference;
-use crate::render::Object;
 use seal::Scope;
 
 /// The form referenced Secrets take in the output.
@@ -449,11 +449,11 @@ pub fn sealed_file(dir: Option<&str>, namespace: Option<&str>, name: &str) -> St
         path.push_str(dir.trim_end_matches('/'));
         path.push('/');
     }
-    if let Some(namespace) = namespace {
-        path.push_str(namespace);
-        path.push('/');
-    }
-    path.push_str(&format!("sealedsecret-{name}.yaml"));
+    path.push_str(&crate::kube::manifest::file(
+        "SealedSecret",
+        namespace,
+        name,
+    ));
     path
 }
 

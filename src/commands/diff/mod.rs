@@ -20,8 +20,8 @@ use crate::diagnostic::{Code, Diagnostic, Format};
 use crate::input::load;
 use crate::input::repository::{self, Repository};
 use crate::input::revision;
+use crate::kube::manifest::{Key, Object};
 use crate::output::emit;
-use crate::render::Object;
 use terminal::Style;
 
 /// The difference as stdout shows it: a Markdown summary for a pull request, else the text.
@@ -203,16 +203,17 @@ pub fn diff(args: &DiffArgs) -> u8 {
         None => None,
     };
     super::report::anchor(&options);
-    let now = compile::compile(&options);
+    let mut now = compile::compile(&options);
+    let objects = now.take_objects();
     report_diagnostics(&now, format);
     if now.has_errors() {
         summary(&now, format, Some("nothing compared".into()));
         return EXIT_PROBLEMS;
     }
     let before = match (&args.against, &args.against_ref, &repository) {
-        (Some(dir), _, _) => read_against(dir, &now.objects, format),
+        (Some(dir), _, _) => read_against(dir, &objects, format),
         (None, Some(reference), Some(repository)) => {
-            at_revision(repository, &options, reference, &now.objects, format)
+            at_revision(repository, &options, reference, &objects, format)
         }
         _ => return EXIT_USAGE,
     };
@@ -234,7 +235,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
     } else {
         BTreeMap::new()
     };
-    let mut report = compare(before, &now.objects);
+    let mut report = compare(before, &objects);
     changes::resource_changes(&mut report, &old_resources, &now.specs);
     changes::rendered_resource_changes(&mut report, &rendered, &now.specs);
     report.allow(&changes::allowances(&now.specs, &old_resources));
@@ -311,14 +312,6 @@ fn repository_of(
     }
 }
 
-/// `Kind namespace/name`, as [`changes::key`] makes it from the object's data.
-fn object_key(object: &Object) -> String {
-    match &object.namespace {
-        Some(ns) => format!("{} {ns}/{}", object.kind, object.name),
-        None => format!("{} {}", object.kind, object.name),
-    }
-}
-
 /// An object as one side of the comparison, its data parsed from its text if a lean compile
 /// dropped it.
 fn object_side(object: &Object) -> Side {
@@ -354,7 +347,7 @@ fn compare(before: Before, objects: &[Object]) -> changes::Report {
     let mut after = BTreeMap::new();
     let mut unchanged = 0;
     for object in objects {
-        let key = object_key(object);
+        let key = object.key().to_string();
         if before.same.contains(&key) || old.get(&key).is_some_and(|b| b.yaml == object.yaml) {
             old.remove(&key);
             unchanged += 1;
@@ -396,7 +389,7 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
     // Where `build -o` writes each new object.
     let written: BTreeMap<String, &Object> = new
         .iter()
-        .filter_map(|o| Some((emit::file_name(o)?, o)))
+        .filter_map(|o| Some((crate::kube::manifest::file_inside(&o.key())?, o)))
         .collect();
     let mut before = Before::default();
     for found in found {
@@ -428,7 +421,7 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
         if let Some(object) = written.get(&relative)
             && object.yaml.as_bytes() == bytes
         {
-            let key = object_key(object);
+            let key = object.key().to_string();
             before.objects.remove(&key);
             before.same.insert(key);
             continue;
@@ -452,11 +445,12 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
                 continue;
             }
             if doc["apiVersion"] == crate::model::API_VERSION {
-                before.resources.insert(changes::key(&doc), doc);
+                let key = Key::of(&doc).to_string();
+                before.resources.insert(key, doc);
                 continue;
             }
             let side = changes::exported(doc);
-            let key = changes::key(&side.value);
+            let key = Key::of(&side.value).to_string();
             before.same.remove(&key);
             before.objects.insert(key, side);
         }
@@ -486,11 +480,7 @@ fn at_revision(
         &mut sources,
         &mut diagnostics,
     )?;
-    let streamed = compile::Options {
-        stream: true,
-        ..options.clone()
-    };
-    let mut before = compile::compile_sources(&streamed, sources, diagnostics);
+    let mut before = compile::compile_sources(options, sources, diagnostics);
     if before.has_errors() {
         report_diagnostics(&before, format);
         return Err(Diagnostic::new(
@@ -500,14 +490,14 @@ fn at_revision(
     }
     let texts: BTreeMap<String, &str> = new
         .iter()
-        .map(|o| (object_key(o), o.yaml.as_str()))
+        .map(|o| (o.key().to_string(), o.yaml.as_str()))
         .collect();
     let mut kept = Before {
         resources: std::mem::take(&mut before.specs),
         ..Before::default()
     };
     let mut keep = |o: &Object| {
-        let key = object_key(o);
+        let key = o.key().to_string();
         if texts.get(&key) == Some(&o.yaml.as_str()) {
             kept.same.insert(key);
         } else {
@@ -527,9 +517,6 @@ fn at_revision(
                 Ok(())
             })
             .map_err(|e| Diagnostic::new(Code::Io, io_reason(&e)))?;
-    }
-    for o in &before.objects {
-        keep(o);
     }
     Ok(kept)
 }

@@ -60,15 +60,10 @@ pub fn import(args: &ImportArgs) -> u8 {
     }
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     for resource in &imported.resources {
-        let name = format!(
-            "{}{}-{}.yaml",
-            resource
-                .namespace
-                .as_ref()
-                .map(|ns| format!("{ns}/"))
-                .unwrap_or_default(),
-            resource.kind.name().to_lowercase(),
-            resource.name
+        let name = crate::kube::manifest::file(
+            resource.kind.name(),
+            resource.namespace.as_deref(),
+            &resource.name,
         );
         files.insert(name, resource.yaml.clone());
     }
