@@ -417,7 +417,7 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
     // With the embedded templates, the kinds are known before they render: `build` to
     // stdout writes each object, NetworkPolicies included, as it is rendered.
     let streams = options.stream && options.templates.is_none();
-    match Renderer::new(if streams {
+    match renderer(if streams {
         None
     } else {
         options.templates.as_deref()
@@ -454,6 +454,23 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
         Err(problems) => run.diagnostics.extend(problems),
     }
     rendered
+}
+
+/// The renderer, each embedded template replaced by the file of the same name in `overrides`
+/// (`--templates DIR`); what cannot be read is reported before what cannot be parsed.
+fn renderer(overrides: Option<&std::path::Path>) -> Result<Renderer, Vec<Diagnostic>> {
+    let (texts, mut problems) = match overrides {
+        Some(dir) => crate::input::templates::read_overrides(dir, &crate::render::overridable()),
+        None => Default::default(),
+    };
+    match Renderer::new(texts) {
+        Ok(renderer) if problems.is_empty() => Ok(renderer),
+        Ok(_) => Err(problems),
+        Err(more) => {
+            problems.extend(more);
+            Err(problems)
+        }
+    }
 }
 
 /// The NetworkPolicies of the whole set; in a debug build, each checked against its
