@@ -35,7 +35,7 @@ fn the_docs_list_every_diagnostic_code() {
 
 #[test]
 fn embedded_templates_compile_in_strict_mode() {
-    assert!(kotalc::render::Renderer::new(None).is_ok());
+    assert!(kotalc::render::Renderer::new(Default::default()).is_ok());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The layering of `src/`, read from the code itself: each folder imports only the folders
-//! below it, and no two modules import each other, directly or around a loop. A change that
-//! reaches up a layer fails here, naming the file and the path it used.
+//! below it, no two modules import each other, directly or around a loop, and only `input/`
+//! and `output/` touch the disk. A change that reaches up a layer, or to the disk from
+//! elsewhere, fails here, naming the file and the path or API it used.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -104,21 +105,31 @@ fn expand_groups(code: &str) -> String {
     code
 }
 
+/// A file's code, line for line: its comment lines blanked, and without the unit tests at
+/// its end (clippy keeps them last), which may reach anywhere.
+fn code_of(text: &str) -> String {
+    let code: String = text
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("//") {
+                ""
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let tests = regex_lite::Regex::new(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{").unwrap();
+    match tests.find(&code) {
+        Some(found) => code[..found.start()].to_string(),
+        None => code,
+    }
+}
+
 /// The modules a file names: `crate::a::b` resolved to the longest module path it starts
 /// with, and `super::x` from its own place.
 fn uses(module: &str, text: &str, known: &BTreeMap<String, PathBuf>) -> BTreeSet<String> {
-    let code: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    // The unit tests at the end of a file (clippy keeps them last) may reach anywhere.
-    let tests = regex_lite::Regex::new(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{").unwrap();
-    let code = match tests.find(&code) {
-        Some(found) => &code[..found.start()],
-        None => &code[..],
-    };
-    let code = expand_groups(&code.replace("pub(super)", "pub"));
+    let code = expand_groups(&code_of(text).replace("pub(super)", "pub"));
     let mut out = BTreeSet::new();
     let path =
         regex_lite::Regex::new(r"\b(crate|super(?:::super)*)((?:::[a-z_][a-z0-9_]*)*)").unwrap();
@@ -244,6 +255,190 @@ fn no_module_imports_itself_around_a_loop() {
         visit(module, &graph, &mut Vec::new(), &mut done, &mut loops);
     }
     assert!(loops.is_empty(), "import cycles:\n{}", loops.join("\n"));
+}
+
+/// The folders whose code touches the disk: `input` reads, `output` writes. Every other layer
+/// is handed bytes and hands bytes back, so that what kotalc may read or write, and the
+/// checks that guard it (links not followed, paths confined to the repository, no file
+/// replaced without `--force`), are found in these two folders alone. `main.rs` is outside
+/// the library and holds no file access.
+const DISK: &[&str] = &["input", "output"];
+
+/// The names by which Rust code reaches the disk, each with what it is. A file outside
+/// [`DISK`] whose code names one of them fails [`only_input_and_output_touch_the_disk`].
+const DISK_APIS: &[(&str, &str)] = &[
+    // The file system modules, however they are reached: `std::fs::write`, `use std::fs;` or
+    // `use std::{fs, io};` then `fs::read`, `std::os::unix::fs::MetadataExt`,
+    // `rustix::fs::OFlags`.
+    (
+        r"\b(?:[a-z_]+::)*fs::[A-Za-z_]+|\bstd::fs\b|\bstd::\{[^}]*\bfs\b",
+        "a file system module",
+    ),
+    // Files opened by their type, once imported.
+    (
+        r"\bFile::(?:open|create|create_new|options)\b|\bOpenOptions\b",
+        "std::fs::File or OpenOptions",
+    ),
+    // Crates whose purpose is the file system, or system calls.
+    (r"\bwalkdir(?:::[A-Za-z_]+)*|\bWalkDir\b", "walkdir"),
+    (r"\brustix(?:::[A-Za-z_]+)*", "rustix"),
+    // `Path` methods that ask the file system (`join`, `file_name` and the other methods on
+    // a path's text are free to use).
+    (
+        r"\.(?:exists|try_exists|is_file|is_dir|is_symlink|metadata|symlink_metadata|canonicalize|read_dir|read_link)\(\)",
+        "a Path method that asks the file system",
+    ),
+    // The process's places in the file system.
+    (
+        r"\b(?:set_current_dir|current_dir|temp_dir|home_dir)\b",
+        "the working, temporary or home directory",
+    ),
+    // A program run for kotalc (git) reads and writes the disk on its behalf.
+    (
+        r"\bprocess::Command\b|\bstd::process::\{[^}]*\bCommand\b",
+        "std::process::Command",
+    ),
+];
+
+/// Where a file's code names a disk API: its line, the name as written, and what it is. A name
+/// found inside a longer one already found (`File::open` in `std::fs::File::open`) is not
+/// named again.
+fn disk_apis(text: &str) -> Vec<(usize, String, &'static str)> {
+    let code = code_of(text);
+    let mut found: Vec<(usize, usize, &'static str)> = DISK_APIS
+        .iter()
+        .flat_map(|(pattern, what)| {
+            regex_lite::Regex::new(pattern)
+                .unwrap()
+                .find_iter(&code)
+                .map(|m| (m.start(), m.end(), *what))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    found.sort_by_key(|(start, end, _)| (*start, std::cmp::Reverse(*end)));
+    let mut out = Vec::new();
+    let mut covered = 0;
+    for (start, end, what) in found {
+        if start < covered {
+            continue;
+        }
+        covered = end;
+        let line = code[..start].matches('\n').count() + 1;
+        out.push((line, code[start..end].to_string(), what));
+    }
+    out
+}
+
+#[test]
+fn only_input_and_output_touch_the_disk() {
+    let mut wrong = Vec::new();
+    for (module, path) in modules() {
+        let folder = module.split("::").next().unwrap_or_default();
+        if DISK.contains(&folder) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("source is readable");
+        let relative = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        for (line, name, what) in disk_apis(&text) {
+            wrong.push(format!("{relative}:{line}: `{name}` ({what})"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "only src/input/ and src/output/ touch the disk; move each access into a function \
+         there, and pass the data in and out:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_disk_rule_sees_every_form_of_disk_access() {
+    let found = |text: &str| -> Vec<(String, &'static str)> {
+        disk_apis(text)
+            .into_iter()
+            .map(|(_, name, what)| (name, what))
+            .collect()
+    };
+    let fs = "a file system module";
+    let path = "a Path method that asks the file system";
+    for (text, name, what) in [
+        (
+            "let t = std::fs::read_to_string(p);",
+            "std::fs::read_to_string",
+            fs,
+        ),
+        ("use std::fs;", "std::fs", fs),
+        ("use std::{fs, io};", "std::{fs", fs),
+        ("fn f() { fs::write(p, t) }", "fs::write", fs),
+        (
+            "use std::os::unix::fs::MetadataExt;",
+            "std::os::unix::fs::MetadataExt",
+            fs,
+        ),
+        ("let s = rustix::fs::stat(p);", "rustix::fs::stat", fs),
+        ("let f = std::fs::File::open(p)?;", "std::fs::File", fs),
+        (
+            "let f = File::open(p)?;",
+            "File::open",
+            "std::fs::File or OpenOptions",
+        ),
+        (
+            "let f = File::create(p)?;",
+            "File::create",
+            "std::fs::File or OpenOptions",
+        ),
+        (
+            "let o = OpenOptions::new();",
+            "OpenOptions",
+            "std::fs::File or OpenOptions",
+        ),
+        (
+            "for e in walkdir::WalkDir::new(d) {}",
+            "walkdir::WalkDir::new",
+            "walkdir",
+        ),
+        (
+            "let u = rustix::process::getuid();",
+            "rustix::process::getuid",
+            "rustix",
+        ),
+        ("if dir.is_dir() {}", ".is_dir()", path),
+        ("if p.exists() {}", ".exists()", path),
+        ("let m = p.symlink_metadata();", ".symlink_metadata()", path),
+        ("let r = p.canonicalize();", ".canonicalize()", path),
+        (
+            "let d = std::env::current_dir();",
+            "current_dir",
+            "the working, temporary or home directory",
+        ),
+        (
+            "let c = std::process::Command::new(\"git\");",
+            "process::Command",
+            "std::process::Command",
+        ),
+        (
+            "use std::process::{Command, Stdio};",
+            "std::process::{Command",
+            "std::process::Command",
+        ),
+    ] {
+        assert_eq!(found(text), [(name.to_string(), what)], "{text:?}");
+    }
+    // Named on its line, each name once.
+    let text = "fn f() {}\n\n    let b = std::fs::read(p)?;\n";
+    assert_eq!(disk_apis(text)[0].0, 3);
+    // Comments, the unit tests at a file's end, and look-alike names are not disk access.
+    let clean = "// std::fs::write in a comment\n/// `path.exists()` in a doc\n\
+                 use crate::ipfs::keys;\nlet m = crate::render::metadata(r);\n\
+                 let o = input::load::resolves_outside_current_dir(p);\n\
+                 let p = dir.join(name);\nlet f = Found::File(p, b);\n\
+                 let c = clap::Command::new(\"kotalc\");\nlet id = std::process::id();\n\
+                 #[cfg(test)]\nmod tests { fn f() { std::fs::write(p, t).unwrap(); } }\n";
+    assert!(found(clean).is_empty(), "{:?}", found(clean));
 }
 
 #[test]

@@ -664,11 +664,7 @@ fn confined(path: &std::path::Path) -> Result<(), String> {
         return Err(outside());
     }
     // A link below the root may still point out of it.
-    if let (Ok(real), Ok(root)) = (
-        std::fs::canonicalize(path),
-        std::env::current_dir().and_then(std::fs::canonicalize),
-    ) && !real.starts_with(root)
-    {
+    if crate::input::load::resolves_outside_current_dir(path) {
         return Err(outside());
     }
     Ok(())

@@ -40,11 +40,7 @@ pub fn migrate(args: &MigrateArgs) -> u8 {
     // migrate's output is input (it holds Peers), so an output directory inside an input
     // would be read back and copied into itself, one level deeper each run.
     if let Some(dir) = &args.output
-        && let Ok(out) = std::fs::canonicalize(dir)
-        && let Some(root) = paths
-            .iter()
-            .filter_map(|p| std::fs::canonicalize(p).ok())
-            .find(|root| root.is_dir() && out.starts_with(root))
+        && let Some(root) = crate::output::emit::input_holding(dir, &paths)
     {
         let d = Diagnostic::new(
             Code::OutputDir,
@@ -197,10 +193,8 @@ fn output_files(
         };
         let mut name = display(relative);
         if paths.len() > 1 {
-            let root_name = std::fs::canonicalize(&paths[*root])
-                .ok()
-                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .unwrap_or_else(|| format!("input-{root}"));
+            let root_name =
+                load::resolved_name(&paths[*root]).unwrap_or_else(|| format!("input-{root}"));
             name = format!("{root_name}/{name}");
         }
         let safe = name.split('/').all(crate::kube::names::path_component);

@@ -118,15 +118,9 @@ fn krm() -> u8 {
     }
 }
 
-/// Writes a generated file the user named, creating its directory (`.kotalc/` for an
-/// editor's schema is usually new).
+/// Writes a generated file the user named, creating its directory.
 fn write_file(path: &std::path::Path, text: &str) -> u8 {
-    let written = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) => std::fs::create_dir_all(dir),
-        None => Ok(()),
-    }
-    .and_then(|()| std::fs::write(path, text));
-    match written {
+    match crate::output::file::write_creating_dir(path, text) {
         Ok(()) => {
             eprintln!("kotalc: wrote {}", crate::diagnostic::path::display(path));
             EXIT_OK
@@ -437,7 +431,8 @@ fn man(args: &crate::commands::cli::ManArgs) -> u8 {
                 .unwrap_or_else(|| command.get_name())
                 .to_string();
             let path = dir.join(format!("{name}.1"));
-            if let Err(e) = page(command).and_then(|roff| std::fs::write(&path, roff)) {
+            if let Err(e) = page(command).and_then(|roff| crate::output::file::write(&path, &roff))
+            {
                 eprintln!(
                     "error: cannot write {}: {}",
                     crate::diagnostic::path::display(&path),

@@ -45,9 +45,7 @@ pub fn new(args: &NewArgs) -> u8 {
     }
     // Fresh keys never replace a swarm's: a running peer keeps the identity its repository
     // was created with, and would no longer match its Peer.
-    if let Ok(mut entries) = std::fs::read_dir(&args.output)
-        && entries.next().is_some()
-    {
+    if crate::output::emit::holds_entries(&args.output) {
         return fail(
             &Diagnostic::new(
                 Code::OutputDir,

@@ -164,7 +164,7 @@ pub fn seal(args: &SealArgs) -> u8 {
                     )
                 })
         }
-        Some(path) => write_file(path, yaml.as_bytes(), args.force),
+        Some(path) => crate::output::file::write_staged(path, yaml.as_bytes(), args.force),
     };
     if let Err(d) = written {
         fail(&d, args.format);
@@ -399,48 +399,4 @@ fn values(args: &SealArgs, secret: Option<SecretManifest>) -> Result<Values, Dia
         ));
     }
     Ok(Values { values, peer_ids })
-}
-
-/// Writes a file beside its final path and renames it in, refusing to replace one unless
-/// `force`.
-fn write_file(path: &Path, content: &[u8], force: bool) -> Result<(), Diagnostic> {
-    let shown = crate::diagnostic::path::display(path);
-    let error = |what: String| Diagnostic::new(Code::OutputFile, what).path(&shown);
-    if !force && path.symlink_metadata().is_ok() {
-        return Err(error(format!("{shown} exists; pass --force to replace it")));
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let staging = path.with_file_name(format!(".{name}.kotalc-new-{}", std::process::id()));
-    // A new file: a link or file planted at the staging name is neither written through
-    // nor removed.
-    let created = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&staging)
-        .map_err(|e| {
-            error(format!(
-                "cannot write {shown}: {} is in the way ({})",
-                crate::diagnostic::path::display(&staging),
-                crate::diagnostic::path::io_reason(&e)
-            ))
-        })?;
-    let written = io::Write::write_all(&mut { created }, content).and_then(|()| {
-        if !force && path.symlink_metadata().is_ok() {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "appeared meanwhile",
-            ));
-        }
-        std::fs::rename(&staging, path)
-    });
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&staging);
-        error(format!(
-            "cannot write {shown}: {}",
-            crate::diagnostic::path::io_reason(&e)
-        ))
-    })
 }

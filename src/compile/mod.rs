@@ -426,7 +426,7 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
     ));
     others.extend(crate::render::gateway::routes(&set.resources, &configs));
     manifest::sort(&mut others);
-    let renderer = match Renderer::new(options.templates.as_deref()) {
+    let renderer = match renderer(options.templates.as_deref()) {
         Ok(renderer) => renderer,
         Err(problems) => {
             run.diagnostics.extend(problems);
@@ -448,6 +448,23 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
         Err(problems) => run.diagnostics.extend(problems),
     }
     rendered
+}
+
+/// The renderer, each embedded template replaced by the file of the same name in `overrides`
+/// (`--templates DIR`); what cannot be read is reported before what cannot be parsed.
+fn renderer(overrides: Option<&std::path::Path>) -> Result<Renderer, Vec<Diagnostic>> {
+    let (texts, mut problems) = match overrides {
+        Some(dir) => crate::input::templates::read_overrides(dir, &crate::render::overridable()),
+        None => Default::default(),
+    };
+    match Renderer::new(texts) {
+        Ok(renderer) if problems.is_empty() => Ok(renderer),
+        Ok(_) => Err(problems),
+        Err(more) => {
+            problems.extend(more);
+            Err(problems)
+        }
+    }
 }
 
 fn finish(run: Run, mut rendered: Rendered) -> Outcome {

@@ -430,6 +430,23 @@ pub fn confine(path: &Path, what: &str) -> Result<(), Diagnostic> {
     ))
 }
 
+/// The name of what `path` resolves to, through its links (`.` gives the current directory's
+/// name); none for a path that does not resolve or has no name, such as `/`.
+pub fn resolved_name(path: &Path) -> Option<String> {
+    fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+}
+
+/// Whether `path`, resolved through its links, lies outside the current directory. A path
+/// that does not resolve (it does not exist) is not: whoever opens it reports that.
+pub fn resolves_outside_current_dir(path: &Path) -> bool {
+    matches!(
+        (fs::canonicalize(path), std::env::current_dir().and_then(fs::canonicalize)),
+        (Ok(real), Ok(root)) if !real.starts_with(&root)
+    )
+}
+
 /// A `*.yaml` or `*.yml` file that is not a kustomization: what an input directory's reader
 /// takes for a resource.
 fn is_resource_file(path: &Path) -> bool {

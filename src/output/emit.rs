@@ -215,6 +215,32 @@ pub fn files_in(dir: &Path, marker: &str) -> Result<BTreeSet<String>, Diagnostic
     Ok(found)
 }
 
+/// The files of an output directory, for a check of what it holds: as [`files_in`], none
+/// where it does not exist or is not a directory, and a link to it refused, never followed.
+pub fn files_present(dir: &Path) -> Result<BTreeSet<String>, Diagnostic> {
+    if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(
+            Diagnostic::new(Code::OutputDir, "output directory is a symbolic link")
+                .path(display(dir))
+                .help(
+                    "kotalc never follows links in or to the output: name the directory it \
+                     points to",
+                ),
+        );
+    }
+    if dir.is_dir() {
+        files_in(dir, "")
+    } else {
+        Ok(BTreeSet::new())
+    }
+}
+
+/// Whether `dir` is a directory that holds anything: a directory kotalc writes only when it
+/// is new or empty is refused otherwise.
+pub fn holds_entries(dir: &Path) -> bool {
+    fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
+}
+
 /// How `write_dir` went, for the summary line.
 #[derive(Debug, Default)]
 pub struct Written {
@@ -260,6 +286,16 @@ pub fn check_overlap(dir: &Path, inputs: &[PathBuf]) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
+}
+
+/// The input directory that holds the output directory `dir`, resolved: a command whose
+/// output is input would read it back, and copy it into itself one level deeper each run.
+pub fn input_holding(dir: &Path, inputs: &[PathBuf]) -> Option<PathBuf> {
+    let out = fs::canonicalize(dir).ok()?;
+    inputs
+        .iter()
+        .filter_map(|p| fs::canonicalize(p).ok())
+        .find(|root| root.is_dir() && out.starts_with(root))
 }
 
 /// The output directory as a place kotalc can swap a tree into: named by a final component

@@ -11,7 +11,6 @@ pub mod typed;
 pub use context::{Port, metadata, ports};
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value as J;
@@ -80,18 +79,30 @@ pub struct Renderer {
     overridden: std::collections::BTreeSet<&'static str>,
 }
 
+/// The names `--templates DIR` overrides the embedded templates and scripts by.
+pub fn overridable() -> Vec<&'static str> {
+    TEMPLATES
+        .iter()
+        .chain(SCRIPTS)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
 impl Renderer {
-    /// The embedded templates, each replaced by the file of the same name in `overrides`.
-    pub fn new(overrides: Option<&Path>) -> Result<Renderer, Vec<Diagnostic>> {
+    /// The embedded templates, each replaced by the text of the same name in `overrides` (see
+    /// [`overridable`]).
+    pub fn new(overrides: BTreeMap<&str, String>) -> Result<Renderer, Vec<Diagnostic>> {
         let mut sources: BTreeMap<&'static str, String> = TEMPLATES
             .iter()
             .chain(SCRIPTS)
             .map(|(name, text)| (*name, (*text).to_string()))
             .collect();
-        let mut problems = Vec::new();
-        if let Some(dir) = overrides {
-            read_overrides(dir, &mut sources, &mut problems);
+        for (name, text) in overrides {
+            if let Some(source) = sources.get_mut(name) {
+                *source = text;
+            }
         }
+        let mut problems = Vec::new();
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
@@ -261,87 +272,6 @@ fn drop_nulls(value: &mut J) {
         }
         J::Array(items) => items.iter_mut().for_each(drop_nulls),
         _ => {}
-    }
-}
-
-fn read_overrides(
-    dir: &Path,
-    sources: &mut BTreeMap<&'static str, String>,
-    problems: &mut Vec<Diagnostic>,
-) {
-    let shown = crate::diagnostic::path::display(dir);
-    if !dir.is_dir() {
-        problems.push(Diagnostic::new(Code::Io, "--templates must name a directory").path(shown));
-        return;
-    }
-    for entry in walkdir::WalkDir::new(dir)
-        .follow_links(false)
-        .sort_by_file_name()
-    {
-        let entry = match entry {
-            Ok(entry) if entry.file_type().is_dir() => continue,
-            Ok(entry) => entry,
-            Err(e) => {
-                problems.push(
-                    Diagnostic::new(Code::Io, format!("cannot read templates: {e}")).path(&shown),
-                );
-                continue;
-            }
-        };
-        let relative = crate::diagnostic::path::display(
-            entry.path().strip_prefix(dir).unwrap_or(entry.path()),
-        );
-        let path = format!("{}/{relative}", shown.trim_end_matches('/'));
-        // Named, never followed or read: a link could put any file of the machine into a
-        // ConfigMap, and a FIFO would block the build. As the inputs' links are named.
-        if !entry.file_type().is_file() {
-            let what = if entry.path_is_symlink() {
-                "is a symbolic link"
-            } else {
-                "is not a regular file (a FIFO, socket or device)"
-            };
-            problems.push(
-                Diagnostic::new(Code::Template, format!("`{relative}` {what}; not read"))
-                    .path(path)
-                    .help(
-                        "kotalc reads only regular files in --templates: copy the template there",
-                    ),
-            );
-            continue;
-        }
-        let Some(name) = sources.keys().copied().find(|n| *n == relative) else {
-            let known: Vec<&str> = sources.keys().copied().collect();
-            problems.push(
-                Diagnostic::new(
-                    Code::Template,
-                    format!("`{relative}` does not override any template"),
-                )
-                .path(path)
-                .help(format!("templates kotalc renders: {}", known.join(", "))),
-            );
-            continue;
-        };
-        match crate::input::load::read_regular(
-            entry.path(),
-            crate::input::load::MAX_FILE_BYTES,
-            false,
-        )
-        .and_then(|bytes| String::from_utf8(bytes).map_err(std::io::Error::other))
-        {
-            Ok(text) => {
-                sources.insert(name, text);
-            }
-            Err(e) => problems.push(
-                Diagnostic::new(
-                    Code::Io,
-                    format!(
-                        "cannot read template: {}",
-                        crate::diagnostic::path::io_reason(&e)
-                    ),
-                )
-                .path(path),
-            ),
-        }
     }
 }
 

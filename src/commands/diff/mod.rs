@@ -73,44 +73,31 @@ pub fn check_tree<S: AsRef<str>>(
     expected.insert(crate::input::load::MARKER, &marker);
     let mut present = BTreeMap::new();
     let mut unchanged = 0;
-    if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
-        let d = Diagnostic::new(Code::OutputDir, "output directory is a symbolic link")
-            .path(display(dir))
-            .help(
-                "kotalc never follows links in or to the output: name the directory it points to",
-            );
-        let _ = io::stderr()
-            .write_all(crate::diagnostic::render(&d, &Sources::default(), format).as_bytes());
-        return (EXIT_PROBLEMS, "nothing checked".into(), vec![d]);
-    }
-    if dir.is_dir() {
-        let names = match emit::files_in(dir, "") {
-            Ok(names) => names,
-            Err(d) => {
-                let _ = io::stderr().write_all(
-                    crate::diagnostic::render(&d, &Sources::default(), format).as_bytes(),
-                );
-                return (EXIT_PROBLEMS, "nothing checked".into(), vec![d]);
-            }
-        };
-        for name in names {
-            // A link or a special file is reported by name only: never followed, never read.
-            let side = match emit::read_owned(&dir.join(&name)) {
-                Ok(bytes) if expected.get(name.as_str()).map(|e| e.as_bytes()) == Some(&bytes) => {
-                    expected.remove(name.as_str());
-                    unchanged += 1;
-                    continue;
-                }
-                Ok(bytes) => file_side(String::from_utf8_lossy(&bytes).into_owned()),
-                Err(e) => Side {
-                    kind: String::new(),
-                    value: J::Null,
-                    yaml: format!("# {name}: {}, not read\n", io_reason(&e)),
-                    exported: None,
-                },
-            };
-            present.insert(name, side);
+    let names = match emit::files_present(dir) {
+        Ok(names) => names,
+        Err(d) => {
+            let _ = io::stderr()
+                .write_all(crate::diagnostic::render(&d, &Sources::default(), format).as_bytes());
+            return (EXIT_PROBLEMS, "nothing checked".into(), vec![d]);
         }
+    };
+    for name in names {
+        // A link or a special file is reported by name only: never followed, never read.
+        let side = match emit::read_owned(&dir.join(&name)) {
+            Ok(bytes) if expected.get(name.as_str()).map(|e| e.as_bytes()) == Some(&bytes) => {
+                expected.remove(name.as_str());
+                unchanged += 1;
+                continue;
+            }
+            Ok(bytes) => file_side(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) => Side {
+                kind: String::new(),
+                value: J::Null,
+                yaml: format!("# {name}: {}, not read\n", io_reason(&e)),
+                exported: None,
+            },
+        };
+        present.insert(name, side);
     }
     let expected = expected
         .into_iter()
