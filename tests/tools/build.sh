@@ -30,7 +30,7 @@ build() {
     local name=$1 version=$2 pkg=$3
     local dir="$cache/$name-$version" exe wrapper="$here/${4:-$name-$version}"
     exe="$(basename "$pkg")"
-    if [ ! -x "$dir/$exe" ]; then
+    if [ ! -f "$dir/$exe" ] || [ ! -x "$dir/$exe" ]; then
         log "building $pkg $version (once; cached in $dir)"
         local start=$SECONDS tmp
         tmp="$(mktemp -d "$cache/.build.XXXXXX")"
@@ -41,12 +41,15 @@ build() {
             if [ -f "$wrapper/tools.go" ] && grep -q '^package main$' "$wrapper/tools.go"; then
                 target=.
             fi
-            (cd "$tmp" && go build -tags "$tags" -o "$exe" "$target" >&2)
+            # Into bin/: the wrapper may hold a package directory of the program's name, and
+            # `go build -o` into an existing directory writes inside it.
+            (cd "$tmp" && go build -tags "$tags" -o "$tmp/bin/$exe" "$target" >&2)
         else
-            GOBIN="$tmp" go install -tags "$tags" "$pkg@$version" >&2
+            GOBIN="$tmp/bin" go install -tags "$tags" "$pkg@$version" >&2
         fi
         mkdir -p "$dir"
-        mv "$tmp/$exe" "$dir/$exe"
+        rm -rf "${dir:?}/$exe"
+        mv "$tmp/bin/$exe" "$dir/$exe"
         rm -rf "$tmp"
         log "built $name $version in $((SECONDS - start)) s"
     fi
@@ -92,7 +95,7 @@ in_module() {
     local name=$1 version=$2 module=$3 pkg=$4
     local dir="$cache/$name-$version" exe src tmp start=$SECONDS
     exe="$(basename "$pkg")"
-    if [ ! -x "$dir/$exe" ]; then
+    if [ ! -f "$dir/$exe" ] || [ ! -x "$dir/$exe" ]; then
         log "building $module/$pkg $version (once; cached in $dir)"
         src="$(go mod download -json "$module@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
         tmp="$(mktemp -d "$cache/.build.XXXXXX")"
@@ -109,6 +112,7 @@ in_module() {
         fi
         (cd "$tmp/src" && go build -o "$tmp/$exe" "./$pkg" >&2)
         mkdir -p "$dir"
+        rm -rf "${dir:?}/$exe"
         mv "$tmp/$exe" "$dir/$exe"
         rm -rf "$tmp"
         log "built $name $version in $((SECONDS - start)) s"
