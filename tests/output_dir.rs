@@ -142,6 +142,36 @@ fn removes_stale_files_it_owns() {
     assert!(work.join("out/ipfs/statefulset-alpha.yaml").exists());
 }
 
+/// The summary of an update counts the files written, not the tree: CI reads it to see what a
+/// commit changed.
+#[test]
+fn an_update_says_how_many_files_it_wrote() {
+    let work = scratch("outdir-update-count");
+    write_peers(&work.join("in"), &["alpha", "beta"]);
+    let first = run(&work, &["build", "in", "-o", "out"]);
+    assert_exit(&first, 0);
+    assert!(
+        text(&first.stderr).ends_with("; wrote 11 files to out\n"),
+        "{}",
+        text(&first.stderr)
+    );
+    // A third Peer: its five files are new, and the kustomization lists them.
+    write_peers(&work.join("in"), &["alpha", "beta", "gamma"]);
+    let added = run(&work, &["build", "in", "-o", "out"]);
+    assert_exit(&added, 0);
+    let said = text(&added.stderr);
+    let (written, total) = said
+        .trim_end()
+        .rsplit("; wrote ")
+        .next()
+        .and_then(|s| s.strip_suffix(" files to out"))
+        .and_then(|s| s.split_once(" of "))
+        .and_then(|(n, m)| Some((n.parse::<usize>().ok()?, m.parse::<usize>().ok()?)))
+        .unwrap_or_else(|| panic!("not \"wrote N of M files to out\": {said}"));
+    assert_eq!(total, 16, "{said}");
+    assert!((5..total).contains(&written), "{said}");
+}
+
 #[test]
 fn refuses_to_overwrite_hand_edits_unless_forced() {
     let work = scratch("outdir-edited");

@@ -333,7 +333,10 @@ fn build(args: &BuildArgs) -> u8 {
                     } else {
                         format!(
                             "wrote {} to {shown}{}",
-                            files(written.files),
+                            match written.updated {
+                                Some(n) => format!("{n} of {}", files(written.files)),
+                                None => files(written.files),
+                            },
                             if written.removed.is_empty() {
                                 String::new()
                             } else {

@@ -245,6 +245,9 @@ pub fn holds_entries(dir: &Path) -> bool {
 #[derive(Debug, Default)]
 pub struct Written {
     pub files: usize,
+    /// In an update of a tree kotalc owns, how many files were written; `None` when the whole
+    /// tree was.
+    pub updated: Option<usize>,
     pub removed: Vec<String>,
     /// Files kotalc did not write, kept in the new tree.
     pub kept: Vec<String>,
@@ -529,6 +532,7 @@ pub fn write_dir<S: AsRef<str>>(
             entry.push(sum);
         }
     }
+    let updated = Some(writes.len());
     let plan = crate::output::update::Plan {
         writes,
         removes,
@@ -570,6 +574,7 @@ pub fn write_dir<S: AsRef<str>>(
     })?;
     Ok(Written {
         files: files.len(),
+        updated,
         removed,
         kept: foreign,
         left_alone,
