@@ -90,12 +90,7 @@ fn thread_pool() {
 pub fn compile(options: &Options) -> Outcome {
     let mut diagnostics = Vec::new();
     let mut sources = Sources::default();
-    let paths = if options.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        options.paths.clone()
-    };
-    load::load(&paths, &mut sources, &mut diagnostics);
+    load::load(&options.inputs(), &mut sources, &mut diagnostics);
     compile_sources(options, sources, diagnostics)
 }
 

@@ -69,6 +69,15 @@ pub struct Options {
 }
 
 impl Options {
+    /// The inputs to read: the paths given, or the current directory.
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        if self.paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            self.paths.clone()
+        }
+    }
+
     /// Checks the settings; a problem is a usage error, which names the setting as the front
     /// end spells it. The default namespace is checked by the pipeline, which reports it as a
     /// diagnostic of the run.

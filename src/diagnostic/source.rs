@@ -34,6 +34,21 @@ pub struct SourceFile {
     last_shown: std::sync::Mutex<Option<(u32, std::sync::Arc<ShownLine>)>>,
 }
 
+/// A copy of the file as read: what it caches for snippets is made again when needed.
+impl Clone for SourceFile {
+    fn clone(&self) -> SourceFile {
+        SourceFile {
+            display: self.display.clone(),
+            path: self.path.clone(),
+            text: self.text.clone(),
+            line_starts: std::sync::OnceLock::new(),
+            secret_ranges: self.secret_ranges.clone(),
+            opaque: self.opaque,
+            last_shown: std::sync::Mutex::new(None),
+        }
+    }
+}
+
 /// Characters between two entries of a [`ShownLine`]'s index.
 const STEP: usize = 256;
 
@@ -119,7 +134,7 @@ pub struct Passed {
 }
 
 /// Every input file of one run, in discovery order, and the entries passed over.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Sources {
     files: Vec<SourceFile>,
     /// Recorded by the same walk that found the files, in its order.

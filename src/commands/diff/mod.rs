@@ -8,6 +8,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as J;
+use sha2::{Digest, Sha256};
+
+/// An object's text as its SHA-256.
+type Sum = sha2::digest::Output<Sha256>;
 
 use super::report::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, report_diagnostics, summary, summary_of};
 use crate::check::changes::{self, Side};
@@ -190,22 +194,32 @@ pub fn diff(args: &DiffArgs) -> u8 {
         None => None,
     };
     super::report::anchor(&options);
-    let mut now = compile::compile(&options);
-    let objects = now.take_objects();
+    // The inputs are read once: at a revision, the working tree's side may be compiled twice.
+    let mut sources = Sources::default();
+    let mut loaded = Vec::new();
+    load::load(&options.inputs(), &mut sources, &mut loaded);
+    let again = repository
+        .as_ref()
+        .map(|_| (sources.clone(), loaded.clone()));
+    let mut now = compile::compile_sources(&options, sources, loaded);
+    let objects = match &args.against {
+        Some(_) => now.take_objects(),
+        None => Vec::new(),
+    };
     report_diagnostics(&now, format);
     if now.has_errors() {
         summary(&now, format, Some("nothing compared".into()));
         return EXIT_PROBLEMS;
     }
-    let before = match (&args.against, &args.against_ref, &repository) {
-        (Some(dir), _, _) => read_against(dir, &objects, format),
-        (None, Some(reference), Some(repository)) => {
-            at_revision(repository, &options, reference, &objects, format)
+    let before = match (&args.against, &args.against_ref, &repository, again) {
+        (Some(dir), _, _, _) => read_against(dir, &objects, format).map(|b| (b, objects)),
+        (None, Some(reference), Some(repository), Some(again)) => {
+            against_revision(repository, &options, reference, &mut now, again, format)
         }
         _ => return EXIT_USAGE,
     };
-    let mut before = match before {
-        Ok(before) => before,
+    let (mut before, objects) = match before {
+        Ok(both) => both,
         Err(d) => {
             let _ = io::stderr()
                 .write_all(crate::diagnostic::render(&d, &Sources::default(), format).as_bytes());
@@ -329,19 +343,22 @@ struct Before {
 /// Compares `before` with the new objects. Equal texts are counted unchanged without being
 /// parsed; only the objects that differ are, so that at scale the comparison costs little
 /// more than reading.
-fn compare(before: Before, objects: &[Object]) -> changes::Report {
+fn compare(mut before: Before, objects: &[Object]) -> changes::Report {
     let mut old = before.objects;
     let mut after = BTreeMap::new();
     let mut unchanged = 0;
     for object in objects {
         let key = object.key().to_string();
-        if before.same.contains(&key) || old.get(&key).is_some_and(|b| b.yaml == object.yaml) {
+        if before.same.remove(&key) || old.get(&key).is_some_and(|b| b.yaml == object.yaml) {
             old.remove(&key);
             unchanged += 1;
             continue;
         }
         after.insert(key, object_side(object));
     }
+    // Objects known to be the same without being held: at a revision, only the objects
+    // that differ are rendered again.
+    unchanged += before.same.len();
     for side in old.values_mut() {
         if side.value.is_null() {
             side.value = serde_saphyr::from_str(&side.yaml).unwrap_or(J::Null);
@@ -445,16 +462,63 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
     Ok(before)
 }
 
+/// `--against-ref`: both sides compared without holding either whole. The working tree's
+/// objects are rendered once for their sums only; the revision's are rendered against those
+/// sums, and one whose text is the same is kept as its key alone; then, if anything differs,
+/// the working tree's side is rendered again from the same inputs (`again`) and only the
+/// objects that differ are kept. At most the objects that changed are held, twice, never the
+/// output: the price is a second render of the working tree when something changed.
+fn against_revision(
+    repository: &Repository,
+    options: &compile::Options,
+    reference: &str,
+    now: &mut compile::Outcome,
+    again: (Sources, Vec<Diagnostic>),
+    format: Format,
+) -> Result<(Before, Vec<Object>), Diagnostic> {
+    let io_error = |e: io::Error| Diagnostic::new(Code::Io, io_reason(&e));
+    let mut sums = BTreeMap::new();
+    if let Some(pending) = now.pending.take() {
+        pending
+            .write_each(&mut io::sink(), &mut |o, _| {
+                sums.insert(o.key().to_string(), Sha256::digest(o.yaml.as_bytes()));
+                Ok(())
+            })
+            .map_err(io_error)?;
+    }
+    let before = at_revision(repository, options, reference, &sums, format)?;
+    let mut objects = Vec::new();
+    if sums.len() > before.same.len() {
+        // The specs were kept by the first compile; this one renders only.
+        let render = compile::Options {
+            specs: false,
+            ..options.clone()
+        };
+        let (sources, diagnostics) = again;
+        let rendered = compile::compile_sources(&render, sources, diagnostics);
+        if let Some(pending) = rendered.pending {
+            pending
+                .write_each(&mut io::sink(), &mut |o, _| {
+                    if !before.same.contains(&o.key().to_string()) {
+                        objects.push(o.clone());
+                    }
+                    Ok(())
+                })
+                .map_err(io_error)?;
+        }
+    }
+    Ok((before, objects))
+}
+
 /// What the same inputs rendered at a git revision, compiled as the working tree's are
 /// (Swarms lowered). Nothing is checked out, so the working tree is never touched. The
 /// revision's objects are rendered one at a time, as `build` streams them, and one whose
-/// text is a new object's is kept as its key alone: at most the objects that changed are
-/// held twice, never the whole output.
+/// text has the working tree's sum in `sums` is kept as its key alone.
 fn at_revision(
     repository: &Repository,
     options: &compile::Options,
     reference: &str,
-    new: &[Object],
+    sums: &BTreeMap<String, Sum>,
     format: Format,
 ) -> Result<Before, Diagnostic> {
     // `repository_of` has refused anything that is not a revision, options included.
@@ -475,17 +539,13 @@ fn at_revision(
             format!("the inputs at {reference} do not build, so there is nothing to compare with"),
         ));
     }
-    let texts: BTreeMap<String, &str> = new
-        .iter()
-        .map(|o| (o.key().to_string(), o.yaml.as_str()))
-        .collect();
     let mut kept = Before {
         resources: std::mem::take(&mut before.specs),
         ..Before::default()
     };
     let mut keep = |o: &Object| {
         let key = o.key().to_string();
-        if texts.get(&key) == Some(&o.yaml.as_str()) {
+        if sums.get(&key) == Some(&Sha256::digest(o.yaml.as_bytes())) {
             kept.same.insert(key);
         } else {
             let side = Side {
