@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use crate::common::{assert_exit, run, scratch, text};
+use crate::common::{run, scratch, text};
 
 const PEER: &str =
     "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: NAME\n  namespace: ipfs\n";
@@ -45,7 +45,7 @@ fn writes_one_file_per_object_with_a_kustomization() {
     let work = scratch("outdir-layout");
     write_peers(&work.join("in"), &["alpha"]);
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_exit(&out, 0);
+    out.code(0);
     let files: Vec<String> = snapshot(&work.join("out")).into_keys().collect();
     assert_eq!(
         files,
@@ -75,7 +75,7 @@ fn writes_one_file_per_object_with_a_kustomization() {
     }
     // The rendered tree is never read back as input.
     let again = run(&work, &["build", ".", "-o", "out"]);
-    assert_exit(&again, 0);
+    again.code(0);
 }
 
 #[test]
@@ -85,12 +85,7 @@ fn refuses_a_directory_it_does_not_own() {
     fs::create_dir_all(work.join("out")).expect("mkdir");
     fs::write(work.join("out/notes.txt"), "mine").expect("write");
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("was not written by kotalc"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(1).stderr_has("was not written by kotalc");
     assert_eq!(
         fs::read_to_string(work.join("out/notes.txt")).expect("kept"),
         "mine"
@@ -116,7 +111,7 @@ fn keeps_the_previous_output_when_rendering_fails() {
     )
     .expect("write");
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert_eq!(snapshot(&work.join("out")), before);
     let leftovers: Vec<_> = fs::read_dir(&work)
         .expect("list")
@@ -137,7 +132,7 @@ fn removes_stale_files_it_owns() {
     assert!(work.join("out/ipfs/statefulset-beta.yaml").exists());
     write_peers(&work.join("in"), &["alpha"]);
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_exit(&out, 0);
+    out.code(0);
     assert!(!work.join("out/ipfs/statefulset-beta.yaml").exists());
     assert!(work.join("out/ipfs/statefulset-alpha.yaml").exists());
 }
@@ -151,19 +146,12 @@ fn refuses_to_overwrite_hand_edits_unless_forced() {
     fs::write(&edited, "# hand edit\n").expect("edit");
     fs::write(work.join("out/extra.yaml"), "# added by hand\n").expect("add");
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("edited since kotalc wrote it: ipfs/service-alpha.yaml"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("not written by kotalc: extra.yaml"),
-        "{stderr}"
-    );
+    out.code(1)
+        .stderr_has("edited since kotalc wrote it: ipfs/service-alpha.yaml")
+        .stderr_has("not written by kotalc: extra.yaml");
     assert_eq!(fs::read_to_string(&edited).expect("kept"), "# hand edit\n");
     let forced = run(&work, &["build", "in", "-o", "out", "--force"]);
-    assert_exit(&forced, 0);
+    forced.code(0);
     assert!(
         fs::read_to_string(&edited)
             .expect("read")
@@ -187,7 +175,7 @@ fn every_output_directory_has_one_directory_per_namespace() {
         - apiVersion: ipfs.kotal.io/v1alpha1\n  kind: Peer\n  metadata:\n    name: b\n    namespace: team-b\n  spec: {}\n";
     fs::write(work.join("export.yaml"), export).expect("write");
     let out = run(&work, &["import", "export.yaml", "-o", "kotal/"]);
-    assert_exit(&out, 0);
+    out.code(0);
     assert!(work.join("kotal/ipfs/peer-a.yaml").is_file());
     assert!(work.join("kotal/team-b/peer-b.yaml").is_file());
     fs::write(
@@ -196,7 +184,7 @@ fn every_output_directory_has_one_directory_per_namespace() {
     )
     .expect("write");
     let out = run(&work, &["build", "kotal/", "-o", "rendered/"]);
-    assert_exit(&out, 0);
+    out.code(0);
     for file in [
         "rendered/ipfs/statefulset-a.yaml",
         "rendered/team-b/statefulset-b.yaml",
