@@ -446,23 +446,3 @@ pub fn finish(mut command: Command, stdin: Option<Vec<u8>>) -> Finished {
         peak_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
     }
 }
-
-pub fn kotalc() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kotalc"))
-}
-
-/// Fails unless kotalc exited with `code`, showing all it printed.
-#[track_caller]
-pub fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
-
-pub fn run_with_stdin(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
-    Kotalc::new().current_dir(dir).args(args).stdin(stdin).run()
-}
