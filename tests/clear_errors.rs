@@ -79,11 +79,10 @@ fn small_or_mixed_certificates_get_a_clear_message() {
     };
     for small in ["small-1024.crt", "small-512.crt", "small-512.pub"] {
         let out = seal(&data.join(small));
-        assert_eq!(out.status.code(), Some(1), "{small}");
+        out.code(1);
         assert!(out.stdout.is_empty());
-        let stderr = text(&out.stderr);
-        assert!(stderr.contains("at least 2048 bits"), "{small}: {stderr}");
-        assert!(!stderr.contains("not an RSA key"), "{small}: {stderr}");
+        out.stderr_has("at least 2048 bits")
+            .stderr_lacks("not an RSA key");
     }
     // The certificate with the private key appended, as some tools save them.
     let both = work.join("both.pem");

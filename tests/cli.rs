@@ -144,10 +144,7 @@ fn shell_integration() {
     let dir = root();
     for shell in ["bash", "zsh", "fish", "powershell"] {
         let out = run(&dir, &["completions", shell]);
-        assert!(
-            out.status.success() && text(&out.stdout).contains("kotalc"),
-            "{shell}"
-        );
+        out.success().stdout_has("kotalc");
     }
     let man = run(&dir, &["man"]);
     assert!(text(&man.stdout).starts_with(".ie") || text(&man.stdout).contains(".TH kotalc"));
@@ -184,8 +181,5 @@ fn schema_command_prints_json_schema() {
     let peer = run(&root(), &["schema", "Peer"]);
     let peer: serde_json::Value = serde_json::from_slice(&peer.stdout).expect("JSON");
     assert!(peer["properties"]["spec"].is_object());
-    assert_eq!(
-        run(&root(), &["schema", "deployment"]).status.code(),
-        Some(2)
-    );
+    run(&root(), &["schema", "deployment"]).code(2);
 }

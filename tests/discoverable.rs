@@ -50,12 +50,7 @@ fn every_format_keeps_the_suggestion() {
     .expect("write");
     for format in ["human", "json", "github"] {
         let out = run(&dir, &["build", "peer.yaml", "--format", format]);
-        out.code(1);
-        assert!(
-            text(&out.stderr).contains("did you mean `apiPort`?"),
-            "{format}: {}",
-            text(&out.stderr)
-        );
+        out.code(1).stderr_has("did you mean `apiPort`?");
     }
 }
 
@@ -219,7 +214,7 @@ fn a_syntax_error_masks_only_secret_values() {
         let out = run(&dir, &["build", file]);
         out.code(1);
         let stderr = text(&out.stderr);
-        assert!(stderr.contains("error[yaml-syntax]"), "{file}: {stderr}");
+        out.stderr_has("error[yaml-syntax]");
         assert!(
             stderr.contains(shown),
             "{file}: expected {shown:?} in:\n{stderr}"

@@ -137,7 +137,7 @@ fn argocd_generate_command() {
         .stderr_lacks("--allow-empty");
     for allowed in ["ARGOCD_ENV_KOTALC_ALLOW_EMPTY", "PARAM_ALLOW_EMPTY"] {
         let out = generate(&empty, &[(allowed, "true")]);
-        assert!(out.status.success(), "{allowed}: {}", text(&out.stderr));
+        out.success();
     }
 
     // A plain manifest beside the resources: refused, naming the plugin's option, then copied
@@ -154,8 +154,7 @@ fn argocd_generate_command() {
         .stderr_lacks("--passthrough");
     for passthrough in ["ARGOCD_ENV_KOTALC_PASSTHROUGH", "PARAM_PASSTHROUGH"] {
         let out = generate(&dir, &[base, (passthrough, "true")]);
-        assert!(out.status.success(), "{passthrough}: {}", text(&out.stderr));
-        assert!(text(&out.stdout).contains("name: extra"), "{passthrough}");
+        out.success().stdout_has("name: extra");
     }
 
     // Every parameter plugin.yaml declares is an option kotalc reads: given both ways with
@@ -173,13 +172,8 @@ fn argocd_generate_command() {
         let env = format!("ARGOCD_ENV_KOTALC_{name}");
         let param = format!("PARAM_{name}");
         let out = generate(&dir, &[(&env, "one"), (&param, "two")]);
-        assert_eq!(out.status.code(), Some(2), "{name}");
-        assert!(
-            text(&out.stderr).contains(&format!(
-                "{env} is \"one\" but the plugin parameter {param} is \"two\""
-            )),
-            "{name}: {}",
-            text(&out.stderr)
-        );
+        out.code(2).stderr_has(format!(
+            "{env} is \"one\" but the plugin parameter {param} is \"two\""
+        ));
     }
 }

@@ -31,7 +31,7 @@ fn links_and_fifos_in_dir_are_never_followed_or_read() {
     fs::write(work.join("in/peer.yaml"), PEER).expect("write");
     let secret = work.join("environ");
     fs::write(&secret, format!("GITHUB_TOKEN={TOKEN}\n")).expect("write");
-    assert!(run(&work, &["build", "in", "-o", "out"]).status.success());
+    run(&work, &["build", "in", "-o", "out"]).success();
 
     // The pull request commits a link where kotalc's output was.
     let service = work.join("out/ipfs/service-p.yaml");
@@ -131,12 +131,7 @@ fn configured_paths_stay_inside_the_kustomization_root() {
             .args(&["krm"])
             .stdin(list.as_bytes())
             .run();
-        assert_eq!(out.status.code(), Some(1), "{path}");
-        assert!(
-            text(&out.stdout).contains("outside the kustomization root"),
-            "{path}: {}",
-            text(&out.stdout)
-        );
+        out.code(1).stdout_has("outside the kustomization root");
         assert_clean(path, &out, TOKEN);
 
         fs::write(
@@ -145,7 +140,7 @@ fn configured_paths_stay_inside_the_kustomization_root() {
         )
         .expect("write");
         let out = run(&root_dir, &["kustomize-plugin", "plugin.yaml"]);
-        assert_eq!(out.status.code(), Some(1), "{path}");
+        out.code(1);
         assert_clean(path, &out, TOKEN);
     }
     // A file of the root that is no Kotal input is not echoed either.
@@ -324,13 +319,7 @@ fn plaintext_in_lists_and_sealed_secret_templates_is_refused() {
             &["build", ".", "--passthrough", "-o", "out"][..],
         ] {
             let out = run(&work, args);
-            assert_eq!(
-                out.status.code(),
-                Some(1),
-                "{document}: {}",
-                text(&out.stderr)
-            );
-            out.stderr_has("plaintext-secret");
+            out.code(1).stderr_has("plaintext-secret");
             assert_clean("plaintext", &out, value);
             assert!(!Path::new(&work.join("out")).exists());
         }

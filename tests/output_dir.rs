@@ -103,7 +103,7 @@ fn refuses_a_directory_it_does_not_own() {
 fn keeps_the_previous_output_when_rendering_fails() {
     let work = scratch("outdir-failure");
     write_peers(&work.join("in"), &["alpha"]);
-    assert!(run(&work, &["build", "in", "-o", "out"]).status.success());
+    run(&work, &["build", "in", "-o", "out"]).success();
     let before = snapshot(&work.join("out"));
     fs::write(
         work.join("in/broken.yaml"),
@@ -128,7 +128,7 @@ fn keeps_the_previous_output_when_rendering_fails() {
 fn removes_stale_files_it_owns() {
     let work = scratch("outdir-stale");
     write_peers(&work.join("in"), &["alpha", "beta"]);
-    assert!(run(&work, &["build", "in", "-o", "out"]).status.success());
+    run(&work, &["build", "in", "-o", "out"]).success();
     assert!(work.join("out/ipfs/statefulset-beta.yaml").exists());
     write_peers(&work.join("in"), &["alpha"]);
     let out = run(&work, &["build", "in", "-o", "out"]);
@@ -141,7 +141,7 @@ fn removes_stale_files_it_owns() {
 fn refuses_to_overwrite_hand_edits_unless_forced() {
     let work = scratch("outdir-edited");
     write_peers(&work.join("in"), &["alpha"]);
-    assert!(run(&work, &["build", "in", "-o", "out"]).status.success());
+    run(&work, &["build", "in", "-o", "out"]).success();
     let edited = work.join("out/ipfs/service-alpha.yaml");
     fs::write(&edited, "# hand edit\n").expect("edit");
     fs::write(work.join("out/extra.yaml"), "# added by hand\n").expect("add");

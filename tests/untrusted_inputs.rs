@@ -88,8 +88,7 @@ fn an_input_root_linked_out_of_the_repository_is_refused() {
     let absolute = repo.join("real");
     for path in [absolute.to_str().expect("utf-8"), "inside", "../repo/real"] {
         let out = run(&repo, &["build", path]);
-        assert_eq!(out.status.code(), Some(0), "{path}: {}", text(&out.stderr));
-        out.stdout_has("kind: StatefulSet");
+        out.code(0).stdout_has("kind: StatefulSet");
     }
     let out = Kotalc::new()
         .current_dir(&repo)
@@ -155,9 +154,9 @@ fn a_plaintext_secret_is_refused_by_every_front_end() {
         "apiVersion: kotalc.io/v1alpha1\nkind: KotalcBuild\nmetadata:\n  name: k\nspec:\n  paths: [in]\n",
     )
     .expect("write");
-    let refused = |out: &std::process::Output, front: &str| {
+    let refused = |out: &Run, front: &str| {
         let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-        assert_eq!(out.status.code(), Some(1), "{front}: {all}");
+        out.code(1);
         assert!(all.contains("plaintext-secret"), "{front}: {all}");
         assert!(
             !all.contains("PLAINTEXT-VALUE") || front == "krm",
