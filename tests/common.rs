@@ -96,8 +96,8 @@ pub fn run(dir: &Path, args: &[&str]) -> Run {
     Kotalc::new().current_dir(dir).args(args).run()
 }
 
-/// A finished run of kotalc (or of another program, `Run::of`). Its checks chain, and a failing one shows the command, the exit
-/// code, and all that kotalc printed.
+/// A finished run of kotalc (or of another program, `Run::of`). Its checks chain, and a
+/// failing one shows the command, the exit code, and all that the program printed.
 pub struct Run {
     pub output: Output,
     pub peak_rss_bytes: u64,
@@ -175,6 +175,12 @@ impl Run {
     #[track_caller]
     pub fn success(&self) -> &Self {
         self.code(0)
+    }
+
+    /// Fails unless the program failed: a non-zero exit, or killed by a signal.
+    #[track_caller]
+    pub fn fails(&self) -> &Self {
+        self.holds(!self.output.status.success(), "expected a failure")
     }
 
     #[track_caller]

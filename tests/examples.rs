@@ -232,7 +232,7 @@ fn the_legacy_plugin_example_fails_on_a_placeholder_under_kubectl() {
             .env("KUSTOMIZE_PLUGIN_HOME", dir.join("plugins")),
         "kubectl runs",
     );
-    assert!(!out.status.success());
+    out.fails();
     assert!(out.stdout.is_empty());
     out.stderr_has("error[sealed-secret-placeholder]")
         .stderr_has("-o ipfs/sealedsecret-unsealed-swarm-key.yaml");

@@ -282,8 +282,7 @@ fn the_stub_refuses_configuring_an_unmigrated_repository() {
             .env("IPFS_STUB_CALLS", pod.dir.join("calls")),
         "stub",
     );
-    assert!(!out.status.success());
-    out.stderr_has("needs migration");
+    out.fails().stderr_has("needs migration");
 }
 
 #[test]
