@@ -234,6 +234,31 @@ impl Run {
     }
 }
 
+/// A failing check shows what ran and all it printed, so that no test needs its own message.
+#[test]
+fn a_failing_check_shows_the_command_its_exit_code_and_all_it_printed() {
+    let run = Kotalc::new()
+        .args(["build", "--no-such-flag"])
+        .current_dir(root())
+        .run();
+    let failure = std::panic::catch_unwind(|| {
+        run.code(0);
+    })
+    .expect_err("kotalc exits 2 on a usage error");
+    let message = failure
+        .downcast_ref::<String>()
+        .expect("a formatted message");
+    for part in [
+        "expected exit code 0\n",
+        &format!("command: (in {}) ", root().display()),
+        "kotalc \"build\" \"--no-such-flag\"\n",
+        "exit code: Some(2)\nstdout:\n\nstderr:\n",
+        "--no-such-flag",
+    ] {
+        assert!(message.contains(part), "{part:?} in {message}");
+    }
+}
+
 /// A command as a shell would show it, with its directory and the environment it sets.
 fn shown(command: &Command) -> String {
     let mut shown = String::new();
