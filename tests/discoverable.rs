@@ -92,7 +92,7 @@ fn a_lowercase_kind_is_a_kind_error_everywhere() {
     );
     let out = Kotalc::new()
         .current_dir(&dir)
-        .args(&["krm"])
+        .args(["krm"])
         .stdin(list.as_bytes())
         .run();
     out.code(1)

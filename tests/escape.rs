@@ -140,7 +140,7 @@ fn names_and_namespaces_never_reach_a_path_outside_dir() {
     );
     let out = Kotalc::new()
         .current_dir(&work)
-        .args(&["krm"])
+        .args(["krm"])
         .stdin(list.as_bytes())
         .run();
     out.code(1).stdout_has("invalid-name");

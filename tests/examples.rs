@@ -274,8 +274,8 @@ fn the_swarm_example_builds_and_migrates() {
     }
     // The migrated tree ships as CI would check it: no warning at all.
     let out = Kotalc::new()
-        .current_dir(&root())
-        .args(&["build", "-", "--deny-warnings"])
+        .current_dir(root())
+        .args(["build", "-", "--deny-warnings"])
         .stdin(&out.stdout)
         .run();
     out.code(0);

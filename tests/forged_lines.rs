@@ -238,7 +238,7 @@ fn manifests_never_forge_a_line_and_keep_their_values() {
     );
     let out = Kotalc::new()
         .current_dir(&work)
-        .args(&["krm"])
+        .args(["krm"])
         .stdin(list.as_bytes())
         .run();
     out.code(0);

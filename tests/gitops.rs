@@ -373,7 +373,7 @@ fn diff_against_standard_input_and_a_pipe() {
     let args = ["diff", "ipfs", "--against", "-", "--exit-code"];
     let out = Kotalc::new()
         .current_dir(&dir)
-        .args(&args)
+        .args(args)
         .stdin(&built.stdout)
         .run();
     out.code(0).stdout_has("0 added, 0 removed, 0 changed");

@@ -66,7 +66,7 @@ fn the_krm_function_names_its_config_keys() {
     let krm = |items: &[&str], spec: &str| {
         Kotalc::new()
             .current_dir(&dir)
-            .args(&["krm"])
+            .args(["krm"])
             .stdin(list(items, spec).as_bytes())
             .run()
     };

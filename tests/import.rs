@@ -68,8 +68,8 @@ fn an_export_becomes_clean_inputs_in_the_order_a_person_writes() {
     // JSON (kubectl -o json), on stdin, gives the same inputs; --keep-defaults keeps them.
     let json = fs::read(root().join("tests/data/operator/peers-clusterpeers.json")).expect("json");
     let from_json = Kotalc::new()
-        .current_dir(&root())
-        .args(&["import"])
+        .current_dir(root())
+        .args(["import"])
         .stdin(&json)
         .run();
     assert_eq!(
@@ -170,8 +170,8 @@ fn secrets_swarms_and_bad_values_are_refused_where_they_are() {
          uid: x\nspec:\n  routing: dhtt\nstatus:\n  client: kubo\n"
     );
     let out = Kotalc::new()
-        .current_dir(&root())
-        .args(&["import", "-"])
+        .current_dir(root())
+        .args(["import", "-"])
         .stdin(export.as_bytes())
         .run();
     out.code(1);
@@ -637,8 +637,8 @@ fn hostile_exports_are_refused_without_harm() {
         deep.push_str("]}");
     }
     let out = Kotalc::new()
-        .current_dir(&root())
-        .args(&["import"])
+        .current_dir(root())
+        .args(["import"])
         .stdin(deep.as_bytes())
         .run();
     out.code(1).stderr_has("error[input-limit]");

@@ -206,7 +206,7 @@ fn kpt_fn_source_kotalc_krm_kpt_fn_sink() {
     source.success().stdout_has("config.kubernetes.io/index");
     let function = Kotalc::new()
         .current_dir(&dir)
-        .args(&["krm"])
+        .args(["krm"])
         .stdin(&source.stdout)
         .run();
     function.success();

@@ -8,7 +8,7 @@ fn krm(list: &str) -> (i32, serde_json::Value, String) {
     let dir = scratch("krm-items");
     let out = Kotalc::new()
         .current_dir(&dir)
-        .args(&["krm"])
+        .args(["krm"])
         .stdin(list.as_bytes())
         .run();
     let stdout = text(&out.stdout);

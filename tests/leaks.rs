@@ -128,7 +128,7 @@ fn configured_paths_stay_inside_the_kustomization_root() {
         );
         let out = Kotalc::new()
             .current_dir(&root_dir)
-            .args(&["krm"])
+            .args(["krm"])
             .stdin(list.as_bytes())
             .run();
         out.code(1).stdout_has("outside the kustomization root");
@@ -202,7 +202,7 @@ fn seal_never_quotes_the_value_it_refuses() {
     let bad = format!("{}!", &TEST_PRIVATE_KEY[..40]);
     let out = Kotalc::new()
         .current_dir(&work)
-        .args(&[
+        .args([
             "seal",
             "--cert",
             &root()

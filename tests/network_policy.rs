@@ -1094,7 +1094,7 @@ fn the_dns_setting_is_offered_by_every_front_end() {
     for (value, ok) in [("10.96.0.10", true), ("10.96.0.10/8", false)] {
         let out = Kotalc::new()
             .current_dir(&dir)
-            .args(&["krm"])
+            .args(["krm"])
             .stdin(list.replacen("{}", value, 1).as_bytes())
             .run();
         let output: J = serde_saphyr::from_str(&text(&out.stdout)).expect("ResourceList");

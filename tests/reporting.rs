@@ -488,7 +488,7 @@ fn the_krm_function_takes_allow() {
     let dir = scratch("reporting-krm-allow");
     let out = Kotalc::new()
         .current_dir(&dir)
-        .args(&["krm"])
+        .args(["krm"])
         .stdin(list.as_bytes())
         .run();
     out.code(0);

@@ -92,7 +92,7 @@ fn an_input_root_linked_out_of_the_repository_is_refused() {
     }
     let out = Kotalc::new()
         .current_dir(&repo)
-        .args(&["build", "-"])
+        .args(["build", "-"])
         .stdin(PEER.as_bytes())
         .run();
     out.code(0);
@@ -195,7 +195,7 @@ fn a_plaintext_secret_is_refused_by_every_front_end() {
     for secret in [SECRET, listed.as_str()] {
         let out = Kotalc::new()
             .current_dir(&dir)
-            .args(&["krm"])
+            .args(["krm"])
             .stdin(list(&[PEER, secret]).as_bytes())
             .run();
         refused(&out, "krm");
@@ -212,7 +212,7 @@ fn a_plaintext_secret_is_refused_by_every_front_end() {
     let empty = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: empty\n  namespace: ipfs\n";
     let out = Kotalc::new()
         .current_dir(&dir)
-        .args(&["krm"])
+        .args(["krm"])
         .stdin(list(&[PEER, empty]).as_bytes())
         .run();
     out.code(0);
@@ -255,7 +255,7 @@ fn a_binary_value_is_named() {
     };
     let out = Kotalc::new()
         .current_dir(&dir)
-        .args(&["krm"])
+        .args(["krm"])
         .stdin(list(false).as_bytes())
         .run();
     let stdout = text(&out.stdout);
@@ -276,7 +276,7 @@ fn a_binary_value_is_named() {
     out.stdout_has("k: !!binary aGVsbG8=");
     let out = Kotalc::new()
         .current_dir(&dir)
-        .args(&["krm"])
+        .args(["krm"])
         .stdin(list(true).as_bytes())
         .run();
     out.code(1);
