@@ -91,12 +91,8 @@ fn refuses_a_directory_it_does_not_own() {
         "mine"
     );
     assert_eq!(snapshot(&work.join("out")).len(), 1);
-    let forced = run(&work, &["build", "in", "-o", "out", "--force"]);
-    assert_eq!(
-        forced.status.code(),
-        Some(1),
-        "--force never takes a foreign directory"
-    );
+    // --force never takes a foreign directory.
+    run(&work, &["build", "in", "-o", "out", "--force"]).code(1);
 }
 
 #[test]
