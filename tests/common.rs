@@ -100,6 +100,7 @@ pub fn run(dir: &Path, args: &[&str]) -> Run {
 /// failing one shows the command, the exit code, and all that the program printed.
 pub struct Run {
     pub output: Output,
+    /// The peak resident memory of kotalc's process (see `finish`); 0 after `Run::of`.
     pub peak_rss_bytes: u64,
     shown: String,
 }
