@@ -75,7 +75,7 @@ fn render(dir: &std::path::Path, input: &str, ns: &str, extra: &[&str]) -> Vec<J
     let mut args = vec!["build", "--secret-mode", "none", "ipfs"];
     args.extend_from_slice(extra);
     let out = run(dir, &args);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     objects(&text(&out.stdout))
 }
 
@@ -246,7 +246,7 @@ fn storage_class(server: &Server, name: &str, expands: bool) {
         &["apply", "--server-side", "-f", "-"],
         class.to_string().as_bytes(),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
 }
 
 /// The claim bound, as a provisioner binds it (no volume controller runs here).

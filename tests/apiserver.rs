@@ -4,13 +4,13 @@
 //! started by the first test that asks for it; each test works in namespaces of its own.
 //! kubectl reaches it from inside the same network namespace.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::common::{debian_program, real_program, root, text};
+use crate::common::{Kotalc, Run, debian_program, real_program, root, text};
 
 const VERSION: &str = "v1.33.13";
 const TOKEN: &str = "kotalc-test-admin-token";
@@ -322,24 +322,22 @@ impl Server {
 
     /// A shell command line, as a user types it, inside the network namespace: kubectl
     /// reaches this server, and `kotalc` is the binary under test.
-    pub fn shell(&self, command: &str, cwd: &Path) -> Output {
-        let bin = Path::new(env!("CARGO_BIN_EXE_kotalc"))
-            .parent()
-            .expect("kotalc's directory")
-            .to_path_buf();
+    pub fn shell(&self, command: &str, cwd: &Path) -> Run {
+        let bin = Kotalc::bin_dir();
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut paths = vec![bin];
         paths.extend(std::env::split_paths(&path));
-        Command::new("nsenter")
-            .arg("-t")
-            .arg(self.holder.to_string())
-            .args(["-n", "sh", "-c", command])
-            .current_dir(cwd)
-            .env("PATH", std::env::join_paths(paths).expect("PATH"))
-            .env("KUBECONFIG", self.dir.join("kubeconfig"))
-            .env("KUBECACHEDIR", self.dir.join("kube-cache"))
-            .output()
-            .expect("sh runs")
+        Run::of(
+            Command::new("nsenter")
+                .arg("-t")
+                .arg(self.holder.to_string())
+                .args(["-n", "sh", "-c", command])
+                .current_dir(cwd)
+                .env("PATH", std::env::join_paths(paths).expect("PATH"))
+                .env("KUBECONFIG", self.dir.join("kubeconfig"))
+                .env("KUBECACHEDIR", self.dir.join("kube-cache")),
+            "sh runs",
+        )
     }
 
     /// Any program inside the network namespace, with the kubeconfig that reaches this server.
@@ -400,18 +398,8 @@ impl Server {
         self.kubectl_command(args).output().expect("kubectl runs")
     }
 
-    pub fn kubectl_stdin(&self, args: &[&str], input: &[u8]) -> Output {
-        let mut child = self
-            .kubectl_command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl runs");
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(input).expect("kubectl's stdin");
-        }
-        child.wait_with_output().expect("kubectl ends")
+    pub fn kubectl_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        Run::feeding(&mut self.kubectl_command(args), input, "kubectl runs")
     }
 
     /// kubectl that must succeed; its stdout.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value as J;
 
 use crate::apiserver::alive;
-use crate::common::{copy_tree, kotalc, real_program, root, scratch, text};
+use crate::common::{Kotalc, Run, copy_tree, real_program, root, scratch, text};
 
 const RELEASE: &str = "argo-cd-v3.6.2";
 const REVISION: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -48,11 +48,7 @@ fn start() -> Result<Plugin, String> {
         config.join("plugin.yaml"),
     )
     .map_err(|e| e.to_string())?;
-    let bin = Path::new(env!("CARGO_BIN_EXE_kotalc"))
-        .parent()
-        .expect("kotalc's directory")
-        .display()
-        .to_string();
+    let bin = Kotalc::bin_dir().display().to_string();
     let log = dir.join("cmp-server.log");
     let args: Vec<String> = vec![
         format!("PATH={bin}:/usr/local/bin:/usr/bin:/bin"),
@@ -116,14 +112,15 @@ impl Plugin {
     }
 
     /// The client, as the repo server: `generate`, `parameters` or `discover`.
-    fn client(&self, args: &[&str]) -> Output {
-        let out = Command::new("unshare")
-            .arg("-n")
-            .arg(real_program(RELEASE, "kotalc-cmp-client"))
-            .args(args)
-            .env("ARGOCD_PLUGINSOCKFILEPATH", &self.sockets)
-            .output()
-            .expect("the client runs");
+    fn client(&self, args: &[&str]) -> Run {
+        let out = Run::of(
+            Command::new("unshare")
+                .arg("-n")
+                .arg(real_program(RELEASE, "kotalc-cmp-client"))
+                .args(args)
+                .env("ARGOCD_PLUGINSOCKFILEPATH", &self.sockets),
+            "the client runs",
+        );
         assert!(alive(self.pid), "the cmp server exited{}", self.log());
         out
     }
@@ -172,12 +169,11 @@ fn argo_cd_renders_the_example_application_as_kotalc_build_does() {
     let argocd = lines(&out);
     // The same files, built by hand with the Application's options: the destination
     // namespace as the default, warnings denied.
-    let local = kotalc()
+    let local = Kotalc::new()
         .args(["build", "--deny-warnings", "-n", "ipfs", "ipfs"])
         .current_dir(&repo)
-        .output()
-        .expect("kotalc runs");
-    assert!(local.status.success(), "{}", text(&local.stderr));
+        .run();
+    local.success();
     let built: Vec<J> = serde_saphyr::from_multiple(&text(&local.stdout)).expect("YAML");
     assert!(built.len() > 10, "{built:?}");
     assert_eq!(
@@ -198,7 +194,7 @@ fn argo_cd_renders_the_example_application_as_kotalc_build_does() {
         &repo.to_string_lossy(),
         REVISION,
     ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     let without = lines(&out);
     let policies = |objects: &[J]| {
         objects
@@ -229,18 +225,17 @@ fn argo_cd_shows_kotalc_s_error_text() {
         &repo.to_string_lossy(),
         REVISION,
     ]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    out.code(1);
     assert!(out.stdout.is_empty());
     let shown = text(&out.stderr);
     // What kotalc prints for the same files, run as the plugin runs it.
-    let local = kotalc()
+    let local = Kotalc::new()
         .args(["build", "--argocd", "."])
         .current_dir(repo.join("ipfs"))
         .env("ARGOCD_APP_NAMESPACE", "ipfs")
         .env("ARGOCD_ENV_KOTALC_DENY_WARNINGS", "true")
-        .output()
-        .expect("kotalc runs");
-    assert_eq!(local.status.code(), Some(1));
+        .run();
+    local.code(1);
     let stderr = text(&local.stderr);
     assert!(
         stderr.contains("peers/broken.yaml:7:12"),
@@ -270,12 +265,11 @@ fn argo_cd_discovers_the_plugin_for_kotal_resources_only() {
 
     // Other applications' sources: kotalc's own rendered tree, plain manifests, a Helm
     // chart, a kustomization, Kotal's apiVersion only in a comment or a README.
-    let rendered = kotalc()
+    let rendered = Kotalc::new()
         .args(["build", "ipfs", "-o", "rendered"])
         .current_dir(&repo)
-        .output()
-        .expect("kotalc runs");
-    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+        .run();
+    rendered.success();
     let write = |path: &str, body: &str| {
         let file = repo.join(path);
         fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
@@ -363,12 +357,11 @@ fn argo_cd_announces_exactly_the_options_kotalc_reads() {
         })
         .collect();
     // What kotalc reads, from kotalc itself: an unknown option's error lists them.
-    let out = kotalc()
+    let out = Kotalc::new()
         .args(["build", "--argocd", "."])
         .current_dir(&repo)
         .env("ARGOCD_ENV_KOTALC_NO_SUCH_OPTION", "1")
-        .output()
-        .expect("kotalc runs");
+        .run();
     let stderr = text(&out.stderr);
     let known: BTreeSet<String> = stderr
         .split("kotalc knows ")

@@ -4,19 +4,12 @@
 //! into a failure instead of a stuck test run.
 
 use std::fs;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::common::{kotalc, root, scratch, text};
+use crate::common::{Kotalc, Run, root, scratch, text};
 
-/// Runs to the end (or fails the test if it hangs), feeding `stdin`.
-fn finish(command: Command, stdin: Option<Vec<u8>>) -> Output {
-    crate::common::finish(command, stdin).output
-}
-
-fn build(dir: &std::path::Path, args: &[&str]) -> Output {
-    let mut command = kotalc();
-    command.arg("build").args(args).current_dir(dir);
-    finish(command, None)
+fn build(dir: &std::path::Path, args: &[&str]) -> Run {
+    Kotalc::new().arg("build").args(args).current_dir(dir).run()
 }
 
 #[test]
@@ -33,12 +26,9 @@ fn diagnostics_for_100k_documents_are_rendered_and_capped() {
     for file in ["many.yaml", "fields.yaml"] {
         for format in ["human", "json", "github"] {
             let out = build(&dir, &[file, "--format", format]);
-            assert_eq!(out.status.code(), Some(1));
+            out.code(1);
             let stderr = text(&out.stderr);
-            assert!(
-                stderr.contains("more diagnostics not shown"),
-                "{file} {format}"
-            );
+            out.stderr_has("more diagnostics not shown");
             let shown = match format {
                 "human" => stderr.matches("error[").count(),
                 "json" => stderr.matches("\"severity\":\"error\"").count(),
@@ -46,10 +36,7 @@ fn diagnostics_for_100k_documents_are_rendered_and_capped() {
             };
             assert_eq!(shown, 1000, "{file} {format}: the first 1,000 are shown");
             // Memory: a file's problems are collected up to a limit, then counted as one.
-            assert!(
-                stderr.contains("more than 10000 problems in this file"),
-                "{file} {format}"
-            );
+            out.stderr_has("more than 10000 problems in this file");
         }
     }
 }
@@ -64,12 +51,7 @@ fn over_long_values_are_refused_before_they_are_decoded() {
     )
     .expect("write");
     let out = build(&dir, &["peer.yaml"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("at most 128 characters"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(1).stderr_has("at most 128 characters");
 
     let address = format!("/dns4/{}/tcp/5001", "a".repeat(1_000_000));
     fs::write(
@@ -78,12 +60,7 @@ fn over_long_values_are_refused_before_they_are_decoded() {
     )
     .expect("write");
     let out = build(&dir, &["cluster.yaml"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("at most 512 characters"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(1).stderr_has("at most 512 characters");
 }
 
 /// The peak memory allowed for refusing a file over the node limit. Measured: about 550 MiB
@@ -106,16 +83,11 @@ fn memory_is_bounded_by_the_node_limit() {
     }
     list.push_str("1]\n");
     fs::write(dir.join("flow.yaml"), list).expect("write");
-    let mut command = kotalc();
-    command.args(["build", "flow.yaml"]).current_dir(&dir);
-    let run = crate::common::finish(command, None);
-    let out = &run.output;
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("input-limit"),
-        "{}",
-        text(&out.stderr)
-    );
+    let run = Kotalc::new()
+        .args(["build", "flow.yaml"])
+        .current_dir(&dir)
+        .run();
+    run.code(1).stderr_has("input-limit");
     assert!(
         run.peak_rss_bytes < PEAK_RSS_BOUND,
         "peak memory {} MiB, bound {} MiB",
@@ -135,47 +107,36 @@ fn every_read_is_bounded_and_refuses_what_is_not_a_file() {
     let made = Command::new("mkfifo").arg(&fifo).status();
     assert!(made.is_ok_and(|s| s.success()), "mkfifo (coreutils) runs");
     let seal = |args: &[&str], stdin: Option<Vec<u8>>| {
-        let mut command = kotalc();
-        command
+        let seal = Kotalc::new()
             .args(["seal", "-n", "ipfs", "--name", "s", "--key", "secret"])
             .args(args)
             .current_dir(&dir);
-        finish(command, stdin)
+        match stdin {
+            Some(bytes) => seal.stdin(bytes),
+            None => seal,
+        }
+        .run()
     };
     let out = seal(
         &["--cert", "/dev/zero", "--generate", "cluster-secret"],
         None,
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("not a regular file"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(1).stderr_has("not a regular file");
     let out = seal(&["--cert", &cert, "--from-file", "/dev/zero"], None);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("not a regular file"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(1).stderr_has("not a regular file");
     let fifo = fifo.display().to_string();
     let out = seal(&["--cert", &fifo, "--generate", "cluster-secret"], None);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     let out = seal(&["--cert", &cert, "--from-file", &fifo], None);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     let out = seal(
         &["--cert", &cert, "--from-stdin"],
         Some(vec![b'a'; 2 << 20]),
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("limit"), "{}", text(&out.stderr));
+    out.code(1).stderr_has("limit");
 
-    let mut command = kotalc();
-    command.arg("krm").current_dir(&dir);
     let mut huge = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n".to_vec();
     huge.resize(33 << 20, b'#');
-    let out = finish(command, Some(huge));
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("limit"), "{}", text(&out.stderr));
+    let out = Kotalc::new().arg("krm").current_dir(&dir).stdin(huge).run();
+    out.code(1).stderr_has("limit");
 }

@@ -6,11 +6,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::common::{root, run, run_with_stdin, scratch, text, tools_cache};
+use crate::common::{Kotalc, Run, root, run, scratch, text, tools_cache};
 use crate::docs::{blocks, page};
 
 /// A tool that `tests/tools/ci-tools.sh` installs.
@@ -60,10 +60,14 @@ fn with_format(args: &[String], format: &str) -> Vec<String> {
     out
 }
 
-fn run_case(case: &Path, args: &[String]) -> Output {
+fn run_case(case: &Path, args: &[String]) -> Run {
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     match fs::read(case.join("stdin.yaml")) {
-        Ok(stdin) => run_with_stdin(case, &argv, &stdin),
+        Ok(stdin) => Kotalc::new()
+            .current_dir(case)
+            .args(&argv)
+            .stdin(&stdin)
+            .run(),
         Err(_) => run(case, &argv),
     }
 }
@@ -147,7 +151,7 @@ fn sarif_escapes_what_the_inputs_name() {
     )
     .expect("write");
     let out = run(&dir, &["validate", "in dir", "--format", "sarif"]);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     let log: J = serde_json::from_slice(&out.stderr).expect("one JSON log");
     if let Err(e) = schemas.validate(&log, index) {
         panic!("{e:#}\n{log:#}");
@@ -177,8 +181,8 @@ spec:
 /// GitHub's Markdown (cmark-gfm, with HTML as GitHub passes `<details>`) of `markdown`.
 fn github_html(markdown: &str) -> String {
     let cmark = crate::common::debian_program("cmark-gfm", "cmark-gfm");
-    let mut child = Command::new(cmark)
-        .args([
+    let out = Run::feeding(
+        Command::new(cmark).args([
             "--unsafe",
             "-e",
             "autolink",
@@ -186,20 +190,11 @@ fn github_html(markdown: &str) -> String {
             "table",
             "-e",
             "strikethrough",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("cmark-gfm runs");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(markdown.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("cmark-gfm ends");
-    assert!(out.status.success());
+        ]),
+        markdown.as_bytes(),
+        "cmark-gfm runs",
+    );
+    out.success();
     text(&out.stdout)
 }
 
@@ -229,7 +224,7 @@ fn markdown_summary_renders_names_and_diffs_as_text() {
     fs::create_dir_all(dir.join("ipfs")).expect("mkdir");
     fs::write(dir.join("ipfs/gateway.yaml"), PEER).expect("write");
     let built = run(&dir, &["build", "ipfs", "-o", "rendered"]);
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    built.success();
     let cm = dir.join("rendered/ipfs/configmap-gateway.yaml");
     let hostile = "```\n</details>\n<img src=x onerror=alert(1)>\n[a](https://evil.example) @octo-org/team $x$";
     let mut config: J =
@@ -256,7 +251,7 @@ fn markdown_summary_renders_names_and_diffs_as_text() {
             "markdown",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.code(0);
     let markdown = text(&out.stdout);
     let html = github_html(&markdown);
     assert_eq!(html.matches("<details>").count(), 1, "{markdown}\n{html}");
@@ -297,12 +292,9 @@ fn markdown_diagnostics_render_names_as_text() {
     )
     .expect("write");
     let out = run(&dir, &["validate", "ipfs", "--format", "markdown"]);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     let markdown = text(&out.stderr);
-    assert!(
-        markdown.contains("- **error** `unknown-field` at "),
-        "{markdown}"
-    );
+    out.stderr_has("- **error** `unknown-field` at ");
     let html = github_html(&markdown);
     for forbidden in ["<a ", "<img", "<b>", "<i>", "<em>", "<strong>b"] {
         assert!(!html.contains(forbidden), "{forbidden} in:\n{html}");
@@ -321,7 +313,7 @@ fn markdown_summary_holds_no_secret_value() {
     fs::create_dir_all(dir.join("ipfs")).expect("mkdir");
     fs::write(dir.join("ipfs/gateway.yaml"), PEER).expect("write");
     let built = run(&dir, &["build", "ipfs", "-o", "rendered"]);
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    built.success();
     let plain = "s3cr3t-swarm-key-value";
     let encoded = "czNjcjN0LXN3YXJtLWtleS12YWx1ZQ==";
     let last_applied = format!("{{\"data\":{{\"token\":\"{encoded}\"}}}}");
@@ -389,7 +381,7 @@ fn markdown_summary_fits_a_comment_and_names_what_it_leaves_out() {
         &dir,
         &["build", "ipfs", "-o", "rendered", args[0], args[1], args[2]],
     );
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    built.success();
     write("600m");
     let out = run(
         &dir,
@@ -405,7 +397,7 @@ fn markdown_summary_fits_a_comment_and_names_what_it_leaves_out() {
             args[2],
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.code(0);
     let markdown = text(&out.stdout);
     assert!(markdown.len() <= 60_000, "{} characters", markdown.len());
     let shown = markdown.matches("<details>").count();
@@ -433,16 +425,17 @@ fn markdown_summary_fits_a_comment_and_names_what_it_leaves_out() {
     assert_eq!(html.matches("</details>").count(), shown);
 }
 
-fn git(dir: &Path, args: &[&str]) -> Output {
-    Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git runs")
+fn git(dir: &Path, args: &[&str]) -> Run {
+    Run::of(
+        Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com"),
+        "git runs",
+    )
 }
 
 #[track_caller]
@@ -458,8 +451,7 @@ fn git_ok(dir: &Path, args: &[&str]) {
 
 /// `PATH` with the kotalc under test first.
 fn path_with_kotalc(more: &[&Path]) -> std::ffi::OsString {
-    let kotalc = PathBuf::from(env!("CARGO_BIN_EXE_kotalc"));
-    let mut dirs: Vec<PathBuf> = vec![kotalc.parent().expect("its directory").to_path_buf()];
+    let mut dirs: Vec<PathBuf> = vec![Kotalc::bin_dir()];
     dirs.extend(more.iter().map(|p| p.to_path_buf()));
     dirs.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
@@ -487,17 +479,13 @@ fn pre_commit_hooks_fail_a_bad_commit_and_pass_a_good_one() {
     let hooks = base.join("hooks");
     fs::create_dir_all(&hooks).expect("mkdir");
     // The hooks as shipped, by pre-commit's own check of a hooks repository's manifest.
-    let manifest = Command::new(&pre_commit)
-        .arg("validate-manifest")
-        .arg(root().join(".pre-commit-hooks.yaml"))
-        .output()
-        .expect("pre-commit runs");
-    assert!(
-        manifest.status.success(),
-        "{}{}",
-        text(&manifest.stdout),
-        text(&manifest.stderr)
+    let manifest = Run::of(
+        Command::new(&pre_commit)
+            .arg("validate-manifest")
+            .arg(root().join(".pre-commit-hooks.yaml")),
+        "pre-commit runs",
     );
+    manifest.success();
     let shipped = fs::read_to_string(root().join(".pre-commit-hooks.yaml")).expect("the hooks");
     assert_eq!(
         shipped.matches("\n  language: rust\n").count(),
@@ -525,40 +513,38 @@ fn pre_commit_hooks_fail_a_bad_commit_and_pass_a_good_one() {
         )
         .replace("v0.1.0", &rev);
     fs::write(repo.join(".pre-commit-config.yaml"), &config).expect("write");
-    let valid = Command::new(&pre_commit)
-        .arg("validate-config")
-        .arg(repo.join(".pre-commit-config.yaml"))
-        .output()
-        .expect("pre-commit runs");
-    assert!(
-        valid.status.success(),
-        "{}{}",
-        text(&valid.stdout),
-        text(&valid.stderr)
+    let valid = Run::of(
+        Command::new(&pre_commit)
+            .arg("validate-config")
+            .arg(repo.join(".pre-commit-config.yaml")),
+        "pre-commit runs",
     );
+    valid.success();
     git_ok(&repo, &["init", "-q", "-b", "main"]);
     let path = path_with_kotalc(&[pre_commit.parent().expect("bin")]);
     // No network: the hooks' repository is a local one.
-    let commit = |message: &str| -> Output {
-        Command::new("unshare")
-            .args(["-n", "git", "commit", "-q", "-m", message])
-            .current_dir(&repo)
-            .env("PATH", &path)
-            .env("PRE_COMMIT_HOME", base.join("cache"))
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .expect("git commit runs")
+    let commit = |message: &str| -> Run {
+        Run::of(
+            Command::new("unshare")
+                .args(["-n", "git", "commit", "-q", "-m", message])
+                .current_dir(&repo)
+                .env("PATH", &path)
+                .env("PRE_COMMIT_HOME", base.join("cache"))
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@example.com")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@example.com"),
+            "git commit runs",
+        )
     };
-    let installed = Command::new(&pre_commit)
-        .arg("install")
-        .current_dir(&repo)
-        .env("PRE_COMMIT_HOME", base.join("cache"))
-        .output()
-        .expect("pre-commit runs");
-    assert!(installed.status.success(), "{}", text(&installed.stderr));
+    let installed = Run::of(
+        Command::new(&pre_commit)
+            .arg("install")
+            .current_dir(&repo)
+            .env("PRE_COMMIT_HOME", base.join("cache")),
+        "pre-commit runs",
+    );
+    installed.success();
 
     let peer = PEER.replace("  swarmKeySecretName: swarm-key\n", "");
     fs::write(repo.join("ipfs/gateway.yaml"), &peer).expect("write");
@@ -566,7 +552,7 @@ fn pre_commit_hooks_fail_a_bad_commit_and_pass_a_good_one() {
         &repo,
         &["build", "ipfs/", "-o", "rendered/", "--deny-warnings"],
     );
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    built.success();
     git_ok(&repo, &["add", "."]);
     let good = commit("good");
     assert!(
@@ -616,15 +602,10 @@ fn pre_commit_hooks_fail_a_bad_commit_and_pass_a_good_one() {
     );
 
     let built = run(&repo, &["build", "ipfs/", "-o", "rendered/"]);
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    built.success();
     git_ok(&repo, &["add", "."]);
     let fixed = commit("fixed");
-    assert!(
-        fixed.status.success(),
-        "{}{}",
-        text(&fixed.stdout),
-        text(&fixed.stderr)
-    );
+    fixed.success();
 }
 
 /// action.yml against SchemaStore's github-action schema, by action-validator; every input
@@ -635,25 +616,20 @@ fn action_yml_validates_and_documents_every_input() {
         "action-validator-0.6.0",
         "node_modules/.bin/action-validator",
     );
-    let out = Command::new(&validator)
-        .arg(root().join("action.yml"))
-        .output()
-        .expect("action-validator runs");
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+    let out = Run::of(
+        Command::new(&validator).arg(root().join("action.yml")),
+        "action-validator runs",
     );
+    out.success();
     // The workflow of docs/ci.md, as a workflow.
     let scratch = scratch("ci-action-workflow");
     let workflow = scratch.join(".github/workflows/kotalc.yaml");
     fs::create_dir_all(workflow.parent().expect("dir")).expect("mkdir");
     fs::write(&workflow, docs_block("yaml", "uses: <owner>/kotalc@v0.1.0")).expect("write");
-    let out = Command::new(&validator)
-        .arg(&workflow)
-        .output()
-        .expect("action-validator runs");
+    let out = Run::of(
+        Command::new(&validator).arg(&workflow),
+        "action-validator runs",
+    );
     assert!(
         out.status.success(),
         "the workflow of docs/ci.md: {}{}",
@@ -669,10 +645,7 @@ fn action_yml_validates_and_documents_every_input() {
         action.replace("using: composite", "using: compose"),
     )
     .expect("write");
-    let out = Command::new(&validator)
-        .arg(&broken)
-        .output()
-        .expect("runs");
+    let out = Run::of(Command::new(&validator).arg(&broken), "runs");
     assert!(!out.status.success(), "a broken action.yml passed");
 
     let parsed: J = serde_saphyr::from_str(&action).expect("YAML");
@@ -728,7 +701,7 @@ impl Runner {
             .arg("-n")
             .arg(root().join("action/run.sh"))
             .current_dir(self.repo())
-            .env("KOTALC", env!("CARGO_BIN_EXE_kotalc"))
+            .env("KOTALC", Kotalc::bin())
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_STEP_SUMMARY", &self.summary)
             .env("GITHUB_OUTPUT", &self.output)
@@ -915,18 +888,19 @@ fn action_install_finds_the_pinned_kotalc() {
     let install = |step: &str, with_binary: bool| -> (Option<i32>, String, String) {
         let output = dir.join(format!("output-{step}-{with_binary}"));
         let path = dir.join(format!("path-{step}-{with_binary}"));
-        let out = Command::new("unshare")
-            .arg("-n")
-            .arg(root().join("action/install.sh"))
-            .arg(step)
-            .env("GITHUB_ACTION_PATH", root())
-            .env("GITHUB_OUTPUT", &output)
-            .env("GITHUB_PATH", &path)
-            .env("KOTALC_ROOT", &root_dir)
-            .env_remove("GITHUB_ACTION_REPOSITORY")
-            .env_remove("KOTALC_VERSION")
-            .output()
-            .expect("install.sh runs");
+        let out = Run::of(
+            Command::new("unshare")
+                .arg("-n")
+                .arg(root().join("action/install.sh"))
+                .arg(step)
+                .env("GITHUB_ACTION_PATH", root())
+                .env("GITHUB_OUTPUT", &output)
+                .env("GITHUB_PATH", &path)
+                .env("KOTALC_ROOT", &root_dir)
+                .env_remove("GITHUB_ACTION_REPOSITORY")
+                .env_remove("KOTALC_VERSION"),
+            "install.sh runs",
+        );
         (
             out.status.code(),
             fs::read_to_string(output).unwrap_or_default(),
@@ -947,7 +921,7 @@ fn action_install_finds_the_pinned_kotalc() {
         .expect("the source's hash");
     assert_eq!(source.len(), 16, "{outputs}");
     fs::create_dir_all(root_dir.join("bin")).expect("mkdir");
-    fs::copy(env!("CARGO_BIN_EXE_kotalc"), root_dir.join("bin/kotalc")).expect("copy");
+    fs::copy(Kotalc::bin(), root_dir.join("bin/kotalc")).expect("copy");
     let (code, outputs, _) = install("locate", true);
     assert_eq!(code, Some(0));
     assert!(outputs.contains("found=true\n"), "{outputs}");
@@ -977,13 +951,14 @@ fn the_docs_sarif_and_summary_commands_run_as_written() {
             .replace("cpu:", "cpus:\n    cpu:"),
     )
     .expect("write");
-    let sh = |script: &str| -> Output {
-        Command::new("unshare")
-            .args(["-n", "sh", "-c", script])
-            .current_dir(&repo)
-            .env("PATH", path_with_kotalc(&[]))
-            .output()
-            .expect("sh runs")
+    let sh = |script: &str| -> Run {
+        Run::of(
+            Command::new("unshare")
+                .args(["-n", "sh", "-c", script])
+                .current_dir(&repo)
+                .env("PATH", path_with_kotalc(&[])),
+            "sh runs",
+        )
     };
 
     let step = docs_block("yaml", "--format sarif");
@@ -992,7 +967,7 @@ fn the_docs_sarif_and_summary_commands_run_as_written() {
         .find_map(|l| l.trim().strip_prefix("- run: "))
         .expect("the SARIF step's command");
     let out = sh(command);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    out.code(1);
     let log: J = serde_json::from_slice(&fs::read(repo.join("kotalc.sarif")).expect("the log"))
         .expect("JSON");
     if let Err(e) = schemas.validate(&log, index) {
@@ -1002,7 +977,7 @@ fn the_docs_sarif_and_summary_commands_run_as_written() {
 
     fs::write(repo.join("ipfs/gateway.yaml"), peer.replace("500m", "700m")).expect("write");
     let out = sh(&docs_block("sh", "--format markdown"));
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     let summary = fs::read_to_string(repo.join("summary.md")).expect("the summary");
     assert!(
         summary.contains("**changed** `StatefulSet ipfs/gateway` · **rolls pods**"),

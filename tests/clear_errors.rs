@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::common::{assert_exit, root, run, scratch, text};
+use crate::common::{Kotalc, Run, root, run, scratch, text};
 
 const PEER: &str =
     "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p\n  namespace: ipfs\n";
@@ -25,7 +25,7 @@ fn output_directories_that_cannot_be_swapped_are_named_clearly() {
         ("sub/..", "not named by its last component"),
     ] {
         let out = run(&work, &["build", peer, "-o", dir]);
-        assert_eq!(out.status.code(), Some(1));
+        out.code(1);
         assert!(
             text(&out.stderr).contains(wanted),
             "-o {dir}: {}",
@@ -34,12 +34,7 @@ fn output_directories_that_cannot_be_swapped_are_named_clearly() {
     }
     let cwd = work.display().to_string();
     let out = run(&work, &["build", peer, "-o", &cwd, "--force"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("working directory"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(1).stderr_has("working directory");
     let after: Vec<_> = fs::read_dir(&work)
         .expect("ls")
         .flatten()
@@ -54,13 +49,10 @@ fn output_directories_that_cannot_be_swapped_are_named_clearly() {
     let denied = fs::write(work.join("locked/probe"), "").is_err();
     let out = run(&work, &["build", peer, "-o", "locked/out"]);
     if denied {
-        assert_eq!(out.status.code(), Some(1));
-        let stderr = text(&out.stderr);
-        assert!(
-            stderr.contains("locked/out") && stderr.contains("Permission denied"),
-            "{stderr}"
-        );
-        assert!(!stderr.contains("kotalc-new"), "{stderr}");
+        out.code(1)
+            .stderr_has("locked/out")
+            .stderr_has("Permission denied")
+            .stderr_lacks("kotalc-new");
     }
     fs::set_permissions(work.join("locked"), fs::Permissions::from_mode(0o755)).expect("chmod");
 }
@@ -87,11 +79,10 @@ fn small_or_mixed_certificates_get_a_clear_message() {
     };
     for small in ["small-1024.crt", "small-512.crt", "small-512.pub"] {
         let out = seal(&data.join(small));
-        assert_eq!(out.status.code(), Some(1), "{small}");
+        out.code(1);
         assert!(out.stdout.is_empty());
-        let stderr = text(&out.stderr);
-        assert!(stderr.contains("at least 2048 bits"), "{small}: {stderr}");
-        assert!(!stderr.contains("not an RSA key"), "{small}: {stderr}");
+        out.stderr_has("at least 2048 bits")
+            .stderr_lacks("not an RSA key");
     }
     // The certificate with the private key appended, as some tools save them.
     let both = work.join("both.pem");
@@ -99,8 +90,7 @@ fn small_or_mixed_certificates_get_a_clear_message() {
     pem.extend(fs::read(data.join("controller.key")).expect("key"));
     fs::write(&both, pem).expect("write");
     let out = seal(&both);
-    assert_exit(&out, 0);
-    assert!(text(&out.stdout).contains("kind: SealedSecret"));
+    out.code(0).stdout_has("kind: SealedSecret");
 }
 
 #[test]
@@ -115,7 +105,7 @@ fn terminal_escapes_from_inputs_are_escaped() {
     for file in ["peer.yaml", "raw.yaml"] {
         for format in ["human", "github", "json"] {
             let out = run(&work, &["build", file, "--format", format]);
-            assert_eq!(out.status.code(), Some(1));
+            out.code(1);
             assert!(
                 !out.stderr.contains(&0x1b) && !out.stderr.contains(&0x07),
                 "{file} {format}: raw escape sequence in {:?}",
@@ -150,13 +140,9 @@ fn against_ref_is_never_read_as_an_option() {
     ]);
     let out = run(&work, &["diff", ".", "--against-ref=--output=pwned"]);
     // A usage error, like any revision that is not one.
-    assert_exit(&out, 2);
+    out.code(2);
     assert!(!work.join("pwned").exists());
-    assert!(
-        text(&out.stderr).contains("not a git revision"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.stderr_has("not a git revision");
 }
 
 /// A mount point cannot be swapped out; kotalc says so instead of "Device or resource busy".
@@ -169,26 +155,18 @@ fn a_mount_point_as_dir_is_named_clearly() {
     fs::create_dir_all(work.join("mnt")).expect("mkdir");
     let script = format!(
         "mount -t tmpfs none mnt || exit 99; {} build peer.yaml -o mnt; echo \"exit=$?\"",
-        env!("CARGO_BIN_EXE_kotalc")
+        Kotalc::bin().display()
     );
-    let out = std::process::Command::new("unshare")
-        .args(["-m", "sh", "-c", &script])
-        .current_dir(&work)
-        .output()
-        .expect("unshare (util-linux) runs");
+    let out = Run::of(
+        std::process::Command::new("unshare")
+            .args(["-m", "sh", "-c", &script])
+            .current_dir(&work),
+        "unshare (util-linux) runs",
+    );
     assert!(
         out.status.code() != Some(99) && text(&out.stdout).contains("exit="),
         "a private mount namespace with a tmpfs (needs root): {}",
         text(&out.stderr)
     );
-    assert!(
-        text(&out.stdout).contains("exit=1"),
-        "{}",
-        text(&out.stdout)
-    );
-    assert!(
-        text(&out.stderr).contains("is a mount point"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.stdout_has("exit=1").stderr_has("is a mount point");
 }

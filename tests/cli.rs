@@ -1,16 +1,13 @@
 //! Command-line behaviour outside the golden fixtures: validate, JSON diagnostics, standard
 //! input, missing paths and usage errors, each with its documented exit code.
 
-use std::io::Write;
-use std::process::Stdio;
-
-use crate::common::{assert_exit, kotalc, root, run, text};
+use crate::common::{Kotalc, root, run, text};
 
 #[test]
 fn validate_checks_without_rendering() {
     let fixtures = root().join("fixtures");
     let ok = run(&fixtures.join("sample-bare-peer"), &["validate", "input"]);
-    assert_eq!(ok.status.code(), Some(0));
+    ok.code(0);
     assert!(ok.stdout.is_empty());
     // Success ends with the summary too, and says nothing of writing.
     assert_eq!(
@@ -19,7 +16,7 @@ fn validate_checks_without_rendering() {
     );
     let case = fixtures.join("err-typo-and-limit");
     let bad = run(&case, &["validate", "input"]);
-    assert_eq!(bad.status.code(), Some(1));
+    bad.code(1);
     let expected = std::fs::read_to_string(case.join("expected/stderr.txt")).expect("golden");
     // Alike but for the summary: validate writes nothing, so it does not say so.
     let stderr = text(&bad.stderr);
@@ -28,7 +25,7 @@ fn validate_checks_without_rendering() {
         expected.replace("; nothing written\n", "\n"),
         "validate and build report alike"
     );
-    assert!(!stderr.contains("nothing written"));
+    bad.stderr_lacks("nothing written");
 }
 
 #[test]
@@ -37,7 +34,7 @@ fn json_diagnostics_are_one_object_per_line() {
         &root().join("fixtures/err-typo-and-limit"),
         &["build", "--format", "json", "input"],
     );
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     let lines: Vec<serde_json::Value> = text(&out.stderr)
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
@@ -62,50 +59,35 @@ fn json_diagnostics_are_one_object_per_line() {
 
 #[test]
 fn reads_standard_input() {
-    let mut child = kotalc()
+    let out = Kotalc::new()
         .args(["build", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: piped\n")
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
-    assert_exit(&out, 0);
+        .stdin(b"apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: piped\n")
+        .run();
+    out.code(0);
     let stdout = text(&out.stdout);
     // ConfigMap, PersistentVolumeClaim, Service, StatefulSet and the NetworkPolicy.
     assert_eq!(stdout.matches("\nkind: ").count(), 5, "{stdout}");
-    assert!(stdout.contains("claimName: piped"));
+    out.stdout_has("claimName: piped");
     // The operator sets no serviceName, and the field is immutable: none, to adopt in place.
-    assert!(!stdout.contains("serviceName"));
+    out.stdout_lacks("serviceName");
 }
 
 #[test]
 fn a_missing_path_is_an_input_problem() {
     let out = run(&root(), &["build", "no/such/dir"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("error[io-error]: cannot read input path: No such file or directory"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("--> no/such/dir"), "{stderr}");
+    out.code(1)
+        .stderr_has("error[io-error]: cannot read input path: No such file or directory")
+        .stderr_has("--> no/such/dir");
 }
 
 #[test]
 fn usage_errors_exit_2() {
     let out = run(&root(), &["build", "--no-such-flag"]);
-    assert_eq!(out.status.code(), Some(2));
-    let out = run(&root(), &["build", "--force"]);
-    assert_eq!(out.status.code(), Some(2), "--force needs -o");
+    out.code(2);
+    // --force needs -o.
+    run(&root(), &["build", "--force"]).code(2);
     let help = run(&root(), &["build", "--help"]);
-    assert_eq!(help.status.code(), Some(0));
-    assert!(text(&help.stdout).contains("Example:"));
+    help.code(0).stdout_has("Example:");
 }
 
 /// The check issue users hit first: a ClusterPeer whose Peer keeps its RPC API closed. One
@@ -114,7 +96,7 @@ fn usage_errors_exit_2() {
 fn validate_reports_a_closed_peer_api_once_naming_both_resources() {
     let case = root().join("fixtures/err-endpoint-api-closed");
     let out = run(&case, &["validate", "--format", "json", "input"]);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     let lines: Vec<serde_json::Value> = text(&out.stderr)
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
@@ -137,14 +119,14 @@ fn validate_reports_a_closed_peer_api_once_naming_both_resources() {
 fn warnings_fail_only_when_denied() {
     let case = root().join("fixtures/warn-logging-notice");
     let warned = run(&case, &["validate", "--format", "json", "input"]);
-    assert_eq!(warned.status.code(), Some(0));
+    warned.code(0);
     let stderr = text(&warned.stderr);
     let d: serde_json::Value =
         serde_json::from_str(stderr.lines().next().unwrap_or_default()).expect("JSON");
     assert_eq!(d["severity"], "warning");
     assert_eq!(d["code"], "logging-notice");
     let denied = run(&case, &["validate", "--deny-warnings", "input"]);
-    assert_eq!(denied.status.code(), Some(1));
+    denied.code(1);
     assert!(text(&denied.stderr).starts_with("error[logging-notice]"));
 }
 
@@ -152,10 +134,9 @@ fn warnings_fail_only_when_denied() {
 fn external_secrets_need_a_store() {
     let case = root().join("fixtures/secrets-external");
     let out = run(&case, &["build", "--secret-mode", "external", "input"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--secret-store"));
+    out.code(2).stderr_has("--secret-store");
     let bad = run(&case, &["build", "--remote-key-template", "{nme}", "input"]);
-    assert_eq!(bad.status.code(), Some(2));
+    bad.code(2);
 }
 
 #[test]
@@ -163,15 +144,12 @@ fn shell_integration() {
     let dir = root();
     for shell in ["bash", "zsh", "fish", "powershell"] {
         let out = run(&dir, &["completions", shell]);
-        assert!(
-            out.status.success() && text(&out.stdout).contains("kotalc"),
-            "{shell}"
-        );
+        out.success().stdout_has("kotalc");
     }
     let man = run(&dir, &["man"]);
     assert!(text(&man.stdout).starts_with(".ie") || text(&man.stdout).contains(".TH kotalc"));
     let version = run(&dir, &["--version"]);
-    assert!(text(&version.stdout).contains("Kubernetes API v1.33"));
+    version.stdout_has("Kubernetes API v1.33");
     // Every subcommand's help carries a worked example.
     for command in [
         "build",
@@ -203,8 +181,5 @@ fn schema_command_prints_json_schema() {
     let peer = run(&root(), &["schema", "Peer"]);
     let peer: serde_json::Value = serde_json::from_slice(&peer.stdout).expect("JSON");
     assert!(peer["properties"]["spec"].is_object());
-    assert_eq!(
-        run(&root(), &["schema", "deployment"]).status.code(),
-        Some(2)
-    );
+    run(&root(), &["schema", "deployment"]).code(2);
 }

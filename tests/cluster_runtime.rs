@@ -13,7 +13,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value as J, json};
 
-use crate::common::{assert_exit, root, scratch, text};
+use crate::common::{Run, root, scratch, text};
 
 const VERSIONS: [&str; 2] = ["1.0.8", "1.1.6"];
 const ID: &str = "12D3KooWKFhjXMpRU4xTRnQhpdd6EhAiJJoLF2QYRJgQ1qGGKVfw";
@@ -354,14 +354,15 @@ fn raft_peer_bootstraps_once_and_keeps_its_state() {
 
         // Passing --bootstrap on every start, as the operator renders it, moves the state
         // aside each time: the stand-in does what ipfs-cluster does.
-        let out = Command::new(node.dir.join("bin/ipfs-cluster-service"))
-            .args(["daemon", "--bootstrap", &peers])
-            .env("IPFS_CLUSTER_PATH", &node.claim)
-            .env("CLUSTER_SECRET", SECRET_1)
-            .env("STUB_LOG", node.log())
-            .output()
-            .expect("stub");
-        assert_exit(&out, 0);
+        let out = Run::of(
+            Command::new(node.dir.join("bin/ipfs-cluster-service"))
+                .args(["daemon", "--bootstrap", &peers])
+                .env("IPFS_CLUSTER_PATH", &node.claim)
+                .env("CLUSTER_SECRET", SECRET_1)
+                .env("STUB_LOG", node.log()),
+            "stub",
+        );
+        out.code(0);
         assert!(node.claim.join("raft.old.0/snapshots").is_dir());
     }
 }

@@ -1,37 +1,294 @@
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub fn kotalc() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kotalc"))
+/// A kotalc invocation, built as a `Command` is: `Kotalc::new().args([..]).current_dir(dir)
+/// .stdin(..).run()`. Colour is left to kotalc's own choice (`NO_COLOR` removed), and stdin
+/// is empty unless given.
+pub struct Kotalc {
+    command: Command,
+    stdin: Option<Vec<u8>>,
+}
+
+impl Kotalc {
+    pub fn new() -> Self {
+        let mut command = Command::new(Self::bin());
+        command.env_remove("NO_COLOR");
+        Kotalc {
+            command,
+            stdin: None,
+        }
+    }
+
+    /// The binary under test.
+    pub fn bin() -> &'static Path {
+        Path::new(env!("CARGO_BIN_EXE_kotalc"))
+    }
+
+    /// The directory holding the binary under test, to put first on a `PATH`.
+    pub fn bin_dir() -> PathBuf {
+        Self::bin()
+            .parent()
+            .expect("kotalc's directory")
+            .to_path_buf()
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.command.arg(arg);
+        self
+    }
+
+    pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.command.args(args);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.command.current_dir(dir);
+        self
+    }
+
+    pub fn env(mut self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
+    pub fn envs<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        mut self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.command.envs(vars);
+        self
+    }
+
+    pub fn env_clear(mut self) -> Self {
+        self.command.env_clear();
+        self
+    }
+
+    pub fn stdin(mut self, bytes: impl AsRef<[u8]>) -> Self {
+        self.stdin = Some(bytes.as_ref().to_vec());
+        self
+    }
+
+    /// The command itself, for a test that drives the process (spawns, kills) on its own.
+    pub fn command(self) -> Command {
+        self.command
+    }
+
+    /// Runs kotalc to its end (see `finish`).
+    pub fn run(self) -> Run {
+        let shown = shown(&self.command);
+        let Finished {
+            output,
+            peak_rss_bytes,
+        } = finish(self.command, self.stdin);
+        Run {
+            output,
+            peak_rss_bytes,
+            shown,
+        }
+    }
+}
+
+/// `kotalc ARGS` run in `dir`: the shorthand for the most common invocation.
+pub fn run(dir: &Path, args: &[&str]) -> Run {
+    Kotalc::new().current_dir(dir).args(args).run()
+}
+
+/// A finished run of kotalc (or of another program, `Run::of`). Its checks chain, and a
+/// failing one shows the command, the exit code, and all that the program printed.
+pub struct Run {
+    pub output: Output,
+    /// The peak resident memory of kotalc's process (see `finish`); 0 after `Run::of`.
+    pub peak_rss_bytes: u64,
+    shown: String,
+}
+
+impl std::ops::Deref for Run {
+    type Target = Output;
+    fn deref(&self) -> &Output {
+        &self.output
+    }
+}
+
+impl Run {
+    /// Runs another program (git, kpt, kubectl, a shell) to its end, for the same checks;
+    /// `runs` says what failed to start, naming what provides the program.
+    #[track_caller]
+    pub fn of(command: &mut Command, runs: &str) -> Run {
+        let shown = shown(command);
+        let output = command
+            .output()
+            .unwrap_or_else(|e| panic!("{runs}: {e}\ncommand: {shown}"));
+        Run {
+            output,
+            peak_rss_bytes: 0,
+            shown,
+        }
+    }
+
+    /// `Run::of`, feeding `stdin` to the program.
+    #[track_caller]
+    pub fn feeding(command: &mut Command, stdin: &[u8], runs: &str) -> Run {
+        use std::io::Write;
+        use std::process::Stdio;
+        let shown = shown(command);
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{runs}: {e}\ncommand: {shown}"));
+        let mut input = child.stdin.take().expect("stdin");
+        let bytes = stdin.to_vec();
+        // A thread, so that a program writing before it has read all cannot block on a full pipe.
+        let feeder = std::thread::spawn(move || {
+            let _ = input.write_all(&bytes);
+        });
+        let output = child.wait_with_output().expect("the program ends");
+        let _ = feeder.join();
+        Run {
+            output,
+            peak_rss_bytes: 0,
+            shown,
+        }
+    }
+
+    pub fn stdout(&self) -> String {
+        text(&self.output.stdout)
+    }
+
+    pub fn stderr(&self) -> String {
+        text(&self.output.stderr)
+    }
+
+    /// Fails unless kotalc exited with `code`.
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Self {
+        self.holds(
+            self.output.status.code() == Some(code),
+            format_args!("expected exit code {code}"),
+        )
+    }
+
+    /// Fails unless kotalc exited with 0.
+    #[track_caller]
+    pub fn success(&self) -> &Self {
+        self.code(0)
+    }
+
+    /// Fails unless the program failed: a non-zero exit, or killed by a signal.
+    #[track_caller]
+    pub fn fails(&self) -> &Self {
+        self.holds(!self.output.status.success(), "expected a failure")
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, needle: impl AsRef<str>) -> &Self {
+        let needle = needle.as_ref();
+        self.holds(
+            self.stdout().contains(needle),
+            format_args!("stdout lacks {needle:?}"),
+        )
+    }
+
+    #[track_caller]
+    pub fn stdout_lacks(&self, needle: impl AsRef<str>) -> &Self {
+        let needle = needle.as_ref();
+        self.holds(
+            !self.stdout().contains(needle),
+            format_args!("stdout has {needle:?}"),
+        )
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, needle: impl AsRef<str>) -> &Self {
+        let needle = needle.as_ref();
+        self.holds(
+            self.stderr().contains(needle),
+            format_args!("stderr lacks {needle:?}"),
+        )
+    }
+
+    #[track_caller]
+    pub fn stderr_lacks(&self, needle: impl AsRef<str>) -> &Self {
+        let needle = needle.as_ref();
+        self.holds(
+            !self.stderr().contains(needle),
+            format_args!("stderr has {needle:?}"),
+        )
+    }
+
+    /// Fails, saying `what` was expected, unless `condition` holds.
+    #[track_caller]
+    pub fn holds(&self, condition: bool, what: impl std::fmt::Display) -> &Self {
+        assert!(
+            condition,
+            "{what}\ncommand: {}\nexit code: {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.shown,
+            self.output.status.code(),
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
+
+/// A failing check shows what ran and all it printed, so that no test needs its own message.
+#[test]
+fn a_failing_check_shows_the_command_its_exit_code_and_all_it_printed() {
+    let run = Kotalc::new()
+        .args(["build", "--no-such-flag"])
+        .current_dir(root())
+        .run();
+    let failure = std::panic::catch_unwind(|| {
+        run.code(0);
+    })
+    .expect_err("kotalc exits 2 on a usage error");
+    let message = failure
+        .downcast_ref::<String>()
+        .expect("a formatted message");
+    for part in [
+        "expected exit code 0\n",
+        &format!("command: (in {}) ", root().display()),
+        "kotalc \"build\" \"--no-such-flag\"\n",
+        "exit code: Some(2)\nstdout:\n\nstderr:\n",
+        "--no-such-flag",
+    ] {
+        assert!(message.contains(part), "{part:?} in {message}");
+    }
+}
+
+/// A command as a shell would show it, with its directory and the environment it sets.
+fn shown(command: &Command) -> String {
+    let mut shown = String::new();
+    if let Some(dir) = command.get_current_dir() {
+        shown.push_str(&format!("(in {}) ", dir.display()));
+    }
+    for (name, value) in command.get_envs() {
+        if let Some(value) = value {
+            shown.push_str(&format!(
+                "{}={:?} ",
+                name.to_string_lossy(),
+                value.to_string_lossy()
+            ));
+        }
+    }
+    let program = Path::new(command.get_program());
+    shown.push_str(&program.file_name().unwrap_or_default().to_string_lossy());
+    for arg in command.get_args() {
+        shown.push_str(&format!(" {:?}", arg.to_string_lossy()));
+    }
+    shown
 }
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn run(dir: &Path, args: &[&str]) -> Output {
-    kotalc()
-        .args(args)
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("kotalc runs")
-}
-
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Fails unless kotalc exited with `code`, showing all it printed.
-#[track_caller]
-pub fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
 }
 
 /// A fresh directory under the target directory, removed first if a previous run left it.
@@ -59,24 +316,6 @@ pub fn yaml_files(dir: &Path) -> std::collections::BTreeMap<String, serde_json::
         }
     }
     objects
-}
-
-pub fn run_with_stdin(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = kotalc()
-        .args(args)
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kotalc runs");
-    if let Some(mut input) = child.stdin.take() {
-        input.write_all(stdin).expect("stdin");
-    }
-    child.wait_with_output().expect("kotalc ends")
 }
 
 /// Copies a tree, as a user copies an example.

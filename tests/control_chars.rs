@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{assert_exit, run, scratch, text};
+use crate::common::{run, scratch, text};
 
 /// Every control character a file name can hold: C0 but NUL, `/` is not one, and the
 /// newline (a file name with one is still escaped, but lines are what this test splits);
@@ -58,7 +58,7 @@ fn names_and_values_are_escaped_in_every_format() {
     for format in ["human", "github", "json"] {
         for command in ["validate", "build"] {
             let out = run(&work, &[command, "in", "--format", format]);
-            assert_exit(&out, 1);
+            out.code(1);
             assert!(!out.stderr.is_empty());
             assert_printable(&format!("{command} --format {format}"), &out.stderr);
             assert_printable(&format!("{command} --format {format} stdout"), &out.stdout);
@@ -76,7 +76,7 @@ fn check_and_diff_escape_names_and_contents_of_the_output_directory() {
     )
     .expect("write");
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_exit(&out, 0);
+    out.code(0);
     // A file kotalc did not write, named with every control character, and a written file
     // edited to hold them.
     fs::write(
@@ -92,14 +92,10 @@ fn check_and_diff_escape_names_and_contents_of_the_output_directory() {
             &work,
             &["build", "in", "-o", "out", "--check", "--format", format],
         );
-        assert_exit(&out, 1);
+        out.code(1);
         assert_printable(&format!("--check --format {format} stderr"), &out.stderr);
         assert_printable(&format!("--check --format {format} stdout"), &out.stdout);
-        assert!(
-            text(&out.stderr).contains("\\u{1b}"),
-            "{}",
-            text(&out.stderr)
-        );
+        out.stderr_has("\\u{1b}");
     }
     let out = run(&work, &["diff", "in", "--against", "out"]);
     assert_printable("diff stdout", &out.stdout);

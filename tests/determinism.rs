@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{assert_exit, kotalc, root, scratch, text};
+use crate::common::{Kotalc, root, scratch, text};
 
 /// Every document of the passing fixtures that take no arguments.
 fn documents() -> Vec<String> {
@@ -48,13 +48,12 @@ fn documents() -> Vec<String> {
 }
 
 fn build(dir: &Path, envs: &[(&str, &str)]) -> String {
-    let mut command = kotalc();
-    command.args(["build"]).arg(dir);
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    let out = command.output().expect("kotalc runs");
-    assert_exit(&out, 0);
+    let out = Kotalc::new()
+        .args(["build"])
+        .arg(dir)
+        .envs(envs.iter().copied())
+        .run();
+    out.code(0);
     text(&out.stdout)
 }
 
@@ -131,17 +130,16 @@ fn streamed_and_collected_builds_write_the_same_bytes() {
         if !input.is_dir() || case.join("args").exists() {
             continue;
         }
-        let streamed = kotalc().arg("build").arg(&input).output().expect("kotalc");
+        let streamed = Kotalc::new().arg("build").arg(&input).run();
         if !streamed.status.success() {
             continue;
         }
-        let collected = kotalc()
+        let collected = Kotalc::new()
             .arg("build")
             .arg(&input)
             .arg("--templates")
             .arg(&templates)
-            .output()
-            .expect("kotalc");
+            .run();
         assert_eq!(
             text(&streamed.stdout),
             text(&collected.stdout),

@@ -6,30 +6,27 @@ use std::fs;
 use kotalc::diagnostic::{Code, Severity};
 use kotalc::model::annotations::DIRECTIVES;
 
-use crate::common::{assert_exit, root, run, run_with_stdin, scratch, text};
+use crate::common::{Kotalc, root, run, scratch, text};
 
 #[test]
 fn explain_and_the_man_pages_list_every_kotalc_annotation() {
     let dir = scratch("discoverable-annotations");
     let out = run(&dir, &["explain", "peers.metadata.annotations"]);
-    assert_exit(&out, 0);
+    out.code(0);
     let peers = text(&out.stdout);
     for (name, _) in kotalc::model::annotations::directives(kotalc::model::Kind::Peer) {
         assert!(peers.contains(name), "{name} in:\n{peers}");
     }
     // The Peer-only ones are not offered for a ClusterPeer, where they are errors, nor the
     // ClusterPeer-only ones for a Peer.
-    assert!(
-        !peers.contains("kotalc.io/rest-credentials-secret"),
-        "{peers}"
-    );
+    out.stdout_lacks("kotalc.io/rest-credentials-secret");
     let out = run(&dir, &["explain", "clusterpeers.metadata.annotations"]);
     let cluster = text(&out.stdout);
     for (name, _) in kotalc::model::annotations::directives(kotalc::model::Kind::ClusterPeer) {
         assert!(cluster.contains(name), "{name} in:\n{cluster}");
     }
-    assert!(cluster.contains("kotalc.io/allow-change"), "{cluster}");
-    assert!(!cluster.contains("kotalc.io/peering"), "{cluster}");
+    out.stdout_has("kotalc.io/allow-change")
+        .stdout_lacks("kotalc.io/peering");
     for page in ["kotalc", "build", "validate", "diff"] {
         let args: &[&str] = if page == "kotalc" {
             &["man"]
@@ -53,12 +50,7 @@ fn every_format_keeps_the_suggestion() {
     .expect("write");
     for format in ["human", "json", "github"] {
         let out = run(&dir, &["build", "peer.yaml", "--format", format]);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(
-            text(&out.stderr).contains("did you mean `apiPort`?"),
-            "{format}: {}",
-            text(&out.stderr)
-        );
+        out.code(1).stderr_has("did you mean `apiPort`?");
     }
 }
 
@@ -91,24 +83,22 @@ fn a_lowercase_kind_is_a_kind_error_everywhere() {
     let peer = "apiVersion: ipfs.kotal.io/v1alpha1\nkind: peer\nmetadata:\n  name: p\n";
     fs::write(dir.join("peer.yaml"), peer).expect("write");
     let out = run(&dir, &["build", "peer.yaml"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("error[unknown-kind]") && stderr.contains("did you mean `Peer`?"),
-        "{stderr}"
-    );
+    out.code(1)
+        .stderr_has("error[unknown-kind]")
+        .stderr_has("did you mean `Peer`?");
     let list = format!(
         "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {}\n",
         peer.trim_end().replace('\n', "\n  ")
     );
-    let out = run_with_stdin(&dir, &["krm"], list.as_bytes());
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("[unknown-kind]") && stdout.contains("did you mean `Peer`?"),
-        "{stdout}"
-    );
-    assert!(!stdout.contains("empty-output"), "{stdout}");
+    let out = Kotalc::new()
+        .current_dir(&dir)
+        .args(["krm"])
+        .stdin(list.as_bytes())
+        .run();
+    out.code(1)
+        .stdout_has("[unknown-kind]")
+        .stdout_has("did you mean `Peer`?")
+        .stdout_lacks("empty-output");
 }
 
 #[test]
@@ -118,7 +108,7 @@ fn schema_output_creates_its_directory() {
         &dir,
         &["schema", "-o", ".kotalc/schemas/kotal-ipfs.schema.json"],
     );
-    assert_exit(&out, 0);
+    out.code(0);
     let written = fs::read(dir.join(".kotalc/schemas/kotal-ipfs.schema.json")).expect("written");
     assert_eq!(written, run(&dir, &["schema"]).stdout);
     // Run again: the file is regenerated in place.
@@ -131,7 +121,7 @@ fn schema_output_creates_its_directory() {
             ".kotalc/schemas/kotal-ipfs.schema.json",
         ],
     );
-    assert_exit(&out, 0);
+    out.code(0);
     let written = fs::read(dir.join(".kotalc/schemas/kotal-ipfs.schema.json")).expect("written");
     assert_eq!(written, run(&dir, &["schema", "peer"]).stdout);
 }
@@ -146,21 +136,14 @@ fn an_under_indented_block_suggests_the_indentation() {
     )
     .expect("write");
     let out = run(&dir, &["build", "peer.yaml"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(
-            "= help: `cpu`, `memory` below belong to `resources`: indent them under `resources:`"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("^^^ a field of `resources`: indent it under `resources:`"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("remove the field"), "{stderr}");
+    out.code(1)
+        .stderr_has(
+            "= help: `cpu`, `memory` below belong to `resources`: indent them under `resources:`",
+        )
+        .stderr_has("^^^ a field of `resources`: indent it under `resources:`")
+        .stderr_lacks("remove the field");
     // `routing` is spec's own field, and fine where it is.
-    assert!(!stderr.contains("spec.routing"), "{stderr}");
+    out.stderr_lacks("spec.routing");
 }
 
 #[test]
@@ -177,27 +160,18 @@ fn sealed_secrets_under_another_secret_mode_are_explained() {
             "vault",
         ],
     );
-    assert_exit(&out, 0);
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(
-            "note[sealed-secret-mode]: SealedSecret \"cluster-secret\" of the inputs is passed \
-             through: Secret \"cluster-secret\" comes from it, and no ExternalSecret is rendered"
-        ),
-        "{stderr}"
+    out.code(0).stderr_has(
+        "note[sealed-secret-mode]: SealedSecret \"cluster-secret\" of the inputs is passed \
+             through: Secret \"cluster-secret\" comes from it, and no ExternalSecret is rendered",
     );
     let stdout = text(&out.stdout);
     assert_eq!(stdout.matches("kind: SealedSecret").count(), 4, "{stdout}");
-    assert!(!stdout.contains("kind: ExternalSecret"), "{stdout}");
+    out.stdout_lacks("kind: ExternalSecret");
 
     let out = run(&dir, &["build", ".", "--secret-mode", "none"]);
-    assert_exit(&out, 0);
-    assert!(
-        text(&out.stderr).contains("of the inputs is not written (--secret-mode none"),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(!text(&out.stdout).contains("kind: SealedSecret"));
+    out.code(0)
+        .stderr_has("of the inputs is not written (--secret-mode none")
+        .stdout_lacks("kind: SealedSecret");
 }
 
 /// A file that does not parse shows its values, except those that may be secrets.
@@ -238,9 +212,9 @@ fn a_syntax_error_masks_only_secret_values() {
     for (file, content, shown) in cases {
         fs::write(dir.join(file), content).expect("write");
         let out = run(&dir, &["build", file]);
-        assert_eq!(out.status.code(), Some(1));
+        out.code(1);
         let stderr = text(&out.stderr);
-        assert!(stderr.contains("error[yaml-syntax]"), "{file}: {stderr}");
+        out.stderr_has("error[yaml-syntax]");
         assert!(
             stderr.contains(shown),
             "{file}: expected {shown:?} in:\n{stderr}"

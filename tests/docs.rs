@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{copy_tree, kotalc, root, scratch, text};
+use crate::common::{Kotalc, copy_tree, root, scratch, text};
 
 /// A page of `docs/`.
 pub fn page(name: &str) -> String {
@@ -177,11 +177,7 @@ fn help(words: &[String]) -> String {
         .map(String::as_str)
         .collect();
     for n in (1..=path.len().min(2)).rev() {
-        let out = kotalc()
-            .args(&path[..n])
-            .arg("--help")
-            .output()
-            .expect("kotalc runs");
+        let out = Kotalc::new().args(&path[..n]).arg("--help").run();
         if out.status.success() {
             return text(&out.stdout);
         }
@@ -243,8 +239,7 @@ fn the_readme_tour_runs_as_written() {
 
     let work = scratch("readme-tour");
     copy_tree(&root().join("examples"), &work.join("examples"));
-    let kotalc = PathBuf::from(env!("CARGO_BIN_EXE_kotalc"));
-    let mut dirs = vec![kotalc.parent().expect("its directory").to_path_buf()];
+    let mut dirs = vec![Kotalc::bin_dir()];
     dirs.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     ));

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use crate::common::{assert_exit, kotalc, root, run, scratch, text};
+use crate::common::{Kotalc, root, run, scratch, text};
 
 const PEER: &str =
     "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: peer\n  namespace: ipfs\n";
@@ -43,15 +43,13 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// Runs an attack in `work`: exit 1, a located `invalid-name` error, and nothing written.
 fn refused(work: &Path, args: &[&str], env: &[(&str, &str)], located: &str) {
     let before = snapshot(work);
-    let out = kotalc()
+    let out = Kotalc::new()
         .args(args)
         .current_dir(work)
         .envs(env.iter().copied())
-        .output()
-        .expect("kotalc runs");
+        .run();
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-    assert!(stderr.contains("invalid-name"), "{args:?}: {stderr}");
+    out.code(1).stderr_has("invalid-name");
     assert!(
         stderr.contains(located),
         "{args:?} names {located}: {stderr}"
@@ -140,13 +138,12 @@ fn names_and_namespaces_never_reach_a_path_outside_dir() {
         }))
         .expect("json")
     );
-    let out = crate::common::run_with_stdin(&work, &["krm"], list.as_bytes());
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stdout).contains("invalid-name"),
-        "{}",
-        text(&out.stdout)
-    );
+    let out = Kotalc::new()
+        .current_dir(&work)
+        .args(["krm"])
+        .stdin(list.as_bytes())
+        .run();
+    out.code(1).stdout_has("invalid-name");
 
     assert!(!target.exists(), "a file was written outside DIR");
     assert!(!work.join("out").exists());
@@ -226,7 +223,7 @@ fn migrate_reports_an_invalid_namespace_as_build_does() {
             "json",
         ],
     );
-    assert_exit(&out, 1);
+    out.code(1);
     let lines: Vec<serde_json::Value> = text(&out.stderr)
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
@@ -253,7 +250,7 @@ fn migrate_reports_an_invalid_namespace_as_build_does() {
             "json",
         ],
     );
-    assert_exit(&build, 1);
+    build.code(1);
     let first: serde_json::Value = text(&build.stderr)
         .lines()
         .next()
@@ -270,7 +267,7 @@ fn migrate_writes_only_inside_dir_and_never_touches_an_input() {
     fs::write(work.join("s.yaml"), &swarm).expect("write");
     let absolute = work.join("s.yaml").display().to_string();
     let out = run(&work, &["migrate", &absolute, "-o", "out"]);
-    assert_exit(&out, 0);
+    out.code(0);
     assert_eq!(fs::read(work.join("s.yaml")).expect("input"), swarm);
     let migrated = fs::read_to_string(work.join("out/s.yaml")).expect("written inside DIR");
     assert!(migrated.contains("kind: Peer"), "{migrated}");
@@ -284,7 +281,7 @@ fn migrate_writes_only_inside_dir_and_never_touches_an_input() {
     }
     let before = snapshot(&work.join("a"));
     let out = run(&nested, &["migrate", "../in", "../other", "-o", "out"]);
-    assert_exit(&out, 0);
+    out.code(0);
     let after = snapshot(&work.join("a"));
     let changed: Vec<&String> = after
         .keys()
@@ -302,18 +299,13 @@ fn migrate_writes_only_inside_dir_and_never_touches_an_input() {
     for input in ["out", "."] {
         let before = snapshot(&work);
         let out = run(&work, &["migrate", input, "-o", "out", "--force"]);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(
-            text(&out.stderr).contains("inside the input"),
-            "{}",
-            text(&out.stderr)
-        );
+        out.code(1).stderr_has("inside the input");
         // It is a diagnostic like any other: every format renders it, then the summary.
         let json = run(
             &work,
             &["migrate", input, "-o", "out", "--force", "--format", "json"],
         );
-        assert_exit(&json, 1);
+        json.code(1);
         let lines: Vec<serde_json::Value> = text(&json.stderr)
             .lines()
             .map(|l| serde_json::from_str(l).expect("a JSON line"))
@@ -340,18 +332,13 @@ fn build_never_deletes_what_kotalc_did_not_write() {
     let work = scratch("escape-delete");
     fs::create_dir_all(work.join("in")).expect("mkdir");
     fs::write(work.join("in/peer.yaml"), PEER).expect("write");
-    assert!(run(&work, &["build", "in", "-o", "out"]).status.success());
+    run(&work, &["build", "in", "-o", "out"]).success();
 
     // The build's inputs inside DIR: refused, even with --force, and kept.
     fs::create_dir_all(work.join("out/src")).expect("mkdir");
     fs::write(work.join("out/src/peer.yaml"), PEER).expect("write");
     let out = run(&work, &["build", "out/src", "-o", "out", "--force"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("holds the input"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(1).stderr_has("holds the input");
     assert_eq!(
         fs::read_to_string(work.join("out/src/peer.yaml")).expect("kept"),
         PEER
@@ -359,7 +346,7 @@ fn build_never_deletes_what_kotalc_did_not_write() {
 
     // --force replaces kotalc's files only; a hand-added file survives.
     let forced = run(&work, &["build", "in", "-o", "out", "--force"]);
-    assert_exit(&forced, 0);
+    forced.code(0);
     assert_eq!(
         fs::read_to_string(work.join("out/src/peer.yaml")).expect("kept"),
         PEER
@@ -377,9 +364,10 @@ fn build_never_deletes_what_kotalc_did_not_write() {
     }
     for delay in [0, 5, 20, 60] {
         let _ = fs::remove_file(work.join("out/notes.txt"));
-        let mut child = kotalc()
+        let mut child = Kotalc::new()
             .args(["build", "many", "-o", "out", "--force"])
             .current_dir(&work)
+            .command()
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("kotalc runs");
@@ -404,7 +392,7 @@ fn build_keeps_the_directorys_mode_and_group() {
     fs::set_permissions(work.join("out"), fs::Permissions::from_mode(0o2750)).expect("chmod");
     for _ in 0..2 {
         let out = run(&work, &["build", "in", "-o", "out"]);
-        assert_exit(&out, 0);
+        out.code(0);
         let meta = fs::metadata(work.join("out")).expect("out");
         assert_eq!(meta.mode() & 0o7777, 0o2750);
         let sub = fs::metadata(work.join("out/ipfs")).expect("ipfs");

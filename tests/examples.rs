@@ -3,12 +3,12 @@
 //! placeholders, the kustomize examples fail on what must not ship, and the Swarm migrates.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::common::{assert_exit, copy_tree, kotalc, root, run, scratch, text};
+use crate::common::{Kotalc, Run, copy_tree, root, run, scratch, text};
 
 fn yaml(path: &str) -> J {
     serde_saphyr::from_str(&fs::read_to_string(root().join(path)).expect(path)).expect("YAML")
@@ -24,7 +24,7 @@ const PLACEHOLDER_PEER: &str = "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\n
 #[test]
 fn the_examples_build_with_deny_warnings() {
     let out = run(&root(), &["build", "--deny-warnings", "examples/ipfs/"]);
-    assert_exit(&out, 0);
+    out.code(0);
     let stdout = text(&out.stdout);
     assert!(
         !stdout.contains("kotalc.io/placeholder"),
@@ -63,7 +63,7 @@ fn the_examples_build_with_deny_warnings() {
         "examples/kustomize/legacy-plugin/ipfs",
     ] {
         let out = run(&root(), &["build", "--deny-warnings", "-n", "ipfs", dir]);
-        assert!(out.status.success(), "{dir}: {}", text(&out.stderr));
+        out.success();
     }
 }
 
@@ -97,7 +97,7 @@ fn the_argocd_application_passes_on_the_examples() {
     let dir = scratch("examples-argocd");
     copy_tree(&root().join("examples/ipfs"), &dir);
     let generate = |dir: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_kotalc"))
+        Kotalc::new()
             .args(&command[1..])
             .current_dir(dir)
             .env_clear()
@@ -109,18 +109,15 @@ fn the_argocd_application_passes_on_the_examples() {
                     .expect("ns"),
             )
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("kotalc runs")
+            .run()
     };
     let out = generate(&dir);
-    assert_exit(&out, 0);
-    assert!(text(&out.stdout).contains("kind: StatefulSet"));
+    out.code(0).stdout_has("kind: StatefulSet");
     fs::write(dir.join("unsealed.yaml"), PLACEHOLDER_PEER).expect("write");
     let out = generate(&dir);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert!(out.stdout.is_empty(), "nothing to apply");
-    assert!(text(&out.stderr).contains("error[sealed-secret-placeholder]"));
+    out.stderr_has("error[sealed-secret-placeholder]");
 }
 
 /// The workflow of `examples/flux/ci.yaml`: read-only on pull requests, a cached binary,
@@ -185,24 +182,14 @@ fn the_flux_workflow_is_least_privilege_and_fails_on_placeholders() {
     let repo = scratch("examples-flux");
     copy_tree(&root().join("examples/ipfs"), &repo.join("ipfs"));
     let rendered = run(&repo, &args(&render_args));
-    assert_exit(&rendered, 0);
+    rendered.code(0);
     let checked = run(&repo, &args(&check_args));
-    assert_exit(&checked, 0);
-    assert!(
-        text(&checked.stderr).contains("\n::notice title=kotalc::"),
-        "{}",
-        text(&checked.stderr)
-    );
+    checked.code(0).stderr_has("\n::notice title=kotalc::");
 
     fs::write(repo.join("ipfs/unsealed.yaml"), PLACEHOLDER_PEER).expect("write");
     let checked = run(&repo, &args(&check_args));
-    assert_eq!(checked.status.code(), Some(1));
-    let stderr = text(&checked.stderr);
-    assert!(
-        stderr.contains(
-            "::error file=ipfs/unsealed.yaml,line=9,col=23,title=sealed-secret-placeholder::"
-        ),
-        "{stderr}"
+    checked.code(1).stderr_has(
+        "::error file=ipfs/unsealed.yaml,line=9,col=23,title=sealed-secret-placeholder::",
     );
     fs::remove_file(repo.join("ipfs/unsealed.yaml")).expect("rm");
     fs::write(
@@ -213,13 +200,8 @@ fn the_flux_workflow_is_least_privilege_and_fails_on_placeholders() {
     )
     .expect("write");
     let stale = run(&repo, &args(&check_args));
-    assert_eq!(stale.status.code(), Some(1));
-    assert!(
-        text(&stale.stderr).contains(
-            "::error file=rendered/ipfs/persistentvolumeclaim-public-gateway.yaml,title=stale-output::"
-        ),
-        "{}",
-        text(&stale.stderr)
+    stale.code(1).stderr_has(
+        "::error file=rendered/ipfs/persistentvolumeclaim-public-gateway.yaml,title=stale-output::",
     );
 }
 
@@ -235,29 +217,25 @@ fn the_legacy_plugin_example_fails_on_a_placeholder_under_kubectl() {
     let dir = scratch("examples-kustomize-placeholder");
     copy_tree(&root().join("examples/kustomize/legacy-plugin"), &dir);
     fs::write(dir.join("ipfs/unsealed.yaml"), PLACEHOLDER_PEER).expect("write");
-    let bin: PathBuf = PathBuf::from(env!("CARGO_BIN_EXE_kotalc"));
-    let out = Command::new("kubectl")
-        .args(["kustomize", "--enable-alpha-plugins", "."])
-        .current_dir(&dir)
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                bin.parent().expect("bin dir").display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .env("KUSTOMIZE_PLUGIN_HOME", dir.join("plugins"))
-        .output()
-        .expect("kubectl runs");
-    assert!(!out.status.success());
-    assert!(out.stdout.is_empty());
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("error[sealed-secret-placeholder]")
-            && stderr.contains("-o ipfs/sealedsecret-unsealed-swarm-key.yaml"),
-        "{stderr}"
+    let out = Run::of(
+        Command::new("kubectl")
+            .args(["kustomize", "--enable-alpha-plugins", "."])
+            .current_dir(&dir)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    Kotalc::bin_dir().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("KUSTOMIZE_PLUGIN_HOME", dir.join("plugins")),
+        "kubectl runs",
     );
+    out.fails();
+    assert!(out.stdout.is_empty());
+    out.stderr_has("error[sealed-secret-placeholder]")
+        .stderr_has("-o ipfs/sealedsecret-unsealed-swarm-key.yaml");
 }
 
 /// The Swarm example builds (with the warnings that point at migrate) and migrates; its
@@ -265,13 +243,10 @@ fn the_legacy_plugin_example_fails_on_a_placeholder_under_kubectl() {
 #[test]
 fn the_swarm_example_builds_and_migrates() {
     let built = run(&root(), &["build", "examples/swarm/"]);
-    assert_exit(&built, 0);
-    let stderr = text(&built.stderr);
-    assert!(stderr.contains("warning[swarm-deprecated]"), "{stderr}");
-    assert!(
-        stderr.contains("warning[plaintext-private-key]"),
-        "{stderr}"
-    );
+    built
+        .code(0)
+        .stderr_has("warning[swarm-deprecated]")
+        .stderr_has("warning[plaintext-private-key]");
     let source = fs::read_to_string(root().join("examples/swarm/legacy-swarm.yaml"))
         .expect("the Swarm example");
     assert!(source.contains("EXAMPLE ONLY"));
@@ -281,7 +256,7 @@ fn the_swarm_example_builds_and_migrates() {
         .map(|k| k.trim_matches('"'))
         .collect();
     assert_eq!(keys.len(), 2);
-    let out = kotalc()
+    let out = Kotalc::new()
         .args([
             "migrate",
             "examples/swarm/",
@@ -289,9 +264,8 @@ fn the_swarm_example_builds_and_migrates() {
             "examples/ipfs/example-controller.crt",
         ])
         .current_dir(root())
-        .output()
-        .expect("kotalc runs");
-    assert_exit(&out, 0);
+        .run();
+    out.code(0);
     let migrated = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(migrated.matches("kind: Peer\n").count(), 2);
     assert_eq!(migrated.matches("kind: SealedSecret\n").count(), 2);
@@ -299,9 +273,12 @@ fn the_swarm_example_builds_and_migrates() {
         assert!(!migrated.contains(key) && !migrated.contains(&key[..24]));
     }
     // The migrated tree ships as CI would check it: no warning at all.
-    let out =
-        crate::common::run_with_stdin(&root(), &["build", "-", "--deny-warnings"], &out.stdout);
-    assert_exit(&out, 0);
+    let out = Kotalc::new()
+        .current_dir(root())
+        .args(["build", "-", "--deny-warnings"])
+        .stdin(&out.stdout)
+        .run();
+    out.code(0);
     // The one note says that the NetworkPolicies need an enforcing network plugin.
     assert!(
         text(&out.stderr).ends_with("kotalc: 2 resources, 0 errors, 0 warnings, 1 note\n"),

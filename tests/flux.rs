@@ -51,7 +51,7 @@ fn rendered(dir: &Path) -> PathBuf {
     copy_tree(&root().join("examples/ipfs"), &dir.join("ipfs"));
     fs::write(dir.join("ipfs/peers/args.yaml"), ARGS_PEER).expect("write");
     let out = run(dir, &["build", "ipfs", "-o", "rendered"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     dir.join("rendered")
 }
 
@@ -181,7 +181,7 @@ fn cluster(server: &Server) {
             &["apply", "-f", "-"],
             kustomization("flux-subst").as_bytes(),
         );
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        out.success();
         server.ok(&[
             "-n",
             "flux-subst",
@@ -446,11 +446,5 @@ fn a_rendered_tree_goes_through_an_oci_registry_unchanged() {
         "the same files, the same bytes"
     );
     let check = run(&dir, &["build", "ipfs", "-o", "pulled", "--check"]);
-    assert_eq!(
-        check.status.code(),
-        Some(0),
-        "{}{}",
-        text(&check.stdout),
-        text(&check.stderr)
-    );
+    check.code(0);
 }

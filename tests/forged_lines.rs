@@ -11,7 +11,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{assert_exit, run, run_with_stdin, scratch, text, yaml_files};
+use crate::common::{Kotalc, run, scratch, text, yaml_files};
 
 /// Workflow commands, each after a newline, and the older syntax mid-line.
 const FORGED: &str =
@@ -107,7 +107,7 @@ fn inputs_never_forge_a_workflow_command_in_any_format() {
     for format in ["human", "json", "github"] {
         for command in ["validate", "build"] {
             let out = run(&work, &[command, "in", "--format", format]);
-            assert_exit(&out, 1);
+            out.code(1);
             let what = format!("{command} --format {format}");
             assert!(
                 text(&out.stderr).contains("FORGED"),
@@ -134,12 +134,7 @@ fn the_empty_render_help_never_forges_a_line() {
     .expect("write");
     for format in ["human", "json", "github"] {
         let out = run(&work, &["build", "in", "--passthrough", "--format", format]);
-        assert_exit(&out, 1);
-        assert!(
-            text(&out.stderr).contains("FORGED"),
-            "{}",
-            text(&out.stderr)
-        );
+        out.code(1).stderr_has("FORGED");
         assert_unforged(
             &format!("empty --format {format}"),
             &out.stderr,
@@ -163,19 +158,14 @@ fn check_and_diff_bodies_never_forge_a_line() {
     };
     fs::write(work.join("in/p.yaml"), peer("1")).expect("write");
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_exit(&out, 0);
+    out.code(0);
     fs::write(work.join("in/p.yaml"), peer("2")).expect("write");
     for format in ["human", "json", "github"] {
         let out = run(
             &work,
             &["build", "in", "-o", "out", "--check", "--format", format],
         );
-        assert_exit(&out, 1);
-        assert!(
-            text(&out.stdout).contains("FORGED"),
-            "{}",
-            text(&out.stdout)
-        );
+        out.code(1).stdout_has("FORGED");
         assert_unforged(
             &format!("--check --format {format} stdout"),
             &out.stdout,
@@ -188,11 +178,7 @@ fn check_and_diff_bodies_never_forge_a_line() {
         );
     }
     let out = run(&work, &["diff", "in", "--against", "out"]);
-    assert!(
-        text(&out.stdout).contains("FORGED"),
-        "{}",
-        text(&out.stdout)
-    );
+    out.stdout_has("FORGED");
     assert_unforged("diff stdout", &out.stdout, false);
     assert_unforged("diff stderr", &out.stderr, false);
 }
@@ -218,7 +204,7 @@ fn manifests_never_forge_a_line_and_keep_their_values() {
     fs::write(work.join("in/q.yaml"), format!("{peer}---\n{copied}")).expect("write");
 
     let out = run(&work, &["build", "in", "--passthrough"]);
-    assert_exit(&out, 0);
+    out.code(0);
     assert_unforged("build, stdout", &out.stdout, false);
     let documents: Vec<serde_json::Value> =
         serde_saphyr::from_multiple(&text(&out.stdout)).expect("the stream reads as YAML");
@@ -237,7 +223,7 @@ fn manifests_never_forge_a_line_and_keep_their_values() {
     );
 
     let out = run(&work, &["build", "in", "--passthrough", "-o", "out"]);
-    assert_exit(&out, 0);
+    out.code(0);
     for (name, _) in yaml_files(&work.join("out/ipfs")) {
         let bytes = fs::read(work.join("out/ipfs").join(&name)).expect("read");
         assert_unforged(&format!("build -o, {name}"), &bytes, false);
@@ -250,7 +236,11 @@ fn manifests_never_forge_a_line_and_keep_their_values() {
         serde_json::to_string(&serde_saphyr::from_str::<serde_json::Value>(&peer).expect("peer"))
             .expect("JSON")
     );
-    let out = run_with_stdin(&work, &["krm"], list.as_bytes());
-    assert_exit(&out, 0);
+    let out = Kotalc::new()
+        .current_dir(&work)
+        .args(["krm"])
+        .stdin(list.as_bytes())
+        .run();
+    out.code(0);
     assert_unforged("krm, stdout", &out.stdout, false);
 }

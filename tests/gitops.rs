@@ -4,7 +4,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{run, scratch, text};
+use crate::common::{Kotalc, Run, run, scratch, text};
 
 const PEER: &str = "apiVersion: ipfs.kotal.io/v1alpha1
 kind: Peer
@@ -37,7 +37,7 @@ fn check_passes_only_on_an_exact_tree() {
     let dir = scratch("gitops-check");
     inputs(&dir);
     let built = run(&dir, &["build", "ipfs", "-o", "rendered"]);
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    built.success();
     let check = |what: &str| {
         let out = run(&dir, &["build", "ipfs", "-o", "rendered", "--check"]);
         (out.status.code(), text(&out.stdout), what.to_string())
@@ -127,7 +127,7 @@ fn diff_against_a_directory_warns_about_destructive_changes() {
             "never",
         ],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    out.code(1);
     let stdout = text(&out.stdout);
     for expected in [
         "~ StatefulSet ipfs/gateway",
@@ -151,28 +151,25 @@ fn diff_against_a_directory_warns_about_destructive_changes() {
         &dir,
         &["diff", "ipfs", "--against", "rendered", "--color", "always"],
     );
-    assert!(text(&coloured.stdout).contains("\u{1b}[31m- "));
-    assert_eq!(
-        coloured.status.code(),
-        Some(0),
-        "without --exit-code a diff is success"
-    );
+    // Without --exit-code a diff is a success.
+    coloured.stdout_has("\u{1b}[31m- ").code(0);
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=kotalc",
-            "-c",
-            "user.email=kotalc@example.invalid",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
+    let out = Run::of(
+        Command::new("git")
+            .args([
+                "-c",
+                "user.name=kotalc",
+                "-c",
+                "user.email=kotalc@example.invalid",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(dir),
+        "git runs",
+    );
     assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
 }
 
@@ -189,27 +186,17 @@ fn diff_against_a_git_revision_reads_it_without_checking_out() {
         &dir.join("ipfs"),
         &["diff", ".", "--against-ref", "HEAD", "--color", "never"],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("~ PersistentVolumeClaim ipfs/gateway"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("+      storage: 100Gi"), "{stdout}");
-    assert!(
-        stdout.contains("- PersistentVolumeClaim ipfs/archive"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("its data is lost"), "{stdout}");
+    out.success()
+        .stdout_has("~ PersistentVolumeClaim ipfs/gateway")
+        .stdout_has("+      storage: 100Gi")
+        .stdout_has("- PersistentVolumeClaim ipfs/archive")
+        .stdout_has("its data is lost");
     // The removed resource's NetworkPolicy goes like its other objects.
-    assert!(stdout.contains("- NetworkPolicy ipfs/archive"), "{stdout}");
+    out.stdout_has("- NetworkPolicy ipfs/archive");
     // The grown claim's StorageMax changes with it, in the StatefulSet (90% of the claim).
-    assert!(stdout.contains("~ StatefulSet ipfs/gateway"), "{stdout}");
-    assert!(stdout.contains("+          value: 90GiB"), "{stdout}");
-    assert!(
-        stdout.contains("0 added, 5 removed, 2 changed, 3 unchanged\n"),
-        "{stdout}"
-    );
+    out.stdout_has("~ StatefulSet ipfs/gateway")
+        .stdout_has("+          value: 90GiB")
+        .stdout_has("0 added, 5 removed, 2 changed, 3 unchanged\n");
     // The working tree is as it was: nothing checked out.
     assert!(!dir.join("ipfs/archive.yaml").exists());
     assert!(
@@ -219,16 +206,13 @@ fn diff_against_a_git_revision_reads_it_without_checking_out() {
     );
     // An unknown revision is a usage error, said before any warning and in kotalc's words.
     let unknown = run(&dir, &["diff", "ipfs", "--against-ref", "no-such-ref"]);
-    assert_eq!(unknown.status.code(), Some(2));
+    unknown.code(2);
     let stderr = text(&unknown.stderr);
     assert!(
         stderr.starts_with("error: --against-ref \"no-such-ref\": no such revision"),
         "{stderr}"
     );
-    assert!(
-        !stderr.contains("fatal:") && !stderr.contains("warning"),
-        "{stderr}"
-    );
+    unknown.stderr_lacks("fatal:").stderr_lacks("warning");
 }
 
 /// kubo's 15 -> 16 repository migration is external: an image change from before v0.30 to
@@ -299,7 +283,7 @@ fn an_image_change_across_repository_16_is_called_out() {
         &dir,
         &["build", "ipfs", "-o", "rendered", "--deny-warnings"],
     );
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    built.success();
     fs::write(
         dir.join("ipfs/gateway.yaml"),
         fs::read_to_string(dir.join("ipfs/gateway.yaml"))
@@ -333,7 +317,7 @@ fn diff_against_a_tree_sees_a_consensus_change_and_counts_objects_once() {
     fs::write(dir.join("ipfs/pinning.yaml"), CLUSTER_PEER).expect("write");
     let args = ["--secret-mode", "none"];
     let built = run(&dir, &["build", "ipfs", "-o", "rendered", args[0], args[1]]);
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    built.success();
     fs::write(
         dir.join("ipfs/pinning.yaml"),
         CLUSTER_PEER.replace("crdt", "raft"),
@@ -381,49 +365,37 @@ fn diff_against_standard_input_and_a_pipe() {
     let dir = scratch("gitops-diff-stdin");
     inputs(&dir);
     let built = run(&dir, &["build", "ipfs"]);
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    built.success();
     let args = ["diff", "ipfs", "--against", "-", "--exit-code"];
-    let out = crate::common::run_with_stdin(&dir, &args, &built.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    assert!(text(&out.stdout).contains("0 added, 0 removed, 0 changed"));
+    let out = Kotalc::new()
+        .current_dir(&dir)
+        .args(args)
+        .stdin(&built.stdout)
+        .run();
+    out.code(0).stdout_has("0 added, 0 removed, 0 changed");
     fs::write(dir.join("rendered.yaml"), &built.stdout).expect("write");
-    let kotalc = env!("CARGO_BIN_EXE_kotalc");
-    let piped = Command::new("bash")
-        .arg("-c")
-        .arg(format!(
-            "'{kotalc}' diff ipfs --against <(cat rendered.yaml) --exit-code"
-        ))
-        .current_dir(&dir)
-        .output()
-        .expect("bash runs");
-    assert_eq!(
-        piped.status.code(),
-        Some(0),
-        "{}{}",
-        text(&piped.stdout),
-        text(&piped.stderr)
+    let kotalc = Kotalc::bin().display();
+    let piped = Run::of(
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "'{kotalc}' diff ipfs --against <(cat rendered.yaml) --exit-code"
+            ))
+            .current_dir(&dir),
+        "bash runs",
     );
+    piped.code(0);
     // More than any input may be is refused, not read to the end.
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(format!(
-            "yes | '{kotalc}' diff ipfs --against - --exit-code"
-        ))
-        .current_dir(&dir)
-        .output()
-        .expect("bash runs");
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("larger than the limit"),
-        "{}",
-        text(&out.stderr)
+    let out = Run::of(
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "yes | '{kotalc}' diff ipfs --against - --exit-code"
+            ))
+            .current_dir(&dir),
+        "bash runs",
     );
+    out.code(1).stderr_has("larger than the limit");
 }
 
 /// A repository with `files` committed, for `diff --against-ref HEAD`.
@@ -440,7 +412,7 @@ fn committed(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
     dir
 }
 
-fn diff_head(dir: &Path) -> std::process::Output {
+fn diff_head(dir: &Path) -> Run {
     run(
         dir,
         &[
@@ -463,16 +435,9 @@ fn a_non_ascii_file_name_is_read_at_a_revision() {
     let dir = committed("gitops-ref-non-ascii", &[("ipfs/pér.yaml", PEER)]);
     fs::write(dir.join("ipfs/pér.yaml"), PEER.replace("50Gi", "10Gi")).expect("write");
     let out = diff_head(&dir);
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
-    assert!(
-        stdout.contains("~ PersistentVolumeClaim ipfs/gateway"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("refused: PersistentVolumeClaim.spec.resources.requests.storage"),
-        "{stdout}"
-    );
+    out.code(1)
+        .stdout_has("~ PersistentVolumeClaim ipfs/gateway")
+        .stdout_has("refused: PersistentVolumeClaim.spec.resources.requests.storage");
 }
 
 /// The input limit holds for a file at a revision as on disk: a blob over it is refused by
@@ -487,17 +452,10 @@ fn a_blob_over_the_input_limit_is_refused_at_a_revision() {
     let dir = committed("gitops-ref-large", &[("ipfs/big.yaml", &big)]);
     fs::write(dir.join("ipfs/big.yaml"), PEER).expect("write");
     let out = diff_head(&dir);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("ipfs/big.yaml@HEAD")
-            && stderr.contains("larger than the input limit of 32 MiB"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("the inputs at HEAD do not build"),
-        "{stderr}"
-    );
+    out.code(1)
+        .stderr_has("ipfs/big.yaml@HEAD")
+        .stderr_has("larger than the input limit of 32 MiB")
+        .stderr_has("the inputs at HEAD do not build");
 }
 
 /// A committed link is skipped at a revision as `build` skips it on disk: its target (here a
@@ -509,13 +467,8 @@ fn a_committed_link_is_skipped_at_a_revision_as_on_disk() {
     git(&dir, &["add", "."]);
     git(&dir, &["commit", "-q", "-m", "a link"]);
     let out = diff_head(&dir);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(
-        text(&out.stdout).contains("0 added, 0 removed, 0 changed, 5 unchanged\n"),
-        "{}",
-        text(&out.stdout)
-    );
+    out.code(0)
+        .stdout_has("0 added, 0 removed, 0 changed, 5 unchanged\n");
 }
 
 /// A user whose inputs held no resource at HEAD (a `peer.json`, a hidden directory, a tree
@@ -547,7 +500,7 @@ fn the_files_skipped_at_a_revision_are_the_revisions() {
             .to_string()
     };
     let on_disk = run(&dir, &["build", "ipfs"]);
-    assert_eq!(on_disk.status.code(), Some(1));
+    on_disk.code(1);
     assert_eq!(
         skipped(&text(&on_disk.stderr)),
         "skipped ipfs/.cache/, ipfs/out/ (kotalc's output), ipfs/peer.json"
@@ -560,17 +513,14 @@ fn the_files_skipped_at_a_revision_are_the_revisions() {
     fs::write(dir.join("ipfs/notes.txt"), "to do\n").expect("write");
     let out = diff_head(&dir);
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("the inputs at HEAD do not build")
-            && stderr.contains("no *.yaml or *.yml file was read"),
-        "{stderr}"
-    );
+    out.code(1)
+        .stderr_has("the inputs at HEAD do not build")
+        .stderr_has("no *.yaml or *.yml file was read");
     assert_eq!(
         skipped(&stderr),
         "skipped ipfs/.cache/@HEAD, ipfs/out/@HEAD (kotalc's output), ipfs/peer.json@HEAD"
     );
-    assert!(!stderr.contains("notes.txt"), "{stderr}");
+    out.stderr_lacks("notes.txt");
 }
 
 /// The old side's resources are compared as they render: a Swarm's nodes as Peers. A node
@@ -596,14 +546,9 @@ fn a_refused_change_to_a_peer_made_from_a_swarm_is_reported() {
     )
     .expect("write");
     let out = diff_head(&dir);
-    let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("! Peer ipfs/sample-swarm-node-3")
-            && stdout.contains("refused: spec.initProfiles"),
-        "{stdout}{}",
-        text(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    out.stdout_has("! Peer ipfs/sample-swarm-node-3")
+        .stdout_has("refused: spec.initProfiles")
+        .code(1);
 }
 
 /// Against a render, a claim that had no class and gains one is accepted only if the cluster
@@ -614,7 +559,7 @@ fn a_claim_gaining_a_class_needs_it_classless() {
     fs::create_dir_all(dir.join("ipfs")).expect("mkdir");
     fs::write(dir.join("ipfs/archive.yaml"), CLUSTER).expect("write");
     let built = run(&dir, &["build", "ipfs", "-o", "rendered"]);
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    built.success();
     fs::write(
         dir.join("ipfs/archive.yaml"),
         CLUSTER.replace("spec: {}", "spec:\n  resources:\n    storageClass: fast"),
@@ -633,11 +578,7 @@ fn a_claim_gaining_a_class_needs_it_classless() {
             "never",
         ],
     );
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    assert!(
-        stdout.contains("needs: PersistentVolumeClaim.spec.storageClassName: the claim gains"),
-        "{stdout}"
-    );
-    assert!(!stdout.contains("refused"), "{stdout}");
+    out.code(0)
+        .stdout_has("needs: PersistentVolumeClaim.spec.storageClassName: the claim gains")
+        .stdout_lacks("refused");
 }

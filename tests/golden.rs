@@ -8,7 +8,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{root, run, text};
+use crate::common::{Kotalc, root, run, text};
 
 /// The fixture cases, in path order.
 pub fn cases() -> Vec<std::path::PathBuf> {
@@ -52,7 +52,11 @@ fn golden_fixtures() {
         let args = args_of(case);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = match fs::read(case.join("stdin.yaml")) {
-            Ok(stdin) => crate::common::run_with_stdin(case, &argv, &stdin),
+            Ok(stdin) => Kotalc::new()
+                .current_dir(case)
+                .args(&argv)
+                .stdin(&stdin)
+                .run(),
             Err(_) => run(case, &argv),
         };
         let actual = [

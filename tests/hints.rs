@@ -5,9 +5,8 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-use crate::common::{assert_exit, run, run_with_stdin, scratch, text};
+use crate::common::{Kotalc, Run, run, scratch, text};
 
 const PEER: &str = "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: p\n";
 const CONFIG_MAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n";
@@ -37,23 +36,14 @@ fn no_flags(said: &str) {
 fn the_command_line_names_its_flags() {
     let dir = inputs("hints-cli");
     let out = run(&dir, &["build", "in"]);
-    assert_exit(&out, 1);
-    assert!(
-        text(&out.stderr).contains("pass --passthrough to copy other manifests"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(1)
+        .stderr_has("pass --passthrough to copy other manifests");
     let out = run(&dir, &["build", "empty"]);
-    assert_exit(&out, 1);
-    assert!(text(&out.stderr).contains("pass --allow-empty if that is intended"));
+    out.code(1)
+        .stderr_has("pass --allow-empty if that is intended");
     fs::write(dir.join("empty/sealed.yaml"), SEALED).expect("write");
     let out = run(&dir, &["build", "empty"]);
-    assert_exit(&out, 1);
-    assert!(
-        text(&out.stderr).contains("or pass --namespace"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(1).stderr_has("or pass --namespace");
 }
 
 /// The KRM function's results once told a KRM user to "pass --passthrough" and "pass
@@ -73,65 +63,52 @@ fn the_krm_function_names_its_config_keys() {
             serde_json::to_string(&items).expect("json")
         )
     };
-    let krm =
-        |items: &[&str], spec: &str| run_with_stdin(&dir, &["krm"], list(items, spec).as_bytes());
+    let krm = |items: &[&str], spec: &str| {
+        Kotalc::new()
+            .current_dir(&dir)
+            .args(["krm"])
+            .stdin(list(items, spec).as_bytes())
+            .run()
+    };
 
     // A plain manifest in a file the config names: refused, naming the key that copies it.
     let out = krm(&[], r#"{"paths": ["in"]}"#);
-    assert_exit(&out, 1);
+    out.code(1);
     let said = text(&out.stdout);
-    assert!(
-        said.contains("set passthrough: true in the functionConfig to copy other manifests"),
-        "{said}"
-    );
+    out.stdout_has("set passthrough: true in the functionConfig to copy other manifests");
     no_flags(&said);
     let out = krm(&[], r#"{"paths": ["in"], "passthrough": true}"#);
-    assert_exit(&out, 0);
-    assert!(text(&out.stdout).contains("name: extra"));
+    out.code(0).stdout_has("name: extra");
     // As kpt passes a ConfigMap's data, a string.
     let out = krm(&[], r#"{"paths": ["in"], "passthrough": "yes"}"#);
-    assert_exit(&out, 1);
-    assert!(text(&out.stdout).contains("config passthrough: expected true or false"));
+    out.code(1)
+        .stdout_has("config passthrough: expected true or false");
 
     // Nothing to render.
     let out = krm(&[CONFIG_MAP], "{}");
-    assert_exit(&out, 1);
+    out.code(1);
     let said = text(&out.stdout);
-    assert!(
-        said.contains("set allowEmpty: true in the functionConfig if that is intended"),
-        "{said}"
-    );
+    out.stdout_has("set allowEmpty: true in the functionConfig if that is intended");
     no_flags(&said);
-    assert_exit(&krm(&[CONFIG_MAP], r#"{"allowEmpty": true}"#), 0);
+    krm(&[CONFIG_MAP], r#"{"allowEmpty": true}"#).code(0);
 
     // A SealedSecret that names no namespace.
     let out = krm(&[PEER, SEALED], "{}");
-    assert_exit(&out, 1);
+    out.code(1);
     let said = text(&out.stdout);
-    assert!(
-        said.contains("or set namespace in the functionConfig"),
-        "{said}"
-    );
+    out.stdout_has("or set namespace in the functionConfig");
     no_flags(&said);
 
     // A warning made an error, and a SealedSecret left out, by the config's settings.
     let isolated = format!("{PEER}spec:\n  swarmKeySecretName: swarm-key\n");
     let out = krm(&[&isolated], r#"{"denyWarnings": true}"#);
-    assert_exit(&out, 1);
-    let said = text(&out.stdout);
-    assert!(
-        said.contains("made an error by config denyWarnings"),
-        "{said}"
-    );
-    assert!(!said.contains("--deny-warnings"), "{said}");
+    out.code(1)
+        .stdout_has("made an error by config denyWarnings")
+        .stdout_lacks("--deny-warnings");
     let sealed = SEALED.replace("name: swarm-key\n", "name: swarm-key\n  namespace: ipfs\n");
     let out = krm(&[PEER, &sealed], r#"{"secretMode": "none"}"#);
-    let said = text(&out.stdout);
-    assert!(
-        said.contains("(config secretMode none writes no Secret objects)"),
-        "{said}"
-    );
-    assert!(!said.contains("--secret-mode"), "{said}");
+    out.stdout_has("(config secretMode none writes no Secret objects)")
+        .stdout_lacks("--secret-mode");
 }
 
 #[test]
@@ -149,26 +126,19 @@ fn the_kustomize_plugin_names_its_config_keys() {
         run(&dir, &["kustomize-plugin", "kotalc.yaml"])
     };
     let out = plugin(r#"{"paths": ["in"]}"#);
-    assert_exit(&out, 1);
+    out.code(1);
     let said = text(&out.stderr);
-    assert!(
-        said.contains("set passthrough: true in the plugin's KotalcBuild spec"),
-        "{said}"
-    );
+    out.stderr_has("set passthrough: true in the plugin's KotalcBuild spec");
     no_flags(&said);
     let out = plugin(r#"{"paths": ["in"], "passthrough": true}"#);
-    assert_exit(&out, 0);
-    assert!(text(&out.stdout).contains("name: extra"));
+    out.code(0).stdout_has("name: extra");
 
     let out = plugin(r#"{"paths": ["empty"]}"#);
-    assert_exit(&out, 1);
+    out.code(1);
     let said = text(&out.stderr);
-    assert!(
-        said.contains("set allowEmpty: true in the plugin's KotalcBuild spec"),
-        "{said}"
-    );
+    out.stderr_has("set allowEmpty: true in the plugin's KotalcBuild spec");
     no_flags(&said);
-    assert_exit(&plugin(r#"{"paths": ["empty"], "allowEmpty": true}"#), 0);
+    plugin(r#"{"paths": ["empty"], "allowEmpty": true}"#).code(0);
 }
 
 /// `build --argocd`, as the plugin's generate command runs it: no terminal, no stdin, the
@@ -176,39 +146,31 @@ fn the_kustomize_plugin_names_its_config_keys() {
 #[test]
 fn the_argocd_plugin_names_its_env_and_parameters() {
     let dir = inputs("hints-argocd");
-    let generate = |at: &str, env: &[(&str, &str)]| -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kotalc"))
+    let generate = |at: &str, env: &[(&str, &str)]| -> Run {
+        Kotalc::new()
             .args(["build", "--argocd", "."])
             .current_dir(Path::new(&dir).join(at))
             .env_clear()
             .env("ARGOCD_APP_NAME", "ipfs")
             .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .output()
-            .expect("kotalc runs")
+            .run()
     };
     let out = generate("in", &[]);
-    assert_exit(&out, 1);
+    out.code(1);
     let said = text(&out.stderr);
-    assert!(
-        said.contains(
-            "set KOTALC_PASSTHROUGH to \"true\" in the Application's plugin env \
-             (ARGOCD_ENV_KOTALC_PASSTHROUGH) or the plugin's passthrough parameter"
-        ),
-        "{said}"
+    out.stderr_has(
+        "set KOTALC_PASSTHROUGH to \"true\" in the Application's plugin env \
+             (ARGOCD_ENV_KOTALC_PASSTHROUGH) or the plugin's passthrough parameter",
     );
     no_flags(&said);
-    assert_exit(&generate("in", &[("PARAM_PASSTHROUGH", "true")]), 0);
+    generate("in", &[("PARAM_PASSTHROUGH", "true")]).code(0);
 
     let out = generate("empty", &[]);
-    assert_exit(&out, 1);
+    out.code(1);
     let said = text(&out.stderr);
-    assert!(
-        said.contains(
-            "set KOTALC_ALLOW_EMPTY to \"true\" in the Application's plugin env \
-             (ARGOCD_ENV_KOTALC_ALLOW_EMPTY) or the plugin's allow-empty parameter"
-        ),
-        "{said}"
+    out.stderr_has(
+        "set KOTALC_ALLOW_EMPTY to \"true\" in the Application's plugin env \
+             (ARGOCD_ENV_KOTALC_ALLOW_EMPTY) or the plugin's allow-empty parameter",
     );
     no_flags(&said);
 
@@ -216,20 +178,13 @@ fn the_argocd_plugin_names_its_env_and_parameters() {
     fs::write(dir.join("empty/sealed.yaml"), SEALED).expect("write");
     fs::write(dir.join("empty/peer.yaml"), PEER).expect("write");
     let out = generate("empty", &[]);
-    assert_exit(&out, 1);
+    out.code(1);
     let said = text(&out.stderr);
-    assert!(
-        said.contains("or set KOTALC_NAMESPACE in the Application's plugin env"),
-        "{said}"
-    );
+    out.stderr_has("or set KOTALC_NAMESPACE in the Application's plugin env");
     no_flags(&said);
 
     // A value the plugin refuses is named as the Application sets it.
     let out = generate("in", &[("ARGOCD_ENV_KOTALC_SECRET_MODE", "vault")]);
-    assert_exit(&out, 2);
-    assert!(
-        text(&out.stderr).contains("ARGOCD_ENV_KOTALC_SECRET_MODE: \"vault\" is not sealed"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(2)
+        .stderr_has("ARGOCD_ENV_KOTALC_SECRET_MODE: \"vault\" is not sealed");
 }

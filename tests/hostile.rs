@@ -5,19 +5,13 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::common::{kotalc, run, scratch, text};
+use crate::common::{Kotalc, run, scratch, text};
 
 const PEER: &str = "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: peer\nspec:\n  gateway: true\n";
 
 /// Runs `kotalc build` on `dir` and checks the outcome: exit code, no panic, no hang.
 fn build(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut command = kotalc();
-    command
-        .arg("build")
-        .args(args)
-        .current_dir(dir)
-        .env_remove("NO_COLOR");
-    let out = crate::common::finish(command, None).output;
+    let out = Kotalc::new().arg("build").args(args).current_dir(dir).run();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     (out.status.code().unwrap_or(-1), stdout, stderr)
 }
@@ -156,12 +150,7 @@ fn links_unreadable_entries_and_wrong_kinds_of_path() {
             "cluster-secret",
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("cannot read ."),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(1).stderr_has("cannot read .");
 
     // Unreadable: the OS lets root read anything, so the check only bites for other users.
     let locked = scratch("hostile-unreadable");

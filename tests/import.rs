@@ -4,14 +4,14 @@
 
 use std::fs;
 
-use crate::common::{root, run, run_with_stdin, scratch, text};
+use crate::common::{Kotalc, root, run, scratch, text};
 
 const EXPORT: &str = "tests/data/operator/peers-clusterpeers.yaml";
 
 #[test]
 fn an_export_becomes_clean_inputs_in_the_order_a_person_writes() {
     let out = run(&root(), &["import", EXPORT]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.code(0);
     let stdout = text(&out.stdout);
     for server in [
         "uid:",
@@ -46,12 +46,7 @@ fn an_export_becomes_clean_inputs_in_the_order_a_person_writes() {
     // Every referenced Secret gets the command that seals it from the cluster, and the note
     // says how to turn the NetworkPolicies on.
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(
-            "kotalc.io/network-policies: \"false\", so the takeover changes no connection"
-        ),
-        "{stderr}"
-    );
+    out.stderr_has("kotalc.io/network-policies: \"false\", so the takeover changes no connection");
     for command in [
         "kubectl get secret my-swarm-key -n ipfs -o yaml | kotalc seal --cert '<controller.pem>' \
          --from-secret --key swarm.key -o sealedsecret-my-swarm-key.yaml",
@@ -72,7 +67,11 @@ fn an_export_becomes_clean_inputs_in_the_order_a_person_writes() {
 
     // JSON (kubectl -o json), on stdin, gives the same inputs; --keep-defaults keeps them.
     let json = fs::read(root().join("tests/data/operator/peers-clusterpeers.json")).expect("json");
-    let from_json = run_with_stdin(&root(), &["import"], &json);
+    let from_json = Kotalc::new()
+        .current_dir(root())
+        .args(["import"])
+        .stdin(&json)
+        .run();
     assert_eq!(
         text(&from_json.stdout),
         stdout,
@@ -80,9 +79,9 @@ fn an_export_becomes_clean_inputs_in_the_order_a_person_writes() {
         text(&from_json.stderr)
     );
     let kept = run(&root(), &["import", "--keep-defaults", EXPORT]);
-    let kept = text(&kept.stdout);
-    assert!(kept.contains("image: kotalco/kubo:v0.28.0") && kept.contains("consensus: crdt"));
-    assert!(!kept.contains("uid:"), "{kept}");
+    kept.stdout_has("image: kotalco/kubo:v0.28.0")
+        .stdout_has("consensus: crdt")
+        .stdout_lacks("uid:");
 }
 
 /// Importing and building gives the objects that building the hand-written samples gives.
@@ -93,17 +92,14 @@ fn import_then_build_renders_what_the_samples_render() {
         &root(),
         &["import", EXPORT, "-o", dir.to_str().expect("utf-8")],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.code(0);
     // The seal commands write beside the resources that read the Secrets, and the run ends
     // with the summary line.
     let stderr = text(&out.stderr);
     let shown = crate::common::text(dir.as_os_str().as_encoded_bytes());
-    assert!(
-        stderr.contains(&format!(
-            "--from-secret --key swarm.key -o {shown}/ipfs/sealedsecret-my-swarm-key.yaml"
-        )),
-        "{stderr}"
-    );
+    out.stderr_has(format!(
+        "--from-secret --key swarm.key -o {shown}/ipfs/sealedsecret-my-swarm-key.yaml"
+    ));
     assert_eq!(
         stderr.lines().last(),
         Some(
@@ -134,12 +130,7 @@ fn import_then_build_renders_what_the_samples_render() {
         ]
     );
     let imported = run(&root(), &["build", dir.to_str().expect("utf-8")]);
-    assert_eq!(
-        imported.status.code(),
-        Some(0),
-        "{}",
-        text(&imported.stderr)
-    );
+    imported.code(0);
     let samples = root().join("../../shared/kotal/samples");
     let samples = if samples.is_dir() {
         samples
@@ -162,7 +153,7 @@ fn import_then_build_renders_what_the_samples_render() {
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let hand = run(&root(), &argv);
-    assert_eq!(hand.status.code(), Some(0), "{}", text(&hand.stderr));
+    hand.code(0);
     assert_eq!(text(&imported.stdout), text(&hand.stdout));
 }
 
@@ -178,11 +169,15 @@ fn secrets_swarms_and_bad_values_are_refused_where_they_are() {
          ---\napiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: 1peer\n  \
          uid: x\nspec:\n  routing: dhtt\nstatus:\n  client: kubo\n"
     );
-    let out = run_with_stdin(&root(), &["import", "-"], export.as_bytes());
-    assert_eq!(out.status.code(), Some(1));
+    let out = Kotalc::new()
+        .current_dir(root())
+        .args(["import", "-"])
+        .stdin(export.as_bytes())
+        .run();
+    out.code(1);
     assert!(out.stdout.is_empty());
     let stderr = text(&out.stderr);
-    assert!(!stderr.contains(value), "{stderr}");
+    out.stderr_lacks(value);
     for expected in [
         "error[plaintext-secret]: Secret \"cluster-secret\" holds its values in plain text",
         "--> <stdin>:5:9",
@@ -200,7 +195,7 @@ fn secrets_swarms_and_bad_values_are_refused_where_they_are() {
         &root(),
         &["import", EXPORT, "tests/data/operator/sts-svc-cm-pvc.yaml"],
     );
-    assert_eq!(objects.status.code(), Some(0), "{}", text(&objects.stderr));
+    objects.code(0);
     assert!(
         text(&objects.stderr)
             .contains("left out 3 ConfigMap, 3 PersistentVolumeClaim, 3 Service, 3 StatefulSet"),
@@ -223,7 +218,7 @@ fn diff_against_the_operators_exported_objects_shows_only_deliberate_differences
         &root(),
         &["import", EXPORT, "-o", inputs.to_str().expect("utf-8")],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.code(0);
     let against = root().join("tests/data/operator");
     let out = run(
         &dir,
@@ -239,17 +234,15 @@ fn diff_against_the_operators_exported_objects_shows_only_deliberate_differences
         ],
     );
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    out.code(0);
     assert!(
         stdout.ends_with("3 added, 0 removed, 11 changed, 1 unchanged\n"),
         "{stdout}"
     );
     // The public Peer's Service is the operator's; the private one's loses swarm-udp.
-    assert!(!stdout.contains("Service ipfs/bare-peer"), "{stdout}");
-    assert!(
-        !stdout.contains("refused") && !stdout.contains("destructive"),
-        "{stdout}"
-    );
+    out.stdout_lacks("Service ipfs/bare-peer")
+        .stdout_lacks("refused")
+        .stdout_lacks("destructive");
     // The runtime fixes, by list entry: environment variables set (or, for IPFS_LOGGING,
     // replaced), and the cluster ports that nothing listens on; and the liveness probe.
     const RUNTIME_ENV: &[&str] = &[
@@ -381,7 +374,7 @@ fn refused_changes_fail_ci_unless_the_resource_allows_them() {
         &root(),
         &["import", EXPORT, "-o", inputs.to_str().expect("utf-8")],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.code(0);
     let cluster = inputs.join("ipfs/clusterpeer-cluster-peer.yaml");
     let peer = inputs.join("ipfs/peer-peer-sample.yaml");
     let original = fs::read_to_string(&cluster).expect("read");
@@ -419,7 +412,7 @@ fn refused_changes_fail_ci_unless_the_resource_allows_them() {
         run(&dir, &all)
     };
     let out = diff(&["--fail-on", "destructive"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    out.code(1);
     let stdout = text(&out.stdout);
     for expected in [
         "! ClusterPeer ipfs/cluster-peer",
@@ -437,7 +430,7 @@ fn refused_changes_fail_ci_unless_the_resource_allows_them() {
         assert!(stdout.contains(expected), "{expected} not in\n{stdout}");
     }
     // Without --fail-on (or --exit-code) a diff is a report, not a failure.
-    assert_eq!(diff(&[]).status.code(), Some(0));
+    diff(&[]).code(0);
 
     // Allowing some: still failing on the rest; allowing all: passing.
     let annotate = |fields: &str| {
@@ -460,36 +453,25 @@ fn refused_changes_fail_ci_unless_the_resource_allows_them() {
     annotate("spec.swarmKeySecretName, spec.initProfiles");
     fs::write(&cluster, &original).expect("write");
     let out = diff(&["--fail-on", "destructive"]);
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
-    assert!(
-        stdout.contains("(allowed by kotalc.io/allow-change)"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("2 change(s) refused or destructive"),
-        "{stdout}"
-    );
+    out.code(1)
+        .stdout_has("(allowed by kotalc.io/allow-change)")
+        .stdout_has("2 change(s) refused or destructive");
     annotate(
         "spec.swarmKeySecretName,spec.initProfiles,\
          PersistentVolumeClaim.spec.resources.requests.storage,\
          PersistentVolumeClaim.spec.storageClassName",
     );
     let out = diff(&["--fail-on", "destructive"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    out.code(0);
     // --exit-code still fails on any difference.
-    assert_eq!(diff(&["--exit-code"]).status.code(), Some(1));
+    diff(&["--exit-code"]).code(1);
 
     // A misspelt field is refused where it is written, like every kotalc.io annotation.
     annotate("spec.swarmKeySecretNam");
     let out = diff(&[]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("error[invalid-annotation]")
-            && stderr.contains("did you mean \"spec.swarmKeySecretName\"?"),
-        "{stderr}"
-    );
+    out.code(1)
+        .stderr_has("error[invalid-annotation]")
+        .stderr_has("did you mean \"spec.swarmKeySecretName\"?");
 }
 
 /// `--against-ref` compares the resources at the revision with the working tree's, so a
@@ -523,7 +505,7 @@ fn a_refused_change_since_a_git_revision_is_reported() {
             dir.join("ipfs").to_str().expect("utf-8"),
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.code(0);
     git(&["add", "."]);
     git(&["commit", "-q", "-m", "imported"]);
     let cluster = dir.join("ipfs/ipfs/clusterpeer-cluster-peer.yaml");
@@ -549,14 +531,9 @@ fn a_refused_change_since_a_git_revision_is_reported() {
             "destructive",
         ],
     );
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
-    assert!(
-        stdout.contains(
-            "refused: spec.privateKeySecretName: spec.privateKeySecretName changes \
-                         from \"my-cluster-privatekey\" to \"new-key\""
-        ),
-        "{stdout}"
+    out.code(1).stdout_has(
+        "refused: spec.privateKeySecretName: spec.privateKeySecretName changes \
+                         from \"my-cluster-privatekey\" to \"new-key\"",
     );
 
     // A removed resource loses its claim: destructive, unless the revision it is removed
@@ -581,13 +558,8 @@ fn a_refused_change_since_a_git_revision_is_reported() {
         )
     };
     let out = removed();
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(
-        stdout.contains(
-            "destructive: PersistentVolumeClaim: the PersistentVolumeClaim is no longer rendered"
-        ),
-        "{stdout}"
+    out.code(1).stdout_has(
+        "destructive: PersistentVolumeClaim: the PersistentVolumeClaim is no longer rendered",
     );
     fs::write(
         &bare,
@@ -600,14 +572,8 @@ fn a_refused_change_since_a_git_revision_is_reported() {
     git(&["commit", "-q", "-am", "allow removing bare-peer"]);
     fs::remove_file(&bare).expect("rm");
     let out = removed();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    assert!(text(&out.stdout).contains("(allowed by kotalc.io/allow-change)"));
+    out.code(0)
+        .stdout_has("(allowed by kotalc.io/allow-change)");
 }
 
 /// Every field whose change is refused (by the operator's webhook) or recreates objects
@@ -637,11 +603,7 @@ fn explain_marks_every_immutable_field() {
         ("peers.metadata.namespace", "new, empty data volume"),
     ] {
         let out = run(&root(), &["explain", target]);
-        let stdout = text(&out.stdout);
-        assert!(
-            stdout.contains("IMMUTABLE:") && stdout.contains(why),
-            "{target}:\n{stdout}"
-        );
+        out.stdout_has("IMMUTABLE:").stdout_has(why);
     }
     let tree = text(&run(&root(), &["explain", "clusterpeers", "--recursive"]).stdout);
     for line in ["consensus\t<string> -immutable-", "image\t<string>\n"] {
@@ -674,13 +636,12 @@ fn hostile_exports_are_refused_without_harm() {
     for _ in 0..501 {
         deep.push_str("]}");
     }
-    let out = run_with_stdin(&root(), &["import"], deep.as_bytes());
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("error[input-limit]"),
-        "{}",
-        text(&out.stderr)
-    );
+    let out = Kotalc::new()
+        .current_dir(root())
+        .args(["import"])
+        .stdin(deep.as_bytes())
+        .run();
+    out.code(1).stderr_has("error[input-limit]");
 
     // A link in the export directory is not followed out of it.
     let dir = scratch("import-hostile");
@@ -698,11 +659,10 @@ fn hostile_exports_are_refused_without_harm() {
     #[cfg(unix)]
     std::os::unix::fs::symlink(&secret_file, dir.join("linked.json")).expect("symlink");
     let out = run(&root(), &["import", dir.to_str().expect("utf-8")]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("name: a"));
+    out.code(0).stdout_has("name: a");
     // Named directly, the plaintext Secret is refused and its value never printed.
     let out = run(&root(), &["import", secret_file.to_str().expect("utf-8")]);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(all.contains("error[plaintext-secret]"), "{all}");
     assert!(all.contains("import-hostile-secret.json:1:27"), "{all}");
@@ -717,9 +677,8 @@ fn hostile_exports_are_refused_without_harm() {
     .expect("write");
     for format in ["human", "json", "github"] {
         let out = run(&flow, &["build", ".", "--format", format]);
-        assert_eq!(out.status.code(), Some(1));
-        let stderr = text(&out.stderr);
-        assert!(stderr.contains("plaintext-secret"), "{stderr}");
-        assert!(!stderr.contains("aHVudGVyMi1uZXZlcg"), "{format}: {stderr}");
+        out.code(1)
+            .stderr_has("plaintext-secret")
+            .stderr_lacks("aHVudGVyMi1uZXZlcg");
     }
 }

@@ -9,9 +9,8 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Output};
 
-use crate::common::{assert_exit, kotalc, scratch, text};
+use crate::common::{Kotalc, Run, scratch, text};
 
 const MARKER: &str = ".kotalc-files";
 
@@ -49,13 +48,12 @@ fn old_and_new(work: &Path) {
     inputs(&work.join("new"), &peers(true));
 }
 
-fn build(work: &Path, args: &[&str]) -> Output {
-    kotalc()
+fn build(work: &Path, args: &[&str]) -> Run {
+    Kotalc::new()
         .arg("build")
         .args(args)
         .current_dir(work)
-        .output()
-        .expect("kotalc runs")
+        .run()
 }
 
 /// Every entry below `dir`: regular files by content; anything else is a failure.
@@ -136,14 +134,13 @@ fn assert_honest(
 }
 
 /// Runs `build new -o out ARGS` killed after its `n`th write; `None` once it finishes first.
-fn killed_after(work: &Path, n: usize, args: &[&str]) -> Option<Output> {
-    let out = kotalc()
+fn killed_after(work: &Path, n: usize, args: &[&str]) -> Option<Run> {
+    let out = Kotalc::new()
         .args(["build", "new", "-o", "out"])
         .args(args)
         .env("KOTALC_TEST_KILL_AFTER", n.to_string())
         .current_dir(work)
-        .output()
-        .expect("kotalc runs");
+        .run();
     if out.status.success() {
         return None;
     }
@@ -167,8 +164,8 @@ fn leftovers(work: &Path) -> Vec<String> {
 /// The reference trees, built whole into directories of their own.
 fn references(work: &Path) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
     old_and_new(work);
-    assert_exit(&build(work, &["old", "-o", "ref-old"]), 0);
-    assert_exit(&build(work, &["new", "-o", "ref-new"]), 0);
+    build(work, &["old", "-o", "ref-old"]).code(0);
+    build(work, &["new", "-o", "ref-new"]).code(0);
     (files(&work.join("ref-old")), files(&work.join("ref-new")))
 }
 
@@ -197,20 +194,15 @@ fn identities(dir: &Path) -> BTreeMap<String, (u64, i64, i64, i64, i64)> {
 fn an_up_to_date_tree_is_not_written_and_a_change_writes_only_what_changed() {
     let work = scratch("incremental-writes");
     let (_, new) = references(&work);
-    assert_exit(&build(&work, &["old", "-o", "out"]), 0);
+    build(&work, &["old", "-o", "out"]).code(0);
     let before = identities(&work.join("out"));
     // Old inputs onto the old tree: nothing is written, not even the marker.
     let again = build(&work, &["old", "-o", "out"]);
-    assert_exit(&again, 0);
-    assert!(
-        text(&again.stderr).contains("is unchanged"),
-        "{}",
-        text(&again.stderr)
-    );
+    again.code(0).stderr_has("is unchanged");
     assert_eq!(identities(&work.join("out")), before);
 
     let changed = build(&work, &["new", "-o", "out"]);
-    assert_exit(&changed, 0);
+    changed.code(0);
     assert_eq!(files(&work.join("out")), new);
     let after = identities(&work.join("out"));
     let old_files = files(&work.join("ref-old"));
@@ -243,7 +235,7 @@ fn an_update_killed_between_any_two_writes_is_completed_by_the_next_run() {
         let what = format!("killed after write {n}");
         assert_honest(&work, &what, &old, &new);
         let next = build(&work, &["new", "-o", "out"]);
-        assert_exit(&next, 0);
+        next.code(0);
         assert_eq!(files(&work.join("out")), new, "{what}: not completed");
         assert!(
             leftovers(&work).is_empty(),
@@ -285,7 +277,7 @@ fn a_killed_forced_update_never_touches_a_file_kotalc_does_not_own() {
         if killed.is_none() {
             break;
         }
-        assert_exit(&build(&work, &["new", "-o", "out", "--force"]), 0);
+        build(&work, &["new", "-o", "out", "--force"]).code(0);
         assert_eq!(mine(&work), was, "after the run that followed write {n}");
         n += 1;
         assert!(n < 500, "the update never finished");
@@ -300,7 +292,7 @@ fn a_killed_forced_update_never_touches_a_file_kotalc_does_not_own() {
 fn a_first_build_killed_between_any_two_writes_leaves_nothing_or_the_whole_tree() {
     let work = scratch("incremental-kill-first");
     inputs(&work.join("new"), &[("ipfs", "p0".into(), false)]);
-    assert_exit(&build(&work, &["new", "-o", "ref-new"]), 0);
+    build(&work, &["new", "-o", "ref-new"]).code(0);
     let new = files(&work.join("ref-new"));
     let mut n = 1;
     loop {
@@ -314,7 +306,7 @@ fn a_first_build_killed_between_any_two_writes_leaves_nothing_or_the_whole_tree(
             !out.exists() || files(&out) == new,
             "killed after write {n}: a partial tree"
         );
-        assert_exit(&build(&work, &["new", "-o", "out"]), 0);
+        build(&work, &["new", "-o", "out"]).code(0);
         assert_eq!(files(&out), new);
         assert!(leftovers(&work).is_empty(), "{:?}", leftovers(&work));
         n += 1;
@@ -338,13 +330,13 @@ fn updates_killed_at_random_moments_leave_an_honest_tree() {
     };
     inputs(&work.join("old"), &many(false));
     inputs(&work.join("new"), &many(true));
-    assert_exit(&build(&work, &["old", "-o", "ref-old"]), 0);
-    assert_exit(&build(&work, &["new", "-o", "ref-new"]), 0);
+    build(&work, &["old", "-o", "ref-old"]).code(0);
+    build(&work, &["new", "-o", "ref-new"]).code(0);
     let (old, new) = (files(&work.join("ref-old")), files(&work.join("ref-new")));
     reset(&work.join("ref-old"), &work.join("out"));
     let start = std::time::Instant::now();
-    assert_exit(&build(&work, &["new", "-o", "out"]), 0);
-    assert_exit(&build(&work, &["old", "-o", "out"]), 0);
+    build(&work, &["new", "-o", "out"]).code(0);
+    build(&work, &["old", "-o", "out"]).code(0);
     let span = start.elapsed().as_micros() as u64 / 2 + 1;
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -356,9 +348,10 @@ fn updates_killed_at_random_moments_leave_an_honest_tree() {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let inputs = if round % 2 == 0 { "new" } else { "old" };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kotalc"))
+        let mut child = Kotalc::new()
             .args(["build", inputs, "-o", "out"])
             .current_dir(&work)
+            .command()
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -369,7 +362,7 @@ fn updates_killed_at_random_moments_leave_an_honest_tree() {
         assert!(status.success() || status.signal() == Some(9), "{status}");
         assert_honest(&work, &format!("round {round}, seed {seed}"), &old, &new);
     }
-    assert_exit(&build(&work, &["new", "-o", "out"]), 0);
+    build(&work, &["new", "-o", "out"]).code(0);
     assert_eq!(files(&work.join("out")), new);
     assert!(leftovers(&work).is_empty(), "{:?}", leftovers(&work));
 }

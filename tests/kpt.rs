@@ -4,28 +4,25 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::common::{self, root, run, scratch, text};
-
-fn kotalc_bin() -> String {
-    env!("CARGO_BIN_EXE_kotalc").to_string()
-}
+use crate::common::{self, Kotalc, Run, root, run, scratch, text};
 
 /// kpt with its home and caches in the scratch directory: nothing read from or written to
 /// the user's, and no network needed with --exec.
-fn kpt(home: &Path, dir: &Path, args: &[&str]) -> Output {
+fn kpt(home: &Path, dir: &Path, args: &[&str]) -> Run {
     fs::create_dir_all(home).expect("home");
-    Command::new("kpt")
-        .args(args)
-        .current_dir(dir)
-        .env("HOME", home)
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .output()
-        .expect("kpt runs")
+    Run::of(
+        Command::new("kpt")
+            .args(args)
+            .current_dir(dir)
+            .env("HOME", home)
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_CONFIG_HOME", home.join("config")),
+        "kpt runs",
+    )
 }
 
 fn objects_below(dir: &Path) -> Vec<J> {
@@ -57,7 +54,7 @@ fn objects_below(dir: &Path) -> Vec<J> {
 
 fn built(dir: &Path, path: &str) -> Vec<J> {
     let out = run(dir, &["build", path]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     let mut docs: Vec<J> = serde_saphyr::from_multiple(&text(&out.stdout)).expect("YAML");
     docs.retain(|d| !d.is_null());
     docs.sort_by_key(kotalc::kube::manifest::Key::of);
@@ -81,15 +78,14 @@ fn kpt_fn_eval_runs_kotalc_as_a_transformer() {
     fs::write(reference.join("peer.yaml"), PEER).expect("write");
     let expected = built(&reference, "peer.yaml");
 
-    let exec = format!("{} krm", kotalc_bin());
+    let exec = format!("{} krm", Kotalc::bin().display());
     let out = kpt(
         &dir.join("home"),
         &dir,
         &["fn", "eval", "pkg", "--exec", &exec],
     );
     let stderr = text(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("[PASS]"), "{stderr}");
+    out.success().stderr_has("[PASS]");
     assert!(
         stderr.contains("[info]: kotalc: 1 resource, 0 errors, 0 warnings"),
         "kpt prints the summary result: {stderr}"
@@ -113,25 +109,19 @@ fn kpt_prints_the_functions_warnings_and_errors() {
     fs::create_dir_all(&pkg).expect("mkdir");
     let broken = PEER.replace("gateway: true", "gateway: true\n  apiPorts: 5001");
     fs::write(pkg.join("peer.yaml"), &broken).expect("write");
-    let exec = format!("{} krm", kotalc_bin());
+    let exec = format!("{} krm", Kotalc::bin().display());
     let out = kpt(
         &dir.join("home"),
         &dir,
         &["fn", "eval", "pkg", "--exec", &exec],
     );
-    assert!(!out.status.success());
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("[FAIL]"), "{stderr}");
-    assert!(
-        stderr.contains(
-            "[error] ipfs.kotal.io/v1alpha1/Peer/ipfs/gw spec.apiPorts: [unknown-field] unknown field `apiPorts`"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("[info]: kotalc: 1 resource, 1 error, 0 warnings"),
-        "{stderr}"
-    );
+    out.fails()
+        .stderr_has("[FAIL]")
+        .stderr_has(
+            "[error] ipfs.kotal.io/v1alpha1/Peer/ipfs/gw spec.apiPorts: [unknown-field] \
+             unknown field `apiPorts`",
+        )
+        .stderr_has("[info]: kotalc: 1 resource, 1 error, 0 warnings");
     assert_eq!(
         fs::read_to_string(pkg.join("peer.yaml")).expect("read"),
         broken,
@@ -146,11 +136,9 @@ fn kpt_prints_the_functions_warnings_and_errors() {
         &dir,
         &["fn", "eval", "pkg", "--exec", &exec],
     );
-    let stderr = text(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("[warning] ipfs.kotal.io/v1alpha1/Peer/ipfs/gw spec.swarmKeySecretName: [sealed-secret-placeholder]"),
-        "{stderr}"
+    out.success().stderr_has(
+        "[warning] ipfs.kotal.io/v1alpha1/Peer/ipfs/gw spec.swarmKeySecretName: \
+         [sealed-secret-placeholder]",
     );
 
     // With the shipped configuration (denyWarnings), the warning fails the function.
@@ -169,12 +157,9 @@ fn kpt_prints_the_functions_warnings_and_errors() {
             &config.to_string_lossy(),
         ],
     );
-    let stderr = text(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("[error]") && stderr.contains("sealed-secret-placeholder"),
-        "{stderr}"
-    );
+    out.fails()
+        .stderr_has("[error]")
+        .stderr_has("sealed-secret-placeholder");
 }
 
 #[test]
@@ -191,7 +176,7 @@ fn kpt_fn_eval_runs_kotalc_as_a_generator() {
          paths: [inputs]\n",
     )
     .expect("write");
-    let exec = format!("{} krm", kotalc_bin());
+    let exec = format!("{} krm", Kotalc::bin().display());
     let out = kpt(
         &dir.join("home"),
         &dir,
@@ -205,7 +190,7 @@ fn kpt_fn_eval_runs_kotalc_as_a_generator() {
             "fn.yaml",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     assert_eq!(objects_below(&dir.join("pkg")), built(&dir, "inputs"));
 }
 
@@ -218,27 +203,22 @@ fn kpt_fn_source_kotalc_krm_kpt_fn_sink() {
     fs::write(dir.join("pkg/other.yaml"), OTHER).expect("write");
     let home = dir.join("home");
     let source = kpt(&home, &dir, &["fn", "source", "pkg"]);
-    assert!(source.status.success(), "{}", text(&source.stderr));
-    assert!(text(&source.stdout).contains("config.kubernetes.io/index"));
-    let function = crate::common::run_with_stdin(&dir, &["krm"], &source.stdout);
-    assert!(function.status.success(), "{}", text(&function.stdout));
-    let mut sink = Command::new("kpt")
-        .args(["fn", "sink", "out"])
+    source.success().stdout_has("config.kubernetes.io/index");
+    let function = Kotalc::new()
         .current_dir(&dir)
-        .env("HOME", &home)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kpt runs");
-    use std::io::Write;
-    sink.stdin
-        .take()
-        .expect("stdin")
-        .write_all(&function.stdout)
-        .expect("write");
-    let sunk = sink.wait_with_output().expect("kpt ends");
-    assert!(sunk.status.success(), "{}", text(&sunk.stderr));
+        .args(["krm"])
+        .stdin(&source.stdout)
+        .run();
+    function.success();
+    let sunk = Run::feeding(
+        Command::new("kpt")
+            .args(["fn", "sink", "out"])
+            .current_dir(&dir)
+            .env("HOME", &home),
+        &function.stdout,
+        "kpt runs",
+    );
+    sunk.success();
     // The ConfigMap keeps its file and its content (as data: kotalc writes items back in
     // canonical key order).
     let other: J = serde_saphyr::from_str(
@@ -260,7 +240,7 @@ fn kpt_fn_render_runs_the_example_kptfile() {
     let dir = scratch("kpt-render");
     let pkg = dir.join("pkg");
     common::copy_tree(&root().join("examples/kpt"), &pkg);
-    let bin = std::path::PathBuf::from(kotalc_bin());
+    let bin = Kotalc::bin().to_path_buf();
     let path = format!(
         "{}:{}",
         bin.parent().expect("bin dir").display(),
@@ -269,20 +249,21 @@ fn kpt_fn_render_runs_the_example_kptfile() {
     let home = dir.join("home");
     fs::create_dir_all(&home).expect("home");
     let render = |args: &[&str]| {
-        Command::new("kpt")
-            .args(["fn", "render", "--allow-exec"])
-            .args(args)
-            .current_dir(&dir)
-            .env("PATH", &path)
-            .env("HOME", &home)
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .output()
-            .expect("kpt runs")
+        Run::of(
+            Command::new("kpt")
+                .args(["fn", "render", "--allow-exec"])
+                .args(args)
+                .current_dir(&dir)
+                .env("PATH", &path)
+                .env("HOME", &home)
+                .env("XDG_CACHE_HOME", home.join("cache"))
+                .env("XDG_CONFIG_HOME", home.join("config")),
+            "kpt runs",
+        )
     };
     let expected = {
         let out = run(&root(), &["build", "examples/kpt/ipfs", "-n", "ipfs"]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        out.success();
         let mut docs: Vec<J> = serde_saphyr::from_multiple(&text(&out.stdout)).expect("YAML");
         docs.retain(|d| !d.is_null());
         docs.sort_by_key(kotalc::kube::manifest::Key::of);
@@ -295,12 +276,8 @@ fn kpt_fn_render_runs_the_example_kptfile() {
     };
 
     let out = render(&["pkg", "-o", "out"]);
-    let stderr = text(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("[info]: kotalc: 1 resource, 0 errors, 0 warnings"),
-        "{stderr}"
-    );
+    out.success()
+        .stderr_has("[info]: kotalc: 1 resource, 0 errors, 0 warnings");
     assert_eq!(rendered_objects(&dir.join("out")), expected);
     assert_eq!(
         fs::read(pkg.join("ipfs/peer.yaml")).expect("the input is kept"),
@@ -309,7 +286,7 @@ fn kpt_fn_render_runs_the_example_kptfile() {
 
     // In place: the package holds the output, not the Peer.
     let out = render(&["pkg"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     assert!(!pkg.join("ipfs/peer.yaml").exists());
     assert_eq!(rendered_objects(&pkg), expected);
 }

@@ -2,11 +2,15 @@
 //! large numbers, with values YAML 1.1 readers would change; and its results never quote the
 //! input's Secret values.
 
-use crate::common::{run_with_stdin, scratch, text};
+use crate::common::{Kotalc, scratch, text};
 
 fn krm(list: &str) -> (i32, serde_json::Value, String) {
     let dir = scratch("krm-items");
-    let out = run_with_stdin(&dir, &["krm"], list.as_bytes());
+    let out = Kotalc::new()
+        .current_dir(&dir)
+        .args(["krm"])
+        .stdin(list.as_bytes())
+        .run();
     let stdout = text(&out.stdout);
     let value = serde_saphyr::from_str_with_options(&stdout, kotalc::input::yaml::options())
         .unwrap_or(serde_json::Value::Null);

@@ -239,7 +239,7 @@ fn kubeseal_unseals_every_sealed_secret_of_generate_new_and_migrate() {
             "new",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     let opened = unsealed_all(&dir.join("new"));
     assert_eq!(
         opened.len(),
@@ -262,7 +262,7 @@ fn kubeseal_unseals_every_sealed_secret_of_generate_new_and_migrate() {
             "migrate", "swarms", "-n", "ns", "--cert", &cert, "-o", "migrated",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     let mut opened: Vec<String> = unsealed_all(&dir.join("migrated"))
         .into_iter()
         .map(|data| String::from_utf8(data["key"].clone()).expect("text"))

@@ -2,12 +2,12 @@
 //! the files of `examples/kustomize/legacy-plugin` as a user would copy them.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value as J;
 
-use crate::common::{copy_tree, root, run, scratch, text};
+use crate::common::{Kotalc, Run, copy_tree, root, run, scratch, text};
 
 fn objects(yaml: &str) -> Vec<J> {
     let mut docs: Vec<J> = serde_saphyr::from_multiple(yaml).expect("YAML stream");
@@ -21,22 +21,22 @@ fn kubectl_kustomize_runs_the_legacy_plugin() {
     crate::common::require_kubectl();
     let dir = scratch("kustomize-legacy");
     copy_tree(&root().join("examples/kustomize/legacy-plugin"), &dir);
-    let bin: PathBuf = PathBuf::from(env!("CARGO_BIN_EXE_kotalc"));
     let path = format!(
         "{}:{}",
-        bin.parent().expect("bin dir").display(),
+        Kotalc::bin_dir().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = Command::new("kubectl")
-        .args(["kustomize", "--enable-alpha-plugins", "."])
-        .current_dir(&dir)
-        .env("PATH", path)
-        .env("KUSTOMIZE_PLUGIN_HOME", dir.join("plugins"))
-        .output()
-        .expect("kubectl runs");
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = Run::of(
+        Command::new("kubectl")
+            .args(["kustomize", "--enable-alpha-plugins", "."])
+            .current_dir(&dir)
+            .env("PATH", path)
+            .env("KUSTOMIZE_PLUGIN_HOME", dir.join("plugins")),
+        "kubectl runs",
+    );
+    out.success();
     let built = run(&dir, &["build", "--namespace", "ipfs", "ipfs"]);
-    assert!(built.status.success(), "{}", text(&built.stderr));
+    built.success();
     let through_kustomize = objects(&text(&out.stdout));
     assert_eq!(
         through_kustomize.len(),
@@ -57,9 +57,9 @@ fn the_legacy_plugin_refuses_empty_input() {
     )
     .expect("write");
     let out = run(&dir, &["kustomize-plugin", "kotalc.yaml"]);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert!(out.stdout.is_empty());
-    assert!(text(&out.stderr).contains("empty-output"));
+    out.stderr_has("empty-output");
 }
 
 /// The generate command of `examples/argocd/plugin.yaml`, run as Argo CD's repo server runs
@@ -78,16 +78,14 @@ fn argocd_generate_command() {
         .collect();
     assert_eq!(command[0], "kotalc");
     let generate = |dir: &Path, env: &[(&str, &str)]| {
-        Command::new(env!("CARGO_BIN_EXE_kotalc"))
+        Kotalc::new()
             .args(&command[1..])
             .current_dir(dir)
             .env_clear()
             .env("ARGOCD_APP_NAME", "ipfs")
             .env("ARGOCD_APP_NAMESPACE", "team-a")
             .envs(env.iter().copied())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("kotalc runs")
+            .run()
     };
     let dir = scratch("argocd-generate");
     fs::write(
@@ -102,7 +100,7 @@ fn argocd_generate_command() {
             ("ARGOCD_ENV_KOTALC_NETWORK_POLICIES", "false"),
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     let manifests = objects(&text(&out.stdout));
     assert_eq!(
         manifests.len(),
@@ -117,7 +115,7 @@ fn argocd_generate_command() {
 
     // The Application's options win, and warnings can fail the sync.
     let denied = generate(&dir, &[("ARGOCD_ENV_KOTALC_DENY_WARNINGS", "true")]);
-    assert_eq!(denied.status.code(), Some(1));
+    denied.code(1);
     assert!(denied.stdout.is_empty());
     let namespaced = generate(
         &dir,
@@ -126,23 +124,20 @@ fn argocd_generate_command() {
             ("ARGOCD_ENV_KOTALC_SECRET_MODE", "none"),
         ],
     );
-    assert!(text(&namespaced.stdout).contains("namespace: other"));
+    namespaced.stdout_has("namespace: other");
 
     // Nothing to render is an error, not an empty (pruning) sync; the help names the plugin's
     // option, not a flag the plugin cannot be given.
     let empty = scratch("argocd-generate-empty");
     let out = generate(&empty, &[]);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert!(out.stdout.is_empty());
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("empty-output"), "{stderr}");
-    assert!(
-        stderr.contains("set KOTALC_ALLOW_EMPTY to \"true\"") && !stderr.contains("--allow-empty"),
-        "{stderr}"
-    );
+    out.stderr_has("empty-output")
+        .stderr_has("set KOTALC_ALLOW_EMPTY to \"true\"")
+        .stderr_lacks("--allow-empty");
     for allowed in ["ARGOCD_ENV_KOTALC_ALLOW_EMPTY", "PARAM_ALLOW_EMPTY"] {
         let out = generate(&empty, &[(allowed, "true")]);
-        assert!(out.status.success(), "{allowed}: {}", text(&out.stderr));
+        out.success();
     }
 
     // A plain manifest beside the resources: refused, naming the plugin's option, then copied
@@ -154,16 +149,12 @@ fn argocd_generate_command() {
     .expect("write");
     let base = ("ARGOCD_ENV_KOTALC_SECRET_MODE", "none");
     let out = generate(&dir, &[base]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("set KOTALC_PASSTHROUGH to \"true\"") && !stderr.contains("--passthrough"),
-        "{stderr}"
-    );
+    out.code(1)
+        .stderr_has("set KOTALC_PASSTHROUGH to \"true\"")
+        .stderr_lacks("--passthrough");
     for passthrough in ["ARGOCD_ENV_KOTALC_PASSTHROUGH", "PARAM_PASSTHROUGH"] {
         let out = generate(&dir, &[base, (passthrough, "true")]);
-        assert!(out.status.success(), "{passthrough}: {}", text(&out.stderr));
-        assert!(text(&out.stdout).contains("name: extra"), "{passthrough}");
+        out.success().stdout_has("name: extra");
     }
 
     // Every parameter plugin.yaml declares is an option kotalc reads: given both ways with
@@ -181,13 +172,8 @@ fn argocd_generate_command() {
         let env = format!("ARGOCD_ENV_KOTALC_{name}");
         let param = format!("PARAM_{name}");
         let out = generate(&dir, &[(&env, "one"), (&param, "two")]);
-        assert_eq!(out.status.code(), Some(2), "{name}");
-        assert!(
-            text(&out.stderr).contains(&format!(
-                "{env} is \"one\" but the plugin parameter {param} is \"two\""
-            )),
-            "{name}: {}",
-            text(&out.stderr)
-        );
+        out.code(2).stderr_has(format!(
+            "{env} is \"one\" but the plugin parameter {param} is \"two\""
+        ));
     }
 }

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Output;
 
-use crate::common::{assert_exit, kotalc, root, run, run_with_stdin, scratch, text};
+use crate::common::{Kotalc, root, run, scratch, text};
 use crate::seal::TEST_PRIVATE_KEY;
 
 const PEER: &str =
@@ -24,10 +24,6 @@ fn assert_clean(what: &str, out: &Output, secret: &str) {
     }
 }
 
-fn with_timeout(command: std::process::Command) -> Output {
-    crate::common::finish(command, None).output
-}
-
 #[test]
 fn links_and_fifos_in_dir_are_never_followed_or_read() {
     let work = scratch("leak-links");
@@ -35,14 +31,14 @@ fn links_and_fifos_in_dir_are_never_followed_or_read() {
     fs::write(work.join("in/peer.yaml"), PEER).expect("write");
     let secret = work.join("environ");
     fs::write(&secret, format!("GITHUB_TOKEN={TOKEN}\n")).expect("write");
-    assert!(run(&work, &["build", "in", "-o", "out"]).status.success());
+    run(&work, &["build", "in", "-o", "out"]).success();
 
     // The pull request commits a link where kotalc's output was.
     let service = work.join("out/ipfs/service-p.yaml");
     fs::remove_file(&service).expect("rm");
     std::os::unix::fs::symlink(&secret, &service).expect("link");
     let check = run(&work, &["build", "in", "-o", "out", "--check"]);
-    assert_exit(&check, 1);
+    check.code(1);
     assert_clean("--check", &check, TOKEN);
     assert!(
         text(&check.stdout).contains("service-p.yaml"),
@@ -56,7 +52,7 @@ fn links_and_fifos_in_dir_are_never_followed_or_read() {
             args.push("--force");
         }
         let build = run(&work, &args);
-        assert_exit(&build, 1);
+        build.code(1);
         assert_clean("-o", &build, TOKEN);
     }
     assert_eq!(
@@ -81,12 +77,7 @@ fn links_and_fifos_in_dir_are_never_followed_or_read() {
             args.push("--force");
         }
         let out = run(&work, &args);
-        assert_exit(&out, 1);
-        assert!(
-            text(&out.stderr).contains("kotalc would write it: ipfs"),
-            "{}",
-            text(&out.stderr)
-        );
+        out.code(1).stderr_has("kotalc would write it: ipfs");
         assert_eq!(
             fs::read_dir(&elsewhere).expect("ls").count(),
             0,
@@ -105,23 +96,12 @@ fn links_and_fifos_in_dir_are_never_followed_or_read() {
         &["build", "in", "-o", "out", "--force"][..],
         &["diff", "in", "--against", "out"][..],
     ] {
-        let mut command = kotalc();
-        command.args(args).current_dir(&work);
-        let out = with_timeout(command);
-        assert!(
-            !text(&out.stderr).contains("panicked"),
-            "{}",
-            text(&out.stderr)
-        );
+        let out = Kotalc::new().args(args).current_dir(&work).run();
+        out.stderr_lacks("panicked");
     }
     std::os::unix::fs::symlink(work.join("out"), work.join("linked")).expect("link");
     let out = run(&work, &["build", "in", "-o", "linked"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("symbolic link"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(1).stderr_has("symbolic link");
 }
 
 #[test]
@@ -146,13 +126,12 @@ fn configured_paths_stay_inside_the_kustomization_root() {
         let list = format!(
             "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n  apiVersion: kotalc.io/v1alpha1\n  kind: KotalcBuild\n  spec:\n    paths: [{path:?}]\n"
         );
-        let out = run_with_stdin(&root_dir, &["krm"], list.as_bytes());
-        assert_eq!(out.status.code(), Some(1), "{path}");
-        assert!(
-            text(&out.stdout).contains("outside the kustomization root"),
-            "{path}: {}",
-            text(&out.stdout)
-        );
+        let out = Kotalc::new()
+            .current_dir(&root_dir)
+            .args(["krm"])
+            .stdin(list.as_bytes())
+            .run();
+        out.code(1).stdout_has("outside the kustomization root");
         assert_clean(path, &out, TOKEN);
 
         fs::write(
@@ -161,14 +140,14 @@ fn configured_paths_stay_inside_the_kustomization_root() {
         )
         .expect("write");
         let out = run(&root_dir, &["kustomize-plugin", "plugin.yaml"]);
-        assert_eq!(out.status.code(), Some(1), "{path}");
+        out.code(1);
         assert_clean(path, &out, TOKEN);
     }
     // A file of the root that is no Kotal input is not echoed either.
     fs::remove_file(root_dir.join("inside.yaml")).expect("rm");
     fs::write(root_dir.join("notes.yaml"), format!("token: {TOKEN}: x\n")).expect("write");
     let out = run(&root_dir, &["build", "notes.yaml", "--format", "human"]);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert_clean("a file that does not parse", &out, TOKEN);
     fs::write(
         root_dir.join("plain.yaml"),
@@ -177,12 +156,7 @@ fn configured_paths_stay_inside_the_kustomization_root() {
     .expect("write");
     for format in ["human", "json", "github"] {
         let out = run(&root_dir, &["build", "plain.yaml", "--format", format]);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(
-            text(&out.stderr).contains("not-an-object"),
-            "{}",
-            text(&out.stderr)
-        );
+        out.code(1).stderr_has("not-an-object");
         assert_clean("a text file", &out, TOKEN);
     }
 }
@@ -220,15 +194,15 @@ fn seal_never_quotes_the_value_it_refuses() {
                     format,
                 ],
             );
-            assert_exit(&out, 1);
+            out.code(1);
             assert_clean("seal", &out, &hex);
         }
     }
     // A private key with a bad character: the decoder's position and symbol are not shown.
     let bad = format!("{}!", &TEST_PRIVATE_KEY[..40]);
-    let out = run_with_stdin(
-        &work,
-        &[
+    let out = Kotalc::new()
+        .current_dir(&work)
+        .args([
             "seal",
             "--cert",
             &root()
@@ -242,10 +216,10 @@ fn seal_never_quotes_the_value_it_refuses() {
             "--key",
             "key",
             "--from-stdin",
-        ],
-        bad.as_bytes(),
-    );
-    assert_eq!(out.status.code(), Some(1));
+        ])
+        .stdin(bad.as_bytes())
+        .run();
+    out.code(1);
     assert_clean("seal --from-stdin", &out, &bad);
 }
 
@@ -345,17 +319,7 @@ fn plaintext_in_lists_and_sealed_secret_templates_is_refused() {
             &["build", ".", "--passthrough", "-o", "out"][..],
         ] {
             let out = run(&work, args);
-            assert_eq!(
-                out.status.code(),
-                Some(1),
-                "{document}: {}",
-                text(&out.stderr)
-            );
-            assert!(
-                text(&out.stderr).contains("plaintext-secret"),
-                "{}",
-                text(&out.stderr)
-            );
+            out.code(1).stderr_has("plaintext-secret");
             assert_clean("plaintext", &out, value);
             assert!(!Path::new(&work.join("out")).exists());
         }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::common::{assert_exit, kotalc, root, run, scratch, text};
+use crate::common::{Kotalc, Run, root, run, scratch, text};
 
 const PEER: &str =
     "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata: {name: p, namespace: ipfs}\n";
@@ -83,7 +83,7 @@ fn assert_victim_intact(victim: &Path, what: &str) {
     }
 }
 
-fn write(writer: &Writer, repo: &Path, extra: &[&str]) -> std::process::Output {
+fn write(writer: &Writer, repo: &Path, extra: &[&str]) -> Run {
     let mut args: Vec<&str> = writer.args.to_vec();
     args.extend(["-o", "rendered"]);
     args.extend(extra);
@@ -196,7 +196,7 @@ fn a_planted_leftover_never_makes_kotalc_delete_through_a_link() {
             );
             if attack == "owned-dir" {
                 // The link was not kotalc's: kept in the new tree, as a link.
-                assert_eq!(out.status.code(), Some(0), "{what}: {stderr}");
+                out.code(0);
                 assert!(
                     fs::symlink_metadata(tree.join("up"))
                         .expect("kept")
@@ -206,7 +206,7 @@ fn a_planted_leftover_never_makes_kotalc_delete_through_a_link() {
                 );
                 continue;
             }
-            assert_eq!(out.status.code(), Some(0), "{what}: {stderr}");
+            out.code(0);
             // What kotalc cannot prove its own is left as it is, and named.
             assert_eq!(snapshot(&tree), planted, "{what}: the planted tree changed");
             assert!(
@@ -255,11 +255,11 @@ fn an_old_tree_left_by_an_interrupted_run_is_cleaned_only_when_it_is_all_kotalc_
     for writer in &WRITERS {
         let (repo, _) = repository(&format!("leftover-old-{}", writer.name));
         let out = write(writer, &repo, &[]);
-        assert_exit(&out, 0);
+        out.code(0);
         let old = repo.join(".rendered.kotalc-old-4000000001");
         fs::rename(repo.join("rendered"), &old).expect("move");
         let out = write(writer, &repo, &[]);
-        assert_exit(&out, 0);
+        out.code(0);
         assert!(
             !old.exists(),
             "{}: the old tree is still there",
@@ -267,20 +267,16 @@ fn an_old_tree_left_by_an_interrupted_run_is_cleaned_only_when_it_is_all_kotalc_
         );
 
         let out = write(writer, &repo, &[]);
-        assert_exit(&out, 0);
+        out.code(0);
         fs::rename(repo.join("rendered"), &old).expect("move");
         fs::write(old.join("mine.txt"), "added by hand\n").expect("write");
         let out = write(writer, &repo, &[]);
-        assert_exit(&out, 0);
+        out.code(0);
         assert_eq!(
             fs::read_to_string(old.join("mine.txt")).expect("kept"),
             "added by hand\n"
         );
-        assert!(
-            text(&out.stderr).contains("mine.txt"),
-            "{}",
-            text(&out.stderr)
-        );
+        out.stderr_has("mine.txt");
     }
 }
 
@@ -304,9 +300,10 @@ fn a_staging_tree_left_by_kill_9_is_cleaned_by_the_next_run() {
     // (a fast machine) is tried again.
     for _ in 0..20 {
         let _ = fs::remove_dir_all(work.join("out"));
-        let mut child = kotalc()
+        let mut child = Kotalc::new()
             .args(["build", "in", "-o", "out"])
             .current_dir(&work)
+            .command()
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("kotalc runs");
@@ -327,7 +324,7 @@ fn a_staging_tree_left_by_kill_9_is_cleaned_by_the_next_run() {
     }
     let left = left.expect("a run killed while it staged its tree");
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_exit(&out, 0);
+    out.code(0);
     assert!(!left.exists(), "{}: {}", left.display(), text(&out.stderr));
     let leftovers: Vec<String> = fs::read_dir(&work)
         .expect("list")

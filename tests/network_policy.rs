@@ -12,7 +12,7 @@ use std::process::Command;
 
 use serde_json::{Value as J, json};
 
-use crate::common::{assert_exit, real_program, root, run, scratch, text};
+use crate::common::{Kotalc, real_program, root, run, scratch, text};
 
 /// A pod of the simulated cluster, or an address outside it.
 #[derive(Clone, Debug)]
@@ -37,7 +37,7 @@ fn build_with(dir: &Path, args: &[&str]) -> Vec<J> {
     let mut argv = vec!["build", "."];
     argv.extend(args);
     let out = run(dir, &argv);
-    assert_exit(&out, 0);
+    out.code(0);
     let objects: Vec<J> =
         serde_saphyr::from_multiple(&text(&out.stdout)).expect("kotalc prints a YAML stream");
     no_peer_admits_every_namespace(&objects);
@@ -485,7 +485,7 @@ fn two_clusters_that_share_nothing_stay_apart() {
 #[test]
 fn policies_turn_off_by_flag_and_by_annotation() {
     let on = run(&root(), &["build", "examples/ipfs/"]);
-    assert_exit(&on, 0);
+    on.code(0);
     assert_eq!(text(&on.stdout).matches("kind: NetworkPolicy").count(), 5);
     assert_eq!(
         text(&on.stderr).matches("note[network-policies]").count(),
@@ -497,9 +497,9 @@ fn policies_turn_off_by_flag_and_by_annotation() {
         &root(),
         &["build", "--no-network-policies", "examples/ipfs/"],
     );
-    assert_exit(&off, 0);
-    assert!(!text(&off.stdout).contains("NetworkPolicy"));
-    assert!(!text(&off.stderr).contains("network-policies"));
+    off.code(0)
+        .stdout_lacks("NetworkPolicy")
+        .stderr_lacks("network-policies");
 
     let dir = scratch("network-policy-annotation-off");
     fs::write(
@@ -509,9 +509,9 @@ fn policies_turn_off_by_flag_and_by_annotation() {
     )
     .unwrap();
     let out = run(&dir, &["build", "."]);
-    assert_exit(&out, 0);
-    assert!(!text(&out.stdout).contains("NetworkPolicy"));
-    assert!(!text(&out.stderr).contains("network-policies"));
+    out.code(0)
+        .stdout_lacks("NetworkPolicy")
+        .stderr_lacks("network-policies");
 }
 
 /// No rule of any rendered policy has an empty peer list, which Kubernetes reads as
@@ -556,19 +556,15 @@ fn malformed_policy_annotations_are_errors() {
     )
     .unwrap();
     let out = run(&dir, &["build", "."]);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert!(out.stdout.is_empty());
-    let stderr = text(&out.stderr);
     for (line, field) in [
         (6, "kotalc.io/api-clients"),
         (7, "kotalc.io/network-policies"),
         (8, "kotalc.io/open-egress"),
     ] {
-        assert!(
-            stderr.contains(&format!("peer.yaml:{line}:"))
-                && stderr.contains(&format!("metadata.annotations[{field}]")),
-            "{field}: {stderr}"
-        );
+        out.stderr_has(format!("peer.yaml:{line}:"))
+            .stderr_has(format!("metadata.annotations[{field}]"));
     }
 }
 
@@ -629,14 +625,10 @@ fn rest_credentials_reach_the_daemon_and_one_cluster_shares_them() {
     )
     .unwrap();
     let out = run(&dir, &["build", "."]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("error[rest-credentials-mismatch]")
-            && stderr.contains("cluster.yaml:18:")
-            && stderr.contains("ClusterPeer \"c-2\""),
-        "{stderr}"
-    );
+    out.code(1)
+        .stderr_has("error[rest-credentials-mismatch]")
+        .stderr_has("cluster.yaml:18:")
+        .stderr_has("ClusterPeer \"c-2\"");
 }
 
 /// A ClusterPeer's YAML, in `namespace`, with `extra` lines under `spec`.
@@ -769,19 +761,16 @@ fn a_grant_never_admits_every_namespace() {
     )
     .unwrap();
     let refused = run(&dir, &["build", "."]);
-    assert_eq!(refused.status.code(), Some(1));
+    refused.code(1);
     assert!(refused.stdout.is_empty());
-    let stderr = text(&refused.stderr);
-    assert!(
-        stderr.contains("error[policy-namespace-unknown]")
-            && stderr.contains("cluster.yaml:6:17")
-            && stderr.contains("spec.peerEndpoint")
-            && stderr.contains("--namespace")
-            && stderr.contains("metadata.namespace"),
-        "{stderr}"
-    );
+    refused
+        .stderr_has("error[policy-namespace-unknown]")
+        .stderr_has("cluster.yaml:6:17")
+        .stderr_has("spec.peerEndpoint")
+        .stderr_has("--namespace")
+        .stderr_has("metadata.namespace");
     // Without policies there is no grant to name.
-    assert_exit(&run(&dir, &["build", ".", "--no-network-policies"]), 0);
+    run(&dir, &["build", ".", "--no-network-policies"]).code(0);
 
     let objects = build_with(&dir, &["--namespace", "ipfs"]);
     let pinner = pairs(pod_labels(&objects, "pinner"));
@@ -829,16 +818,13 @@ fn a_grant_never_admits_every_namespace() {
     )
     .unwrap();
     let refused = run(&dir, &["build", "."]);
-    assert_eq!(refused.status.code(), Some(1));
+    refused.code(1);
     let stderr = text(&refused.stderr);
     for (place, field) in [
         ("set.yaml:18:7", "spec.bootstrapPeers[0]"),
         ("set.yaml:33:24", "metadata.annotations[kotalc.io/peering]"),
     ] {
-        assert!(
-            stderr.contains(place) && stderr.contains(field),
-            "{place} {field}: {stderr}"
-        );
+        refused.stderr_has(place).stderr_has(field);
     }
     assert_eq!(
         stderr.matches("error[policy-namespace-unknown]").count(),
@@ -868,7 +854,7 @@ fn a_resource_may_not_carry_a_label_the_policies_admit_by() {
         &["build", ".", "--no-network-policies"],
     ] {
         let out = run(&dir, args);
-        assert_eq!(out.status.code(), Some(1));
+        out.code(1);
         assert!(out.stdout.is_empty());
         let stderr = text(&out.stderr);
         assert_eq!(
@@ -881,10 +867,8 @@ fn a_resource_may_not_carry_a_label_the_policies_admit_by() {
             ("sneaky.yaml:9:5", "ipfs.kotal.io/swarm"),
             ("sneaky.yaml:17:5", "ipfs.kotal.io/cluster"),
         ] {
-            assert!(
-                stderr.contains(place) && stderr.contains(&format!("metadata.labels[{key}]")),
-                "{key}: {stderr}"
-            );
+            out.stderr_has(place)
+                .stderr_has(format!("metadata.labels[{key}]"));
         }
     }
 }
@@ -911,7 +895,7 @@ fn a_policy_does_not_grow_with_its_swarm_or_cluster() {
         }
         fs::write(dir.join("set.yaml"), set).unwrap();
         let out = run(&dir, &["build", ".", "--allow", "private-swarm-isolated"]);
-        assert_exit(&out, 0);
+        out.code(0);
         let docs: Vec<String> = text(&out.stdout)
             .split("\n---\n")
             .map(String::from)
@@ -1078,17 +1062,13 @@ fn the_dns_setting_is_offered_by_every_front_end() {
     )
     .unwrap();
     let out = run(&dir, &["build", "."]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("p.yaml:8:28")
-            && stderr.contains("metadata.annotations[kotalc.io/cluster-dns]")
-            && stderr.contains("host bits"),
-        "{stderr}"
-    );
+    out.code(1)
+        .stderr_has("p.yaml:8:28")
+        .stderr_has("metadata.annotations[kotalc.io/cluster-dns]")
+        .stderr_has("host bits");
     fs::write(dir.join("p.yaml"), peer("")).unwrap();
     let bad = run(&dir, &["build", ".", "--cluster-dns", "dns"]);
-    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    bad.code(2);
     let dns_rule = |objects: &[J]| -> J {
         objects
             .iter()
@@ -1112,11 +1092,14 @@ fn the_dns_setting_is_offered_by_every_front_end() {
         peer("").lines().collect::<Vec<_>>().join("\n  ")
     );
     for (value, ok) in [("10.96.0.10", true), ("10.96.0.10/8", false)] {
-        let out =
-            crate::common::run_with_stdin(&dir, &["krm"], list.replacen("{}", value, 1).as_bytes());
+        let out = Kotalc::new()
+            .current_dir(&dir)
+            .args(["krm"])
+            .stdin(list.replacen("{}", value, 1).as_bytes())
+            .run();
         let output: J = serde_saphyr::from_str(&text(&out.stdout)).expect("ResourceList");
         if ok {
-            assert_exit(&out, 0);
+            out.code(0);
             let items = output["items"].as_array().expect("items").clone();
             assert_eq!(dns_rule(&items), expected);
         } else {
@@ -1125,23 +1108,21 @@ fn the_dns_setting_is_offered_by_every_front_end() {
         }
     }
     let argocd = |value: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_kotalc"))
+        Kotalc::new()
             .args(["build", "--argocd", "."])
             .current_dir(&dir)
             .env_clear()
             .env("ARGOCD_APP_NAMESPACE", "ipfs")
             .env("ARGOCD_ENV_KOTALC_CLUSTER_DNS", value)
             .env("ARGOCD_ENV_KOTALC_SECRET_MODE", "none")
-            .output()
-            .expect("kotalc runs")
+            .run()
     };
     let out = argocd("10.96.0.10");
-    assert_exit(&out, 0);
+    out.code(0);
     let objects: Vec<J> = serde_saphyr::from_multiple(&text(&out.stdout)).unwrap();
     assert_eq!(dns_rule(&objects), expected);
     let out = argocd("nope");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("ARGOCD_ENV_KOTALC_CLUSTER_DNS"));
+    out.code(2).stderr_has("ARGOCD_ENV_KOTALC_CLUSTER_DNS");
 }
 
 /// Monitoring and an exposed gateway, against the same set without them: cyclonus's answers
@@ -1183,7 +1164,7 @@ fn monitoring_and_an_exposed_gateway_change_only_their_cells() {
             ".",
         ],
     );
-    assert_exit(&out, 0);
+    out.code(0);
     let opted: Vec<J> = serde_saphyr::from_multiple(&text(&out.stdout)).expect("YAML stream");
     let mut endpoints = pods(&opted);
     let n = endpoints.len();

@@ -6,11 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
-use std::process::Output;
 
 use serde_json::Value as J;
 
-use crate::common::{root, run, scratch, text, yaml_files};
+use crate::common::{Run, root, run, scratch, text, yaml_files};
 use crate::seal::{controller_cert, unsealed};
 
 fn strings(value: &J) -> Vec<&str> {
@@ -175,7 +174,7 @@ fn assert_no_plaintext(dir: &Path, outputs: &[String], plaintexts: &[String]) {
 /// Runs `kotalc new private-swarm demo --peers PEERS [--cluster]` with the test controller's
 /// certificate into `work/swarm`, then `kotalc build swarm --deny-warnings` into
 /// `work/rendered`: the outputs of both.
-pub fn new_swarm_built(work: &Path, peers: usize, cluster: bool) -> (Output, Output) {
+pub fn new_swarm_built(work: &Path, peers: usize, cluster: bool) -> (Run, Run) {
     let peers = peers.to_string();
     let cert = controller_cert();
     let mut args = vec![
@@ -208,7 +207,7 @@ fn a_new_private_swarm_builds_at_once_and_is_peered_and_sealed() {
         let work = scratch(&format!("new-private-swarm-{peers}-{cluster}"));
         let (out, build) = new_swarm_built(&work, peers, cluster);
         let new_stderr = text(&out.stderr);
-        assert!(out.status.success(), "{new_stderr}");
+        out.success();
         assert!(out.stdout.is_empty());
         let resources = peers * if cluster { 2 } else { 1 };
         let files = 1 + 2 * peers + if cluster { 1 + 2 * peers } else { 0 };
@@ -221,7 +220,7 @@ fn a_new_private_swarm_builds_at_once_and_is_peered_and_sealed() {
         );
 
         let build_stderr = text(&build.stderr);
-        assert!(build.status.success(), "{build_stderr}");
+        build.success();
         // Nothing but the note every build with NetworkPolicies carries, and the summary.
         assert!(
             build_stderr.starts_with("note[network-policies]: ")
@@ -274,19 +273,20 @@ fn new_never_writes_over_anything() {
             ],
         )
     };
-    assert!(new("swarm", "demo").status.success());
+    new("swarm", "demo").success();
     let before = tree(&work.join("swarm"));
     // Its own output too: fresh keys would orphan the identities of running peers.
     let again = new("swarm", "demo");
-    assert_eq!(again.status.code(), Some(1));
-    let stderr = text(&again.stderr);
-    assert!(stderr.contains("error[output-dir]") && stderr.contains("nothing written"));
+    again
+        .code(1)
+        .stderr_has("error[output-dir]")
+        .stderr_has("nothing written");
     let after = tree(&work.join("swarm"));
     assert_eq!(before, after, "the first swarm is untouched");
 
     fs::create_dir(work.join("mine")).expect("mkdir");
     fs::write(work.join("mine/notes.txt"), "mine").expect("write");
-    assert_eq!(new("mine", "demo").status.code(), Some(1));
+    new("mine", "demo").code(1);
     assert_eq!(
         fs::read_to_string(work.join("mine/notes.txt")).expect("kept"),
         "mine"
@@ -298,7 +298,7 @@ fn new_never_writes_over_anything() {
     let long = "a".repeat(51);
     for name in ["Demo", "demo_1", long.as_str()] {
         let out = new("refused", name);
-        assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out.stderr));
+        out.code(2);
         assert!(!work.join("refused").exists());
     }
     let out = run(
@@ -317,8 +317,7 @@ fn new_never_writes_over_anything() {
             "refused",
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("error[invalid-certificate]"));
+    out.code(1).stderr_has("error[invalid-certificate]");
     assert!(!work.join("refused").exists());
 }
 
@@ -349,9 +348,9 @@ fn a_new_private_swarm_can_be_monitored() {
             "swarm",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     let build = run(&work, &["build", "--deny-warnings", "swarm"]);
-    assert!(build.status.success(), "{}", text(&build.stderr));
+    build.success();
     let objects: Vec<J> = serde_saphyr::from_multiple(&text(&build.stdout)).expect("YAML");
     let monitors: BTreeSet<&str> = objects
         .iter()

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use crate::common::{assert_exit, run, scratch, text};
+use crate::common::{run, scratch, text};
 
 const PEER: &str =
     "apiVersion: ipfs.kotal.io/v1alpha1\nkind: Peer\nmetadata:\n  name: NAME\n  namespace: ipfs\n";
@@ -45,7 +45,7 @@ fn writes_one_file_per_object_with_a_kustomization() {
     let work = scratch("outdir-layout");
     write_peers(&work.join("in"), &["alpha"]);
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_exit(&out, 0);
+    out.code(0);
     let files: Vec<String> = snapshot(&work.join("out")).into_keys().collect();
     assert_eq!(
         files,
@@ -75,7 +75,7 @@ fn writes_one_file_per_object_with_a_kustomization() {
     }
     // The rendered tree is never read back as input.
     let again = run(&work, &["build", ".", "-o", "out"]);
-    assert_exit(&again, 0);
+    again.code(0);
 }
 
 #[test]
@@ -85,30 +85,21 @@ fn refuses_a_directory_it_does_not_own() {
     fs::create_dir_all(work.join("out")).expect("mkdir");
     fs::write(work.join("out/notes.txt"), "mine").expect("write");
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("was not written by kotalc"),
-        "{}",
-        text(&out.stderr)
-    );
+    out.code(1).stderr_has("was not written by kotalc");
     assert_eq!(
         fs::read_to_string(work.join("out/notes.txt")).expect("kept"),
         "mine"
     );
     assert_eq!(snapshot(&work.join("out")).len(), 1);
-    let forced = run(&work, &["build", "in", "-o", "out", "--force"]);
-    assert_eq!(
-        forced.status.code(),
-        Some(1),
-        "--force never takes a foreign directory"
-    );
+    // --force never takes a foreign directory.
+    run(&work, &["build", "in", "-o", "out", "--force"]).code(1);
 }
 
 #[test]
 fn keeps_the_previous_output_when_rendering_fails() {
     let work = scratch("outdir-failure");
     write_peers(&work.join("in"), &["alpha"]);
-    assert!(run(&work, &["build", "in", "-o", "out"]).status.success());
+    run(&work, &["build", "in", "-o", "out"]).success();
     let before = snapshot(&work.join("out"));
     fs::write(
         work.join("in/broken.yaml"),
@@ -116,7 +107,7 @@ fn keeps_the_previous_output_when_rendering_fails() {
     )
     .expect("write");
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     assert_eq!(snapshot(&work.join("out")), before);
     let leftovers: Vec<_> = fs::read_dir(&work)
         .expect("list")
@@ -133,11 +124,11 @@ fn keeps_the_previous_output_when_rendering_fails() {
 fn removes_stale_files_it_owns() {
     let work = scratch("outdir-stale");
     write_peers(&work.join("in"), &["alpha", "beta"]);
-    assert!(run(&work, &["build", "in", "-o", "out"]).status.success());
+    run(&work, &["build", "in", "-o", "out"]).success();
     assert!(work.join("out/ipfs/statefulset-beta.yaml").exists());
     write_peers(&work.join("in"), &["alpha"]);
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_exit(&out, 0);
+    out.code(0);
     assert!(!work.join("out/ipfs/statefulset-beta.yaml").exists());
     assert!(work.join("out/ipfs/statefulset-alpha.yaml").exists());
 }
@@ -176,24 +167,17 @@ fn an_update_says_how_many_files_it_wrote() {
 fn refuses_to_overwrite_hand_edits_unless_forced() {
     let work = scratch("outdir-edited");
     write_peers(&work.join("in"), &["alpha"]);
-    assert!(run(&work, &["build", "in", "-o", "out"]).status.success());
+    run(&work, &["build", "in", "-o", "out"]).success();
     let edited = work.join("out/ipfs/service-alpha.yaml");
     fs::write(&edited, "# hand edit\n").expect("edit");
     fs::write(work.join("out/extra.yaml"), "# added by hand\n").expect("add");
     let out = run(&work, &["build", "in", "-o", "out"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("edited since kotalc wrote it: ipfs/service-alpha.yaml"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("not written by kotalc: extra.yaml"),
-        "{stderr}"
-    );
+    out.code(1)
+        .stderr_has("edited since kotalc wrote it: ipfs/service-alpha.yaml")
+        .stderr_has("not written by kotalc: extra.yaml");
     assert_eq!(fs::read_to_string(&edited).expect("kept"), "# hand edit\n");
     let forced = run(&work, &["build", "in", "-o", "out", "--force"]);
-    assert_exit(&forced, 0);
+    forced.code(0);
     assert!(
         fs::read_to_string(&edited)
             .expect("read")
@@ -217,7 +201,7 @@ fn every_output_directory_has_one_directory_per_namespace() {
         - apiVersion: ipfs.kotal.io/v1alpha1\n  kind: Peer\n  metadata:\n    name: b\n    namespace: team-b\n  spec: {}\n";
     fs::write(work.join("export.yaml"), export).expect("write");
     let out = run(&work, &["import", "export.yaml", "-o", "kotal/"]);
-    assert_exit(&out, 0);
+    out.code(0);
     assert!(work.join("kotal/ipfs/peer-a.yaml").is_file());
     assert!(work.join("kotal/team-b/peer-b.yaml").is_file());
     fs::write(
@@ -226,7 +210,7 @@ fn every_output_directory_has_one_directory_per_namespace() {
     )
     .expect("write");
     let out = run(&work, &["build", "kotal/", "-o", "rendered/"]);
-    assert_exit(&out, 0);
+    out.code(0);
     for file in [
         "rendered/ipfs/statefulset-a.yaml",
         "rendered/team-b/statefulset-b.yaml",

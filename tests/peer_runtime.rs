@@ -12,7 +12,7 @@ use serde_json::{Value as J, json};
 use kotalc::compile::{Options, compile};
 use kotalc::kube::manifest::Object;
 
-use crate::common::{root, scratch, text};
+use crate::common::{Run, root, scratch, text};
 
 const PEER_ID: &str = "12D3KooWKrYWmMJ6gX34U25D7XhkFv1JunL33ETgK5ypBK1x12iq";
 const SWARM_KEY: &str = "/key/swarm/psk/1.0.0/\n/base16/\n0c3a5bb9c5b1b9d0c0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0d0e0f0a0b0c0\n";
@@ -275,15 +275,15 @@ fn the_stub_refuses_configuring_an_unmigrated_repository() {
     let pod = Pod::new("runtime-unmigrated");
     let objects = peer(&pod.dir, true);
     pod.start(&objects, "0.28").expect("v0.28 start");
-    let out = Command::new(root().join("tests/stub/ipfs"))
-        .args(["config", "Addresses.API", "/ip4/0.0.0.0/tcp/5001"])
-        .env("IPFS_PATH", pod.data())
-        .env("KUBO_STUB_VERSION", "0.42")
-        .env("IPFS_STUB_CALLS", pod.dir.join("calls"))
-        .output()
-        .expect("stub");
-    assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("needs migration"));
+    let out = Run::of(
+        Command::new(root().join("tests/stub/ipfs"))
+            .args(["config", "Addresses.API", "/ip4/0.0.0.0/tcp/5001"])
+            .env("IPFS_PATH", pod.data())
+            .env("KUBO_STUB_VERSION", "0.42")
+            .env("IPFS_STUB_CALLS", pod.dir.join("calls")),
+        "stub",
+    );
+    out.fails().stderr_has("needs migration");
 }
 
 #[test]

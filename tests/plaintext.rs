@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use crate::common::{assert_exit, root, run, scratch, text};
+use crate::common::{root, run, scratch, text};
 use crate::seal::{TEST_CLUSTER_SECRET, TEST_PRIVATE_KEY, seal};
 
 /// The plaintext of the suite's test secrets: the sealing tests' values and the value of the
@@ -215,11 +215,7 @@ fn diff_and_check_redact_the_secret_values_they_read() {
         args.extend(allow);
         let out = run(&work, &args);
         let stdout = text(&out.stdout);
-        assert!(
-            stdout.contains("<redacted>"),
-            "{stdout}{}",
-            text(&out.stderr)
-        );
+        out.stdout_has("<redacted>");
         assert_clean(&format!("diff --format {format} stdout"), &stdout, &secrets);
         assert_clean(
             &format!("diff --format {format} stderr"),
@@ -231,16 +227,16 @@ fn diff_and_check_redact_the_secret_values_they_read() {
     let mut build = vec!["build", "in", "-o", "out"];
     build.extend(allow);
     let out = run(&work, &build);
-    assert_exit(&out, 0);
+    out.code(0);
     fs::write(work.join("out/ipfs/sealedsecret-c.yaml"), &sealed).expect("write");
     fs::write(work.join("out/ipfs/configmap-p.yaml"), secret_doc("p")).expect("write");
     for format in ["human", "json", "github"] {
         let mut args = build.clone();
         args.extend(["--check", "--format", format]);
         let out = run(&work, &args);
-        assert_exit(&out, 1);
+        out.code(1);
         let stdout = text(&out.stdout);
-        assert!(stdout.contains("<redacted>"), "{stdout}");
+        out.stdout_has("<redacted>");
         assert_clean(
             &format!("--check --format {format} stdout"),
             &stdout,

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::common::{run, scratch, text};
+use crate::common::{Run, run, scratch, text};
 
 const GATEWAY: &str = "apiVersion: ipfs.kotal.io/v1alpha1
 kind: Peer
@@ -91,7 +91,7 @@ fn forged_commit(git_dir: &Path) -> String {
     git(git_dir, &["commit-tree", &tree, "-m", "forged"], "")
 }
 
-fn diff(cwd: &Path, args: &[&str]) -> std::process::Output {
+fn diff(cwd: &Path, args: &[&str]) -> Run {
     let mut all = vec!["diff"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--color", "never", "--fail-on", "destructive"]);
@@ -100,25 +100,17 @@ fn diff(cwd: &Path, args: &[&str]) -> std::process::Output {
 
 /// The real base seen: archive's claim removed, which is destructive, so exit 1.
 #[track_caller]
-fn sees_the_real_base(out: &std::process::Output) {
-    let stdout = text(&out.stdout);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("- PersistentVolumeClaim ipfs/archive") && stdout.contains("data is lost"),
-        "{stdout}"
-    );
+fn sees_the_real_base(out: &Run) {
+    out.code(1)
+        .stdout_has("- PersistentVolumeClaim ipfs/archive")
+        .stdout_has("data is lost");
 }
 
 /// The planted repository is named in a warning.
 #[track_caller]
-fn warns_about(out: &std::process::Output, shown: &str) {
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("warning[repository-in-inputs]")
-            && stderr.contains(&format!("--> {shown}")),
-        "{stderr}"
-    );
+fn warns_about(out: &Run, shown: &str) {
+    out.stderr_has("warning[repository-in-inputs]")
+        .stderr_has(format!("--> {shown}"));
 }
 
 /// A partial clone's promisor remote: reading a commit whose tree is missing makes git fetch
@@ -301,7 +293,7 @@ fn the_real_repository_config_runs_no_program() {
 
     let out = diff(&dir, &["ipfs", "--against-ref", "missing-tree"]);
     assert!(!marker.exists(), "the repository's config ran a command");
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    out.code(1);
     // The base that can be read still is.
     sees_the_real_base(&diff(&dir, &["ipfs", "--against-ref", "main"]));
     assert!(!marker.exists(), "the repository's config ran a command");
@@ -314,19 +306,13 @@ fn the_real_repository_config_runs_no_program() {
 fn a_repository_of_another_user_is_named_or_refused() {
     let dir = scratch("another-users-repository");
     real_repository(&dir);
-    let nobody = Command::new("chown")
-        .args(["-R", "65534:65534"])
-        .arg(&dir)
-        .output()
-        .expect("chown runs");
-    assert!(nobody.status.success(), "{}", text(&nobody.stderr));
-    let out = diff(&dir, &["ipfs", "--against-ref", "main"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("belongs to another user"),
-        "{}",
-        text(&out.stderr)
+    let nobody = Run::of(
+        Command::new("chown").args(["-R", "65534:65534"]).arg(&dir),
+        "chown runs",
     );
+    nobody.success();
+    let out = diff(&dir, &["ipfs", "--against-ref", "main"]);
+    out.code(2).stderr_has("belongs to another user");
     sees_the_real_base(&diff(
         &dir,
         &["ipfs", "--against-ref", "main", "--repo", "."],

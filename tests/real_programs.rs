@@ -9,7 +9,7 @@ use std::time::Duration;
 use kotalc::ipfs::keys::{Material, generate};
 use kotalc::kube::manifest::Object;
 
-use crate::common::{assert_exit, real_program, scratch, text, yaml_files};
+use crate::common::{real_program, scratch, text, yaml_files};
 use crate::pods::{Cluster, KUBO, Pod, wait_for};
 use crate::seal::unsealed;
 
@@ -961,8 +961,8 @@ fn real_cluster_extra_args_never_expand_a_secret() {
 fn real_new_private_swarm_runs() {
     let work = scratch("real-new-private-swarm");
     let (new, build) = crate::new::new_swarm_built(&work, 2, true);
-    assert_exit(&new, 0);
-    assert_exit(&build, 0);
+    new.code(0);
+    build.code(0);
 
     let rendered = yaml_files(&work.join("rendered/ipfs"));
     let mut cluster = Cluster::new("new-private-swarm");

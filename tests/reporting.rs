@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value as J;
 
-use crate::common::{assert_exit, root, run, run_with_stdin, scratch, text};
+use crate::common::{Kotalc, root, run, scratch, text};
 
 fn private_peer(name: &str) -> String {
     format!(
@@ -29,7 +29,7 @@ fn repeated_warnings_are_grouped_and_every_run_ends_with_a_summary() {
         .expect("write");
     }
     let out = run(&dir, &["validate", "ipfs"]);
-    assert_eq!(out.status.code(), Some(0));
+    out.code(0);
     let stderr = text(&out.stderr);
     assert_eq!(
         stderr
@@ -38,14 +38,11 @@ fn repeated_warnings_are_grouped_and_every_run_ends_with_a_summary() {
         3,
         "{stderr}"
     );
-    assert!(
-        stderr.contains(
-            "warning[private-swarm-isolated]: 12 more like this, in ipfs/peer-03.yaml, \
-             ipfs/peer-04.yaml"
-        ),
-        "{stderr}"
-    );
-    assert!(stderr.contains("and 2 other files"), "{stderr}");
+    out.stderr_has(
+        "warning[private-swarm-isolated]: 12 more like this, in ipfs/peer-03.yaml, \
+             ipfs/peer-04.yaml",
+    )
+    .stderr_has("and 2 other files");
     let last = stderr.lines().last().unwrap_or_default();
     assert_eq!(last, "kotalc: 15 resources, 0 errors, 16 warnings");
     assert!(
@@ -90,7 +87,7 @@ fn allow_silences_a_warning_for_the_whole_run_and_refuses_unknown_codes() {
             "peer.yaml",
         ],
     );
-    assert_exit(&allowed, 0);
+    allowed.code(0);
     assert_eq!(
         text(&allowed.stderr),
         "kotalc: 1 resource, 0 errors, 0 warnings\n"
@@ -99,8 +96,8 @@ fn allow_silences_a_warning_for_the_whole_run_and_refuses_unknown_codes() {
         &dir,
         &["validate", "--allow", "private-swarm-isolated", "peer.yaml"],
     );
-    assert!(text(&one.stderr).contains("sealed-secret-placeholder"));
-    assert!(!text(&one.stderr).contains("private-swarm-isolated"));
+    one.stderr_has("sealed-secret-placeholder")
+        .stderr_lacks("private-swarm-isolated");
     for (code, expected) in [
         (
             "private-swarm-isolatd",
@@ -109,12 +106,7 @@ fn allow_silences_a_warning_for_the_whole_run_and_refuses_unknown_codes() {
         ("unknown-field", "only warnings can be allowed"),
     ] {
         let out = run(&dir, &["validate", "--allow", code, "peer.yaml"]);
-        assert_eq!(out.status.code(), Some(2), "{code}");
-        assert!(
-            text(&out.stderr).contains(expected),
-            "{}",
-            text(&out.stderr)
-        );
+        out.code(2).stderr_has(expected);
     }
     // The plugin's configuration takes it too, and refuses an unknown code.
     let config = |allow: &str| {
@@ -129,11 +121,11 @@ fn allow_silences_a_warning_for_the_whole_run_and_refuses_unknown_codes() {
     )
     .expect("write");
     let out = run(&dir, &["kustomize-plugin", "kotalc.yaml"]);
-    assert_exit(&out, 0);
+    out.code(0);
     fs::write(dir.join("kotalc.yaml"), config("nonsense")).expect("write");
     let out = run(&dir, &["kustomize-plugin", "kotalc.yaml"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("\"nonsense\" is not a kotalc warning code"));
+    out.code(1)
+        .stderr_has("\"nonsense\" is not a kotalc warning code");
 }
 
 /// The same path, from the working directory, in every format.
@@ -179,7 +171,7 @@ fn check_reports_each_file_in_every_format() {
         "kotalc: 1 resource, 0 errors, 0 warnings; rendered is unchanged (5 files)\n"
     );
     let ok = run(&dir, &["build", "ipfs", "-o", "rendered", "--check"]);
-    assert_eq!(ok.status.code(), Some(0));
+    ok.code(0);
     assert!(text(&ok.stderr).ends_with("; rendered is up to date\n"));
 
     fs::write(
@@ -196,7 +188,7 @@ fn check_reports_each_file_in_every_format() {
                 "build", "ipfs", "-o", "rendered", "--check", "--format", format,
             ],
         );
-        assert_eq!(out.status.code(), Some(1), "{format}");
+        out.code(1);
         assert!(!out.stdout.is_empty(), "the diff is on stdout");
         text(&out.stderr)
     };
@@ -254,9 +246,9 @@ fn one_file_is_one_file_and_validate_writes_nothing() {
     )
     .expect("write");
     let out = run(&dir, &["validate", "bad.yaml"]);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     let stderr = text(&out.stderr);
-    assert!(!stderr.contains("nothing written"), "{stderr}");
+    out.stderr_lacks("nothing written");
     assert!(
         stderr.ends_with("kotalc: 1 resource, 1 error, 0 warnings\n"),
         "{stderr}"
@@ -264,15 +256,14 @@ fn one_file_is_one_file_and_validate_writes_nothing() {
     // A seal written to a file, and a man page directory, say `1 file` where there is one.
     let pages = scratch("reporting-man");
     let man = run(&dir, &["man", "--dir", &pages.to_string_lossy()]);
-    assert_exit(&man, 0);
-    assert!(!text(&man.stderr).contains("1 files"));
+    man.code(0).stderr_lacks("1 files");
 }
 
 #[test]
 fn man_pages_exist_for_every_subcommand_they_name() {
     let pages = scratch("reporting-man-pages");
     let out = run(&root(), &["man", "--dir", &pages.to_string_lossy()]);
-    assert_exit(&out, 0);
+    out.code(0);
     let mut names = Vec::new();
     for entry in fs::read_dir(&pages).expect("pages") {
         let path = entry.expect("entry").path();
@@ -314,8 +305,8 @@ fn man_pages_exist_for_every_subcommand_they_name() {
         );
     }
     let build = run(&root(), &["man", "build"]);
-    assert!(text(&build.stdout).contains(".TH kotalc-build 1"));
-    assert_eq!(run(&root(), &["man", "nosuch"]).status.code(), Some(2));
+    build.stdout_has(".TH kotalc-build 1");
+    run(&root(), &["man", "nosuch"]).code(2);
 }
 
 #[test]
@@ -372,12 +363,9 @@ fn hints_say_what_to_do() {
     assert!(out.contains("skipped peer.json (only *.yaml"), "{out}");
 
     let pods = run(&root(), &["explain", "pods"]);
-    assert_eq!(pods.status.code(), Some(1));
-    let pods = text(&pods.stderr);
-    assert!(
-        pods.contains("not a Kotal IPFS kind") && !pods.contains("server"),
-        "{pods}"
-    );
+    pods.code(1)
+        .stderr_has("not a Kotal IPFS kind")
+        .stderr_lacks("server");
     let routing = text(&run(&root(), &["explain", "peers.spec.routing"]).stdout);
     assert!(
         routing.contains("ENUM:\n    none\n    dht\n    dhtclient\n    dhtserver\n"),
@@ -410,11 +398,11 @@ fn a_rendered_tree_built_with_passthrough_names_no_file_both_read_and_skipped() 
          namespace: ipfs\nspec: {}\n",
     )
     .expect("write");
-    assert_exit(&run(&dir, &["build", "ipfs", "-o", "out"]), 0);
+    run(&dir, &["build", "ipfs", "-o", "out"]).code(0);
     assert!(dir.join("out/.kotalc-files").is_file());
 
     let out = run(&dir, &["build", "out", "--passthrough"]);
-    assert_exit(&out, 1);
+    out.code(1);
     let stderr = text(&out.stderr);
     let line = |start: &str| {
         stderr
@@ -455,24 +443,19 @@ fn argocd_refuses_an_unknown_kotalc_variable() {
     let dir = scratch("reporting-argocd-env");
     fs::write(dir.join("peer.yaml"), private_peer("p")).expect("write");
     let generate = |env: &[(&str, &str)]| {
-        crate::common::kotalc()
+        Kotalc::new()
             .args(["build", "--argocd", "."])
             .current_dir(&dir)
             .env_clear()
             .envs(env.iter().copied())
-            .output()
-            .expect("kotalc runs")
+            .run()
     };
     let out = generate(&[("ARGOCD_ENV_KOTALC_NAMESPAC", "x")]);
-    assert_eq!(out.status.code(), Some(2));
+    out.code(2);
     assert!(out.stdout.is_empty());
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("ARGOCD_ENV_KOTALC_NAMESPAC")
-            && stderr.contains("did you mean KOTALC_NAMESPACE?"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("KOTALC_DENY_WARNINGS"), "{stderr}");
+    out.stderr_has("ARGOCD_ENV_KOTALC_NAMESPAC")
+        .stderr_has("did you mean KOTALC_NAMESPACE?")
+        .stderr_has("KOTALC_DENY_WARNINGS");
     let allowed = generate(&[
         ("ARGOCD_ENV_KOTALC_DENY_WARNINGS", "true"),
         (
@@ -480,9 +463,9 @@ fn argocd_refuses_an_unknown_kotalc_variable() {
             "private-swarm-isolated,sealed-secret-placeholder",
         ),
     ]);
-    assert_exit(&allowed, 0);
+    allowed.code(0);
     let bad = generate(&[("ARGOCD_ENV_KOTALC_ALLOW", "nope")]);
-    assert_eq!(bad.status.code(), Some(2));
+    bad.code(2);
 }
 
 /// The KRM function takes `allow` too, and ends its results with the summary. The item
@@ -503,8 +486,12 @@ fn the_krm_function_takes_allow() {
             .join("\n  ")
     );
     let dir = scratch("reporting-krm-allow");
-    let out = run_with_stdin(&dir, &["krm"], list.as_bytes());
-    assert_exit(&out, 0);
+    let out = Kotalc::new()
+        .current_dir(&dir)
+        .args(["krm"])
+        .stdin(list.as_bytes())
+        .run();
+    out.code(0);
     let output: J = serde_saphyr::from_str(&text(&out.stdout)).expect("ResourceList");
     let results = output["results"].as_array().expect("results");
     assert_eq!(results.len(), 1, "{results:?}");

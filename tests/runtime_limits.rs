@@ -12,7 +12,7 @@ use std::time::Duration;
 use kotalc::ipfs::keys::{Material, generate};
 use kotalc::kube::manifest::Object;
 
-use crate::common::{kotalc, scratch, text};
+use crate::common::{Kotalc, scratch, text};
 use crate::pods::{CLUSTER, Cluster, KUBO, Pod, wait_for};
 
 /// Hang guard of a wait for a daemon.
@@ -228,26 +228,19 @@ fn diff_of_a_grown_claim_shows_the_new_storage_max() {
     fs::create_dir_all(&input).expect("mkdir");
     fs::write(input.join("peer.yaml"), peer(KUBO[0], "20Gi")).expect("input");
     let out = dir.join("rendered");
-    let built = kotalc()
+    let built = Kotalc::new()
         .args(["build", "--no-network-policies", "-o"])
         .arg(&out)
         .arg(&input)
-        .output()
-        .expect("kotalc");
-    assert!(built.status.success(), "{}", text(&built.stderr));
+        .run();
+    built.success();
     fs::write(input.join("peer.yaml"), peer(KUBO[0], "40Gi")).expect("input");
-    let diff = kotalc()
+    let diff = Kotalc::new()
         .args(["diff", "--no-network-policies", "--against"])
         .arg(&out)
         .arg(&input)
-        .output()
-        .expect("kotalc");
-    let shown = text(&diff.stdout);
+        .run();
     for expected in ["KOTAL_STORAGE_MAX", "18GiB", "36GiB", "40Gi"] {
-        assert!(
-            shown.contains(expected),
-            "{expected}:\n{shown}{}",
-            text(&diff.stderr)
-        );
+        diff.stdout_has(expected);
     }
 }

@@ -1,15 +1,13 @@
 //! `kotalc seal` and `kotalc keygen`: sealed values decrypt, step by step as the
 //! sealed-secrets controller does it, with the test controller's private key.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::Stdio;
 
 use aes_gcm::aead::{Aead, KeyInit};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::common::{kotalc, root, scratch, text};
+use crate::common::{Kotalc, root, scratch, text};
 
 pub const TEST_CLUSTER_SECRET: &str =
     "3c5b0e2a1f9d8c7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa99";
@@ -24,23 +22,13 @@ fn data(file: &str) -> PathBuf {
 /// Runs `kotalc seal` with `args`, feeding `stdin`; returns the parsed SealedSecret, stderr
 /// and the exit code.
 pub fn seal(args: &[&str], stdin: &[u8]) -> (serde_json::Value, String, i32) {
-    let mut child = kotalc()
+    let out = Kotalc::new()
         .arg("seal")
         .arg("--cert")
         .arg(data("controller.crt"))
         .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kotalc runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("kotalc ends");
+        .stdin(stdin)
+        .run();
     let object = if out.stdout.is_empty() {
         serde_json::Value::Null
     } else {
@@ -203,18 +191,17 @@ fn keygen_output_passes_the_format_checks() {
         ),
         ("cluster-secret", kotalc::ipfs::keys::check_cluster_secret),
     ] {
-        let out = kotalc().args(["keygen", material]).output().expect("runs");
-        assert!(out.status.success());
+        let out = Kotalc::new().args(["keygen", material]).run();
+        out.success();
         let mut value = out.stdout.clone();
         if material == "cluster-secret" {
             assert_eq!(value.pop(), Some(b'\n'));
         }
         check(&value).unwrap_or_else(|e| panic!("{material}: {e}"));
     }
-    let out = kotalc()
+    let out = Kotalc::new()
         .args(["keygen", "peer-identity", "--format", "json"])
-        .output()
-        .expect("runs");
+        .run();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let id = kotalc::ipfs::keys::check_private_key(
         json["value"].as_str().unwrap_or_default().as_bytes(),
@@ -261,7 +248,7 @@ fn bad_values_and_certificates_are_refused() {
     );
     assert_eq!(code, 0, "{stderr}");
 
-    let expired = kotalc()
+    let expired = Kotalc::new()
         .args([
             "seal",
             "-n",
@@ -273,10 +260,8 @@ fn bad_values_and_certificates_are_refused() {
             "--cert",
         ])
         .arg(data("expired.crt"))
-        .output()
-        .expect("runs");
-    assert_eq!(expired.status.code(), Some(1));
-    assert!(text(&expired.stderr).contains("expired on 2021-01-01"));
+        .run();
+    expired.code(1).stderr_has("expired on 2021-01-01");
 
     // Usage: strict scope without a namespace.
     let (_, stderr, code) = seal(&["--name", "s", "--generate", "cluster-secret"], b"");
@@ -324,7 +309,7 @@ fn a_freshly_generated_key_pair_round_trips() {
     let dir = scratch("seal-fresh-key");
     let cert = dir.join("public.pem");
     std::fs::write(&cert, pem).expect("write");
-    let out = kotalc()
+    let out = Kotalc::new()
         .args([
             "seal",
             "-n",
@@ -336,9 +321,8 @@ fn a_freshly_generated_key_pair_round_trips() {
             "--cert",
         ])
         .arg(&cert)
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", text(&out.stderr));
+        .run();
+    out.success();
     let object: serde_json::Value = serde_saphyr::from_str(&text(&out.stdout)).expect("YAML");
     let encrypted = object["spec"]["encryptedData"]["swarm.key"]
         .as_str()
@@ -351,10 +335,10 @@ fn a_freshly_generated_key_pair_round_trips() {
 /// namespace, its base64 data decoded and sealed, and no value ever printed.
 #[test]
 fn a_secret_manifest_on_stdin_is_sealed_under_its_own_identity() {
-    let key = kotalc()
+    let key = Kotalc::new()
         .args(["keygen", "swarm-key"])
-        .output()
-        .expect("keygen runs")
+        .run()
+        .output
         .stdout;
     let encoded = STANDARD.encode(&key);
     let manifest = format!(
@@ -466,11 +450,8 @@ fn rest_credentials_are_generated_sealed_and_checked() {
         "a 32-byte hex password"
     );
 
-    let out = kotalc()
-        .args(["keygen", "rest-credentials"])
-        .output()
-        .expect("runs");
-    assert!(out.status.success());
+    let out = Kotalc::new().args(["keygen", "rest-credentials"]).run();
+    out.success();
     let mut value = out.stdout.clone();
     assert_eq!(value.pop(), Some(b'\n'));
     kotalc::ipfs::keys::check_rest_credentials(&value).expect("valid credentials");

@@ -15,7 +15,7 @@ use base64::Engine;
 use serde_json::Value as J;
 
 use crate::apiserver::{Server, alive, server};
-use crate::common::{real_program, root, run, run_with_stdin, scratch, text, tools_cache};
+use crate::common::{Kotalc, real_program, root, run, scratch, text, tools_cache};
 
 const RELEASE: &str = "sealed-secrets-v0.40.0";
 /// A hang guard, far above the second or two the controller takes.
@@ -283,7 +283,7 @@ fn seal(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> String {
     let mut all = vec!["seal", "--cert", &cert];
     all.extend_from_slice(args);
     let out = match stdin {
-        Some(input) => run_with_stdin(dir, &all, input),
+        Some(input) => Kotalc::new().current_dir(dir).args(&all).stdin(input).run(),
         None => run(dir, &all),
     };
     assert!(
@@ -557,7 +557,7 @@ fn the_controller_opens_the_secrets_of_new_migrate_and_import() {
             "new",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     let files = sealed_files(&dir.join("new"));
     assert_eq!(files.len(), 6, "{files:?}");
     for (file, namespace, name) in &files {
@@ -588,7 +588,7 @@ fn the_controller_opens_the_secrets_of_new_migrate_and_import() {
             "migrate", "swarms", "-n", &ns, "--cert", &cert, "-o", "migrated",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     let files = sealed_files(&dir.join("migrated"));
     assert_eq!(files.len(), keys.len(), "{files:?}");
     let mut opened_keys = Vec::new();
@@ -632,7 +632,7 @@ fn the_controller_opens_the_secrets_of_new_migrate_and_import() {
         ]);
     }
     let out = run(&dir, &["import", "export.yaml", "-o", "imported"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     fs::copy(
         root().join("tests/data/controller.crt"),
         dir.join("controller.pem"),
@@ -647,7 +647,7 @@ fn the_controller_opens_the_secrets_of_new_migrate_and_import() {
     assert_eq!(commands.len(), values.len(), "{}", text(&out.stderr));
     for command in &commands {
         let out = server.shell(command, &dir);
-        assert!(out.status.success(), "`{command}`: {}", text(&out.stderr));
+        out.success();
     }
     let files = sealed_files(&dir.join("imported"));
     assert_eq!(files.len(), values.len(), "{files:?}");
@@ -754,7 +754,7 @@ fn after_a_key_renewal_new_and_old_sealed_secrets_open() {
             "new.yaml",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.success();
     apply(server, &ns, &dir.join("new.yaml"));
     apply(server, &ns, &dir.join("old.yaml"));
     assert_eq!(

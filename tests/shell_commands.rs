@@ -9,7 +9,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::common::{run, scratch, text};
+use crate::common::{Kotalc, run, scratch, text};
 
 const HOSTILE: &str = "$(touch${IFS}PWNED)";
 
@@ -416,7 +416,11 @@ fn every_printed_command_is_quoted_words_that_sh_reads_as_such() {
                 argv.extend(["--format", format]);
             }
             let out = match fs::read(case.join("stdin.yaml")) {
-                Ok(stdin) => crate::common::run_with_stdin(&case, &argv, &stdin),
+                Ok(stdin) => Kotalc::new()
+                    .current_dir(&case)
+                    .args(&argv)
+                    .stdin(&stdin)
+                    .run(),
                 Err(_) => run(&case, &argv),
             };
             let format = if *format == "given" {

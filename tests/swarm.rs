@@ -12,7 +12,7 @@ use serde_json::Value as J;
 use kotalc::compile::{Options, compile};
 use kotalc::kube::manifest::Object;
 
-use crate::common::{assert_exit, root, run, scratch, text};
+use crate::common::{root, run, scratch, text};
 
 fn build(paths: Vec<std::path::PathBuf>, namespace: Option<&str>) -> Vec<Object> {
     let mut outcome = compile(&Options {
@@ -56,7 +56,7 @@ fn building_a_swarm_equals_building_its_migration() {
                 ".",
             ],
         );
-        assert_exit(&migrated, 0);
+        migrated.code(0);
         let again = build(vec![out.clone()], Some("ipfs"));
         let sealed: Vec<&Object> = again.iter().filter(|o| o.kind == "SealedSecret").collect();
         assert!(!sealed.is_empty());
@@ -99,13 +99,13 @@ fn migrate_copies_other_documents_and_explains_placeholders() {
     let other = "# kept as written\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n";
     fs::write(dir.join("all.yaml"), format!("{other}---\n{swarm}")).expect("write");
     let out = run(&dir, &["migrate", "all.yaml"]);
-    assert_exit(&out, 0);
+    out.code(0);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains(other), "{stdout}");
+    out.stdout_has(other);
     assert_eq!(stdout.matches("kind: Peer\n").count(), 3);
     assert_eq!(stdout.matches("kotalc.io/placeholder").count(), 3);
-    assert!(!stdout.contains("kind: Swarm"));
-    assert!(text(&out.stderr).contains("kotalc migrate --cert"));
+    out.stdout_lacks("kind: Swarm")
+        .stderr_has("kotalc migrate --cert");
 }
 
 const STUB_IPFS: &str = r#"#!/bin/sh

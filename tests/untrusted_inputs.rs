@@ -7,7 +7,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{run, run_with_stdin, scratch, text};
+use crate::common::{Kotalc, Run, run, scratch, text};
 
 const PEER: &str = "apiVersion: ipfs.kotal.io/v1alpha1
 kind: Peer
@@ -28,30 +28,25 @@ data:
 ";
 
 fn git_init(dir: &Path) {
-    let out = Command::new("git")
-        .args(["init", "-q"])
-        .current_dir(dir)
-        .output()
-        .expect("git runs (Debian package git)");
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = Run::of(
+        Command::new("git").args(["init", "-q"]).current_dir(dir),
+        "git runs (Debian package git)",
+    );
+    out.success();
 }
 
 /// Refused: non-zero, an `input-outside` error naming the path, and nothing of outside
 /// printed.
 #[track_caller]
-fn refused(out: &std::process::Output, shown: &str) {
+fn refused(out: &Run, shown: &str) {
     let stdout = text(&out.stdout);
     let stderr = text(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(
-        !stdout.contains("TOPSECRET") && !stderr.contains("TOPSECRET"),
-        "{stdout}\n{stderr}"
-    );
-    assert!(
-        stderr.contains("error[input-outside]") && stderr.contains(&format!("--> {shown}")),
-        "{stderr}"
-    );
-    assert!(stderr.contains("resolves to"), "{stderr}");
+    out.stdout_lacks("TOPSECRET")
+        .stderr_lacks("TOPSECRET")
+        .stderr_has("error[input-outside]")
+        .stderr_has(format!("--> {shown}"))
+        .stderr_has("resolves to");
 }
 
 /// `secrets/` beside the work tree `repo/`, and `repo/real/` holding a Peer.
@@ -93,11 +88,14 @@ fn an_input_root_linked_out_of_the_repository_is_refused() {
     let absolute = repo.join("real");
     for path in [absolute.to_str().expect("utf-8"), "inside", "../repo/real"] {
         let out = run(&repo, &["build", path]);
-        assert_eq!(out.status.code(), Some(0), "{path}: {}", text(&out.stderr));
-        assert!(text(&out.stdout).contains("kind: StatefulSet"));
+        out.code(0).stdout_has("kind: StatefulSet");
     }
-    let out = run_with_stdin(&repo, &["build", "-"], PEER.as_bytes());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = Kotalc::new()
+        .current_dir(&repo)
+        .args(["build", "-"])
+        .stdin(PEER.as_bytes())
+        .run();
+    out.code(0);
 }
 
 #[test]
@@ -108,11 +106,8 @@ fn an_output_directory_through_a_link_out_of_the_repository_is_refused() {
     symlink("../elsewhere", repo.join("out")).expect("symlink");
     let out = run(&repo, &["build", "real", "-o", "out/rendered"]);
     assert_ne!(out.status.code(), Some(0));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("error[input-outside]") && stderr.contains("the output directory"),
-        "{stderr}"
-    );
+    out.stderr_has("error[input-outside]")
+        .stderr_has("the output directory");
     assert_eq!(
         fs::read_dir(top.join("elsewhere")).expect("ls").count(),
         0,
@@ -120,7 +115,7 @@ fn an_output_directory_through_a_link_out_of_the_repository_is_refused() {
     );
     // Inside the work tree, -o writes as ever.
     let out = run(&repo, &["build", "real", "-o", "rendered"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.code(0);
 }
 
 /// Outside any repository, the current directory is the boundary.
@@ -134,7 +129,7 @@ fn outside_a_repository_the_current_directory_bounds_the_inputs() {
     let plain = run(&work, &["build", "real"]);
     let _ = fs::remove_dir_all(&top);
     refused(&linked, "ipfs/");
-    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
+    plain.code(0);
 }
 
 const SECRET: &str = "apiVersion: v1
@@ -159,9 +154,9 @@ fn a_plaintext_secret_is_refused_by_every_front_end() {
         "apiVersion: kotalc.io/v1alpha1\nkind: KotalcBuild\nmetadata:\n  name: k\nspec:\n  paths: [in]\n",
     )
     .expect("write");
-    let refused = |out: &std::process::Output, front: &str| {
+    let refused = |out: &Run, front: &str| {
         let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-        assert_eq!(out.status.code(), Some(1), "{front}: {all}");
+        out.code(1);
         assert!(all.contains("plaintext-secret"), "{front}: {all}");
         assert!(
             !all.contains("PLAINTEXT-VALUE") || front == "krm",
@@ -198,7 +193,11 @@ fn a_plaintext_secret_is_refused_by_every_front_end() {
             .collect::<String>()
     );
     for secret in [SECRET, listed.as_str()] {
-        let out = run_with_stdin(&dir, &["krm"], list(&[PEER, secret]).as_bytes());
+        let out = Kotalc::new()
+            .current_dir(&dir)
+            .args(["krm"])
+            .stdin(list(&[PEER, secret]).as_bytes())
+            .run();
         refused(&out, "krm");
         let output: serde_json::Value =
             serde_saphyr::from_str(&text(&out.stdout)).expect("a ResourceList");
@@ -211,8 +210,12 @@ fn a_plaintext_secret_is_refused_by_every_front_end() {
     }
     // A Secret without values passes through, as in `build --passthrough`.
     let empty = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: empty\n  namespace: ipfs\n";
-    let out = run_with_stdin(&dir, &["krm"], list(&[PEER, empty]).as_bytes());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = Kotalc::new()
+        .current_dir(&dir)
+        .args(["krm"])
+        .stdin(list(&[PEER, empty]).as_bytes())
+        .run();
+    out.code(0);
 }
 
 /// YAML decodes a `!!binary` value: the reviewer reads base64 where the cluster gets the
@@ -229,17 +232,14 @@ fn a_binary_value_is_named() {
     )
     .expect("write");
     let out = run(&dir, &["build", "peer.yaml"]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(
-        stderr.contains("warning[binary-value]") && stderr.contains("--> peer.yaml:6:20"),
-        "{stderr}"
-    );
-    assert!(text(&out.stdout).contains("team: ops"));
+    out.code(0)
+        .stderr_has("warning[binary-value]")
+        .stderr_has("--> peer.yaml:6:20")
+        .stdout_has("team: ops");
     let out = run(&dir, &["build", "peer.yaml", "--deny-warnings"]);
-    assert_eq!(out.status.code(), Some(1));
+    out.code(1);
     let out = run(&dir, &["build", "peer.yaml", "--allow", "binary-value"]);
-    assert!(!text(&out.stderr).contains("binary-value"));
+    out.stderr_lacks("binary-value");
     // The KRM function says it of the items it renders; an item it passes through keeps its
     // text, tag included, and is decoded by no one here.
     let list = |deny: bool| {
@@ -253,9 +253,13 @@ fn a_binary_value_is_named() {
              spec:\n    denyWarnings: {deny}\n"
         )
     };
-    let out = run_with_stdin(&dir, &["krm"], list(false).as_bytes());
+    let out = Kotalc::new()
+        .current_dir(&dir)
+        .args(["krm"])
+        .stdin(list(false).as_bytes())
+        .run();
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    out.code(0);
     let output: serde_json::Value = serde_saphyr::from_str(&stdout).expect("a ResourceList");
     let binary: Vec<&serde_json::Value> = output["results"]
         .as_array()
@@ -269,14 +273,14 @@ fn a_binary_value_is_named() {
         .collect();
     assert_eq!(binary.len(), 1, "{stdout}");
     assert_eq!(binary[0]["resourceRef"]["kind"], "Peer", "{stdout}");
-    assert!(stdout.contains("k: !!binary aGVsbG8="), "{stdout}");
-    let out = run_with_stdin(&dir, &["krm"], list(true).as_bytes());
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    out.stdout_has("k: !!binary aGVsbG8=");
+    let out = Kotalc::new()
+        .current_dir(&dir)
+        .args(["krm"])
+        .stdin(list(true).as_bytes())
+        .run();
+    out.code(1);
     // In every format.
     let out = run(&dir, &["build", "peer.yaml", "--format", "json"]);
-    assert!(
-        text(&out.stderr).contains("\"code\":\"binary-value\""),
-        "{}",
-        text(&out.stderr)
-    );
+    out.stderr_has("\"code\":\"binary-value\"");
 }
