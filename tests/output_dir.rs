@@ -139,17 +139,13 @@ fn removes_stale_files_it_owns() {
 fn an_update_says_how_many_files_it_wrote() {
     let work = scratch("outdir-update-count");
     write_peers(&work.join("in"), &["alpha", "beta"]);
-    let first = run(&work, &["build", "in", "-o", "out"]);
-    assert_exit(&first, 0);
-    assert!(
-        text(&first.stderr).ends_with("; wrote 11 files to out\n"),
-        "{}",
-        text(&first.stderr)
-    );
+    run(&work, &["build", "in", "-o", "out"])
+        .success()
+        .stderr_has("; wrote 11 files to out\n");
     // A third Peer: its five files are new, and the kustomization lists them.
     write_peers(&work.join("in"), &["alpha", "beta", "gamma"]);
     let added = run(&work, &["build", "in", "-o", "out"]);
-    assert_exit(&added, 0);
+    added.success();
     let said = text(&added.stderr);
     let (written, total) = said
         .trim_end()
