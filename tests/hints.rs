@@ -27,7 +27,13 @@ fn inputs(name: &str) -> std::path::PathBuf {
 /// No flag of the command line in `said`.
 #[track_caller]
 fn no_flags(said: &str) {
-    for flag in ["--passthrough", "--allow-empty", "--namespace", "pass --"] {
+    for flag in [
+        "--passthrough",
+        "--allow-empty",
+        "--namespace",
+        "--no-network-policies",
+        "pass --",
+    ] {
         assert!(!said.contains(flag), "{flag} in: {said}");
     }
 }
@@ -78,7 +84,10 @@ fn the_krm_function_names_its_config_keys() {
     out.stdout_has("set passthrough: true in the functionConfig to copy other manifests");
     no_flags(&said);
     let out = krm(&[], r#"{"paths": ["in"], "passthrough": true}"#);
-    out.code(0).stdout_has("name: extra");
+    out.code(0)
+        .stdout_has("name: extra")
+        .stdout_has("Turn them off (set networkPolicies: false in the functionConfig)");
+    no_flags(&text(&out.stdout));
     // As kpt passes a ConfigMap's data, a string.
     let out = krm(&[], r#"{"paths": ["in"], "passthrough": "yes"}"#);
     out.code(1)

@@ -16,7 +16,7 @@ use crate::check::lint;
 use crate::check::swarm;
 use crate::check::validate;
 use crate::diagnostic::path::display;
-use crate::diagnostic::settings::Setting;
+use crate::diagnostic::settings::{Front, Setting};
 use crate::diagnostic::source::{Skip, Sources, Span};
 use crate::diagnostic::{self, Code, Diagnostic, Severity};
 use crate::input::load;
@@ -409,7 +409,7 @@ fn render(run: &mut Run, checked: Checked) -> Rendered {
     } else {
         0
     };
-    rendered.note = (count > 0).then(|| network_policies_note(count));
+    rendered.note = (count > 0).then(|| network_policies_note(count, options.front));
     // Everything else not rendered from a template, merged in where it sorts.
     let mut others = secrets;
     for doc in set.passthrough {
@@ -496,7 +496,15 @@ fn specs(resources: &[parse::Resource]) -> BTreeMap<String, serde_json::Value> {
         .collect()
 }
 
-fn network_policies_note(count: usize) -> Diagnostic {
+fn network_policies_note(count: usize, front: Front) -> Diagnostic {
+    // The command line's words as they always were; another front end names its setting.
+    let off = match front {
+        Front::Cli => "Turn them off with --no-network-policies".to_string(),
+        _ => format!(
+            "Turn them off ({})",
+            front.set(Setting::NetworkPolicies, Some("false"))
+        ),
+    };
     Diagnostic::new(
         Code::NetworkPolicies,
         format!(
@@ -505,11 +513,11 @@ fn network_policies_note(count: usize) -> Diagnostic {
             if count == 1 { "y" } else { "ies" }
         ),
     )
-    .help(
+    .help(format!(
         "they admit each peer's clients and no one else; without such a plugin every port \
-         stays open. Turn them off with --no-network-policies, or per resource with the \
-         annotation kotalc.io/network-policies: \"false\"",
-    )
+         stays open. {off}, or per resource with the annotation \
+         kotalc.io/network-policies: \"false\""
+    ))
 }
 
 /// What an input without a resource held: the files read, and those the same walk passed
