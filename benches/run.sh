@@ -8,7 +8,8 @@
 #   - the CI paths: build -o DIR --check and diff --against DIR on an up-to-date tree, diff
 #     --against-ref HEAD on a repository of the inputs, and krm on the same resources as one
 #     ResourceList, each against build and reading the tree (`cat`, the file system's floor);
-#   - diff --against-ref HEAD on 20,000 inputs of one resource each, against reading them;
+#   - diff --against-ref HEAD on 20,000 inputs of one resource each, 1% of the Peers changed,
+#     against reading them, and its peak memory against the output;
 #   - build -o DIR onto DIR up to date, and onto DIR after 1% of the Peers changed (inputs
 #     alternating between two versions), each against --check on the same tree; the first
 #     build -o into an absent DIR against cp -r of the same tree;
@@ -47,6 +48,11 @@ commit_all() {
   git -C "$1" add .
   git -C "$1" -c user.name=bench -c user.email=bench@example.invalid \
     -c commit.gpgsign=false commit -q -m inputs
+}
+
+# middle FILE: the median of the times in FILE, one a line
+middle() {
+  sort -n "$1" | awk -v mid=$((($(wc -l < "$1") + 1) / 2)) 'NR == mid { print $1 }'
 }
 
 once() {
@@ -106,11 +112,17 @@ for n in 1000 10000; do
   one_percent=$(median "if [ -e $work/flip ]; then rm $work/flip; $kotalc build $work/in-$n -o $work/dir-$n; else touch $work/flip; $kotalc build $work/changed-$n -o $work/dir-$n; fi")
   "$kotalc" build "$work/in-$n" -o "$work/dir-$n" 2>/dev/null
   check_again=$(median "$kotalc build $work/in-$n -o $work/dir-$n --check")
-  # The first -o into a new directory, and cp -r of the same tree, each into a new name.
-  first=$(median "$kotalc build $work/in-$n -o \$(mktemp -u -p $work first.XXXXXX)")
-  rm -rf "$work"/first.*
-  copy=$(median "cp -r $work/dir-$n \$(mktemp -u -p $work copy.XXXXXX)")
-  rm -rf "$work"/copy.*
+  # The first -o into a new directory, and cp -r of the same tree, each into a new name,
+  # interleaved, and nothing removed until both are measured: on a disk mounted with
+  # `discard`, the next writer pays for a removed tree's discards.
+  rm -f "$work/firsts" "$work/copies"
+  for _ in $(seq "$runs"); do
+    once "$kotalc build $work/in-$n -o \$(mktemp -u -p $work first.XXXXXX)" >> "$work/firsts"
+    once "cp -r $work/dir-$n \$(mktemp -u -p $work copy.XXXXXX)" >> "$work/copies"
+  done
+  first=$(middle "$work/firsts")
+  copy=$(middle "$work/copies")
+  rm -rf "$work"/first.* "$work"/copy.*
   writes="$writes$n $check_again $unchanged $one_percent $first $copy
 "
 done
@@ -134,7 +146,12 @@ commit_all "$work/files"
 many_files=$(git -C "$work/files" ls-files | wc -l)
 many_read=$(median "find $work/files -name '*.yaml' -type f -exec cat {} + > /dev/null")
 many_build=$(median "$kotalc build $work/files > /dev/null")
-many_ref=$(median "$kotalc diff $work/files --against-ref HEAD --repo $work/files")
+# The working tree with 1% of the Peers changed against HEAD, as a pull request's CI sees it;
+# its peak memory against the output.
+flip_one_percent "$work/files" "$work/files-changed"
+many_ref=$(median "$kotalc diff $work/files-changed --against-ref HEAD --repo $work/files-changed")
+many_ref_rss=$(cat "$work/rss")
+many_bytes=$("$kotalc" build "$work/files-changed" 2>/dev/null | wc -c)
 
 machine="$(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(free -g | awk '/Mem:/ { print $2 }') GiB"
 table=$(printf '%s' "$rows" | awk -v machine="$machine" -v runs="$runs" '
@@ -166,10 +183,10 @@ $(printf '%s' "$ci" | awk 'NF {
   }')"
 table="$table
 
-| input files, one resource each | read files | build (stdout) | diff --against-ref | / (2 x build + read) |
-|---|---|---|---|---|
-$(awk -v f="$many_files" -v r="$many_read" -v b="$many_build" -v a="$many_ref" 'BEGIN {
-    printf "| %d | %.2f s | %.2f s | %.2f s | %.2f |\n", f, r, b, a, a / (2 * b + r)
+| input files, one resource each | read files | build (stdout) | diff --against-ref, 1% changed | / (2 x build + read) | memory / output |
+|---|---|---|---|---|---|
+$(awk -v f="$many_files" -v r="$many_read" -v b="$many_build" -v a="$many_ref" -v m="$many_ref_rss" -v o="$many_bytes" 'BEGIN {
+    printf "| %d | %.2f s | %.2f s | %.2f s | %.2f | %.2f |\n", f, r, b, a, a / (2 * b + r), m * 1024 / o
   }')"
 # A private swarm of N Peers sharing one key: each NetworkPolicy selects the swarm by its
 # label, so the output per Peer does not grow with N (it once listed every member).
