@@ -63,11 +63,10 @@ fn over_long_values_are_refused_before_they_are_decoded() {
     out.code(1).stderr_has("at most 512 characters");
 }
 
-/// The peak memory allowed for refusing a file over the node limit. Measured: about 550 MiB
-/// for 15 million nodes in a debug build (mimalloc copies a growing buffer where glibc's
-/// realloc remapped it: 300 MiB then); a parser without the limit would hold five times as
-/// many nodes.
-const PEAK_RSS_BOUND: u64 = 768 << 20;
+/// The peak memory allowed for refusing a file over the node limit. Measured: about 300 MiB
+/// for 3.1 million nodes and the same for 15 million (a debug build); a parser without the
+/// limit would hold five times as many nodes.
+const PEAK_RSS_BOUND: u64 = 512 << 20;
 
 /// A file of five times more YAML nodes than the limit (30 MB, within the file size limit)
 /// is refused within the memory of the limit: the parse stops there instead of building the
