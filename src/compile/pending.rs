@@ -179,10 +179,23 @@ impl Merge<'_> {
     ) -> Result<(), Stop> {
         use rayon::prelude::*;
         let failed = &self.failed;
+        let lean = self.lean;
+        // A lean object's data is dropped as each is rendered, in parallel: a chunk's data
+        // is several times its text.
         let rendered: Vec<(usize, Result<Vec<Object>, Diagnostic>)> = chunk
             .par_iter()
             .filter(|&&i| !failed[i])
-            .map(|&i| (i, render(i)))
+            .map(|&i| {
+                let objects = render(i).map(|mut objects| {
+                    if lean {
+                        objects
+                            .iter_mut()
+                            .for_each(|o| o.value = serde_json::Value::Null);
+                    }
+                    objects
+                });
+                (i, objects)
+            })
             .collect();
         for (i, objects) in rendered {
             let objects = match objects {
@@ -196,10 +209,7 @@ impl Merge<'_> {
             if !self.problems.is_empty() {
                 continue;
             }
-            for mut object in objects {
-                if self.lean {
-                    object.value = serde_json::Value::Null;
-                }
+            for object in objects {
                 if self.ordered && self.last.as_ref().is_some_and(|l| !l.before(&object)) {
                     return Err(Stop::Write(std::io::Error::other(format!(
                         "{kind} {:?} is not named as its resource",
