@@ -151,9 +151,12 @@ pub fn import(
             ],
             &seal,
         ]);
-        out.seal_commands
-            .entry(format!("{namespace}/{name}"))
-            .or_insert(command);
+        let secret = crate::kube::manifest::Key {
+            kind: "Secret".into(),
+            namespace: Some(namespace.into()),
+            name: name.clone(),
+        };
+        out.seal_commands.entry(secret.place()).or_insert(command);
     }
     for (resource, config) in parsed.resources.iter().zip(&configs) {
         if config.is_none() {
