@@ -88,10 +88,17 @@ fn thread_pool() {
 }
 
 pub fn compile(options: &Options) -> Outcome {
+    let (sources, diagnostics) = read(options);
+    compile_sources(options, sources, diagnostics)
+}
+
+/// The inputs `options` names, read as [`compile_sources`] takes them: for a command that
+/// compiles the same inputs more than once without reading them again.
+pub fn read(options: &Options) -> (Sources, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut sources = Sources::default();
     load::load(&options.inputs(), &mut sources, &mut diagnostics);
-    compile_sources(options, sources, diagnostics)
+    (sources, diagnostics)
 }
 
 /// Compiles one file's bytes: the entry point of the fuzz target and its smoke test.

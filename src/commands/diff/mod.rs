@@ -195,9 +195,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
     };
     super::report::anchor(&options);
     // The inputs are read once: at a revision, the working tree's side may be compiled twice.
-    let mut sources = Sources::default();
-    let mut loaded = Vec::new();
-    load::load(&options.inputs(), &mut sources, &mut loaded);
+    let (sources, loaded) = compile::read(&options);
     let again = repository
         .as_ref()
         .map(|_| (sources.clone(), loaded.clone()));
