@@ -173,6 +173,31 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
 }
 
+/// At a revision, only the objects that differ are rendered again and kept: a Peer added in
+/// the working tree is shown whole, and the objects left as they were are only counted.
+#[test]
+fn diff_against_a_git_revision_shows_an_added_resource_whole() {
+    let dir = scratch("gitops-diff-git-added");
+    git(&dir, &["init", "-q", "-b", "main"]);
+    inputs(&dir);
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "peers"]);
+    fs::write(
+        dir.join("ipfs/second.yaml"),
+        PEER.replace("name: gateway", "name: second"),
+    )
+    .expect("write");
+    let out = run(
+        &dir.join("ipfs"),
+        &["diff", ".", "--against-ref", "HEAD", "--color", "never"],
+    );
+    out.success()
+        .stdout_has("+ StatefulSet ipfs/second")
+        .stdout_has("+ PersistentVolumeClaim ipfs/second")
+        .stdout_lacks("ipfs/gateway\n")
+        .stdout_has(" removed, 0 changed, ");
+}
+
 #[test]
 fn diff_against_a_git_revision_reads_it_without_checking_out() {
     let dir = scratch("gitops-diff-git");
