@@ -302,6 +302,36 @@ pub fn compare(old: BTreeMap<String, Side>, mut new: BTreeMap<String, Side>) -> 
     report
 }
 
+/// The part of a resource the webhook rules read: its kind, its `kotalc.io/allow-change`
+/// and its immutable spec fields. `diff` holds every resource of both sides, so it holds only
+/// this, a small part of each.
+pub fn watched(resource: &J) -> J {
+    let mut spec = serde_json::Map::new();
+    for field in IMMUTABLE {
+        if let Some(value) = resource["spec"].get(field) {
+            spec.insert(field.to_string(), value.clone());
+        }
+    }
+    let mut out = serde_json::json!({ "kind": resource["kind"], "spec": spec });
+    if let Some(allow) =
+        resource["metadata"]["annotations"].get(crate::model::annotations::ALLOW_CHANGE)
+    {
+        out["metadata"] = serde_json::json!({
+            "annotations": { crate::model::annotations::ALLOW_CHANGE: allow }
+        });
+    }
+    out
+}
+
+/// The spec fields [`refused_spec_changes`] compares.
+const IMMUTABLE: [&str; 5] = [
+    "swarmKeySecretName",
+    "initProfiles",
+    "consensus",
+    "id",
+    "privateKeySecretName",
+];
+
 /// Adds the webhook findings of resources whose spec changed: `old` and `new` map
 /// `Kind namespace/name` to the resource's JSON.
 pub fn resource_changes(report: &mut Report, old: &BTreeMap<String, J>, new: &BTreeMap<String, J>) {
@@ -1114,6 +1144,83 @@ mod tests {
         report.allow(&allowances(&new, &old));
         assert_eq!(report.blocking(), 0);
         assert!(report.entries[0].findings[0].allowed);
+    }
+
+    #[test]
+    fn the_watched_part_of_a_resource_finds_what_the_whole_finds() {
+        let resource = |kind: &str, spec: J, allow: Option<&str>| {
+            let mut value = json!({
+                "apiVersion": crate::model::API_VERSION,
+                "kind": kind,
+                "metadata": {"name": "r", "namespace": "ipfs", "labels": {"team": "t"}},
+                "spec": spec,
+            });
+            if let Some(allow) = allow {
+                value["metadata"]["annotations"] =
+                    json!({crate::model::annotations::ALLOW_CHANGE: allow, "other": "x"});
+            }
+            BTreeMap::from([(format!("{kind} ipfs/r"), value)])
+        };
+        let watched_all = |resources: &BTreeMap<String, J>| -> BTreeMap<String, J> {
+            resources
+                .iter()
+                .map(|(k, v)| (k.clone(), watched(v)))
+                .collect()
+        };
+        let findings = |old: &BTreeMap<String, J>, new: &BTreeMap<String, J>| {
+            let mut report = Report::default();
+            resource_changes(&mut report, old, new);
+            report.allow(&allowances(new, old));
+            report
+                .entries
+                .iter()
+                .flat_map(|e| &e.findings)
+                .map(|f| (f.field, f.allowed, f.why.clone()))
+                .collect::<Vec<_>>()
+        };
+        let pairs = [
+            (
+                resource(
+                    "Peer",
+                    json!({"swarmKeySecretName": "a", "gateway": true}),
+                    None,
+                ),
+                resource(
+                    "Peer",
+                    json!({"swarmKeySecretName": "b", "initProfiles": ["test"]}),
+                    Some("spec.initProfiles"),
+                ),
+            ),
+            (
+                resource(
+                    "ClusterPeer",
+                    json!({"id": "1", "privateKeySecretName": "k"}),
+                    None,
+                ),
+                resource(
+                    "ClusterPeer",
+                    json!({"id": "2", "consensus": "raft", "peerEndpoint": "/dns4/p"}),
+                    Some("spec.id,spec.consensus"),
+                ),
+            ),
+        ];
+        for (old, new) in pairs {
+            let whole = findings(&old, &new);
+            assert!(whole.len() >= 2, "{whole:?}");
+            assert_eq!(findings(&watched_all(&old), &watched_all(&new)), whole);
+        }
+        let peer =
+            &resource("Peer", json!({"gateway": true}), Some("spec.initProfiles"))["Peer ipfs/r"];
+        assert_eq!(
+            watched(peer),
+            json!({
+                "kind": "Peer",
+                "metadata": {"annotations": {
+                    crate::model::annotations::ALLOW_CHANGE: "spec.initProfiles"
+                }},
+                "spec": {},
+            })
+        );
     }
 
     #[test]

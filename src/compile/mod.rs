@@ -34,8 +34,8 @@ pub struct Outcome {
     pub diagnostics: Vec<Diagnostic>,
     /// How many Kotal resources the inputs hold, for the summary line.
     pub resources: usize,
-    /// With `Options::specs`: each Peer and ClusterPeer (a Swarm's as lowered) as JSON, by
-    /// `Kind namespace/name`.
+    /// With `Options::specs`: what the webhook rules read of each Peer and ClusterPeer (a
+    /// Swarm's as lowered), by `Kind namespace/name`.
     pub specs: BTreeMap<String, serde_json::Value>,
     /// The objects in output order, to be taken once; none when there is any error.
     pub pending: Option<Pending>,
@@ -490,15 +490,15 @@ fn finish(run: Run, mut rendered: Rendered) -> Outcome {
     }
 }
 
-/// The resources that render, as JSON by `Kind namespace/name`: a Swarm is lowered, so its
-/// Peers are there and it is not.
+/// What the webhook rules read of the resources that render, by `Kind namespace/name`: a
+/// Swarm is lowered, so its Peers are there and it is not.
 fn specs(resources: &[parse::Resource]) -> BTreeMap<String, serde_json::Value> {
     resources
         .iter()
         .filter(|r| r.kind != crate::model::Kind::Swarm)
         .map(|r| {
             let key = Key::new(r.kind.name(), r.namespace.as_deref(), &r.name);
-            (key.to_string(), r.root.to_json())
+            (key.to_string(), crate::check::changes::watched(&r.root.to_json()))
         })
         .collect()
 }

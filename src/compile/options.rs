@@ -55,8 +55,8 @@ pub struct Options {
     /// Keep only each object's YAML, not its data: a build that writes the output needs no
     /// more, and at scale the data would be several times the output's size.
     pub lean: bool,
-    /// Keep each resource as JSON, Swarms lowered to their Peers: what `diff` compares specs
-    /// on.
+    /// Keep what the webhook rules read of each resource, Swarms lowered to their Peers: what
+    /// `diff` compares specs on.
     pub specs: bool,
     /// Render no NetworkPolicy, for a cluster whose network plugin enforces none.
     pub no_network_policies: bool,

@@ -334,7 +334,7 @@ struct Before {
     objects: BTreeMap<String, Side>,
     /// Objects read as exactly the new ones' text, never parsed.
     same: BTreeSet<String>,
-    /// Peers and ClusterPeers, to compare their specs.
+    /// Peers and ClusterPeers, as much of each as the webhook rules read.
     resources: BTreeMap<String, J>,
 }
 
@@ -448,7 +448,7 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
             }
             if doc["apiVersion"] == crate::model::API_VERSION {
                 let key = Key::of(&doc).to_string();
-                before.resources.insert(key, doc);
+                before.resources.insert(key, changes::watched(&doc));
                 continue;
             }
             let side = changes::exported(doc);
