@@ -194,28 +194,28 @@ pub fn diff(args: &DiffArgs) -> u8 {
         None => None,
     };
     super::report::anchor(&options);
-    // The inputs are read once: at a revision, the working tree's side may be compiled twice.
+    // The inputs are read once: the working tree's side may be compiled twice.
     let (sources, loaded) = compile::read(&options);
-    let again = repository
-        .as_ref()
-        .map(|_| (sources.clone(), loaded.clone()));
+    let again = (sources.clone(), loaded.clone());
     let mut now = compile::compile_sources(&options, sources, loaded);
-    let objects = match &args.against {
-        Some(_) => now.take_objects(),
-        None => Vec::new(),
-    };
     report_diagnostics(&now, format);
     if now.has_errors() {
         summary(&now, format, Some("nothing compared".into()));
         return EXIT_PROBLEMS;
     }
-    let before = match (&args.against, &args.against_ref, &repository, again) {
-        (Some(dir), _, _, _) => read_against(dir, &objects, format).map(|b| (b, objects)),
-        (None, Some(reference), Some(repository), Some(again)) => {
-            against_revision(repository, &options, reference, &mut now, again, format)
+    let before = match (&args.against, &args.against_ref, &repository) {
+        (Some(dir), _, _) => {
+            sums(&mut now).and_then(|sums| read_against(dir, &sums, format).map(|b| (b, sums)))
         }
+        (None, Some(reference), Some(repository)) => sums(&mut now).and_then(|sums| {
+            at_revision(repository, &options, reference, &sums.by_key, format).map(|b| (b, sums))
+        }),
         _ => return EXIT_USAGE,
-    };
+    }
+    .and_then(|(before, sums)| {
+        let objects = differing(&options, again, &sums, &before)?;
+        Ok((before, objects))
+    });
     let (mut before, objects) = match before {
         Ok(both) => both,
         Err(d) => {
@@ -374,7 +374,7 @@ fn compare(mut before: Before, objects: &[Object]) -> changes::Report {
 /// parsed. Links below a directory are named, never followed or read; every read is bounded.
 /// `-` is standard input, and a pipe named on the command line (`<(kubectl get ...)`) is read
 /// as a stream.
-fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, Diagnostic> {
+fn read_against(path: &Path, sums: &Sums, format: Format) -> Result<Before, Diagnostic> {
     // An output directory's files are read as `--check` reads them: every one, links refused.
     let filter = load::Filter {
         json: true,
@@ -388,11 +388,6 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
     if let Some(problem) = problems.into_iter().next() {
         return Err(problem);
     }
-    // Where `build -o` writes each new object.
-    let written: BTreeMap<String, &Object> = new
-        .iter()
-        .filter_map(|o| Some((crate::kube::manifest::file_inside(&o.key())?, o)))
-        .collect();
     let mut before = Before::default();
     for found in found {
         let (file, bytes) = match found {
@@ -420,12 +415,11 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
             .ok()
             .map(display)
             .unwrap_or_default();
-        if let Some(object) = written.get(&relative)
-            && object.yaml.as_bytes() == bytes
+        if let Some(key) = sums.by_file.get(&relative)
+            && sums.by_key.get(key) == Some(&Sha256::digest(&bytes))
         {
-            let key = object.key().to_string();
-            before.objects.remove(&key);
-            before.same.insert(key);
+            before.objects.remove(key);
+            before.same.insert(key.clone());
             continue;
         }
         let text = String::from_utf8_lossy(&bytes);
@@ -460,52 +454,69 @@ fn read_against(path: &Path, new: &[Object], format: Format) -> Result<Before, D
     Ok(before)
 }
 
-/// `--against-ref`: both sides compared without holding either whole. The working tree's
-/// objects are rendered once for their sums only; the revision's are rendered against those
-/// sums, and one whose text is the same is kept as its key alone; then, if anything differs,
-/// the working tree's side is rendered again from the same inputs (`again`) and only the
-/// objects that differ are kept. At most the objects that changed are held, twice, never the
-/// output: the price is a second render of the working tree when something changed.
-fn against_revision(
-    repository: &Repository,
-    options: &compile::Options,
-    reference: &str,
-    now: &mut compile::Outcome,
-    again: (Sources, Vec<Diagnostic>),
-    format: Format,
-) -> Result<(Before, Vec<Object>), Diagnostic> {
-    let io_error = |e: io::Error| Diagnostic::new(Code::Io, io_reason(&e));
-    let mut sums = BTreeMap::new();
+/// The working tree's objects as their SHA-256 sums: by key, and by the file `build -o`
+/// writes each to. Both sides are compared without holding either whole: the old side is read
+/// against these sums, one whose text is the same kept as its key alone, and then only the
+/// objects that differ are rendered again ([`differing`]).
+struct Sums {
+    by_key: BTreeMap<String, Sum>,
+    by_file: BTreeMap<String, String>,
+}
+
+/// Renders the working tree for its sums only.
+fn sums(now: &mut compile::Outcome) -> Result<Sums, Diagnostic> {
+    let mut sums = Sums {
+        by_key: BTreeMap::new(),
+        by_file: BTreeMap::new(),
+    };
     if let Some(pending) = now.pending.take() {
         pending
             .write_each(&mut io::sink(), &mut |o, _| {
-                sums.insert(o.key().to_string(), Sha256::digest(o.yaml.as_bytes()));
+                let key = o.key();
+                if let Some(file) = crate::kube::manifest::file_inside(&key) {
+                    sums.by_file.insert(file, key.to_string());
+                }
+                sums.by_key
+                    .insert(key.to_string(), Sha256::digest(o.yaml.as_bytes()));
                 Ok(())
             })
-            .map_err(io_error)?;
+            .map_err(|e| Diagnostic::new(Code::Io, io_reason(&e)))?;
     }
-    let before = at_revision(repository, options, reference, &sums, format)?;
+    Ok(sums)
+}
+
+/// The working tree's objects that are not the same as the old side's: the inputs (`again`)
+/// rendered a second time, if anything differs, keeping only those. At most the objects that
+/// changed are held, twice, never the output: the price is a second render when something
+/// changed.
+fn differing(
+    options: &compile::Options,
+    again: (Sources, Vec<Diagnostic>),
+    sums: &Sums,
+    before: &Before,
+) -> Result<Vec<Object>, Diagnostic> {
     let mut objects = Vec::new();
-    if sums.len() > before.same.len() {
-        // The specs were kept by the first compile; this one renders only.
-        let render = compile::Options {
-            specs: false,
-            ..options.clone()
-        };
-        let (sources, diagnostics) = again;
-        let rendered = compile::compile_sources(&render, sources, diagnostics);
-        if let Some(pending) = rendered.pending {
-            pending
-                .write_each(&mut io::sink(), &mut |o, _| {
-                    if !before.same.contains(&o.key().to_string()) {
-                        objects.push(o.clone());
-                    }
-                    Ok(())
-                })
-                .map_err(io_error)?;
-        }
+    if sums.by_key.len() == before.same.len() {
+        return Ok(objects);
     }
-    Ok((before, objects))
+    // The specs were kept by the first compile; this one renders only.
+    let render = compile::Options {
+        specs: false,
+        ..options.clone()
+    };
+    let (sources, diagnostics) = again;
+    let rendered = compile::compile_sources(&render, sources, diagnostics);
+    if let Some(pending) = rendered.pending {
+        pending
+            .write_each(&mut io::sink(), &mut |o, _| {
+                if !before.same.contains(&o.key().to_string()) {
+                    objects.push(o.clone());
+                }
+                Ok(())
+            })
+            .map_err(|e| Diagnostic::new(Code::Io, io_reason(&e)))?;
+    }
+    Ok(objects)
 }
 
 /// What the same inputs rendered at a git revision, compiled as the working tree's are
