@@ -607,3 +607,35 @@ fn a_claim_gaining_a_class_needs_it_classless() {
         .stdout_has("needs: PersistentVolumeClaim.spec.storageClassName: the claim gains")
         .stdout_lacks("refused");
 }
+
+/// Of two files in a tree that hold one object, the later (bytewise by path) is compared, as
+/// a file read later replaces what an earlier one said: an edited copy after the file
+/// `build -o` wrote shows the object changed (the working tree's side rendered again to show
+/// it), and one before it changes nothing.
+#[test]
+fn diff_against_a_tree_compares_the_last_file_that_holds_an_object() {
+    let dir = scratch("gitops-diff-last-file");
+    inputs(&dir);
+    run(&dir, &["build", "ipfs", "-o", "rendered"]).success();
+    let written = fs::read_to_string(dir.join("rendered/ipfs/configmap-gateway.yaml"))
+        .expect("read the ConfigMap");
+    let mut edited: serde_json::Value = serde_saphyr::from_str(&written).expect("YAML");
+    edited["data"]["extra"] = "an edit".into();
+    let edited = serde_saphyr::to_string(&edited).expect("YAML");
+    let diff = || {
+        Kotalc::new()
+            .current_dir(&dir)
+            .args(["diff", "ipfs", "--against", "rendered", "--exit-code"])
+            .args(["--color", "never"])
+            .run()
+    };
+    fs::write(dir.join("rendered/zz-copy.yaml"), &edited).expect("write");
+    diff()
+        .code(1)
+        .stdout_has("0 added, 0 removed, 1 changed")
+        .stdout_has("ConfigMap ipfs/gateway")
+        .stdout_has("an edit");
+    fs::remove_file(dir.join("rendered/zz-copy.yaml")).expect("remove");
+    fs::write(dir.join("rendered/a-copy.yaml"), &edited).expect("write");
+    diff().code(0).stdout_has("0 added, 0 removed, 0 changed");
+}
