@@ -355,6 +355,7 @@ fn process_list(input: &str, stream: bool) -> Processed {
     // Items that pass through but may hold a Secret's values: checked by `build`'s rule.
     let mut checked = Sources::default();
     let mut checked_origins = Vec::new();
+    let mut to_compile = Vec::new();
     for (index, item) in items.iter_mut().enumerate() {
         // Streamed, an item written as its text needs no data once it is read.
         let copied = stream && texts.get(index).is_some_and(Option::is_some);
@@ -386,10 +387,23 @@ fn process_list(input: &str, stream: bool) -> Processed {
         let mut resource = if copied { item.take() } else { item.clone() };
         origins.push(origin);
         strip_origin(&mut resource);
-        sources.add(
-            display,
-            serde_saphyr::to_string(&resource).unwrap_or_default(),
-        );
+        to_compile.push((display, resource));
+    }
+    // Each item the compile reads as YAML, as a file would be: serialised in parallel, in
+    // order, each item's data dropped once it is text.
+    crate::compile::thread_pool();
+    let texts_to_compile: Vec<(String, String)> = {
+        use rayon::prelude::*;
+        to_compile
+            .into_par_iter()
+            .map(|(display, resource)| {
+                let text = serde_saphyr::to_string(&resource).unwrap_or_default();
+                (display, text)
+            })
+            .collect()
+    };
+    for (display, text) in texts_to_compile {
+        sources.add(display, text);
     }
     let mut plaintext = Vec::new();
     crate::model::parse::parse_each(&mut checked, &mut plaintext, |doc, _, found| {

@@ -77,8 +77,9 @@ impl Outcome {
 }
 
 /// Worker threads get the main thread's stack: deeply nested (but still legal) YAML recurses
-/// in the parser, and rayon's default 2 MiB is less than a main thread has.
-fn thread_pool() {
+/// in the parser and in the serialiser, and rayon's default 2 MiB is less than a main thread
+/// has.
+pub(crate) fn thread_pool() {
     static POOL: std::sync::Once = std::sync::Once::new();
     POOL.call_once(|| {
         let _ = rayon::ThreadPoolBuilder::new()
@@ -498,7 +499,10 @@ fn specs(resources: &[parse::Resource]) -> BTreeMap<String, serde_json::Value> {
         .filter(|r| r.kind != crate::model::Kind::Swarm)
         .map(|r| {
             let key = Key::new(r.kind.name(), r.namespace.as_deref(), &r.name);
-            (key.to_string(), crate::check::changes::watched(&r.root.to_json()))
+            (
+                key.to_string(),
+                crate::check::changes::watched(&r.root.to_json()),
+            )
         })
         .collect()
 }
