@@ -12,7 +12,8 @@
 #     against reading them, and its peak memory against the output;
 #   - build -o DIR onto DIR up to date, and onto DIR after 1% of the Peers changed (inputs
 #     alternating between two versions), each against --check on the same tree; the first
-#     build -o into an absent DIR against cp -r of the same tree;
+#     build -o into an absent DIR against cp -r of the same tree; diff --against DIR with 1% of
+#     the Peers changed, against --check, and its peak memory against the output;
 #   - output bytes per resource at N = 1,000, 10,000 and 40,000 (BYTES_40K=no: without 40,000).
 # Each time is the median of $RUNS runs (5; kustomize: 1); peak memory is the largest
 # resident set.
@@ -112,6 +113,10 @@ for n in 1000 10000; do
   one_percent=$(median "if [ -e $work/flip ]; then rm $work/flip; $kotalc build $work/in-$n -o $work/dir-$n; else touch $work/flip; $kotalc build $work/changed-$n -o $work/dir-$n; fi")
   "$kotalc" build "$work/in-$n" -o "$work/dir-$n" 2>/dev/null
   check_again=$(median "$kotalc build $work/in-$n -o $work/dir-$n --check")
+  # diff against the up-to-date tree with 1% of the Peers changed: it renders a second time
+  # to keep only the objects that differ.
+  against_changed=$(median "$kotalc diff $work/changed-$n --against $work/dir-$n")
+  against_changed_rss=$(cat "$work/rss")
   # The first -o into a new directory, and cp -r of the same tree, each into a new name,
   # interleaved, and nothing removed until both are measured: on a disk mounted with
   # `discard`, the next writer pays for a removed tree's discards.
@@ -123,7 +128,7 @@ for n in 1000 10000; do
   first=$(middle "$work/firsts")
   copy=$(middle "$work/copies")
   rm -rf "$work"/first.* "$work"/copy.*
-  writes="$writes$n $check_again $unchanged $one_percent $first $copy
+  writes="$writes$n $check_again $unchanged $one_percent $first $copy $against_changed $against_changed_rss $bytes
 "
 done
 
@@ -206,11 +211,11 @@ table="$table
 $swarm_rows"
 table="$table
 
-| N | build -o --check | -o, up to date | / --check | -o, 1% of Peers changed | / --check | first -o | cp -r of the tree | / cp -r |
-|---|---|---|---|---|---|---|---|---|
+| N | build -o --check | -o, up to date | / --check | -o, 1% of Peers changed | / --check | first -o | cp -r of the tree | / cp -r | diff --against DIR, 1% changed | / --check | memory / output |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 $(printf '%s' "$writes" | awk 'NF {
-    printf "| %d | %.2f s | %.2f s | %.2f | %.2f s | %.2f | %.2f s | %.2f s | %.2f |\n", \
-      $1, $2, $3, $3 / $2, $4, $4 / $2, $5, $6, $5 / $6
+    printf "| %d | %.2f s | %.2f s | %.2f | %.2f s | %.2f | %.2f s | %.2f s | %.2f | %.2f s | %.2f | %.2f |\n", \
+      $1, $2, $3, $3 / $2, $4, $4 / $2, $5, $6, $5 / $6, $7, $7 / $2, $8 * 1024 / $9
   }')"
 table="$table
 
