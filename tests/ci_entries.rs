@@ -426,16 +426,7 @@ fn markdown_summary_fits_a_comment_and_names_what_it_leaves_out() {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Run {
-    Run::of(
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com"),
-        "git runs",
-    )
+    Run::of(crate::common::git(dir).args(args), "git runs")
 }
 
 #[track_caller]

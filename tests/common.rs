@@ -292,6 +292,21 @@ pub fn text(bytes: &[u8]) -> String {
 }
 
 /// A fresh directory under the target directory, removed first if a previous run left it.
+/// git as a person runs it in `dir`, whatever the machine's configuration: a committer
+/// identity, and commits unsigned.
+pub fn git(dir: &Path) -> Command {
+    let mut git = Command::new("git");
+    git.args([
+        "-c",
+        "user.name=kotalc",
+        "-c",
+        "user.email=kotalc@example.invalid",
+    ])
+    .args(["-c", "commit.gpgsign=false"])
+    .current_dir(dir);
+    git
+}
+
 pub fn scratch(name: &str) -> PathBuf {
     let dir = root().join("target").join("test-scratch").join(name);
     let _ = std::fs::remove_dir_all(&dir);

@@ -156,32 +156,25 @@ fn diff_against_a_directory_warns_about_destructive_changes() {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let out = Run::of(
-        Command::new("git")
-            .args([
-                "-c",
-                "user.name=kotalc",
-                "-c",
-                "user.email=kotalc@example.invalid",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .current_dir(dir),
-        "git runs",
-    );
+    let out = Run::of(crate::common::git(dir).args(args), "git runs");
     assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+}
+
+/// A repository whose one commit, on `main`, holds the two Peers of [`inputs`].
+fn committed_inputs(name: &str) -> std::path::PathBuf {
+    let dir = scratch(name);
+    git(&dir, &["init", "-q", "-b", "main"]);
+    inputs(&dir);
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "peers"]);
+    dir
 }
 
 /// At a revision, only the objects that differ are rendered again and kept: a Peer added in
 /// the working tree is shown whole, and the objects left as they were are only counted.
 #[test]
 fn diff_against_a_git_revision_shows_an_added_resource_whole() {
-    let dir = scratch("gitops-diff-git-added");
-    git(&dir, &["init", "-q", "-b", "main"]);
-    inputs(&dir);
-    git(&dir, &["add", "."]);
-    git(&dir, &["commit", "-q", "-m", "peers"]);
+    let dir = committed_inputs("gitops-diff-git-added");
     fs::write(
         dir.join("ipfs/second.yaml"),
         PEER.replace("name: gateway", "name: second"),
@@ -200,11 +193,7 @@ fn diff_against_a_git_revision_shows_an_added_resource_whole() {
 
 #[test]
 fn diff_against_a_git_revision_reads_it_without_checking_out() {
-    let dir = scratch("gitops-diff-git");
-    git(&dir, &["init", "-q", "-b", "main"]);
-    inputs(&dir);
-    git(&dir, &["add", "."]);
-    git(&dir, &["commit", "-q", "-m", "peers"]);
+    let dir = committed_inputs("gitops-diff-git");
     fs::write(dir.join("ipfs/gateway.yaml"), PEER.replace("50Gi", "100Gi")).expect("write");
     fs::remove_file(dir.join("ipfs/archive.yaml")).expect("rm");
     let out = run(

@@ -478,19 +478,10 @@ fn refused_changes_fail_ci_unless_the_resource_allows_them() {
 /// refused spec change shows before it is merged.
 #[test]
 fn a_refused_change_since_a_git_revision_is_reported() {
-    use std::process::Command;
     let dir = scratch("import-refused-ref");
     let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .args([
-                "-c",
-                "user.name=kotalc",
-                "-c",
-                "user.email=kotalc@example.invalid",
-            ])
-            .args(["-c", "commit.gpgsign=false"])
+        let out = crate::common::git(&dir)
             .args(args)
-            .current_dir(&dir)
             .output()
             .expect("git runs");
         assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));

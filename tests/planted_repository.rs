@@ -32,17 +32,8 @@ spec: {}
 
 /// git as a person runs it, with `args`, in `dir`, fed `stdin`; its trimmed output.
 fn git(dir: &Path, args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new("git")
-        .args([
-            "-c",
-            "user.name=kotalc",
-            "-c",
-            "user.email=kotalc@example.invalid",
-            "-c",
-            "commit.gpgsign=false",
-        ])
+    let mut child = crate::common::git(dir)
         .args(args)
-        .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
