@@ -121,6 +121,16 @@ impl Pending {
             })
     }
 
+    /// Gives each object, in output order, to `each`, which keeps what it needs of it: a
+    /// sum, or only the objects that differ. Or what did not render.
+    pub fn for_each(self, each: &mut dyn FnMut(Object)) -> Result<(), Vec<Diagnostic>> {
+        self.each(&mut |object| {
+            each(object);
+            Ok(())
+        })
+        .map_err(Stop::problems)
+    }
+
     /// Every object, in output order; or what did not render.
     pub fn collect(self) -> Result<Vec<Object>, Vec<Diagnostic>> {
         let mut objects = Vec::with_capacity(self.len());

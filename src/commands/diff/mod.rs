@@ -204,10 +204,9 @@ pub fn diff(args: &DiffArgs) -> u8 {
         return EXIT_PROBLEMS;
     }
     let before = match (&args.against, &args.against_ref, &repository) {
-        (Some(dir), _, _) => {
-            sums(&mut now).and_then(|sums| read_against(dir, &sums, format).map(|b| (b, sums)))
-        }
-        (None, Some(reference), Some(repository)) => sums(&mut now).and_then(|sums| {
+        (Some(dir), _, _) => sums(&mut now, true)
+            .and_then(|sums| read_against(dir, &sums, format).map(|b| (b, sums))),
+        (None, Some(reference), Some(repository)) => sums(&mut now, false).and_then(|sums| {
             at_revision(repository, &options, reference, &sums.by_key, format).map(|b| (b, sums))
         }),
         _ => return EXIT_USAGE,
@@ -463,26 +462,32 @@ struct Sums {
     by_file: BTreeMap<String, String>,
 }
 
-/// Renders the working tree for its sums only.
-fn sums(now: &mut compile::Outcome) -> Result<Sums, Diagnostic> {
+/// Renders the working tree for its sums only; by file too when the other side is a tree
+/// (`files`).
+fn sums(now: &mut compile::Outcome, files: bool) -> Result<Sums, Diagnostic> {
     let mut sums = Sums {
         by_key: BTreeMap::new(),
         by_file: BTreeMap::new(),
     };
     if let Some(pending) = now.pending.take() {
-        pending
-            .write_each(&mut io::sink(), &mut |o, _| {
-                let key = o.key();
-                if let Some(file) = crate::kube::manifest::file_inside(&key) {
-                    sums.by_file.insert(file, key.to_string());
-                }
-                sums.by_key
-                    .insert(key.to_string(), Sha256::digest(o.yaml.as_bytes()));
-                Ok(())
-            })
-            .map_err(|e| Diagnostic::new(Code::Io, io_reason(&e)))?;
+        each_object(pending, &mut |o| {
+            let key = o.key();
+            if files && let Some(file) = crate::kube::manifest::file_inside(&key) {
+                sums.by_file.insert(file, key.to_string());
+            }
+            sums.by_key
+                .insert(key.to_string(), Sha256::digest(o.yaml.as_bytes()));
+        })?;
     }
     Ok(sums)
+}
+
+/// Each object of a render, in output order; what did not render as one error.
+fn each_object(pending: compile::Pending, each: &mut dyn FnMut(Object)) -> Result<(), Diagnostic> {
+    pending.for_each(each).map_err(|problems| {
+        let messages: Vec<String> = problems.into_iter().map(|d| d.message).collect();
+        Diagnostic::new(Code::Io, messages.join("; "))
+    })
 }
 
 /// The working tree's objects that are not the same as the old side's: the inputs (`again`)
@@ -507,14 +512,11 @@ fn differing(
     let (sources, diagnostics) = again;
     let rendered = compile::compile_sources(&render, sources, diagnostics);
     if let Some(pending) = rendered.pending {
-        pending
-            .write_each(&mut io::sink(), &mut |o, _| {
-                if !before.same.contains(&o.key().to_string()) {
-                    objects.push(o.clone());
-                }
-                Ok(())
-            })
-            .map_err(|e| Diagnostic::new(Code::Io, io_reason(&e)))?;
+        each_object(pending, &mut |o| {
+            if !before.same.contains(&o.key().to_string()) {
+                objects.push(o);
+            }
+        })?;
     }
     Ok(objects)
 }
@@ -552,27 +554,21 @@ fn at_revision(
         resources: std::mem::take(&mut before.specs),
         ..Before::default()
     };
-    let mut keep = |o: &Object| {
-        let key = o.key().to_string();
-        if sums.get(&key) == Some(&Sha256::digest(o.yaml.as_bytes())) {
-            kept.same.insert(key);
-        } else {
-            let side = Side {
-                kind: o.kind.clone(),
-                value: o.value.clone(),
-                yaml: o.yaml.clone(),
-                exported: None,
-            };
-            kept.objects.insert(key, side);
-        }
-    };
     if let Some(pending) = before.pending.take() {
-        pending
-            .write_each(&mut io::sink(), &mut |o, _| {
-                keep(o);
-                Ok(())
-            })
-            .map_err(|e| Diagnostic::new(Code::Io, io_reason(&e)))?;
+        each_object(pending, &mut |o| {
+            let key = o.key().to_string();
+            if sums.get(&key) == Some(&Sha256::digest(o.yaml.as_bytes())) {
+                kept.same.insert(key);
+            } else {
+                let side = Side {
+                    kind: o.kind,
+                    value: o.value,
+                    yaml: o.yaml,
+                    exported: None,
+                };
+                kept.objects.insert(key, side);
+            }
+        })?;
     }
     Ok(kept)
 }
